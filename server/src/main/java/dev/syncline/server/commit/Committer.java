@@ -1,0 +1,300 @@
+package dev.syncline.server.commit;
+
+import dev.syncline.protocol.Delta;
+import dev.syncline.server.store.BatchOutcome;
+import dev.syncline.server.store.Store;
+import dev.syncline.server.store.WriteBatch;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The only writer of the store.
+ *
+ * <h2>How it works</h2>
+ * Sessions on any event loop call {@link #push}, which enqueues the batch and returns a future at
+ * once. One platform thread drains the queue: it takes everything waiting (up to
+ * {@link CommitterOptions#maxGroupDeltas()} deltas), merges the whole group in one store
+ * transaction, and commits it with one fsync. Many pushes from many connections therefore share
+ * one disk flush — the group grows by itself when the disk is slow, so throughput rises with load
+ * while a lone push still commits at once.
+ *
+ * <h2>Why one thread</h2>
+ * Concurrent write transactions in Xodus may conflict and retry; seq assignment must be gap-free
+ * and in commit order; and the hub must see groups in the order they became durable. A single
+ * writer gives all three without locks.
+ *
+ * <h2>After the commit</h2>
+ * Futures complete on the context that called {@link #push}, batched: one task per context per
+ * group, not one per push. Then the {@link CommitListener} (the hub) gets the committed deltas, in
+ * commit order, still on this thread.
+ *
+ * <h2>Back-pressure</h2>
+ * At most {@link CommitterOptions#maxQueuedDeltas()} deltas wait; past that a push fails at once
+ * with {@link OverloadedException}, so a flood cannot grow the heap.
+ */
+public final class Committer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Committer.class);
+
+  /** Receives every committed batch, in commit order, on the committer thread. */
+  @FunctionalInterface
+  public interface CommitListener {
+    void committed(String db, BatchOutcome outcome);
+  }
+
+  /** A unit of work for the writer thread: a push to merge, or an operation run alone. */
+  private abstract static class Task {
+    final Context context;
+
+    Task(Context context) {
+      this.context = context;
+    }
+  }
+
+  private static final class PushTask extends Task {
+    final WriteBatch batch;
+    final Promise<BatchOutcome> promise;
+    final int weight;
+
+    PushTask(Context context, WriteBatch batch, Promise<BatchOutcome> promise, int weight) {
+      super(context);
+      this.batch = batch;
+      this.promise = promise;
+      this.weight = weight;
+    }
+  }
+
+  private static final class OpTask<T> extends Task {
+    final Function<Store, T> op;
+    final Promise<T> promise;
+
+    OpTask(Context context, Function<Store, T> op, Promise<T> promise) {
+      super(context);
+      this.op = op;
+      this.promise = promise;
+    }
+  }
+
+  private static final Task STOP = new Task(null) {};
+
+  private final Store store;
+  private final CommitterOptions options;
+  private final CommitListener listener;
+  private final LinkedBlockingQueue<Task> queue = new LinkedBlockingQueue<>();
+  private final AtomicInteger queuedDeltas = new AtomicInteger();
+  private final Thread thread;
+  private final CommitStats stats = new CommitStats();
+  private volatile boolean closing;
+  private long nextPurgeAt;
+
+  public Committer(Store store, CommitterOptions options, CommitListener listener) {
+    this.store = store;
+    this.options = options;
+    this.listener = listener;
+    this.thread = new Thread(this::run, "syncline-committer");
+    this.thread.setDaemon(false);
+    this.nextPurgeAt = System.currentTimeMillis() + options.purgeIntervalMs();
+    this.thread.start();
+  }
+
+  /**
+   * Queues deltas for one database (null entries are skipped and get a null outcome). Must be
+   * called on a Vert.x context; the future completes there once the group holding it is durable.
+   */
+  public Future<BatchOutcome> push(String db, List<Delta> deltas) {
+    Context ctx = Vertx.currentContext();
+    Promise<BatchOutcome> promise = Promise.promise();
+    int weight = Math.max(1, deltas.size());
+    if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
+    if (queuedDeltas.addAndGet(weight) > options.maxQueuedDeltas()) {
+      queuedDeltas.addAndGet(-weight);
+      stats.overloaded.increment();
+      return Future.failedFuture(new OverloadedException("write queue is full"));
+    }
+    queue.add(new PushTask(ctx, new WriteBatch(db, deltas), promise, weight));
+    return promise.future();
+  }
+
+  /** Runs a write operation on the writer thread, alone in its own transaction(s). */
+  public <T> Future<T> execute(Function<Store, T> op) {
+    if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
+    Promise<T> promise = Promise.promise();
+    queue.add(new OpTask<>(Vertx.currentContext(), op, promise));
+    return promise.future();
+  }
+
+  public CommitStats stats() {
+    return stats;
+  }
+
+  /** Deltas waiting for the writer. */
+  public int queuedDeltas() {
+    return queuedDeltas.get();
+  }
+
+  /** Stops taking work, commits everything already queued, and waits for the thread to end. */
+  @Override
+  public void close() {
+    closing = true;
+    queue.add(STOP);
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ---- the writer thread ----
+
+  private void run() {
+    List<Task> drained = new ArrayList<>();
+    boolean stop = false;
+    while (!stop) {
+      Task first;
+      try {
+        first = queue.poll(options.purgeIntervalMs(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        break;
+      }
+      if (first == null) {
+        purgeIfDue();
+        continue;
+      }
+      drained.add(first);
+      int deltas = first instanceof PushTask p ? p.weight : 0;
+      while (deltas < options.maxGroupDeltas()) {
+        Task next = queue.poll();
+        if (next == null) break;
+        drained.add(next);
+        if (next instanceof PushTask p) deltas += p.weight;
+      }
+      stop = process(drained);
+      drained.clear();
+    }
+    log.debug("committer stopped");
+  }
+
+  /** Commits runs of pushes as groups and runs operations in between, in queue order. */
+  private boolean process(List<Task> tasks) {
+    List<PushTask> group = new ArrayList<>();
+    for (Task t : tasks) {
+      if (t instanceof PushTask p) {
+        group.add(p);
+        continue;
+      }
+      commitGroup(group);
+      group.clear();
+      if (t == STOP) {
+        drainAfterStop();
+        return true;
+      }
+      runOp((OpTask<?>) t);
+    }
+    commitGroup(group);
+    return false;
+  }
+
+  /** Work queued before close() is finished, so an acked-or-not push is never half-done. */
+  private void drainAfterStop() {
+    List<Task> rest = new ArrayList<>();
+    queue.drainTo(rest);
+    List<PushTask> group = new ArrayList<>();
+    for (Task t : rest) {
+      if (t instanceof PushTask p) group.add(p);
+      else if (t instanceof OpTask<?> op) runOp(op);
+    }
+    commitGroup(group);
+  }
+
+  private void commitGroup(List<PushTask> group) {
+    if (group.isEmpty()) return;
+    List<WriteBatch> batches = new ArrayList<>(group.size());
+    int weight = 0;
+    for (PushTask p : group) {
+      batches.add(p.batch);
+      weight += p.weight;
+    }
+    long started = System.nanoTime();
+    List<BatchOutcome> outcomes;
+    try {
+      outcomes = store.commit(batches);
+    } catch (RuntimeException e) {
+      log.error("group commit of {} pushes failed; none of it is stored", group.size(), e);
+      queuedDeltas.addAndGet(-weight);
+      completeAll(group, null, e);
+      return;
+    }
+    queuedDeltas.addAndGet(-weight);
+    stats.recordGroup(group.size(), weight, System.nanoTime() - started);
+    completeAll(group, outcomes, null);
+    for (int i = 0; i < group.size(); i++) {
+      BatchOutcome o = outcomes.get(i);
+      if (!o.committed().isEmpty()) {
+        try {
+          listener.committed(group.get(i).batch.db(), o);
+        } catch (RuntimeException e) {
+          log.error("commit listener failed", e);
+        }
+      }
+    }
+  }
+
+  /** Completes each push's future on its own context, one task per context. */
+  private void completeAll(List<PushTask> group, List<BatchOutcome> outcomes, Throwable failure) {
+    Map<Context, List<Runnable>> byContext = new IdentityHashMap<>();
+    for (int i = 0; i < group.size(); i++) {
+      PushTask p = group.get(i);
+      Runnable r = failure != null ? () -> p.promise.fail(failure) : complete(p.promise, outcomes.get(i));
+      if (p.context == null) r.run();
+      else byContext.computeIfAbsent(p.context, c -> new ArrayList<>()).add(r);
+    }
+    byContext.forEach((ctx, runs) -> ctx.runOnContext(v -> runs.forEach(Runnable::run)));
+  }
+
+  private static Runnable complete(Promise<BatchOutcome> promise, BatchOutcome outcome) {
+    return () -> promise.complete(outcome);
+  }
+
+  private <T> void runOp(OpTask<T> t) {
+    T result;
+    try {
+      result = t.op.apply(store);
+    } catch (RuntimeException e) {
+      log.error("store operation failed", e);
+      deliver(t.context, () -> t.promise.fail(e));
+      return;
+    }
+    deliver(t.context, () -> t.promise.complete(result));
+  }
+
+  private static void deliver(Context ctx, Runnable r) {
+    if (ctx == null) r.run();
+    else ctx.runOnContext(v -> r.run());
+  }
+
+  private void purgeIfDue() {
+    long now = System.currentTimeMillis();
+    if (options.tombstoneRetentionMs() <= 0 || now < nextPurgeAt) return;
+    nextPurgeAt = now + options.purgeIntervalMs();
+    long cutoff = now - options.tombstoneRetentionMs();
+    for (var db : store.databases()) {
+      try {
+        int n = store.purgeTombstones(db.name(), cutoff, options.purgeBatchEntries());
+        if (n > 0) log.info("purged {} tombstones from {}", n, db.name());
+      } catch (RuntimeException e) {
+        log.error("tombstone purge of {} failed", db.name(), e);
+      }
+    }
+  }
+}

@@ -1,0 +1,117 @@
+package dev.syncline.server.config;
+
+import dev.syncline.protocol.Limits;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every setting of a Syncline server, with its default. Settings are read once at start-up: from
+ * these defaults, then the JSON config file ({@code --config}), then {@code SYNCLINE_*} environment
+ * variables, then command-line flags — each later source overrides the earlier. The JSON keys are
+ * the field names below; the environment variable of a key is {@code SYNCLINE_} plus the key in
+ * upper snake case ({@code maxMessageBytes} → {@code SYNCLINE_MAX_MESSAGE_BYTES}).
+ */
+public final class ServerConfig {
+  /** Address to listen on. Default {@code 127.0.0.1}: reachable from this machine only. */
+  public String host = "127.0.0.1";
+
+  /** Port to listen on; 0 picks a free port (logged, and readable through the embedding API). Default 8080. */
+  public int port = 8080;
+
+  /** Folder of the embedded Xodus store; created when absent. Default {@code ./data}. */
+  public String data = "./data";
+
+  /**
+   * {@code sync} (default): a push is acked only after its group commit is fsynced.
+   * {@code async}: acked once written to the OS, which flushes later — faster, but the last
+   * moments of acked writes can be lost if the machine (not just the process) fails.
+   */
+  public String durability = "sync";
+
+  /** This server's id: the ORIGIN of timestamps it writes. Default: made once and kept in the data folder. */
+  public String serverId;
+
+  /** Event loops serving connections. Default: the number of cores. */
+  public int eventLoops = Runtime.getRuntime().availableProcessors();
+
+  /** Folder of static files served at {@code /} (e.g. the todo example); none by default. */
+  public String staticDir;
+
+  /** Databases created at start-up when absent. */
+  public List<String> databases = new ArrayList<>();
+
+  // ---- limits, announced in welcome.limits ----
+
+  /** Largest text frame; a larger one closes the connection with 1009. Default 1 MiB. */
+  public int maxMessageBytes = 1 << 20;
+  /** Most deltas in one push. Default 1000. */
+  public int maxDeltasPerPush = 1000;
+  /** Longest document id, in characters. Default 256. */
+  public int maxIdLength = 256;
+  /** Longest collection name, in characters. Default 256. */
+  public int maxColLength = 256;
+  /** Longest attribute name, in characters. Default 256. */
+  public int maxAttrLength = 256;
+  /** Largest encoded value of one attribute, in bytes. Default 64 KiB. */
+  public int maxValueBytes = 64 * 1024;
+  /** How far a delta's MS may be ahead of the server clock before {@code clock_skew}. Default 60000. */
+  public long maxClockSkewMs = 60_000;
+  /** Most open subscriptions per connection. Default 100. */
+  public int maxSubscriptions = 100;
+  /** Malformed messages a connection may send per minute before it is closed with 1008. Default 60. */
+  public int maxBadMessagesPerMinute = 60;
+
+  // ---- writer ----
+
+  /** Deltas that may wait for the writer before pushes get {@code overloaded}. Default 200000. */
+  public int maxQueuedDeltas = 200_000;
+  /** Most deltas in one group commit. Default 20000. */
+  public int maxGroupDeltas = 20_000;
+  /** How long tombstones are kept before they may be purged; 0 keeps them forever. Default 30 days. */
+  public long tombstoneRetentionMs = 30L * 24 * 3600 * 1000;
+  /** How often an idle writer looks for tombstones to purge. Default 60000. */
+  public long purgeIntervalMs = 60_000;
+
+  // ---- fan-out ----
+
+  /** Unsent bytes a socket may hold before it counts as busy. Default 64 KiB. */
+  public int socketWriteQueueBytes = 64 * 1024;
+  /** Live changes held per busy subscription before it falls back to the store. Default 1 MiB. */
+  public int subscriberBufferBytes = 1 << 20;
+  /** Most deltas per catch-up page. Default 2000. */
+  public int catchUpPageDeltas = 2000;
+  /** About the most bytes per catch-up page. Default 512 KiB. */
+  public int catchUpPageBytes = 512 * 1024;
+  /** Threads reading catch-up pages. Default 4. */
+  public int catchUpThreads = 4;
+
+  /** Per-message WebSocket compression (permessage-deflate). Default off: it costs CPU on every frame. */
+  public boolean compression = false;
+
+  /** The limits as announced to clients. */
+  public Limits limits() {
+    return new Limits(maxMessageBytes, maxDeltasPerPush, maxIdLength, maxColLength, maxAttrLength,
+        maxValueBytes, maxClockSkewMs, maxSubscriptions);
+  }
+
+  public boolean durable() {
+    return !"async".equals(durability);
+  }
+
+  /** Checks settings that cannot work, with a message naming the key. */
+  public void validate() {
+    if (!durability.equals("sync") && !durability.equals("async")) {
+      throw new IllegalArgumentException("durability: sync or async, not " + durability);
+    }
+    if (port < 0 || port > 65535) throw new IllegalArgumentException("port: 0 to 65535");
+    if (eventLoops < 1) throw new IllegalArgumentException("eventLoops: at least 1");
+    if (maxMessageBytes < 1024) throw new IllegalArgumentException("maxMessageBytes: at least 1024");
+    if (maxDeltasPerPush < 1) throw new IllegalArgumentException("maxDeltasPerPush: at least 1");
+    if (catchUpPageBytes > maxMessageBytes) {
+      throw new IllegalArgumentException("catchUpPageBytes: must not exceed maxMessageBytes");
+    }
+    if (serverId != null && !dev.syncline.protocol.Hlc.isValidOrigin(serverId)) {
+      throw new IllegalArgumentException("serverId: 1 to 64 characters of [A-Za-z0-9_.:-]");
+    }
+  }
+}

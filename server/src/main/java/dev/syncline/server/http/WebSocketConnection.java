@@ -1,0 +1,84 @@
+package dev.syncline.server.http;
+
+import dev.syncline.protocol.MessageCodec;
+import dev.syncline.protocol.ServerMessage;
+import dev.syncline.server.session.Connection;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.vertx.core.Context;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.WebSocketFrameType;
+import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A client connection over a Vert.x WebSocket. Frames are written from bytes that are already
+ * UTF-8 JSON; Vert.x's public API only builds text frames from a String, which would decode and
+ * re-encode every fan-out frame, so this one class uses Vert.x's frame implementation directly.
+ */
+final class WebSocketConnection implements Connection {
+  private final ServerWebSocket ws;
+  private final Context context;
+  private final List<Runnable> drainWaiters = new ArrayList<>();
+  private boolean open = true;
+
+  WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes) {
+    this.ws = ws;
+    this.context = context;
+    ws.setWriteQueueMaxSize(writeQueueBytes);
+    ws.drainHandler(v -> runDrainWaiters());
+  }
+
+  void markClosed() {
+    open = false;
+    drainWaiters.clear();
+  }
+
+  @Override
+  public void writeText(ByteBuf frame) {
+    if (open) ws.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+  }
+
+  @Override
+  public void send(ServerMessage message) {
+    writeText(Unpooled.wrappedBuffer(MessageCodec.encode(message)));
+  }
+
+  @Override
+  public boolean writeQueueFull() {
+    return ws.writeQueueFull();
+  }
+
+  @Override
+  public void whenDrained(Runnable r) {
+    if (!open) return;
+    drainWaiters.add(r);
+    // the queue may have drained already; the drain handler only fires on a full-to-free edge
+    if (!ws.writeQueueFull()) context.runOnContext(v -> runDrainWaiters());
+  }
+
+  private void runDrainWaiters() {
+    if (drainWaiters.isEmpty()) return;
+    List<Runnable> ready = new ArrayList<>(drainWaiters);
+    drainWaiters.clear();
+    ready.forEach(Runnable::run);
+  }
+
+  @Override
+  public boolean isOpen() {
+    return open;
+  }
+
+  @Override
+  public void close(short code, String reason) {
+    if (!open) return;
+    open = false;
+    ws.close(code, reason);
+  }
+
+  @Override
+  public String remoteAddress() {
+    return String.valueOf(ws.remoteAddress());
+  }
+}

@@ -1,0 +1,156 @@
+package dev.syncline.server.hub;
+
+import dev.syncline.server.commit.Committer;
+import dev.syncline.server.store.BatchOutcome;
+import dev.syncline.server.store.CommittedDelta;
+import dev.syncline.server.store.Store;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Subscriptions and the fan-out of committed changes.
+ *
+ * <h2>Threads</h2>
+ * Every event loop that holds subscriptions has its own {@link LoopRegistry}, touched only on
+ * that loop, so subscribing, unsubscribing and delivering take no locks. The committer calls
+ * {@link #committed} after each durable group; the hub posts the batch once to each loop, in
+ * commit order (a loop runs its tasks in order), and the loop hands it to its subscriptions.
+ *
+ * <h2>Encoding once</h2>
+ * Deltas arrive already encoded by the store. On each loop the frame body (everything after the
+ * subscription id) is built once per audience — subscribers of the same database with the same
+ * collection filter — and shared by all of them; see {@link ChangesFrame}.
+ *
+ * <h2>Catch-up, live, lagging</h2>
+ * See {@link Subscription}: a subscription reads stored pages on worker threads until it reaches
+ * the head, then switches to live batches without gap or duplicate, and falls back to reading
+ * from the store whenever its socket stops draining, so a slow client costs a bounded buffer.
+ */
+public final class Hub implements Committer.CommitListener {
+  private final Store store;
+  private final HubOptions options;
+  private final WorkerExecutor readers;
+  private final Map<Context, LoopRegistry> loops = new ConcurrentHashMap<>();
+  private final AtomicInteger subscriptionCount = new AtomicInteger();
+
+  public Hub(Vertx vertx, Store store, HubOptions options) {
+    this.store = store;
+    this.options = options;
+    this.readers = vertx.createSharedWorkerExecutor("syncline-catch-up", options.catchUpThreads());
+  }
+
+  /**
+   * Opens a subscription for a connection; must be called on the connection's event loop. It
+   * starts catching up from {@code since} at once. Returns null when the database does not exist.
+   */
+  public Subscription subscribe(String sid, String db, Set<String> cols, long since, Outlet outlet) {
+    Context ctx = Vertx.currentContext();
+    LoopRegistry registry = loops.computeIfAbsent(ctx, c -> new LoopRegistry());
+    var info = store.database(db);
+    if (info.isEmpty()) return null;
+    Subscription s = new Subscription(this, registry, sid, db, cols, outlet);
+    registry.add(s);
+    subscriptionCount.incrementAndGet();
+    s.start(since, info.get().head(), info.get().purgedThrough());
+    return s;
+  }
+
+  /** Ends every subscription of a database that was destroyed; each is told {@code not_found}. */
+  public void databaseDestroyed(String db) {
+    loops.forEach((ctx, registry) -> ctx.runOnContext(v -> registry.destroyed(db)));
+  }
+
+  @Override
+  public void committed(String db, BatchOutcome outcome) {
+    List<CommittedDelta> deltas = outcome.committed();
+    LiveBatch batch = new LiveBatch(db, deltas, deltas.get(deltas.size() - 1).delta().seq());
+    loops.forEach((ctx, registry) -> ctx.runOnContext(v -> registry.deliver(batch)));
+  }
+
+  public int subscriptions() {
+    return subscriptionCount.get();
+  }
+
+  Store store() {
+    return store;
+  }
+
+  HubOptions options() {
+    return options;
+  }
+
+  WorkerExecutor readers() {
+    return readers;
+  }
+
+  void removed() {
+    subscriptionCount.decrementAndGet();
+  }
+
+  /** The subscriptions living on one event loop. Only that loop touches it. */
+  static final class LoopRegistry {
+    private final Map<String, List<Subscription>> byDb = new HashMap<>();
+
+    void add(Subscription s) {
+      byDb.computeIfAbsent(s.db(), d -> new ArrayList<>()).add(s);
+    }
+
+    void remove(Subscription s) {
+      List<Subscription> list = byDb.get(s.db());
+      if (list == null) return;
+      list.remove(s);
+      if (list.isEmpty()) byDb.remove(s.db());
+    }
+
+    void deliver(LiveBatch batch) {
+      List<Subscription> subs = byDb.get(batch.db());
+      if (subs == null) return;
+      Map<Set<String>, Audience> audiences = new HashMap<>();
+      for (Subscription s : List.copyOf(subs)) {
+        Audience a = audiences.computeIfAbsent(s.cols() == null ? Set.of("\0all") : s.cols(),
+            k -> new Audience(batch, s.cols()));
+        s.onLive(batch, a);
+      }
+    }
+
+    void destroyed(String db) {
+      List<Subscription> subs = byDb.remove(db);
+      if (subs != null) subs.forEach(Subscription::databaseGone);
+    }
+  }
+
+  /** The deltas of one live batch that one collection filter lets through, and their frame body. */
+  static final class Audience {
+    final List<byte[]> deltas;
+    private final LiveBatch batch;
+    private byte[] body;
+
+    Audience(LiveBatch batch, Set<String> cols) {
+      this.batch = batch;
+      List<byte[]> matching = new ArrayList<>(batch.deltas().size());
+      for (CommittedDelta d : batch.deltas()) {
+        if (cols == null || cols.contains(d.delta().col())) matching.add(d.json());
+      }
+      this.deltas = matching;
+    }
+
+    byte[] body() {
+      if (body == null) body = ChangesFrame.body(batch.db(), batch.lastSeq(), deltas);
+      return body;
+    }
+
+    int bytes() {
+      int n = 0;
+      for (byte[] d : deltas) n += d.length + 1;
+      return n;
+    }
+  }
+}

@@ -1,0 +1,221 @@
+package dev.syncline.server.hub;
+
+import dev.syncline.protocol.ErrorCode;
+import dev.syncline.protocol.ServerMessage;
+import dev.syncline.server.store.ChangePage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One subscription of one connection: a database, an optional collection filter, and a cursor —
+ * the seq up to which the client holds everything it may read. Lives on its connection's event
+ * loop; every method runs there.
+ *
+ * <h2>States</h2>
+ * <ul>
+ *   <li>{@code CATCHING_UP}: pages of stored changes above the cursor are read on a worker thread
+ *       and sent, one frame per page, waiting for the socket to drain between pages. Live
+ *       batches are not sent, only noted ({@code liveSeen}). When a page reaches the end of its
+ *       snapshot and no live batch above it was noted, the subscription goes live: every later
+ *       batch has a seq above the cursor (the hub delivers in commit order), and batches at or
+ *       below it are already in the store snapshot. If one was noted, it reads again. No gap, no
+ *       duplicate.
+ *   <li>{@code LIVE}: each batch is sent as it arrives. While the socket is busy, batches are
+ *       coalesced into one pending frame; when it drains, that frame goes out.
+ *   <li>{@code LAGGING}: the pending frame outgrew {@link HubOptions#subscriberBufferBytes()}. It
+ *       is dropped and nothing more is held; once the socket drains the subscription catches up
+ *       from its cursor again — which also compacts: overwritten values are not re-sent.
+ * </ul>
+ */
+public final class Subscription {
+  private static final Logger log = LoggerFactory.getLogger(Subscription.class);
+
+  private enum State { CATCHING_UP, LIVE, LAGGING, CLOSED }
+
+  private final Hub hub;
+  private final Hub.LoopRegistry registry;
+  private final String sid;
+  private final String db;
+  private final Set<String> cols;
+  private final Outlet outlet;
+  private final byte[] header;
+
+  private State state = State.CATCHING_UP;
+  private long cursor;
+  private long liveSeen;
+  private boolean reading;
+  private final List<byte[]> pending = new ArrayList<>();
+  private long pendingSeq;
+  private int pendingBytes;
+
+  Subscription(Hub hub, Hub.LoopRegistry registry, String sid, String db, Set<String> cols, Outlet outlet) {
+    this.hub = hub;
+    this.registry = registry;
+    this.sid = sid;
+    this.db = db;
+    this.cols = cols;
+    this.outlet = outlet;
+    this.header = ChangesFrame.header(sid);
+  }
+
+  public String sid() {
+    return sid;
+  }
+
+  String db() {
+    return db;
+  }
+
+  Set<String> cols() {
+    return cols;
+  }
+
+  void start(long since, long head, long purgedThrough) {
+    if (since > head || (since > 0 && since < purgedThrough)) {
+      // the client's copy is from another life of this database, or older than what is kept
+      outlet.send(new ServerMessage.Reset(sid));
+      since = 0;
+    }
+    cursor = since;
+    liveSeen = since;
+    readNextPage();
+  }
+
+  /** Ends the subscription; no more frames are sent for it. */
+  public void close() {
+    if (state == State.CLOSED) return;
+    state = State.CLOSED;
+    pending.clear();
+    registry.remove(this);
+    hub.removed();
+  }
+
+  void databaseGone() {
+    if (state == State.CLOSED) return;
+    state = State.CLOSED;
+    pending.clear();
+    hub.removed();
+    if (outlet.isOpen()) {
+      outlet.send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "database " + db + " was destroyed",
+          null, null, null, sid));
+    }
+  }
+
+  // ---- live ----
+
+  void onLive(LiveBatch batch, Hub.Audience audience) {
+    if (state == State.CLOSED) return;
+    if (state != State.LIVE) {
+      liveSeen = Math.max(liveSeen, batch.lastSeq());
+      return;
+    }
+    if (batch.lastSeq() <= cursor) return;
+    if (audience.deltas.isEmpty()) {
+      // nothing this filter sees; the cursor may still move past it
+      if (pending.isEmpty()) cursor = batch.lastSeq();
+      else pendingSeq = batch.lastSeq();
+      return;
+    }
+    if (pending.isEmpty() && !outlet.writeQueueFull()) {
+      outlet.writeText(ChangesFrame.frame(header, audience.body()));
+      cursor = batch.lastSeq();
+      return;
+    }
+    int added = audience.bytes();
+    if (pendingBytes + added > hub.options().subscriberBufferBytes()) {
+      // too far behind to buffer: drop what is held and re-read it from the store later
+      pending.clear();
+      pendingBytes = 0;
+      state = State.LAGGING;
+      log.debug("subscription {} on {} is lagging at seq {}", sid, db, cursor);
+      outlet.whenDrained(this::resumeFromStore);
+      return;
+    }
+    boolean first = pending.isEmpty();
+    pending.addAll(audience.deltas);
+    pendingBytes += added;
+    pendingSeq = batch.lastSeq();
+    if (first) outlet.whenDrained(this::flushPending);
+  }
+
+  private void flushPending() {
+    if (state != State.LIVE || pending.isEmpty()) return;
+    if (outlet.writeQueueFull()) {
+      outlet.whenDrained(this::flushPending);
+      return;
+    }
+    outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, pendingSeq, pending)));
+    cursor = pendingSeq;
+    pending.clear();
+    pendingBytes = 0;
+  }
+
+  private void resumeFromStore() {
+    if (state != State.LAGGING) return;
+    state = State.CATCHING_UP;
+    liveSeen = cursor;
+    readNextPage();
+  }
+
+  // ---- catch-up ----
+
+  private void readNextPage() {
+    if (state != State.CATCHING_UP || reading) return;
+    if (!outlet.isOpen()) {
+      close();
+      return;
+    }
+    if (outlet.writeQueueFull()) {
+      outlet.whenDrained(this::readNextPage);
+      return;
+    }
+    reading = true;
+    long from = cursor;
+    HubOptions o = hub.options();
+    hub.readers()
+        .executeBlocking(() -> hub.store().changesSince(db, cols, from, o.catchUpPageDeltas(), o.catchUpPageBytes()), false)
+        .onComplete(ar -> {
+          reading = false;
+          if (ar.failed()) {
+            log.error("catch-up read of {} failed", db, ar.cause());
+            failed("catch-up read failed");
+          } else if (ar.result() == null) {
+            databaseGone();
+          } else {
+            onPage(ar.result());
+          }
+        });
+  }
+
+  private void onPage(ChangePage page) {
+    if (state != State.CATCHING_UP) return;
+    if (cursor > 0 && page.purgedThrough() > cursor) {
+      // tombstones this client never saw were purged: it must start over
+      outlet.send(new ServerMessage.Reset(sid));
+      cursor = 0;
+      liveSeen = 0;
+      readNextPage();
+      return;
+    }
+    if (!page.deltas().isEmpty()) {
+      outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, page.seq(), page.deltas())));
+    }
+    cursor = page.seq();
+    if (page.more() || liveSeen > cursor) {
+      readNextPage();
+      return;
+    }
+    state = State.LIVE;
+    outlet.send(new ServerMessage.Synced(sid, cursor));
+  }
+
+  private void failed(String message) {
+    close();
+    if (outlet.isOpen()) {
+      outlet.send(new ServerMessage.Error(null, ErrorCode.INTERNAL, message, null, null, null, sid));
+    }
+  }
+}

@@ -1,0 +1,268 @@
+package dev.syncline.server.session;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.protocol.ClientMessage;
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.ErrorCode;
+import dev.syncline.protocol.Hlc;
+import dev.syncline.protocol.MessageCodec;
+import dev.syncline.protocol.ProtocolException;
+import dev.syncline.protocol.PushResult;
+import dev.syncline.protocol.ServerMessage;
+import dev.syncline.server.admin.AdminException;
+import dev.syncline.server.commit.OverloadedException;
+import dev.syncline.server.hub.Subscription;
+import dev.syncline.server.store.BatchOutcome;
+import dev.syncline.server.store.DatabaseInfo;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The protocol state of one WebSocket connection: decodes each message, checks it, and dispatches
+ * it to the writer, the hub or admin. Runs entirely on the connection's event loop and never
+ * blocks: pushes and admin writes return futures from the committer, catch-up reads run on
+ * workers inside the hub.
+ */
+public final class Session {
+  private static final Logger log = LoggerFactory.getLogger(Session.class);
+
+  /** Close codes of RFC 6455 used by the protocol. */
+  public static final short CLOSE_GOING_AWAY = 1001;
+  public static final short CLOSE_PROTOCOL_ERROR = 1002;
+  public static final short CLOSE_POLICY_VIOLATION = 1008;
+  public static final short CLOSE_TOO_BIG = 1009;
+
+  /** Retry hint sent with {@code overloaded}. */
+  private static final long OVERLOADED_RETRY_MS = 250;
+
+  private final Connection connection;
+  private final SessionServices services;
+  private final Map<String, Subscription> subscriptions = new HashMap<>();
+  private final BadMessageBudget badMessages;
+  private String clientId;
+  private int nextSid = 1;
+  private boolean closed;
+
+  public Session(Connection connection, SessionServices services) {
+    this.connection = connection;
+    this.services = services;
+    this.badMessages = new BadMessageBudget(services.maxBadMessagesPerMinute());
+  }
+
+  /** The client's id, once it said hello. */
+  public String clientId() {
+    return clientId;
+  }
+
+  public int subscriptionCount() {
+    return subscriptions.size();
+  }
+
+  public void onText(String text) {
+    if (closed) return;
+    ClientMessage message;
+    try {
+      message = MessageCodec.decodeClient(text, services.limits());
+    } catch (ProtocolException e) {
+      refuse(MessageCodec.ridOf(text), e.code(), e.getMessage());
+      return;
+    }
+    if (clientId == null) {
+      if (message instanceof ClientMessage.Hello hello) {
+        onHello(hello);
+      } else {
+        send(ServerMessage.Error.of(message.rid(), ErrorCode.BAD_REQUEST, "the first message must be hello"));
+        close(CLOSE_PROTOCOL_ERROR, "hello first");
+      }
+      return;
+    }
+    dispatch(message);
+  }
+
+  public void onBinary() {
+    if (!closed) refuse(null, ErrorCode.BAD_REQUEST, "binary frames are not part of the protocol; send JSON text");
+  }
+
+  /** The socket closed: end every subscription. */
+  public void onClose() {
+    closed = true;
+    subscriptions.values().forEach(Subscription::close);
+    subscriptions.clear();
+  }
+
+  /** Server shutdown: tell the client to go elsewhere or come back later. */
+  public void goAway() {
+    close(CLOSE_GOING_AWAY, "server shutting down");
+  }
+
+  private void dispatch(ClientMessage message) {
+    if (message instanceof ClientMessage.Push push) onPush(push);
+    else if (message instanceof ClientMessage.Sub sub) onSub(sub);
+    else if (message instanceof ClientMessage.Unsub unsub) onUnsub(unsub);
+    else if (message instanceof ClientMessage.Ping ping) send(new ServerMessage.Pong(ping.rid()));
+    else if (message instanceof ClientMessage.Admin admin) onAdmin(admin);
+    else if (message instanceof ClientMessage.Hello hello) {
+      refuse(hello.rid(), ErrorCode.BAD_REQUEST, "hello was already said on this connection");
+    } else if (message instanceof ClientMessage.Login login) {
+      send(ServerMessage.Error.of(login.rid(), ErrorCode.UNAUTHENTICATED, "sign-in is not enabled on this server"));
+    }
+  }
+
+  private void onHello(ClientMessage.Hello hello) {
+    if (hello.protocol() != MessageCodec.PROTOCOL_VERSION) {
+      send(ServerMessage.Error.of(hello.rid(), ErrorCode.UNSUPPORTED_PROTOCOL,
+          "this server speaks protocol " + MessageCodec.PROTOCOL_VERSION));
+      close(CLOSE_PROTOCOL_ERROR, "unsupported protocol");
+      return;
+    }
+    clientId = hello.clientId();
+    send(new ServerMessage.Welcome(hello.rid(), MessageCodec.PROTOCOL_VERSION, services.serverId(),
+        System.currentTimeMillis(), null, services.limits()));
+  }
+
+  // ---- push ----
+
+  private void onPush(ClientMessage.Push push) {
+    if (push.db().startsWith("$")) {
+      send(ServerMessage.Error.of(push.rid(), ErrorCode.FORBIDDEN, "db: " + push.db() + " is reserved"));
+      return;
+    }
+    Optional<DatabaseInfo> db = services.store().database(push.db());
+    if (db.isEmpty()) {
+      send(ServerMessage.Error.of(push.rid(), ErrorCode.NOT_FOUND, "no database " + push.db()));
+      return;
+    }
+    int n = push.deltas().size();
+    PushResult[] refused = new PushResult[n];
+    List<Delta> accepted = new ArrayList<>(push.deltas());
+    long now = System.currentTimeMillis();
+    long maxMs = now + services.limits().maxClockSkewMs();
+    int acceptedCount = 0;
+    for (int i = 0; i < n; i++) {
+      ProtocolException reject = push.rejects().get(i);
+      Delta d = accepted.get(i);
+      if (reject != null) {
+        refused[i] = PushResult.refused(reject.code(), reject.getMessage());
+      } else if (Hlc.msOf(d.ts()) > maxMs) {
+        refused[i] = PushResult.refused(ErrorCode.CLOCK_SKEW,
+            "ts is " + (Hlc.msOf(d.ts()) - now) + " ms ahead of server time " + now);
+        accepted.set(i, null);
+      } else {
+        services.clock().receive(Hlc.parse(d.ts()));
+        acceptedCount++;
+      }
+    }
+    if (acceptedCount == 0) {
+      send(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null)));
+      return;
+    }
+    services.committer().push(push.db(), accepted).onComplete(ar -> {
+      if (ar.succeeded()) {
+        BatchOutcome outcome = ar.result();
+        if (outcome.missing()) {
+          send(ServerMessage.Error.of(push.rid(), ErrorCode.NOT_FOUND, "no database " + push.db()));
+        } else {
+          send(new ServerMessage.Ack(push.rid(), push.db(), outcome.head(), results(refused, outcome)));
+        }
+      } else if (ar.cause() instanceof OverloadedException e) {
+        send(new ServerMessage.Error(push.rid(), ErrorCode.OVERLOADED, e.getMessage(), OVERLOADED_RETRY_MS,
+            null, null, null));
+      } else {
+        send(ServerMessage.Error.of(push.rid(), ErrorCode.INTERNAL, "the write could not be stored"));
+      }
+    });
+  }
+
+  private static List<PushResult> results(PushResult[] refused, BatchOutcome outcome) {
+    List<PushResult> out = new ArrayList<>(refused.length);
+    for (int i = 0; i < refused.length; i++) {
+      out.add(refused[i] != null ? refused[i] : PushResult.of(outcome.outcomes().get(i)));
+    }
+    return out;
+  }
+
+  // ---- subscriptions ----
+
+  private void onSub(ClientMessage.Sub sub) {
+    if (subscriptions.size() >= services.limits().maxSubscriptions()) {
+      send(ServerMessage.Error.of(sub.rid(), ErrorCode.TOO_LARGE,
+          "at most " + services.limits().maxSubscriptions() + " subscriptions per connection"));
+      return;
+    }
+    if (sub.db().startsWith("$")) {
+      send(ServerMessage.Error.of(sub.rid(), ErrorCode.FORBIDDEN, "db: " + sub.db() + " is reserved"));
+      return;
+    }
+    Optional<DatabaseInfo> db = services.store().database(sub.db());
+    if (db.isEmpty()) {
+      send(ServerMessage.Error.of(sub.rid(), ErrorCode.NOT_FOUND, "no database " + sub.db()));
+      return;
+    }
+    String sid = "s" + nextSid++;
+    send(new ServerMessage.Subscribed(sub.rid(), sid, sub.db(), db.get().head()));
+    var cols = sub.cols() == null ? null : java.util.Set.copyOf(new LinkedHashSet<>(sub.cols()));
+    Subscription s = services.hub().subscribe(sid, sub.db(), cols, sub.since(), connection);
+    if (s == null) {
+      send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "no database " + sub.db(), null, null, null, sid));
+      return;
+    }
+    subscriptions.put(sid, s);
+  }
+
+  private void onUnsub(ClientMessage.Unsub unsub) {
+    Subscription s = subscriptions.remove(unsub.sid());
+    if (s == null) {
+      send(ServerMessage.Error.of(unsub.rid(), ErrorCode.NOT_FOUND, "no subscription " + unsub.sid()));
+      return;
+    }
+    s.close();
+    send(new ServerMessage.Ok(unsub.rid()));
+  }
+
+  // ---- admin ----
+
+  private void onAdmin(ClientMessage.Admin admin) {
+    services.admin().handle(admin.op(), admin.args()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        send(new ServerMessage.Result(admin.rid(), ar.result()));
+      } else if (ar.cause() instanceof AdminException e) {
+        send(ServerMessage.Error.of(admin.rid(), e.code(), e.getMessage()));
+      } else if (ar.cause() instanceof OverloadedException e) {
+        send(new ServerMessage.Error(admin.rid(), ErrorCode.OVERLOADED, e.getMessage(), OVERLOADED_RETRY_MS,
+            null, null, null));
+      } else {
+        log.error("admin op {} failed", admin.op(), ar.cause());
+        send(ServerMessage.Error.of(admin.rid(), ErrorCode.INTERNAL, "admin op failed"));
+      }
+    });
+  }
+
+  // ---- errors and output ----
+
+  /** Answers a bad message; a connection that keeps sending them is closed with 1008. */
+  private void refuse(JsonNode rid, ErrorCode code, String message) {
+    if (clientId == null) {
+      send(ServerMessage.Error.of(rid, code, message));
+      close(CLOSE_PROTOCOL_ERROR, "hello first");
+      return;
+    }
+    send(ServerMessage.Error.of(rid, code, message));
+    if (!badMessages.take()) close(CLOSE_POLICY_VIOLATION, "too many malformed messages");
+  }
+
+  private void send(ServerMessage message) {
+    if (!closed && connection.isOpen()) connection.send(message);
+  }
+
+  private void close(short code, String reason) {
+    if (closed) return;
+    onClose();
+    connection.close(code, reason);
+  }
+}

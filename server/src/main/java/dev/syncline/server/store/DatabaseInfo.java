@@ -1,0 +1,20 @@
+package dev.syncline.server.store;
+
+/**
+ * A database's metadata, as of the last commit.
+ *
+ * @param name database name
+ * @param head seq of the last committed change (0 when empty)
+ * @param createdAt creation time, epoch ms
+ * @param purgedThrough tombstones with seq up to here may have been purged; older cursors need a resync
+ * @param documents documents with at least one stored register (destroyed ones included)
+ * @param attributes stored registers, tombstones included (also the size of the compacted log)
+ * @param tombstones registers whose value is null
+ */
+public record DatabaseInfo(
+    String name, long head, long createdAt, long purgedThrough, long documents, long attributes, long tombstones) {
+
+  DatabaseInfo withCounts(long newHead, long newPurged, long docs, long attrs, long tombs) {
+    return new DatabaseInfo(name, newHead, createdAt, newPurged, docs, attrs, tombs);
+  }
+}

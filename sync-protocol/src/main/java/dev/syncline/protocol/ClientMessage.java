@@ -1,0 +1,38 @@
+package dev.syncline.protocol;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+
+/**
+ * Messages a client sends. {@code rid} is the client's request id (a JSON string or number,
+ * or null), echoed on the answer.
+ */
+public sealed interface ClientMessage {
+  JsonNode rid();
+
+  /** First message on every connection. */
+  record Hello(JsonNode rid, int protocol, String clientId, String token) implements ClientMessage {}
+
+  record Login(JsonNode rid, String username, String password) implements ClientMessage {}
+
+  /** {@code cols} is null for every collection; {@code since} 0 means from the beginning. */
+  record Sub(JsonNode rid, String db, List<String> cols, long since) implements ClientMessage {}
+
+  record Unsub(JsonNode rid, String sid) implements ClientMessage {}
+
+  /**
+   * A batch of writes. A delta that is malformed on its own is null in {@code deltas} and its
+   * error sits at the same index of {@code rejects}; the rest of the batch still applies.
+   */
+  record Push(JsonNode rid, String db, List<Delta> deltas, List<ProtocolException> rejects)
+      implements ClientMessage {
+    public static Push of(JsonNode rid, String db, List<Delta> deltas) {
+      return new Push(rid, db, deltas, java.util.Collections.nCopies(deltas.size(), null));
+    }
+  }
+
+  record Admin(JsonNode rid, String op, ObjectNode args) implements ClientMessage {}
+
+  record Ping(JsonNode rid) implements ClientMessage {}
+}

@@ -1,0 +1,105 @@
+package dev.syncline.protocol;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import java.io.IOException;
+
+/**
+ * The one Jackson configuration every part of Syncline uses, hardened for hostile input:
+ * duplicate keys, trailing garbage, deep nesting and huge numbers are refused, and numbers keep
+ * their exact text (a stored {@code 1.50} comes back as {@code 1.50}, never as a lossy double).
+ */
+public final class Json {
+  private Json() {}
+
+  /** Deepest nesting accepted in any message, values included. */
+  public static final int MAX_NESTING_DEPTH = 64;
+
+  public static final ObjectMapper MAPPER = build();
+
+  private static ObjectMapper build() {
+    JsonFactory factory = JsonFactory.builder()
+        .streamReadConstraints(StreamReadConstraints.builder()
+            .maxNestingDepth(MAX_NESTING_DEPTH)
+            .maxNumberLength(100)
+            .build())
+        .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+        .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+        .build();
+    SimpleModule wire = new SimpleModule("syncline-wire")
+        .addSerializer(Delta.class, new DeltaSerializer())
+        .addSerializer(PushResult.class, new PushResultSerializer())
+        .addDeserializer(PushResult.class, new PushResultDeserializer());
+    return JsonMapper.builder(factory)
+        .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+        .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
+        .addModule(wire)
+        .build();
+  }
+
+  /** Encodes any value; a failure here is a bug, not bad input. */
+  public static byte[] bytes(Object value) {
+    try {
+      return MAPPER.writeValueAsBytes(value);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode " + value.getClass().getSimpleName(), e);
+    }
+  }
+
+  /** A delta on the wire: {@code {"col","id","attr","value","ts"}} plus {@code seq} once committed. */
+  static final class DeltaSerializer extends JsonSerializer<Delta> {
+    @Override
+    public void serialize(Delta d, JsonGenerator g, SerializerProvider p) throws IOException {
+      g.writeStartObject();
+      g.writeStringField("col", d.col());
+      g.writeStringField("id", d.id());
+      g.writeStringField("attr", d.attr());
+      g.writeFieldName("value");
+      g.writeTree(d.value());
+      g.writeStringField("ts", d.ts());
+      if (d.seq() != 0) g.writeNumberField("seq", d.seq());
+      g.writeEndObject();
+    }
+  }
+
+  static final class PushResultSerializer extends JsonSerializer<PushResult> {
+    @Override
+    public void serialize(PushResult r, JsonGenerator g, SerializerProvider p) throws IOException {
+      if (!r.isError()) {
+        g.writeString(r.outcome().wire());
+        return;
+      }
+      g.writeStartObject();
+      g.writeStringField("error", r.error().wire());
+      if (r.message() != null) g.writeStringField("message", r.message());
+      g.writeEndObject();
+    }
+  }
+
+  static final class PushResultDeserializer extends JsonDeserializer<PushResult> {
+    @Override
+    public PushResult deserialize(JsonParser parser, DeserializationContext ctx) throws IOException {
+      JsonNode node = parser.readValueAsTree();
+      if (node.isTextual()) return PushResult.of(Merge.Outcome.fromWire(node.textValue()));
+      String message = node.hasNonNull("message") ? node.get("message").asText() : null;
+      return PushResult.refused(ErrorCode.fromWire(node.path("error").asText()), message);
+    }
+  }
+}

@@ -1,0 +1,223 @@
+package dev.syncline.protocol;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decodes and encodes protocol messages. Client messages are decoded by hand, field by field,
+ * because the server faces hostile input and every fault must come back as a typed error that
+ * names the field; server messages (trusted, decoded by SDKs and tools) go through databind.
+ *
+ * <p>Message types dispatch through one table, {@link #CLIENT_DECODERS}.
+ */
+public final class MessageCodec {
+  private MessageCodec() {}
+
+  /** The protocol version this codec speaks. */
+  public static final int PROTOCOL_VERSION = 1;
+
+  /** Longest {@code rid} string accepted. */
+  public static final int MAX_RID_LENGTH = 128;
+
+  /** Longest database name; names are {@code [A-Za-z0-9_.-]}, or {@code $system}. */
+  public static final int MAX_DB_LENGTH = 64;
+
+  /** True for a database name: 1 to 64 of {@code [A-Za-z0-9_.-]}, where a reserved name starts with {@code $}. */
+  public static boolean isDatabaseName(String db) {
+    if (db == null || db.isEmpty() || db.length() > MAX_DB_LENGTH || db.equals("$")) return false;
+    for (int i = 0; i < db.length(); i++) {
+      char c = db.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '_' || c == '.' || c == '-' || (c == '$' && i == 0);
+      if (!ok) return false;
+    }
+    return true;
+  }
+
+  @FunctionalInterface
+  private interface Decoder {
+    ClientMessage decode(Fields f, JsonNode rid, Limits limits) throws ProtocolException;
+  }
+
+  private static final Map<String, Decoder> CLIENT_DECODERS = Map.of(
+      "hello", (f, rid, l) -> new ClientMessage.Hello(
+          rid, f.requireInt("protocol"), f.requireOrigin("clientId"), f.optString("token", 16 * 1024)),
+      "login", (f, rid, l) -> new ClientMessage.Login(
+          rid, f.requireString("username", 256), f.requireString("password", 1024)),
+      "sub", (f, rid, l) -> new ClientMessage.Sub(
+          rid, f.requireDb("db"), f.optCollections("cols", l), f.optSeq("since")),
+      "unsub", (f, rid, l) -> new ClientMessage.Unsub(rid, f.requireString("sid", 64)),
+      "push", MessageCodec::decodePush,
+      "admin", (f, rid, l) -> new ClientMessage.Admin(rid, f.requireString("op", 64), f.optObject("args")),
+      "ping", (f, rid, l) -> new ClientMessage.Ping(rid));
+
+  /** The wire name of a client message type. */
+  public static String typeOf(ClientMessage m) {
+    if (m instanceof ClientMessage.Hello) return "hello";
+    if (m instanceof ClientMessage.Login) return "login";
+    if (m instanceof ClientMessage.Sub) return "sub";
+    if (m instanceof ClientMessage.Unsub) return "unsub";
+    if (m instanceof ClientMessage.Push) return "push";
+    if (m instanceof ClientMessage.Admin) return "admin";
+    return "ping";
+  }
+
+  /**
+   * Decodes one client message. Throws with {@code bad_request} for anything malformed,
+   * naming the field; per-delta faults of a push are not thrown but returned in
+   * {@link ClientMessage.Push#rejects()}.
+   */
+  public static ClientMessage decodeClient(String text, Limits limits) throws ProtocolException {
+    JsonNode root = parse(text);
+    if (!(root instanceof ObjectNode obj)) throw ProtocolException.badRequest("a message must be a JSON object");
+    JsonNode type = obj.get("type");
+    if (type == null || !type.isTextual()) throw ProtocolException.badRequest("type: required string");
+    Decoder decoder = CLIENT_DECODERS.get(type.textValue());
+    if (decoder == null) throw ProtocolException.badRequest("type: unknown message type");
+    return decoder.decode(new Fields(obj), rid(obj), limits);
+  }
+
+  /** The {@code rid} of a message that failed to decode, when it can be read, so the error can carry it. */
+  public static JsonNode ridOf(String text) {
+    try {
+      JsonNode root = Json.MAPPER.readTree(text);
+      return root instanceof ObjectNode obj ? rid(obj) : null;
+    } catch (IOException | ProtocolException e) {
+      return null;
+    }
+  }
+
+  private static JsonNode parse(String text) throws ProtocolException {
+    try {
+      return Json.MAPPER.readTree(text);
+    } catch (StreamConstraintsException e) {
+      throw ProtocolException.badRequest("message nests or numbers too deeply");
+    } catch (JacksonException e) {
+      throw ProtocolException.badRequest("not valid JSON");
+    }
+  }
+
+  private static JsonNode rid(ObjectNode obj) throws ProtocolException {
+    JsonNode rid = obj.get("rid");
+    if (rid == null || rid.isNull()) return null;
+    if (rid.isTextual() && rid.textValue().length() <= MAX_RID_LENGTH) return rid;
+    if (rid.isIntegralNumber() && rid.canConvertToLong()) return rid;
+    throw ProtocolException.badRequest("rid: must be a string of at most " + MAX_RID_LENGTH + " characters or an integer");
+  }
+
+  private static ClientMessage decodePush(Fields f, JsonNode rid, Limits limits) throws ProtocolException {
+    String db = f.requireDb("db");
+    JsonNode raw = f.obj.get("deltas");
+    if (raw == null || !raw.isArray()) throw ProtocolException.badRequest("deltas: required array");
+    if (raw.isEmpty()) throw ProtocolException.badRequest("deltas: must not be empty");
+    if (raw.size() > limits.maxDeltasPerPush()) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE,
+          "deltas: at most " + limits.maxDeltasPerPush() + " per push, got " + raw.size());
+    }
+    List<Delta> deltas = new ArrayList<>(raw.size());
+    List<ProtocolException> rejects = null;
+    for (int i = 0; i < raw.size(); i++) {
+      try {
+        deltas.add(decodeDelta(raw.get(i), limits));
+      } catch (ProtocolException e) {
+        if (rejects == null) rejects = new ArrayList<>(Collections.nCopies(raw.size(), null));
+        deltas.add(null);
+        rejects.set(i, e);
+      }
+    }
+    return new ClientMessage.Push(rid, db, deltas,
+        rejects == null ? Collections.nCopies(raw.size(), null) : rejects);
+  }
+
+  /** Checks one delta as a client sends it; the server adds ownership and sequence itself. */
+  public static Delta decodeDelta(JsonNode node, Limits limits) throws ProtocolException {
+    if (!(node instanceof ObjectNode obj)) throw ProtocolException.badRequest("delta: must be an object");
+    Fields f = new Fields(obj);
+    String col = f.requireName("col", limits.maxColLength());
+    if (col.startsWith("$")) throw ProtocolException.badRequest("col: names starting with $ are reserved");
+    String id = f.requireName("id", limits.maxIdLength());
+    String attr = f.requireName("attr", limits.maxAttrLength());
+    JsonNode value = obj.get("value");
+    if (value == null) throw ProtocolException.badRequest("value: required (null removes the attribute)");
+    if (attr.startsWith("$")) {
+      if (!attr.equals(Delta.DELETED)) throw ProtocolException.badRequest("attr: " + attr + " is reserved");
+      if (!value.isBoolean()) throw ProtocolException.badRequest("value: $deleted must be true or false");
+    }
+    JsonNode tsNode = obj.get("ts");
+    if (tsNode == null || !tsNode.isTextual() || !Hlc.isValid(tsNode.textValue())) {
+      throw ProtocolException.badRequest("ts: required HLC timestamp MS-COUNTER-ORIGIN");
+    }
+    int valueBytes = encodedSize(value);
+    if (valueBytes > limits.maxValueBytes()) {
+      throw new ProtocolException(ErrorCode.TOO_LARGE,
+          "value: " + valueBytes + " bytes, at most " + limits.maxValueBytes());
+    }
+    return new Delta(col, id, attr, value, tsNode.textValue());
+  }
+
+  private static int encodedSize(JsonNode value) throws ProtocolException {
+    if (value.isContainerNode() || value.isTextual()) {
+      try {
+        return Json.MAPPER.writeValueAsBytes(value).length;
+      } catch (IOException e) {
+        throw ProtocolException.badRequest("value: not encodable (unpaired surrogate?)");
+      }
+    }
+    return 32; // numbers, booleans and null are bounded by the parser's number length limit
+  }
+
+  // ---- encoding ----
+
+  public static byte[] encode(ServerMessage message) {
+    return Json.bytes(message);
+  }
+
+  public static String encodeToString(ServerMessage message) {
+    return new String(encode(message), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** Encodes a client message, for SDKs and tools. */
+  public static String encode(ClientMessage message) {
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("type", typeOf(message));
+    if (message.rid() != null) o.set("rid", message.rid());
+    if (message instanceof ClientMessage.Hello h) {
+      o.put("protocol", h.protocol()).put("clientId", h.clientId());
+      if (h.token() != null) o.put("token", h.token());
+    } else if (message instanceof ClientMessage.Login l) {
+      o.put("username", l.username()).put("password", l.password());
+    } else if (message instanceof ClientMessage.Sub s) {
+      o.put("db", s.db());
+      if (s.cols() != null) s.cols().forEach(o.putArray("cols")::add);
+      if (s.since() != 0) o.put("since", s.since());
+    } else if (message instanceof ClientMessage.Unsub u) {
+      o.put("sid", u.sid());
+    } else if (message instanceof ClientMessage.Push p) {
+      o.put("db", p.db());
+      ArrayNode arr = o.putArray("deltas");
+      for (Delta d : p.deltas()) arr.add(Json.MAPPER.valueToTree(d));
+    } else if (message instanceof ClientMessage.Admin a) {
+      o.put("op", a.op());
+      if (a.args() != null) o.set("args", a.args());
+    }
+    return o.toString();
+  }
+
+  /** Decodes a server message, for SDKs and tools. */
+  public static ServerMessage decodeServer(String text) throws IOException {
+    return Json.MAPPER.readValue(text, ServerMessage.class);
+  }
+
+  /** Encodes one delta exactly as it appears inside {@code changes.deltas}. */
+  public static byte[] encodeDelta(Delta delta) {
+    return Json.bytes(delta);
+  }
+}

@@ -1,0 +1,30 @@
+package dev.syncline.protocol;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * The outcome of one pushed delta: a merge outcome, or an error for a delta refused on its
+ * own. On the wire an outcome is a bare string and an error is {@code {"error","message"}}.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record PushResult(Merge.Outcome outcome, ErrorCode error, String message) {
+  public static PushResult of(Merge.Outcome outcome) {
+    switch (outcome) {
+      case APPLIED: return APPLIED;
+      case SUPERSEDED: return SUPERSEDED;
+      default: return DUPLICATE;
+    }
+  }
+
+  public static PushResult refused(ErrorCode error, String message) {
+    return new PushResult(null, error, message);
+  }
+
+  public boolean isError() {
+    return error != null;
+  }
+
+  private static final PushResult APPLIED = new PushResult(Merge.Outcome.APPLIED, null, null);
+  private static final PushResult SUPERSEDED = new PushResult(Merge.Outcome.SUPERSEDED, null, null);
+  private static final PushResult DUPLICATE = new PushResult(Merge.Outcome.DUPLICATE, null, null);
+}

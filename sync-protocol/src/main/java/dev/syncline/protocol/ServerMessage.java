@@ -1,0 +1,78 @@
+package dev.syncline.protocol;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import com.fasterxml.jackson.annotation.JsonTypeName;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+
+/** Messages a server sends. Unsolicited ones ({@code changes}, {@code synced}, …) carry no rid. */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, include = JsonTypeInfo.As.PROPERTY, property = "type")
+@JsonSubTypes({
+  @JsonSubTypes.Type(ServerMessage.Welcome.class),
+  @JsonSubTypes.Type(ServerMessage.Token.class),
+  @JsonSubTypes.Type(ServerMessage.Subscribed.class),
+  @JsonSubTypes.Type(ServerMessage.Changes.class),
+  @JsonSubTypes.Type(ServerMessage.Synced.class),
+  @JsonSubTypes.Type(ServerMessage.Reset.class),
+  @JsonSubTypes.Type(ServerMessage.Ack.class),
+  @JsonSubTypes.Type(ServerMessage.Result.class),
+  @JsonSubTypes.Type(ServerMessage.Ok.class),
+  @JsonSubTypes.Type(ServerMessage.Pong.class),
+  @JsonSubTypes.Type(ServerMessage.Error.class)
+})
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public sealed interface ServerMessage {
+
+  @JsonTypeName("welcome")
+  record Welcome(JsonNode rid, int protocol, String serverId, long time, UserInfo user, Limits limits)
+      implements ServerMessage {}
+
+  @JsonTypeName("token")
+  record Token(JsonNode rid, String token, long expiresAt, UserInfo user) implements ServerMessage {}
+
+  @JsonTypeName("subscribed")
+  record Subscribed(JsonNode rid, String sid, String db, long head) implements ServerMessage {}
+
+  /** {@code seq} is the highest seq in the batch; the client stores it as its cursor. */
+  @JsonTypeName("changes")
+  record Changes(String sid, String db, long seq, List<Delta> deltas) implements ServerMessage {}
+
+  @JsonTypeName("synced")
+  record Synced(String sid, long seq) implements ServerMessage {}
+
+  @JsonTypeName("reset")
+  record Reset(String sid) implements ServerMessage {}
+
+  @JsonTypeName("ack")
+  record Ack(JsonNode rid, String db, long seq, List<PushResult> results) implements ServerMessage {}
+
+  @JsonTypeName("result")
+  record Result(JsonNode rid, JsonNode data) implements ServerMessage {}
+
+  @JsonTypeName("ok")
+  record Ok(JsonNode rid) implements ServerMessage {}
+
+  @JsonTypeName("pong")
+  record Pong(JsonNode rid) implements ServerMessage {}
+
+  /**
+   * {@code sid} names the subscription an unsolicited error is about (e.g. its database was
+   * destroyed); {@code index} the offending delta of a push.
+   */
+  @JsonTypeName("error")
+  record Error(
+      JsonNode rid,
+      ErrorCode code,
+      String message,
+      Long retryAfterMs,
+      Long serverTime,
+      Integer index,
+      String sid)
+      implements ServerMessage {
+    public static Error of(JsonNode rid, ErrorCode code, String message) {
+      return new Error(rid, code, message, null, null, null, null);
+    }
+  }
+}
