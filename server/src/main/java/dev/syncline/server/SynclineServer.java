@@ -16,6 +16,7 @@ import dev.syncline.server.session.SessionServices;
 import dev.syncline.server.store.Store;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -57,6 +58,7 @@ public final class SynclineServer {
   private String serverId;
   private int port;
   private volatile boolean closing;
+  private Promise<Void> closed;
 
   private SynclineServer(ServerConfig config) {
     this.config = config;
@@ -71,7 +73,16 @@ public final class SynclineServer {
       return Future.failedFuture(e);
     }
     SynclineServer server = new SynclineServer(config);
-    return server.boot().recover(e -> server.vertx.close().transform(v -> Future.failedFuture(e)));
+    Promise<SynclineServer> started = Promise.promise();
+    server.boot().onComplete(ar -> {
+      if (ar.succeeded()) {
+        started.complete(server);
+      } else {
+        log.error("Syncline failed to start", ar.cause());
+        server.close().onComplete(v -> started.fail(ar.cause()));
+      }
+    });
+    return started.future();
   }
 
   private Future<SynclineServer> boot() {
@@ -83,28 +94,20 @@ public final class SynclineServer {
       AdminOps admin = new AdminOps(store, committer, hub, this::stats);
       SessionServices services = new SessionServices(serverId, new HlcClock(serverId), config.limits(),
           config.maxBadMessagesPerMinute, store, committer, hub, admin);
-      // the first instance binds (port 0 picks one); the others share that port
-      return deploy(services, config.port).compose(first -> {
-        port = first.port();
-        List<Future<HttpVerticle>> rest = new ArrayList<>();
-        for (int i = 1; i < config.eventLoops; i++) rest.add(deploy(services, port));
-        return Future.all(rest);
-      });
+      // one instance per event loop; instances of one deployment share the port, even port 0
+      HttpSettings settings = new HttpSettings(config.host, config.port, config.maxMessageBytes, config.compression,
+          config.socketWriteQueueBytes, config.staticDir);
+      return vertx.deployVerticle(() -> {
+            HttpVerticle verticle = new HttpVerticle(settings, services, this::health);
+            verticles.add(verticle);
+            return verticle;
+          }, new DeploymentOptions().setInstances(config.eventLoops))
+          .onSuccess(deployments::add)
+          .map(id -> port = verticles.get(0).port());
     }).map(v -> {
       log.info("Syncline listening on http://{}:{} (WebSocket {}), data in {}, durability {}",
           config.host, port, HttpVerticle.SYNC_PATH, Path.of(config.data).toAbsolutePath(), config.durability);
       return this;
-    }).recover(e -> closeStore().transform(v -> Future.failedFuture(e)));
-  }
-
-  private Future<HttpVerticle> deploy(SessionServices services, int listenPort) {
-    HttpSettings settings = new HttpSettings(config.host, listenPort, config.maxMessageBytes, config.compression,
-        config.socketWriteQueueBytes, config.staticDir);
-    HttpVerticle verticle = new HttpVerticle(settings, services, this::health);
-    return vertx.deployVerticle(verticle, new DeploymentOptions()).map(id -> {
-      deployments.add(id);
-      verticles.add(verticle);
-      return verticle;
     });
   }
 
@@ -147,25 +150,40 @@ public final class SynclineServer {
 
   /**
    * Shuts down gracefully: closes every connection with 1001 and stops listening, commits what is
-   * queued, closes the store.
+   * queued, closes the store. Runs on a thread of its own, because it waits for the event loops
+   * and the writer it is stopping.
    */
   public Future<Void> close() {
-    if (closing) return Future.succeededFuture();
+    synchronized (this) {
+      if (closed != null) return closed.future();
+      closed = Promise.promise();
+    }
     closing = true;
-    List<Future<Void>> undeployed = new ArrayList<>();
-    for (String id : deployments) undeployed.add(vertx.undeploy(id));
-    return Future.join(undeployed)
-        .transform(ar -> closeStore())
-        .transform(ar -> vertx.close())
-        .onSuccess(v -> log.info("Syncline stopped"));
+    Thread t = new Thread(() -> {
+      try {
+        List<Future<Void>> undeployed = new ArrayList<>();
+        for (String id : deployments) undeployed.add(vertx.undeploy(id));
+        awaitQuietly(Future.join(undeployed));
+        if (committer != null) committer.close();
+        if (store != null) store.close();
+        awaitQuietly(vertx.close());
+        log.info("Syncline stopped");
+        closed.complete();
+      } catch (RuntimeException e) {
+        log.error("shutdown failed", e);
+        closed.fail(e);
+      }
+    }, "syncline-shutdown");
+    t.start();
+    return closed.future();
   }
 
-  private Future<Void> closeStore() {
-    return vertx.executeBlocking(() -> {
-      if (committer != null) committer.close();
-      if (store != null) store.close();
-      return null;
-    });
+  private static void awaitQuietly(Future<?> f) {
+    try {
+      f.toCompletionStage().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("shutdown step did not finish cleanly: {}", e.toString());
+    }
   }
 
   private JsonObject health() {

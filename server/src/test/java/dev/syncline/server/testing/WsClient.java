@@ -1,0 +1,206 @@
+package dev.syncline.server.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Json;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * A real WebSocket client for tests. It records every message it receives; tests wait on them
+ * with a deadline ({@link #await}, {@link #request}), never with sleeps.
+ */
+public final class WsClient implements AutoCloseable {
+  /** How long any wait in a test may take before it fails. */
+  public static final Duration TIMEOUT = Duration.ofSeconds(20);
+
+  private static final Vertx VERTX = Vertx.vertx();
+
+  private final WebSocketClient client;
+  private final WebSocket ws;
+  private final List<JsonNode> received = new ArrayList<>();
+  private final AtomicLong rids = new AtomicLong();
+  private volatile Consumer<JsonNode> listener;
+  private volatile Short closeStatus;
+  private int readIndex;
+
+  private WsClient(WebSocketClient client, WebSocket ws) {
+    this.client = client;
+    this.ws = ws;
+    ws.textMessageHandler(this::onText);
+    ws.closeHandler(v -> {
+      closeStatus = ws.closeStatusCode() == null ? (short) 1006 : ws.closeStatusCode();
+      synchronized (this) {
+        notifyAll();
+      }
+    });
+  }
+
+  public static WsClient connect(int port) {
+    return connect(port, new WebSocketClientOptions().setMaxMessageSize(64 << 20).setMaxFrameSize(64 << 20));
+  }
+
+  public static WsClient connect(int port, WebSocketClientOptions options) {
+    WebSocketClient client = VERTX.createWebSocketClient(options);
+    WebSocket ws = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI("/sync"))
+        .await();
+    return new WsClient(client, ws);
+  }
+
+  public static Vertx vertx() {
+    return VERTX;
+  }
+
+  /** Says hello and returns the welcome. */
+  public JsonNode hello(String clientId) {
+    return request(obj("hello").put("protocol", 1).put("clientId", clientId));
+  }
+
+  /** Calls {@code l} for every message from now on (on the client's event loop), besides recording it. */
+  public void listen(Consumer<JsonNode> l) {
+    this.listener = l;
+  }
+
+  /** Stops recording messages (for streams too large to keep); the listener still sees them. */
+  public synchronized void stopRecording() {
+    recording = false;
+  }
+
+  private volatile boolean recording = true;
+
+  private void onText(String text) {
+    JsonNode msg;
+    try {
+      msg = Json.MAPPER.readTree(text);
+    } catch (Exception e) {
+      throw new AssertionError("server sent invalid JSON: " + text, e);
+    }
+    Consumer<JsonNode> l = listener;
+    if (l != null) l.accept(msg);
+    synchronized (this) {
+      if (recording) received.add(msg);
+      notifyAll();
+    }
+  }
+
+  public static ObjectNode obj(String type) {
+    return Json.MAPPER.createObjectNode().put("type", type);
+  }
+
+  public void send(JsonNode message) {
+    sendRaw(message.toString());
+  }
+
+  public void sendRaw(String text) {
+    ws.writeTextMessage(text).await();
+  }
+
+  public void sendBinary(byte[] bytes) {
+    ws.writeBinaryMessage(Buffer.buffer(bytes)).await();
+  }
+
+  /** Sends with a fresh rid and waits for the answer carrying it. */
+  public JsonNode request(ObjectNode message) {
+    long rid = rids.incrementAndGet() + 1_000_000;
+    message.put("rid", rid);
+    send(message);
+    return await(m -> m.path("rid").asLong(-1) == rid);
+  }
+
+  /** Sends with a fresh rid without waiting; returns the rid. */
+  public long sendWithRid(ObjectNode message) {
+    long rid = rids.incrementAndGet() + 1_000_000;
+    message.put("rid", rid);
+    send(message);
+    return rid;
+  }
+
+  /** The first recorded message matching {@code p} (from any time), waiting until it arrives. */
+  public synchronized JsonNode await(Predicate<JsonNode> p) {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (true) {
+      for (JsonNode m : received) if (p.test(m)) return m;
+      waitUntil(deadline, "a message matching the condition; got " + tail());
+    }
+  }
+
+  /** The next message (in arrival order, after the last one taken this way) matching {@code p}. */
+  public synchronized JsonNode next(Predicate<JsonNode> p) {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (true) {
+      while (readIndex < received.size()) {
+        JsonNode m = received.get(readIndex++);
+        if (p.test(m)) return m;
+      }
+      waitUntil(deadline, "the next matching message; got " + tail());
+    }
+  }
+
+  public JsonNode next(String type) {
+    return next(m -> type.equals(m.path("type").asText()));
+  }
+
+  /** Waits until {@code condition} holds (checked whenever a message arrives, and at least every 50 ms). */
+  public synchronized void until(java.util.function.BooleanSupplier condition, String what) {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (!condition.getAsBoolean()) waitUntil(deadline, what);
+  }
+
+  public synchronized List<JsonNode> received() {
+    return new ArrayList<>(received);
+  }
+
+  public synchronized List<JsonNode> receivedOfType(String type) {
+    return received.stream().filter(m -> type.equals(m.path("type").asText())).toList();
+  }
+
+  /** Waits for the server to close the connection and returns the close code. */
+  public synchronized short awaitClose() {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (closeStatus == null) waitUntil(deadline, "the connection to close");
+    return closeStatus;
+  }
+
+  public boolean isClosed() {
+    return closeStatus != null;
+  }
+
+  /** Stops reading from the socket (the server's writes back up), or resumes. */
+  public void pause(boolean paused) {
+    if (paused) ws.pause();
+    else ws.resume();
+  }
+
+  private void waitUntil(long deadline, String what) {
+    long left = deadline - System.nanoTime();
+    if (left <= 0) throw new AssertionError("timed out waiting for " + what, new TimeoutException());
+    try {
+      wait(Math.min(50, Math.max(1, left / 1_000_000)));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  private String tail() {
+    int from = Math.max(0, received.size() - 3);
+    return received.subList(from, received.size()).toString();
+  }
+
+  @Override
+  public void close() {
+    if (closeStatus == null) ws.close().await();
+    client.close();
+  }
+}
