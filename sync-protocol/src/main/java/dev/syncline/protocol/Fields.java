@@ -47,6 +47,8 @@ final class Fields {
     JsonNode n = obj.get(name);
     if (n == null || n.isNull()) return Json.MAPPER.createObjectNode();
     if (!(n instanceof ObjectNode o)) throw ProtocolException.badRequest(name + ": must be an object");
+    String fault = MessageCodec.valueFault(o);
+    if (fault != null) throw ProtocolException.badRequest(name + ": " + fault);
     return o;
   }
 
@@ -92,20 +94,33 @@ final class Fields {
 
   private static String checkString(String name, String s, int maxLength) throws ProtocolException {
     if (s.isEmpty()) throw ProtocolException.badRequest(name + ": must not be empty");
-    if (s.length() > maxLength && s.codePointCount(0, s.length()) > maxLength) {
+    if (isLongerThan(s, maxLength)) {
       throw ProtocolException.badRequest(name + ": longer than " + maxLength + " characters");
     }
+    if (hasUnpairedSurrogate(s)) throw ProtocolException.badRequest(name + ": unpaired surrogate");
+    return s;
+  }
+
+  /** True when {@code s} has more than {@code max} characters, counted as Unicode code points. */
+  static boolean isLongerThan(String s, int max) {
+    return s.length() > max && s.codePointCount(0, s.length()) > max;
+  }
+
+  /**
+   * True when {@code s} holds half of a surrogate pair on its own. JSON can carry one as an
+   * escape ({@code "\ud800"}), but it is not a Unicode character, has no UTF-8 encoding, and other
+   * languages' JSON libraries replace or refuse it, so replicas would disagree about the value.
+   */
+  static boolean hasUnpairedSurrogate(String s) {
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       if (Character.isHighSurrogate(c)) {
-        if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
-          throw ProtocolException.badRequest(name + ": unpaired surrogate");
-        }
+        if (i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) return true;
         i++;
       } else if (Character.isLowSurrogate(c)) {
-        throw ProtocolException.badRequest(name + ": unpaired surrogate");
+        return true;
       }
     }
-    return s;
+    return false;
   }
 }

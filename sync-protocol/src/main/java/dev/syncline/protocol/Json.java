@@ -96,7 +96,9 @@ public final class Json {
   static final class PushResultDeserializer extends JsonDeserializer<PushResult> {
     @Override
     public PushResult deserialize(JsonParser parser, DeserializationContext ctx) throws IOException {
-      JsonNode node = parser.readValueAsTree();
+      // ctx.readTree, not parser.readValueAsTree: the latter reads as a root value and, with
+      // FAIL_ON_TRAILING_TOKENS, refuses the rest of the message that follows this element
+      JsonNode node = ctx.readTree(parser);
       if (node.isTextual()) return PushResult.of(Merge.Outcome.fromWire(node.textValue()));
       String message = node.hasNonNull("message") ? node.get("message").asText() : null;
       return PushResult.refused(ErrorCode.fromWire(node.path("error").asText()), message);

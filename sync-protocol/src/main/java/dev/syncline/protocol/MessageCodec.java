@@ -108,7 +108,11 @@ public final class MessageCodec {
   private static JsonNode rid(ObjectNode obj) throws ProtocolException {
     JsonNode rid = obj.get("rid");
     if (rid == null || rid.isNull()) return null;
-    if (rid.isTextual() && rid.textValue().length() <= MAX_RID_LENGTH) return rid;
+    if (rid.isTextual()
+        && !Fields.isLongerThan(rid.textValue(), MAX_RID_LENGTH)
+        && !Fields.hasUnpairedSurrogate(rid.textValue())) {
+      return rid;
+    }
     if (rid.isIntegralNumber() && rid.canConvertToLong()) return rid;
     throw ProtocolException.badRequest("rid: must be a string of at most " + MAX_RID_LENGTH + " characters or an integer");
   }
@@ -155,6 +159,8 @@ public final class MessageCodec {
     if (tsNode == null || !tsNode.isTextual() || !Hlc.isValid(tsNode.textValue())) {
       throw ProtocolException.badRequest("ts: required HLC timestamp MS-COUNTER-ORIGIN");
     }
+    String fault = valueFault(value);
+    if (fault != null) throw ProtocolException.badRequest("value: " + fault);
     int valueBytes = encodedSize(value);
     if (valueBytes > limits.maxValueBytes()) {
       throw new ProtocolException(ErrorCode.TOO_LARGE,
@@ -163,15 +169,39 @@ public final class MessageCodec {
     return new Delta(col, id, attr, value, tsNode.textValue());
   }
 
-  private static int encodedSize(JsonNode value) throws ProtocolException {
-    if (value.isContainerNode() || value.isTextual()) {
-      try {
-        return Json.MAPPER.writeValueAsBytes(value).length;
-      } catch (IOException e) {
-        throw ProtocolException.badRequest("value: not encodable (unpaired surrogate?)");
+  /**
+   * What makes a JSON value unfit to store, or null when it is fine: a string or key with an
+   * unpaired surrogate, or a number too large for a double (JavaScript would read it as Infinity
+   * and write it back as null). Recursion is bounded by {@link Json#MAX_NESTING_DEPTH}.
+   */
+  static String valueFault(JsonNode node) {
+    if (node.isTextual()) {
+      return Fields.hasUnpairedSurrogate(node.textValue()) ? "unpaired surrogate in a string" : null;
+    }
+    if (node.isNumber()) {
+      return Double.isInfinite(node.doubleValue()) ? "number out of range (beyond a double's)" : null;
+    }
+    if (node.isArray()) {
+      for (JsonNode item : node) {
+        String fault = valueFault(item);
+        if (fault != null) return fault;
+      }
+      return null;
+    }
+    if (node.isObject()) {
+      for (Map.Entry<String, JsonNode> field : node.properties()) {
+        if (Fields.hasUnpairedSurrogate(field.getKey())) return "unpaired surrogate in a key";
+        String fault = valueFault(field.getValue());
+        if (fault != null) return fault;
       }
     }
-    return 32; // numbers, booleans and null are bounded by the parser's number length limit
+    return null;
+  }
+
+  /** Bytes of the value's compact UTF-8 JSON encoding, which is how it is stored and sent. */
+  private static int encodedSize(JsonNode value) {
+    if (value.isNull() || value.isBoolean()) return value.isNull() || value.booleanValue() ? 4 : 5;
+    return Json.bytes(value).length;
   }
 
   // ---- encoding ----

@@ -25,8 +25,15 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public sealed interface ServerMessage {
 
+  /** {@code user} is written as JSON null, not left out, for a connection that is not signed in. */
   @JsonTypeName("welcome")
-  record Welcome(JsonNode rid, int protocol, String serverId, long time, UserInfo user, Limits limits)
+  record Welcome(
+      JsonNode rid,
+      int protocol,
+      String serverId,
+      long time,
+      @JsonInclude(JsonInclude.Include.ALWAYS) UserInfo user,
+      Limits limits)
       implements ServerMessage {}
 
   @JsonTypeName("token")
@@ -35,7 +42,11 @@ public sealed interface ServerMessage {
   @JsonTypeName("subscribed")
   record Subscribed(JsonNode rid, String sid, String db, long head) implements ServerMessage {}
 
-  /** {@code seq} is the highest seq in the batch; the client stores it as its cursor. */
+  /**
+   * {@code seq} is the cursor the client stores: it holds every change it may read up to
+   * {@code seq}. That is at least the highest seq in {@code deltas}, and above it when changes
+   * the subscription does not see (other collections) were committed in between.
+   */
   @JsonTypeName("changes")
   record Changes(String sid, String db, long seq, List<Delta> deltas) implements ServerMessage {}
 

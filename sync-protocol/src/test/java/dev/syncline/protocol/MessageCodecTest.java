@@ -1,0 +1,282 @@
+package dev.syncline.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.DecimalNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class MessageCodecTest {
+  private static final Limits LIMITS = Limits.defaults();
+  private static final String TS = "1732212345678-0000-c7f3a";
+
+  private static ClientMessage decode(String text) throws ProtocolException {
+    return MessageCodec.decodeClient(text, LIMITS);
+  }
+
+  private static ProtocolException refused(String text) {
+    return assertThrows(ProtocolException.class, () -> decode(text));
+  }
+
+  private static String push(String valueJson) {
+    return "{\"type\":\"push\",\"db\":\"d\",\"deltas\":[{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\",\"value\":"
+        + valueJson + ",\"ts\":\"" + TS + "\"}]}";
+  }
+
+  @Test
+  @DisplayName("the default limits are the ones PROTOCOL.md states")
+  void defaultLimits() {
+    Limits l = Limits.defaults();
+    assertEquals(1 << 20, l.maxMessageBytes());
+    assertEquals(1000, l.maxDeltasPerPush());
+    assertEquals(256, l.maxIdLength());
+    assertEquals(256, l.maxColLength());
+    assertEquals(256, l.maxAttrLength());
+    assertEquals(65536, l.maxValueBytes());
+    assertEquals(60_000, l.maxClockSkewMs());
+    assertEquals(100, l.maxSubscriptions());
+  }
+
+  // ---- client messages: encode then decode gives the same message ----
+
+  @Test
+  @DisplayName("every client message type survives encode then decode")
+  void clientRoundTrips() throws ProtocolException {
+    ObjectNode args = Json.MAPPER.createObjectNode().put("db", "todos");
+    List<Delta> deltas = List.of(
+        new Delta("todos", "t1", "title", TextNode.valueOf("Buy milk"), TS),
+        new Delta("todos", "t1", "done", BooleanNode.TRUE, TS),
+        new Delta("todos", "t1", "note", NullNode.getInstance(), TS),
+        new Delta("todos", "t1", Delta.DELETED, BooleanNode.FALSE, TS));
+    List<ClientMessage> messages = List.of(
+        new ClientMessage.Hello(IntNode.valueOf(1), 1, "c7f3a", null),
+        new ClientMessage.Hello(TextNode.valueOf("r"), 1, "c7f3a", "jwt.token.here"),
+        new ClientMessage.Login(null, "zoë", "pässwörd"),
+        new ClientMessage.Sub(IntNode.valueOf(3), "todos", null, 0),
+        new ClientMessage.Sub(null, "todos", List.of("todos", "lists"), 42),
+        new ClientMessage.Unsub(TextNode.valueOf("u"), "s1"),
+        ClientMessage.Push.of(LongNode.valueOf(-5), "todos", deltas),
+        new ClientMessage.Admin(IntNode.valueOf(9), "db.create", args),
+        new ClientMessage.Admin(null, "db.list", Json.MAPPER.createObjectNode()),
+        new ClientMessage.Ping(null),
+        new ClientMessage.Ping(TextNode.valueOf("p")));
+    for (ClientMessage m : messages) {
+      String text = MessageCodec.encode(m);
+      ClientMessage back = decode(text);
+      JsonValues.assertJsonEquals(JsonValues.normalForm(m), JsonValues.normalForm(back), text);
+      assertEquals(m.getClass(), back.getClass(), text);
+    }
+  }
+
+  @Test
+  @DisplayName("random pushes survive encode then decode with every value intact")
+  void randomPushRoundTrips() throws ProtocolException {
+    long seed = new Random().nextLong();
+    Random random = new Random(seed);
+    for (int i = 0; i < 500; i++) {
+      List<Delta> deltas = new ArrayList<>();
+      int n = 1 + random.nextInt(5);
+      for (int j = 0; j < n; j++) {
+        deltas.add(new Delta(name(random), name(random), name(random), value(random, 3),
+            new Hlc(random.nextInt(1 << 30), random.nextInt(Hlc.MAX_COUNTER + 1), "o" + random.nextInt(99)).format()));
+      }
+      ClientMessage.Push p = ClientMessage.Push.of(IntNode.valueOf(i), "db", deltas);
+      String text = MessageCodec.encode(p);
+      ClientMessage.Push back = assertInstanceOf(ClientMessage.Push.class, decode(text), "seed " + seed);
+      assertEquals(Collections.nCopies(n, null), back.rejects(), "seed " + seed + ": " + text);
+      for (int j = 0; j < n; j++) {
+        Delta a = deltas.get(j);
+        Delta b = back.deltas().get(j);
+        assertEquals(List.of(a.col(), a.id(), a.attr(), a.ts()), List.of(b.col(), b.id(), b.attr(), b.ts()), "seed " + seed);
+        JsonValues.assertJsonEquals(a.value(), b.value(), "seed " + seed + ": " + text);
+      }
+    }
+  }
+
+  private static String name(Random r) {
+    String[] parts = {"a", "Z", "é", "名", "😀", " ", "$", "-", "0"};
+    StringBuilder sb = new StringBuilder("n");
+    int len = r.nextInt(6);
+    for (int i = 0; i < len; i++) sb.append(parts[r.nextInt(parts.length)]);
+    return sb.toString();
+  }
+
+  private static JsonNode value(Random r, int depth) {
+    switch (depth == 0 ? r.nextInt(5) : r.nextInt(7)) {
+      case 0: return NullNode.getInstance();
+      case 1: return BooleanNode.valueOf(r.nextBoolean());
+      case 2: return IntNode.valueOf(r.nextInt());
+      case 3: return DecimalNode.valueOf(new BigDecimal(r.nextInt(100000)).movePointLeft(r.nextInt(4)));
+      case 4: return TextNode.valueOf(name(r) + "\n\t\"\\\u0001");
+      case 5: {
+        var a = Json.MAPPER.createArrayNode();
+        for (int i = r.nextInt(3); i > 0; i--) a.add(value(r, depth - 1));
+        return a;
+      }
+      default: {
+        var o = Json.MAPPER.createObjectNode();
+        for (int i = r.nextInt(3); i > 0; i--) o.set(name(r), value(r, depth - 1));
+        return o;
+      }
+    }
+  }
+
+  // ---- server messages: encode then decodeServer gives the same record ----
+
+  @Test
+  @DisplayName("every server message type survives encode then decodeServer")
+  void serverRoundTrips() throws Exception {
+    List<Delta> changes = List.of(new Delta("todos", "t1", "title", TextNode.valueOf("x"), TS, 7),
+        new Delta("todos", "t1", "note", NullNode.getInstance(), TS, 8));
+    List<ServerMessage> messages = List.of(
+        new ServerMessage.Welcome(IntNode.valueOf(1), 1, "node-a", 1_732_212_345_678L, null, LIMITS),
+        new ServerMessage.Welcome(null, 1, "node-a", 5, new UserInfo("alice", List.of("admin")), LIMITS),
+        new ServerMessage.Token(TextNode.valueOf("l"), "jwt", 99, new UserInfo("alice", List.of())),
+        new ServerMessage.Subscribed(IntNode.valueOf(3), "s1", "todos", 12),
+        new ServerMessage.Changes("s1", "todos", 9, changes),
+        new ServerMessage.Synced("s1", 9),
+        new ServerMessage.Reset("s1"),
+        new ServerMessage.Ack(IntNode.valueOf(7), "todos", 9, List.of(
+            PushResult.of(Merge.Outcome.APPLIED), PushResult.of(Merge.Outcome.SUPERSEDED),
+            PushResult.of(Merge.Outcome.DUPLICATE), PushResult.refused(ErrorCode.CLOCK_SKEW, "ahead"),
+            PushResult.refused(ErrorCode.BAD_REQUEST, null))),
+        new ServerMessage.Result(IntNode.valueOf(9), Json.MAPPER.createObjectNode().put("db", "todos").put("created", true)),
+        new ServerMessage.Ok(TextNode.valueOf("u")),
+        new ServerMessage.Pong(null),
+        ServerMessage.Error.of(null, ErrorCode.BAD_REQUEST, "type: unknown message type"),
+        new ServerMessage.Error(IntNode.valueOf(4), ErrorCode.OVERLOADED, "busy", 250L, null, null, null),
+        new ServerMessage.Error(null, ErrorCode.CLOCK_SKEW, "ahead", null, 1_732_212_345_678L, 2, null),
+        new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "gone", null, null, null, "s1"));
+    for (ServerMessage m : messages) {
+      String text = MessageCodec.encodeToString(m);
+      assertEquals(m, MessageCodec.decodeServer(text), text);
+    }
+  }
+
+  @Test
+  @DisplayName("welcome writes user as null for a connection that is not signed in")
+  void welcomeUserNull() {
+    String text = MessageCodec.encodeToString(new ServerMessage.Welcome(null, 1, "n", 5, null, LIMITS));
+    assertTrue(text.contains("\"user\":null"), text);
+  }
+
+  @Test
+  @DisplayName("a delta inside changes is {col,id,attr,value,ts,seq}, with the value's number text kept exactly")
+  void deltaEncoding() throws Exception {
+    JsonNode value = Json.MAPPER.readTree("1.50");
+    assertEquals("{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\",\"value\":1.50,\"ts\":\"" + TS + "\",\"seq\":3}",
+        new String(MessageCodec.encodeDelta(new Delta("c", "i", "a", value, TS, 3)), StandardCharsets.UTF_8));
+    assertEquals("{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\",\"value\":null,\"ts\":\"" + TS + "\"}",
+        new String(MessageCodec.encodeDelta(new Delta("c", "i", "a", null, TS)), StandardCharsets.UTF_8));
+  }
+
+  @Test
+  @DisplayName("decoded values keep numbers exactly: 1.50 stays 1.50, big integers and long fractions stay exact")
+  void exactNumbers() throws ProtocolException {
+    ClientMessage.Push p = (ClientMessage.Push) decode(push("[1.50, 12345678901234567890123, 0.1000000000000000000001]"));
+    assertEquals("[1.50,12345678901234567890123,0.1000000000000000000001]", p.deltas().get(0).value().toString());
+    // an exponent may be re-written, with the same value
+    JsonNode e = ((ClientMessage.Push) decode(push("1e2"))).deltas().get(0).value();
+    assertEquals(0, e.decimalValue().compareTo(new BigDecimal(100)), e.toString());
+  }
+
+  // ---- limits at their defaults (the vectors test them with small configured limits) ----
+
+  @Test
+  @DisplayName("a value of exactly 64 KiB encoded is accepted, one byte more is too_large")
+  void valueBytesAtDefault() throws ProtocolException {
+    String fits = "\"" + "x".repeat(65536 - 2) + "\"";
+    assertNull(((ClientMessage.Push) decode(push(fits))).rejects().get(0));
+    ClientMessage.Push over = (ClientMessage.Push) decode(push("\"" + "x".repeat(65536 - 1) + "\""));
+    assertEquals(ErrorCode.TOO_LARGE, over.rejects().get(0).code());
+    // escapes count as written: each \n is 2 bytes
+    ClientMessage.Push escaped = (ClientMessage.Push) decode(push("\"" + "\\n".repeat(32767) + "\""));
+    assertNull(escaped.rejects().get(0));
+    escaped = (ClientMessage.Push) decode(push("\"" + "\\n".repeat(32768) + "\""));
+    assertEquals(ErrorCode.TOO_LARGE, escaped.rejects().get(0).code());
+  }
+
+  @Test
+  @DisplayName("1000 deltas in a push are accepted, 1001 are too_large")
+  void deltasPerPushAtDefault() throws ProtocolException {
+    String delta = "{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\",\"value\":1,\"ts\":\"" + TS + "\"}";
+    String ok = "{\"type\":\"push\",\"db\":\"d\",\"deltas\":[" + String.join(",", Collections.nCopies(1000, delta)) + "]}";
+    assertEquals(1000, ((ClientMessage.Push) decode(ok)).deltas().size());
+    String over = "{\"type\":\"push\",\"db\":\"d\",\"deltas\":[" + String.join(",", Collections.nCopies(1001, delta)) + "]}";
+    assertEquals(ErrorCode.TOO_LARGE, refused(over).code());
+  }
+
+  @Test
+  @DisplayName("a hello token may be 16384 characters, not more")
+  void tokenLength() throws ProtocolException {
+    String hello = "{\"type\":\"hello\",\"protocol\":1,\"clientId\":\"c\",\"token\":\"%s\"}";
+    assertEquals(16384, ((ClientMessage.Hello) decode(hello.formatted("t".repeat(16384)))).token().length());
+    assertEquals(ErrorCode.BAD_REQUEST, refused(hello.formatted("t".repeat(16385))).code());
+  }
+
+  @Test
+  @DisplayName("a login password may be 1024 characters, not more")
+  void passwordLength() throws ProtocolException {
+    String login = "{\"type\":\"login\",\"username\":\"u\",\"password\":\"%s\"}";
+    assertEquals(1024, ((ClientMessage.Login) decode(login.formatted("p".repeat(1024)))).password().length());
+    assertEquals(ErrorCode.BAD_REQUEST, refused(login.formatted("p".repeat(1025))).code());
+  }
+
+  @Test
+  @DisplayName("integer fields refuse 1.0 and 1e0: integers are written without fraction or exponent")
+  void integersWithoutFraction() {
+    assertEquals(ErrorCode.BAD_REQUEST, refused("{\"type\":\"hello\",\"protocol\":1.0,\"clientId\":\"c\"}").code());
+    assertEquals(ErrorCode.BAD_REQUEST, refused("{\"type\":\"sub\",\"db\":\"d\",\"since\":1e2}").code());
+    assertEquals(ErrorCode.BAD_REQUEST, refused("{\"type\":\"ping\",\"rid\":2.0}").code());
+  }
+
+  @Test
+  @DisplayName("since accepts the whole non-negative 64-bit range")
+  void sinceRange() throws ProtocolException {
+    assertEquals(Long.MAX_VALUE, ((ClientMessage.Sub) decode("{\"type\":\"sub\",\"db\":\"d\",\"since\":9223372036854775807}")).since());
+    assertEquals(ErrorCode.BAD_REQUEST, refused("{\"type\":\"sub\",\"db\":\"d\",\"since\":9223372036854775808}").code());
+  }
+
+  // ---- rid of refused messages ----
+
+  @Test
+  @DisplayName("ridOf finds the rid of a message refused for another reason, so the error can carry it")
+  void ridOfRefused() {
+    String text = "{\"type\":\"sub\",\"rid\":42,\"db\":\"no such\"}";
+    refused(text);
+    assertEquals(IntNode.valueOf(42), MessageCodec.ridOf(text));
+    assertEquals(TextNode.valueOf("r"), MessageCodec.ridOf("{\"type\":\"nope\",\"rid\":\"r\"}"));
+    assertNull(MessageCodec.ridOf("{\"type\":\"ping\",\"rid\":[1]}"));
+    assertNull(MessageCodec.ridOf("{\"type\":\"ping\",\"rid\":\"\\ud800\"}"));
+    assertNull(MessageCodec.ridOf("not json"));
+    assertNull(MessageCodec.ridOf("[1]"));
+  }
+
+  @Test
+  @DisplayName("decodeDelta checks one delta on its own, as replication and tools use it")
+  void decodeDeltaAlone() throws Exception {
+    Delta d = MessageCodec.decodeDelta(Json.MAPPER.readTree(
+        "{\"col\":\"c\",\"id\":\"i\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + TS + "\"}"), LIMITS);
+    assertEquals(new Delta("c", "i", Delta.DELETED, BooleanNode.TRUE, TS), d);
+    ProtocolException e = assertThrows(ProtocolException.class, () -> MessageCodec.decodeDelta(Json.MAPPER.readTree(
+        "{\"col\":\"c\",\"id\":\"i\",\"attr\":\"$owner\",\"value\":\"me\",\"ts\":\"" + TS + "\"}"), LIMITS));
+    assertEquals(ErrorCode.BAD_REQUEST, e.code());
+  }
+}
