@@ -115,7 +115,7 @@ public final class SynclineServer {
     Path dir = Path.of(config.data);
     Files.createDirectories(dir);
     serverId = config.serverId != null ? config.serverId : loadOrCreateServerId(dir);
-    store = Store.openXodus(dir.resolve("store"), config.durable());
+    store = Store.openXodus(dir.resolve("store"), config.durable(), config.storeCacheBytes);
     for (String db : config.databases) {
       if (store.createDatabase(db, System.currentTimeMillis()).isPresent()) log.info("created database {}", db);
     }
@@ -213,6 +213,11 @@ public final class SynclineServer {
         .put("meanCommitMicros", c.meanCommitMicros())
         .put("queuedDeltas", committer.queuedDeltas())
         .put("overloaded", c.overloadedRejections());
+    out.putObject("fanout")
+        .put("subscriptions", hub.subscriptions())
+        .put("lagging", hub.laggingSubscriptions())
+        .put("lagEvents", hub.lagEvents())
+        .put("bufferedBytes", hub.bufferedBytes());
     out.putObject("heap").put("usedBytes", rt.totalMemory() - rt.freeMemory()).put("maxBytes", rt.maxMemory());
     return out;
   }

@@ -28,6 +28,9 @@ public final class ServerConfig {
    */
   public String durability = "sync";
 
+  /** Bytes of page cache for the store; 0 (default) lets it take a quarter of the heap. */
+  public long storeCacheBytes = 0;
+
   /** This server's id: the ORIGIN of timestamps it writes. Default: made once and kept in the data folder. */
   public String serverId;
 

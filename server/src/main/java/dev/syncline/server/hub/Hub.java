@@ -40,6 +40,9 @@ public final class Hub implements Committer.CommitListener {
   private final WorkerExecutor readers;
   private final Map<Context, LoopRegistry> loops = new ConcurrentHashMap<>();
   private final AtomicInteger subscriptionCount = new AtomicInteger();
+  private final AtomicInteger lagging = new AtomicInteger();
+  private final java.util.concurrent.atomic.LongAdder lagEvents = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.AtomicLong bufferedBytes = new java.util.concurrent.atomic.AtomicLong();
 
   public Hub(Vertx vertx, Store store, HubOptions options) {
     this.store = store;
@@ -77,6 +80,34 @@ public final class Hub implements Committer.CommitListener {
 
   public int subscriptions() {
     return subscriptionCount.get();
+  }
+
+  /** Subscriptions currently lagging (fed from the store because their socket fell behind). */
+  public int laggingSubscriptions() {
+    return lagging.get();
+  }
+
+  /** How many times a subscription fell behind its buffer budget and was switched to the store. */
+  public long lagEvents() {
+    return lagEvents.sum();
+  }
+
+  /** Live-change bytes held for busy subscriptions right now, over all of them. */
+  public long bufferedBytes() {
+    return bufferedBytes.get();
+  }
+
+  void lagStarted() {
+    lagging.incrementAndGet();
+    lagEvents.increment();
+  }
+
+  void lagEnded() {
+    lagging.decrementAndGet();
+  }
+
+  void buffered(long delta) {
+    bufferedBytes.addAndGet(delta);
   }
 
   Store store() {

@@ -87,16 +87,16 @@ public final class Subscription {
   /** Ends the subscription; no more frames are sent for it. */
   public void close() {
     if (state == State.CLOSED) return;
-    state = State.CLOSED;
-    pending.clear();
+    setState(State.CLOSED);
+    dropPending();
     registry.remove(this);
     hub.removed();
   }
 
   void databaseGone() {
     if (state == State.CLOSED) return;
-    state = State.CLOSED;
-    pending.clear();
+    setState(State.CLOSED);
+    dropPending();
     hub.removed();
     if (outlet.isOpen()) {
       outlet.send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "database " + db + " was destroyed",
@@ -127,9 +127,8 @@ public final class Subscription {
     int added = audience.bytes();
     if (pendingBytes + added > hub.options().subscriberBufferBytes()) {
       // too far behind to buffer: drop what is held and re-read it from the store later
-      pending.clear();
-      pendingBytes = 0;
-      state = State.LAGGING;
+      dropPending();
+      setState(State.LAGGING);
       log.debug("subscription {} on {} is lagging at seq {}", sid, db, cursor);
       outlet.whenDrained(this::resumeFromStore);
       return;
@@ -137,6 +136,7 @@ public final class Subscription {
     boolean first = pending.isEmpty();
     pending.addAll(audience.deltas);
     pendingBytes += added;
+    hub.buffered(added);
     pendingSeq = batch.lastSeq();
     if (first) outlet.whenDrained(this::flushPending);
   }
@@ -149,13 +149,24 @@ public final class Subscription {
     }
     outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, pendingSeq, pending)));
     cursor = pendingSeq;
+    dropPending();
+  }
+
+  private void dropPending() {
     pending.clear();
+    hub.buffered(-pendingBytes);
     pendingBytes = 0;
+  }
+
+  private void setState(State next) {
+    if (state == State.LAGGING && next != State.LAGGING) hub.lagEnded();
+    if (next == State.LAGGING && state != State.LAGGING) hub.lagStarted();
+    state = next;
   }
 
   private void resumeFromStore() {
     if (state != State.LAGGING) return;
-    state = State.CATCHING_UP;
+    setState(State.CATCHING_UP);
     liveSeen = cursor;
     readNextPage();
   }
@@ -208,7 +219,7 @@ public final class Subscription {
       readNextPage();
       return;
     }
-    state = State.LIVE;
+    setState(State.LIVE);
     outlet.send(new ServerMessage.Synced(sid, cursor));
   }
 

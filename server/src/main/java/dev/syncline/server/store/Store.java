@@ -15,9 +15,12 @@ import java.util.Set;
  */
 public interface Store extends AutoCloseable {
 
-  /** Opens (creating when absent) a Xodus store in {@code dir}. */
-  static Store openXodus(Path dir, boolean durable) {
-    return new XodusStore(dir, durable);
+  /**
+   * Opens (creating when absent) a Xodus store in {@code dir}. {@code cacheBytes} bounds the
+   * engine's page cache; 0 lets it take a quarter of the heap.
+   */
+  static Store openXodus(Path dir, boolean durable, long cacheBytes) {
+    return new XodusStore(dir, durable, cacheBytes);
   }
 
   // ---- writer side: the committer thread only ----

@@ -70,11 +70,12 @@ final class XodusStore implements Store {
     }
   }
 
-  XodusStore(Path dir, boolean durable) {
+  XodusStore(Path dir, boolean durable, long cacheBytes) {
     EnvironmentConfig config = new EnvironmentConfig()
         .setLogDurableWrite(durable)
-        .setEnvCloseForcedly(true)
-        .setMemoryUsagePercentage(25);
+        .setEnvCloseForcedly(true);
+    if (cacheBytes > 0) config.setMemoryUsage(cacheBytes);
+    else config.setMemoryUsagePercentage(25);
     env = Environments.newInstance(dir.toFile(), config);
     meta = env.computeInExclusiveTransaction(txn -> {
       jetbrains.exodus.env.Store m = env.openStore(META, StoreConfig.WITHOUT_DUPLICATES, txn);

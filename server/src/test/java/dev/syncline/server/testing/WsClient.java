@@ -118,6 +118,11 @@ public final class WsClient implements AutoCloseable {
     return await(m -> m.path("rid").asLong(-1) == rid);
   }
 
+  /** A fresh request id. */
+  public long nextRid() {
+    return rids.incrementAndGet() + 1_000_000;
+  }
+
   /** Sends with a fresh rid without waiting; returns the rid. */
   public long sendWithRid(ObjectNode message) {
     long rid = rids.incrementAndGet() + 1_000_000;
