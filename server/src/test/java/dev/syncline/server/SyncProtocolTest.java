@@ -152,6 +152,36 @@ class SyncProtocolTest {
   }
 
   @Test
+  @DisplayName("a database destroyed and re-created gets a new epoch; a sub with the old epoch is reset")
+  void recreatedDatabaseResets() {
+    try (WsClient c = server.connect("w6")) {
+      String db = freshDb(c, "reborn");
+      c.request(push(db, delta("c", "old", "v", 1, now(0, "w6"))));
+      JsonNode first = c.request(sub(db, 0));
+      String oldEpoch = first.get("epoch").asText();
+      c.next("synced");
+      c.request(admin("db.destroy", args().put("db", db)));
+      freshDb(c, db);
+      for (int i = 0; i < 3; i++) c.request(push(db, delta("c", "new" + i, "v", i, now(i + 1, "w6"))));
+
+      var s = sub(db, 1).put("epoch", oldEpoch);
+      JsonNode again = c.request(s);
+      String sid = again.get("sid").asText();
+      assertTrue(!oldEpoch.equals(again.get("epoch").asText()), "a new life, a new epoch");
+      c.next(m -> m.path("type").asText().equals("reset") && m.get("sid").asText().equals(sid));
+      JsonNode all = c.next(m -> m.path("type").asText().equals("changes") && m.get("sid").asText().equals(sid));
+      assertEquals(List.of(1L, 2L, 3L), seqs(all), "everything of the new life, from 0");
+
+      var same = sub(db, 3).put("epoch", again.get("epoch").asText());
+      String sid2 = c.request(same).get("sid").asText();
+      JsonNode synced = c.next(m -> m.path("type").asText().equals("synced") && m.get("sid").asText().equals(sid2));
+      assertEquals(3, synced.get("seq").asLong());
+      assertTrue(c.received().stream().noneMatch(m -> m.path("type").asText().equals("reset")
+          && m.get("sid").asText().equals(sid2)), "the current epoch does not reset");
+    }
+  }
+
+  @Test
   @DisplayName("unsub is answered ok and stops live changes; an unknown sid is not_found")
   void unsubscribe() {
     try (WsClient writer = server.connect("w5"); WsClient reader = server.connect("r5")) {

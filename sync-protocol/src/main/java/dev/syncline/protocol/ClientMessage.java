@@ -16,8 +16,12 @@ public sealed interface ClientMessage {
 
   record Login(JsonNode rid, String username, String password) implements ClientMessage {}
 
-  /** {@code cols} is null for every collection; {@code since} 0 means from the beginning. */
-  record Sub(JsonNode rid, String db, List<String> cols, long since) implements ClientMessage {}
+  /**
+   * {@code cols} is null for every collection; {@code since} 0 means from the beginning;
+   * {@code epoch} (optional) is the database epoch the client's copy came from, as announced in
+   * {@code subscribed} — when it differs, the database was re-created and the client gets {@code reset}.
+   */
+  record Sub(JsonNode rid, String db, List<String> cols, long since, String epoch) implements ClientMessage {}
 
   record Unsub(JsonNode rid, String sid) implements ClientMessage {}
 

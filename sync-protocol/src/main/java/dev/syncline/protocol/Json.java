@@ -89,6 +89,7 @@ public final class Json {
       g.writeStartObject();
       g.writeStringField("error", r.error().wire());
       if (r.message() != null) g.writeStringField("message", r.message());
+      if (r.serverTime() != null) g.writeNumberField("serverTime", r.serverTime());
       g.writeEndObject();
     }
   }
@@ -101,7 +102,8 @@ public final class Json {
       JsonNode node = ctx.readTree(parser);
       if (node.isTextual()) return PushResult.of(Merge.Outcome.fromWire(node.textValue()));
       String message = node.hasNonNull("message") ? node.get("message").asText() : null;
-      return PushResult.refused(ErrorCode.fromWire(node.path("error").asText()), message);
+      Long serverTime = node.hasNonNull("serverTime") ? node.get("serverTime").asLong() : null;
+      return new PushResult(null, ErrorCode.fromWire(node.path("error").asText()), message, serverTime);
     }
   }
 }

@@ -53,7 +53,7 @@ public final class MessageCodec {
       "login", (f, rid, l) -> new ClientMessage.Login(
           rid, f.requireString("username", 256), f.requireString("password", 1024)),
       "sub", (f, rid, l) -> new ClientMessage.Sub(
-          rid, f.requireDb("db"), f.optCollections("cols", l), f.optSeq("since")),
+          rid, f.requireDb("db"), f.optCollections("cols", l), f.optSeq("since"), f.optString("epoch", 64)),
       "unsub", (f, rid, l) -> new ClientMessage.Unsub(rid, f.requireString("sid", 64)),
       "push", MessageCodec::decodePush,
       "admin", (f, rid, l) -> new ClientMessage.Admin(rid, f.requireString("op", 64), f.optObject("args")),
@@ -228,6 +228,7 @@ public final class MessageCodec {
       o.put("db", s.db());
       if (s.cols() != null) s.cols().forEach(o.putArray("cols")::add);
       if (s.since() != 0) o.put("since", s.since());
+      if (s.epoch() != null) o.put("epoch", s.epoch());
     } else if (message instanceof ClientMessage.Unsub u) {
       o.put("sid", u.sid());
     } else if (message instanceof ClientMessage.Push p) {

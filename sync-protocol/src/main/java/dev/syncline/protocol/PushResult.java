@@ -4,10 +4,11 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
  * The outcome of one pushed delta: a merge outcome, or an error for a delta refused on its
- * own. On the wire an outcome is a bare string and an error is {@code {"error","message"}}.
+ * own. On the wire an outcome is a bare string and an error is {@code {"error","message"}}, plus
+ * {@code serverTime} (ms) for {@code clock_skew} so the client can correct its clock.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record PushResult(Merge.Outcome outcome, ErrorCode error, String message) {
+public record PushResult(Merge.Outcome outcome, ErrorCode error, String message, Long serverTime) {
   public static PushResult of(Merge.Outcome outcome) {
     switch (outcome) {
       case APPLIED: return APPLIED;
@@ -17,14 +18,18 @@ public record PushResult(Merge.Outcome outcome, ErrorCode error, String message)
   }
 
   public static PushResult refused(ErrorCode error, String message) {
-    return new PushResult(null, error, message);
+    return new PushResult(null, error, message, null);
+  }
+
+  public static PushResult clockSkew(String message, long serverTime) {
+    return new PushResult(null, ErrorCode.CLOCK_SKEW, message, serverTime);
   }
 
   public boolean isError() {
     return error != null;
   }
 
-  private static final PushResult APPLIED = new PushResult(Merge.Outcome.APPLIED, null, null);
-  private static final PushResult SUPERSEDED = new PushResult(Merge.Outcome.SUPERSEDED, null, null);
-  private static final PushResult DUPLICATE = new PushResult(Merge.Outcome.DUPLICATE, null, null);
+  private static final PushResult APPLIED = new PushResult(Merge.Outcome.APPLIED, null, null, null);
+  private static final PushResult SUPERSEDED = new PushResult(Merge.Outcome.SUPERSEDED, null, null, null);
+  private static final PushResult DUPLICATE = new PushResult(Merge.Outcome.DUPLICATE, null, null, null);
 }

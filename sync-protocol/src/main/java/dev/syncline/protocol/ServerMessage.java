@@ -40,7 +40,8 @@ public sealed interface ServerMessage {
   record Token(JsonNode rid, String token, long expiresAt, UserInfo user) implements ServerMessage {}
 
   @JsonTypeName("subscribed")
-  record Subscribed(JsonNode rid, String sid, String db, long head) implements ServerMessage {}
+  /** {@code epoch} names this life of the database: it changes when the database is destroyed and created again. */
+  record Subscribed(JsonNode rid, String sid, String db, long head, String epoch) implements ServerMessage {}
 
   /**
    * {@code seq} is the cursor the client stores: it holds every change it may read up to

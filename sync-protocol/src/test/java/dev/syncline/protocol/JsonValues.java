@@ -82,6 +82,7 @@ final class JsonValues {
       if (s.cols() == null) o.putNull("cols");
       else s.cols().forEach(o.putArray("cols")::add);
       o.put("since", s.since());
+      if (s.epoch() != null) o.put("epoch", s.epoch()); // optional: absent in the normal form when not given
     } else if (m instanceof ClientMessage.Unsub u) {
       o.put("sid", u.sid());
     } else if (m instanceof ClientMessage.Push p) {

@@ -92,6 +92,7 @@ public final class AdminOps {
   private static ObjectNode describe(DatabaseInfo info) {
     return Json.MAPPER.createObjectNode()
         .put("db", info.name())
+        .put("epoch", info.epoch())
         .put("head", info.head())
         .put("createdAt", info.createdAt())
         .put("documents", info.documents())

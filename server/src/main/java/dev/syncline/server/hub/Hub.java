@@ -52,9 +52,10 @@ public final class Hub implements Committer.CommitListener {
 
   /**
    * Opens a subscription for a connection; must be called on the connection's event loop. It
-   * starts catching up from {@code since} at once. Returns null when the database does not exist.
+   * starts catching up from {@code since} at once — or from 0 after a {@code reset}, when the
+   * client's copy came from another epoch of the database. Returns null when the database does not exist.
    */
-  public Subscription subscribe(String sid, String db, Set<String> cols, long since, Outlet outlet) {
+  public Subscription subscribe(String sid, String db, Set<String> cols, long since, String epoch, Outlet outlet) {
     Context ctx = Vertx.currentContext();
     LoopRegistry registry = loops.computeIfAbsent(ctx, c -> new LoopRegistry());
     var info = store.database(db);
@@ -62,7 +63,8 @@ public final class Hub implements Committer.CommitListener {
     Subscription s = new Subscription(this, registry, sid, db, cols, outlet);
     registry.add(s);
     subscriptionCount.incrementAndGet();
-    s.start(since, info.get().head(), info.get().purgedThrough());
+    boolean otherEpoch = epoch != null && !epoch.equals(info.get().epoch());
+    s.start(since, otherEpoch, info.get().head(), info.get().purgedThrough());
     return s;
   }
 

@@ -73,8 +73,8 @@ public final class Subscription {
     return cols;
   }
 
-  void start(long since, long head, long purgedThrough) {
-    if (since > head || (since > 0 && since < purgedThrough)) {
+  void start(long since, boolean otherEpoch, long head, long purgedThrough) {
+    if (since > 0 && (otherEpoch || since > head || since < purgedThrough)) {
       // the client's copy is from another life of this database, or older than what is kept
       outlet.send(new ServerMessage.Reset(sid));
       since = 0;

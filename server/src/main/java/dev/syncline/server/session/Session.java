@@ -150,8 +150,7 @@ public final class Session {
       if (reject != null) {
         refused[i] = PushResult.refused(reject.code(), reject.getMessage());
       } else if (Hlc.msOf(d.ts()) > maxMs) {
-        refused[i] = PushResult.refused(ErrorCode.CLOCK_SKEW,
-            "ts is " + (Hlc.msOf(d.ts()) - now) + " ms ahead of server time " + now);
+        refused[i] = PushResult.clockSkew("ts is " + (Hlc.msOf(d.ts()) - now) + " ms ahead of the server clock", now);
         accepted.set(i, null);
       } else {
         services.clock().receive(Hlc.parse(d.ts()));
@@ -205,9 +204,9 @@ public final class Session {
       return;
     }
     String sid = "s" + nextSid++;
-    send(new ServerMessage.Subscribed(sub.rid(), sid, sub.db(), db.get().head()));
+    send(new ServerMessage.Subscribed(sub.rid(), sid, sub.db(), db.get().head(), db.get().epoch()));
     var cols = sub.cols() == null ? null : java.util.Set.copyOf(new LinkedHashSet<>(sub.cols()));
-    Subscription s = services.hub().subscribe(sid, sub.db(), cols, sub.since(), connection);
+    Subscription s = services.hub().subscribe(sid, sub.db(), cols, sub.since(), sub.epoch(), connection);
     if (s == null) {
       send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "no database " + sub.db(), null, null, null, sid));
       return;

@@ -4,6 +4,7 @@ package dev.syncline.server.store;
  * A database's metadata, as of the last commit.
  *
  * @param name database name
+ * @param epoch names this life of the database; a database destroyed and created again gets a new one
  * @param head seq of the last committed change (0 when empty)
  * @param createdAt creation time, epoch ms
  * @param purgedThrough tombstones with seq up to here may have been purged; older cursors need a resync
@@ -12,9 +13,9 @@ package dev.syncline.server.store;
  * @param tombstones registers whose value is null
  */
 public record DatabaseInfo(
-    String name, long head, long createdAt, long purgedThrough, long documents, long attributes, long tombstones) {
+    String name, String epoch, long head, long createdAt, long purgedThrough, long documents, long attributes, long tombstones) {
 
   DatabaseInfo withCounts(long newHead, long newPurged, long docs, long attrs, long tombs) {
-    return new DatabaseInfo(name, newHead, createdAt, newPurged, docs, attrs, tombs);
+    return new DatabaseInfo(name, epoch, newHead, createdAt, newPurged, docs, attrs, tombs);
   }
 }

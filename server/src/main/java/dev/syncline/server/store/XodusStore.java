@@ -194,7 +194,8 @@ final class XodusStore implements Store {
   @Override
   public Optional<DatabaseInfo> createDatabase(String db, long createdAtMs) {
     if (tables.containsKey(db)) return Optional.empty();
-    DatabaseInfo info = new DatabaseInfo(db, 0, createdAtMs, 0, 0, 0, 0);
+    String epoch = Long.toString(createdAtMs, 36) + "-" + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40), 36);
+    DatabaseInfo info = new DatabaseInfo(db, epoch, 0, createdAtMs, 0, 0, 0, 0);
     Tables t = env.computeInExclusiveTransaction(txn -> {
       Tables opened = openTables(info, txn);
       meta.put(txn, key(db), infoBytes(info));
