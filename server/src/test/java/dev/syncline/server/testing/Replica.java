@@ -60,7 +60,9 @@ public final class Replica {
     if (registers.size() != expected.size()) return false;
     for (var e : expected.entrySet()) {
       Reg r = registers.get(e.getKey());
-      if (r == null || !Objects.equals(r.ts(), e.getValue().ts())) return false;
+      if (r == null || !Objects.equals(r.ts(), e.getValue().ts()) || !Objects.equals(r.value(), e.getValue().value())) {
+        return false;
+      }
     }
     return true;
   }
