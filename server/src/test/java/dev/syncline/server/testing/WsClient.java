@@ -72,12 +72,16 @@ public final class WsClient implements AutoCloseable {
     this.listener = l;
   }
 
-  /** Stops recording messages (for streams too large to keep); the listener still sees them. */
+  /**
+   * Stops recording messages (for streams too large to keep); the listener still sees them, and
+   * answers to {@link #request} are still kept.
+   */
   public synchronized void stopRecording() {
     recording = false;
   }
 
   private volatile boolean recording = true;
+  private final java.util.Set<Long> awaited = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private void onText(String text) {
     JsonNode msg;
@@ -89,7 +93,7 @@ public final class WsClient implements AutoCloseable {
     Consumer<JsonNode> l = listener;
     if (l != null) l.accept(msg);
     synchronized (this) {
-      if (recording) received.add(msg);
+      if (recording || awaited.remove(msg.path("rid").asLong(-1))) received.add(msg);
       notifyAll();
     }
   }
@@ -114,6 +118,7 @@ public final class WsClient implements AutoCloseable {
   public JsonNode request(ObjectNode message) {
     long rid = rids.incrementAndGet() + 1_000_000;
     message.put("rid", rid);
+    awaited.add(rid);
     send(message);
     return await(m -> m.path("rid").asLong(-1) == rid);
   }
