@@ -35,6 +35,13 @@ public final class TestServer implements AutoCloseable {
     }
   }
 
+  /** Starts a server on an existing data folder (e.g. one another process wrote). */
+  public static TestServer reopen(Path dir) {
+    TestServer t = new TestServer(dir, c -> { });
+    t.open();
+    return t;
+  }
+
   private void open() {
     ServerConfig c = new ServerConfig();
     c.port = 0;
