@@ -1,0 +1,247 @@
+package dev.syncline.server.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Hlc;
+import dev.syncline.protocol.Json;
+import dev.syncline.protocol.Merge;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("The Xodus store against a reference model")
+class XodusStoreTest {
+  Path dir;
+  Store store;
+
+  @BeforeEach
+  void open() throws IOException {
+    dir = Files.createTempDirectory("syncline-store");
+    store = Store.openXodus(dir, true, 8 << 20);
+    store.createDatabase("db", 1);
+  }
+
+  @AfterEach
+  void close() throws IOException {
+    store.close();
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  private void reopen() {
+    store.close();
+    store = Store.openXodus(dir, true, 8 << 20);
+  }
+
+  record Reg(JsonNode value, String ts, long seq) {}
+
+  static String key(Delta d) {
+    return d.col() + "/" + d.id() + "/" + d.attr();
+  }
+
+  @Test
+  @DisplayName("random groups of deltas: outcomes, registers, compacted log and counters match the model, also after reopening")
+  void randomAgainstModel() {
+    long seed = System.nanoTime();
+    Random rnd = new Random(seed);
+    Map<String, Reg> model = new HashMap<>();
+    long head = 0;
+    for (int group = 0; group < 200; group++) {
+      List<WriteBatch> batches = new ArrayList<>();
+      List<List<Delta>> deltasPerBatch = new ArrayList<>();
+      for (int b = 0, n = 1 + rnd.nextInt(4); b < n; b++) {
+        List<Delta> deltas = new ArrayList<>();
+        for (int i = 0, m = 1 + rnd.nextInt(10); i < m; i++) deltas.add(rnd.nextInt(15) == 0 ? null : randomDelta(rnd));
+        batches.add(new WriteBatch("db", deltas));
+        deltasPerBatch.add(deltas);
+      }
+      List<BatchOutcome> outcomes = store.commit(batches);
+      for (int b = 0; b < batches.size(); b++) {
+        BatchOutcome o = outcomes.get(b);
+        List<Delta> deltas = deltasPerBatch.get(b);
+        int committed = 0;
+        for (int i = 0; i < deltas.size(); i++) {
+          Delta d = deltas.get(i);
+          if (d == null) {
+            assertNull(o.outcomes().get(i), "seed " + seed);
+            continue;
+          }
+          Reg old = model.get(key(d));
+          Merge.Outcome expected = Merge.decide(old == null ? null : old.ts(), d.ts());
+          assertEquals(expected, o.outcomes().get(i), "seed " + seed + " delta " + d);
+          if (expected == Merge.Outcome.APPLIED) {
+            head++;
+            model.put(key(d), new Reg(d.value(), d.ts(), head));
+            CommittedDelta c = o.committed().get(committed++);
+            assertEquals(head, c.delta().seq(), "seq " + seed);
+            assertEquals(d.withSeq(head), Json.MAPPER.convertValue(readTree(c.json()), DeltaView.class).toDelta());
+          }
+        }
+        assertEquals(committed, o.committed().size());
+        assertEquals(head, o.head());
+      }
+    }
+    assertMatches(model, head, seed);
+    reopen();
+    assertMatches(model, head, seed);
+  }
+
+  private void assertMatches(Map<String, Reg> model, long head, long seed) {
+    DatabaseInfo info = store.database("db").orElseThrow();
+    assertEquals(head, info.head(), "seed " + seed);
+    assertEquals(model.size(), info.attributes());
+    assertEquals(model.values().stream().filter(r -> r.value().isNull()).count(), info.tombstones());
+    assertEquals(model.keySet().stream().map(k -> k.substring(0, k.lastIndexOf('/'))).distinct().count(), info.documents());
+
+    // the log holds exactly one entry per register: its newest value, at its seq, in seq order
+    ChangePage page = store.changesSince("db", null, 0, Integer.MAX_VALUE, Integer.MAX_VALUE);
+    assertFalse(page.more());
+    assertEquals(head, page.seq());
+    assertEquals(model.size(), page.deltas().size());
+    long lastSeq = 0;
+    for (byte[] json : page.deltas()) {
+      Delta d = Json.MAPPER.convertValue(readTree(json), DeltaView.class).toDelta();
+      assertTrue(d.seq() > lastSeq);
+      lastSeq = d.seq();
+      Reg r = model.get(key(d));
+      assertEquals(r.ts(), d.ts(), "seed " + seed);
+      assertEquals(r.value(), d.value());
+      assertEquals(r.seq(), d.seq());
+    }
+  }
+
+  private static Delta randomDelta(Random rnd) {
+    String attr = rnd.nextInt(8) == 0 ? Delta.DELETED : "a" + rnd.nextInt(3);
+    JsonNode value = attr.equals(Delta.DELETED) ? BooleanNode.valueOf(rnd.nextBoolean())
+        : rnd.nextInt(5) == 0 ? NullNode.getInstance() : IntNode.valueOf(rnd.nextInt(100));
+    String ts = new Hlc(1_700_000_000_000L + rnd.nextInt(50), rnd.nextInt(4), "o" + rnd.nextInt(3)).format();
+    return new Delta("c" + rnd.nextInt(2), "d" + rnd.nextInt(4), attr, value, ts);
+  }
+
+  @Test
+  @DisplayName("changes are paged in seq order and filtered by collection; the cursor covers skipped entries")
+  void pagingAndFiltering() {
+    List<Delta> deltas = new ArrayList<>();
+    for (int i = 0; i < 25; i++) deltas.add(new Delta(i % 2 == 0 ? "even" : "odd", "d" + i, "v", IntNode.valueOf(i), ts(i)));
+    store.commit(List.of(new WriteBatch("db", deltas)));
+
+    List<Long> seen = new ArrayList<>();
+    long cursor = 0;
+    ChangePage page;
+    do {
+      page = store.changesSince("db", null, cursor, 7, Integer.MAX_VALUE);
+      assertTrue(page.deltas().size() <= 7);
+      for (byte[] json : page.deltas()) seen.add(readTree(json).get("seq").asLong());
+      cursor = page.seq();
+    } while (page.more());
+    assertEquals(25, seen.size());
+    for (int i = 0; i < 25; i++) assertEquals(i + 1, seen.get(i));
+
+    ChangePage odd = store.changesSince("db", Set.of("odd"), 0, 100, Integer.MAX_VALUE);
+    assertEquals(12, odd.deltas().size());
+    for (byte[] json : odd.deltas()) assertEquals("odd", readTree(json).get("col").asText());
+    assertEquals(25, odd.seq(), "the cursor moves to the head even when the last entries were filtered out");
+
+    ChangePage small = store.changesSince("db", null, 0, 100, 100);
+    assertTrue(small.more() && small.deltas().size() < 25, "a byte budget also ends a page");
+  }
+
+  @Test
+  @DisplayName("tombstones and destroyed documents older than the cutoff are purged; the purge point moves; newer data stays")
+  void purge() {
+    long old = 1_700_000_000_000L;
+    long recent = old + 1_000_000;
+    store.commit(List.of(new WriteBatch("db", List.of(
+        new Delta("c", "keep", "a", IntNode.valueOf(1), ts(old, 0)),
+        new Delta("c", "keep", "gone", NullNode.getInstance(), ts(old, 1)),
+        new Delta("c", "destroyed", "a", IntNode.valueOf(2), ts(old, 2)),
+        new Delta("c", "destroyed", Delta.DELETED, BooleanNode.TRUE, ts(old, 3)),
+        new Delta("c", "revived", "a", IntNode.valueOf(3), ts(old, 4)),
+        new Delta("c", "revived", Delta.DELETED, BooleanNode.TRUE, ts(old, 5)),
+        new Delta("c", "revived", "b", IntNode.valueOf(4), ts(recent, 0)),
+        new Delta("c", "fresh", "gone", NullNode.getInstance(), ts(recent, 1))))));
+    DatabaseInfo before = store.database("db").orElseThrow();
+    assertEquals(8, before.attributes());
+
+    int removed = store.purgeTombstones("db", old + 10, 1000);
+    assertEquals(3, removed, "the old tombstone and both registers of the destroyed document");
+    DatabaseInfo after = store.database("db").orElseThrow();
+    assertEquals(5, after.attributes());
+    assertEquals(1, after.tombstones(), "the recent tombstone stays");
+    assertEquals(3, after.documents(), "keep, revived and fresh");
+    assertEquals(4, after.purgedThrough(), "the highest purged seq");
+    Set<String> left = new HashSet<>();
+    for (byte[] json : store.changesSince("db", null, 0, 100, Integer.MAX_VALUE).deltas()) {
+      JsonNode d = readTree(json);
+      left.add(d.get("id").asText() + "/" + d.get("attr").asText());
+    }
+    assertEquals(Set.of("keep/a", "revived/a", "revived/$deleted", "revived/b", "fresh/gone"), left);
+    assertEquals(0, store.purgeTombstones("db", old + 10, 1000), "nothing more to purge");
+    reopen();
+    assertEquals(after, store.database("db").orElseThrow(), "metadata is stored with the data");
+  }
+
+  @Test
+  @DisplayName("a destroyed database is gone with its data; created again, it starts from seq 0 with a new epoch")
+  void destroyAndCreate() {
+    store.commit(List.of(new WriteBatch("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(0))))));
+    String epoch = store.database("db").orElseThrow().epoch();
+    assertTrue(store.destroyDatabase("db"));
+    assertFalse(store.destroyDatabase("db"));
+    assertTrue(store.database("db").isEmpty());
+    assertTrue(store.commit(List.of(new WriteBatch("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(1)))))).get(0).missing());
+    assertTrue(store.createDatabase("db", 2).isPresent());
+    assertTrue(store.createDatabase("db", 3).isEmpty(), "creating twice is a no-op");
+    DatabaseInfo again = store.database("db").orElseThrow();
+    assertEquals(0, again.head());
+    assertTrue(!epoch.equals(again.epoch()));
+    assertEquals(0, store.changesSince("db", null, 0, 10, Integer.MAX_VALUE).deltas().size());
+    reopen();
+    assertEquals(again, store.database("db").orElseThrow());
+  }
+
+  private static String ts(int i) {
+    return ts(1_700_000_000_000L, i);
+  }
+
+  private static String ts(long ms, int counter) {
+    return new Hlc(ms, counter, "t").format();
+  }
+
+  private static JsonNode readTree(byte[] json) {
+    try {
+      return Json.MAPPER.readTree(json);
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** A delta as read back from its wire encoding. */
+  record DeltaView(String col, String id, String attr, JsonNode value, String ts, long seq) {
+    Delta toDelta() {
+      return new Delta(col, id, attr, value, ts, seq);
+    }
+  }
+}
