@@ -78,6 +78,24 @@ class RawFrameTest {
   }
 
   @Test
+  @DisplayName("the raw client reads the server's close frame: ping before hello gets its error, then close 1002")
+  void rawReadsCloseFrames() {
+    try (RawWebSocket raw = RawWebSocket.connect(server.port())) {
+      raw.sendText("{\"type\":\"ping\",\"rid\":\"early\"}");
+      JsonNode error = parse(raw.readText());
+      assertEquals("bad_request", error.path("code").asText(), error.toString());
+      assertEquals("early", error.path("rid").asText());
+      assertEquals(1002, raw.expectClose());
+    }
+    try (RawWebSocket raw = RawWebSocket.connect(server.port())) {
+      raw.sendText("{\"type\":\"hello\",\"protocol\":2,\"clientId\":\"raw-v2\"}");
+      assertEquals("unsupported_protocol", parse(raw.readText()).path("code").asText());
+      assertEquals(1002, raw.expectClose());
+    }
+    assertStillServes();
+  }
+
+  @Test
   @DisplayName("a WebSocket ping control frame, even in the middle of a fragmented message, is answered with a pong frame")
   void controlPing() {
     try (RawWebSocket raw = helloed("raw-2")) {

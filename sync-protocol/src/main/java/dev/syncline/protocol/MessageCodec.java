@@ -82,7 +82,39 @@ public final class MessageCodec {
     if (type == null || !type.isTextual()) throw ProtocolException.badRequest("type: required string");
     Decoder decoder = CLIENT_DECODERS.get(type.textValue());
     if (decoder == null) throw ProtocolException.badRequest("type: unknown message type");
+    String fault = messageFault(obj);
+    if (fault != null) throw ProtocolException.badRequest(fault);
     return decoder.decode(new Fields(obj), rid(obj), limits);
+  }
+
+  /**
+   * A fault anywhere in a message, fields the decoder ignores included, except inside delta
+   * values: those fail only their own delta (see {@link #decodeDelta}).
+   */
+  private static String messageFault(ObjectNode obj) {
+    for (Map.Entry<String, JsonNode> field : obj.properties()) {
+      if (Fields.hasUnpairedSurrogate(field.getKey())) return "unpaired surrogate in a key";
+      JsonNode v = field.getValue();
+      String fault = field.getKey().equals("deltas") && v.isArray() ? deltasFault(v) : valueFault(v);
+      if (fault != null) return field.getKey() + ": " + fault;
+    }
+    return null;
+  }
+
+  /** The fields of a delta that {@link #decodeDelta} checks; a fault there fails only that delta. */
+  private static final java.util.Set<String> DELTA_FIELDS = java.util.Set.of("col", "id", "attr", "value", "ts");
+
+  private static String deltasFault(JsonNode deltas) {
+    for (JsonNode d : deltas) {
+      if (!d.isObject()) continue; // refused on its own as a delta
+      for (Map.Entry<String, JsonNode> field : d.properties()) {
+        if (Fields.hasUnpairedSurrogate(field.getKey())) return "unpaired surrogate in a key";
+        if (DELTA_FIELDS.contains(field.getKey())) continue; // checked per delta
+        String fault = valueFault(field.getValue());
+        if (fault != null) return fault;
+      }
+    }
+    return null;
   }
 
   /** The {@code rid} of a message that failed to decode, when it can be read, so the error can carry it. */

@@ -62,8 +62,9 @@ public final class AdminOps {
   }
 
   private Future<JsonNode> destroyDatabase(ObjectNode args) {
-    String db = existing(dbArg(args)).name();
+    String db = dbArg(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: reserved databases cannot be destroyed");
+    existing(db);
     return committer.execute(s -> s.destroyDatabase(db)).map(destroyed -> {
       if (destroyed) hub.databaseDestroyed(db);
       return Json.MAPPER.createObjectNode().put("db", db).put("destroyed", destroyed);

@@ -2,6 +2,7 @@ package dev.syncline.server.http;
 
 import dev.syncline.server.session.Session;
 import dev.syncline.server.session.SessionServices;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -79,9 +80,26 @@ public final class HttpVerticle extends VerticleBase {
     WebSocketConnection connection = new WebSocketConnection(ws, context, settings.socketWriteQueueBytes());
     Session session = new Session(connection, services);
     sessions.add(session);
-    ws.textMessageHandler(session::onText);
-    ws.binaryMessageHandler(b -> session.onBinary());
-    ws.exceptionHandler(e -> { }); // protocol violations close the socket; closeHandler cleans up
+    MessageAssembler assembler = new MessageAssembler(settings.maxMessageBytes(), new MessageAssembler.Receiver() {
+      @Override
+      public void text(String message) {
+        session.onText(message);
+      }
+
+      @Override
+      public void binary() {
+        session.onBinary();
+      }
+
+      @Override
+      public void close(short code, String reason) {
+        connection.close(code, reason);
+      }
+    });
+    ws.frameHandler(assembler::frame);
+    ws.exceptionHandler(e -> {
+      if (e instanceof CorruptedWebSocketFrameException violation) connection.closeAfterViolation(violation);
+    });
     ws.closeHandler(v -> {
       connection.markClosed();
       session.onClose();

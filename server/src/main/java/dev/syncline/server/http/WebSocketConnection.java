@@ -5,10 +5,13 @@ import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.session.Connection;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Context;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
+import io.vertx.core.internal.http.WebSocketInternal;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -75,6 +78,19 @@ final class WebSocketConnection implements Connection {
     if (!open) return;
     open = false;
     ws.close(code, reason);
+  }
+
+  /**
+   * Answers a framing violation (reserved bits, an oversized frame, a bad opcode) with the close
+   * status RFC 6455 names for it. Vert.x reports the violation and then closes the channel at
+   * once, before a close frame written the usual way would be flushed; so this one is written and
+   * flushed on the channel directly.
+   */
+  void closeAfterViolation(CorruptedWebSocketFrameException violation) {
+    if (!open) return;
+    open = false;
+    ((WebSocketInternal) ws).channelHandlerContext()
+        .writeAndFlush(new CloseWebSocketFrame(violation.closeStatus()));
   }
 
   @Override
