@@ -106,7 +106,7 @@ public final class SynclineServer {
           .map(id -> port = verticles.get(0).port());
     }).map(v -> {
       log.info("Syncline listening on http://{}:{} (WebSocket {}), data in {}, durability {}",
-          config.host, port, HttpVerticle.SYNC_PATH, Path.of(config.data).toAbsolutePath(), config.durability);
+          config.host, port, HttpVerticle.SYNC_PATH, Path.of(config.data).toAbsolutePath().normalize(), config.durability);
       return this;
     });
   }

@@ -51,6 +51,10 @@ class DeletedDocumentTest {
     }
   }
 
+  private static void create(WsClient c, String db) {
+    c.request(dev.syncline.server.testing.Deltas.admin("db.create", dev.syncline.server.testing.Deltas.args().put("db", db)));
+  }
+
   private static void write(WsClient c, String db, String attr, Object value, long ms) {
     JsonNode ack = c.request(push(db, delta("todos", "a", attr, value, ts(ms, 0, "w"))));
     assertEquals("applied", ack.get("results").get(0).asText(), ack.toString());
@@ -60,7 +64,7 @@ class DeletedDocumentTest {
   @DisplayName("a destroyed document is gone; a later write brings back only the newer attributes")
   void destroyThenWrite() {
     try (WsClient c = server.connect("w")) {
-      c.request(dev.syncline.server.testing.Deltas.admin("db.create", dev.syncline.server.testing.Deltas.args().put("db", "del1")));
+      create(c, "del1");
       write(c, "del1", "title", "Buy milk", T);
       write(c, "del1", "done", false, T + 1);
       write(c, "del1", "$deleted", true, T + 2);
@@ -74,7 +78,7 @@ class DeletedDocumentTest {
   @DisplayName("$deleted = false restores the whole document; a removed attribute stays removed")
   void restoreWhole() {
     try (WsClient c = server.connect("w")) {
-      c.request(dev.syncline.server.testing.Deltas.admin("db.create", dev.syncline.server.testing.Deltas.args().put("db", "del2")));
+      create(c, "del2");
       write(c, "del2", "title", "Buy milk", T);
       write(c, "del2", "note", "x", T + 1);
       write(c, "del2", "note", null, T + 2);
@@ -88,7 +92,7 @@ class DeletedDocumentTest {
   @DisplayName("a destroy that arrives late (older timestamp) does not hide newer attributes")
   void lateDestroy() {
     try (WsClient c = server.connect("w")) {
-      c.request(dev.syncline.server.testing.Deltas.admin("db.create", dev.syncline.server.testing.Deltas.args().put("db", "del3")));
+      create(c, "del3");
       write(c, "del3", "title", "new", T + 10);
       write(c, "del3", "$deleted", true, T + 5);
       assertEquals(Map.of("title", Json.MAPPER.valueToTree("new")), read("del3"));

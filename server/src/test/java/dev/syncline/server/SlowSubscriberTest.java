@@ -42,18 +42,10 @@ class SlowSubscriberTest {
     Path data = Files.createTempDirectory("syncline-slow");
     String config = "{\"databases\":[\"app\"],\"storeCacheBytes\":16777216,\"subscriberBufferBytes\":" + BUFFER_BUDGET + "}";
     try (ServerProcess server = ServerProcess.start(data, config, "-Xmx" + HEAP_MB + "m")) {
-      WsClient slow = connect(server, "slow");
       Replica slowReplica = new Replica();
-      slow.listen(slowReplica::apply);
-      slow.request(sub("app", 0));
-      slow.next("synced");
-      slow.stopRecording();
-      WsClient fast = connect(server, "fast");
+      WsClient slow = subscriber(server, "slow", slowReplica);
       Replica fastReplica = new Replica();
-      fast.listen(fastReplica::apply);
-      fast.request(sub("app", 0));
-      fast.next("synced");
-      fast.stopRecording();
+      WsClient fast = subscriber(server, "fast", fastReplica);
       WsClient writer = connect(server, "writer");
       writer.stopRecording();
       Pipeline pipeline = new Pipeline(writer, 4);
@@ -112,6 +104,16 @@ class SlowSubscriberTest {
 
   private static JsonNode fanout(WsClient c) {
     return c.request(admin("server.stats", null)).get("data").get("fanout");
+  }
+
+  /** A client subscribed to everything and synced, feeding {@code replica} without recording frames. */
+  private static WsClient subscriber(ServerProcess server, String clientId, Replica replica) {
+    WsClient c = connect(server, clientId);
+    c.listen(replica::apply);
+    c.request(sub("app", 0));
+    c.next("synced");
+    c.stopRecording();
+    return c;
   }
 
   private static WsClient connect(ServerProcess server, String clientId) {
