@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Runs the Syncline benchmarks: for each scenario a fresh server (own port, own temporary data
+# folder) is started, the load generator runs against it on 127.0.0.1, the server is stopped.
+#
+#   bench/run.sh [--build] [SCENARIO...]
+#
+# Scenarios: writes-1 writes-100 fanout-100 fanout-1000 catchup idle (default: all, in that order),
+# or generator arguments in one quoted word, e.g. "fanout --subscribers 1000 --rate 100".
+# Settings (environment):
+#   SERVER_JAVA_OPTS  JVM options of the server       (default: -Xmx1g)
+#   BENCH_JAVA_OPTS   JVM options of the generator    (default: -Xmx2g)
+#   DURABILITY        sync or async                   (default: sync)
+#   BASE_PORT         first port; scenario i uses BASE_PORT+i (default: 18090)
+#   SCENARIO_TIMEOUT  seconds one scenario may take   (default: 600)
+#   WAIT_QUIET        seconds to wait, before each scenario, for other processes to go quiet
+#                     (below QUIET_PERCENT of all cores, default 10) (default: 120; 0 = don't wait)
+#   RETRIES           times a scenario is run again when its result says NOISY (other processes
+#                     took over 5% of the machine during the measurement) (default: 2)
+#   SERVER_JAR, BENCH_JAR  jars to run (default: the ones `mvn install` builds)
+#   OUT               folder for results.jsonl and logs (default: a new /tmp/syncline-bench-*)
+# Exit status: 0 when every scenario ran to completion (targets met or not), 1 otherwise.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SERVER_JAR=${SERVER_JAR:-$ROOT/server/target/syncline-server.jar}
+BENCH_JAR=${BENCH_JAR:-$ROOT/bench/target/syncline-bench.jar}
+SERVER_JAVA_OPTS=${SERVER_JAVA_OPTS:--Xmx1g}
+BENCH_JAVA_OPTS=${BENCH_JAVA_OPTS:--Xmx2g}
+DURABILITY=${DURABILITY:-sync}
+BASE_PORT=${BASE_PORT:-18090}
+SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-600}
+WAIT_QUIET=${WAIT_QUIET:-120}
+QUIET_PERCENT=${QUIET_PERCENT:-10}
+RETRIES=${RETRIES:-2}
+OUT=${OUT:-$(mktemp -d /tmp/syncline-bench-XXXXXX)}
+mkdir -p "$OUT"
+ALL=(writes-1 writes-100 fanout-100 fanout-1000 catchup idle)
+
+build=0
+scenarios=()
+for arg in "$@"; do
+  case "$arg" in
+    --build) build=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) scenarios+=("$arg") ;;
+  esac
+done
+[ ${#scenarios[@]} -eq 0 ] && scenarios=("${ALL[@]}")
+
+SERVER_PID=""
+BENCH_PID=""
+DATA=""
+
+# Ends the given process (one we started) and waits for it: TERM, then KILL after $2 seconds.
+stop_pid() {
+  local pid=$1 grace=$2
+  [ -n "$pid" ] || return 0
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq $((grace * 10))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  stop_pid "$BENCH_PID" 5
+  BENCH_PID=""
+  stop_pid "$SERVER_PID" 30
+  SERVER_PID=""
+  if [ -n "$DATA" ]; then rm -rf "$DATA"; DATA=""; fi
+}
+trap cleanup EXIT
+trap 'echo "interrupted" >&2; exit 130' INT TERM
+
+if [ "$build" = 1 ]; then
+  (cd "$ROOT" && mvn -q -B install -DskipTests)
+fi
+for jar in "$SERVER_JAR" "$BENCH_JAR"; do
+  [ -f "$jar" ] || { echo "missing $jar: run with --build (or mvn -q -B install -DskipTests)" >&2; exit 1; }
+done
+
+# Busy share of all cores over one second, in percent (from /proc/stat).
+busy_percent() {
+  local a b c d e f g h t1 i1 t2 i2
+  read -r _ a b c d e f g h _ < /proc/stat
+  t1=$((a + b + c + d + e + f + g + h)); i1=$((d + e))
+  sleep 1
+  read -r _ a b c d e f g h _ < /proc/stat
+  t2=$((a + b + c + d + e + f + g + h)); i2=$((d + e))
+  echo $(( (100 * ((t2 - t1) - (i2 - i1))) / (t2 - t1 > 0 ? t2 - t1 : 1) ))
+}
+
+# Other builds on the machine skew every figure: wait (a bounded time) until it is nearly idle.
+wait_quiet() {
+  local waited=0 busy
+  while :; do
+    busy=$(busy_percent)
+    if [ "$busy" -le "$QUIET_PERCENT" ]; then echo "machine idle (${busy}% busy) before start"; return 0; fi
+    if [ "$waited" -ge "$WAIT_QUIET" ]; then echo "machine still ${busy}% busy after ${waited} s: results may be noisy"; return 0; fi
+    waited=$((waited + 1))
+  done
+}
+
+# Starts a fresh server on port $1 with an empty data folder; waits until /health answers.
+start_server() {
+  local port=$1 name=$2
+  if ss -ltnH "sport = :$port" 2>/dev/null | grep -q .; then
+    echo "port $port is in use; set BASE_PORT" >&2
+    return 1
+  fi
+  DATA=$(mktemp -d /tmp/syncline-bench-data-XXXXXX)
+  printf '{"databases":["bench"],"durability":"%s"}\n' "$DURABILITY" > "$DATA/config.json"
+  # shellcheck disable=SC2086 # options are words on purpose
+  java $SERVER_JAVA_OPTS -jar "$SERVER_JAR" --port "$port" --data "$DATA/data" --config "$DATA/config.json" \
+    > "$OUT/server-$name.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 300); do
+    if curl -sf "http://127.0.0.1:$port/health" > /dev/null 2>&1; then return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited; see $OUT/server-$name.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "server did not answer /health in 30 s" >&2
+  return 1
+}
+
+# Runs the generator in the background (so a signal reaches the trap at once) and waits for it.
+run_bench() {
+  local name=$1; shift
+  # shellcheck disable=SC2086
+  timeout --kill-after=10 "$SCENARIO_TIMEOUT" java $BENCH_JAVA_OPTS -jar "$BENCH_JAR" "$@" \
+    --json "$OUT/results.jsonl" --timeout $((SCENARIO_TIMEOUT - 20)) > "$OUT/bench-$name.log" 2>&1 &
+  BENCH_PID=$!
+  local rc=0
+  wait "$BENCH_PID" || rc=$?
+  BENCH_PID=""
+  return $rc
+}
+
+failed=0
+i=0
+for name in "${scenarios[@]}"; do
+  port=$((BASE_PORT + i))
+  i=$((i + 1))
+  case "$name" in
+    *" "*)       read -r -a args <<< "$name"; name=$(printf '%s' "$name" | tr -s ' -' '_' | tr -cd 'A-Za-z0-9_') ;;
+    writes-1)    args=(writes --deltas-per-push 1 --total 20000 --in-flight 1000) ;;
+    writes-100)  args=(writes --deltas-per-push 100 --total 200000 --in-flight 1000) ;;
+    fanout-100)  args=(fanout --subscribers 100 --rate 500 --total 2000) ;;
+    fanout-1000) args=(fanout --subscribers 1000 --rate 500 --total 2000) ;;
+    catchup)     args=(catchup --attributes 1000000) ;;
+    idle)        args=(idle --connections 1000) ;;
+    *) echo "unknown scenario $name (known: ${ALL[*]})" >&2; failed=1; continue ;;
+  esac
+  echo "== $name (port $port, durability $DURABILITY, server $SERVER_JAVA_OPTS)"
+  for attempt in $(seq $((RETRIES + 1))); do
+    wait_quiet
+    if ! start_server "$port" "$name"; then rc=1; cleanup; break; fi
+    rc=0
+    run_bench "$name" "${args[@]}" --port "$port" --server-pid "$SERVER_PID" || rc=$?
+    cleanup
+    grep -v '^{' "$OUT/bench-$name.log" | tail -n 20 || true
+    line=$(grep -E '^(writes|fanout|catchup|idle) ' "$OUT/bench-$name.log" || echo "$name: no result")
+    cp "$OUT/bench-$name.log" "$OUT/bench-$name.$attempt.log"
+    case "$line" in
+      *NOISY*) [ "$attempt" -le "$RETRIES" ] && { echo "-- noisy (another process was busy): running $name again"; continue; } ;;
+    esac
+    break
+  done
+  echo "$line" >> "$OUT/summary.txt"
+  [ $rc -eq 0 ] || { echo "!! $name exited with status $rc" >&2; failed=1; }
+done
+
+echo
+echo "== summary ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores)"
+[ -f "$OUT/summary.txt" ] && cat "$OUT/summary.txt"
+echo "results: $OUT/results.jsonl; logs: $OUT"
+exit $failed

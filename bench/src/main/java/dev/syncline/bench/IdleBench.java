@@ -1,0 +1,118 @@
+package dev.syncline.bench;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Memory of idle connections: the server's resident set before and after {@code --connections}
+ * connections each said hello and subscribed (and got {@code synced}), after a settle period.
+ * No GC is forced: the figure includes whatever garbage the server has not collected yet and the
+ * one-time cost of first use (JIT code, classes, heap pages touched for the first time), which is
+ * why the server's heap settings belong in the report.
+ *
+ * <p>A second batch of as many connections is then opened beside the first: its growth is the
+ * marginal cost of a connection on a server that has already served that many, without the
+ * one-time costs.
+ */
+@Command(name = "idle", mixinStandardHelpOptions = true,
+    description = "N idle subscribed connections: server RSS growth per connection (needs --server-pid).")
+final class IdleBench implements Callable<Integer> {
+  @Mixin CommonOptions common;
+
+  private static final BenchConnection.Listener IGNORE = (m, at) -> { };
+
+  @Option(names = "--connections", defaultValue = "1000", description = "idle connections (default ${DEFAULT-VALUE})")
+  int connections;
+
+  @Option(names = "--settle-seconds", defaultValue = "10",
+      description = "wait before the baseline and after each batch is synced (default ${DEFAULT-VALUE})")
+  int settleSeconds;
+
+  @Option(names = "--second-batch", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "also open a second batch to measure the marginal cost (default ${DEFAULT-VALUE})")
+  boolean secondBatch;
+
+  @Option(names = "--connect-parallel", defaultValue = "100", description = "connections set up at a time (default ${DEFAULT-VALUE})")
+  int connectParallel;
+
+  @Option(names = "--target-kb", defaultValue = "20", description = "KB per connection to stay under (default ${DEFAULT-VALUE})")
+  double targetKb;
+
+  @Override
+  public Integer call() throws Exception {
+    if (common.serverPid <= 0) {
+      throw new CommandLine.ParameterException(new CommandLine(this), "idle needs --server-pid: it measures that process");
+    }
+    Deadline deadline = Deadline.inSeconds(common.timeoutSeconds);
+    String tag = CommonOptions.runTag();
+    ServerProcess server = new ServerProcess(common.serverPid);
+    try (BenchClient client = new BenchClient(common.port, common.eventLoops())) {
+      BenchConnection control = client.openHello(0, "bi-" + tag, deadline);
+      Thread.sleep(settleSeconds * 1000L);
+      ServerStats s0 = ServerStats.fetch(control, deadline);
+      long rss0 = server.rssKb();
+      CpuMeter cpu = new CpuMeter(common.serverPid);
+
+      List<BenchConnection> idle = new ArrayList<>(client.openMany(connections, connectParallel, "bi-" + tag + "-a",
+          common.db, i -> IGNORE, false, deadline));
+      long rss1 = server.rssKb();
+      Thread.sleep(settleSeconds * 1000L);
+      long rss2 = server.rssKb();
+      ServerStats s2 = ServerStats.fetch(control, deadline);
+      ObjectNode cpuUse = cpu.stop();
+
+      long rss3 = rss2;
+      ServerStats s3 = s2;
+      if (secondBatch) {
+        idle.addAll(client.openMany(connections, connectParallel, "bi-" + tag + "-b", common.db,
+            i -> IGNORE, false, deadline));
+        Thread.sleep(settleSeconds * 1000L);
+        rss3 = server.rssKb();
+        s3 = ServerStats.fetch(control, deadline);
+      }
+      int failed = 0;
+      for (BenchConnection c : idle) if (c.failure() != null) failed++;
+      BenchClient.closeAll(idle);
+      control.close();
+
+      double kbPerConn = (double) (rss2 - rss0) / connections;
+      double marginalKb = (double) (rss3 - rss2) / connections;
+      double heapKb = heapKbPerConnection(s0, s2);
+      double marginalHeapKb = heapKbPerConnection(s2, s3);
+      int open = secondBatch ? 2 * connections : connections;
+      boolean ok = failed == 0 && (s3 == null || s3.subscriptions() >= open);
+      Report r = new Report("idle");
+      r.json.put("connections", connections).put("settleSeconds", settleSeconds)
+          .put("rssBeforeKb", rss0).put("rssSyncedKb", rss1).put("rssSettledKb", rss2)
+          .put("kbPerConnection", ServerStats.round1(kbPerConn))
+          .put("heapUsedKbPerConnection", ServerStats.round1(heapKb))
+          .put("serverConnections", s2 == null ? -1 : s2.connections())
+          .put("serverSubscriptions", s2 == null ? -1 : s2.subscriptions())
+          .put("failedConnections", failed).put("serverCommand", server.commandLine()).put("ok", ok);
+      if (secondBatch) {
+        r.json.put("rssSecondBatchKb", rss3).put("marginalKbPerConnection", ServerStats.round1(marginalKb))
+            .put("marginalHeapUsedKbPerConnection", ServerStats.round1(marginalHeapKb));
+      }
+      r.json.set("cpu", cpuUse);
+      String marginal = secondBatch
+          ? String.format("; next %d: %.1f KB/connection (heap used %+.1f KB)", connections, marginalKb, marginalHeapKb)
+          : "";
+      r.emit(String.format("idle %d connections (hello + sub, synced): server RSS %d -> %d KB (%d KB right after), "
+              + "%.1f KB/connection (heap used %+.1f KB)%s; failed %d | target <= %.0f KB: %s",
+          connections, rss0, rss2, rss1, kbPerConn, heapKb, marginal, failed, targetKb,
+          Report.atMost(kbPerConn, targetKb)), common.json);
+      return ok ? 0 : 1;
+    }
+  }
+
+  private double heapKbPerConnection(ServerStats before, ServerStats after) {
+    if (before == null || after == null) return Double.NaN;
+    return (after.heapUsedBytes() - before.heapUsedBytes()) / 1024.0 / connections;
+  }
+}
