@@ -239,7 +239,40 @@ public final class MessageCodec {
   // ---- encoding ----
 
   public static byte[] encode(ServerMessage message) {
+    if (message instanceof ServerMessage.Ack ack) return encodeAck(ack);
     return Json.bytes(message);
+  }
+
+  /** {@code ack} is the most frequent answer: streamed by hand, same bytes as the general path. */
+  private static byte[] encodeAck(ServerMessage.Ack ack) {
+    com.fasterxml.jackson.core.util.ByteArrayBuilder out = new com.fasterxml.jackson.core.util.ByteArrayBuilder(128);
+    try (com.fasterxml.jackson.core.JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("type", "ack");
+      if (ack.rid() != null) {
+        g.writeFieldName("rid");
+        g.writeTree(ack.rid());
+      }
+      g.writeStringField("db", ack.db());
+      g.writeNumberField("seq", ack.seq());
+      g.writeArrayFieldStart("results");
+      for (PushResult r : ack.results()) {
+        if (!r.isError()) {
+          g.writeString(r.outcome().wire());
+          continue;
+        }
+        g.writeStartObject();
+        g.writeStringField("error", r.error().wire());
+        if (r.message() != null) g.writeStringField("message", r.message());
+        if (r.serverTime() != null) g.writeNumberField("serverTime", r.serverTime());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot encode ack", e);
+    }
+    return out.toByteArray();
   }
 
   public static String encodeToString(ServerMessage message) {
@@ -280,6 +313,23 @@ public final class MessageCodec {
   }
 
   /** Encodes one delta exactly as it appears inside {@code changes.deltas}. */
+  /**
+   * The encoding of an uncommitted delta without its closing brace, so that the committed form is
+   * this plus {@link #withSeq}: encoding (the costly part) can happen before the seq is known.
+   */
+  public static byte[] encodeDeltaOpen(Delta delta) {
+    byte[] full = Json.bytes(delta.seq() == 0 ? delta : delta.withSeq(0));
+    return java.util.Arrays.copyOf(full, full.length - 1);
+  }
+
+  /** Closes an {@link #encodeDeltaOpen} encoding with its seq: {@code …,"seq":N}}. */
+  public static byte[] withSeq(byte[] open, long seq) {
+    byte[] tail = (",\"seq\":" + seq + "}").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] out = java.util.Arrays.copyOf(open, open.length + tail.length);
+    System.arraycopy(tail, 0, out, open.length, tail.length);
+    return out;
+  }
+
   public static byte[] encodeDelta(Delta delta) {
     return Json.bytes(delta);
   }

@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>After the commit</h2>
  * Futures complete on the context that called {@link #push}, batched: one task per context per
- * group, not one per push. Then the {@link CommitListener} (the hub) gets the committed deltas, in
- * commit order, still on this thread.
+ * group, not one per push. Then the {@link CommitListener} (the hub) gets the whole group's
+ * outcomes at once, in commit order, still on this thread, so subscribers get one frame per group.
  *
  * <h2>Back-pressure</h2>
  * At most {@link CommitterOptions#maxQueuedDeltas()} deltas wait; past that a push fails at once
@@ -47,10 +47,10 @@ import org.slf4j.LoggerFactory;
 public final class Committer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Committer.class);
 
-  /** Receives every committed batch, in commit order, on the committer thread. */
+  /** Receives the outcomes of every group commit, in commit order, on the committer thread. */
   @FunctionalInterface
   public interface CommitListener {
-    void committed(String db, BatchOutcome outcome);
+    void committed(List<BatchOutcome> group);
   }
 
   /** A unit of work for the writer thread: a push to merge, or an operation run alone. */
@@ -122,7 +122,7 @@ public final class Committer implements AutoCloseable {
       stats.overloaded.increment();
       return Future.failedFuture(new OverloadedException("write queue is full"));
     }
-    queue.add(new PushTask(ctx, new WriteBatch(db, deltas), promise, weight));
+    queue.add(new PushTask(ctx, WriteBatch.of(db, deltas), promise, weight)); // encodes here, on the caller's thread
     return promise.future();
   }
 
@@ -238,15 +238,10 @@ public final class Committer implements AutoCloseable {
     queuedDeltas.addAndGet(-weight);
     stats.recordGroup(group.size(), weight, System.nanoTime() - started);
     completeAll(group, outcomes, null);
-    for (int i = 0; i < group.size(); i++) {
-      BatchOutcome o = outcomes.get(i);
-      if (!o.committed().isEmpty()) {
-        try {
-          listener.committed(group.get(i).batch.db(), o);
-        } catch (RuntimeException e) {
-          log.error("commit listener failed", e);
-        }
-      }
+    try {
+      listener.committed(outcomes);
+    } catch (RuntimeException e) {
+      log.error("commit listener failed", e);
     }
   }
 

@@ -7,6 +7,7 @@ import dev.syncline.server.store.Store;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
+import io.vertx.core.internal.ContextInternal;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -20,7 +21,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <h2>Threads</h2>
  * Every event loop that holds subscriptions has its own {@link LoopRegistry}, touched only on
- * that loop, so subscribing, unsubscribing and delivering take no locks. The committer calls
+ * that loop, so subscribing, unsubscribing and delivering take no locks. (Vert.x runs each
+ * connection on a duplicate of its loop's context; the registry belongs to the loop's own.) The committer calls
  * {@link #committed} after each durable group; the hub posts the batch once to each loop, in
  * commit order (a loop runs its tasks in order), and the loop hands it to its subscriptions.
  *
@@ -56,8 +58,9 @@ public final class Hub implements Committer.CommitListener {
    * client's copy came from another epoch of the database. Returns null when the database does not exist.
    */
   public Subscription subscribe(String sid, String db, Set<String> cols, long since, String epoch, Outlet outlet) {
-    Context ctx = Vertx.currentContext();
-    LoopRegistry registry = loops.computeIfAbsent(ctx, c -> new LoopRegistry());
+    // each connection runs on its own duplicate of its event loop's context: key by the loop's
+    LoopRegistry registry = loops.computeIfAbsent(((ContextInternal) Vertx.currentContext()).unwrap(),
+        c -> new LoopRegistry());
     var info = store.database(db);
     if (info.isEmpty()) return null;
     Subscription s = new Subscription(this, registry, sid, db, cols, outlet);
@@ -73,11 +76,17 @@ public final class Hub implements Committer.CommitListener {
     loops.forEach((ctx, registry) -> ctx.runOnContext(v -> registry.destroyed(db)));
   }
 
+  /** One group commit: its deltas are merged per database into one batch, so one frame per subscriber. */
   @Override
-  public void committed(String db, BatchOutcome outcome) {
-    List<CommittedDelta> deltas = outcome.committed();
-    LiveBatch batch = new LiveBatch(db, deltas, deltas.get(deltas.size() - 1).delta().seq());
-    loops.forEach((ctx, registry) -> ctx.runOnContext(v -> registry.deliver(batch)));
+  public void committed(List<BatchOutcome> group) {
+    Map<String, List<CommittedDelta>> byDb = new java.util.LinkedHashMap<>();
+    for (BatchOutcome o : group) {
+      if (!o.committed().isEmpty()) byDb.computeIfAbsent(o.db(), d -> new ArrayList<>()).addAll(o.committed());
+    }
+    if (byDb.isEmpty()) return;
+    List<LiveBatch> batches = new ArrayList<>(byDb.size());
+    byDb.forEach((db, deltas) -> batches.add(new LiveBatch(db, deltas, deltas.get(deltas.size() - 1).delta().seq())));
+    loops.forEach((ctx, registry) -> ctx.runOnContext(v -> batches.forEach(registry::deliver)));
   }
 
   public int subscriptions() {

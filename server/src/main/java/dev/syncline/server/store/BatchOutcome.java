@@ -10,4 +10,5 @@ import java.util.List;
  * database did not exist, in which case nothing was written.
  */
 public record BatchOutcome(
+    String db,
     boolean missing, List<Merge.Outcome> outcomes, List<CommittedDelta> committed, long head) {}

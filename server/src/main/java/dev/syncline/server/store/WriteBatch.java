@@ -1,7 +1,21 @@
 package dev.syncline.server.store;
 
 import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.MessageCodec;
+import java.util.ArrayList;
 import java.util.List;
 
-/** Deltas to merge into one database; null entries (refused before storage) are skipped. */
-public record WriteBatch(String db, List<Delta> deltas) {}
+/**
+ * Deltas to merge into one database; null entries (refused before storage) are skipped.
+ * {@code encoded} holds each delta's wire encoding without its seq ({@link
+ * MessageCodec#encodeDeltaOpen}), made by {@link #of} on the thread that builds the batch — an
+ * event loop — so the single writer only appends the seq.
+ */
+public record WriteBatch(String db, List<Delta> deltas, List<byte[]> encoded) {
+
+  public static WriteBatch of(String db, List<Delta> deltas) {
+    List<byte[]> encoded = new ArrayList<>(deltas.size());
+    for (Delta d : deltas) encoded.add(d == null ? null : MessageCodec.encodeDeltaOpen(d));
+    return new WriteBatch(db, deltas, encoded);
+  }
+}

@@ -107,19 +107,20 @@ final class XodusStore implements Store {
       for (WriteBatch batch : batches) {
         Tables t = tables.get(batch.db());
         if (t == null) {
-          outcomes.add(new BatchOutcome(true, List.of(), List.of(), 0));
+          outcomes.add(new BatchOutcome(batch.db(), true, List.of(), List.of(), 0));
           continue;
         }
         DatabaseInfo before = newInfo.getOrDefault(batch.db(), t.info);
         Counters n = new Counters(before);
         List<Merge.Outcome> results = new ArrayList<>(batch.deltas().size());
         List<CommittedDelta> committed = new ArrayList<>();
-        for (Delta d : batch.deltas()) {
-          results.add(d == null ? null : apply(t, txn, d, n, committed));
+        for (int i = 0; i < batch.deltas().size(); i++) {
+          Delta d = batch.deltas().get(i);
+          results.add(d == null ? null : apply(t, txn, d, batch.encoded().get(i), n, committed));
         }
         DatabaseInfo after = n.toInfo(before);
         if (after != before) newInfo.put(batch.db(), after);
-        outcomes.add(new BatchOutcome(false, results, committed, after.head()));
+        outcomes.add(new BatchOutcome(batch.db(), false, results, committed, after.head()));
       }
       for (DatabaseInfo info : newInfo.values()) meta.put(txn, key(info.name()), infoBytes(info));
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
@@ -153,7 +154,7 @@ final class XodusStore implements Store {
     }
   }
 
-  private Merge.Outcome apply(Tables t, Transaction txn, Delta d, Counters n, List<CommittedDelta> out) {
+  private Merge.Outcome apply(Tables t, Transaction txn, Delta d, byte[] encodedOpen, Counters n, List<CommittedDelta> out) {
     byte[] regKey = registerKey(d.col(), d.id(), d.attr());
     ArrayByteIterable regKeyEntry = new ArrayByteIterable(regKey);
     ByteIterable old = t.registers.get(txn, regKeyEntry);
@@ -170,7 +171,7 @@ final class XodusStore implements Store {
     }
     long seq = ++n.head;
     Delta stored = d.withSeq(seq);
-    byte[] json = MessageCodec.encodeDelta(stored);
+    byte[] json = MessageCodec.withSeq(encodedOpen, seq);
     byte flags = 0;
     if (d.isRemoval()) {
       flags |= REMOVED;

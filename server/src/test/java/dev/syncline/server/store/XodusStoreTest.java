@@ -74,7 +74,7 @@ class XodusStoreTest {
       for (int b = 0, n = 1 + rnd.nextInt(4); b < n; b++) {
         List<Delta> deltas = new ArrayList<>();
         for (int i = 0, m = 1 + rnd.nextInt(10); i < m; i++) deltas.add(rnd.nextInt(15) == 0 ? null : randomDelta(rnd));
-        batches.add(new WriteBatch("db", deltas));
+        batches.add(WriteBatch.of("db", deltas));
         deltasPerBatch.add(deltas);
       }
       List<BatchOutcome> outcomes = store.commit(batches);
@@ -145,7 +145,7 @@ class XodusStoreTest {
   void pagingAndFiltering() {
     List<Delta> deltas = new ArrayList<>();
     for (int i = 0; i < 25; i++) deltas.add(new Delta(i % 2 == 0 ? "even" : "odd", "d" + i, "v", IntNode.valueOf(i), ts(i)));
-    store.commit(List.of(new WriteBatch("db", deltas)));
+    store.commit(List.of(WriteBatch.of("db", deltas)));
 
     List<Long> seen = new ArrayList<>();
     long cursor = 0;
@@ -173,7 +173,7 @@ class XodusStoreTest {
   void purge() {
     long old = 1_700_000_000_000L;
     long recent = old + 1_000_000;
-    store.commit(List.of(new WriteBatch("db", List.of(
+    store.commit(List.of(WriteBatch.of("db", List.of(
         new Delta("c", "keep", "a", IntNode.valueOf(1), ts(old, 0)),
         new Delta("c", "keep", "gone", NullNode.getInstance(), ts(old, 1)),
         new Delta("c", "destroyed", "a", IntNode.valueOf(2), ts(old, 2)),
@@ -206,12 +206,12 @@ class XodusStoreTest {
   @Test
   @DisplayName("a destroyed database is gone with its data; created again, it starts from seq 0 with a new epoch")
   void destroyAndCreate() {
-    store.commit(List.of(new WriteBatch("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(0))))));
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(0))))));
     String epoch = store.database("db").orElseThrow().epoch();
     assertTrue(store.destroyDatabase("db"));
     assertFalse(store.destroyDatabase("db"));
     assertTrue(store.database("db").isEmpty());
-    assertTrue(store.commit(List.of(new WriteBatch("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(1)))))).get(0).missing());
+    assertTrue(store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(1)))))).get(0).missing());
     assertTrue(store.createDatabase("db", 2).isPresent());
     assertTrue(store.createDatabase("db", 3).isEmpty(), "creating twice is a no-op");
     DatabaseInfo again = store.database("db").orElseThrow();
