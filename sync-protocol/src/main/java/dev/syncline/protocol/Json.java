@@ -40,6 +40,9 @@ public final class Json {
             .build())
         .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
         .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+        // "😀" as its 4 UTF-8 bytes, not as an escaped surrogate pair: smaller, and the same
+        // bytes as the hand-built delta encoding
+        .enable(com.fasterxml.jackson.core.json.JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)
         .build();
     SimpleModule wire = new SimpleModule("syncline-wire")
         .addSerializer(Delta.class, new DeltaSerializer())
@@ -61,6 +64,34 @@ public final class Json {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot encode " + value.getClass().getSimpleName(), e);
     }
+  }
+
+  private static final byte[] NULL = {'n', 'u', 'l', 'l'};
+  private static final byte[] TRUE = {'t', 'r', 'u', 'e'};
+  private static final byte[] FALSE = {'f', 'a', 'l', 's', 'e'};
+
+  /**
+   * A JSON value's compact UTF-8 encoding, as the mapper writes it; scalars without the mapper's
+   * per-call set-up, which dominates for small values.
+   */
+  public static byte[] valueBytes(JsonNode value) {
+    if (value.isNull()) return NULL;
+    if (value.isBoolean()) return value.booleanValue() ? TRUE : FALSE;
+    if (value.isTextual()) return quoted(value.textValue());
+    if (value.isIntegralNumber() && value.canConvertToLong()) {
+      return Long.toString(value.longValue()).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    }
+    return bytes(value);
+  }
+
+  /** A JSON string literal, quotes and escapes included, in UTF-8. */
+  public static byte[] quoted(String s) {
+    byte[] body = com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsUTF8(s);
+    byte[] out = new byte[body.length + 2];
+    out[0] = '"';
+    System.arraycopy(body, 0, out, 1, body.length);
+    out[out.length - 1] = '"';
+    return out;
   }
 
   /** A delta on the wire: {@code {"col","id","attr","value","ts"}} plus {@code seq} once committed. */

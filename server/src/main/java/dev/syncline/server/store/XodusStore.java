@@ -37,6 +37,8 @@ import jetbrains.exodus.env.Transaction;
  *   <li>{@code reg:D} — the registers. Key {@code col\0id\0attr} (UTF-8; names cannot hold NUL, so
  *       keys sort by document and a document's registers are adjacent). Value: seq (8 bytes),
  *       flags (1 byte: {@link #REMOVED}, {@link #DESTROYS}), then the HLC timestamp.
+ *   <li>{@code doc:D} — one key per stored document, {@code col\0id\0}: whether a write is a
+ *       document's first is one lookup, not a scan of its registers.
  *   <li>{@code log:D} — the compacted change log. Key: seq (order-preserving 8 bytes). Value: the
  *       register key's length (4 bytes), the register key, then the delta's wire encoding with its
  *       seq. When a register is overwritten its old log entry is deleted, so the log holds exactly
@@ -60,15 +62,20 @@ final class XodusStore implements Store {
   /** A database's two Xodus stores and its metadata as of the last commit. */
   private static final class Tables {
     final jetbrains.exodus.env.Store registers;
+    final jetbrains.exodus.env.Store documents;
     final jetbrains.exodus.env.Store log;
     volatile DatabaseInfo info;
 
-    Tables(jetbrains.exodus.env.Store registers, jetbrains.exodus.env.Store log, DatabaseInfo info) {
+    Tables(jetbrains.exodus.env.Store registers, jetbrains.exodus.env.Store documents,
+        jetbrains.exodus.env.Store log, DatabaseInfo info) {
       this.registers = registers;
+      this.documents = documents;
       this.log = log;
       this.info = info;
     }
   }
+
+  private static final ArrayByteIterable PRESENT = new ArrayByteIterable(new byte[0]);
 
   XodusStore(Path dir, boolean durable, long cacheBytes) {
     EnvironmentConfig config = new EnvironmentConfig()
@@ -92,6 +99,7 @@ final class XodusStore implements Store {
   private Tables openTables(DatabaseInfo info, Transaction txn) {
     return new Tables(
         env.openStore("reg:" + info.name(), StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn),
+        env.openStore("doc:" + info.name(), StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn),
         env.openStore("log:" + info.name(), StoreConfig.WITHOUT_DUPLICATES, txn),
         info);
   }
@@ -166,7 +174,11 @@ final class XodusStore implements Store {
       t.log.delete(txn, LongBinding.longToEntry(seqOf(old)));
       if ((flagsOf(old) & REMOVED) != 0) n.tombstones--;
     } else {
-      if (!documentExists(t, txn, d.col(), d.id())) n.documents++;
+      ArrayByteIterable docKey = new ArrayByteIterable(documentPrefix(d.col(), d.id()));
+      if (t.documents.get(txn, docKey) == null) {
+        t.documents.put(txn, docKey, PRESENT);
+        n.documents++;
+      }
       n.attributes++;
     }
     long seq = ++n.head;
@@ -211,6 +223,7 @@ final class XodusStore implements Store {
     if (!tables.containsKey(db)) return false;
     env.executeInExclusiveTransaction(txn -> {
       env.removeStore("reg:" + db, txn);
+      env.removeStore("doc:" + db, txn);
       env.removeStore("log:" + db, txn);
       meta.delete(txn, key(db));
     });
@@ -256,7 +269,7 @@ final class XodusStore implements Store {
     if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, tsOf(reg), n);
     if ((flags & REMOVED) == 0) return 0;
     removeRegister(t, txn, regKey, reg, n);
-    if (!documentExists(t, txn, colOf(regKey), idOf(regKey))) n.documents--;
+    if (!documentExists(t, txn, colOf(regKey), idOf(regKey))) removeDocument(t, txn, documentPrefix(colOf(regKey), idOf(regKey)), n);
     return 1;
   }
 
@@ -276,8 +289,13 @@ final class XodusStore implements Store {
       ArrayByteIterable ke = new ArrayByteIterable(k);
       removeRegister(t, txn, k, t.registers.get(txn, ke), n);
     }
-    n.documents--;
+    removeDocument(t, txn, prefix, n);
     return keys.size();
+  }
+
+  private static void removeDocument(Tables t, Transaction txn, byte[] docKey, Counters n) {
+    t.documents.delete(txn, new ArrayByteIterable(docKey));
+    n.documents--;
   }
 
   private static void removeRegister(Tables t, Transaction txn, byte[] regKey, ByteIterable reg, Counters n) {
