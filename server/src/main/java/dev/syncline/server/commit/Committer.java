@@ -117,7 +117,9 @@ public final class Committer implements AutoCloseable {
     Promise<BatchOutcome> promise = Promise.promise();
     int weight = Math.max(1, deltas.size());
     if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
-    if (queuedDeltas.addAndGet(weight) > options.maxQueuedDeltas()) {
+    int before = queuedDeltas.getAndAdd(weight);
+    if (before > 0 && before + weight > options.maxQueuedDeltas()) {
+      // an empty queue takes any push, so one larger than the bound is not refused forever
       queuedDeltas.addAndGet(-weight);
       stats.overloaded.increment();
       return Future.failedFuture(new OverloadedException("write queue is full"));

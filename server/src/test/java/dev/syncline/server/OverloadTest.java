@@ -1,0 +1,62 @@
+package dev.syncline.server;
+
+import static dev.syncline.server.testing.Deltas.admin;
+import static dev.syncline.server.testing.Deltas.args;
+import static dev.syncline.server.testing.Deltas.delta;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.server.testing.Pipeline;
+import dev.syncline.server.testing.TestServer;
+import dev.syncline.server.testing.WsClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Back-pressure on the writer")
+class OverloadTest {
+
+  @Test
+  @DisplayName("pushes beyond the write queue bound get overloaded with retryAfterMs; only acked pushes are stored")
+  void boundedWriteQueue() {
+    try (TestServer server = TestServer.start(c -> c.maxQueuedDeltas = 10)) {
+      try (WsClient c = server.connect("flood")) {
+        // one push larger than the bound is taken when the queue is empty
+        JsonNode big = c.request(push("app", deltas("big", 25)));
+        assertEquals("ack", big.get("type").asText(), big.toString());
+
+        Pipeline p = new Pipeline(c, 200);
+        List<CompletableFuture<JsonNode>> answers = new ArrayList<>();
+        for (int i = 0; i < 200; i++) answers.add(p.send(push("app", deltas("p" + i, 10))));
+        int acked = 0;
+        int overloaded = 0;
+        for (CompletableFuture<JsonNode> f : answers) {
+          JsonNode m = f.join();
+          if (m.get("type").asText().equals("ack")) {
+            acked++;
+          } else {
+            assertEquals("overloaded", m.get("code").asText(), m.toString());
+            assertTrue(m.get("retryAfterMs").asLong() > 0);
+            overloaded++;
+          }
+        }
+        assertEquals(200, acked + overloaded);
+        assertTrue(overloaded > 0, "200 pipelined pushes of 10 deltas overflow a queue of 10");
+        assertTrue(acked > 0, "the writer keeps taking work while refusing the excess");
+        JsonNode stats = c.request(admin("db.stats", args().put("db", "app"))).get("data");
+        assertEquals(25 + 10L * acked, stats.get("attributes").asLong(), "exactly the acked pushes are stored");
+      }
+    }
+  }
+
+  private static JsonNode[] deltas(String id, int n) {
+    JsonNode[] out = new JsonNode[n];
+    for (int i = 0; i < n; i++) out[i] = delta("c", id, "a" + i, i, now(i, "flood"));
+    return out;
+  }
+}
