@@ -47,6 +47,9 @@ import org.slf4j.LoggerFactory;
 public final class SynclineServer {
   private static final Logger log = LoggerFactory.getLogger(SynclineServer.class);
 
+  /** The database of the bundled todo example. */
+  private static final String TODO_DB = "todo";
+
   private final ServerConfig config;
   private final Vertx vertx;
   private final long startedAt = System.currentTimeMillis();
@@ -96,7 +99,7 @@ public final class SynclineServer {
           config.maxBadMessagesPerMinute, store, committer, hub, admin);
       // one instance per event loop; instances of one deployment share the port, even port 0
       HttpSettings settings = new HttpSettings(config.host, config.port, config.maxMessageBytes, config.compression,
-          config.socketWriteQueueBytes, config.staticDir);
+          config.socketWriteQueueBytes, config.staticDir, config.todoExample);
       return vertx.deployVerticle(() -> {
             HttpVerticle verticle = new HttpVerticle(settings, services, this::health);
             verticles.add(verticle);
@@ -116,7 +119,9 @@ public final class SynclineServer {
     Files.createDirectories(dir);
     serverId = config.serverId != null ? config.serverId : loadOrCreateServerId(dir);
     store = Store.openXodus(dir.resolve("store"), config.durable(), config.storeCacheBytes);
-    for (String db : config.databases) {
+    List<String> ensure = new ArrayList<>(config.databases);
+    if (config.todoExample && !ensure.contains(TODO_DB)) ensure.add(TODO_DB);
+    for (String db : ensure) {
       if (store.createDatabase(db, System.currentTimeMillis()).isPresent()) log.info("created database {}", db);
     }
     return null;

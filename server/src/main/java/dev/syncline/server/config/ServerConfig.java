@@ -37,8 +37,14 @@ public final class ServerConfig {
   /** Event loops serving connections. Default: the number of cores. */
   public int eventLoops = Runtime.getRuntime().availableProcessors();
 
-  /** Folder of static files served at {@code /} (e.g. the todo example); none by default. */
+  /** Folder of static files served at {@code /}; when unset, the bundled todo example is (see {@link #todoExample}). */
   public String staticDir;
+
+  /**
+   * Serve the bundled TodoMVC example at {@code /} (when {@link #staticDir} is unset) and ensure
+   * its database {@code todo}. Default true, so the first run shows something; turn off in production.
+   */
+  public boolean todoExample = true;
 
   /** Databases created at start-up when absent. */
   public List<String> databases = new ArrayList<>();

@@ -28,6 +28,9 @@ public final class HttpVerticle extends VerticleBase {
   /** The WebSocket path of PROTOCOL.md. */
   public static final String SYNC_PATH = "/sync";
 
+  /** Where the build puts the todo example and the JavaScript SDK, on the classpath. */
+  static final String BUNDLED_WEB_ROOT = "webroot";
+
   private final HttpSettings settings;
   private final SessionServices services;
   private final Supplier<JsonObject> health;
@@ -54,6 +57,8 @@ public final class HttpVerticle extends VerticleBase {
     router.get("/health").handler(this::health);
     if (settings.staticDir() != null) {
       router.route("/*").handler(StaticHandler.create(FileSystemAccess.ROOT, settings.staticDir()));
+    } else if (settings.bundledWebRoot()) {
+      router.route("/*").handler(StaticHandler.create(BUNDLED_WEB_ROOT));
     }
     server = vertx.createHttpServer(options)
         .webSocketHandshakeHandler(this::handshake)
