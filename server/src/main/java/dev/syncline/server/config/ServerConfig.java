@@ -119,6 +119,11 @@ public final class ServerConfig {
     if (catchUpPageBytes > maxMessageBytes) {
       throw new IllegalArgumentException("catchUpPageBytes: must not exceed maxMessageBytes");
     }
+    for (String db : databases) {
+      if (!dev.syncline.protocol.MessageCodec.isDatabaseName(db) || db.startsWith("$")) {
+        throw new IllegalArgumentException("databases: " + db + " is not a database name (1 to 64 of [A-Za-z0-9_.-])");
+      }
+    }
     if (serverId != null && !dev.syncline.protocol.Hlc.isValidOrigin(serverId)) {
       throw new IllegalArgumentException("serverId: 1 to 64 characters of [A-Za-z0-9_.:-]");
     }

@@ -56,6 +56,9 @@ class ConfigLoaderTest {
   void validates() throws IOException {
     ServerConfig c = ConfigLoader.load(null, Map.of("SYNCLINE_DURABILITY", "sometimes"));
     assertThrows(IllegalArgumentException.class, c::validate);
+    ServerConfig reserved = ConfigLoader.load(null, Map.of("SYNCLINE_DATABASES", "ok,$system"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, reserved::validate);
+    assertTrue(e.getMessage().contains("$system"), e.getMessage());
   }
 
   @Test
