@@ -16,7 +16,9 @@ import { chromium } from 'playwright-core';
 import { EXAMPLE_DIR, assembleWebroot, missingPrerequisites, startServer } from '../scripts/syncline.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const USE_JAR_WEBROOT = process.env.SYNCLINE_E2E_JAR_WEBROOT === '1'; // test the web root packed in the jar
+// By default the app is served from the web root packed in the jar — what `java -jar` serves.
+// SYNCLINE_E2E_WEBROOT=working-copy serves public/ and ../../client-js/src instead, without a rebuild.
+const USE_JAR_WEBROOT = process.env.SYNCLINE_E2E_WEBROOT !== 'working-copy';
 
 const missing = missingPrerequisites({ sdk: !USE_JAR_WEBROOT });
 if (!existsSync(CHROMIUM)) missing.push(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH).`);

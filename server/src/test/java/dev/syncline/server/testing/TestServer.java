@@ -24,7 +24,7 @@ public final class TestServer implements AutoCloseable {
     return start(c -> { });
   }
 
-  /** Starts with the test defaults (port 0, two event loops, database {@code app}), then {@code tweak}. */
+  /** Starts with the test defaults (port 0, two event loops, database {@code app}, no example), then {@code tweak}. */
   public static TestServer start(Consumer<ServerConfig> tweak) {
     try {
       TestServer t = new TestServer(Files.createTempDirectory("syncline-test"), tweak);
@@ -48,6 +48,7 @@ public final class TestServer implements AutoCloseable {
     c.data = dir.toString();
     c.eventLoops = 2;
     c.databases.add("app");
+    c.todoExample = false; // tests see only the databases they make
     tweak.accept(c);
     server = SynclineServer.start(c).await();
   }

@@ -1,0 +1,184 @@
+// createClient: the public face. It wires the local state (core), the transport (one socket,
+// reconnecting) and a protocol session per socket, and hands out database handles.
+
+import { ClientCore } from './core.js';
+import { Emitter } from './emitter.js';
+import { SynclineError } from './errors.js';
+import { Database } from './handles.js';
+import { isOrigin } from './hlc.js';
+import { isDatabaseName } from './names.js';
+import { Session } from './session.js';
+import { memoryStore } from './stores/memory.js';
+import { openTabChannel } from './tabs.js';
+import { Transport, TRANSPORT_DEFAULTS } from './transport.js';
+import { ulidGenerator } from './ulid.js';
+
+/**
+ * Creates a client. It loads its store (see `ready`), then connects to `url` and keeps
+ * reconnecting until close(). See index.d.ts for the options.
+ */
+export function createClient(options) {
+  return new SynclineClient(options);
+}
+
+class SynclineClient {
+  #core;
+  #events = new Emitter();
+  #transport;
+  #session = null;
+  #databases = new Map();
+  #tabs = null;
+  #offline;
+  #closed = false;
+  #unfollowBrowserNetwork = () => {};
+  #inner;
+
+  constructor(options = {}) {
+    const { url, store = memoryStore(), clientId, WebSocket, offline = false, now = Date.now } = options;
+    if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) throw new TypeError('createClient: url must be a ws:// or wss:// URL');
+    if (clientId != null && !isOrigin(clientId)) throw new TypeError('createClient: clientId must be 1 to 64 of [A-Za-z0-9_.:-]');
+    for (const m of ['load', 'claimClientId', 'write', 'close']) {
+      if (typeof store?.[m] !== 'function') throw new TypeError(`createClient: store has no ${m}() (see the Store interface)`);
+    }
+    this.#offline = Boolean(offline);
+    const core = (this.#core = new ClientCore({ store, now, events: this.#events }));
+    const timing = {};
+    for (const key of Object.keys(TRANSPORT_DEFAULTS)) if (options[key] !== undefined) timing[key] = options[key];
+    this.#transport = new Transport({ url, WebSocket, ...timing }, {
+      open: () => this.#opened(),
+      message: (text) => this.#session?.receive(text),
+      close: (info) => this.#dropped(info),
+      error: (e) => core.emitError('network', e.message),
+    });
+    const newId = ulidGenerator(() => core.now());
+    const ready = () => this.ready;
+    this.#inner = {
+      get limits() { return core.limits; },
+      replica: core.replica,
+      liveQueries: core.live,
+      newId,
+      async write(db, col, id, attrs) {
+        if (!core.loaded) await ready();
+        return core.write(db, col, id, attrs);
+      },
+    };
+
+    /** Resolves once the store is loaded (replica, pending queue, cursors, clientId, clock). */
+    this.ready = this.#start(clientId);
+    this.ready.catch((e) => core.emitError('storage', `could not load the store: ${e?.message ?? e}`));
+  }
+
+  async #start(clientId) {
+    await this.#core.load(clientId);
+    if (this.#closed) return;
+    this.#tabs = openTabChannel(this.#core.store.name, (message) => this.#core.fromTab(message));
+    this.#core.tabs = this.#tabs;
+    this.#core.onPending = (db) => this.#session?.push(db);
+    if (!this.#offline) this.#transport.start();
+    this.#followBrowserNetwork();
+  }
+
+  /**
+   * A browser that loses its network may keep the WebSocket "open" and just hold its frames
+   * (Chromium does: no close event until a ping times out). So follow the browser's own
+   * offline/online signal: drop the socket when it goes offline, and on online reconnect at once,
+   * backoff reset — also when the page was loaded offline.
+   */
+  #followBrowserNetwork() {
+    if (typeof globalThis.addEventListener !== 'function') return; // not a browser
+    const offline = () => {
+      if (!this.#closed && !this.#offline) this.#transport.stop();
+    };
+    const online = () => {
+      if (this.#closed || this.#offline) return;
+      this.#transport.stop();
+      this.#transport.start();
+    };
+    globalThis.addEventListener('offline', offline);
+    globalThis.addEventListener('online', online);
+    this.#unfollowBrowserNetwork = () => {
+      globalThis.removeEventListener('offline', offline);
+      globalThis.removeEventListener('online', online);
+    };
+  }
+
+  #opened() {
+    this.#session?.close();
+    this.#session = new Session(this.#core, this.#transport, {
+      databases: () => this.#databases.keys(),
+      connected: (welcome) => {
+        this.#core.setOnline(true);
+        this.#events.emit('connect', { serverId: welcome.serverId, time: welcome.time });
+      },
+    });
+    this.#session.open();
+  }
+
+  #dropped({ code, reason }) {
+    const wasOnline = this.#session?.welcomed ?? false;
+    this.#session?.close();
+    this.#session = null;
+    this.#core.setOnline(false);
+    if (wasOnline) this.#events.emit('disconnect', { code, reason });
+  }
+
+  /** This client's id: the ORIGIN of its timestamps, kept in the store. Null until ready. */
+  get clientId() {
+    return this.#core.clientId;
+  }
+
+  /** {online, pending, synced: {[db]: seq}}: a new frozen object whenever something changes. */
+  get status() {
+    return this.#core.status;
+  }
+
+  /**
+   * Listens to 'doc:create' | 'doc:update' | 'doc:destroy' | 'doc:record' | 'connect' |
+   * 'disconnect' | 'error' | 'status'. Returns a function that stops listening.
+   */
+  on(event, fn) {
+    return this.#events.on(event, fn);
+  }
+
+  /** The database `name`; on first use the client subscribes to all of it. */
+  db(name) {
+    let db = this.#databases.get(name);
+    if (!db) {
+      if (!isDatabaseName(name)) {
+        throw new SynclineError('bad_request', `db: ${JSON.stringify(name)} is not a database name (1 to 64 of [A-Za-z0-9_.-])`);
+      }
+      db = new Database(this.#inner, name);
+      this.#databases.set(name, db);
+      this.#session?.subscribe(name);
+    }
+    return db;
+  }
+
+  /**
+   * offline(true) closes the connection and stays disconnected; offline(false) connects again
+   * at once. Edits keep working either way; they are pushed when back online.
+   */
+  offline(flag = true) {
+    if (this.#closed) return;
+    this.#offline = Boolean(flag);
+    if (!this.#core.loaded) return; // ready decides
+    if (this.#offline) this.#transport.stop();
+    else this.#transport.start();
+  }
+
+  /**
+   * Stops reconnecting and closes the socket. The store keeps everything (pending edits are
+   * pushed by the next client on it). Resolves once queued store writes have finished.
+   */
+  async close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unfollowBrowserNetwork();
+    this.#transport.stop();
+    this.#tabs?.close();
+    this.#core.tabs = null;
+    await this.ready.catch(() => {});
+    await this.#core.flushed();
+    await this.#core.store.close();
+  }
+}

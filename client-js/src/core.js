@@ -1,0 +1,372 @@
+// The client's local state and everything that changes it: the replica, the clock, the cursors,
+// the store, and the events that report changes. Local edits, frames from the server (through
+// the session) and messages from other tabs all come through here, so each kind of change is
+// applied, persisted, broadcast and reported in one place.
+//
+// How a change flows: update the replica (pure, in memory) → replica.refresh() says which
+// documents now look different → events and live queries fire at once → the store write is
+// queued (writes run one after another, in order) → other tabs are told.
+
+import { Clock, isOrigin } from './hlc.js';
+import { errorEvent, SynclineError } from './errors.js';
+import { LiveQueries } from './live.js';
+import { attrProblem, DEFAULT_LIMITS } from './names.js';
+import { Replica } from './replica.js';
+import { randomId } from './ulid.js';
+import { encodedValueBytes, jsonEqual, toStoredValue } from './values.js';
+
+/**
+ * Per-delta error codes after which the delta is dropped. Any other code (internal, overloaded,
+ * rate_limited, or one this SDK does not know, which counts as internal) keeps it for a retry.
+ */
+const FINAL = new Set(['bad_request', 'forbidden', 'too_large', 'not_found', 'unauthenticated', 'unsupported_protocol']);
+
+const register = (db, d) => ({ db, col: d.col, id: d.id, attr: d.attr, value: d.value, ts: d.ts });
+const delta = (d) => ({ col: d.col, id: d.id, attr: d.attr, value: d.value, ts: d.ts });
+
+export class ClientCore {
+  /** Set by the client: called when a database has a new pending write to push. */
+  onPending = () => {};
+  /** Set by the client: {post(message)} or null. */
+  tabs = null;
+
+  #writes = Promise.resolve();
+
+  /**
+   * @param {{store: any, now: () => number, events: import('./emitter.js').Emitter}} deps
+   */
+  constructor({ store, now, events }) {
+    this.store = store;
+    this.wallClock = now;
+    this.events = events;
+    this.replica = new Replica();
+    this.live = new LiveQueries(this.replica);
+    this.clock = null;
+    this.clientId = null;
+    /** @type {Map<string, {seq: number, epoch: string|null}>} */
+    this.cursors = new Map();
+    this.limits = DEFAULT_LIMITS;
+    /** Server clock minus wall clock, from welcome.time and clock_skew. */
+    this.offset = 0;
+    this.loaded = false;
+    this.online = false;
+    this.synced = {};
+    this.status = Object.freeze({ online: false, pending: 0, synced: Object.freeze({}) });
+  }
+
+  /** The local clock: the wall clock corrected by the server's offset. */
+  now() {
+    return this.wallClock() + this.offset;
+  }
+
+  /** Loads the store into memory: replica, pending queue, cursors, clientId, clock. */
+  async load(clientIdOption) {
+    const state = await this.store.load();
+    let clientId = state.clientId;
+    if (clientIdOption != null && clientIdOption !== clientId) {
+      clientId = await this.store.claimClientId(clientIdOption, true);
+    } else if (clientId == null) {
+      clientId = await this.store.claimClientId(randomId(20), false);
+    }
+    if (!isOrigin(clientId)) throw new SynclineError('bad_request', `clientId: ${JSON.stringify(clientId)} is not 1 to 64 of [A-Za-z0-9_.:-]`);
+    this.clientId = clientId;
+    this.clock = new Clock(clientId);
+    if (state.clock) this.clock.receive(state.clock);
+    // The clock never goes back across restarts: start it above everything stored, too.
+    for (const r of state.registers) {
+      this.replica.mergeConfirmed(r.db, r);
+      this.clock.receive(r.ts);
+    }
+    for (const p of state.pending) {
+      this.replica.setPending({ ...register(p.db, p), mine: true });
+      this.clock.receive(p.ts);
+    }
+    for (const [db, c] of Object.entries(state.cursors)) this.cursors.set(db, { seq: c.seq, epoch: c.epoch ?? null });
+    this.replica.refresh(); // the loaded state is where we start, not a change: no events
+    this.loaded = true;
+    this.live.notifyAll();
+    this.updateStatus();
+  }
+
+  /** Queues a store write after the earlier ones. Rejects (and emits 'error') if it fails. */
+  persist(batch) {
+    const p = this.#writes.then(() => this.store.write(batch));
+    this.#writes = p.catch(() => {});
+    p.catch((e) => this.events.emit('error', errorEvent('storage', `store: ${e?.message ?? e}`)));
+    return p;
+  }
+
+  /** Resolves once every queued store write has finished. */
+  flushed() {
+    return this.#writes;
+  }
+
+  /** Reports documents that look different: doc events, live queries, status. */
+  publish(changes, local, { status = true } = {}) {
+    for (const { db, col, id, before, after } of changes) {
+      const type = before === null ? 'doc:create' : after === null ? 'doc:destroy' : 'doc:update';
+      this.events.emit(type, { db, col, id, doc: after, previous: before, local });
+    }
+    if (changes.length) this.live.notify(changes);
+    if (status) this.updateStatus();
+  }
+
+  updateStatus() {
+    const s = this.status;
+    const pending = this.replica.pendingCount;
+    const syncedSame = Object.keys(s.synced).length === Object.keys(this.synced).length
+      && Object.entries(this.synced).every(([db, seq]) => s.synced[db] === seq);
+    if (s.online === this.online && s.pending === pending && syncedSame) return;
+    this.status = Object.freeze({ online: this.online, pending, synced: Object.freeze({ ...this.synced }) });
+    this.events.emit('status', this.status);
+  }
+
+  setOnline(online) {
+    this.online = online;
+    if (!online) this.synced = {};
+    this.updateStatus();
+  }
+
+  setSynced(db, seq) {
+    this.synced = { ...this.synced, [db]: seq };
+    this.updateStatus();
+  }
+
+  emitError(code, message, details) {
+    this.events.emit('error', errorEvent(code, message, details));
+  }
+
+  // ---- local edits ----
+
+  /**
+   * Sets attributes of one document: checked, stamped with one new timestamp, applied at once
+   * (events, live queries), then persisted and queued. Resolves once the store has it.
+   * Throws SynclineError ('bad_request' | 'too_large') before changing anything.
+   */
+  write(db, col, id, attrs) {
+    if (attrs === null || typeof attrs !== 'object' || Array.isArray(attrs)) {
+      throw new SynclineError('bad_request', 'set: expects an object of attributes', { db, col, id });
+    }
+    const entries = [];
+    for (const [attr, input] of Object.entries(attrs)) {
+      if (attr === 'id' || input === undefined) continue; // the id is not an attribute
+      const where = { db, col, id, attr };
+      const problem = attrProblem(attr, this.limits);
+      if (problem) throw new SynclineError('bad_request', problem, where);
+      if (attr === '$deleted' && typeof input !== 'boolean') throw new SynclineError('bad_request', 'value: $deleted must be true or false', where);
+      const stored = toStoredValue(input);
+      if (stored.problem) throw new SynclineError('bad_request', stored.problem, where);
+      const bytes = encodedValueBytes(stored.value);
+      if (bytes > this.limits.maxValueBytes) {
+        throw new SynclineError('too_large', `value: ${bytes} bytes, at most ${this.limits.maxValueBytes}`, where);
+      }
+      entries.push([attr, stored.value]);
+    }
+    if (entries.length === 0) return Promise.resolve();
+    const ts = this.clock.tick(this.now());
+    const rows = entries.map(([attr, value]) => ({ db, col, id, attr, value, ts }));
+    for (const r of rows) this.replica.setPending({ ...r, mine: true });
+    this.publish(this.replica.refresh(), true);
+    this.tabs?.post({ kind: 'local', rows });
+    return this.persist({ pendingPut: rows, clock: this.clock.state }).then(() => this.onPending(db));
+  }
+
+  // ---- from the server ----
+
+  /** A `changes` frame: merge, report, persist the registers with the cursor. */
+  applyChanges(db, deltas, cursor) {
+    const applied = [];
+    for (const d of deltas) {
+      this.clock.receive(d.ts);
+      if (this.replica.mergeConfirmed(db, d) === 'applied') applied.push(register(db, d));
+    }
+    this.publish(this.replica.refresh(), false);
+    if (applied.length) this.tabs?.post({ kind: 'remote', db, rows: applied });
+    this.cursors.set(db, cursor);
+    return this.persist({ registers: applied, cursors: { [db]: cursor }, clock: this.clock.state });
+  }
+
+  /** After a reset: `deltas` is the database's whole state; pending writes stay. */
+  replaceDatabase(db, deltas, cursor) {
+    for (const d of deltas) this.clock.receive(d.ts);
+    const rows = deltas.map((d) => register(db, d));
+    this.replica.replaceConfirmed(db, rows);
+    this.publish(this.replica.refresh(), false);
+    this.tabs?.post({ kind: 'reset', db, rows });
+    this.cursors.set(db, cursor);
+    return this.persist({ drop: [db], registers: rows, cursors: { [db]: cursor }, clock: this.clock.state });
+  }
+
+  /** Stores a cursor that moved without data (synced.seq beyond the last changes.seq). */
+  saveCursor(db, cursor) {
+    const c = this.cursors.get(db);
+    if (c && c.seq === cursor.seq && c.epoch === cursor.epoch) return Promise.resolve();
+    this.cursors.set(db, cursor);
+    return this.persist({ cursors: { [db]: cursor } });
+  }
+
+  /**
+   * The results of pushed deltas (an ack, or refusals found before sending): recorded ones leave
+   * the queue and join the confirmed state; clock_skew ones are stamped again; refused ones are
+   * dropped, so their attribute returns to the server's value. Returns {retry: boolean} when
+   * some deltas should be pushed again later.
+   */
+  settle(db, deltas, results) {
+    const recorded = [];
+    const dropped = [];
+    const skewed = [];
+    let retry = false;
+    deltas.forEach((d, i) => {
+      const r = results[i];
+      if (r === undefined) return; // no result: stays queued and is pushed again
+      if (typeof r === 'string') {
+        const entry = this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
+        this.replica.mergeConfirmed(db, d); // the server holds it, or something newer
+        // Written again since? Then the newer write tells whose edit this attribute is.
+        const mine = entry ? entry.mine : (this.replica.pendingEntry(db, d.col, d.id, d.attr)?.mine ?? false);
+        recorded.push({ d, result: r, mine });
+      } else if (r.error === 'clock_skew') {
+        skewed.push({ d, serverTime: r.serverTime });
+      } else if (!FINAL.has(r.error)) {
+        retry = true;
+      } else {
+        const entry = this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
+        if (entry) dropped.push({ d, error: r, mine: entry.mine });
+      }
+    });
+    const restamped = [];
+    if (skewed.length) {
+      const serverTime = skewed.find((s) => Number.isInteger(s.serverTime))?.serverTime;
+      if (serverTime !== undefined) this.correctClock(serverTime);
+      for (const { d } of skewed) {
+        const entry = this.replica.pendingEntry(db, d.col, d.id, d.attr);
+        if (!entry || entry.ts !== d.ts) continue; // written again since: that write goes instead
+        const next = { ...entry, ts: this.clock.tick(this.now()) };
+        this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
+        this.replica.setPending(next);
+        restamped.push({ from: d.ts, row: register(db, next) });
+      }
+    }
+    this.publish(this.replica.refresh(), false, { status: false });
+    for (const { d, result, mine } of recorded) {
+      if (mine) this.events.emit('doc:record', { db, col: d.col, id: d.id, attr: d.attr, ts: d.ts, result });
+    }
+    for (const { d, error, mine } of dropped) {
+      if (mine) this.emitError(error.error, error.message ?? error.error, { db, col: d.col, id: d.id, attr: d.attr });
+    }
+    this.updateStatus();
+    if (recorded.length || dropped.length || restamped.length) {
+      this.tabs?.post({
+        kind: 'settled',
+        db,
+        recorded: recorded.map(({ d, result }) => ({ ...delta(d), result })),
+        dropped: dropped.map(({ d, error }) => ({ ...delta(d), error })),
+        restamped,
+      });
+      this.persist({
+        registers: recorded.map(({ d }) => register(db, d)),
+        pendingDelete: [...recorded, ...dropped].map(({ d }) => register(db, d))
+          .concat(restamped.map(({ from, row }) => ({ ...row, ts: from }))),
+        pendingPut: restamped.map(({ row }) => row),
+        clock: this.clock.state,
+      }).catch(() => {});
+    }
+    return { retry };
+  }
+
+  /**
+   * Takes the server's time as the clock offset. If our clock state ran past what the server
+   * accepts (a wall clock that was ahead when we wrote offline), set it back to the newest
+   * timestamp we hold that the server would accept: the refused writes are stamped again.
+   */
+  correctClock(serverTime) {
+    this.offset = serverTime - this.wallClock();
+    const limit = String(serverTime + this.limits.maxClockSkewMs).padStart(13, '0') + '-ffff';
+    if (this.clock.state <= limit) return;
+    let newest = '0000000000000-0000';
+    for (const ts of this.replica.timestamps()) {
+      const head = ts.slice(0, 18);
+      if (head <= limit && head > newest) newest = head;
+    }
+    this.clock.restore(newest);
+  }
+
+  // ---- from other tabs ----
+
+  // Tabs on one store write with one ORIGIN, so two of them can stamp different values of one
+  // attribute with the same timestamp, which merge would take for one write. When that happens,
+  // the tab holding the smaller value (by its JSON text) stamps its write again, later: exactly
+  // one tab gives way, so the tabs agree, and the re-stamped write wins everywhere.
+  #separate(collided) {
+    const from = [];
+    const rows = [];
+    for (const { own, theirs } of collided) {
+      if (!(JSON.stringify(own.value) < JSON.stringify(theirs.value))) continue; // they give way
+      const next = { ...own, ts: this.clock.tick(this.now()) };
+      this.replica.removePending(own.db, own.col, own.id, own.attr, own.ts);
+      this.replica.setPending(next);
+      from.push(register(own.db, own));
+      rows.push(register(own.db, next));
+    }
+    if (rows.length === 0) return;
+    this.tabs?.post({ kind: 'local', rows });
+    this.persist({ pendingDelete: from, pendingPut: rows, clock: this.clock.state }).catch(() => {});
+  }
+
+  /** A message another tab posted on the store's channel (see tabs.js). */
+  fromTab(message) {
+    if (!this.loaded || message === null || typeof message !== 'object') return;
+    const { db } = message;
+    switch (message.kind) {
+      case 'local': {
+        const collided = [];
+        for (const r of message.rows) {
+          this.clock.receive(r.ts);
+          const own = this.replica.pendingEntry(r.db, r.col, r.id, r.attr);
+          if (own && own.ts === r.ts && !jsonEqual(own.value, r.value)) collided.push({ own, theirs: r });
+          this.replica.setPending({ ...r, mine: false });
+        }
+        this.#separate(collided);
+        this.publish(this.replica.refresh(), false);
+        for (const pendingDb of new Set(message.rows.map((r) => r.db))) this.onPending(pendingDb);
+        break;
+      }
+      case 'remote':
+        for (const r of message.rows) {
+          this.clock.receive(r.ts);
+          this.replica.mergeConfirmed(db, r);
+        }
+        this.publish(this.replica.refresh(), false);
+        break;
+      case 'reset':
+        this.replica.replaceConfirmed(db, message.rows);
+        this.publish(this.replica.refresh(), false);
+        break;
+      case 'settled': {
+        const records = [];
+        for (const d of message.recorded) {
+          const entry = this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
+          this.replica.mergeConfirmed(db, d);
+          if (entry?.mine) records.push(d);
+        }
+        const errors = [];
+        for (const d of message.dropped) {
+          const entry = this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
+          if (entry?.mine) errors.push(d);
+        }
+        for (const { from, row } of message.restamped) {
+          const entry = this.replica.removePending(db, row.col, row.id, row.attr, from);
+          if (entry) this.replica.setPending({ ...row, mine: entry.mine });
+          this.clock.receive(row.ts);
+        }
+        this.publish(this.replica.refresh(), false, { status: false });
+        for (const d of records) this.events.emit('doc:record', { db, col: d.col, id: d.id, attr: d.attr, ts: d.ts, result: d.result });
+        for (const d of errors) this.emitError(d.error.error, d.error.message ?? d.error.error, { db, col: d.col, id: d.id, attr: d.attr });
+        this.updateStatus();
+        break;
+      }
+      default:
+        break; // a later version's message
+    }
+  }
+}

@@ -1,0 +1,36 @@
+// A small event emitter. A listener that throws does not stop the others or the SDK: its error
+// is reported asynchronously, the way an EventTarget reports it.
+
+const report = typeof globalThis.reportError === 'function'
+  ? (e) => globalThis.reportError(e)
+  : (e) => setTimeout(() => { throw e; });
+
+export class Emitter {
+  #listeners = new Map();
+
+  /** Adds a listener; returns a function that removes it. */
+  on(event, fn) {
+    if (typeof fn !== 'function') throw new TypeError('listener must be a function');
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    const entry = { fn };
+    set.add(entry);
+    return () => set.delete(entry);
+  }
+
+  emit(event, payload) {
+    const set = this.#listeners.get(event);
+    if (!set) return;
+    for (const { fn } of [...set]) {
+      try {
+        fn(payload);
+      } catch (e) {
+        report(e);
+      }
+    }
+  }
+
+  has(event) {
+    return (this.#listeners.get(event)?.size ?? 0) > 0;
+  }
+}

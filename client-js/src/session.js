@@ -1,0 +1,276 @@
+// One connection's protocol (PROTOCOL.md §7–§10): hello/welcome, a subscription per database,
+// pushes and acks. A new Session is made for every socket that opens, so nothing of a dropped
+// connection (requests, subscriptions, pushes in flight) can leak into the next one; unacked
+// deltas simply stay in the pending queue and are pushed again.
+//
+// Frames are dispatched through one table keyed by message type. Pushes: at most one push in
+// flight per database, of at most maxDeltasPerPush deltas and maxMessageBytes bytes; the next
+// one goes when the ack comes, so edits made meanwhile are batched.
+
+import { decodeServer, encodeClient, ProtocolError } from './codec.js';
+import { checkDelta, DEFAULT_LIMITS } from './names.js';
+import { utf8Length } from './values.js';
+
+/** Room kept in a push frame for everything but the deltas. */
+const PUSH_ENVELOPE_BYTES = 512;
+/** Retry delay for an error that came without retryAfterMs. */
+const DEFAULT_RETRY_MS = 1000;
+const TRANSIENT = new Set(['rate_limited', 'overloaded']);
+
+export class Session {
+  #core;
+  #transport;
+  #rid = 0;
+  #requests = new Map(); // rid -> {kind, db?}
+  #subs = new Map(); // db -> {db, sid, epoch, buffer, live}
+  #bySid = new Map(); // sid -> sub
+  #inflight = new Map(); // db -> deltas of the push in flight
+  #blocked = new Map(); // db -> timer, or true until the next connection
+  #timers = new Set();
+  #helloAt = 0;
+  #closed = false;
+  welcomed = false;
+
+  /**
+   * @param {import('./core.js').ClientCore} core
+   * @param {{send(text: string): boolean, connected(): void}} transport
+   * @param {{databases: () => Iterable<string>, connected: (welcome: object) => void}} hooks
+   */
+  constructor(core, transport, hooks) {
+    this.#core = core;
+    this.#transport = transport;
+    this.hooks = hooks;
+  }
+
+  #send(message) {
+    if (this.#closed) return null;
+    const rid = ++this.#rid;
+    this.#transport.send(encodeClient({ ...message, rid }));
+    return rid;
+  }
+
+  #later(ms, fn) {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      if (!this.#closed) fn();
+    }, ms);
+    this.#timers.add(t);
+    return t;
+  }
+
+  /** The socket opened: say hello. */
+  open() {
+    this.#helloAt = this.#core.wallClock();
+    const rid = this.#send({ type: 'hello', protocol: 1, clientId: this.#core.clientId });
+    this.#requests.set(rid, { kind: 'hello' });
+  }
+
+  /** The socket is gone: forget everything of this connection. */
+  close() {
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+  }
+
+  /** One text frame from the server. */
+  receive(text) {
+    let message;
+    try {
+      message = decodeServer(text);
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      this.#core.emitError('protocol', `unreadable server message: ${e.message}`);
+      return;
+    }
+    if (message === null) return; // a type from a later protocol version
+    const handle = this.#handlers[message.type];
+    if (handle) handle.call(this, message);
+  }
+
+  /** Subscribes to a database (now if welcomed, else on welcome). */
+  subscribe(db) {
+    if (!this.welcomed || this.#subs.has(db)) return;
+    const cursor = this.#core.cursors.get(db);
+    const sub = { db, sid: null, epoch: null, buffer: null, live: false };
+    this.#subs.set(db, sub);
+    const rid = this.#send({
+      type: 'sub',
+      db,
+      since: cursor?.seq > 0 ? cursor.seq : null,
+      epoch: cursor?.epoch ?? null,
+    });
+    this.#requests.set(rid, { kind: 'sub', db });
+  }
+
+  #resubscribeLater(db, ms) {
+    this.#later(ms, () => this.subscribe(db));
+  }
+
+  /** Pushes every database that has pending writes. */
+  flush() {
+    for (const db of this.#core.replica.pendingDatabases()) this.push(db);
+  }
+
+  /** Pushes the next batch of a database's pending writes, unless one is in flight. */
+  push(db) {
+    if (!this.welcomed || this.#inflight.has(db) || this.#blocked.has(db)) return;
+    const { limits } = this.#core;
+    const room = limits.maxMessageBytes - PUSH_ENVELOPE_BYTES - utf8Length(db);
+    const batch = [];
+    const refused = [];
+    let bytes = 0;
+    for (const entry of this.#core.replica.pendingOf(db)) {
+      const d = { col: entry.col, id: entry.id, attr: entry.attr, value: entry.value, ts: entry.ts };
+      // Checked against the server's limits, which may be narrower than the defaults used when
+      // the edit was made: what the server would refuse is refused here, and never sent.
+      const problem = checkDelta(d, limits);
+      const size = problem ? 0 : utf8Length(JSON.stringify(d)) + 1;
+      if (problem || size > room) {
+        refused.push([d, problem ?? { code: 'too_large', message: `delta: ${size} bytes do not fit in maxMessageBytes` }]);
+        continue;
+      }
+      if (batch.length >= limits.maxDeltasPerPush || bytes + size > room) break;
+      batch.push(d);
+      bytes += size;
+    }
+    if (refused.length) {
+      this.#core.settle(db, refused.map(([d]) => d), refused.map(([, p]) => ({ error: p.code, message: p.message })));
+    }
+    if (batch.length === 0) return;
+    this.#inflight.set(db, batch);
+    const rid = this.#send({ type: 'push', db, deltas: batch });
+    this.#requests.set(rid, { kind: 'push', db });
+  }
+
+  #block(db, ms) {
+    if (ms === Infinity) {
+      this.#blocked.set(db, true);
+      return;
+    }
+    this.#blocked.set(db, this.#later(ms, () => {
+      this.#blocked.delete(db);
+      this.push(db);
+    }));
+  }
+
+  #handlers = {
+    welcome(m) {
+      const now = this.#core.wallClock();
+      this.#requests.delete(m.rid);
+      this.#core.limits = { ...DEFAULT_LIMITS, ...m.limits };
+      // The server's clock at the midpoint of the round trip.
+      this.#core.offset = m.time + (now - this.#helloAt) / 2 - now;
+      this.welcomed = true;
+      this.#transport.connected();
+      this.hooks.connected(m);
+      for (const db of this.hooks.databases()) this.subscribe(db);
+      this.flush();
+    },
+
+    subscribed(m) {
+      const req = this.#requests.get(m.rid);
+      this.#requests.delete(m.rid);
+      const sub = this.#subs.get(req?.db ?? m.db);
+      if (!sub) return;
+      sub.sid = m.sid;
+      sub.epoch = m.epoch ?? null;
+      this.#bySid.set(m.sid, sub);
+    },
+
+    reset(m) {
+      const sub = this.#bySid.get(m.sid);
+      // The whole database follows. Collect it and swap it in at `synced`, so readers never see
+      // the database empty in between, and a drop before then leaves the old copy intact.
+      if (sub) sub.buffer = new Map();
+    },
+
+    changes(m) {
+      const sub = this.#bySid.get(m.sid);
+      if (!sub) return;
+      if (sub.buffer) {
+        for (const d of m.deltas) {
+          const key = `${d.col}\u0000${d.id}\u0000${d.attr}`;
+          const cur = sub.buffer.get(key);
+          if (!cur || d.ts > cur.ts) sub.buffer.set(key, d);
+        }
+        return;
+      }
+      this.#core.applyChanges(sub.db, m.deltas, { seq: m.seq, epoch: sub.epoch }).catch(() => {});
+      if (sub.live) this.#core.setSynced(sub.db, m.seq);
+    },
+
+    synced(m) {
+      const sub = this.#bySid.get(m.sid);
+      if (!sub) return;
+      const cursor = { seq: m.seq, epoch: sub.epoch };
+      if (sub.buffer) {
+        this.#core.replaceDatabase(sub.db, [...sub.buffer.values()], cursor).catch(() => {});
+        sub.buffer = null;
+      } else {
+        this.#core.saveCursor(sub.db, cursor).catch(() => {});
+      }
+      sub.live = true;
+      this.#core.setSynced(sub.db, m.seq);
+    },
+
+    ack(m) {
+      const req = this.#requests.get(m.rid);
+      this.#requests.delete(m.rid);
+      if (req?.kind !== 'push') return;
+      const batch = this.#inflight.get(req.db);
+      this.#inflight.delete(req.db);
+      if (!batch) return;
+      const { retry } = this.#core.settle(req.db, batch, m.results);
+      if (retry) this.#block(req.db, DEFAULT_RETRY_MS);
+      else this.push(req.db);
+    },
+
+    error(m) {
+      const req = m.rid != null ? this.#requests.get(m.rid) : undefined;
+      if (req) {
+        this.#requests.delete(m.rid);
+        this.#requestFailed(req, m);
+      } else if (m.sid != null && this.#bySid.has(m.sid)) {
+        this.#subscriptionEnded(this.#bySid.get(m.sid), m);
+      } else {
+        this.#core.emitError(m.code, m.message);
+      }
+    },
+
+    pong(m) { this.#requests.delete(m.rid); },
+    ok(m) { this.#requests.delete(m.rid); },
+    result(m) { this.#requests.delete(m.rid); },
+    token(m) { this.#requests.delete(m.rid); },
+  };
+
+  #requestFailed(req, m) {
+    const retryMs = m.retryAfterMs ?? DEFAULT_RETRY_MS;
+    if (req.kind === 'sub') {
+      this.#subs.delete(req.db);
+      if (TRANSIENT.has(m.code)) return this.#resubscribeLater(req.db, retryMs);
+      this.#core.emitError(m.code, m.message, { db: req.db });
+      // not_found, forbidden, too_large: try again on the next connection. Anything else is a
+      // server fault: try again soon.
+      if (!['not_found', 'forbidden', 'too_large', 'bad_request'].includes(m.code)) this.#resubscribeLater(req.db, retryMs);
+    } else if (req.kind === 'push') {
+      this.#inflight.delete(req.db);
+      if (TRANSIENT.has(m.code)) return this.#block(req.db, retryMs);
+      this.#core.emitError(m.code, m.message, { db: req.db });
+      // The whole push was refused: no such database, or (never expected) a push this client got
+      // wrong. Keep the deltas and try again on the next connection; a server fault, sooner.
+      const final = ['not_found', 'forbidden', 'bad_request', 'too_large'].includes(m.code);
+      this.#block(req.db, final ? Infinity : retryMs);
+    } else {
+      this.#core.emitError(m.code, m.message);
+    }
+  }
+
+  // An unsolicited error about a subscription: it has ended. not_found: the database was
+  // destroyed. Anything else (internal: a catch-up read failed): subscribe again.
+  #subscriptionEnded(sub, m) {
+    this.#bySid.delete(sub.sid);
+    this.#subs.delete(sub.db);
+    this.#core.emitError(m.code, m.message, { db: sub.db });
+    if (m.code !== 'not_found' && m.code !== 'forbidden') this.#resubscribeLater(sub.db, m.retryAfterMs ?? DEFAULT_RETRY_MS);
+  }
+}

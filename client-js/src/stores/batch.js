@@ -1,0 +1,51 @@
+// What memory and IndexedDB stores share: folding a write batch into one decision per key, so
+// that a batch touching a key twice is applied as if its parts ran in order.
+
+const SEP = '\u0000';
+
+export function registerKey(r) {
+  return r.db + SEP + r.col + SEP + r.id + SEP + r.attr;
+}
+
+/** The greatest-ts register per key. */
+export function newestByKey(list = []) {
+  const out = new Map();
+  for (const r of list) {
+    const key = registerKey(r);
+    const cur = out.get(key);
+    if (!cur || r.ts > cur.ts) out.set(key, r);
+  }
+  return out;
+}
+
+/**
+ * Pending changes per key: {put, deleteTs}. Applied to a stored entry `cur`: if cur.ts is in
+ * deleteTs it goes; then `put` replaces what is left if it is newer.
+ */
+export function pendingOps(batch) {
+  const ops = new Map();
+  const op = (r) => {
+    const key = registerKey(r);
+    let o = ops.get(key);
+    if (!o) ops.set(key, (o = { key: [r.db, r.col, r.id, r.attr], put: null, deleteTs: new Set() }));
+    return o;
+  };
+  for (const d of batch.pendingDelete ?? []) op(d).deleteTs.add(d.ts);
+  for (const p of batch.pendingPut ?? []) {
+    const o = op(p);
+    if (!o.put || p.ts > o.put.ts) o.put = p;
+  }
+  return ops;
+}
+
+/** The pending entry to keep after applying op `o` to the stored entry `cur` (or null). */
+export function applyPendingOp(cur, o) {
+  let next = cur && o.deleteTs.has(cur.ts) ? null : cur;
+  if (o.put && (!next || o.put.ts > next.ts)) next = o.put;
+  return next;
+}
+
+/** A register or pending entry reduced to the fields a store keeps. */
+export function row({ db, col, id, attr, value, ts }) {
+  return { db, col, id, attr, value, ts };
+}

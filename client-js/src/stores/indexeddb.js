@@ -1,0 +1,162 @@
+// A store in IndexedDB, so a reload or a crashed tab loses nothing. Every write batch is one
+// readwrite transaction: the registers of a `changes` frame and its cursor land together or not
+// at all. Two tabs may share one store; writes merge by timestamp inside the transaction, so the
+// order in which the tabs write does not matter.
+//
+// Layout of the database `syncline:<name>` (version 1):
+//   meta       out-of-line keys 'clientId', 'clock'
+//   cursors    keyPath 'db'                      {db, seq, epoch}
+//   registers  keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (confirmed)
+//   pending    keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (not yet acked)
+
+import { applyPendingOp, newestByKey, pendingOps, row } from './batch.js';
+
+const VERSION = 1;
+const STORES = ['meta', 'cursors', 'registers', 'pending'];
+
+function promised(request) {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+// Resolves when the transaction commits. Must reject if any request in it fails (it aborts).
+function committed(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+  });
+}
+
+/**
+ * @param {string} name names the IndexedDB database (`syncline:<name>`) and the BroadcastChannel
+ *   that keeps tabs on the same store in step
+ * @param {{indexedDB?: IDBFactory, IDBKeyRange?: typeof IDBKeyRange}} [options] an IDBFactory to
+ *   use instead of globalThis.indexedDB (for example fake-indexeddb in Node), and its IDBKeyRange
+ * @returns {import('../index.js').Store}
+ */
+export function indexedDbStore(name, options = {}) {
+  if (typeof name !== 'string' || name.length === 0) throw new TypeError('indexedDbStore: name must be a non-empty string');
+  const dbName = `syncline:${name}`;
+  let opening = null;
+
+  function open() {
+    if (!opening) {
+      const factory = options.indexedDB ?? globalThis.indexedDB;
+      if (!factory) return Promise.reject(new Error('indexedDbStore: no IndexedDB here; pass {indexedDB}'));
+      const request = factory.open(dbName, VERSION);
+      request.onupgradeneeded = () => {
+        const idb = request.result;
+        if (!idb.objectStoreNames.contains('meta')) idb.createObjectStore('meta');
+        if (!idb.objectStoreNames.contains('cursors')) idb.createObjectStore('cursors', { keyPath: 'db' });
+        for (const s of ['registers', 'pending']) {
+          if (!idb.objectStoreNames.contains(s)) idb.createObjectStore(s, { keyPath: ['db', 'col', 'id', 'attr'] });
+        }
+      };
+      const current = promised(request).then((idb) => {
+        // Another tab upgrading the schema: step aside so it can; the next call opens again.
+        idb.onversionchange = () => { idb.close(); if (opening === current) opening = null; };
+        idb.onclose = () => { if (opening === current) opening = null; };
+        return idb;
+      });
+      current.catch(() => { if (opening === current) opening = null; });
+      opening = current;
+    }
+    return opening;
+  }
+
+  // Removes every register [db, …]: they lie between [db] and [db, []], since arrays order after
+  // strings. The key range must come from the same implementation as the factory; without one,
+  // read the keys first. Calls then() once the deletes are requested, so later reads see them.
+  function dropDatabases(registers, dbs, then) {
+    if (dbs.length === 0) return then();
+    const KeyRange = options.IDBKeyRange ?? (options.indexedDB ? null : globalThis.IDBKeyRange);
+    if (KeyRange) {
+      for (const db of dbs) registers.delete(KeyRange.bound([db], [db, []]));
+      return then();
+    }
+    const keys = registers.getAllKeys();
+    keys.onsuccess = () => {
+      for (const key of keys.result) if (dbs.includes(key[0])) registers.delete(key);
+      then();
+    };
+  }
+
+  // Requests run in the order they are made, so each read below sees the writes made before it.
+  function merge(tx, batch) {
+    const registers = tx.objectStore('registers');
+    const cursors = tx.objectStore('cursors');
+    const pending = tx.objectStore('pending');
+    for (const r of newestByKey(batch.registers).values()) {
+      const get = registers.get([r.db, r.col, r.id, r.attr]);
+      get.onsuccess = () => {
+        if (!get.result || r.ts > get.result.ts) registers.put(row(r));
+      };
+    }
+    for (const [db, c] of Object.entries(batch.cursors ?? {})) cursors.put({ db, seq: c.seq, epoch: c.epoch ?? null });
+    for (const o of pendingOps(batch).values()) {
+      const get = pending.get(o.key);
+      get.onsuccess = () => {
+        const cur = get.result ?? null;
+        const next = applyPendingOp(cur, o);
+        if (next === cur) return;
+        if (next) pending.put(row(next));
+        else pending.delete(o.key);
+      };
+    }
+  }
+
+  return {
+    name,
+
+    async load() {
+      const idb = await open();
+      const tx = idb.transaction(STORES, 'readonly');
+      const [clientId, clock, cursors, registers, pending] = await Promise.all([
+        promised(tx.objectStore('meta').get('clientId')),
+        promised(tx.objectStore('meta').get('clock')),
+        promised(tx.objectStore('cursors').getAll()),
+        promised(tx.objectStore('registers').getAll()),
+        promised(tx.objectStore('pending').getAll()),
+        committed(tx),
+      ]);
+      return {
+        clientId: clientId ?? null,
+        clock: clock ?? null,
+        cursors: Object.fromEntries(cursors.map((c) => [c.db, { seq: c.seq, epoch: c.epoch ?? null }])),
+        registers,
+        pending,
+      };
+    },
+
+    async claimClientId(candidate, replace = false) {
+      const idb = await open();
+      const tx = idb.transaction(['meta'], 'readwrite');
+      const meta = tx.objectStore('meta');
+      let result = candidate;
+      const get = meta.get('clientId');
+      get.onsuccess = () => {
+        if (get.result != null && !replace) result = get.result;
+        else meta.put(candidate, 'clientId');
+      };
+      await committed(tx);
+      return result;
+    },
+
+    async write(batch) {
+      const idb = await open();
+      const tx = idb.transaction(STORES, 'readwrite');
+      const done = committed(tx);
+      if (batch.clock != null) tx.objectStore('meta').put(batch.clock, 'clock');
+      dropDatabases(tx.objectStore('registers'), batch.drop ?? [], () => merge(tx, batch));
+      await done;
+    },
+
+    async close() {
+      const p = opening;
+      opening = null;
+      if (p) (await p.catch(() => null))?.close();
+    },
+  };
+}

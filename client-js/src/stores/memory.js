@@ -1,0 +1,52 @@
+// A store that keeps everything in memory: nothing survives the page or process, but one
+// instance may be handed to several clients in turn (a client restarted on the same store
+// resumes from it). It has no name, so it does no cross-tab sync.
+
+import { applyPendingOp, newestByKey, pendingOps, row } from './batch.js';
+
+/** @returns {import('../index.js').Store} */
+export function memoryStore() {
+  let clientId = null;
+  let clock = null;
+  const cursors = new Map();
+  const registers = new Map();
+  const pending = new Map();
+
+  return {
+    name: null,
+
+    async load() {
+      return {
+        clientId,
+        clock,
+        cursors: Object.fromEntries([...cursors].map(([db, c]) => [db, { ...c }])),
+        registers: [...registers.values()].map(row),
+        pending: [...pending.values()].map(row),
+      };
+    },
+
+    async claimClientId(candidate, replace = false) {
+      if (clientId === null || replace) clientId = candidate;
+      return clientId;
+    },
+
+    async write(batch) {
+      if (batch.clock != null) clock = batch.clock;
+      for (const db of batch.drop ?? []) {
+        for (const [key, r] of registers) if (r.db === db) registers.delete(key);
+      }
+      for (const [key, r] of newestByKey(batch.registers)) {
+        const cur = registers.get(key);
+        if (!cur || r.ts > cur.ts) registers.set(key, row(r));
+      }
+      for (const [db, c] of Object.entries(batch.cursors ?? {})) cursors.set(db, { seq: c.seq, epoch: c.epoch ?? null });
+      for (const [key, o] of pendingOps(batch)) {
+        const next = applyPendingOp(pending.get(key), o);
+        if (next) pending.set(key, row(next));
+        else pending.delete(key);
+      }
+    },
+
+    async close() {},
+  };
+}

@@ -1,0 +1,278 @@
+// The client without a server: local edits, reads, events, live queries, checks, and restarting
+// from a store. (Everything that needs the server is in integration*.test.js.)
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { createClient, indexedDbStore, memoryStore, SynclineError } from '../src/index.js';
+import { recordEvents, until } from './support/util.js';
+
+// Nothing listens here; the clients below stay offline.
+const URL = 'ws://127.0.0.1:9/sync';
+const offlineClient = (options = {}) => createClient({ url: URL, offline: true, ...options });
+
+describe('client, offline', () => {
+  it('applies an edit at once: get() sees it before the promise settles', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const doc = client.db('todo').col('groceries').doc();
+    assert.match(doc.id, /^[0-9A-HJKMNP-TV-Z]{26}$/);
+    const stored = doc.set({ title: 'Buy milk', done: false });
+    assert.deepEqual(doc.get(), { id: doc.id, title: 'Buy milk', done: false });
+    await stored;
+    assert.equal(client.status.pending, 2);
+    assert.equal(client.status.online, false);
+    await client.close();
+  });
+
+  it('set() merges attributes; null removes one; destroy and restore', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const doc = client.db('todo').col('c').doc('known-id');
+    assert.equal(doc.get(), null);
+    await doc.set({ title: 'a', note: 'n' });
+    await doc.set({ done: true, note: null });
+    assert.deepEqual(doc.get(), { id: 'known-id', title: 'a', done: true });
+    await doc.destroy();
+    assert.equal(doc.get(), null);
+    assert.deepEqual(client.db('todo').col('c').all(), []);
+    await doc.restore();
+    assert.deepEqual(doc.get(), { id: 'known-id', title: 'a', done: true });
+    await doc.destroy();
+    await doc.set({ title: 'b' }); // a write after a destroy brings back only the newer attribute
+    assert.deepEqual(doc.get(), { id: 'known-id', title: 'b' });
+    await client.close();
+  });
+
+  it('all() and find() return visible documents sorted by id', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const col = client.db('todo').col('c');
+    await col.doc('b').set({ done: true, tags: ['x'] });
+    await col.doc('a').set({ done: false, tags: ['x'] });
+    await col.doc('c').set({ done: true });
+    await col.doc('d').set({ done: true });
+    await col.doc('d').destroy();
+    assert.deepEqual(col.all().map((d) => d.id), ['a', 'b', 'c']);
+    assert.deepEqual(col.find({ done: true }).map((d) => d.id), ['b', 'c']);
+    assert.deepEqual(col.find({ tags: ['x'] }).map((d) => d.id), ['a', 'b']);
+    assert.deepEqual(col.find((d) => d.id > 'a').map((d) => d.id), ['b', 'c']);
+    assert.ok(Object.isFrozen(col.all()[0]));
+    await client.close();
+  });
+
+  it('emits doc events with local: true for its own edits', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const log = recordEvents(client);
+    const doc = client.db('todo').col('c').doc('x');
+    await doc.set({ title: 'a' });
+    await doc.set({ title: 'a' }); // a new timestamp but nothing a reader can see changes
+    await doc.set({ title: 'b' });
+    await doc.destroy();
+    assert.deepEqual(log.map((e) => [e.name, e.payload.doc?.title ?? null, e.payload.previous?.title ?? null, e.payload.local]), [
+      ['doc:create', 'a', null, true],
+      ['doc:update', 'b', 'a', true],
+      ['doc:destroy', null, 'b', true],
+    ]);
+    assert.deepEqual(Object.keys(log[0].payload).sort(), ['col', 'db', 'doc', 'id', 'local', 'previous']);
+    await client.close();
+  });
+
+  it('live() calls back at once and whenever its result changes', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const col = client.db('todo').col('c');
+    await col.doc('a').set({ done: false });
+    const calls = [];
+    const stop = col.live({ done: false }, (docs) => calls.push(docs.map((d) => d.id)));
+    assert.deepEqual(calls, [['a']]);
+    await col.doc('b').set({ done: false });
+    await col.doc('c').set({ done: true }); // touches the collection, not the result
+    await client.db('todo').col('other').doc('z').set({ done: false }); // another collection
+    await col.doc('a').set({ done: true });
+    assert.deepEqual(calls, [['a'], ['a', 'b'], ['b']]);
+    stop();
+    await col.doc('d').set({ done: false });
+    assert.equal(calls.length, 3);
+    await client.close();
+  });
+
+  it('status changes are events with the same object as client.status', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const seen = [];
+    client.on('status', (s) => seen.push(s));
+    await client.db('todo').col('c').doc('x').set({ a: 1 });
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0], client.status);
+    assert.deepEqual(seen[0], { online: false, pending: 1, synced: {} });
+    await client.close();
+  });
+
+  it('refuses what the server would refuse, before changing anything', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const col = client.db('todo').col('c');
+    const doc = col.doc('x');
+    const refused = async (attrs, code, field) => {
+      await assert.rejects(doc.set(attrs), (e) => {
+        assert.ok(e instanceof SynclineError);
+        assert.equal(e.code, code);
+        assert.ok(e.message.startsWith(field), e.message);
+        return true;
+      });
+    };
+    await refused({ ok: 1, $owner: 'me' }, 'bad_request', 'attr');
+    await refused({ n: NaN }, 'bad_request', 'value');
+    await refused({ n: [1, Infinity] }, 'bad_request', 'value');
+    await refused({ s: 'a\ud800' }, 'bad_request', 'value');
+    await refused({ $deleted: 'yes' }, 'bad_request', 'value');
+    await refused({ big: 'x'.repeat(65535) }, 'too_large', 'value');
+    await refused({ m: new Map() }, 'bad_request', 'value');
+    await refused({ ['a'.repeat(257)]: 1 }, 'bad_request', 'attr');
+    let deep = 1;
+    for (let i = 0; i < 62; i++) deep = [deep];
+    await refused({ deep }, 'bad_request', 'value');
+    assert.equal(doc.get(), null);
+    assert.equal(client.status.pending, 0);
+    assert.throws(() => client.db('my db'), SynclineError);
+    assert.throws(() => client.db('$system'), SynclineError);
+    assert.throws(() => client.db('todo').col('$c'), SynclineError);
+    assert.throws(() => col.doc(''), SynclineError);
+    assert.throws(() => col.doc('a\u0000b'), SynclineError);
+    assert.throws(() => createClient({ url: URL, clientId: 'has space' }), TypeError);
+    // The limits of the protocol are allowed.
+    await doc.set({ big: 'x'.repeat(65534), when: new Date(0), skipped: undefined, id: 'ignored' });
+    assert.deepEqual(Object.keys(doc.get()).sort(), ['big', 'id', 'when']);
+    assert.equal(doc.get().when, '1970-01-01T00:00:00.000Z');
+    assert.equal(doc.get().id, 'x');
+    await client.close();
+  });
+
+  it('values are copied in and frozen: changing the object passed to set() changes nothing', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const doc = client.db('todo').col('c').doc('x');
+    const tags = ['a'];
+    await doc.set({ tags });
+    tags.push('b');
+    assert.deepEqual(doc.get().tags, ['a']);
+    assert.throws(() => doc.get().tags.push('c'), TypeError);
+    await client.close();
+  });
+
+  it('restarting on the same store restores documents, the pending queue, the clientId and the clock', async () => {
+    const store = memoryStore();
+    const first = offlineClient({ store });
+    await first.ready;
+    await first.db('todo').col('c').doc('x').set({ title: 'kept' });
+    const clientId = first.clientId;
+    await first.close();
+
+    const second = offlineClient({ store, now: () => 0 }); // a wall clock far in the past
+    await second.ready;
+    assert.equal(second.clientId, clientId);
+    assert.deepEqual(second.db('todo').col('c').doc('x').get(), { id: 'x', title: 'kept' });
+    assert.equal(second.status.pending, 1);
+    // The clock does not go back: a new write still wins over the stored one.
+    await second.db('todo').col('c').doc('x').set({ title: 'newer' });
+    assert.equal(second.db('todo').col('c').doc('x').get().title, 'newer');
+    assert.equal(second.status.pending, 1, 'the newer write replaces the queued one');
+    await second.close();
+  });
+
+  it('an explicit clientId is used and kept', async () => {
+    const store = memoryStore();
+    const a = offlineClient({ store, clientId: 'device-1' });
+    await a.ready;
+    assert.equal(a.clientId, 'device-1');
+    await a.close();
+    const b = offlineClient({ store });
+    await b.ready;
+    assert.equal(b.clientId, 'device-1');
+    await b.close();
+  });
+
+  it('live queries registered before the store loaded run again once it has', async () => {
+    const store = memoryStore();
+    const a = offlineClient({ store });
+    await a.ready;
+    await a.db('todo').col('c').doc('x').set({ t: 1 });
+    await a.close();
+    const b = offlineClient({ store });
+    const calls = [];
+    b.db('todo').col('c').live(null, (docs) => calls.push(docs.length));
+    await b.ready;
+    assert.deepEqual(calls, [0, 1]);
+    await b.close();
+  });
+});
+
+describe('client on IndexedDB (fake-indexeddb)', () => {
+  it('a reload loses nothing: documents and pending edits come back', async () => {
+    const factory = new IDBFactory();
+    const store = () => indexedDbStore('todo-app', { indexedDB: factory, IDBKeyRange });
+    const a = offlineClient({ store: store() });
+    await a.ready;
+    const col = a.db('todo').col('groceries');
+    for (let i = 0; i < 20; i++) await col.doc(`d${String(i).padStart(2, '0')}`).set({ n: i });
+    await col.doc('d03').destroy();
+    await a.close();
+
+    const b = offlineClient({ store: store() });
+    await b.ready;
+    assert.equal(b.db('todo').col('groceries').all().length, 19);
+    assert.equal(b.status.pending, 21, "20 edits and a destroy");
+    assert.equal(b.clientId, a.clientId);
+    await b.close();
+  });
+
+  it('two tabs on one store: each sees the other tab\'s edits at once', async () => {
+    const factory = new IDBFactory();
+    const store = () => indexedDbStore('tabs-app', { indexedDB: factory, IDBKeyRange });
+    const tab1 = offlineClient({ store: store() });
+    await tab1.ready;
+    const tab2 = offlineClient({ store: store() });
+    await tab2.ready;
+    assert.equal(tab1.clientId, tab2.clientId, 'one store, one clientId');
+    const log2 = recordEvents(tab2);
+    const calls = [];
+    tab2.db('todo').col('c').live(null, (docs) => calls.push(docs.map((d) => d.title)));
+    await tab1.db('todo').col('c').doc('x').set({ title: 'from tab 1' });
+    await until(() => tab2.db('todo').col('c').doc('x').get(), { what: 'tab 2 to see the edit' });
+    assert.deepEqual(calls, [[], ['from tab 1']]);
+    assert.deepEqual(log2.map((e) => [e.name, e.payload.local]), [['doc:create', false]]);
+    assert.equal(tab2.status.pending, 1, 'tab 2 would push it too if it were the connected one');
+    await tab2.db('todo').col('c').doc('x').set({ title: 'from tab 2' });
+    await until(() => tab1.db('todo').col('c').doc('x').get().title === 'from tab 2', { what: 'tab 1 to see tab 2' });
+    await tab1.close();
+    await tab2.close();
+    const tab3 = offlineClient({ store: store() });
+    await tab3.ready;
+    assert.equal(tab3.db('todo').col('c').doc('x').get().title, 'from tab 2');
+    assert.equal(tab3.status.pending, 1);
+    await tab3.close();
+  });
+
+  it('two tabs stamping one attribute with the same timestamp still agree on one value', async () => {
+    const factory = new IDBFactory();
+    const store = () => indexedDbStore('collide-app', { indexedDB: factory, IDBKeyRange });
+    const now = () => 1_800_000_000_000; // both wall clocks stand still: both ticks give the same ts
+    const tab1 = offlineClient({ store: store(), now });
+    const tab2 = offlineClient({ store: store(), now });
+    await Promise.all([tab1.ready, tab2.ready]);
+    const doc1 = tab1.db('todo').col('c').doc('x');
+    const doc2 = tab2.db('todo').col('c').doc('x');
+    await Promise.all([doc1.set({ title: 'from tab 1' }), doc2.set({ title: 'from tab 2' })]);
+    await until(() => doc1.get().title === doc2.get().title, { what: 'the tabs to agree' });
+    assert.equal(doc1.get().title, 'from tab 1', 'the smaller value was stamped again, so it wins');
+    await tab1.close();
+    await tab2.close();
+    const tab3 = offlineClient({ store: store() });
+    await tab3.ready;
+    assert.equal(tab3.db('todo').col('c').doc('x').get().title, 'from tab 1');
+    assert.equal(tab3.status.pending, 1);
+    await tab3.close();
+  });
+});

@@ -1,0 +1,116 @@
+// One suite, two backends: memoryStore and indexedDbStore (through fake-indexeddb). Each test
+// writes through one store object, then reads through a fresh one on the same data ("reopen"),
+// as a reload would.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { indexedDbStore, memoryStore } from '../src/index.js';
+
+const ts = (ms, origin = 'c1', counter = 0) => `${String(ms).padStart(13, '0')}-${counter.toString(16).padStart(4, '0')}-${origin}`;
+const reg = (id, attr, value, ms, db = 'todo', col = 'items') => ({ db, col, id, attr, value, ts: ts(ms) });
+const byKey = (a, b) => (`${a.db}/${a.col}/${a.id}/${a.attr}` < `${b.db}/${b.col}/${b.id}/${b.attr}` ? -1 : 1);
+
+const backends = {
+  memory() {
+    const store = memoryStore();
+    return { store, reopen: () => store };
+  },
+  'indexedDB (fake-indexeddb)'() {
+    const factory = new IDBFactory();
+    const open = () => indexedDbStore('app', { indexedDB: factory, IDBKeyRange });
+    return { store: open(), reopen: open };
+  },
+  'indexedDB without an IDBKeyRange'() {
+    const factory = new IDBFactory();
+    const open = () => indexedDbStore('app', { indexedDB: factory });
+    return { store: open(), reopen: open };
+  },
+};
+
+for (const [name, make] of Object.entries(backends)) {
+  describe(`store: ${name}`, () => {
+    it('starts empty', async () => {
+      const { store } = make();
+      assert.deepEqual(await store.load(), { clientId: null, clock: null, cursors: {}, registers: [], pending: [] });
+    });
+
+    it('keeps the first clientId it is given unless told to replace it', async () => {
+      const { store, reopen } = make();
+      assert.equal(await store.claimClientId('first'), 'first');
+      assert.equal(await store.claimClientId('second'), 'first');
+      await store.close();
+      assert.equal((await reopen().load()).clientId, 'first');
+      assert.equal(await reopen().claimClientId('third', true), 'third');
+      assert.equal((await reopen().load()).clientId, 'third');
+    });
+
+    it('persists registers, cursor and clock together, and they survive a reopen', async () => {
+      const { store, reopen } = make();
+      await store.write({
+        registers: [reg('a', 'title', 'Buy milk', 1), reg('a', 'done', false, 1), reg('b', 'title', { x: [1, null] }, 2)],
+        cursors: { todo: { seq: 3, epoch: 'e1' } },
+        clock: '0000000000002-0000',
+      });
+      await store.close();
+      const state = await reopen().load();
+      assert.deepEqual(state.registers.sort(byKey), [reg('a', 'done', false, 1), reg('a', 'title', 'Buy milk', 1), reg('b', 'title', { x: [1, null] }, 2)]);
+      assert.deepEqual(state.cursors, { todo: { seq: 3, epoch: 'e1' } });
+      assert.equal(state.clock, '0000000000002-0000');
+    });
+
+    it('merges registers by timestamp: an older write never replaces a newer one', async () => {
+      const { store, reopen } = make();
+      await store.write({ registers: [reg('a', 'title', 'new', 5)] });
+      await store.write({ registers: [reg('a', 'title', 'old', 4)] });
+      await store.write({ registers: [reg('a', 'done', 'x', 1), reg('a', 'done', 'y', 3), reg('a', 'done', 'z', 2)] });
+      const state = await reopen().load();
+      assert.deepEqual(state.registers.sort(byKey), [reg('a', 'done', 'y', 3), reg('a', 'title', 'new', 5)]);
+    });
+
+    it('the pending queue survives a reopen, and a delete removes only the acked timestamp', async () => {
+      const { store, reopen } = make();
+      await store.write({ pendingPut: [reg('a', 'title', 'v1', 1), reg('b', 'title', 'w', 1)] });
+      await store.write({ pendingPut: [reg('a', 'title', 'v2', 2)] }); // written again before the ack
+      await store.write({ pendingDelete: [reg('a', 'title', 'v1', 1)] }); // the ack of v1
+      await store.close();
+      let state = await reopen().load();
+      assert.deepEqual(state.pending.sort(byKey), [reg('a', 'title', 'v2', 2), reg('b', 'title', 'w', 1)]);
+      await reopen().write({ pendingDelete: [reg('a', 'title', 'v2', 2), reg('b', 'title', 'w', 1)] });
+      state = await reopen().load();
+      assert.deepEqual(state.pending, []);
+    });
+
+    it('a re-stamp (delete the old timestamp, put the new one) in one batch keeps the new one', async () => {
+      const { store, reopen } = make();
+      await store.write({ pendingPut: [reg('a', 'title', 'v', 9)] });
+      await store.write({ pendingDelete: [reg('a', 'title', 'v', 9)], pendingPut: [reg('a', 'title', 'v', 3)] });
+      assert.deepEqual((await reopen().load()).pending, [reg('a', 'title', 'v', 3)]);
+    });
+
+    it('an older pending write does not replace a newer one (two tabs writing)', async () => {
+      const { store, reopen } = make();
+      await store.write({ pendingPut: [reg('a', 'title', 'newer', 7)] });
+      await store.write({ pendingPut: [reg('a', 'title', 'older', 6)] });
+      assert.deepEqual((await reopen().load()).pending, [reg('a', 'title', 'newer', 7)]);
+    });
+
+    it('drop clears one database before the registers of the same batch land', async () => {
+      const { store, reopen } = make();
+      await store.write({ registers: [reg('a', 't', 1, 9), reg('b', 't', 1, 9), reg('a', 't', 1, 9, 'other')] });
+      await store.write({ pendingPut: [reg('p', 't', 1, 9)] });
+      await store.write({ drop: ['todo'], registers: [reg('a', 't', 2, 1)], cursors: { todo: { seq: 1, epoch: 'e2' } } });
+      const state = await reopen().load();
+      assert.deepEqual(state.registers.sort(byKey), [reg('a', 't', 1, 9, 'other'), reg('a', 't', 2, 1)]);
+      assert.deepEqual(state.pending, [reg('p', 't', 1, 9)], 'pending writes stay');
+      assert.deepEqual(state.cursors, { todo: { seq: 1, epoch: 'e2' } });
+    });
+
+    it('keeps unicode names and values intact', async () => {
+      const { store, reopen } = make();
+      const r = { db: 'todo', col: 'Aufgaben', id: 'ид-😀', attr: '名前', value: 'x\u0000y🙂', ts: ts(1) };
+      await store.write({ registers: [r] });
+      assert.deepEqual((await reopen().load()).registers, [r]);
+    });
+  });
+}

@@ -1,0 +1,54 @@
+// A bare protocol connection for what the SDK does not do (admin ops), and a WebSocket that
+// counts the deltas the server sends, for checking that a client catches up from its cursor.
+
+import { WebSocket } from 'ws';
+
+/** Sends one admin op on its own connection; resolves to result.data, rejects on error. */
+export async function admin(url, op, args = {}) {
+  const ws = new WebSocket(url);
+  try {
+    const replies = [];
+    let wake = null;
+    ws.on('message', (data) => {
+      replies.push(JSON.parse(data.toString()));
+      wake?.();
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const next = async (type) => {
+      for (;;) {
+        const i = replies.findIndex((m) => m.type === type || m.type === 'error');
+        if (i >= 0) {
+          const [m] = replies.splice(i, 1);
+          if (m.type === 'error') throw new Error(`${op}: ${m.code}: ${m.message}`);
+          return m;
+        }
+        await new Promise((resolve) => { wake = resolve; });
+      }
+    };
+    ws.send(JSON.stringify({ type: 'hello', rid: 0, protocol: 1, clientId: 'test-admin' }));
+    await next('welcome');
+    ws.send(JSON.stringify({ type: 'admin', rid: 1, op, args }));
+    return (await next('result')).data;
+  } finally {
+    ws.close();
+  }
+}
+
+/** A WebSocket class (for createClient's WebSocket option) that counts received deltas in `counter.deltas`. */
+export function countingWebSocket(counter) {
+  counter.deltas ??= 0;
+  counter.frames ??= [];
+  return class CountingWebSocket extends WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      this.addEventListener('message', (event) => {
+        const m = JSON.parse(event.data);
+        counter.frames.push(m.type);
+        if (m.type === 'changes') counter.deltas += m.deltas.length;
+      });
+    }
+  };
+}
