@@ -243,6 +243,19 @@ class SyncProtocolTest {
   }
 
   @Test
+  @DisplayName("a connection that sends nothing for readIdleTimeoutSeconds is closed; one that pings stays")
+  void idleConnectionsAreClosed() {
+    try (TestServer idle = TestServer.start(c -> c.readIdleTimeoutSeconds = 1);
+        WsClient silent = idle.connect("silent");
+        WsClient pinging = idle.connect("pinging")) {
+      long deadline = System.nanoTime() + 3_000_000_000L;
+      while (!silent.isClosed() && System.nanoTime() < deadline) pinging.request(WsClient.obj("ping"));
+      assertTrue(silent.isClosed(), "the silent connection was closed");
+      assertFalse(pinging.isClosed(), "the pinging one was not");
+    }
+  }
+
+  @Test
   @DisplayName("GET /health answers ok")
   void health() throws Exception {
     var client = java.net.http.HttpClient.newHttpClient();

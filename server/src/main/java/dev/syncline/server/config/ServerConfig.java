@@ -94,6 +94,13 @@ public final class ServerConfig {
   /** Threads reading catch-up pages. Default 4. */
   public int catchUpThreads = 4;
 
+  /**
+   * Seconds a connection may send nothing (no message, no ping) before it is closed, so a client
+   * that vanished without closing does not hold its socket and subscriptions forever. The SDK
+   * pings every 25 s. Default 300; 0 turns it off.
+   */
+  public int readIdleTimeoutSeconds = 300;
+
   /** Per-message WebSocket compression (permessage-deflate). Default off: it costs CPU on every frame. */
   public boolean compression = false;
 
@@ -115,6 +122,7 @@ public final class ServerConfig {
     if (port < 0 || port > 65535) throw new IllegalArgumentException("port: 0 to 65535");
     if (eventLoops < 1) throw new IllegalArgumentException("eventLoops: at least 1");
     if (maxMessageBytes < 1024) throw new IllegalArgumentException("maxMessageBytes: at least 1024");
+    if (readIdleTimeoutSeconds < 0) throw new IllegalArgumentException("readIdleTimeoutSeconds: 0 (off) or more");
     if (maxDeltasPerPush < 1) throw new IllegalArgumentException("maxDeltasPerPush: at least 1");
     if (catchUpPageBytes > maxMessageBytes) {
       throw new IllegalArgumentException("catchUpPageBytes: must not exceed maxMessageBytes");

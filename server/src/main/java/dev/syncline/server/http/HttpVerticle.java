@@ -52,7 +52,8 @@ public final class HttpVerticle extends VerticleBase {
         .setMaxWebSocketFrameSize(settings.maxMessageBytes())
         .setPerMessageWebSocketCompressionSupported(settings.compression())
         .setPerFrameWebSocketCompressionSupported(false)
-        .setRegisterWebSocketWriteHandlers(false);
+        .setRegisterWebSocketWriteHandlers(false)
+        .setReadIdleTimeout(settings.readIdleTimeoutSeconds());
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
     if (settings.staticDir() != null) {
