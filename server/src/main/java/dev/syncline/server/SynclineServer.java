@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.HlcClock;
 import dev.syncline.protocol.Json;
 import dev.syncline.server.admin.AdminOps;
+import dev.syncline.server.auth.Auth;
+import dev.syncline.server.auth.AuthSetup;
+import dev.syncline.server.auth.Policy;
 import dev.syncline.server.commit.CommitStats;
 import dev.syncline.server.commit.Committer;
 import dev.syncline.server.commit.CommitterOptions;
@@ -25,7 +28,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
@@ -56,6 +61,8 @@ public final class SynclineServer {
   private final List<HttpVerticle> verticles = new CopyOnWriteArrayList<>();
   private final List<String> deployments = new ArrayList<>();
   private Store store;
+  private HlcClock clock;
+  private Auth auth;
   private Committer committer;
   private Hub hub;
   private String serverId;
@@ -92,11 +99,16 @@ public final class SynclineServer {
     return vertx.executeBlocking(this::openStore).compose(v -> {
       hub = new Hub(vertx, store, new HubOptions(config.subscriberBufferBytes, config.catchUpPageDeltas,
           config.catchUpPageBytes, config.catchUpThreads));
+      // auth sees each commit before the hub fans it out, so access checks already use it
       committer = new Committer(store, new CommitterOptions(config.maxQueuedDeltas, config.maxGroupDeltas,
-          config.tombstoneRetentionMs, config.purgeIntervalMs, 10_000), hub);
-      AdminOps admin = new AdminOps(store, committer, hub, this::stats);
-      SessionServices services = new SessionServices(serverId, new HlcClock(serverId), config.limits(),
-          config.maxBadMessagesPerMinute, store, committer, hub, admin);
+          config.tombstoneRetentionMs, config.purgeIntervalMs, 10_000), group -> {
+            auth.committed(group);
+            hub.committed(group);
+          });
+      auth.useCommitter(committer);
+      AdminOps admin = new AdminOps(store, committer, hub, auth, this::stats);
+      SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),
+          config.maxBadMessagesPerMinute, config.messagesPerSecond, auth, store, committer, hub, admin);
       // one instance per event loop; instances of one deployment share the port, even port 0
       HttpSettings settings = new HttpSettings(config.host, config.port, config.maxMessageBytes, config.compression,
           config.socketWriteQueueBytes, config.staticDir, config.todoExample, config.readIdleTimeoutSeconds);
@@ -119,12 +131,39 @@ public final class SynclineServer {
     Files.createDirectories(dir);
     serverId = config.serverId != null ? config.serverId : loadOrCreateServerId(dir);
     store = Store.openXodus(dir.resolve("store"), config.durable(), config.storeCacheBytes);
-    List<String> ensure = new ArrayList<>(config.databases);
-    if (config.todoExample && !ensure.contains(TODO_DB)) ensure.add(TODO_DB);
-    for (String db : ensure) {
-      if (store.createDatabase(db, System.currentTimeMillis()).isPresent()) log.info("created database {}", db);
-    }
+    clock = new HlcClock(serverId);
+    auth = AuthSetup.open(vertx, store, new Auth.Options(config.jwtIssuer, config.tokenExpirySeconds, config.signup,
+        config.loginFailuresPerUser, config.loginFailuresPerAddress, config.lockoutBaseMs, config.lockoutMaxMs,
+        newDatabasePolicy()),
+        clock, seed());
     return null;
+  }
+
+  private Policy newDatabasePolicy() {
+    return absent(config.newDatabasePolicy) ? Policy.SIGNED_IN : Policy.parse(config.newDatabasePolicy, "newDatabasePolicy");
+  }
+
+  /** A JSON setting left out or set to null (the config loader turns an unset field into JSON null). */
+  private static boolean absent(com.fasterxml.jackson.databind.JsonNode setting) {
+    return setting == null || setting.isNull();
+  }
+
+  /** Users, databases and policies the config declares; the todo example's database is open to anyone. */
+  private AuthSetup.Seed seed() {
+    List<AuthSetup.SeedDatabase> dbs = new ArrayList<>();
+    boolean todoDeclared = false;
+    for (ServerConfig.DatabaseSpec d : config.databases) {
+      Map<String, Policy> cols = new LinkedHashMap<>();
+      d.collections.forEach((col, p) -> cols.put(col, Policy.parse(p, "databases." + d.name + ".collections." + col)));
+      Policy policy = absent(d.policy) ? null : Policy.parse(d.policy, "databases." + d.name + ".policy");
+      boolean todo = config.todoExample && d.name.equals(TODO_DB);
+      todoDeclared |= todo;
+      dbs.add(new AuthSetup.SeedDatabase(d.name, policy, cols, todo ? Policy.OPEN : newDatabasePolicy()));
+    }
+    if (config.todoExample && !todoDeclared) dbs.add(new AuthSetup.SeedDatabase(TODO_DB, null, Map.of(), Policy.OPEN));
+    List<AuthSetup.SeedUser> users = config.users.stream()
+        .map(u -> new AuthSetup.SeedUser(u.username, u.password, u.roles)).toList();
+    return new AuthSetup.Seed(config.adminPassword, config.jwtSecret, users, dbs);
   }
 
   /** A server id made once per data folder, so timestamps this server writes keep one origin. */

@@ -86,7 +86,7 @@ class CatchUpToLiveTest {
         waitFor(() -> acked.get() >= threshold);
         WsClient reader = server.connect("reader" + r);
         SeqLedger ledger = new SeqLedger();
-        long cursor = r % 2 == 0 ? 0 : reader.request(WsClient.obj("admin").put("op", "db.stats")
+        long cursor = r % 2 == 0 ? 0 : server.admin(WsClient.obj("admin").put("op", "db.stats")
             .set("args", WsClient.obj("x").put("db", "app"))).get("data").get("head").asLong();
         reader.listen(ledger::record);
         reader.request(sub("app", cursor));

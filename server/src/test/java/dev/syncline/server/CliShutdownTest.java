@@ -61,8 +61,8 @@ class CliShutdownTest {
 
       // reopen the same store: every acked write is there (and the in-flight ones were finished)
       try (TestServer reopened = TestServer.reopen(data)) {
-        try (WsClient c = reopened.connect("checker")) {
-          long attributes = c.request(admin("db.stats", args().put("db", "cli"))).get("data").get("attributes").asLong();
+        {
+          long attributes = reopened.admin(admin("db.stats", args().put("db", "cli"))).get("data").get("attributes").asLong();
           assertTrue(attributes >= 300, "acked writes survive: " + attributes);
         }
       }

@@ -73,9 +73,7 @@ class ConvergenceTest {
 
   private void runRound(String db, long seed) throws Exception {
     Random rnd = new Random(seed);
-    try (WsClient admin = server.connect("admin")) {
-      admin.request(Deltas.admin("db.create", Deltas.args().put("db", db)));
-    }
+    server.admin(Deltas.admin("db.create", Deltas.args().put("db", db)));
     List<ObjectNode> deltas = randomDeltas(rnd);
     Map<String, Replica.Reg> model = model(deltas);
 

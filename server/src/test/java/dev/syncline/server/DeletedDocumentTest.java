@@ -52,7 +52,7 @@ class DeletedDocumentTest {
   }
 
   private static void create(WsClient c, String db) {
-    c.request(dev.syncline.server.testing.Deltas.admin("db.create", dev.syncline.server.testing.Deltas.args().put("db", db)));
+    server.admin(dev.syncline.server.testing.Deltas.admin("db.create", dev.syncline.server.testing.Deltas.args().put("db", db)));
   }
 
   private static void write(WsClient c, String db, String attr, Object value, long ms) {

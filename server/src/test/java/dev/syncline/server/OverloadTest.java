@@ -48,7 +48,7 @@ class OverloadTest {
         assertEquals(200, acked + overloaded);
         assertTrue(overloaded > 0, "200 pipelined pushes of 10 deltas overflow a queue of 10");
         assertTrue(acked > 0, "the writer keeps taking work while refusing the excess");
-        JsonNode stats = c.request(admin("db.stats", args().put("db", "app"))).get("data");
+        JsonNode stats = server.admin(admin("db.stats", args().put("db", "app"))).get("data");
         assertEquals(25 + 10L * acked, stats.get("attributes").asLong(), "exactly the acked pushes are stored");
       }
     }

@@ -33,7 +33,7 @@ class RestartTest {
       String epoch;
       long head;
       try (WsClient c = server.connect("w1")) {
-        c.request(admin("db.create", args().put("db", "keep")));
+        server.admin(admin("db.create", args().put("db", "keep")));
         Pipeline p = new Pipeline(c, 50);
         List<CompletableFuture<JsonNode>> acks = new ArrayList<>();
         for (int i = 0; i < 500; i++) {
@@ -42,7 +42,7 @@ class RestartTest {
           expected.put(Replica.key("c", "d" + (i % 50), "v"), new Replica.Reg(WsClient.obj("x").numberNode(i), ts));
         }
         acks.forEach(a -> assertEquals("ack", a.join().get("type").asText()));
-        JsonNode stats = c.request(admin("db.stats", args().put("db", "keep"))).get("data");
+        JsonNode stats = server.admin(admin("db.stats", args().put("db", "keep"))).get("data");
         epoch = stats.get("epoch").asText();
         head = stats.get("head").asLong();
         assertEquals(500, head);
@@ -51,7 +51,7 @@ class RestartTest {
       server.restart();
 
       try (WsClient c = server.connect("r1")) {
-        JsonNode stats = c.request(admin("db.stats", args().put("db", "keep"))).get("data");
+        JsonNode stats = server.admin(admin("db.stats", args().put("db", "keep"))).get("data");
         assertEquals(head, stats.get("head").asLong());
         assertEquals(epoch, stats.get("epoch").asText());
         assertEquals(50, stats.get("attributes").asLong());

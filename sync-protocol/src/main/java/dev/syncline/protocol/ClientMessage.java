@@ -16,6 +16,12 @@ public sealed interface ClientMessage {
 
   record Login(JsonNode rid, String username, String password) implements ClientMessage {}
 
+  /** Self sign-up (added by Syncline); refused with {@code forbidden} unless the server allows it. */
+  record Signup(JsonNode rid, String username, String password) implements ClientMessage {}
+
+  /** Asks for a fresh token for the connection's signed-in user (added by Syncline). */
+  record Renew(JsonNode rid) implements ClientMessage {}
+
   /**
    * {@code cols} is null for every collection; {@code since} 0 means from the beginning;
    * {@code epoch} (optional) is the database epoch the client's copy came from, as announced in

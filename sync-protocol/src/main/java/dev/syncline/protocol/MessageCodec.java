@@ -49,9 +49,12 @@ public final class MessageCodec {
 
   private static final Map<String, Decoder> CLIENT_DECODERS = Map.of(
       "hello", (f, rid, l) -> new ClientMessage.Hello(
-          rid, f.requireInt("protocol"), f.requireOrigin("clientId"), f.optString("token", 16 * 1024)),
+          rid, f.requireInt("protocol"), f.requireOrigin("clientId"), f.optString("token", Integer.MAX_VALUE)),
       "login", (f, rid, l) -> new ClientMessage.Login(
           rid, f.requireString("username", 256), f.requireString("password", 1024)),
+      "signup", (f, rid, l) -> new ClientMessage.Signup(
+          rid, f.requireString("username", 256), f.requireString("password", 1024)),
+      "renew", (f, rid, l) -> new ClientMessage.Renew(rid),
       "sub", (f, rid, l) -> new ClientMessage.Sub(
           rid, f.requireDb("db"), f.optCollections("cols", l), f.optSeq("since"), f.optString("epoch", 64)),
       "unsub", (f, rid, l) -> new ClientMessage.Unsub(rid, f.requireString("sid", 64)),
@@ -63,6 +66,8 @@ public final class MessageCodec {
   public static String typeOf(ClientMessage m) {
     if (m instanceof ClientMessage.Hello) return "hello";
     if (m instanceof ClientMessage.Login) return "login";
+    if (m instanceof ClientMessage.Signup) return "signup";
+    if (m instanceof ClientMessage.Renew) return "renew";
     if (m instanceof ClientMessage.Sub) return "sub";
     if (m instanceof ClientMessage.Unsub) return "unsub";
     if (m instanceof ClientMessage.Push) return "push";
@@ -287,6 +292,8 @@ public final class MessageCodec {
       o.put("protocol", h.protocol()).put("clientId", h.clientId());
       if (h.token() != null) o.put("token", h.token());
     } else if (message instanceof ClientMessage.Login l) {
+      o.put("username", l.username()).put("password", l.password());
+    } else if (message instanceof ClientMessage.Signup l) {
       o.put("username", l.username()).put("password", l.password());
     } else if (message instanceof ClientMessage.Sub s) {
       o.put("db", s.db());

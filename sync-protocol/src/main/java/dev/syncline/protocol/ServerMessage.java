@@ -54,8 +54,13 @@ public sealed interface ServerMessage {
   @JsonTypeName("synced")
   record Synced(String sid, long seq) implements ServerMessage {}
 
+  /**
+   * Drop the local copy of the database and take the full state that follows. {@code epoch} (added
+   * by Syncline) is the epoch to store from now on: it changes when what the subscriber may read
+   * changes, not only when the database is re-created.
+   */
   @JsonTypeName("reset")
-  record Reset(String sid) implements ServerMessage {}
+  record Reset(String sid, String epoch) implements ServerMessage {}
 
   @JsonTypeName("ack")
   record Ack(JsonNode rid, String db, long seq, List<PushResult> results) implements ServerMessage {}

@@ -6,68 +6,119 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.ErrorCode;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.MessageCodec;
+import dev.syncline.server.auth.Auth;
+import dev.syncline.server.auth.Caller;
+import dev.syncline.server.auth.Policy;
+import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.commit.Committer;
 import dev.syncline.server.hub.Hub;
 import dev.syncline.server.store.DatabaseInfo;
 import dev.syncline.server.store.Store;
 import io.vertx.core.Future;
+import java.util.HashMap;
 import java.util.Map;
-import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The {@code admin} ops of PROTOCOL.md. Reads answer from the store's metadata; writes run on the
- * committer thread, the store's only writer. Must be called on an event loop.
+ * The {@code admin} ops of PROTOCOL.md. Reads answer from the store's metadata or the auth
+ * directory; writes run on the committer thread, the store's only writer, and every change is
+ * also written to {@code $system} (with who made it), so it is auditable and replicates. Must be
+ * called on an event loop.
+ *
+ * <p>Only role {@code admin} may send admin ops, except the {@code user.*} and {@code policy.*}
+ * ops, which a policy on {@code $system}'s {@code users} or {@code policies} collection may grant.
  */
 public final class AdminOps {
+  /** An op's handler and, for ops a {@code $system} policy may grant, what it needs. */
+  private record Op(Handler handler, String collection, Policy.Action action) {}
+
+  @FunctionalInterface
+  interface Handler {
+    Future<JsonNode> run(Caller caller, ObjectNode args);
+  }
+
   private final Store store;
   private final Committer committer;
   private final Hub hub;
+  private final Auth auth;
   private final Supplier<ObjectNode> serverStats;
-  private final Map<String, Function<ObjectNode, Future<JsonNode>>> ops;
+  private final Map<String, Op> ops = new HashMap<>();
 
-  public AdminOps(Store store, Committer committer, Hub hub, Supplier<ObjectNode> serverStats) {
+  public AdminOps(Store store, Committer committer, Hub hub, Auth auth, Supplier<ObjectNode> serverStats) {
     this.store = store;
     this.committer = committer;
     this.hub = hub;
+    this.auth = auth;
     this.serverStats = serverStats;
-    this.ops = Map.of(
-        "db.create", this::createDatabase,
-        "db.destroy", this::destroyDatabase,
-        "db.list", args -> Future.succeededFuture(listDatabases()),
-        "db.stats", args -> Future.succeededFuture(describe(existing(dbArg(args)))),
-        "server.stats", args -> Future.succeededFuture(serverStats.get()));
+    UserOps users = new UserOps(auth, committer);
+    PolicyOps policies = new PolicyOps(store, auth, committer);
+    adminOnly("db.create", this::createDatabase);
+    adminOnly("db.destroy", this::destroyDatabase);
+    adminOnly("db.list", (c, args) -> Future.succeededFuture(listDatabases()));
+    adminOnly("db.stats", (c, args) -> Future.succeededFuture(describe(existing(dbArg(args)))));
+    adminOnly("server.stats", (c, args) -> Future.succeededFuture(serverStats.get()));
+    adminOnly("owner.set", policies::setOwner);
+    granted("user.create", users::create, SystemDb.USERS, Policy.Action.CREATE);
+    granted("user.update", users::update, SystemDb.USERS, Policy.Action.UPDATE);
+    granted("user.delete", users::delete, SystemDb.USERS, Policy.Action.DESTROY);
+    granted("user.list", users::list, SystemDb.USERS, Policy.Action.READ);
+    granted("policy.get", policies::get, SystemDb.POLICIES, Policy.Action.READ);
+    granted("policy.set", policies::set, SystemDb.POLICIES, Policy.Action.UPDATE);
   }
 
-  /** Runs an op; the future fails with {@link AdminException} for a refused or unknown op. */
-  public Future<JsonNode> handle(String op, ObjectNode args) {
-    Function<ObjectNode, Future<JsonNode>> f = ops.get(op);
-    if (f == null) return Future.failedFuture(new AdminException(ErrorCode.BAD_REQUEST, "op: unknown admin op " + op));
+  private void adminOnly(String name, Handler h) {
+    ops.put(name, new Op(h, null, null));
+  }
+
+  private void granted(String name, Handler h, String collection, Policy.Action action) {
+    ops.put(name, new Op(h, collection, action));
+  }
+
+  /**
+   * Runs an op for {@code caller}; the future fails with {@link AdminException} for a refused or
+   * unknown op: {@code unauthenticated} when not signed in, {@code forbidden} when not allowed.
+   */
+  public Future<JsonNode> handle(Caller caller, String op, ObjectNode args) {
+    Op o = ops.get(op);
+    if (o == null) return Future.failedFuture(new AdminException(ErrorCode.BAD_REQUEST, "op: unknown admin op " + op));
+    boolean allowed = caller.isAdmin() || (o.collection() != null && auth.mayManage(caller, o.collection(), o.action()));
+    if (!allowed) {
+      return Future.failedFuture(caller.signedIn()
+          ? new AdminException(ErrorCode.FORBIDDEN, "op: " + op + " needs role admin")
+          : new AdminException(ErrorCode.UNAUTHENTICATED, "op: sign in as an admin first"));
+    }
     try {
-      return f.apply(args);
+      return o.handler().run(caller, args);
     } catch (AdminException e) {
       return Future.failedFuture(e);
     }
   }
 
-  private Future<JsonNode> createDatabase(ObjectNode args) {
+  private Future<JsonNode> createDatabase(Caller caller, ObjectNode args) {
     String db = dbArg(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: names starting with $ are reserved");
+    Policy policy = args.hasNonNull("policy") ? PolicyOps.parse(args.get("policy"), "policy") : auth.newDatabasePolicy();
     return committer.execute(s -> s.createDatabase(db, System.currentTimeMillis()))
+        .compose(created -> {
+          if (created.isEmpty()) return Future.succeededFuture(false);
+          // a new database starts with its policy (by default: signed-in users) and an audit entry
+          return committer.push(SystemDb.NAME, auth.system().setPolicy(db, null, policy, caller.user())).map(true);
+        })
         .map(created -> {
           ObjectNode out = describe(store.database(db).orElseThrow());
-          out.put("created", created.isPresent());
+          out.put("created", created);
           return out;
         });
   }
 
-  private Future<JsonNode> destroyDatabase(ObjectNode args) {
+  private Future<JsonNode> destroyDatabase(Caller caller, ObjectNode args) {
     String db = dbArg(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: reserved databases cannot be destroyed");
     existing(db);
-    return committer.execute(s -> s.destroyDatabase(db)).map(destroyed -> {
+    return committer.execute(s -> s.destroyDatabase(db)).compose(destroyed -> {
       if (destroyed) hub.databaseDestroyed(db);
-      return Json.MAPPER.createObjectNode().put("db", db).put("destroyed", destroyed);
+      return committer.push(SystemDb.NAME, auth.system().audited("db.destroy", caller.user(), db))
+          .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("db", db).put("destroyed", destroyed));
     });
   }
 
@@ -82,7 +133,7 @@ public final class AdminOps {
     return store.database(db).orElseThrow(() -> new AdminException(ErrorCode.NOT_FOUND, "no database " + db));
   }
 
-  private static String dbArg(ObjectNode args) {
+  static String dbArg(ObjectNode args) {
     JsonNode db = args.get("db");
     if (db == null || !db.isTextual() || !MessageCodec.isDatabaseName(db.textValue())) {
       throw new AdminException(ErrorCode.BAD_REQUEST, "db: required, 1 to 64 of [A-Za-z0-9_.-]");

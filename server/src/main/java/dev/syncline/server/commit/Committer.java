@@ -4,6 +4,7 @@ import dev.syncline.protocol.Delta;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.Store;
 import dev.syncline.server.store.WriteBatch;
+import dev.syncline.server.store.WriteGuard;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -36,9 +37,9 @@ import org.slf4j.LoggerFactory;
  * writer gives all three without locks.
  *
  * <h2>After the commit</h2>
- * Futures complete on the context that called {@link #push}, batched: one task per context per
- * group, not one per push. Then the {@link CommitListener} (the hub) gets the whole group's
- * outcomes at once, in commit order, still on this thread, so subscribers get one frame per group.
+ * The {@link CommitListener} (auth, then the hub) gets the whole group's outcomes at once, in
+ * commit order, on this thread, so subscribers get one frame per group. Then the futures complete
+ * on the contexts that called {@link #push}, batched: one task per context per group, not one per push.
  *
  * <h2>Back-pressure</h2>
  * At most {@link CommitterOptions#maxQueuedDeltas()} deltas wait; past that a push fails at once
@@ -113,6 +114,14 @@ public final class Committer implements AutoCloseable {
    * called on a Vert.x context; the future completes there once the group holding it is durable.
    */
   public Future<BatchOutcome> push(String db, List<Delta> deltas) {
+    return push(db, deltas, null, null);
+  }
+
+  /**
+   * As {@link #push(String, List)}, written by {@code writer} (the {@code $owner} of documents it
+   * creates; null for none) and checked delta by delta by {@code guard} (null: all permitted).
+   */
+  public Future<BatchOutcome> push(String db, List<Delta> deltas, String writer, WriteGuard guard) {
     Context ctx = Vertx.currentContext();
     Promise<BatchOutcome> promise = Promise.promise();
     int weight = Math.max(1, deltas.size());
@@ -124,7 +133,7 @@ public final class Committer implements AutoCloseable {
       stats.overloaded.increment();
       return Future.failedFuture(new OverloadedException("write queue is full"));
     }
-    queue.add(new PushTask(ctx, WriteBatch.of(db, deltas), promise, weight)); // encodes here, on the caller's thread
+    queue.add(new PushTask(ctx, WriteBatch.of(db, deltas, writer, guard), promise, weight)); // encodes here, on the caller's thread
     return promise.future();
   }
 
@@ -239,12 +248,13 @@ public final class Committer implements AutoCloseable {
     }
     queuedDeltas.addAndGet(-weight);
     stats.recordGroup(group.size(), weight, System.nanoTime() - started);
-    completeAll(group, outcomes, null);
+    // the listener first: whoever is acked must find the change already published (e.g. a new policy)
     try {
       listener.committed(outcomes);
     } catch (RuntimeException e) {
       log.error("commit listener failed", e);
     }
+    completeAll(group, outcomes, null);
   }
 
   /** Completes each push's future on its own context, one task per context. */

@@ -27,7 +27,7 @@ public final class ConfigLoader {
       String value = env.get(envName(f.getName()));
       if (value == null) continue;
       if (f.getType() == String.class) merged.put(f.getName(), value);
-      else if (f.getType() == java.util.List.class) {
+      else if (f.getType() == java.util.List.class && !value.trim().startsWith("[")) {
         var arr = merged.putArray(f.getName());
         for (String part : value.split(",")) if (!part.isBlank()) arr.add(part.trim());
       } else merged.set(f.getName(), Json.MAPPER.readTree(value));

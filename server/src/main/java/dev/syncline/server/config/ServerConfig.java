@@ -1,8 +1,13 @@
 package dev.syncline.server.config;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Limits;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Every setting of a Syncline server, with its default. Settings are read once at start-up: from
@@ -46,8 +51,62 @@ public final class ServerConfig {
    */
   public boolean todoExample = true;
 
-  /** Databases created at start-up when absent. */
-  public List<String> databases = new ArrayList<>();
+  /**
+   * Databases ensured at start-up: each entry is a name ({@code "notes"}), or an object
+   * {@code {"name", "policy", "collections": {COL: policy}}}. A declared policy is enforced at
+   * every start; without one, a new database gets the default (every action for {@code $user}).
+   */
+  public List<DatabaseSpec> databases = new ArrayList<>();
+
+  // ---- sign-in ----
+
+  /**
+   * Password of the {@code admin} user created at the first start on an empty store (env
+   * {@code SYNCLINE_ADMIN_PASSWORD}). When unset, one is generated and printed once to the console.
+   */
+  public String adminPassword;
+
+  /**
+   * Secret that signs tokens (HS256), at least 32 characters; every server that must accept the
+   * same tokens needs the same one. Default: generated at the first start and kept in the store.
+   */
+  public String jwtSecret;
+
+  /** Issuer written into tokens and required of every token presented. Default {@code syncline}. */
+  public String jwtIssuer = "syncline";
+
+  /** Lifetime of a token, in seconds. Default 604800 (7 days); clients renew before it ends. */
+  public long tokenExpirySeconds = 7L * 24 * 3600;
+
+  /** Whether anyone may create an account with the {@code signup} message. Default false. */
+  public boolean signup = false;
+
+  /**
+   * Policy of a database created without one (by {@code db.create} or {@link #databases}), as
+   * {@code {"read": [...], ...}}. Default null: every action for {@code $user}, any signed-in user.
+   */
+  public JsonNode newDatabasePolicy;
+
+  /** Users ensured at start-up: {@code [{"username", "password", "roles": [...]}]}; existing ones keep their password. */
+  public List<UserSpec> users = new ArrayList<>();
+
+  /** Failed sign-ins for one username before it is locked out, for a time that doubles with each further failure. Default 5. */
+  public int loginFailuresPerUser = 5;
+
+  /** Failed sign-ins from one address before it is locked out (higher: many people may share one). Default 20. */
+  public int loginFailuresPerAddress = 20;
+
+  /** The first lock-out, in ms; each further failure doubles it. Default 1000. */
+  public long lockoutBaseMs = 1000;
+
+  /** The longest lock-out, in ms. Default 900000 (15 minutes). */
+  public long lockoutMaxMs = 15 * 60 * 1000;
+
+  /**
+   * Messages one connection may send per second, on average (bursts of twice that are allowed);
+   * beyond it a message is answered {@code rate_limited} and dropped. 0 turns it off. Default 1000.
+   */
+  public int messagesPerSecond = 1000;
 
   // ---- limits, announced in welcome.limits ----
 
@@ -127,13 +186,64 @@ public final class ServerConfig {
     if (catchUpPageBytes > maxMessageBytes) {
       throw new IllegalArgumentException("catchUpPageBytes: must not exceed maxMessageBytes");
     }
-    for (String db : databases) {
-      if (!dev.syncline.protocol.MessageCodec.isDatabaseName(db) || db.startsWith("$")) {
-        throw new IllegalArgumentException("databases: " + db + " is not a database name (1 to 64 of [A-Za-z0-9_.-])");
+    for (DatabaseSpec db : databases) {
+      if (db.name == null || !dev.syncline.protocol.MessageCodec.isDatabaseName(db.name) || db.name.startsWith("$")) {
+        throw new IllegalArgumentException("databases: " + db.name + " is not a database name (1 to 64 of [A-Za-z0-9_.-])");
       }
     }
+    for (UserSpec u : users) {
+      if (u.username == null || u.password == null) throw new IllegalArgumentException("users: each needs username and password");
+    }
+    if (jwtSecret != null && jwtSecret.length() < 32) throw new IllegalArgumentException("jwtSecret: at least 32 characters");
+    if (tokenExpirySeconds < 60) throw new IllegalArgumentException("tokenExpirySeconds: at least 60");
+    if (loginFailuresPerUser < 1 || loginFailuresPerAddress < 1) throw new IllegalArgumentException("loginFailuresPer*: at least 1");
+    if (lockoutBaseMs < 1 || lockoutMaxMs < lockoutBaseMs) throw new IllegalArgumentException("lockoutBaseMs/lockoutMaxMs: 1 ≤ base ≤ max");
+    if (messagesPerSecond < 0) throw new IllegalArgumentException("messagesPerSecond: 0 (off) or more");
     if (serverId != null && !dev.syncline.protocol.Hlc.isValidOrigin(serverId)) {
       throw new IllegalArgumentException("serverId: 1 to 64 characters of [A-Za-z0-9_.:-]");
+    }
+  }
+
+  /** A database to ensure at start-up; see {@link #databases}. */
+  public static final class DatabaseSpec {
+    public String name;
+    /** {@code {"read": [...], "create": [...], "update": [...], "destroy": [...]}}, or null. */
+    public JsonNode policy;
+    /** Per-collection policies that override the database's. */
+    public Map<String, JsonNode> collections = new LinkedHashMap<>();
+
+    public DatabaseSpec() {}
+
+    /** A database given by name only. */
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    public static DatabaseSpec named(String name) {
+      DatabaseSpec d = new DatabaseSpec();
+      d.name = name;
+      return d;
+    }
+
+    /** A database every action of which is open to anyone ({@code $all}). */
+    public static DatabaseSpec open(String name) {
+      DatabaseSpec d = named(name);
+      ObjectNode p = dev.syncline.protocol.Json.MAPPER.createObjectNode();
+      for (String action : List.of("read", "create", "update", "destroy")) p.putArray(action).add("$all");
+      d.policy = p;
+      return d;
+    }
+  }
+
+  /** A user to ensure at start-up; see {@link #users}. */
+  public static final class UserSpec {
+    public String username;
+    public String password;
+    public List<String> roles = new ArrayList<>();
+
+    public UserSpec() {}
+
+    public UserSpec(String username, String password, List<String> roles) {
+      this.username = username;
+      this.password = password;
+      this.roles = new ArrayList<>(roles);
     }
   }
 }

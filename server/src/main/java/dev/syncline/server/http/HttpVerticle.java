@@ -1,5 +1,8 @@
 package dev.syncline.server.http;
 
+import dev.syncline.protocol.ErrorCode;
+import dev.syncline.server.auth.Auth;
+import dev.syncline.server.auth.AuthException;
 import dev.syncline.server.session.Session;
 import dev.syncline.server.session.SessionServices;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
@@ -9,9 +12,11 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.FileSystemAccess;
 import io.vertx.ext.web.handler.StaticHandler;
 import java.util.ArrayList;
@@ -30,6 +35,9 @@ public final class HttpVerticle extends VerticleBase {
 
   /** Where the build puts the todo example and the JavaScript SDK, on the classpath. */
   static final String BUNDLED_WEB_ROOT = "webroot";
+
+  /** Largest {@code POST /auth/login} body. */
+  private static final int LOGIN_BODY_LIMIT = 4096;
 
   private final HttpSettings settings;
   private final SessionServices services;
@@ -56,11 +64,14 @@ public final class HttpVerticle extends VerticleBase {
         .setReadIdleTimeout(settings.readIdleTimeoutSeconds());
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
+    router.post("/auth/login").handler(BodyHandler.create().setBodyLimit(LOGIN_BODY_LIMIT)).handler(this::login);
     if (settings.staticDir() != null) {
       router.route("/*").handler(StaticHandler.create(FileSystemAccess.ROOT, settings.staticDir()));
     } else if (settings.bundledWebRoot()) {
       router.route("/*").handler(StaticHandler.create(BUNDLED_WEB_ROOT));
     }
+    // users or policies changed: every session on this loop re-checks itself, in order with live changes
+    services.auth().onChange(() -> context.runOnContext(v -> List.copyOf(sessions).forEach(Session::authChanged)));
     server = vertx.createHttpServer(options)
         .webSocketHandshakeHandler(this::handshake)
         .webSocketHandler(this::connected)
@@ -111,6 +122,50 @@ public final class HttpVerticle extends VerticleBase {
       session.onClose();
       sessions.remove(session);
     });
+  }
+
+  /**
+   * {@code POST /auth/login} with {@code {"username","password"}}: the same sign-in as the
+   * {@code login} message, for clients that want a token before opening a socket. 200 with
+   * {@code {token, expiresAt, user}}; 400, 401 or 429 with {@code {code, message, retryAfterMs?}}.
+   */
+  private void login(RoutingContext rc) {
+    JsonObject body;
+    try {
+      body = rc.body().asJsonObject();
+    } catch (RuntimeException e) {
+      body = null;
+    }
+    Object username = body == null ? null : body.getValue("username");
+    Object password = body == null ? null : body.getValue("password");
+    if (!(username instanceof String u) || !(password instanceof String p) || u.isEmpty() || p.isEmpty()
+        || u.length() > 256 || p.length() > 1024) {
+      problem(rc, 400, ErrorCode.BAD_REQUEST, "a JSON object with username (1 to 256) and password (1 to 1024)", null);
+      return;
+    }
+    String address = rc.request().remoteAddress() == null ? null : rc.request().remoteAddress().hostAddress();
+    services.auth().login(u, p, address).onComplete(ar -> {
+      if (ar.succeeded()) {
+        Auth.SignedIn s = ar.result();
+        JsonObject out = new JsonObject().put("token", s.token()).put("expiresAt", s.expiresAt())
+            .put("user", new JsonObject().put("id", s.caller().user()).put("roles", new JsonArray(s.caller().info().roles())));
+        rc.response().putHeader("content-type", "application/json").putHeader("cache-control", "no-store").end(out.encode());
+      } else if (ar.cause() instanceof AuthException e) {
+        int status = e.code() == ErrorCode.RATE_LIMITED ? 429 : e.code() == ErrorCode.UNAUTHENTICATED ? 401 : 400;
+        problem(rc, status, e.code(), e.getMessage(), e.retryAfterMs());
+      } else {
+        problem(rc, 500, ErrorCode.INTERNAL, "sign-in failed", null);
+      }
+    });
+  }
+
+  private static void problem(RoutingContext rc, int status, ErrorCode code, String message, Long retryAfterMs) {
+    JsonObject out = new JsonObject().put("code", code.wire()).put("message", message);
+    if (retryAfterMs != null) {
+      out.put("retryAfterMs", retryAfterMs);
+      rc.response().putHeader("retry-after", Long.toString((retryAfterMs + 999) / 1000));
+    }
+    rc.response().setStatusCode(status).putHeader("content-type", "application/json").end(out.encode());
   }
 
   private void health(RoutingContext rc) {

@@ -95,6 +95,6 @@ final class WebSocketConnection implements Connection {
 
   @Override
   public String remoteAddress() {
-    return String.valueOf(ws.remoteAddress());
+    return ws.remoteAddress() == null ? null : ws.remoteAddress().hostAddress();
   }
 }

@@ -3,6 +3,8 @@ package dev.syncline.server.hub;
 import dev.syncline.server.commit.Committer;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.CommittedDelta;
+import dev.syncline.server.store.DatabaseInfo;
+import dev.syncline.server.store.ReadFilter;
 import dev.syncline.server.store.Store;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -15,6 +17,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * Subscriptions and the fan-out of committed changes.
@@ -55,19 +58,22 @@ public final class Hub implements Committer.CommitListener {
   /**
    * Opens a subscription for a connection; must be called on the connection's event loop. It
    * starts catching up from {@code since} at once — or from 0 after a {@code reset}, when the
-   * client's copy came from another epoch of the database. Returns null when the database does not exist.
+   * client's copy came from another epoch. {@code filter} is what the reader may see (null:
+   * everything); {@code epochOf} names the epoch of the database as this reader sees it, and
+   * {@code clientEpoch} is the one the client holds (null: none). Returns null when the database does not exist.
    */
-  public Subscription subscribe(String sid, String db, Set<String> cols, long since, String epoch, Outlet outlet) {
+  public Subscription subscribe(String sid, String db, Set<String> cols, long since, String clientEpoch, Outlet outlet,
+      ReadFilter filter, Function<DatabaseInfo, String> epochOf) {
     // each connection runs on its own duplicate of its event loop's context: key by the loop's
     LoopRegistry registry = loops.computeIfAbsent(((ContextInternal) Vertx.currentContext()).unwrap(),
         c -> new LoopRegistry());
     var info = store.database(db);
     if (info.isEmpty()) return null;
-    Subscription s = new Subscription(this, registry, sid, db, cols, outlet);
+    Subscription s = new Subscription(this, registry, sid, db, cols, outlet, filter, epochOf);
     registry.add(s);
     subscriptionCount.incrementAndGet();
-    boolean otherEpoch = epoch != null && !epoch.equals(info.get().epoch());
-    s.start(since, otherEpoch, info.get().head(), info.get().purgedThrough());
+    boolean otherEpoch = clientEpoch != null && !clientEpoch.equals(epochOf.apply(info.get()));
+    s.start(since, otherEpoch, info.get());
     return s;
   }
 
@@ -85,7 +91,7 @@ public final class Hub implements Committer.CommitListener {
     }
     if (byDb.isEmpty()) return;
     List<LiveBatch> batches = new ArrayList<>(byDb.size());
-    byDb.forEach((db, deltas) -> batches.add(new LiveBatch(db, deltas, deltas.get(deltas.size() - 1).delta().seq())));
+    byDb.forEach((db, deltas) -> batches.add(LiveBatch.of(db, deltas)));
     loops.forEach((ctx, registry) -> ctx.runOnContext(v -> batches.forEach(registry::deliver)));
   }
 
@@ -155,10 +161,10 @@ public final class Hub implements Committer.CommitListener {
     void deliver(LiveBatch batch) {
       List<Subscription> subs = byDb.get(batch.db());
       if (subs == null) return;
-      Map<Set<String>, Audience> audiences = new HashMap<>();
+      Map<AudienceKey, Audience> audiences = new HashMap<>();
       for (Subscription s : List.copyOf(subs)) {
-        Audience a = audiences.computeIfAbsent(s.cols() == null ? Set.of("\0all") : s.cols(),
-            k -> new Audience(batch, s.cols()));
+        Audience a = audiences.computeIfAbsent(new AudienceKey(s.cols(), s.filter()),
+            k -> new Audience(batch, s.cols(), s.filter()));
         s.onLive(batch, a);
       }
     }
@@ -169,17 +175,23 @@ public final class Hub implements Committer.CommitListener {
     }
   }
 
-  /** The deltas of one live batch that one collection filter lets through, and their frame body. */
+  /** Subscribers with equal collection filters and equal access see the same deltas. */
+  private record AudienceKey(Set<String> cols, ReadFilter filter) {}
+
+  /** The deltas of one live batch that one collection filter and one access let through, and their frame body. */
   static final class Audience {
     final List<byte[]> deltas;
     private final LiveBatch batch;
     private byte[] body;
 
-    Audience(LiveBatch batch, Set<String> cols) {
+    Audience(LiveBatch batch, Set<String> cols, ReadFilter filter) {
       this.batch = batch;
       List<byte[]> matching = new ArrayList<>(batch.deltas().size());
       for (CommittedDelta d : batch.deltas()) {
-        if (cols == null || cols.contains(d.delta().col())) matching.add(d.json());
+        if ((cols == null || cols.contains(d.delta().col()))
+            && (filter == null || filter.allows(d.delta().col(), d.delta().attr(), d.owner()))) {
+          matching.add(d.json());
+        }
       }
       this.deltas = matching;
     }

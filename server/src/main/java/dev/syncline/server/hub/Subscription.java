@@ -3,7 +3,12 @@ package dev.syncline.server.hub;
 import dev.syncline.protocol.ErrorCode;
 import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.store.ChangePage;
+import dev.syncline.server.store.CommittedDelta;
+import dev.syncline.server.store.DatabaseInfo;
+import dev.syncline.server.store.ReadFilter;
 import java.util.ArrayList;
+import java.util.Objects;
+import java.util.function.Function;
 import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -29,6 +34,14 @@ import org.slf4j.LoggerFactory;
  *       is dropped and nothing more is held; once the socket drains the subscription catches up
  *       from its cursor again — which also compacts: overwritten values are not re-sent.
  * </ul>
+ *
+ * <h2>Access</h2>
+ * A subscription carries its reader's {@link ReadFilter} (null: sees everything), applied to
+ * catch-up pages in the store and to live batches here. When what the reader may see changes — a
+ * policy, the user's roles, or the owner of a document it reads only when it owns it — the
+ * subscription starts over: {@code reset} with the new epoch, then a catch-up from 0 under the new
+ * filter. The client drops what it lost and receives what it gained, with no gap or duplicate,
+ * through the same path as any reset.
  */
 public final class Subscription {
   private static final Logger log = LoggerFactory.getLogger(Subscription.class);
@@ -42,6 +55,10 @@ public final class Subscription {
   private final Set<String> cols;
   private final Outlet outlet;
   private final byte[] header;
+  private ReadFilter filter;
+  private Function<DatabaseInfo, String> epochOf;
+  /** Counts restarts, so a page read under an older filter is thrown away. */
+  private int generation;
 
   private State state = State.CATCHING_UP;
   private long cursor;
@@ -51,7 +68,10 @@ public final class Subscription {
   private long pendingSeq;
   private int pendingBytes;
 
-  Subscription(Hub hub, Hub.LoopRegistry registry, String sid, String db, Set<String> cols, Outlet outlet) {
+  Subscription(Hub hub, Hub.LoopRegistry registry, String sid, String db, Set<String> cols, Outlet outlet,
+      ReadFilter filter, Function<DatabaseInfo, String> epochOf) {
+    this.filter = filter;
+    this.epochOf = epochOf;
     this.hub = hub;
     this.registry = registry;
     this.sid = sid;
@@ -65,7 +85,7 @@ public final class Subscription {
     return sid;
   }
 
-  String db() {
+  public String db() {
     return db;
   }
 
@@ -73,10 +93,14 @@ public final class Subscription {
     return cols;
   }
 
-  void start(long since, boolean otherEpoch, long head, long purgedThrough) {
-    if (since > 0 && (otherEpoch || since > head || since < purgedThrough)) {
+  ReadFilter filter() {
+    return filter;
+  }
+
+  void start(long since, boolean otherEpoch, DatabaseInfo info) {
+    if (since > 0 && (otherEpoch || since > info.head() || since < info.purgedThrough())) {
       // the client's copy is from another life of this database, or older than what is kept
-      outlet.send(new ServerMessage.Reset(sid));
+      outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info)));
       since = 0;
     }
     cursor = since;
@@ -104,10 +128,52 @@ public final class Subscription {
     }
   }
 
+  /**
+   * The reader's access changed (a policy, its roles, its sign-in): with a different filter the
+   * subscription starts over under the new one; with the same, nothing is sent.
+   */
+  public void accessChanged(ReadFilter newFilter, Function<DatabaseInfo, String> newEpochOf) {
+    epochOf = newEpochOf;
+    if (state == State.CLOSED || Objects.equals(filter, newFilter)) return;
+    filter = newFilter;
+    restart();
+  }
+
+  /** Sends {@code reset} with the current epoch and catches up from 0 under the current filter. */
+  private void restart() {
+    var info = hub.store().database(db);
+    if (info.isEmpty()) {
+      databaseGone();
+      return;
+    }
+    dropPending();
+    setState(State.CATCHING_UP);
+    generation++;
+    outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info.get())));
+    cursor = 0;
+    liveSeen = 0;
+    readNextPage();
+  }
+
+  /** A document this reader sees only while it owns it changed hands: what it may see changed. */
+  private boolean ownershipMoved(LiveBatch batch) {
+    if (filter == null) return false;
+    for (CommittedDelta d : batch.deltas()) {
+      if (d.ownerChanged() && filter.needsOwner(d.delta().col()) && (cols == null || cols.contains(d.delta().col()))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // ---- live ----
 
   void onLive(LiveBatch batch, Hub.Audience audience) {
     if (state == State.CLOSED) return;
+    if (batch.ownerChanges() && ownershipMoved(batch)) {
+      restart();
+      return;
+    }
     if (state != State.LIVE) {
       liveSeen = Math.max(liveSeen, batch.lastSeq());
       return;
@@ -185,12 +251,16 @@ public final class Subscription {
     }
     reading = true;
     long from = cursor;
+    int readFor = generation;
+    ReadFilter f = filter;
     HubOptions o = hub.options();
     hub.readers()
-        .executeBlocking(() -> hub.store().changesSince(db, cols, from, o.catchUpPageDeltas(), o.catchUpPageBytes()), false)
+        .executeBlocking(() -> hub.store().changesSince(db, cols, f, from, o.catchUpPageDeltas(), o.catchUpPageBytes()), false)
         .onComplete(ar -> {
           reading = false;
-          if (ar.failed()) {
+          if (readFor != generation) {
+            readNextPage(); // restarted meanwhile: this page was read for the old filter or cursor
+          } else if (ar.failed()) {
             log.error("catch-up read of {} failed", db, ar.cause());
             failed("catch-up read failed");
           } else if (ar.result() == null) {
@@ -205,10 +275,7 @@ public final class Subscription {
     if (state != State.CATCHING_UP) return;
     if (cursor > 0 && page.purgedThrough() > cursor) {
       // tombstones this client never saw were purged: it must start over
-      outlet.send(new ServerMessage.Reset(sid));
-      cursor = 0;
-      liveSeen = 0;
-      readNextPage();
+      restart();
       return;
     }
     if (!page.deltas().isEmpty()) {

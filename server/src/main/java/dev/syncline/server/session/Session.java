@@ -10,6 +10,11 @@ import dev.syncline.protocol.ProtocolException;
 import dev.syncline.protocol.PushResult;
 import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.admin.AdminException;
+import dev.syncline.server.auth.Auth;
+import dev.syncline.server.auth.AuthException;
+import dev.syncline.server.auth.Caller;
+import dev.syncline.server.auth.ReadAccess;
+import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.commit.OverloadedException;
 import dev.syncline.server.hub.Subscription;
 import dev.syncline.server.store.BatchOutcome;
@@ -27,7 +32,12 @@ import org.slf4j.LoggerFactory;
  * The protocol state of one WebSocket connection: decodes each message, checks it, and dispatches
  * it to the writer, the hub or admin. Runs entirely on the connection's event loop and never
  * blocks: pushes and admin writes return futures from the committer, catch-up reads run on
- * workers inside the hub.
+ * workers inside the hub, password checks on auth's workers.
+ *
+ * <p>A connection is anonymous until {@code hello.token}, {@code login} or {@code signup} names a
+ * user. Every push is checked delta by delta against the policies, every subscription carries its
+ * reader's access, and when the user or the policies change its subscriptions are re-checked.
+ * When the token expires the connection is told and closed (1008).
  */
 public final class Session {
   private static final Logger log = LoggerFactory.getLogger(Session.class);
@@ -44,7 +54,10 @@ public final class Session {
   private final Connection connection;
   private final SessionServices services;
   private final Map<String, Subscription> subscriptions = new HashMap<>();
-  private final BadMessageBudget badMessages;
+  private final TokenBucket badMessages;
+  private final TokenBucket messages;
+  private Caller caller = Caller.ANONYMOUS;
+  private long expiryTimer = -1;
   private String clientId;
   private int nextSid = 1;
   private boolean closed;
@@ -52,7 +65,10 @@ public final class Session {
   public Session(Connection connection, SessionServices services) {
     this.connection = connection;
     this.services = services;
-    this.badMessages = new BadMessageBudget(services.maxBadMessagesPerMinute());
+    int bad = services.maxBadMessagesPerMinute();
+    this.badMessages = new TokenBucket(bad, bad / 60.0);
+    int rate = services.messagesPerSecond();
+    this.messages = rate == 0 ? null : new TokenBucket(2.0 * rate, rate);
   }
 
   /** The client's id, once it said hello. */
@@ -92,6 +108,7 @@ public final class Session {
   /** The socket closed: end every subscription. */
   public void onClose() {
     closed = true;
+    if (expiryTimer >= 0) services.vertx().cancelTimer(expiryTimer);
     subscriptions.values().forEach(Subscription::close);
     subscriptions.clear();
   }
@@ -102,6 +119,13 @@ public final class Session {
   }
 
   private void dispatch(ClientMessage message) {
+    if (messages != null && !messages.take()) {
+      send(new ServerMessage.Error(message.rid(), ErrorCode.RATE_LIMITED, "too many messages; slow down",
+          Math.max(1, messages.retryAfterMs()), null, null, null));
+      // a client that ignores the hint is flooding: it spends the malformed-message budget
+      if (!badMessages.take()) close(CLOSE_POLICY_VIOLATION, "too many messages");
+      return;
+    }
     if (message instanceof ClientMessage.Push push) onPush(push);
     else if (message instanceof ClientMessage.Sub sub) onSub(sub);
     else if (message instanceof ClientMessage.Unsub unsub) onUnsub(unsub);
@@ -110,8 +134,77 @@ public final class Session {
     else if (message instanceof ClientMessage.Hello hello) {
       refuse(hello.rid(), ErrorCode.BAD_REQUEST, "hello was already said on this connection");
     } else if (message instanceof ClientMessage.Login login) {
-      send(ServerMessage.Error.of(login.rid(), ErrorCode.UNAUTHENTICATED, "sign-in is not enabled on this server"));
+      signIn(login.rid(), services.auth().login(login.username(), login.password(), connection.remoteAddress()));
+    } else if (message instanceof ClientMessage.Signup signup) {
+      signIn(signup.rid(), services.auth().signup(signup.username(), signup.password()));
+    } else if (message instanceof ClientMessage.Renew renew) {
+      try {
+        signIn(renew.rid(), io.vertx.core.Future.succeededFuture(services.auth().renew(caller)));
+      } catch (AuthException e) {
+        send(errorOf(renew.rid(), e));
+      }
     }
+  }
+
+  // ---- sign-in ----
+
+  private void signIn(JsonNode rid, io.vertx.core.Future<Auth.SignedIn> attempt) {
+    attempt.onComplete(ar -> {
+      if (closed) return;
+      if (ar.succeeded()) {
+        Auth.SignedIn s = ar.result();
+        send(new ServerMessage.Token(rid, s.token(), s.expiresAt(), s.caller().info()));
+        become(s);
+      } else if (ar.cause() instanceof AuthException e) {
+        send(errorOf(rid, e));
+      } else if (ar.cause() instanceof OverloadedException e) {
+        send(new ServerMessage.Error(rid, ErrorCode.OVERLOADED, e.getMessage(), OVERLOADED_RETRY_MS, null, null, null));
+      } else {
+        log.error("sign-in failed", ar.cause());
+        send(ServerMessage.Error.of(rid, ErrorCode.INTERNAL, "sign-in failed"));
+      }
+    });
+  }
+
+  /** The connection is now {@code s.caller()} until its token expires; open subscriptions are re-checked. */
+  private void become(Auth.SignedIn s) {
+    caller = s.caller();
+    if (expiryTimer >= 0) services.vertx().cancelTimer(expiryTimer);
+    long in = Math.max(1, s.expiresAt() - System.currentTimeMillis());
+    expiryTimer = services.vertx().setTimer(in, id -> {
+      expiryTimer = -1;
+      signOut("token expired");
+    });
+    subscriptions.values().forEach(this::recheck);
+  }
+
+  /**
+   * Users or policies changed (called on this connection's loop): a deleted or disabled user is
+   * signed out and disconnected; otherwise each subscription is re-checked against its access now.
+   */
+  public void authChanged() {
+    if (closed || clientId == null) return;
+    Caller now = services.auth().refresh(caller);
+    if (now == null) {
+      signOut("the account was disabled or deleted");
+      return;
+    }
+    caller = now;
+    subscriptions.values().forEach(this::recheck);
+  }
+
+  private void recheck(Subscription s) {
+    ReadAccess access = services.auth().readAccess(caller, s.db());
+    s.accessChanged(access.filter(), access::epoch);
+  }
+
+  private void signOut(String why) {
+    send(ServerMessage.Error.of(null, ErrorCode.UNAUTHENTICATED, why));
+    close(CLOSE_POLICY_VIOLATION, why);
+  }
+
+  private static ServerMessage.Error errorOf(JsonNode rid, AuthException e) {
+    return new ServerMessage.Error(rid, e.code(), e.getMessage(), e.retryAfterMs(), null, null, null);
   }
 
   private void onHello(ClientMessage.Hello hello) {
@@ -121,9 +214,20 @@ public final class Session {
       close(CLOSE_PROTOCOL_ERROR, "unsupported protocol");
       return;
     }
+    Auth.SignedIn signedIn = null;
+    if (hello.token() != null) {
+      try {
+        signedIn = services.auth().authenticate(hello.token());
+      } catch (AuthException e) {
+        send(errorOf(hello.rid(), e));
+        close(CLOSE_POLICY_VIOLATION, "bad token");
+        return;
+      }
+    }
     clientId = hello.clientId();
+    if (signedIn != null) become(signedIn);
     send(new ServerMessage.Welcome(hello.rid(), MessageCodec.PROTOCOL_VERSION, services.serverId(),
-        System.currentTimeMillis(), null, services.limits()));
+        System.currentTimeMillis(), caller.info(), services.limits()));
   }
 
   // ---- push ----
@@ -161,7 +265,8 @@ public final class Session {
       send(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null)));
       return;
     }
-    services.committer().push(push.db(), accepted).onComplete(ar -> {
+    services.committer().push(push.db(), accepted, caller.user(), services.auth().writeGuard(caller, push.db()))
+        .onComplete(ar -> {
       if (ar.succeeded()) {
         BatchOutcome outcome = ar.result();
         if (outcome.missing()) {
@@ -181,10 +286,15 @@ public final class Session {
   private static List<PushResult> results(PushResult[] refused, BatchOutcome outcome) {
     List<PushResult> out = new ArrayList<>(refused.length);
     for (int i = 0; i < refused.length; i++) {
-      out.add(refused[i] != null ? refused[i] : PushResult.of(outcome.outcomes().get(i)));
+      if (refused[i] != null) out.add(refused[i]);
+      else if (outcome.outcomes().get(i) == null) out.add(FORBIDDEN_DELTA); // the policy refused it
+      else out.add(PushResult.of(outcome.outcomes().get(i)));
     }
     return out;
   }
+
+  private static final PushResult FORBIDDEN_DELTA =
+      PushResult.refused(ErrorCode.FORBIDDEN, "the policy does not let you write this document");
 
   // ---- subscriptions ----
 
@@ -194,7 +304,7 @@ public final class Session {
           "at most " + services.limits().maxSubscriptions() + " subscriptions per connection"));
       return;
     }
-    if (sub.db().startsWith("$")) {
+    if (sub.db().startsWith("$") && !sub.db().equals(SystemDb.NAME)) {
       send(ServerMessage.Error.of(sub.rid(), ErrorCode.FORBIDDEN, "db: " + sub.db() + " is reserved"));
       return;
     }
@@ -203,10 +313,17 @@ public final class Session {
       send(ServerMessage.Error.of(sub.rid(), ErrorCode.NOT_FOUND, "no database " + sub.db()));
       return;
     }
+    ReadAccess access = services.auth().readAccess(caller, sub.db());
+    if (access.nothing(sub.cols())) {
+      send(ServerMessage.Error.of(sub.rid(), ErrorCode.FORBIDDEN,
+          caller.signedIn() ? "the policy does not let you read " + sub.db() : "sign in to read " + sub.db()));
+      return;
+    }
     String sid = "s" + nextSid++;
-    send(new ServerMessage.Subscribed(sub.rid(), sid, sub.db(), db.get().head(), db.get().epoch()));
+    send(new ServerMessage.Subscribed(sub.rid(), sid, sub.db(), db.get().head(), access.epoch(db.get())));
     var cols = sub.cols() == null ? null : java.util.Set.copyOf(new LinkedHashSet<>(sub.cols()));
-    Subscription s = services.hub().subscribe(sid, sub.db(), cols, sub.since(), sub.epoch(), connection);
+    Subscription s = services.hub().subscribe(sid, sub.db(), cols, sub.since(), sub.epoch(), connection,
+        access.filter(), access::epoch);
     if (s == null) {
       send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "no database " + sub.db(), null, null, null, sid));
       return;
@@ -227,7 +344,7 @@ public final class Session {
   // ---- admin ----
 
   private void onAdmin(ClientMessage.Admin admin) {
-    services.admin().handle(admin.op(), admin.args()).onComplete(ar -> {
+    services.admin().handle(caller, admin.op(), admin.args()).onComplete(ar -> {
       if (ar.succeeded()) {
         send(new ServerMessage.Result(admin.rid(), ar.result()));
       } else if (ar.cause() instanceof AdminException e) {

@@ -11,11 +11,14 @@ package dev.syncline.server.store;
  * @param documents documents with at least one stored register (destroyed ones included)
  * @param attributes stored registers, tombstones included (also the size of the compacted log)
  * @param tombstones registers whose value is null
+ * @param ownerChanges how many times a document's {@code $owner} was replaced by another (not first
+ *     writes); what owner-only readers may see changes with it
  */
 public record DatabaseInfo(
-    String name, String epoch, long head, long createdAt, long purgedThrough, long documents, long attributes, long tombstones) {
+    String name, String epoch, long head, long createdAt, long purgedThrough, long documents, long attributes,
+    long tombstones, long ownerChanges) {
 
-  DatabaseInfo withCounts(long newHead, long newPurged, long docs, long attrs, long tombs) {
-    return new DatabaseInfo(name, epoch, newHead, createdAt, newPurged, docs, attrs, tombs);
+  DatabaseInfo withCounts(long newHead, long newPurged, long docs, long attrs, long tombs, long owners) {
+    return new DatabaseInfo(name, epoch, newHead, createdAt, newPurged, docs, attrs, tombs, owners);
   }
 }

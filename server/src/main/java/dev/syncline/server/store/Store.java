@@ -52,7 +52,15 @@ public interface Store extends AutoCloseable {
    * Up to {@code maxDeltas} changes (and about {@code maxBytes}) with seq above {@code afterSeq},
    * in seq order, of the given collections (null: all), read from one snapshot.
    */
-  ChangePage changesSince(String db, Set<String> cols, long afterSeq, int maxDeltas, int maxBytes);
+  ChangePage changesSince(String db, Set<String> cols, ReadFilter filter, long afterSeq, int maxDeltas, int maxBytes);
+
+  /** {@link #changesSince(String, Set, ReadFilter, long, int, int)} for a reader that may see everything. */
+  default ChangePage changesSince(String db, Set<String> cols, long afterSeq, int maxDeltas, int maxBytes) {
+    return changesSince(db, cols, null, afterSeq, maxDeltas, maxBytes);
+  }
+
+  /** Every stored register of one collection, with its value and seq, from one snapshot. For small collections. */
+  List<dev.syncline.protocol.Delta> registers(String db, String col);
 
   Optional<DatabaseInfo> database(String db);
 

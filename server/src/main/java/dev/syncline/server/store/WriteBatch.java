@@ -10,12 +10,20 @@ import java.util.List;
  * {@code encoded} holds each delta's wire encoding without its seq ({@link
  * MessageCodec#encodeDeltaOpen}), made by {@link #of} on the thread that builds the batch — an
  * event loop — so the single writer only appends the seq.
+ *
+ * <p>{@code writer} becomes the {@code $owner} of every document this batch creates (null: an
+ * anonymous writer, no owner is written). {@code guard} checks each delta in the transaction;
+ * null permits everything.
  */
-public record WriteBatch(String db, List<Delta> deltas, List<byte[]> encoded) {
+public record WriteBatch(String db, List<Delta> deltas, List<byte[]> encoded, String writer, WriteGuard guard) {
 
   public static WriteBatch of(String db, List<Delta> deltas) {
+    return of(db, deltas, null, null);
+  }
+
+  public static WriteBatch of(String db, List<Delta> deltas, String writer, WriteGuard guard) {
     List<byte[]> encoded = new ArrayList<>(deltas.size());
     for (Delta d : deltas) encoded.add(d == null ? null : MessageCodec.encodeDeltaOpen(d));
-    return new WriteBatch(db, deltas, encoded);
+    return new WriteBatch(db, deltas, encoded, writer, guard);
   }
 }

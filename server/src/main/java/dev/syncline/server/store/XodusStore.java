@@ -1,6 +1,6 @@
 package dev.syncline.server.store;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Json;
@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,8 +38,9 @@ import jetbrains.exodus.env.Transaction;
  *   <li>{@code reg:D} — the registers. Key {@code col\0id\0attr} (UTF-8; names cannot hold NUL, so
  *       keys sort by document and a document's registers are adjacent). Value: seq (8 bytes),
  *       flags (1 byte: {@link #REMOVED}, {@link #DESTROYS}), then the HLC timestamp.
- *   <li>{@code doc:D} — one key per stored document, {@code col\0id\0}: whether a write is a
- *       document's first is one lookup, not a scan of its registers.
+ *   <li>{@code doc:D} — one key per stored document, {@code col\0id\0}; the value is the
+ *       document's {@code $owner} (UTF-8, empty for none). Whether a write is a document's first,
+ *       and who owns it, is one lookup, not a scan of its registers.
  *   <li>{@code log:D} — the compacted change log. Key: seq (order-preserving 8 bytes). Value: the
  *       register key's length (4 bytes), the register key, then the delta's wire encoding with its
  *       seq. When a register is overwritten its old log entry is deleted, so the log holds exactly
@@ -122,9 +124,10 @@ final class XodusStore implements Store {
         Counters n = new Counters(before);
         List<Merge.Outcome> results = new ArrayList<>(batch.deltas().size());
         List<CommittedDelta> committed = new ArrayList<>();
+        Set<String> created = new HashSet<>();
         for (int i = 0; i < batch.deltas().size(); i++) {
           Delta d = batch.deltas().get(i);
-          results.add(d == null ? null : apply(t, txn, d, batch.encoded().get(i), n, committed));
+          results.add(d == null ? null : apply(t, txn, batch, d, batch.encoded().get(i), n, committed, created));
         }
         DatabaseInfo after = n.toInfo(before);
         if (after != before) newInfo.put(batch.db(), after);
@@ -143,7 +146,7 @@ final class XodusStore implements Store {
 
   /** Running counters of one database while a transaction is open. */
   private static final class Counters {
-    long head, documents, attributes, tombstones, purged;
+    long head, documents, attributes, tombstones, purged, ownerChanges;
 
     Counters(DatabaseInfo i) {
       head = i.head();
@@ -151,38 +154,74 @@ final class XodusStore implements Store {
       attributes = i.attributes();
       tombstones = i.tombstones();
       purged = i.purgedThrough();
+      ownerChanges = i.ownerChanges();
     }
 
     DatabaseInfo toInfo(DatabaseInfo before) {
       if (head == before.head() && documents == before.documents() && attributes == before.attributes()
-          && tombstones == before.tombstones() && purged == before.purgedThrough()) {
+          && tombstones == before.tombstones() && purged == before.purgedThrough()
+          && ownerChanges == before.ownerChanges()) {
         return before;
       }
-      return before.withCounts(head, purged, documents, attributes, tombstones);
+      return before.withCounts(head, purged, documents, attributes, tombstones, ownerChanges);
     }
   }
 
-  private Merge.Outcome apply(Tables t, Transaction txn, Delta d, byte[] encodedOpen, Counters n, List<CommittedDelta> out) {
+  /**
+   * Merges one delta. Returns null when the batch's guard refuses it. The first write of a
+   * document records it in {@code doc:D} with the batch's writer as owner, and (for a signed-in
+   * writer) writes the {@code $owner} register just before it, stamped with the same ts.
+   */
+  private Merge.Outcome apply(Tables t, Transaction txn, WriteBatch batch, Delta d, byte[] encodedOpen, Counters n,
+      List<CommittedDelta> out, Set<String> createdHere) {
+    ArrayByteIterable docKey = new ArrayByteIterable(documentPrefix(d.col(), d.id()));
+    ByteIterable doc = t.documents.get(txn, docKey);
+    String owner = doc == null ? null : ownerOf(doc);
+    if (batch.guard() != null) {
+      String docId = d.col() + '\0' + d.id();
+      WriteGuard.Action action = d.attr().equals(Delta.DELETED) ? WriteGuard.Action.DESTROY
+          : doc == null || createdHere.contains(docId) ? WriteGuard.Action.CREATE : WriteGuard.Action.UPDATE;
+      if (!batch.guard().permits(d.col(), action, doc == null ? batch.writer() : owner)) return null;
+      if (doc == null) createdHere.add(docId);
+    }
     byte[] regKey = registerKey(d.col(), d.id(), d.attr());
     ArrayByteIterable regKeyEntry = new ArrayByteIterable(regKey);
     ByteIterable old = t.registers.get(txn, regKeyEntry);
-    String oldTs = old == null ? null : tsOf(old);
-    Merge.Outcome outcome = Merge.decide(oldTs, d.ts());
+    Merge.Outcome outcome = Merge.decide(old == null ? null : tsOf(old), d.ts());
     if (outcome != Merge.Outcome.APPLIED) return outcome;
 
+    if (doc == null) {
+      owner = batch.writer();
+      t.documents.put(txn, docKey, ownerValue(owner));
+      n.documents++;
+      if (owner != null && !d.attr().equals(Delta.OWNER)) {
+        Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
+        write(t, txn, ownerDelta, MessageCodec.encodeDeltaOpen(ownerDelta), null, n, out, owner, false);
+      }
+    }
+    boolean ownerChanged = false;
+    if (d.attr().equals(Delta.OWNER)) {
+      String next = d.value().isTextual() ? d.value().textValue() : null;
+      ownerChanged = doc != null && !java.util.Objects.equals(owner, next);
+      if (ownerChanged) n.ownerChanges++;
+      owner = next;
+      t.documents.put(txn, docKey, ownerValue(owner));
+    }
+    write(t, txn, d, encodedOpen, old, n, out, owner, ownerChanged);
+    return outcome;
+  }
+
+  /** Stores a winning delta: its register, its log entry (replacing the register's old one), and the counts. */
+  private static void write(Tables t, Transaction txn, Delta d, byte[] encodedOpen, ByteIterable old, Counters n,
+      List<CommittedDelta> out, String owner, boolean ownerChanged) {
+    byte[] regKey = registerKey(d.col(), d.id(), d.attr());
     if (old != null) {
       t.log.delete(txn, LongBinding.longToEntry(seqOf(old)));
       if ((flagsOf(old) & REMOVED) != 0) n.tombstones--;
     } else {
-      ArrayByteIterable docKey = new ArrayByteIterable(documentPrefix(d.col(), d.id()));
-      if (t.documents.get(txn, docKey) == null) {
-        t.documents.put(txn, docKey, PRESENT);
-        n.documents++;
-      }
       n.attributes++;
     }
     long seq = ++n.head;
-    Delta stored = d.withSeq(seq);
     byte[] json = MessageCodec.withSeq(encodedOpen, seq);
     byte flags = 0;
     if (d.isRemoval()) {
@@ -190,10 +229,9 @@ final class XodusStore implements Store {
       n.tombstones++;
     }
     if (d.attr().equals(Delta.DELETED) && d.value().asBoolean()) flags |= DESTROYS;
-    t.registers.put(txn, regKeyEntry, registerValue(seq, flags, d.ts()));
+    t.registers.put(txn, new ArrayByteIterable(regKey), registerValue(seq, flags, d.ts()));
     t.log.put(txn, LongBinding.longToEntry(seq), logValue(regKey, json));
-    out.add(new CommittedDelta(stored, json));
-    return outcome;
+    out.add(new CommittedDelta(d.withSeq(seq), json, owner, ownerChanged));
   }
 
   private static boolean documentExists(Tables t, Transaction txn, String col, String id) {
@@ -208,7 +246,7 @@ final class XodusStore implements Store {
   public Optional<DatabaseInfo> createDatabase(String db, long createdAtMs) {
     if (tables.containsKey(db)) return Optional.empty();
     String epoch = Long.toString(createdAtMs, 36) + "-" + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40), 36);
-    DatabaseInfo info = new DatabaseInfo(db, epoch, 0, createdAtMs, 0, 0, 0, 0);
+    DatabaseInfo info = new DatabaseInfo(db, epoch, 0, createdAtMs, 0, 0, 0, 0, 0);
     Tables t = env.computeInExclusiveTransaction(txn -> {
       Tables opened = openTables(info, txn);
       meta.put(txn, key(db), infoBytes(info));
@@ -310,7 +348,7 @@ final class XodusStore implements Store {
   // ---- reads ----
 
   @Override
-  public ChangePage changesSince(String db, Set<String> cols, long afterSeq, int maxDeltas, int maxBytes) {
+  public ChangePage changesSince(String db, Set<String> cols, ReadFilter filter, long afterSeq, int maxDeltas, int maxBytes) {
     Tables t = tables.get(db);
     if (t == null) return null;
     byte[][] colPrefixes = cols == null ? null : cols.stream().map(XodusStore::collectionPrefix).toArray(byte[][]::new);
@@ -329,7 +367,7 @@ final class XodusStore implements Store {
           }
           ByteIterable v = c.getValue();
           seq = LongBinding.entryToLong(c.getKey());
-          if (colPrefixes == null || matchesAny(v, colPrefixes)) {
+          if ((colPrefixes == null || matchesAny(v, colPrefixes)) && (filter == null || allows(t, txn, v, filter))) {
             byte[] json = jsonOf(v);
             out.add(json);
             bytes += json.length + 1;
@@ -339,6 +377,37 @@ final class XodusStore implements Store {
       }
       if (!more) seq = Math.max(seq, info.head());
       return new ChangePage(out, seq, more, info.head(), info.purgedThrough());
+    });
+  }
+
+  private static boolean allows(Tables t, Transaction txn, ByteIterable log, ReadFilter filter) {
+    String[] parts = new String(regKeyOf(log), StandardCharsets.UTF_8).split("\0", 3);
+    String owner = null;
+    if (filter.needsOwner(parts[0])) {
+      ByteIterable doc = t.documents.get(txn, new ArrayByteIterable(documentPrefix(parts[0], parts[1])));
+      owner = doc == null ? null : ownerOf(doc);
+    }
+    return filter.allows(parts[0], parts[2], owner);
+  }
+
+  @Override
+  public List<Delta> registers(String db, String col) {
+    Tables t = tables.get(db);
+    if (t == null) return List.of();
+    byte[][] prefix = {collectionPrefix(col)};
+    return env.computeInReadonlyTransaction(txn -> {
+      List<Delta> out = new ArrayList<>();
+      try (Cursor c = t.log.openCursor(txn)) {
+        while (c.getNext()) {
+          if (!matchesAny(c.getValue(), prefix)) continue;
+          try {
+            out.add(Json.MAPPER.readValue(jsonOf(c.getValue()), Delta.class));
+          } catch (java.io.IOException e) {
+            throw new IllegalStateException("corrupt log entry in " + db, e);
+          }
+        }
+      }
+      return out;
     });
   }
 
@@ -386,6 +455,14 @@ final class XodusStore implements Store {
     String k = new String(regKey, StandardCharsets.UTF_8);
     int a = k.indexOf('\0');
     return k.substring(a + 1, k.indexOf('\0', a + 1));
+  }
+
+  private static ArrayByteIterable ownerValue(String owner) {
+    return owner == null ? PRESENT : new ArrayByteIterable(owner.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String ownerOf(ByteIterable doc) {
+    return doc.getLength() == 0 ? null : new String(doc.getBytesUnsafe(), 0, doc.getLength(), StandardCharsets.UTF_8);
   }
 
   private static ArrayByteIterable registerValue(long seq, byte flags, String ts) {

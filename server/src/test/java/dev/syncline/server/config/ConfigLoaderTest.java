@@ -37,7 +37,7 @@ class ConfigLoaderTest {
     assertEquals(9100, c.port);
     assertEquals("0.0.0.0", c.host);
     assertEquals(50, c.maxDeltasPerPush);
-    assertEquals(List.of("x", "y"), c.databases);
+    assertEquals(List.of("x", "y"), c.databases.stream().map(d -> d.name).toList());
     assertEquals("async", c.durability);
   }
 

@@ -1,5 +1,6 @@
 package dev.syncline.server.testing;
 
+import dev.syncline.server.config.ServerConfig;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -46,7 +47,11 @@ public final class ServerProcess implements AutoCloseable {
     command.addAll(List.of(jvmOptions));
     command.addAll(List.of("--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
         "dev.syncline.server.cli.Main", "--port", "0", "--data", data.toString(), "--config", config.toString()));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    // the same admin and open new databases as TestServer
+    builder.environment().put("SYNCLINE_ADMIN_PASSWORD", TestServer.ADMIN_PASSWORD);
+    builder.environment().put("SYNCLINE_NEW_DATABASE_POLICY", ServerConfig.DatabaseSpec.open("x").policy.toString());
+    Process process = builder.start();
     List<String> output = new java.util.LinkedList<>();
     try {
       return new ServerProcess(process, awaitPort(process, output), output);

@@ -1,5 +1,7 @@
 package dev.syncline.server.testing;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.server.SynclineServer;
 import dev.syncline.server.config.ServerConfig;
 import java.io.IOException;
@@ -11,9 +13,13 @@ import java.util.stream.Stream;
 
 /** A real server on port 0 with its Xodus store in a temp folder; restartable on the same folder. */
 public final class TestServer implements AutoCloseable {
+  /** Password of the {@code admin} user every test server starts with. */
+  public static final String ADMIN_PASSWORD = "admin-password-for-tests";
+
   private final Path dir;
   private final Consumer<ServerConfig> tweak;
   private SynclineServer server;
+  private WsClient admin;
 
   private TestServer(Path dir, Consumer<ServerConfig> tweak) {
     this.dir = dir;
@@ -24,7 +30,11 @@ public final class TestServer implements AutoCloseable {
     return start(c -> { });
   }
 
-  /** Starts with the test defaults (port 0, two event loops, database {@code app}, no example), then {@code tweak}. */
+  /**
+   * Starts with the test defaults, then {@code tweak}: port 0, two event loops, no example, user
+   * {@code admin} with {@link #ADMIN_PASSWORD}, and new databases (among them {@code app}) open to
+   * anyone, so tests of sync need no sign-in. Tests of access set {@code newDatabasePolicy} back.
+   */
   public static TestServer start(Consumer<ServerConfig> tweak) {
     try {
       TestServer t = new TestServer(Files.createTempDirectory("syncline-test"), tweak);
@@ -47,7 +57,9 @@ public final class TestServer implements AutoCloseable {
     c.port = 0;
     c.data = dir.toString();
     c.eventLoops = 2;
-    c.databases.add("app");
+    c.databases.add(ServerConfig.DatabaseSpec.named("app"));
+    c.adminPassword = ADMIN_PASSWORD;
+    c.newDatabasePolicy = ServerConfig.DatabaseSpec.open("x").policy;
     c.todoExample = false; // tests see only the databases they make
     tweak.accept(c);
     server = SynclineServer.start(c).await();
@@ -71,13 +83,29 @@ public final class TestServer implements AutoCloseable {
     return client;
   }
 
+  /** A connection signed in as {@code username}. */
+  public WsClient connectAs(String clientId, String username, String password) {
+    WsClient client = connect(clientId);
+    JsonNode token = client.request(WsClient.obj("login").put("username", username).put("password", password));
+    if (!"token".equals(token.path("type").asText())) throw new IllegalStateException("sign-in failed: " + token);
+    return client;
+  }
+
+  /** Sends a request on this server's own admin connection (signed in as {@code admin}) and returns the answer. */
+  public synchronized JsonNode admin(ObjectNode request) {
+    if (admin == null || admin.isClosed()) admin = connectAs("test-admin", "admin", ADMIN_PASSWORD);
+    return admin.request(request);
+  }
+
   /** Stops the server (closing the store) and starts a new one on the same data folder. */
   public void restart() {
-    server.close().await();
+    stop();
     open();
   }
 
-  public void stop() {
+  public synchronized void stop() {
+    if (admin != null) admin.close();
+    admin = null;
     if (server != null) server.close().await();
     server = null;
   }

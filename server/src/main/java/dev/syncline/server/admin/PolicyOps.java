@@ -1,0 +1,104 @@
+package dev.syncline.server.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.ErrorCode;
+import dev.syncline.protocol.Json;
+import dev.syncline.server.auth.Auth;
+import dev.syncline.server.auth.AuthException;
+import dev.syncline.server.auth.Caller;
+import dev.syncline.server.auth.Policy;
+import dev.syncline.server.auth.SystemDb;
+import dev.syncline.server.commit.Committer;
+import dev.syncline.server.store.Store;
+import dev.syncline.server.store.WriteGuard;
+import io.vertx.core.Future;
+import java.util.List;
+
+/** {@code policy.get}, {@code policy.set} and {@code owner.set}. */
+final class PolicyOps {
+  private final Store store;
+  private final Auth auth;
+  private final Committer committer;
+
+  PolicyOps(Store store, Auth auth, Committer committer) {
+    this.store = store;
+    this.auth = auth;
+    this.committer = committer;
+  }
+
+  /** {@code {db, col, policy, effective}}: the stored policy (null when none) and the one in force. */
+  Future<JsonNode> get(Caller caller, ObjectNode args) {
+    String db = existingDb(args);
+    String col = colArg(args);
+    Policy stored = auth.directory().storedPolicy(db, col);
+    Policy effective = col == null ? auth.directory().databasePolicy(db) : auth.directory().policy(db, col);
+    ObjectNode out = Json.MAPPER.createObjectNode().put("db", db).put("col", col);
+    out.set("policy", stored == null ? null : stored.toJson());
+    out.set("effective", effective.toJson());
+    return Future.succeededFuture(out);
+  }
+
+  /** Sets (or, with {@code policy: null}, removes) the policy of a database or collection. */
+  Future<JsonNode> set(Caller caller, ObjectNode args) {
+    String db = existingDb(args);
+    String col = colArg(args);
+    if (!args.has("policy")) throw new AdminException(ErrorCode.BAD_REQUEST, "policy: required (an object, or null to remove)");
+    Policy policy = args.get("policy").isNull() ? null : parse(args.get("policy"), "policy");
+    return committer.push(SystemDb.NAME, auth.system().setPolicy(db, col, policy, caller.user()))
+        .map(o -> {
+          ObjectNode out = Json.MAPPER.createObjectNode().put("db", db).put("col", col);
+          out.set("policy", policy == null ? null : policy.toJson());
+          return out;
+        });
+  }
+
+  /** Gives a document to another owner. The document must exist; its readers are reset if what they see changes. */
+  Future<JsonNode> setOwner(Caller caller, ObjectNode args) {
+    String db = existingDb(args);
+    if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: reserved databases have no owners");
+    String col = requiredName(args, "col");
+    String id = requiredName(args, "id");
+    String owner = UserOps.text(args, "owner");
+    if (!Policy.NAME.matcher(owner).matches()) throw new AdminException(ErrorCode.BAD_REQUEST, "owner: 1 to 64 of [A-Za-z0-9_.@-]");
+    Delta d = new Delta(col, id, Delta.OWNER, TextNode.valueOf(owner), auth.system().tick());
+    // the guard refuses a first write: owner.set never creates a document
+    WriteGuard existingOnly = (c, action, o) -> action != WriteGuard.Action.CREATE;
+    return committer.push(db, List.of(d), null, existingOnly).compose(outcome -> {
+      if (outcome.missing() || outcome.outcomes().get(0) == null) {
+        return Future.failedFuture(new AdminException(ErrorCode.NOT_FOUND, "no document " + col + "/" + id + " in " + db));
+      }
+      return committer.push(SystemDb.NAME, auth.system().audited("owner.set", caller.user(), db + "/" + col + "/" + id + " → " + owner))
+          .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("db", db).put("col", col).put("id", id).put("owner", owner));
+    });
+  }
+
+  static Policy parse(JsonNode node, String field) {
+    try {
+      return Policy.parse(node, field);
+    } catch (AuthException e) {
+      throw new AdminException(e.code(), e.getMessage());
+    }
+  }
+
+  private String existingDb(ObjectNode args) {
+    String db = AdminOps.dbArg(args);
+    if (store.database(db).isEmpty()) throw new AdminException(ErrorCode.NOT_FOUND, "no database " + db);
+    return db;
+  }
+
+  private static String colArg(ObjectNode args) {
+    return args.hasNonNull("col") ? requiredName(args, "col") : null;
+  }
+
+  private static String requiredName(ObjectNode args, String field) {
+    JsonNode n = args.get(field);
+    if (n == null || !n.isTextual() || n.textValue().isEmpty() || n.textValue().length() > 256
+        || n.textValue().indexOf('\0') >= 0 || (field.equals("col") && n.textValue().startsWith("$"))) {
+      throw new AdminException(ErrorCode.BAD_REQUEST, field + ": required name of 1 to 256 characters");
+    }
+    return n.textValue();
+  }
+}

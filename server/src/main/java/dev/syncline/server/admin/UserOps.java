@@ -1,0 +1,123 @@
+package dev.syncline.server.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.ErrorCode;
+import dev.syncline.protocol.Json;
+import dev.syncline.server.auth.Auth;
+import dev.syncline.server.auth.AuthException;
+import dev.syncline.server.auth.Caller;
+import dev.syncline.server.auth.Directory;
+import dev.syncline.server.auth.Policy;
+import dev.syncline.server.auth.SystemDb;
+import dev.syncline.server.commit.Committer;
+import io.vertx.core.Future;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+
+/** {@code user.create}, {@code user.update}, {@code user.delete}, {@code user.list}. Password hashes never appear in answers. */
+final class UserOps {
+  private final Auth auth;
+  private final Committer committer;
+
+  UserOps(Auth auth, Committer committer) {
+    this.auth = auth;
+    this.committer = committer;
+  }
+
+  Future<JsonNode> create(Caller caller, ObjectNode args) {
+    String username = text(args, "username");
+    String password = text(args, "password");
+    List<String> roles = args.hasNonNull("roles") ? roles(args.get("roles")) : List.of();
+    refusedAs(() -> auth.checkNewUser(username, password));
+    return auth.hash(password)
+        .compose(hash -> committer.push(SystemDb.NAME, auth.system().createUser(username, hash, roles, caller.user())))
+        .map(o -> view(username, Set.copyOf(roles), false));
+  }
+
+  Future<JsonNode> update(Caller caller, ObjectNode args) {
+    String username = text(args, "username");
+    Directory.User user = existing(username);
+    String password = args.hasNonNull("password") ? text(args, "password") : null;
+    List<String> roles = args.hasNonNull("roles") ? roles(args.get("roles")) : null;
+    JsonNode d = args.get("disabled");
+    if (d != null && !d.isNull() && !d.isBoolean()) throw new AdminException(ErrorCode.BAD_REQUEST, "disabled: true or false");
+    Boolean disabled = d == null || d.isNull() ? null : d.booleanValue();
+    if (password != null) refusedAs(() -> Auth.checkPassword(password));
+    boolean staysAdmin = (roles == null ? user.roles().contains(Caller.ADMIN_ROLE) : roles.contains(Caller.ADMIN_ROLE))
+        && !(disabled == null ? user.disabled() : disabled);
+    if (!staysAdmin) keepAnAdmin(username);
+    Future<String> hash = password == null ? Future.succeededFuture(null) : auth.hash(password);
+    return hash
+        .compose(h -> committer.push(SystemDb.NAME, auth.system().updateUser(username, h, roles, disabled, caller.user())))
+        .map(o -> view(username, roles == null ? user.roles() : Set.copyOf(roles), disabled == null ? user.disabled() : disabled));
+  }
+
+  Future<JsonNode> delete(Caller caller, ObjectNode args) {
+    String username = text(args, "username");
+    existing(username);
+    keepAnAdmin(username);
+    return committer.push(SystemDb.NAME, auth.system().deleteUser(username, caller.user()))
+        .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("username", username).put("deleted", true));
+  }
+
+  Future<JsonNode> list(Caller caller, ObjectNode args) {
+    ObjectNode out = Json.MAPPER.createObjectNode();
+    ArrayNode list = out.putArray("users");
+    new TreeMap<>(auth.directory().users()).values().forEach(u -> list.add(view(u.name(), u.roles(), u.disabled())));
+    return Future.succeededFuture(out);
+  }
+
+  /** Refuses to remove, disable or demote the last enabled admin: nobody could manage the server after. */
+  private void keepAnAdmin(String username) {
+    boolean another = auth.directory().users().values().stream()
+        .anyMatch(u -> !u.name().equals(username) && !u.disabled() && u.roles().contains(Caller.ADMIN_ROLE));
+    Directory.User u = auth.directory().user(username);
+    boolean isAdmin = u != null && !u.disabled() && u.roles().contains(Caller.ADMIN_ROLE);
+    if (isAdmin && !another) throw new AdminException(ErrorCode.FORBIDDEN, "username: " + username + " is the last admin");
+  }
+
+  private Directory.User existing(String username) {
+    Directory.User u = auth.directory().user(username);
+    if (u == null) throw new AdminException(ErrorCode.NOT_FOUND, "no user " + username);
+    return u;
+  }
+
+  private static ObjectNode view(String username, Set<String> roles, boolean disabled) {
+    ObjectNode o = Json.MAPPER.createObjectNode().put("username", username);
+    new java.util.TreeSet<>(roles).forEach(o.putArray("roles")::add);
+    return o.put("disabled", disabled);
+  }
+
+  private static List<String> roles(JsonNode node) {
+    if (!node.isArray() || node.size() > 64) throw new AdminException(ErrorCode.BAD_REQUEST, "roles: a list of at most 64 role names");
+    List<String> out = new ArrayList<>();
+    for (JsonNode r : node) {
+      if (!r.isTextual() || !Policy.NAME.matcher(r.textValue()).matches()) {
+        throw new AdminException(ErrorCode.BAD_REQUEST, "roles: names are 1 to 64 of [A-Za-z0-9_.@-]");
+      }
+      if (!out.contains(r.textValue())) out.add(r.textValue());
+    }
+    return out;
+  }
+
+  static String text(ObjectNode args, String field) {
+    JsonNode n = args.get(field);
+    if (n == null || !n.isTextual() || n.textValue().isEmpty() || n.textValue().length() > 1024) {
+      throw new AdminException(ErrorCode.BAD_REQUEST, field + ": required string of 1 to 1024 characters");
+    }
+    return n.textValue();
+  }
+
+  /** Runs a check of {@link Auth}, reporting its refusal as an admin error. */
+  static void refusedAs(Runnable check) {
+    try {
+      check.run();
+    } catch (AuthException e) {
+      throw new AdminException(e.code(), e.getMessage());
+    }
+  }
+}

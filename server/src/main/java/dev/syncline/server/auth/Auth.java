@@ -1,0 +1,211 @@
+package dev.syncline.server.auth;
+
+import dev.syncline.protocol.ErrorCode;
+import dev.syncline.server.commit.Committer;
+import dev.syncline.server.store.BatchOutcome;
+import dev.syncline.server.store.CommittedDelta;
+import dev.syncline.server.store.WriteGuard;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Sign-in, tokens and access decisions.
+ *
+ * <h2>Threads</h2>
+ * Event loops read the current {@link Directory} (users, policies) without locks. The writer
+ * thread applies every committed {@code $system} delta to the model and publishes a new snapshot
+ * before anyone is acked or sent the change (see {@link #committed}), then tells the
+ * {@linkplain #onChange listeners} — the sessions — so they re-check their users and
+ * subscriptions. Password hashing runs on its own small worker pool, with a bounded queue.
+ */
+public final class Auth {
+  /** Hash checks that may wait for a worker before sign-ins get {@code rate_limited}. */
+  private static final int MAX_QUEUED_HASHES = 64;
+  public static final int MIN_PASSWORD_CHARS = 8;
+
+  /** {@code newDatabasePolicy}: the policy of a database created without one. */
+  public record Options(String issuer, long tokenExpirySeconds, boolean signup, int failuresPerUser,
+      int failuresPerAddress, long lockoutBaseMs, long lockoutMaxMs, Policy newDatabasePolicy) {}
+
+  /** A signed-in caller with the token that proves it. */
+  public record SignedIn(Caller caller, String token, long expiresAt) {}
+
+  private final Options options;
+  private final SystemDb system;
+  private final Directory.Model model;
+  private final Tokens tokens;
+  private final Lockout lockout;
+  private final WorkerExecutor hashing;
+  private final AtomicInteger queuedHashes = new AtomicInteger();
+  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+  private volatile Directory directory;
+  private Committer committer;
+
+  Auth(Vertx vertx, Options options, SystemDb system, Directory.Model model, String signingKey) {
+    this.options = options;
+    this.system = system;
+    this.model = model;
+    this.directory = model.snapshot();
+    this.tokens = new Tokens(vertx, signingKey, options.issuer(), options.tokenExpirySeconds());
+    this.lockout = new Lockout(options.failuresPerUser(), options.failuresPerAddress(), options.lockoutBaseMs(),
+        options.lockoutMaxMs());
+    this.hashing = vertx.createSharedWorkerExecutor("syncline-auth", 2);
+  }
+
+  /** Connects the writer, once it exists (it needs this object as a listener first). */
+  public void useCommitter(Committer committer) {
+    this.committer = committer;
+  }
+
+  public Directory directory() {
+    return directory;
+  }
+
+  public SystemDb system() {
+    return system;
+  }
+
+  /** The policy of a database created without one. */
+  public Policy newDatabasePolicy() {
+    return options.newDatabasePolicy();
+  }
+
+  /** Runs {@code listener} on the writer thread after users or policies changed. */
+  public void onChange(Runnable listener) {
+    listeners.add(listener);
+  }
+
+  // ---- access ----
+
+  public ReadAccess readAccess(Caller caller, String db) {
+    return ReadAccess.of(directory, caller, db);
+  }
+
+  /** The guard for a push, or null when the caller may write anything (admins). */
+  public WriteGuard writeGuard(Caller caller, String db) {
+    return caller.isAdmin() ? null : new WriteAccess(directory, caller, db);
+  }
+
+  /** Whether the caller may do {@code action} on a collection of {@code $system} (admins always may). */
+  public boolean mayManage(Caller caller, String col, Policy.Action action) {
+    return directory.policy(SystemDb.NAME, col).level(action, caller) == Policy.Level.ALL;
+  }
+
+  /** The caller as the directory has it now: new roles apply at once; null when deleted or disabled. */
+  public Caller refresh(Caller caller) {
+    if (!caller.signedIn()) return caller;
+    Directory.User u = directory.user(caller.user());
+    if (u == null || u.disabled()) return null;
+    return u.roles().equals(caller.roles()) ? caller : new Caller(u.name(), u.roles());
+  }
+
+  // ---- tokens and sign-in ----
+
+  /** The caller a token names; throws {@link AuthException} ({@code unauthenticated}) for any bad token. */
+  public SignedIn authenticate(String token) {
+    Tokens.Verified v = tokens.verify(token);
+    Directory.User u = directory.user(v.user());
+    if (u == null || u.disabled()) throw new AuthException(ErrorCode.UNAUTHENTICATED, "token: the user cannot sign in");
+    return new SignedIn(new Caller(u.name(), u.roles()), token, v.expiresAt());
+  }
+
+  /**
+   * Checks a password on a worker and issues a token. Locked-out usernames and addresses are
+   * refused first ({@code rate_limited}); an unknown user gets the same answer as a wrong password.
+   */
+  public Future<SignedIn> login(String username, String password, String address) {
+    long wait = lockout.retryAfter(username, address, System.currentTimeMillis());
+    if (wait > 0) return Future.failedFuture(rateLimited("too many failed sign-ins; try again later", wait));
+    Directory.User known = directory.user(username);
+    String hash = known == null ? null : known.passwordHash();
+    return checkPassword(password, hash).compose(ok -> {
+      Directory.User u = directory.user(username);
+      if (!ok || u == null || u.disabled()) {
+        lockout.failed(username, address, System.currentTimeMillis());
+        return Future.failedFuture(new AuthException(ErrorCode.UNAUTHENTICATED, "wrong username or password"));
+      }
+      lockout.succeeded(username);
+      return Future.succeededFuture(issue(new Caller(u.name(), u.roles())));
+    });
+  }
+
+  /** Self sign-up, when enabled: a new user without roles, signed in at once. */
+  public Future<SignedIn> signup(String username, String password) {
+    if (!options.signup()) return Future.failedFuture(new AuthException(ErrorCode.FORBIDDEN, "sign-up is not enabled on this server"));
+    try {
+      checkNewUser(username, password);
+    } catch (AuthException e) {
+      return Future.failedFuture(e);
+    }
+    return hash(password)
+        .compose(h -> committer.push(SystemDb.NAME, system.createUser(username, h, List.of(), username)))
+        .map(outcome -> issue(new Caller(username, java.util.Set.of())));
+  }
+
+  /** A fresh token for a signed-in caller. */
+  public SignedIn renew(Caller caller) {
+    Caller current = caller.signedIn() ? refresh(caller) : null;
+    if (current == null) throw new AuthException(ErrorCode.UNAUTHENTICATED, "sign in first");
+    return issue(current);
+  }
+
+  /** Refuses a bad username or password for a new account, or a taken name. */
+  public void checkNewUser(String username, String password) {
+    if (!Policy.NAME.matcher(username).matches()) {
+      throw new AuthException(ErrorCode.BAD_REQUEST, "username: 1 to 64 of [A-Za-z0-9_.@-]");
+    }
+    checkPassword(password);
+    if (directory.user(username) != null) throw new AuthException(ErrorCode.BAD_REQUEST, "username: already taken");
+  }
+
+  public static void checkPassword(String password) {
+    if (password.codePointCount(0, password.length()) < MIN_PASSWORD_CHARS) {
+      throw new AuthException(ErrorCode.BAD_REQUEST, "password: at least " + MIN_PASSWORD_CHARS + " characters");
+    }
+  }
+
+  /** Hashes a password on the hashing workers. */
+  public Future<String> hash(String password) {
+    return onHashingWorker(() -> Passwords.hash(password));
+  }
+
+  private Future<Boolean> checkPassword(String password, String hash) {
+    return onHashingWorker(() -> Passwords.verify(password, hash));
+  }
+
+  private <T> Future<T> onHashingWorker(java.util.concurrent.Callable<T> work) {
+    if (queuedHashes.incrementAndGet() > MAX_QUEUED_HASHES) {
+      queuedHashes.decrementAndGet();
+      return Future.failedFuture(rateLimited("sign-in is busy; try again shortly", 1000));
+    }
+    return hashing.executeBlocking(work, false).andThen(ar -> queuedHashes.decrementAndGet());
+  }
+
+  private SignedIn issue(Caller caller) {
+    Tokens.Issued t = tokens.issue(caller.user());
+    return new SignedIn(caller, t.token(), t.expiresAt());
+  }
+
+  private static AuthException rateLimited(String message, long retryAfterMs) {
+    return new AuthException(ErrorCode.RATE_LIMITED, message, retryAfterMs);
+  }
+
+  // ---- the writer thread ----
+
+  /** Applies the committed deltas of {@code $system}; publishes a new directory when users or policies changed. */
+  public void committed(List<BatchOutcome> group) {
+    boolean changed = false;
+    for (BatchOutcome o : group) {
+      if (!o.db().equals(SystemDb.NAME)) continue;
+      for (CommittedDelta d : o.committed()) changed |= model.apply(d.delta());
+    }
+    if (!changed) return;
+    directory = model.snapshot();
+    listeners.forEach(Runnable::run);
+  }
+
+}

@@ -1,0 +1,101 @@
+package dev.syncline.server.auth;
+
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.HlcClock;
+import dev.syncline.server.store.CommittedDelta;
+import dev.syncline.server.store.Store;
+import dev.syncline.server.store.WriteBatch;
+import io.vertx.core.Vertx;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Brings {@code $system} to what the server needs at start-up, before the writer thread runs:
+ * the database itself, a token signing key, the first admin on an empty store, and the users,
+ * databases and policies the config declares.
+ */
+public final class AuthSetup {
+  private static final Logger log = LoggerFactory.getLogger(AuthSetup.class);
+
+  /** What the config asks for. {@code signingKey} null: use the stored one, or make one. */
+  public record Seed(String adminPassword, String signingKey, List<SeedUser> users, List<SeedDatabase> databases) {}
+
+  public record SeedUser(String username, String password, List<String> roles) {}
+
+  /**
+   * A database to ensure. {@code policy} and {@code collections} are enforced at every start;
+   * {@code initialPolicy} is written only when the database has no policy stored yet.
+   */
+  public record SeedDatabase(String name, Policy policy, Map<String, Policy> collections, Policy initialPolicy) {}
+
+  private AuthSetup() {}
+
+  /** Blocking: call at start-up on a thread that may wait for the disk. */
+  public static Auth open(Vertx vertx, Store store, Auth.Options options, HlcClock clock, Seed seed) {
+    SystemDb system = new SystemDb(clock);
+    if (store.createDatabase(SystemDb.NAME, System.currentTimeMillis()).isPresent()) log.info("created database {}", SystemDb.NAME);
+    Directory.Model model = new Directory.Model();
+    boolean anyUserEver = false;
+    for (String col : List.of(SystemDb.USERS, SystemDb.POLICIES, SystemDb.SECRETS)) {
+      for (Delta d : store.registers(SystemDb.NAME, col)) {
+        model.apply(d);
+        anyUserEver |= col.equals(SystemDb.USERS);
+      }
+    }
+    Directory dir = model.snapshot();
+    List<Delta> writes = new ArrayList<>();
+
+    String key = seed.signingKey() != null ? seed.signingKey() : dir.signingKey();
+    if (key == null) {
+      key = randomSecret(32);
+      writes.addAll(system.signingKey(key));
+      log.info("made a token signing key and stored it in {}", SystemDb.NAME);
+    }
+    if (!anyUserEver) {
+      String password = seed.adminPassword();
+      if (password == null) {
+        password = randomSecret(18);
+        // printed once, to the console only — never logged
+        System.out.println("Syncline: created user 'admin' with password " + password
+            + " (shown only now; set SYNCLINE_ADMIN_PASSWORD to choose it)");
+      }
+      Auth.checkPassword(password);
+      writes.addAll(system.createUser("admin", Passwords.hash(password), List.of(Caller.ADMIN_ROLE), null));
+    }
+    for (SeedUser u : seed.users()) {
+      Directory.User existing = dir.user(u.username());
+      if (existing == null) {
+        Auth.checkPassword(u.password());
+        writes.addAll(system.createUser(u.username(), Passwords.hash(u.password()), u.roles(), null));
+      } else if (!existing.roles().equals(new java.util.HashSet<>(u.roles()))) {
+        writes.addAll(system.updateUser(u.username(), null, u.roles(), null, null));
+      }
+    }
+    for (SeedDatabase db : seed.databases()) {
+      if (store.createDatabase(db.name(), System.currentTimeMillis()).isPresent()) log.info("created database {}", db.name());
+      Policy stored = dir.storedPolicy(db.name(), null);
+      Policy wanted = db.policy() != null ? db.policy() : stored == null ? db.initialPolicy() : null;
+      if (wanted != null && !wanted.equals(stored)) writes.addAll(system.setPolicy(db.name(), null, wanted, null));
+      db.collections().forEach((col, p) -> {
+        if (!p.equals(dir.storedPolicy(db.name(), col))) writes.addAll(system.setPolicy(db.name(), col, p, null));
+      });
+    }
+    if (!writes.isEmpty()) {
+      List<CommittedDelta> committed = store.commit(List.of(WriteBatch.of(SystemDb.NAME, writes))).get(0).committed();
+      committed.stream().map(CommittedDelta::delta).forEach(model::apply);
+    }
+    return new Auth(vertx, options, system, model, Objects.requireNonNull(key));
+  }
+
+  private static String randomSecret(int bytes) {
+    byte[] b = new byte[bytes];
+    new SecureRandom().nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+}

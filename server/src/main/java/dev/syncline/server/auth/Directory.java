@@ -1,0 +1,132 @@
+package dev.syncline.server.auth;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Register;
+import dev.syncline.protocol.Visibility;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * An immutable snapshot of {@code $system}: users, policies and the signing key. Event loops read
+ * the current one without locks; the writer thread publishes a new one after each commit that
+ * touches {@code $system} (see {@link Auth}).
+ */
+public final class Directory {
+
+  /** A user as stored; {@code passwordHash} never leaves the server. */
+  public record User(String name, String passwordHash, Set<String> roles, boolean disabled) {}
+
+  static final Directory EMPTY = new Directory(Map.of(), Map.of(), Map.of(), null);
+
+  private final Map<String, User> users;
+  private final Map<String, Policy> databasePolicies;
+  private final Map<String, Map<String, Policy>> collectionPolicies;
+  private final String signingKey;
+
+  private Directory(Map<String, User> users, Map<String, Policy> databasePolicies,
+      Map<String, Map<String, Policy>> collectionPolicies, String signingKey) {
+    this.users = users;
+    this.databasePolicies = databasePolicies;
+    this.collectionPolicies = collectionPolicies;
+    this.signingKey = signingKey;
+  }
+
+  public User user(String name) {
+    return users.get(name);
+  }
+
+  public Map<String, User> users() {
+    return users;
+  }
+
+  public String signingKey() {
+    return signingKey;
+  }
+
+  /** The stored policy of a database (col null) or collection, or null when none is stored. */
+  public Policy storedPolicy(String db, String col) {
+    if (col == null) return databasePolicies.get(db);
+    return collectionPolicies.getOrDefault(db, Map.of()).get(col);
+  }
+
+  /** The database's own policy: stored, else the default (signed-in users; nobody for {@code $system}). */
+  public Policy databasePolicy(String db) {
+    Policy p = databasePolicies.get(db);
+    if (p != null) return p;
+    return db.equals(SystemDb.NAME) ? Policy.NOBODY : Policy.SIGNED_IN;
+  }
+
+  /** Collection overrides of a database's policy. */
+  public Map<String, Policy> collectionPolicies(String db) {
+    return collectionPolicies.getOrDefault(db, Map.of());
+  }
+
+  /** The policy in force for a collection: its own override, else its database's. */
+  public Policy policy(String db, String col) {
+    Policy p = collectionPolicies(db).get(col);
+    return p != null ? p : databasePolicy(db);
+  }
+
+  /** Builds a snapshot from the registers of {@code $system}, as {@link Model} keeps them. */
+  static Directory of(Map<String, Map<String, Map<String, Register>>> docs) {
+    Map<String, User> users = new HashMap<>();
+    docs.getOrDefault(SystemDb.USERS, Map.of()).forEach((name, regs) -> {
+      Map<String, JsonNode> v = Visibility.visible(regs);
+      JsonNode hash = v == null ? null : v.get(SystemDb.PASSWORD_HASH);
+      if (hash == null || !hash.isTextual()) return;
+      Set<String> roles = new LinkedHashSet<>();
+      JsonNode r = v.get("roles");
+      if (r != null && r.isArray()) r.forEach(role -> { if (role.isTextual()) roles.add(role.textValue()); });
+      JsonNode disabled = v.get("disabled");
+      users.put(name, new User(name, hash.textValue(), Set.copyOf(roles), disabled != null && disabled.asBoolean(false)));
+    });
+    Map<String, Policy> dbPolicies = new HashMap<>();
+    Map<String, Map<String, Policy>> colPolicies = new HashMap<>();
+    docs.getOrDefault(SystemDb.POLICIES, Map.of()).forEach((id, regs) -> {
+      Map<String, JsonNode> v = Visibility.visible(regs);
+      if (v == null) return;
+      Policy p = policyOf(v);
+      int slash = id.indexOf('/');
+      if (slash < 0) dbPolicies.put(id, p);
+      else colPolicies.computeIfAbsent(id.substring(0, slash), k -> new HashMap<>()).put(id.substring(slash + 1), p);
+    });
+    Map<String, Register> secret = docs.getOrDefault(SystemDb.SECRETS, Map.of()).get(SystemDb.SIGNING_KEY_ID);
+    Register key = secret == null ? null : secret.get("key");
+    return new Directory(Map.copyOf(users), Map.copyOf(dbPolicies), Map.copyOf(colPolicies),
+        key != null && key.value().isTextual() ? key.value().textValue() : null);
+  }
+
+  private static Policy policyOf(Map<String, JsonNode> attrs) {
+    Map<Policy.Action, List<String>> grants = new java.util.EnumMap<>(Policy.Action.class);
+    for (Policy.Action a : Policy.Action.values()) {
+      JsonNode list = attrs.get(a.wire());
+      if (list == null || !list.isArray()) continue;
+      List<String> principals = new java.util.ArrayList<>();
+      list.forEach(p -> { if (p.isTextual() && Policy.isPrincipal(p.textValue())) principals.add(p.textValue()); });
+      grants.put(a, List.copyOf(principals));
+    }
+    return new Policy(grants);
+  }
+
+  /** The registers of {@code $system} that matter here (audit entries are not kept), updated delta by delta. */
+  static final class Model {
+    private final Map<String, Map<String, Map<String, Register>>> docs = new HashMap<>();
+
+    /** Applies a committed (winning) delta of {@code $system}; true when it touched users, policies or secrets. */
+    boolean apply(Delta d) {
+      if (d.col().equals(SystemDb.AUDIT)) return false;
+      docs.computeIfAbsent(d.col(), c -> new HashMap<>())
+          .computeIfAbsent(d.id(), i -> new HashMap<>())
+          .put(d.attr(), new Register(d.value(), d.ts()));
+      return true;
+    }
+
+    Directory snapshot() {
+      return Directory.of(docs);
+    }
+  }
+}

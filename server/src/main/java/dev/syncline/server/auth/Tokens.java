@@ -1,0 +1,70 @@
+package dev.syncline.server.auth;
+
+import dev.syncline.protocol.ErrorCode;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.auth.JWTOptions;
+import io.vertx.ext.auth.PubSecKeyOptions;
+import io.vertx.ext.auth.authentication.TokenCredentials;
+import io.vertx.ext.auth.jwt.JWTAuth;
+import io.vertx.ext.auth.jwt.JWTAuthOptions;
+
+/**
+ * Issues and checks JWTs (Vert.x Auth JWT, HS256) naming a user ({@code sub}), with an issuer and
+ * an expiry. Roles are not trusted from the token: they are looked up at each use, so a role
+ * change or a disabled account takes effect at once.
+ */
+final class Tokens {
+  /** Longest token accepted; ours are about 200 characters. */
+  static final int MAX_TOKEN_CHARS = 4096;
+
+  /** A signed token and when it expires (epoch ms). */
+  record Issued(String token, long expiresAt) {}
+
+  private final JWTAuth jwt;
+  private final String issuer;
+  private final long expirySeconds;
+
+  Tokens(Vertx vertx, String signingKey, String issuer, long expirySeconds) {
+    if (signingKey == null || signingKey.length() < 32) {
+      // Vert.x JWT without a key would accept unsigned (alg: none) tokens: never run like that
+      throw new IllegalStateException("no token signing key of at least 32 characters");
+    }
+    this.issuer = issuer;
+    this.expirySeconds = expirySeconds;
+    this.jwt = JWTAuth.create(vertx, new JWTAuthOptions()
+        .addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(signingKey))
+        .setJWTOptions(new JWTOptions().setIssuer(issuer).setLeeway(0)));
+  }
+
+  Issued issue(String user) {
+    long now = System.currentTimeMillis() / 1000;
+    long exp = now + expirySeconds;
+    String token = jwt.generateToken(
+        new JsonObject().put("sub", user).put("iat", now).put("exp", exp),
+        new JWTOptions().setAlgorithm("HS256").setIssuer(issuer).setNoTimestamp(true));
+    return new Issued(token, exp * 1000);
+  }
+
+  /** The user a token names, if its signature, algorithm, issuer and expiry check out; else {@code unauthenticated}. */
+  Verified verify(String token) {
+    if (token.length() > MAX_TOKEN_CHARS) throw refused("token: too long");
+    var result = jwt.authenticate(new TokenCredentials(token));
+    // HS256 verification completes synchronously; anything else is a bug, refused rather than waited for
+    if (!result.isComplete() || result.failed()) throw refused("token: not valid");
+    JsonObject claims = result.result().principal();
+    if (!issuer.equals(claims.getString("iss"))) throw refused("token: not valid");
+    Object sub = claims.getValue("sub");
+    Object exp = claims.getValue("exp");
+    if (!(sub instanceof String s) || !(exp instanceof Number n)) throw refused("token: not valid");
+    long expiresAt = n.longValue() * 1000;
+    if (expiresAt <= System.currentTimeMillis()) throw refused("token: expired");
+    return new Verified(s, expiresAt);
+  }
+
+  record Verified(String user, long expiresAt) {}
+
+  private static AuthException refused(String message) {
+    return new AuthException(ErrorCode.UNAUTHENTICATED, message);
+  }
+}
