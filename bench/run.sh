@@ -33,6 +33,9 @@ WAIT_QUIET=${WAIT_QUIET:-120}
 QUIET_PERCENT=${QUIET_PERCENT:-10}
 RETRIES=${RETRIES:-2}
 OUT=${OUT:-$(mktemp -d /tmp/syncline-bench-XXXXXX)}
+# the admin of each scenario's fresh server; the generator signs in with it for server.stats
+export SYNCLINE_ADMIN_PASSWORD=${SYNCLINE_ADMIN_PASSWORD:-bench-admin-password}
+ADMIN_PASSWORD=$SYNCLINE_ADMIN_PASSWORD
 mkdir -p "$OUT"
 ALL=(writes-1 writes-100 fanout-100 fanout-1000 catchup idle)
 
@@ -112,7 +115,10 @@ start_server() {
     return 1
   fi
   DATA=$(mktemp -d /tmp/syncline-bench-data-XXXXXX)
-  printf '{"databases":["bench"],"durability":"%s"}\n' "$DURABILITY" > "$DATA/config.json"
+  # "bench" is open to anonymous writers, as in an app with an $all policy; the generator funnels
+  # many clients through few connections, so the per-connection message rate limit is off
+  printf '{"databases":[{"name":"bench","policy":{"read":["$all"],"create":["$all"],"update":["$all"],"destroy":["$all"]}}],"durability":"%s","adminPassword":"%s","messagesPerSecond":0}\n' \
+    "$DURABILITY" "$ADMIN_PASSWORD" > "$DATA/config.json"
   # shellcheck disable=SC2086 # options are words on purpose
   java $SERVER_JAVA_OPTS -jar "$SERVER_JAR" --port "$port" --data "$DATA/data" --config "$DATA/config.json" \
     > "$OUT/server-$name.log" 2>&1 &

@@ -71,6 +71,18 @@ final class BenchClient implements AutoCloseable {
     return p.future();
   }
 
+  /**
+   * A connection of its own signed in as {@code admin}, for {@code server.stats}: the load's
+   * connections stay anonymous, so they write what a plain client writes (no {@code $owner}).
+   */
+  BenchConnection openAdmin(int index, String adminPassword, Deadline deadline) throws TimeoutException {
+    BenchConnection c = openHello(index, "bench-admin", deadline);
+    if (adminPassword != null && !adminPassword.isEmpty()) {
+      deadline.await(c.request("login", "\"username\":\"admin\",\"password\":" + dev.syncline.protocol.Json.MAPPER.valueToTree(adminPassword)), "login");
+    }
+    return c;
+  }
+
   /** Opens one connection and says hello. */
   BenchConnection openHello(int index, String clientId, Deadline deadline) throws TimeoutException {
     BenchConnection c = deadline.await(open(index), "connect");

@@ -49,7 +49,8 @@ final class CatchupBench implements Callable<Integer> {
     String clientId = "bl-" + tag;
     try (BenchClient client = new BenchClient(common.port, common.eventLoops())) {
       BenchConnection loader = client.openHello(0, clientId, deadline);
-      ServerStats before = ServerStats.fetch(loader, deadline);
+      BenchConnection stats = client.openAdmin(1000, common.adminPassword, deadline);
+      ServerStats before = ServerStats.fetch(stats, deadline);
       CpuMeter loadCpu = new CpuMeter(common.serverPid);
       PushEncoder encoder = new PushEncoder(common.db, clientId);
       int pushes = (attributes + batch - 1) / batch;
@@ -60,7 +61,7 @@ final class CatchupBench implements Callable<Integer> {
         for (int i = from; i < to; i++) enc.delta("c", docPrefix + (i / attrsPerDoc), "a" + (i % attrsPerDoc), i);
       });
       deadline.await(load.run(), "load acks");
-      ServerStats after = ServerStats.fetch(loader, deadline);
+      ServerStats after = ServerStats.fetch(stats, deadline);
       ObjectNode loadCpuUse = loadCpu.stop();
       double loadRate = attributes / load.seconds();
       ObjectNode loadServer = ServerStats.between(before, after, load.seconds());

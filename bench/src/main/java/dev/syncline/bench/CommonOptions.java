@@ -10,6 +10,10 @@ final class CommonOptions {
   @Option(names = "--db", defaultValue = "bench", description = "database to use; must exist (default ${DEFAULT-VALUE})")
   String db;
 
+  @Option(names = "--admin-password", defaultValue = "${env:SYNCLINE_ADMIN_PASSWORD}",
+      description = "password of the server's admin user, for server.stats (default: $SYNCLINE_ADMIN_PASSWORD)")
+  String adminPassword;
+
   @Option(names = "--event-loops", description = "generator event loops (default: number of cores)")
   Integer eventLoops;
 

@@ -78,6 +78,8 @@ final class FanoutBench implements Callable<Integer> {
       double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
 
       BenchConnection writerConn = client.openHello(subscribers, "fw-" + tag, deadline);
+
+      BenchConnection stats = client.openAdmin(subscribers + 1, common.adminPassword, deadline);
       PushEncoder encoder = new PushEncoder(common.db, "fw-" + tag);
       writerConn.listen((m, at) -> {
         if (m.is("ack") && m.refused == 0) writerAcks.increment();
@@ -91,7 +93,7 @@ final class FanoutBench implements Callable<Integer> {
         deadline.until(() -> warmDelivered.sum() >= want || anyFailed(subs), "warm-up deliveries");
       }
 
-      ServerStats before = ServerStats.fetch(writerConn, deadline);
+      ServerStats before = ServerStats.fetch(stats, deadline);
       CpuMeter cpu = new CpuMeter(common.serverPid);
       long start = System.nanoTime();
       deadline.await(paced(writerConn, encoder, col, total), "sends");
@@ -103,7 +105,7 @@ final class FanoutBench implements Callable<Integer> {
         Thread.sleep(2);
       }
       double seconds = (System.nanoTime() - start) / 1e9;
-      ServerStats after = ServerStats.fetch(writerConn, deadline);
+      ServerStats after = ServerStats.fetch(stats, deadline);
       ObjectNode cpuUse = cpu.stop();
 
       // tallies are read on this thread after the loops have gone quiet; hop through each loop to be sure

@@ -54,8 +54,9 @@ final class IdleBench implements Callable<Integer> {
     ServerProcess server = new ServerProcess(common.serverPid);
     try (BenchClient client = new BenchClient(common.port, common.eventLoops())) {
       BenchConnection control = client.openHello(0, "bi-" + tag, deadline);
+      BenchConnection stats = client.openAdmin(1, common.adminPassword, deadline);
       Thread.sleep(settleSeconds * 1000L);
-      ServerStats s0 = ServerStats.fetch(control, deadline);
+      ServerStats s0 = ServerStats.fetch(stats, deadline);
       long rss0 = server.rssKb();
       CpuMeter cpu = new CpuMeter(common.serverPid);
 
@@ -64,7 +65,7 @@ final class IdleBench implements Callable<Integer> {
       long rss1 = server.rssKb();
       Thread.sleep(settleSeconds * 1000L);
       long rss2 = server.rssKb();
-      ServerStats s2 = ServerStats.fetch(control, deadline);
+      ServerStats s2 = ServerStats.fetch(stats, deadline);
       ObjectNode cpuUse = cpu.stop();
 
       long rss3 = rss2;
@@ -74,7 +75,7 @@ final class IdleBench implements Callable<Integer> {
             i -> IGNORE, false, deadline));
         Thread.sleep(settleSeconds * 1000L);
         rss3 = server.rssKb();
-        s3 = ServerStats.fetch(control, deadline);
+        s3 = ServerStats.fetch(stats, deadline);
       }
       int failed = 0;
       for (BenchConnection c : idle) if (c.failure() != null) failed++;

@@ -39,6 +39,7 @@ final class WritesBench implements Callable<Integer> {
     String clientId = "bw-" + tag;
     try (BenchClient client = new BenchClient(common.port, common.eventLoops())) {
       BenchConnection c = client.openHello(0, clientId, deadline);
+      BenchConnection stats = client.openAdmin(1, common.adminPassword, deadline);
       PushEncoder encoder = new PushEncoder(common.db, clientId);
 
       if (warmup > 0) {
@@ -47,11 +48,11 @@ final class WritesBench implements Callable<Integer> {
         if (w.errors() > 0 || w.refused() > 0) System.err.println("warm-up: errors, first: " + w.firstError());
       }
 
-      ServerStats before = ServerStats.fetch(c, deadline);
+      ServerStats before = ServerStats.fetch(stats, deadline);
       CpuMeter cpu = new CpuMeter(common.serverPid);
       PushPipeline run = pipeline(c, encoder, total, "d-" + tag + "-");
       deadline.await(run.run(), "acks");
-      ServerStats after = ServerStats.fetch(c, deadline);
+      ServerStats after = ServerStats.fetch(stats, deadline);
       ObjectNode cpuUse = cpu.stop();
       c.close();
 
