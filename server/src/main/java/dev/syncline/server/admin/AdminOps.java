@@ -15,7 +15,10 @@ import dev.syncline.server.hub.Hub;
 import dev.syncline.server.store.DatabaseInfo;
 import dev.syncline.server.store.Store;
 import io.vertx.core.Future;
+import dev.syncline.protocol.Delta;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -102,7 +105,9 @@ public final class AdminOps {
         .compose(created -> {
           if (created.isEmpty()) return Future.succeededFuture(false);
           // a new database starts with its policy (by default: signed-in users) and an audit entry
-          return committer.push(SystemDb.NAME, auth.system().setPolicy(db, null, policy, caller.user())).map(true);
+          List<Delta> changes = new ArrayList<>(auth.system().audited("db.create", caller.user(), db));
+          changes.addAll(auth.system().setPolicy(db, null, policy, caller.user()));
+          return committer.push(SystemDb.NAME, changes).map(true);
         })
         .map(created -> {
           ObjectNode out = describe(store.database(db).orElseThrow());
