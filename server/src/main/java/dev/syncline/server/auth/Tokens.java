@@ -52,7 +52,8 @@ final class Tokens {
     var result = jwt.authenticate(new TokenCredentials(token));
     // HS256 verification completes synchronously; anything else is a bug, refused rather than waited for
     if (!result.isComplete() || result.failed()) throw refused("token: not valid");
-    JsonObject claims = result.result().principal();
+    // Vert.x keeps the verified claims under attributes().accessToken (exp and iat leave the principal)
+    JsonObject claims = result.result().attributes().getJsonObject("accessToken", new JsonObject());
     if (!issuer.equals(claims.getString("iss"))) throw refused("token: not valid");
     Object sub = claims.getValue("sub");
     Object exp = claims.getValue("exp");
