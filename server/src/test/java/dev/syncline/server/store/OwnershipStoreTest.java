@@ -11,36 +11,13 @@ import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.Merge;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("The store records owners, asks the write guard, and filters reads by owner")
-class OwnershipStoreTest {
-  Path dir;
-  Store store;
-
-  @BeforeEach
-  void open() throws IOException {
-    dir = Files.createTempDirectory("syncline-owners");
-    store = Store.openXodus(dir, true, 8 << 20);
-    store.createDatabase("db", 1);
-  }
-
-  @AfterEach
-  void close() throws IOException {
-    store.close();
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
-  }
+class OwnershipStoreTest extends StoreTestBase {
 
   @Test
   @DisplayName("a signed-in writer's first write stores $owner just before it, with the same ts; an anonymous one stores none")
@@ -112,8 +89,7 @@ class OwnershipStoreTest {
     assertEquals("alice", moved.committed().get(0).owner());
     assertEquals(1, store.database("db").orElseThrow().ownerChanges());
 
-    store.close();
-    store = Store.openXodus(dir, true, 8 << 20);
+    reopen();
     assertEquals(List.of("a", "a", "b", "b"), ids(store.changesSince("db", null, alicesOnly, 0, 100, 1 << 20)).stream().sorted().toList());
     assertEquals(1, store.database("db").orElseThrow().ownerChanges());
     BatchOutcome same = commit(null, null, new Delta("c", "b", Delta.OWNER, TextNode.valueOf("alice"), ts(4)));

@@ -14,46 +14,18 @@ import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.Merge;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("The Xodus store against a reference model")
-class XodusStoreTest {
-  Path dir;
-  Store store;
-
-  @BeforeEach
-  void open() throws IOException {
-    dir = Files.createTempDirectory("syncline-store");
-    store = Store.openXodus(dir, true, 8 << 20);
-    store.createDatabase("db", 1);
-  }
-
-  @AfterEach
-  void close() throws IOException {
-    store.close();
-    try (Stream<Path> files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
-  }
-
-  private void reopen() {
-    store.close();
-    store = Store.openXodus(dir, true, 8 << 20);
-  }
+class XodusStoreTest extends StoreTestBase {
 
   record Reg(JsonNode value, String ts, long seq) {}
 
