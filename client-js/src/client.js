@@ -1,6 +1,8 @@
 // createClient: the public face. It wires the local state (core), the transport (one socket,
-// reconnecting) and a protocol session per socket, and hands out database handles.
+// reconnecting) and a protocol session per socket, hands out database handles, and signs in and
+// out (a change of user is a new connection, so nothing of one identity leaks into the other).
 
+import { credentialsProblem, offlineError, readUser } from './auth.js';
 import { ClientCore } from './core.js';
 import { Emitter } from './emitter.js';
 import { SynclineError } from './errors.js';
@@ -32,6 +34,7 @@ class SynclineClient {
   #closed = false;
   #unfollowBrowserNetwork = () => {};
   #inner;
+  #connectTimeoutMs;
 
   constructor(options = {}) {
     const { url, store = memoryStore(), clientId, WebSocket, offline = false, now = Date.now } = options;
@@ -44,6 +47,7 @@ class SynclineClient {
     const core = (this.#core = new ClientCore({ store, now, events: this.#events }));
     const timing = {};
     for (const key of Object.keys(TRANSPORT_DEFAULTS)) if (options[key] !== undefined) timing[key] = options[key];
+    this.#connectTimeoutMs = timing.connectTimeoutMs ?? TRANSPORT_DEFAULTS.connectTimeoutMs;
     this.#transport = new Transport({ url, WebSocket, ...timing }, {
       open: () => this.#opened(),
       message: (text) => this.#session?.receive(text),
@@ -74,6 +78,9 @@ class SynclineClient {
     this.#tabs = openTabChannel(this.#core.store.name, (message) => this.#core.fromTab(message));
     this.#core.tabs = this.#tabs;
     this.#core.onPending = (db) => this.#session?.push(db);
+    this.#core.onAuth = ({ changed }) => {
+      if (changed) this.#reconnect('signed in or out in another tab');
+    };
     if (!this.#offline) this.#transport.start();
     this.#followBrowserNetwork();
   }
@@ -104,14 +111,91 @@ class SynclineClient {
 
   #opened() {
     this.#session?.close();
-    this.#session = new Session(this.#core, this.#transport, {
+    const core = this.#core;
+    this.#session = new Session(core, this.#transport, {
       databases: () => this.#databases.keys(),
       connected: (welcome) => {
-        this.#core.setOnline(true);
-        this.#events.emit('connect', { serverId: welcome.serverId, time: welcome.time });
+        const user = readUser(welcome.user);
+        core.updateUser(user);
+        core.setOnline(true);
+        this.#events.emit('connect', { serverId: welcome.serverId, time: welcome.time, user });
+      },
+      signedIn: (record) => {
+        // Another user's data was dropped: start over on a new connection as the new user.
+        if (core.signIn(record).wiped) this.#reconnect('signed in as another user');
+      },
+      unauthenticated: (error) => {
+        core.signOut({ wipe: false });
+        core.emitError('unauthenticated', error.message);
+        this.#reconnect('unauthenticated');
       },
     });
     this.#session.open();
+  }
+
+  // A new connection now (hello with the current token), unless offline or closed.
+  #reconnect(reason) {
+    if (!this.#closed && !this.#offline && this.#core.loaded) this.#transport.reconnect(reason);
+  }
+
+  // The welcomed session: now, or once connected (up to connectTimeoutMs), else 'offline'.
+  #whenOnline() {
+    if (this.#session?.welcomed) return Promise.resolve(this.#session);
+    if (this.#closed || this.#offline) return Promise.reject(offlineError());
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stop();
+        reject(offlineError(`could not connect within ${this.#connectTimeoutMs} ms`));
+      }, this.#connectTimeoutMs);
+      const stop = this.#events.on('connect', () => {
+        clearTimeout(timer);
+        stop();
+        resolve(this.#session);
+      });
+    });
+  }
+
+  async #signIn(type, username, password) {
+    const problem = credentialsProblem(username, password);
+    if (problem) throw new SynclineError('bad_request', problem);
+    await this.ready;
+    const session = await this.#whenOnline();
+    const record = await session.signIn(type, username, password);
+    await this.#core.flushed(); // the token is stored: a reload stays signed in
+    return record.user;
+  }
+
+  /**
+   * Signs in on the live connection (waiting up to connectTimeoutMs for one). Resolves to the
+   * user {id, roles}; rejects with a SynclineError whose code is the server's
+   * ('unauthenticated', 'rate_limited' with retryAfterMs, …) or 'offline'. The token is stored
+   * and sent on every reconnect. Data held for another user is dropped first, as by logout().
+   */
+  login(username, password) {
+    return this.#signIn('login', username, password);
+  }
+
+  /** Creates the user and signs in, like login(). 'forbidden' when the server allows no sign-up. */
+  signup(username, password) {
+    return this.#signIn('signup', username, password);
+  }
+
+  /**
+   * Signs out: forgets the token, drops the local copy of every database AND the pending
+   * (unsent) edits, which belonged to the signed-out user, and reconnects anonymously. Resolves
+   * once the store has forgotten.
+   */
+  async logout() {
+    await this.ready;
+    if (this.#closed) return;
+    this.#core.signOut({ wipe: true });
+    this.#reconnect('signed out');
+    await this.#core.flushed();
+  }
+
+  /** The signed-in user {id, roles}, frozen, or null. */
+  get user() {
+    return this.#core.user;
   }
 
   #dropped({ code, reason }) {
@@ -134,7 +218,7 @@ class SynclineClient {
 
   /**
    * Listens to 'doc:create' | 'doc:update' | 'doc:destroy' | 'doc:record' | 'connect' |
-   * 'disconnect' | 'error' | 'status'. Returns a function that stops listening.
+   * 'disconnect' | 'error' | 'status' | 'auth'. Returns a function that stops listening.
    */
   on(event, fn) {
     return this.#events.on(event, fn);

@@ -9,6 +9,8 @@ import { isTimestamp } from './hlc.js';
 const CLIENT = {
   hello: [['protocol', true], ['clientId', true], ['token', false]],
   login: [['username', true], ['password', true]],
+  signup: [['username', true], ['password', true]],
+  renew: [],
   sub: [['db', true], ['cols', false], ['since', false], ['epoch', false]],
   unsub: [['sid', true]],
   push: [['db', true], ['deltas', true]],
@@ -53,7 +55,7 @@ const SERVER = {
   subscribed: [['sid', STR, true], ['db', STR, true], ['head', INT, true], ['epoch', STR, false]],
   changes: [['sid', STR, true], ['db', STR, true], ['seq', INT, true], ['deltas', 'deltas', true]],
   synced: [['sid', STR, true], ['seq', INT, true]],
-  reset: [['sid', STR, true]],
+  reset: [['sid', STR, true], ['epoch', STR, false]],
   ack: [['db', STR, true], ['seq', INT, true], ['results', 'results', true]],
   result: [['data', ANY, true]],
   ok: [],

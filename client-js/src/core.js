@@ -1,12 +1,14 @@
 // The client's local state and everything that changes it: the replica, the clock, the cursors,
 // the store, and the events that report changes. Local edits, frames from the server (through
 // the session) and messages from other tabs all come through here, so each kind of change is
-// applied, persisted, broadcast and reported in one place.
+// applied, persisted, broadcast and reported in one place. That includes who the client is: the
+// token record, and whose data the replica holds (see signIn, signOut).
 //
 // How a change flows: update the replica (pure, in memory) → replica.refresh() says which
 // documents now look different → events and live queries fire at once → the store write is
 // queued (writes run one after another, in order) → other tabs are told.
 
+import { readTokenRecord, sameUser } from './auth.js';
 import { Clock, isOrigin } from './hlc.js';
 import { errorEvent, SynclineError } from './errors.js';
 import { LiveQueries } from './live.js';
@@ -29,6 +31,8 @@ export class ClientCore {
   onPending = () => {};
   /** Set by the client: {post(message)} or null. */
   tabs = null;
+  /** Set by the client: another tab signed in or out; `changed` when the user id changed or data was dropped. */
+  onAuth = () => {};
 
   #writes = Promise.resolve();
 
@@ -46,6 +50,13 @@ export class ClientCore {
     /** @type {Map<string, {seq: number, epoch: string|null}>} */
     this.cursors = new Map();
     this.limits = DEFAULT_LIMITS;
+    /** The token record {token, expiresAt, issuedAt, user} (see auth.js), or null: anonymous. */
+    this.auth = null;
+    /**
+     * Whose data the replica and the pending queue hold: a user id, or null when they were made
+     * anonymously. Anonymous data goes with whoever signs in; another user's is dropped first.
+     */
+    this.owner = null;
     /** Server clock minus wall clock, from welcome.time and clock_skew. */
     this.offset = 0;
     this.loaded = false;
@@ -82,10 +93,18 @@ export class ClientCore {
       this.clock.receive(p.ts);
     }
     for (const [db, c] of Object.entries(state.cursors)) this.cursors.set(db, { seq: c.seq, epoch: c.epoch ?? null });
+    this.auth = readTokenRecord(state.auth ?? null);
+    this.owner = typeof state.owner === 'string' ? state.owner : null;
     this.replica.refresh(); // the loaded state is where we start, not a change: no events
     this.loaded = true;
     this.live.notifyAll();
     this.updateStatus();
+    if (this.user) this.events.emit('auth', { user: this.user });
+  }
+
+  /** The signed-in user {id, roles}, or null. */
+  get user() {
+    return this.auth?.user ?? null;
   }
 
   /** Queues a store write after the earlier ones. Rejects (and emits 'error') if it fails. */
@@ -134,6 +153,59 @@ export class ClientCore {
 
   emitError(code, message, details) {
     this.events.emit('error', errorEvent(code, message, details));
+  }
+
+  // ---- who the client is ----
+
+  /**
+   * Keeps a new token record (login, signup, renew). If the replica holds another user's data,
+   * that data and the pending queue are dropped first (see signOut). Returns {wiped}.
+   */
+  signIn(record) {
+    const wiped = this.owner !== null && this.owner !== record.user.id;
+    const before = this.user;
+    if (wiped) this.#dropEverything();
+    this.auth = record;
+    this.owner = record.user.id;
+    this.persist({ wipe: wiped, auth: record, owner: this.owner }).catch(() => {});
+    this.tabs?.post({ kind: 'auth', auth: record, owner: this.owner, wiped });
+    if (!sameUser(before, record.user)) this.events.emit('auth', { user: record.user });
+    return { wiped };
+  }
+
+  /**
+   * Forgets the token. With `wipe` (logout), also drops every database's confirmed data, its
+   * cursor and the pending queue, which belong to the user signing out and must not be pushed
+   * under another identity. Without it (the server refused the token), the data stays, and the
+   * queue waits for its user to sign in again (see Session#mayPush).
+   */
+  signOut({ wipe }) {
+    const before = this.user;
+    if (wipe) {
+      this.#dropEverything();
+      this.owner = null;
+    }
+    this.auth = null;
+    this.persist({ wipe, auth: null, owner: this.owner }).catch(() => {});
+    this.tabs?.post({ kind: 'auth', auth: null, owner: this.owner, wiped: wipe });
+    if (before !== null) this.events.emit('auth', { user: null });
+  }
+
+  /** welcome.user: the server's current view of the signed-in user, whose roles may have changed. */
+  updateUser(user) {
+    if (!this.auth || !user || user.id !== this.auth.user.id || sameUser(user, this.auth.user)) return;
+    this.auth = Object.freeze({ ...this.auth, user });
+    this.persist({ auth: this.auth }).catch(() => {});
+    this.tabs?.post({ kind: 'auth', auth: this.auth, owner: this.owner, wiped: false });
+    this.events.emit('auth', { user });
+  }
+
+  // In memory only: every document disappears (with events), and the cursors go.
+  #dropEverything() {
+    this.replica.clear();
+    this.cursors.clear();
+    this.synced = {};
+    this.publish(this.replica.refresh(), false);
   }
 
   // ---- local edits ----
@@ -208,14 +280,15 @@ export class ClientCore {
   /**
    * The results of pushed deltas (an ack, or refusals found before sending): recorded ones leave
    * the queue and join the confirmed state; clock_skew ones are stamped again; refused ones are
-   * dropped, so their attribute returns to the server's value. Returns {retry: boolean} when
-   * some deltas should be pushed again later.
+   * dropped, so their attribute returns to the server's value. Returns {retry, retryAfterMs}:
+   * retry when some deltas should be pushed again later, after retryAfterMs if the server said.
    */
   settle(db, deltas, results) {
     const recorded = [];
     const dropped = [];
     const skewed = [];
     let retry = false;
+    let retryAfterMs;
     deltas.forEach((d, i) => {
       const r = results[i];
       if (r === undefined) return; // no result: stays queued and is pushed again
@@ -229,6 +302,7 @@ export class ClientCore {
         skewed.push({ d, serverTime: r.serverTime });
       } else if (!FINAL.has(r.error)) {
         retry = true;
+        if (Number.isFinite(r.retryAfterMs)) retryAfterMs = Math.max(retryAfterMs ?? 0, r.retryAfterMs);
       } else {
         const entry = this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
         if (entry) dropped.push({ d, error: r, mine: entry.mine });
@@ -271,7 +345,7 @@ export class ClientCore {
         clock: this.clock.state,
       }).catch(() => {});
     }
-    return { retry };
+    return { retry, retryAfterMs };
   }
 
   /**
@@ -363,6 +437,16 @@ export class ClientCore {
         for (const d of records) this.events.emit('doc:record', { db, col: d.col, id: d.id, attr: d.attr, ts: d.ts, result: d.result });
         for (const d of errors) this.emitError(d.error.error, d.error.message ?? d.error.error, { db, col: d.col, id: d.id, attr: d.attr });
         this.updateStatus();
+        break;
+      }
+      case 'auth': {
+        // The tab that signed in or out stored it; here only memory follows.
+        const before = this.user;
+        if (message.wiped) this.#dropEverything();
+        this.auth = readTokenRecord(message.auth);
+        this.owner = typeof message.owner === 'string' ? message.owner : null;
+        if (!sameUser(before, this.user)) this.events.emit('auth', { user: this.user });
+        this.onAuth({ changed: Boolean(message.wiped) || before?.id !== this.user?.id });
         break;
       }
       default:

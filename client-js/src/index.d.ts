@@ -30,8 +30,14 @@ export interface ClientOptions {
   pingIntervalMs?: number;
   /** Drop the connection if nothing arrives this long after a ping, in ms. Default 10000. */
   pingTimeoutMs?: number;
-  /** Give up on a connection attempt after this many ms. Default 10000. */
+  /** Give up on a connection attempt after this many ms (login() waits as long for one). Default 10000. */
   connectTimeoutMs?: number;
+}
+
+/** A signed-in user, as the server names it. Frozen. */
+export interface User {
+  readonly id: string;
+  readonly roles: readonly string[];
 }
 
 export interface Status {
@@ -66,7 +72,12 @@ export interface RecordEvent {
 }
 
 export interface ErrorEvent {
-  /** A protocol code (bad_request, forbidden, not_found, too_large, …) or 'storage', 'network', 'protocol'. */
+  /**
+   * A protocol code (bad_request, forbidden, not_found, too_large, unauthenticated, …) or
+   * 'storage', 'network', 'protocol'. 'forbidden' with db, col, id, attr: a write the user may not
+   * make was dropped and reverted; with db only: the user may read nothing in that database.
+   * 'unauthenticated': the server refused the stored token; the client signed out (see 'auth').
+   */
   code: string;
   message: string;
   db?: string;
@@ -79,6 +90,13 @@ export interface ConnectEvent {
   serverId: string;
   /** The server's clock at welcome, in epoch ms. */
   time: number;
+  /** Who this connection is signed in as (welcome.user), or null. */
+  user: User | null;
+}
+
+export interface AuthEvent {
+  /** The signed-in user now, or null. */
+  user: User | null;
 }
 
 export interface DisconnectEvent {
@@ -96,6 +114,8 @@ export interface ClientEvents {
   disconnect: DisconnectEvent;
   error: ErrorEvent;
   status: Status;
+  /** The user changed: login, signup, logout, a refused token, new roles; also once at load if the store holds a user. */
+  auth: AuthEvent;
 }
 
 export interface Client {
@@ -105,6 +125,23 @@ export interface Client {
   readonly clientId: string | null;
   /** The current status; a new frozen object whenever it changes. */
   readonly status: Status;
+  /** The signed-in user, or null (from the store once ready; updated by every welcome). */
+  readonly user: User | null;
+  /**
+   * Signs in on the live connection (waiting up to connectTimeoutMs for one) and keeps the token
+   * in the store, to be sent on every reconnect and renewed in time. Resolves to the user.
+   * Rejects with a SynclineError: 'unauthenticated' (wrong username or password), 'rate_limited'
+   * (with retryAfterMs), 'bad_request', 'offline'. Data and pending edits of another user are
+   * dropped first, as by logout().
+   */
+  login(username: string, password: string): Promise<User>;
+  /** Creates the user and signs in, like login(). 'forbidden' when the server allows no sign-up. */
+  signup(username: string, password: string): Promise<User>;
+  /**
+   * Forgets the token, drops the local copy of every database AND the pending (unsent) edits,
+   * and reconnects anonymously. Resolves once the store has forgotten.
+   */
+  logout(): Promise<void>;
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<E extends keyof ClientEvents>(event: E, listener: (payload: ClientEvents[E]) => void): () => void;
   /** The database `name` (1 to 64 of [A-Za-z0-9_.-]); the client subscribes to all of it on first use. */
@@ -171,10 +208,23 @@ export interface Cursor {
   epoch: string | null;
 }
 
+/** The sign-in a store keeps: the JWT, its expiry and when this client got it (server clock, ms), and its user. */
+export interface StoredAuth {
+  token: string;
+  expiresAt: number;
+  /** null or absent: taken as issued 7 days before expiresAt. */
+  issuedAt?: number | null;
+  user: { id: string; roles: string[] };
+}
+
 export interface StoredState {
   clientId: string | null;
   /** The clock state 'MS-COUNTER', or null. */
   clock: string | null;
+  /** The signed-in user's token, or null (a store from before sign-in may leave it out). */
+  auth?: StoredAuth | null;
+  /** Whose data the registers and the pending queue are: a user id, or null when anonymous. */
+  owner?: string | null;
   cursors: { [db: string]: Cursor };
   /** Confirmed registers (the server's state). */
   registers: StoredRegister[];
@@ -183,13 +233,18 @@ export interface StoredState {
 }
 
 /**
- * One atomic write. Applied in this order: clock; drop (remove every confirmed register of these
- * databases); registers (each kept only if its ts is greater than the stored one's); cursors;
- * pendingDelete (removes a pending write only if it still has that ts); pendingPut (kept only if
- * newer than the pending write stored for that attribute).
+ * One atomic write. Applied in this order: clock; auth and owner (replace when present; null
+ * removes); wipe (remove every confirmed register, cursor and pending write: sign-out); drop
+ * (remove every confirmed register of these databases); registers (each kept only if its ts is
+ * greater than the stored one's); cursors; pendingDelete (removes a pending write only if it
+ * still has that ts); pendingPut (kept only if newer than the pending write stored for that
+ * attribute).
  */
 export interface StoreBatch {
   clock?: string;
+  auth?: StoredAuth | null;
+  owner?: string | null;
+  wipe?: boolean;
   drop?: string[];
   registers?: StoredRegister[];
   cursors?: { [db: string]: Cursor };
@@ -219,7 +274,10 @@ export function memoryStore(): Store;
 export function indexedDbStore(name: string, options?: { indexedDB?: unknown; IDBKeyRange?: unknown }): Store;
 
 export class SynclineError extends Error {
+  /** A protocol code, or the SDK's own: 'storage', 'protocol', 'offline' (login without a connection). */
   readonly code: string;
+  /** With 'rate_limited' and 'overloaded': when to try again, in ms. */
+  readonly retryAfterMs?: number;
   readonly db?: string;
   readonly col?: string;
   readonly id?: string;

@@ -89,6 +89,17 @@ export class Replica {
     for (const r of registers) this.mergeConfirmed(db, r);
   }
 
+  /** Removes every confirmed and pending register of every database (sign-out). */
+  clear() {
+    for (const s of this.#docs.values()) {
+      if (s.confirmed.size === 0 && s.pending.size === 0) continue;
+      s.confirmed = new Map();
+      s.pending = new Map();
+      this.#touched.add(s);
+    }
+    this.#pending.clear();
+  }
+
   /** Adds a local write unless a pending write of that attribute is already as new; true if added. */
   setPending(entry) {
     const s = this.#state(entry.db, entry.col, entry.id, true);

@@ -1,13 +1,21 @@
-// One connection's protocol (PROTOCOL.md §7–§10): hello/welcome, a subscription per database,
-// pushes and acks. A new Session is made for every socket that opens, so nothing of a dropped
+// One connection's protocol (PROTOCOL.md §7–§10): hello/welcome, sign-in (login, signup, renew),
+// a subscription per database, pushes and acks. A new Session is made for every socket that opens, so nothing of a dropped
 // connection (requests, subscriptions, pushes in flight) can leak into the next one; unacked
 // deltas simply stay in the pending queue and are pushed again.
 //
 // Frames are dispatched through one table keyed by message type. Pushes: at most one push in
 // flight per database, of at most maxDeltasPerPush deltas and maxMessageBytes bytes; the next
 // one goes when the ack comes, so edits made meanwhile are batched.
+//
+// Sign-in: hello carries the stored token; login/signup answers are handed to the client
+// (hooks.signedIn), which keeps them. The token this connection holds is renewed once less than
+// half of its lifetime is left. A token the server refuses (at hello, on renew, or unsolicited
+// when it expires or its user is disabled) goes to hooks.unauthenticated.
+
+import { MAX_TIMER_MS, offlineError, renewDelay, tokenRecord } from './auth.js';
 
 import { decodeServer, encodeClient, ProtocolError } from './codec.js';
+import { SynclineError } from './errors.js';
 import { checkDelta, DEFAULT_LIMITS } from './names.js';
 import { utf8Length } from './values.js';
 
@@ -15,13 +23,15 @@ import { utf8Length } from './values.js';
 const PUSH_ENVELOPE_BYTES = 512;
 /** Retry delay for an error that came without retryAfterMs. */
 const DEFAULT_RETRY_MS = 1000;
+/** Retry delay for a renew the server failed (not refused) to answer. */
+const RENEW_RETRY_MS = 60000;
 const TRANSIENT = new Set(['rate_limited', 'overloaded']);
 
 export class Session {
   #core;
   #transport;
   #rid = 0;
-  #requests = new Map(); // rid -> {kind, db?}
+  #requests = new Map(); // rid -> {kind, db?, resolve?, reject?}
   #subs = new Map(); // db -> {db, sid, epoch, buffer, live}
   #bySid = new Map(); // sid -> sub
   #inflight = new Map(); // db -> deltas of the push in flight
@@ -29,12 +39,17 @@ export class Session {
   #timers = new Set();
   #helloAt = 0;
   #closed = false;
+  #token = null; // the token record this connection is signed in with, or null
+  #renewTimer = null;
   welcomed = false;
 
   /**
    * @param {import('./core.js').ClientCore} core
    * @param {{send(text: string): boolean, connected(): void}} transport
-   * @param {{databases: () => Iterable<string>, connected: (welcome: object) => void}} hooks
+   * @param {{databases: () => Iterable<string>, connected: (welcome: object) => void,
+   *   signedIn: (record: object) => void, unauthenticated: (error: object) => void}} hooks
+   *   signedIn: a token answer (login, signup, renew); unauthenticated: the server refused the
+   *   token this connection was signed in with
    */
   constructor(core, transport, hooks) {
     this.#core = core;
@@ -58,18 +73,66 @@ export class Session {
     return t;
   }
 
-  /** The socket opened: say hello. */
+  /** The socket opened: say hello, with the stored token if there is one. */
   open() {
     this.#helloAt = this.#core.wallClock();
-    const rid = this.#send({ type: 'hello', protocol: 1, clientId: this.#core.clientId });
+    this.#token = this.#core.auth;
+    const rid = this.#send({ type: 'hello', protocol: 1, clientId: this.#core.clientId, token: this.#token?.token });
     this.#requests.set(rid, { kind: 'hello' });
   }
 
-  /** The socket is gone: forget everything of this connection. */
+  /** The socket is gone: forget everything of this connection. Unanswered sign-ins reject ('offline'). */
   close() {
     this.#closed = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+    for (const req of this.#requests.values()) req.reject?.(offlineError('the connection closed before the server answered'));
+    this.#requests.clear();
+  }
+
+  /**
+   * Sends `login` or `signup`. Resolves to the token record once hooks.signedIn has taken it;
+   * rejects with a SynclineError: the server's code (unauthenticated, rate_limited with
+   * retryAfterMs, forbidden, bad_request, …), or 'offline' when this connection can't answer.
+   */
+  signIn(type, username, password) {
+    if (this.#closed || !this.welcomed) return Promise.reject(offlineError());
+    return new Promise((resolve, reject) => {
+      const rid = this.#send({ type, username, password });
+      this.#requests.set(rid, { kind: type, resolve, reject });
+    });
+  }
+
+  // Renews the token once less than half of its lifetime is left (re-armed after every answer,
+  // and after a delay longer than a timer can wait).
+  #armRenewal(delay) {
+    clearTimeout(this.#renewTimer);
+    this.#timers.delete(this.#renewTimer);
+    this.#renewTimer = null;
+    if (!this.#token) return;
+    const wait = delay ?? renewDelay(this.#token, this.#core.now());
+    if (wait > 0) {
+      this.#renewTimer = this.#later(Math.min(wait, MAX_TIMER_MS), () => this.#armRenewal());
+      return;
+    }
+    const rid = this.#send({ type: 'renew' });
+    this.#requests.set(rid, { kind: 'renew' });
+  }
+
+  // The server refused this connection's token. The client forgets it and reconnects anonymously.
+  #lostSignIn(m) {
+    this.#token = null;
+    this.#armRenewal();
+    this.hooks.unauthenticated(m);
+  }
+
+  // Signed in on this connection: what was refused before may be allowed now. Subscribe again
+  // to the databases whose `sub` was refused, unblock pushes, renew in time.
+  #afterSignIn() {
+    for (const [db, blocked] of this.#blocked) if (blocked === true) this.#blocked.delete(db);
+    for (const db of this.hooks.databases()) this.subscribe(db);
+    this.flush();
+    this.#armRenewal();
   }
 
   /** One text frame from the server. */
@@ -111,9 +174,22 @@ export class Session {
     for (const db of this.#core.replica.pendingDatabases()) this.push(db);
   }
 
-  /** Pushes the next batch of a database's pending writes, unless one is in flight. */
+  /**
+   * Whether the pending queue may be pushed on this connection: it holds anonymous edits, or
+   * edits of the user this connection is signed in as. Another user's edits (whose sign-in the
+   * server refused) wait for that user to sign in again.
+   */
+  #mayPush() {
+    const { owner } = this.#core;
+    return owner === null || owner === this.#token?.user.id;
+  }
+
+  /**
+   * Pushes the next batch of a database's pending writes, unless one is in flight, or the
+   * queue belongs to a user this connection is not signed in as.
+   */
   push(db) {
-    if (!this.welcomed || this.#inflight.has(db) || this.#blocked.has(db)) return;
+    if (!this.welcomed || !this.#mayPush() || this.#inflight.has(db) || this.#blocked.has(db)) return;
     const { limits } = this.#core;
     const room = limits.maxMessageBytes - PUSH_ENVELOPE_BYTES - utf8Length(db);
     const batch = [];
@@ -162,9 +238,11 @@ export class Session {
       this.#core.offset = m.time + (now - this.#helloAt) / 2 - now;
       this.welcomed = true;
       this.#transport.connected();
+      if (!m.user) this.#token = null; // not signed in after all: nothing to renew
       this.hooks.connected(m);
       for (const db of this.hooks.databases()) this.subscribe(db);
       this.flush();
+      this.#armRenewal();
     },
 
     subscribed(m) {
@@ -179,9 +257,13 @@ export class Session {
 
     reset(m) {
       const sub = this.#bySid.get(m.sid);
+      if (!sub) return;
       // The whole database follows. Collect it and swap it in at `synced`, so readers never see
-      // the database empty in between, and a drop before then leaves the old copy intact.
-      if (sub) sub.buffer = new Map();
+      // the database empty in between, and a drop before then leaves the old copy intact. The
+      // reset names the subscription's new epoch (what this user may read changed, or the
+      // database was created again); older servers leave it out and `subscribed`'s stands.
+      sub.buffer = new Map();
+      if (m.epoch != null) sub.epoch = m.epoch;
     },
 
     changes(m) {
@@ -220,8 +302,8 @@ export class Session {
       const batch = this.#inflight.get(req.db);
       this.#inflight.delete(req.db);
       if (!batch) return;
-      const { retry } = this.#core.settle(req.db, batch, m.results);
-      if (retry) this.#block(req.db, DEFAULT_RETRY_MS);
+      const { retry, retryAfterMs } = this.#core.settle(req.db, batch, m.results);
+      if (retry) this.#block(req.db, retryAfterMs ?? DEFAULT_RETRY_MS);
       else this.push(req.db);
     },
 
@@ -232,25 +314,53 @@ export class Session {
         this.#requestFailed(req, m);
       } else if (m.sid != null && this.#bySid.has(m.sid)) {
         this.#subscriptionEnded(this.#bySid.get(m.sid), m);
-      } else {
+      } else if (m.code === 'unauthenticated' && this.#token) {
+        this.#lostSignIn(m); // the token expired, or its user was disabled or deleted
+      } else if (m.code !== 'rate_limited') {
         this.#core.emitError(m.code, m.message);
+      } // rate_limited without a rid refused a ping: the next one goes anyway
+    },
+
+    token(m) {
+      const req = this.#requests.get(m.rid);
+      this.#requests.delete(m.rid);
+      if (!req || !['login', 'signup', 'renew'].includes(req.kind)) return;
+      const record = tokenRecord(m, this.#core.now());
+      if (!record) {
+        const error = new SynclineError('protocol', 'token: the answer names no user');
+        if (req.reject) req.reject(error);
+        else this.#core.emitError(error.code, error.message);
+        return;
       }
+      this.#token = record;
+      this.hooks.signedIn(record);
+      if (!this.#closed) this.#afterSignIn(); // closed: the client reconnects as this user
+      req.resolve?.(record);
     },
 
     pong(m) { this.#requests.delete(m.rid); },
     ok(m) { this.#requests.delete(m.rid); },
     result(m) { this.#requests.delete(m.rid); },
-    token(m) { this.#requests.delete(m.rid); },
   };
 
   #requestFailed(req, m) {
     const retryMs = m.retryAfterMs ?? DEFAULT_RETRY_MS;
-    if (req.kind === 'sub') {
+    if (req.kind === 'hello') {
+      if (m.code === 'unauthenticated' && this.#token) return this.#lostSignIn(m);
+      if (TRANSIENT.has(m.code)) return void this.#later(retryMs, () => this.open());
+      this.#core.emitError(m.code, m.message);
+    } else if (req.kind === 'login' || req.kind === 'signup') {
+      req.reject(new SynclineError(m.code, m.message, { retryAfterMs: m.retryAfterMs }));
+    } else if (req.kind === 'renew') {
+      if (m.code === 'unauthenticated') return this.#lostSignIn(m);
+      if (!TRANSIENT.has(m.code)) this.#core.emitError(m.code, m.message);
+      this.#armRenewal(TRANSIENT.has(m.code) ? retryMs : RENEW_RETRY_MS);
+    } else if (req.kind === 'sub') {
       this.#subs.delete(req.db);
       if (TRANSIENT.has(m.code)) return this.#resubscribeLater(req.db, retryMs);
       this.#core.emitError(m.code, m.message, { db: req.db });
-      // not_found, forbidden, too_large: try again on the next connection. Anything else is a
-      // server fault: try again soon.
+      // not_found, forbidden, too_large: try again on the next connection (forbidden: also after
+      // a sign-in on this one). Anything else is a server fault: try again soon.
       if (!['not_found', 'forbidden', 'too_large', 'bad_request'].includes(m.code)) this.#resubscribeLater(req.db, retryMs);
     } else if (req.kind === 'push') {
       this.#inflight.delete(req.db);

@@ -71,6 +71,16 @@ export class Transport {
     return true;
   }
 
+  /** Closes the current socket (if any) and connects again at once, backoff reset. */
+  reconnect(reason = 'reconnect') {
+    if (!this.#running) return;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#drop(1000, reason, true);
+    this.#attempt = 0;
+    this.#connect();
+  }
+
   /** Closes the current socket (if any) and reconnects after the backoff. */
   restart(code = 4000, reason = 'restart') {
     this.#drop(code, reason, false);

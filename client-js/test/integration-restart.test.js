@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { createClient } from '../src/index.js';
 import { countingWebSocket } from './support/raw.js';
-import { startServer, tempDir } from './support/server.js';
+import { openDatabases, startServer, tempDir } from './support/server.js';
 import { recordEvents, sleep, until } from './support/util.js';
 
 const servers = [];
@@ -116,7 +116,7 @@ describe('integration: server restarts', () => {
   });
 
   it('pushes refused as overloaded are sent again after retryAfterMs, and nothing is lost', async () => {
-    const s = await server({ config: { databases: ['todo'], maxQueuedDeltas: 10 } });
+    const s = await server({ config: { databases: openDatabases(['todo']), maxQueuedDeltas: 10 } });
     const counter = {};
     const writers = [0, 1, 2, 3].map(() => client(s.url, { WebSocket: countingWebSocket(counter) }));
     const errors = [];
@@ -133,7 +133,7 @@ describe('integration: server restarts', () => {
   });
 
   it('a delta the server\'s narrower limits would refuse is dropped with an error, and the document reverts', async () => {
-    const s = await server({ config: { databases: ['todo'], maxValueBytes: 100 } });
+    const s = await server({ config: { databases: openDatabases(['todo']), maxValueBytes: 100 } });
     const c = client(s.url, { offline: true });
     await c.ready;
     const log = recordEvents(c);

@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { createClient, indexedDbStore, memoryStore } from '../src/index.js';
 import { admin, countingWebSocket } from './support/raw.js';
-import { startServer } from './support/server.js';
+import { OPEN_POLICY, openDatabases, startServer } from './support/server.js';
 import { recordEvents, sleep, until } from './support/util.js';
 
 const DATABASES = ['todo', 'offline', 'resume', 'skew', 'tabs', 'resetdb', 'gone'];
@@ -26,7 +26,7 @@ const syncedTo = (c, db) => c.status.online && c.status.synced[db] !== undefined
 const settled = (c) => c.status.online && c.status.pending === 0;
 
 before(async () => {
-  server = await startServer({ config: { databases: DATABASES } });
+  server = await startServer({ config: { databases: openDatabases(DATABASES) } });
 });
 
 after(async () => {
@@ -186,7 +186,7 @@ describe('integration', () => {
     await first.close();
 
     await admin(server.url, 'db.destroy', { db: 'resetdb' });
-    await admin(server.url, 'db.create', { db: 'resetdb' });
+    await admin(server.url, 'db.create', { db: 'resetdb', policy: OPEN_POLICY });
     const writer2 = client();
     await writer2.db('resetdb').col('c').doc('new').set({ v: 'after' });
     await until(() => settled(writer2));

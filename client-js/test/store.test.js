@@ -32,7 +32,7 @@ for (const [name, make] of Object.entries(backends)) {
   describe(`store: ${name}`, () => {
     it('starts empty', async () => {
       const { store } = make();
-      assert.deepEqual(await store.load(), { clientId: null, clock: null, cursors: {}, registers: [], pending: [] });
+      assert.deepEqual(await store.load(), { clientId: null, clock: null, auth: null, owner: null, cursors: {}, registers: [], pending: [] });
     });
 
     it('keeps the first clientId it is given unless told to replace it', async () => {
@@ -104,6 +104,49 @@ for (const [name, make] of Object.entries(backends)) {
       assert.deepEqual(state.registers.sort(byKey), [reg('a', 't', 1, 9, 'other'), reg('a', 't', 2, 1)]);
       assert.deepEqual(state.pending, [reg('p', 't', 1, 9)], 'pending writes stay');
       assert.deepEqual(state.cursors, { todo: { seq: 1, epoch: 'e2' } });
+    });
+
+    it('keeps the token record and the data owner, and forgets them on null', async () => {
+      const { store, reopen } = make();
+      const auth = { token: 'eyJ.x.y', expiresAt: 1_800_000_000_000, issuedAt: 1_799_000_000_000, user: { id: 'alice', roles: ['admin'] } };
+      await store.write({ auth, owner: 'alice', registers: [reg('a', 't', 1, 1)] });
+      await store.close();
+      let state = await reopen().load();
+      assert.deepEqual(state.auth, auth);
+      assert.equal(state.owner, 'alice');
+      await reopen().write({ registers: [reg('b', 't', 1, 1)] }); // leaves them alone
+      assert.deepEqual((await reopen().load()).auth, auth);
+      await reopen().write({ auth: null });
+      state = await reopen().load();
+      assert.equal(state.auth, null);
+      assert.equal(state.owner, 'alice', 'the data still belongs to alice');
+      await reopen().write({ owner: null });
+      assert.equal((await reopen().load()).owner, null);
+    });
+
+    it('wipe removes every register, cursor and pending write, and keeps clientId, clock and the rest of its batch', async () => {
+      const { store, reopen } = make();
+      await store.claimClientId('device');
+      await store.write({
+        registers: [reg('a', 't', 1, 1), reg('a', 't', 1, 1, 'other')],
+        cursors: { todo: { seq: 1, epoch: 'e1' }, other: { seq: 1, epoch: 'e1' } },
+        pendingPut: [reg('p', 't', 1, 2)],
+        clock: '0000000000002-0000',
+        auth: { token: 't', expiresAt: 5, issuedAt: 1, user: { id: 'alice', roles: [] } },
+        owner: 'alice',
+      });
+      await store.write({ wipe: true, auth: null, owner: null, registers: [reg('n', 't', 1, 3)], cursors: { todo: { seq: 9, epoch: 'e2' } } });
+      await store.close();
+      const state = await reopen().load();
+      assert.deepEqual(state, {
+        clientId: 'device',
+        clock: '0000000000002-0000',
+        auth: null,
+        owner: null,
+        cursors: { todo: { seq: 9, epoch: 'e2' } },
+        registers: [reg('n', 't', 1, 3)],
+        pending: [],
+      });
     });
 
     it('keeps unicode names and values intact', async () => {

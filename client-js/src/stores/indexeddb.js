@@ -4,7 +4,8 @@
 // order in which the tabs write does not matter.
 //
 // Layout of the database `syncline:<name>` (version 1):
-//   meta       out-of-line keys 'clientId', 'clock'
+//   meta       out-of-line keys 'clientId', 'clock', 'auth' (the token record), 'owner' (whose
+//              data the other stores hold: a user id, absent for anonymous)
 //   cursors    keyPath 'db'                      {db, seq, epoch}
 //   registers  keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (confirmed)
 //   pending    keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (not yet acked)
@@ -113,9 +114,11 @@ export function indexedDbStore(name, options = {}) {
     async load() {
       const idb = await open();
       const tx = idb.transaction(STORES, 'readonly');
-      const [clientId, clock, cursors, registers, pending] = await Promise.all([
+      const [clientId, clock, auth, owner, cursors, registers, pending] = await Promise.all([
         promised(tx.objectStore('meta').get('clientId')),
         promised(tx.objectStore('meta').get('clock')),
+        promised(tx.objectStore('meta').get('auth')),
+        promised(tx.objectStore('meta').get('owner')),
         promised(tx.objectStore('cursors').getAll()),
         promised(tx.objectStore('registers').getAll()),
         promised(tx.objectStore('pending').getAll()),
@@ -124,6 +127,8 @@ export function indexedDbStore(name, options = {}) {
       return {
         clientId: clientId ?? null,
         clock: clock ?? null,
+        auth: auth ?? null,
+        owner: owner ?? null,
         cursors: Object.fromEntries(cursors.map((c) => [c.db, { seq: c.seq, epoch: c.epoch ?? null }])),
         registers,
         pending,
@@ -148,7 +153,13 @@ export function indexedDbStore(name, options = {}) {
       const idb = await open();
       const tx = idb.transaction(STORES, 'readwrite');
       const done = committed(tx);
-      if (batch.clock != null) tx.objectStore('meta').put(batch.clock, 'clock');
+      const meta = tx.objectStore('meta');
+      if (batch.clock != null) meta.put(batch.clock, 'clock');
+      for (const key of ['auth', 'owner']) {
+        if (batch[key] === null) meta.delete(key);
+        else if (batch[key] !== undefined) meta.put(batch[key], key);
+      }
+      if (batch.wipe) for (const s of ['cursors', 'registers', 'pending']) tx.objectStore(s).clear();
       dropDatabases(tx.objectStore('registers'), batch.drop ?? [], () => merge(tx, batch));
       await done;
     },

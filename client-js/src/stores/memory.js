@@ -4,10 +4,14 @@
 
 import { applyPendingOp, newestByKey, pendingOps, row } from './batch.js';
 
+const copy = (value) => (value == null ? null : JSON.parse(JSON.stringify(value)));
+
 /** @returns {import('../index.js').Store} */
 export function memoryStore() {
   let clientId = null;
   let clock = null;
+  let auth = null;
+  let owner = null;
   const cursors = new Map();
   const registers = new Map();
   const pending = new Map();
@@ -19,6 +23,8 @@ export function memoryStore() {
       return {
         clientId,
         clock,
+        auth: copy(auth),
+        owner,
         cursors: Object.fromEntries([...cursors].map(([db, c]) => [db, { ...c }])),
         registers: [...registers.values()].map(row),
         pending: [...pending.values()].map(row),
@@ -32,6 +38,13 @@ export function memoryStore() {
 
     async write(batch) {
       if (batch.clock != null) clock = batch.clock;
+      if (batch.wipe) {
+        cursors.clear();
+        registers.clear();
+        pending.clear();
+      }
+      if (batch.auth !== undefined) auth = copy(batch.auth);
+      if (batch.owner !== undefined) owner = batch.owner;
       for (const db of batch.drop ?? []) {
         for (const [key, r] of registers) if (r.db === db) registers.delete(key);
       }

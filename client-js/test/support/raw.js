@@ -2,8 +2,12 @@
 // counts the deltas the server sends, for checking that a client catches up from its cursor.
 
 import { WebSocket } from 'ws';
+import { ADMIN_PASSWORD } from './server.js';
 
-/** Sends one admin op on its own connection; resolves to result.data, rejects on error. */
+/**
+ * Sends one admin op on its own connection, signed in as `admin` (ADMIN_PASSWORD); resolves to
+ * result.data, rejects on error.
+ */
 export async function admin(url, op, args = {}) {
   const ws = new WebSocket(url);
   try {
@@ -30,7 +34,9 @@ export async function admin(url, op, args = {}) {
     };
     ws.send(JSON.stringify({ type: 'hello', rid: 0, protocol: 1, clientId: 'test-admin' }));
     await next('welcome');
-    ws.send(JSON.stringify({ type: 'admin', rid: 1, op, args }));
+    ws.send(JSON.stringify({ type: 'login', rid: 1, username: 'admin', password: ADMIN_PASSWORD }));
+    await next('token');
+    ws.send(JSON.stringify({ type: 'admin', rid: 2, op, args }));
     return (await next('result')).data;
   } finally {
     ws.close();

@@ -11,6 +11,17 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** The jar `mvn install` builds; SYNCLINE_SERVER_JAR points elsewhere. */
 export const JAR = process.env.SYNCLINE_SERVER_JAR ?? join(ROOT, 'server', 'target', 'syncline-server.jar');
 
+/** The password of user `admin` (role admin), which the server creates at its first start. */
+export const ADMIN_PASSWORD = 'admin-password-for-tests';
+
+/** A policy that lets everyone, signed in or not, do everything. */
+export const OPEN_POLICY = Object.freeze({ read: ['$all'], create: ['$all'], update: ['$all'], destroy: ['$all'] });
+
+/** Config entries for databases open to everyone (a database's default policy is signed-in users only). */
+export function openDatabases(names) {
+  return names.map((name) => ({ name, policy: OPEN_POLICY }));
+}
+
 /** Throws a clear message when the jar has not been built. */
 export function requireJar() {
   if (!existsSync(JAR)) {
@@ -26,15 +37,17 @@ export function tempDir(prefix = 'syncline-js-') {
 
 /**
  * Starts a server. Options: data (folder; default a new temp folder), config (object written as
- * the --config file; default {databases: ['todo']}), port (default 0 = any free port).
+ * the --config file; default: database todo, open to everyone), port (default 0 = any free port).
+ * User `admin` has the password ADMIN_PASSWORD (set through SYNCLINE_ADMIN_PASSWORD).
  * Resolves to {port, url, data, stop(signal), kill(), log()} once it logs that it is listening.
  */
-export async function startServer({ data = tempDir(), config = { databases: ['todo'] }, port = 0, timeoutMs = 60000 } = {}) {
+export async function startServer({ data = tempDir(), config = { databases: openDatabases(['todo']) }, port = 0, timeoutMs = 60000 } = {}) {
   requireJar();
   const configFile = join(data, '..', `${data.split(/[\\/]/).pop()}.config.json`);
   writeFileSync(configFile, JSON.stringify(config));
   const child = spawn('java', ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xshare:auto', '-jar', JAR,
-    '--port', String(port), '--data', data, '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--port', String(port), '--data', data, '--config', configFile],
+  { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SYNCLINE_ADMIN_PASSWORD: ADMIN_PASSWORD } });
   let output = '';
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const listening = new Promise((resolve, reject) => {

@@ -4,6 +4,10 @@
 // by the page's `?list=NAME`. The page keeps no copy of its own besides the last result of a
 // live query. Flow: user event -> action (writes through the SDK) -> the SDK calls the live
 // query back (for local and remote changes alike) -> render() draws the DOM from that result.
+//
+// Sign-in: the account line shows who is signed in (client.user, the SDK's 'auth' event). The
+// sign-in form opens from its "Sign in" button, or by itself when the server refuses this page
+// something (error 'forbidden' on database todo) or the sign-in (error 'unauthenticated').
 
 import { createClient, indexedDbStore } from './sdk/index.js';
 
@@ -44,6 +48,17 @@ const el = {
   copyUrl: $('#copy-url'),
   listWarning: $('#list-warning'),
   fatal: $('#fatal'),
+  signedIn: $('#signed-in'),
+  userName: $('#user-name'),
+  signOut: $('#sign-out'),
+  showSignIn: $('#show-sign-in'),
+  signInForm: $('#sign-in'),
+  signInReason: $('#sign-in-reason'),
+  username: $('#username'),
+  password: $('#password'),
+  signInSubmit: $('#sign-in-submit'),
+  signInCancel: $('#sign-in-cancel'),
+  signInError: $('#sign-in-error'),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -175,6 +190,40 @@ function renderListInfo(list, warning) {
   el.listWarning.textContent = warning ?? '';
 }
 
+/** The account line: the user's name and "Sign out", or "Sign in". */
+function renderAccount(user) {
+  el.signedIn.hidden = user === null;
+  el.showSignIn.hidden = user !== null;
+  el.userName.textContent = user ? user.id : '';
+  if (user) el.signInForm.hidden = true;
+}
+
+/** Opens the sign-in form, saying why when `reason` is given. */
+function openSignIn(reason = null) {
+  el.signInReason.hidden = reason === null;
+  el.signInReason.textContent = reason ?? '';
+  el.signInError.hidden = true;
+  if (el.signInForm.hidden) {
+    el.signInForm.hidden = false;
+    el.username.focus();
+  }
+}
+
+function closeSignIn() {
+  el.signInForm.hidden = true;
+  el.password.value = '';
+}
+
+/** What to tell the user about a refused sign-in (a SynclineError). */
+function signInProblem(error) {
+  switch (error && error.code) {
+    case 'unauthenticated': return 'Wrong username or password.';
+    case 'rate_limited': return `Too many attempts. Try again in ${Math.ceil((error.retryAfterMs ?? 1000) / 1000)} s.`;
+    case 'offline': return 'Not connected to the server. Try again when online.';
+    default: return (error && error.message) || String(error);
+  }
+}
+
 function showFatal(error) {
   console.error(error);
   el.fatal.textContent = `The app could not start: ${error && error.message ? error.message : error}`;
@@ -288,6 +337,36 @@ async function copyShareUrl() {
   }
 }
 
+/** The sign-in form and the account line, wired to client.login and client.logout. */
+function bindAccount(client) {
+  el.showSignIn.addEventListener('click', () => openSignIn());
+  el.signInCancel.addEventListener('click', () => closeSignIn());
+  el.signOut.addEventListener('click', () => run(client.logout()));
+  el.signInForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    el.signInSubmit.disabled = true;
+    el.signInError.hidden = true;
+    try {
+      await client.login(el.username.value.trim(), el.password.value);
+      closeSignIn();
+    } catch (error) {
+      el.signInError.textContent = signInProblem(error);
+      el.signInError.hidden = false;
+    } finally {
+      el.signInSubmit.disabled = false;
+    }
+  });
+  client.on('auth', ({ user }) => renderAccount(user));
+  client.on('error', (error) => {
+    if (error.code === 'forbidden' && error.db === 'todo') {
+      openSignIn(error.col === undefined ? 'Sign in to see this list.' : 'Sign in to change this list.');
+    } else if (error.code === 'unauthenticated') {
+      openSignIn('Your sign-in has expired. Sign in again.');
+    }
+  });
+  renderAccount(client.user);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Start.
 
@@ -301,10 +380,12 @@ async function main() {
   const showStatus = () => renderStatus(client.status);
   for (const event of ['status', 'connect', 'disconnect']) client.on(event, showStatus);
   client.on('error', (error) => console.warn('Syncline:', error));
+  bindAccount(client);
   showStatus();
 
   await client.ready;
   showStatus();
+  renderAccount(client.user);
   const col = client.db('todo').col(list);
   bindEvents(makeActions(col));
   col.live(null, (docs) => {

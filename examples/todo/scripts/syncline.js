@@ -57,17 +57,19 @@ export async function assembleWebroot(dir) {
 }
 
 /**
- * Starts `java -jar syncline-server.jar` and resolves once it logs its address.
+ * Starts `java -jar syncline-server.jar` and resolves once it logs its address. `config` adds
+ * keys to its config file (users, policies: see the server's README); `databases` defaults to
+ * ['todo'], which the server opens to everyone.
  * Returns { url, port, log(), stop() }; stop() is safe to call more than once.
  */
-export async function startServer({ dataDir, webroot, port = 0, databases = ['todo'], startTimeoutMs = 30_000 }) {
+export async function startServer({ dataDir, webroot, port = 0, databases = ['todo'], config = {}, startTimeoutMs = 30_000 }) {
   if (!existsSync(JAR)) {
     throw new Error(`Syncline server jar not found at ${JAR}. Build it first: ` +
       `cd ${REPO_DIR} && mvn -q -B install -DskipTests`);
   }
   await mkdir(dataDir, { recursive: true });
   const configFile = path.join(dataDir, '..', `${path.basename(dataDir)}-config.json`);
-  await writeFile(configFile, JSON.stringify({ databases }));
+  await writeFile(configFile, JSON.stringify({ databases, ...config }));
 
   const args = ['-jar', JAR, '--port', String(port), '--data', dataDir, '--config', configFile];
   if (webroot) args.push('--static', webroot);

@@ -29,6 +29,7 @@ const CONNECT_DEADLINE_MS = 15_000;
 const UI_DEADLINE_MS = 5_000;
 
 let workDir;
+let webroot; // undefined: the jar's own
 let server;
 let browser;
 const pageProblems = []; // uncaught page errors: any is a failure
@@ -36,7 +37,7 @@ const pageProblems = []; // uncaught page errors: any is a failure
 before(async () => {
   const started = Date.now();
   workDir = await mkdtemp(path.join(tmpdir(), 'syncline-todo-e2e-'));
-  const webroot = USE_JAR_WEBROOT ? undefined : await assembleWebroot(path.join(workDir, 'webroot'));
+  webroot = USE_JAR_WEBROOT ? undefined : await assembleWebroot(path.join(workDir, 'webroot'));
   server = await startServer({ dataDir: path.join(workDir, 'data'), webroot });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -426,5 +427,70 @@ describe('TodoMVC behaviour', () => {
 
   it('no uncaught errors in any page', () => {
     assert.deepEqual(pageProblems, []);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in: a server whose database todo only signed-in users may use
+
+describe('a server that requires sign-in', () => {
+  const SIGNED_IN = ['$user'];
+  let signInServer, context, page;
+  const problems = [];
+
+  before(async () => {
+    signInServer = await startServer({
+      dataDir: path.join(workDir, 'data-sign-in'),
+      webroot,
+      databases: [{ name: 'todo', policy: { read: SIGNED_IN, create: SIGNED_IN, update: SIGNED_IN, destroy: SIGNED_IN } }],
+      config: { users: [{ username: 'tester', password: 'tester-password', roles: [] }] },
+    });
+    context = await browser.newContext();
+    page = await newPage(context, 'sign-in');
+    page.on('pageerror', (error) => problems.push(error.message));
+  });
+  after(async () => {
+    await context?.close();
+    await signInServer?.stop();
+  });
+
+  it('shows the sign-in form, signs in, then adds an item', async () => {
+    await page.goto(`${signInServer.url}/?list=${randomList('private')}`);
+    await page.waitForSelector('html[data-app="ready"]', { timeout: UI_DEADLINE_MS });
+    await waitOnline(page, true);
+    await until(page, 'the sign-in form (the list is forbidden)', () => !document.querySelector('#sign-in').hidden);
+    assert.equal((await page.locator('#sign-in-reason').textContent()).trim(), 'Sign in to see this list.');
+    assert.ok(await page.locator('#show-sign-in').isVisible(), 'the account line offers "Sign in"');
+
+    await page.locator('#username').fill('tester');
+    await page.locator('#password').fill('not-the-password');
+    await page.locator('#sign-in-submit').click();
+    await waitForText(page, '#sign-in-error', 'Wrong username or password.');
+    await page.screenshot({ path: path.join(TARGET, 'todo-sign-in.png') });
+
+    await page.locator('#password').fill('tester-password');
+    await page.locator('#sign-in-submit').click();
+    await until(page, 'the form to close', () => document.querySelector('#sign-in').hidden);
+    await waitForText(page, '#user-name', 'tester');
+    assert.ok(await page.locator('#sign-out').isVisible());
+
+    await addTodo(page, 'Signed-in item');
+    await waitForTodos(page, [todo('Signed-in item')]);
+    await waitPending(page, 'zero', 'the server recorded the signed-in item');
+
+    // A reload stays signed in, with the token from IndexedDB.
+    await page.reload();
+    await page.waitForSelector('html[data-app="ready"]', { timeout: UI_DEADLINE_MS });
+    await waitOnline(page, true);
+    await waitForText(page, '#user-name', 'tester');
+    await waitForTodos(page, [todo('Signed-in item')]);
+    assert.ok(await page.locator('#sign-in').isHidden());
+
+    // Signing out drops the list and asks again.
+    await page.locator('#sign-out').click();
+    await waitForTodos(page, []);
+    await until(page, 'the sign-in form again', () => !document.querySelector('#sign-in').hidden);
+    assert.ok(await page.locator('#show-sign-in').isVisible());
+    assert.deepEqual(problems, []);
   });
 });

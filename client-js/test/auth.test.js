@@ -1,0 +1,389 @@
+// Sign-in without the server jar: the renewal schedule, and the client against an in-process
+// fake server (support/fake-server.js) on the memory store and on fake-indexeddb: the token kept
+// in the store and sent at hello, renewal, logout dropping the data, a refused token, forbidden
+// subscriptions, rate limits. The same flows against the real server: integration-auth.test.js.
+
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { createClient, indexedDbStore, memoryStore } from '../src/index.js';
+import { DEFAULT_TOKEN_LIFETIME_MS, readTokenRecord, renewDelay } from '../src/auth.js';
+import { fakeServer } from './support/fake-server.js';
+import { recordEvents, sleep, until } from './support/util.js';
+
+const URL = 'ws://127.0.0.1:9/sync';
+const USERS = () => ({ alice: { password: 'alice-password', roles: ['admin'] }, bob: { password: 'bob-password' } });
+
+const clients = [];
+function client(server, options = {}) {
+  const c = createClient({ url: URL, WebSocket: server.WebSocket, backoffInitialMs: 10, backoffMaxMs: 50, ...options });
+  clients.push(c);
+  return c;
+}
+afterEach(() => Promise.all(clients.splice(0).map((c) => c.close())));
+
+const names = (log, name) => log.filter((e) => e.name === name).map((e) => e.payload);
+
+describe('renewDelay', () => {
+  it('is due once less than half of the lifetime is left', () => {
+    const record = { expiresAt: 11_000, issuedAt: 1_000 };
+    assert.equal(renewDelay(record, 1_000), 5_000);
+    assert.equal(renewDelay(record, 5_999), 1);
+    assert.equal(renewDelay(record, 6_000), 0);
+    assert.equal(renewDelay(record, 20_000), 0, 'expired: due at once');
+  });
+
+  it('takes a 7-day lifetime for a record without issuedAt', () => {
+    const now = 1_800_000_000_000;
+    assert.equal(renewDelay({ expiresAt: now + DEFAULT_TOKEN_LIFETIME_MS, issuedAt: null }, now), DEFAULT_TOKEN_LIFETIME_MS / 2);
+    assert.equal(renewDelay({ expiresAt: now + 86_400_000, issuedAt: null }, now), 0);
+  });
+
+  it('a stored record is checked when read back', () => {
+    const user = { id: 'alice', roles: ['admin'] };
+    assert.deepEqual(readTokenRecord({ token: 't', expiresAt: 5, user }), { token: 't', expiresAt: 5, issuedAt: null, user });
+    assert.equal(readTokenRecord({ token: '', expiresAt: 5, user }), null);
+    assert.equal(readTokenRecord({ token: 't', expiresAt: 5, user: null }), null);
+    assert.equal(readTokenRecord(null), null);
+  });
+});
+
+let stores = 0;
+const backends = {
+  memory() {
+    const store = memoryStore();
+    return () => store;
+  },
+  'indexedDB (fake-indexeddb)'() {
+    // A name of its own: tabs on one name hear each other (BroadcastChannel), across tests too.
+    const factory = new IDBFactory();
+    const name = `auth-app-${++stores}`;
+    return () => indexedDbStore(name, { indexedDB: factory, IDBKeyRange });
+  },
+};
+
+for (const [backend, make] of Object.entries(backends)) {
+  describe(`sign-in on ${backend}`, () => {
+    it('login keeps the token in the store; a reload is signed in at once and sends it at hello', async () => {
+      const server = fakeServer({ users: USERS() });
+      const store = make();
+      const first = client(server, { store: store() });
+      const log = recordEvents(first, ['auth', 'connect', 'error']);
+      await until(() => first.status.online);
+      assert.equal(first.user, null);
+      const user = await first.login('alice', 'alice-password');
+      assert.deepEqual(user, { id: 'alice', roles: ['admin'] });
+      assert.deepEqual(first.user, user);
+      assert.deepEqual(names(log, 'auth'), [{ user }]);
+      assert.deepEqual(server.sent('login').map((m) => [m.username, m.password]), [['alice', 'alice-password']]);
+      const stored = await store().load();
+      assert.match(stored.auth.token, /^tok\.alice\./);
+      assert.deepEqual(stored.auth.user, user);
+      assert.equal(stored.owner, 'alice');
+      await first.close();
+
+      const second = client(server, { store: store(), offline: true });
+      const log2 = recordEvents(second, ['auth', 'connect']);
+      await second.ready;
+      assert.deepEqual(second.user, user, 'signed in from the store, before connecting');
+      assert.deepEqual(names(log2, 'auth'), [{ user }]);
+      second.offline(false);
+      await until(() => second.status.online);
+      assert.equal(server.sent('hello').at(-1).token, stored.auth.token);
+      assert.deepEqual(names(log2, 'connect')[0].user, user);
+      assert.deepEqual(names(log, 'error'), []);
+    });
+
+    it('renews when half of the token\'s lifetime is left, stores the new one, and again for that one', async () => {
+      const server = fakeServer({ users: USERS(), tokenLifetimeMs: 400 });
+      const store = make();
+      const c = client(server, { store: store() });
+      await until(() => c.status.online);
+      const loggedInAt = Date.now();
+      await c.login('bob', 'bob-password');
+      const first = (await store().load()).auth;
+      await until(() => server.sent('renew').length === 1, { what: 'the first renew' });
+      const renewedAfter = Date.now() - loggedInAt;
+      assert.ok(renewedAfter >= 150, `not before half of the lifetime: ${renewedAfter} ms`);
+      await until(async () => (await store().load()).auth.expiresAt > first.expiresAt, { what: 'the renewed token stored' });
+      await until(() => server.sent('renew').length >= 2, { what: 'the second renew' });
+      const latest = (await store().load()).auth;
+      assert.notEqual(latest.token, first.token);
+      assert.equal(c.user.id, 'bob');
+    });
+
+    it('a stored token past half of its lifetime is renewed right after welcome', async () => {
+      const server = fakeServer({ users: USERS() });
+      const store = make();
+      const t = server.issue('alice', 60_000);
+      await store().write({ auth: { ...t, issuedAt: Date.now() - 10 * 60_000 }, owner: 'alice' });
+      const c = client(server, { store: store() });
+      await until(() => server.sent('renew').length === 1, { what: 'the renew' });
+      assert.equal(server.sent('hello')[0].token, t.token);
+      await until(async () => (await store().load()).auth.token !== t.token, { what: 'the new token stored' });
+      assert.equal(c.user.id, 'alice');
+    });
+
+    it('logout drops every database and the pending edits, wipes the store and reconnects anonymously', async () => {
+      const server = fakeServer({ users: USERS() });
+      const store = make();
+      const c = client(server, { store: store() });
+      await until(() => c.status.online);
+      await c.login('alice', 'alice-password');
+      const col = c.db('todo').col('items');
+      await col.doc('pushed').set({ t: 1 });
+      await until(() => c.status.pending === 0 && c.status.synced.todo !== undefined, { what: 'the push acked' });
+      c.offline(true);
+      await col.doc('unsent').set({ t: 2 });
+      assert.equal(c.status.pending, 1);
+      c.offline(false);
+      // Hold the next push so that logging out races it.
+      server.handle = (m, socket) => (m.type === 'push' ? undefined : server.standard(m, socket));
+      await until(() => c.status.online);
+      const log = recordEvents(c, ['auth', 'doc:destroy']);
+      const sockets = server.sockets.length;
+      await c.logout();
+      assert.equal(c.user, null);
+      assert.deepEqual(names(log, 'auth'), [{ user: null }]);
+      assert.deepEqual(names(log, 'doc:destroy').map((e) => e.id).sort(), ['pushed', 'unsent']);
+      assert.deepEqual(col.all(), []);
+      assert.equal(c.status.pending, 0);
+      const stored = await store().load();
+      assert.deepEqual([stored.auth, stored.owner, stored.registers, stored.pending, stored.cursors], [null, null, [], [], {}]);
+      server.handle = server.standard;
+      await until(() => c.status.online && server.sockets.length > sockets, { what: 'the anonymous reconnect' });
+      const hello = server.sent('hello').at(-1);
+      assert.equal(hello.token, undefined);
+      await until(() => c.status.synced.todo !== undefined);
+      assert.equal(server.sent('sub').at(-1).since, undefined, 'subscribes from the beginning');
+      assert.deepEqual(server.sent('push', server.socket.index), [], 'nothing of alice is pushed');
+    });
+
+    it('signing in as another user than the one whose data is stored drops that data first; the same user keeps it', async () => {
+      const server = fakeServer({ users: USERS() });
+      const store = make();
+      const c = client(server, { store: store() });
+      await until(() => c.status.online);
+      await c.login('alice', 'alice-password');
+      const col = c.db('todo').col('items');
+      server.handle = (m, socket) => (m.type === 'push' ? undefined : server.standard(m, socket)); // nothing is acked
+      await col.doc('alices').set({ t: 1 });
+      await c.login('alice', 'alice-password');
+      assert.ok(col.doc('alices').get(), 'the same user keeps the data');
+      assert.equal(c.status.pending, 1);
+
+      const sockets = server.sockets.length;
+      const user = await c.login('bob', 'bob-password');
+      assert.equal(user.id, 'bob');
+      assert.equal(col.doc('alices').get(), null);
+      assert.equal(c.status.pending, 0);
+      const stored = await store().load();
+      assert.deepEqual([stored.owner, stored.pending, stored.auth.user.id], ['bob', [], 'bob']);
+      await until(() => c.status.online && server.sockets.length > sockets, { what: 'a new connection as bob' });
+      assert.match(server.sent('hello').at(-1).token, /^tok\.bob\./);
+    });
+
+    it('anonymous edits go with the user who signs in', async () => {
+      const server = fakeServer({ users: USERS() });
+      const store = make();
+      const c = client(server, { store: store(), offline: true });
+      await c.ready;
+      await c.db('todo').col('items').doc('draft').set({ t: 1 });
+      c.offline(false);
+      await until(() => c.status.online && c.status.pending === 0, { what: 'the anonymous push' });
+      await c.db('todo').col('items').doc('draft2').set({ t: 2 });
+      await c.login('alice', 'alice-password');
+      await until(() => c.status.pending === 0);
+      assert.equal(c.db('todo').col('items').all().length, 2);
+      assert.equal((await store().load()).owner, 'alice');
+    });
+
+    it('a refused stored token is forgotten, the data kept, and the client reconnects anonymously; the edits wait for their user', async () => {
+      const server = fakeServer({ users: USERS() });
+      const store = make();
+      const expired = server.issue('alice', -1);
+      await store().write({ auth: { ...expired, issuedAt: Date.now() - 1000 }, owner: 'alice', pendingPut: [
+        { db: 'todo', col: 'items', id: 'mine', attr: 't', value: 1, ts: '0000000000001-0000-dev' },
+      ] });
+      const c = client(server, { store: store() });
+      const log = recordEvents(c, ['auth', 'error', 'connect']);
+      await c.ready;
+      assert.equal(c.user.id, 'alice');
+      await until(() => c.status.online, { what: 'the anonymous connection' });
+      assert.equal(c.user, null);
+      assert.deepEqual(names(log, 'auth').map((e) => e.user?.id ?? null), ['alice', null]);
+      assert.deepEqual(names(log, 'error').map((e) => e.code), ['unauthenticated']);
+      assert.deepEqual(server.sent('hello').map((m) => m.token), [expired.token, undefined]);
+      assert.deepEqual(names(log, 'connect').map((e) => e.user), [null]);
+      const stored = await store().load();
+      assert.deepEqual([stored.auth, stored.owner, stored.pending.length], [null, 'alice', 1]);
+      assert.ok(c.db('todo').col('items').doc('mine').get(), 'the data stays');
+      await sleep(50);
+      assert.deepEqual(server.sent('push'), [], 'alice\'s edit is not pushed anonymously');
+      assert.equal(c.status.pending, 1);
+
+      await c.login('alice', 'alice-password');
+      await until(() => c.status.pending === 0, { what: 'the edit pushed as alice' });
+      assert.equal(server.sent('push').length, 1);
+    });
+  });
+}
+
+describe('sign-in: the connection', () => {
+  it('a token expiring while connected: unauthenticated, then an anonymous reconnect', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server);
+    await until(() => c.status.online);
+    await c.login('alice', 'alice-password');
+    const log = recordEvents(c, ['auth', 'error', 'disconnect']);
+    const socket = server.socket;
+    socket.reply({ type: 'error', code: 'unauthenticated', message: 'token expired' });
+    socket.serverClose(1008, 'token expired');
+    await until(() => c.user === null && c.status.online && server.socket !== socket, { what: 'the anonymous reconnect' });
+    assert.deepEqual(names(log, 'error'), [{ code: 'unauthenticated', message: 'token expired' }]);
+    assert.deepEqual(names(log, 'auth'), [{ user: null }]);
+    assert.equal(server.sent('hello').at(-1).token, undefined);
+  });
+
+  it('wrong password and rate limits reject login with the server\'s code; nothing changes', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server);
+    const log = recordEvents(c, ['auth', 'error']);
+    await until(() => c.status.online);
+    await assert.rejects(c.login('alice', 'nope'), { name: 'SynclineError', code: 'unauthenticated', message: 'wrong username or password' });
+    server.handle = (m, socket) => (m.type === 'login'
+      ? socket.reply({ type: 'error', rid: m.rid, code: 'rate_limited', message: 'too many attempts', retryAfterMs: 30000 })
+      : server.standard(m, socket));
+    await assert.rejects(c.login('alice', 'alice-password'), { code: 'rate_limited', retryAfterMs: 30000 });
+    assert.equal(c.user, null);
+    assert.deepEqual(log, [], 'a refused login is the promise\'s to report');
+    await assert.rejects(c.login('', 'x'), { code: 'bad_request' });
+  });
+
+  it('login while offline rejects with code offline; signup sends signup', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server, { offline: true });
+    await assert.rejects(c.login('alice', 'alice-password'), { code: 'offline' });
+    c.offline(false);
+    const user = await c.signup('carol', 'carol-password');
+    assert.deepEqual(user, { id: 'carol', roles: [] });
+    assert.equal(server.sent('signup').length, 1);
+  });
+
+  it('login waits for a connection in progress, and rejects offline if it drops before the answer', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server);
+    assert.equal((await c.login('alice', 'alice-password')).id, 'alice', 'sent once connected');
+    server.handle = (m, socket) => (m.type === 'login' ? socket.serverClose(1001) : server.standard(m, socket));
+    await assert.rejects(c.login('bob', 'bob-password'), { code: 'offline' });
+    assert.equal(c.user.id, 'alice');
+  });
+
+  it('a forbidden subscription is reported once, not retried in a loop, and subscribed again after login', async () => {
+    const server = fakeServer({ users: USERS() });
+    server.handle = (m, socket) => (m.type === 'sub' && !socket.user
+      ? socket.reply({ type: 'error', rid: m.rid, code: 'forbidden', message: 'you may read nothing in private' })
+      : server.standard(m, socket));
+    const c = client(server);
+    const log = recordEvents(c, ['error']);
+    c.db('private');
+    await until(() => names(log, 'error').length === 1, { what: 'the error' });
+    assert.deepEqual(names(log, 'error'), [{ code: 'forbidden', message: 'you may read nothing in private', db: 'private' }]);
+    await sleep(100);
+    assert.equal(server.sent('sub').length, 1, 'no retry on this connection');
+    await c.login('bob', 'bob-password');
+    await until(() => c.status.synced.private !== undefined, { what: 'the subscription after login' });
+    assert.equal(server.sent('sub').length, 2);
+  });
+
+  it('rate_limited sub and push are sent again after retryAfterMs, quietly', async () => {
+    const server = fakeServer();
+    let refuse = { sub: 1, push: 1 };
+    server.handle = (m, socket) => {
+      if (refuse[m.type] > 0) {
+        refuse[m.type] -= 1;
+        return socket.reply({ type: 'error', rid: m.rid, code: 'rate_limited', message: 'slow down', retryAfterMs: 120 });
+      }
+      if (m.type === 'ping') return socket.reply({ type: 'error', code: 'rate_limited', message: 'slow down', retryAfterMs: 120 });
+      return server.standard(m, socket);
+    };
+    const c = client(server);
+    const log = recordEvents(c, ['error']);
+    const start = Date.now();
+    await c.db('todo').col('c').doc('x').set({ v: 1 });
+    await until(() => c.status.synced.todo !== undefined && c.status.pending === 0, { what: 'sub and push through' });
+    assert.ok(Date.now() - start >= 110, 'waited retryAfterMs');
+    assert.equal(server.sent('sub').length, 2);
+    assert.equal(server.sent('push').length, 2);
+    server.socket.reply({ type: 'error', code: 'rate_limited', message: 'slow down', retryAfterMs: 120 }); // a dropped ping
+    await sleep(20);
+    assert.deepEqual(log, []);
+    refuse = {};
+  });
+
+  it('per-delta forbidden: dropped, the document reverts to the server\'s state, and an error event names it', async () => {
+    const server = fakeServer();
+    server.handle = (m, socket) => (m.type === 'push'
+      ? socket.reply({ type: 'ack', rid: m.rid, db: m.db, seq: 0, results: m.deltas.map(() => ({ error: 'forbidden', message: 'you may not create documents in todo' })) })
+      : server.standard(m, socket));
+    const c = client(server);
+    const log = recordEvents(c, ['error', 'doc:destroy']);
+    await until(() => c.status.online);
+    const doc = c.db('todo').col('c').doc('x');
+    await doc.set({ v: 1 });
+    await until(() => c.status.pending === 0);
+    assert.equal(doc.get(), null);
+    assert.deepEqual(names(log, 'error'), [{ code: 'forbidden', message: 'you may not create documents in todo', db: 'todo', col: 'c', id: 'x', attr: 'v' }]);
+    assert.deepEqual(names(log, 'doc:destroy').map((e) => [e.id, e.local]), [['x', false]]);
+  });
+
+  it('reset stores the epoch it names, not the one of subscribed', async () => {
+    const server = fakeServer();
+    const store = memoryStore();
+    server.handle = (m, socket) => {
+      if (m.type !== 'sub') return server.standard(m, socket);
+      socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 1, epoch: 'old' });
+      socket.reply({ type: 'reset', sid: 's1', epoch: 'new' });
+      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 1, deltas: [{ col: 'c', id: 'x', attr: 'v', value: 1, ts: '0000000000001-0000-srv', seq: 1 }] });
+      socket.reply({ type: 'synced', sid: 's1', seq: 1 });
+    };
+    const c = client(server, { store });
+    c.db('todo');
+    await until(() => c.status.synced.todo === 1);
+    await until(async () => (await store.load()).cursors.todo?.epoch === 'new', { what: 'the cursor with the new epoch' });
+    assert.deepEqual((await store.load()).cursors.todo, { seq: 1, epoch: 'new' });
+    assert.deepEqual(c.db('todo').col('c').doc('x').get(), { id: 'x', v: 1 });
+  });
+
+  it('welcome with other roles updates the user and the stored record', async () => {
+    const users = USERS();
+    const server = fakeServer({ users });
+    const store = memoryStore();
+    const c = client(server, { store });
+    await c.login('bob', 'bob-password');
+    const log = recordEvents(c, ['auth']);
+    users.bob.roles = ['editor'];
+    server.socket.serverClose(1001);
+    await until(() => c.user?.roles.includes('editor'), { what: 'the new role' });
+    assert.deepEqual(names(log, 'auth'), [{ user: { id: 'bob', roles: ['editor'] } }]);
+    assert.deepEqual((await store.load()).auth.user.roles, ['editor']);
+  });
+
+  it('tabs on one store: a login in one tab signs the other in and reconnects it; logout signs both out', async () => {
+    const server = fakeServer({ users: USERS() });
+    const factory = new IDBFactory();
+    const store = () => indexedDbStore('auth-tabs', { indexedDB: factory, IDBKeyRange });
+    const tab1 = client(server, { store: store() });
+    const tab2 = client(server, { store: store() });
+    await until(() => tab1.status.online && tab2.status.online);
+    await tab2.db('todo').col('c').doc('x').set({ v: 1 });
+    await until(() => tab1.db('todo').col('c').doc('x').get());
+    const log2 = recordEvents(tab2, ['auth']);
+    await tab1.login('alice', 'alice-password');
+    await until(() => tab2.user?.id === 'alice', { what: 'tab 2 to hear of the login' });
+    await until(() => server.sent('hello').filter((m) => m.token).length === 1, { what: 'tab 2 to reconnect with the token' });
+    await tab1.logout();
+    await until(() => tab2.user === null && tab2.db('todo').col('c').doc('x').get() === null, { what: 'tab 2 to hear of the logout' });
+    assert.deepEqual(names(log2, 'auth').map((e) => e.user?.id ?? null), ['alice', null]);
+  });
+});
