@@ -122,7 +122,12 @@ public final class AdminOps {
     existing(db);
     return committer.execute(s -> s.destroyDatabase(db)).compose(destroyed -> {
       if (destroyed) hub.databaseDestroyed(db);
-      return committer.push(SystemDb.NAME, auth.system().audited("db.destroy", caller.user(), db))
+      // its policies go with it: a database created again under this name starts from its own
+      List<Delta> changes = new ArrayList<>(auth.system().audited("db.destroy", caller.user(), db));
+      var dir = auth.directory();
+      if (dir.storedPolicy(db, null) != null) changes.addAll(auth.system().setPolicy(db, null, null, caller.user()));
+      for (String col : dir.collectionPolicies(db).keySet()) changes.addAll(auth.system().setPolicy(db, col, null, caller.user()));
+      return committer.push(SystemDb.NAME, changes)
           .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("db", db).put("destroyed", destroyed));
     });
   }

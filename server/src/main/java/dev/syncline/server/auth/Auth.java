@@ -81,8 +81,9 @@ public final class Auth {
 
   // ---- access ----
 
-  public ReadAccess readAccess(Caller caller, String db) {
-    return ReadAccess.of(directory, caller, db);
+  /** What {@code caller} may read of {@code db}, within the collections {@code cols} (null: all). */
+  public ReadAccess readAccess(Caller caller, String db, java.util.Collection<String> cols) {
+    return ReadAccess.of(directory, caller, db, cols);
   }
 
   /** The guard for a push, or null when the caller may write anything (admins). */

@@ -17,10 +17,21 @@ public record ReadAccess(String db, String user, Policy.Level otherwise, Map<Str
     collections = Map.copyOf(collections);
   }
 
-  static ReadAccess of(Directory dir, Caller caller, String db) {
+  /**
+   * {@code only}: the collections a subscription asked for (null: all). Access to other
+   * collections is left out, so a policy change there is no change for this reader.
+   */
+  static ReadAccess of(Directory dir, Caller caller, String db, java.util.Collection<String> only) {
     Map<String, Policy.Level> cols = new java.util.HashMap<>();
-    dir.collectionPolicies(db).forEach((col, p) -> cols.put(col, p.level(Policy.Action.READ, caller)));
-    Policy.Level otherwise = dir.databasePolicy(db).level(Policy.Action.READ, caller);
+    Policy.Level otherwise;
+    if (only == null) {
+      dir.collectionPolicies(db).forEach((col, p) -> cols.put(col, p.level(Policy.Action.READ, caller)));
+      otherwise = dir.databasePolicy(db).level(Policy.Action.READ, caller);
+    } else {
+      for (String col : only) cols.put(col, dir.policy(db, col).level(Policy.Action.READ, caller));
+      // never consulted (the subscription's collection filter runs first); ALL keeps everything() exact
+      otherwise = Policy.Level.ALL;
+    }
     boolean owned = otherwise == Policy.Level.OWNED || cols.containsValue(Policy.Level.OWNED);
     // the user matters only to owner-only levels; leaving it out lets equal access share frames
     return new ReadAccess(db, owned ? caller.user() : null, otherwise, cols, db.equals(SystemDb.NAME));
@@ -30,7 +41,7 @@ public record ReadAccess(String db, String user, Policy.Level otherwise, Map<Str
     return collections.getOrDefault(col, otherwise);
   }
 
-  /** True when the caller may see every register: no filter needs to run. */
+  /** True when the caller may see every register (of the collections in scope): no filter needs to run. */
   public boolean everything() {
     return !hideSecrets && otherwise == Policy.Level.ALL
         && collections.values().stream().allMatch(l -> l == Policy.Level.ALL);
@@ -45,6 +56,12 @@ public record ReadAccess(String db, String user, Policy.Level otherwise, Map<Str
   /** The filter for the store and the hub, or null when nothing needs filtering. */
   public ReadFilter filter() {
     return everything() ? null : this;
+  }
+
+  /** Only the old or the new owner of a moved document sees a difference, and only where it reads as owner. */
+  @Override
+  public boolean seesOwnerChange(String col, String from, String to) {
+    return level(col) == Policy.Level.OWNED && user != null && (user.equals(from) || user.equals(to));
   }
 
   @Override

@@ -89,7 +89,7 @@ public final class Subscription {
     return db;
   }
 
-  Set<String> cols() {
+  public Set<String> cols() {
     return cols;
   }
 
@@ -159,7 +159,8 @@ public final class Subscription {
   private boolean ownershipMoved(LiveBatch batch) {
     if (filter == null) return false;
     for (CommittedDelta d : batch.deltas()) {
-      if (d.ownerChanged() && filter.needsOwner(d.delta().col()) && (cols == null || cols.contains(d.delta().col()))) {
+      if (d.ownerChanged() && (cols == null || cols.contains(d.delta().col()))
+          && filter.seesOwnerChange(d.delta().col(), d.previousOwner(), d.owner())) {
         return true;
       }
     }

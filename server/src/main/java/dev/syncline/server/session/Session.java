@@ -194,7 +194,7 @@ public final class Session {
   }
 
   private void recheck(Subscription s) {
-    ReadAccess access = services.auth().readAccess(caller, s.db());
+    ReadAccess access = services.auth().readAccess(caller, s.db(), s.cols());
     s.accessChanged(access.filter(), access::epoch);
   }
 
@@ -313,7 +313,7 @@ public final class Session {
       send(ServerMessage.Error.of(sub.rid(), ErrorCode.NOT_FOUND, "no database " + sub.db()));
       return;
     }
-    ReadAccess access = services.auth().readAccess(caller, sub.db());
+    ReadAccess access = services.auth().readAccess(caller, sub.db(), sub.cols());
     if (access.nothing(sub.cols())) {
       send(ServerMessage.Error.of(sub.rid(), ErrorCode.FORBIDDEN,
           caller.signedIn() ? "the policy does not let you read " + sub.db() : "sign in to read " + sub.db()));

@@ -179,8 +179,9 @@ final class XodusStore implements Store {
     String owner = doc == null ? null : ownerOf(doc);
     if (batch.guard() != null) {
       String docId = d.col() + '\0' + d.id();
-      WriteGuard.Action action = d.attr().equals(Delta.DELETED) ? WriteGuard.Action.DESTROY
-          : doc == null || createdHere.contains(docId) ? WriteGuard.Action.CREATE : WriteGuard.Action.UPDATE;
+      // making a document is a create, whatever the delta writes — $deleted included
+      WriteGuard.Action action = doc == null || createdHere.contains(docId) ? WriteGuard.Action.CREATE
+          : d.attr().equals(Delta.DELETED) ? WriteGuard.Action.DESTROY : WriteGuard.Action.UPDATE;
       if (!batch.guard().permits(d.col(), action, doc == null ? batch.writer() : owner)) return null;
       if (doc == null) createdHere.add(docId);
     }
@@ -196,24 +197,24 @@ final class XodusStore implements Store {
       n.documents++;
       if (owner != null && !d.attr().equals(Delta.OWNER)) {
         Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
-        write(t, txn, ownerDelta, MessageCodec.encodeDeltaOpen(ownerDelta), null, n, out, owner, false);
+        write(t, txn, ownerDelta, MessageCodec.encodeDeltaOpen(ownerDelta), null, n, out, owner, owner);
       }
     }
-    boolean ownerChanged = false;
+    String previousOwner = owner;
     if (d.attr().equals(Delta.OWNER)) {
       String next = d.value().isTextual() ? d.value().textValue() : null;
-      ownerChanged = doc != null && !java.util.Objects.equals(owner, next);
-      if (ownerChanged) n.ownerChanges++;
+      if (doc != null && !java.util.Objects.equals(owner, next)) n.ownerChanges++;
+      else previousOwner = next; // a first write or the same owner again: no transfer
       owner = next;
       t.documents.put(txn, docKey, ownerValue(owner));
     }
-    write(t, txn, d, encodedOpen, old, n, out, owner, ownerChanged);
+    write(t, txn, d, encodedOpen, old, n, out, owner, previousOwner);
     return outcome;
   }
 
   /** Stores a winning delta: its register, its log entry (replacing the register's old one), and the counts. */
   private static void write(Tables t, Transaction txn, Delta d, byte[] encodedOpen, ByteIterable old, Counters n,
-      List<CommittedDelta> out, String owner, boolean ownerChanged) {
+      List<CommittedDelta> out, String owner, String previousOwner) {
     byte[] regKey = registerKey(d.col(), d.id(), d.attr());
     if (old != null) {
       t.log.delete(txn, LongBinding.longToEntry(seqOf(old)));
@@ -231,7 +232,7 @@ final class XodusStore implements Store {
     if (d.attr().equals(Delta.DELETED) && d.value().asBoolean()) flags |= DESTROYS;
     t.registers.put(txn, new ArrayByteIterable(regKey), registerValue(seq, flags, d.ts()));
     t.log.put(txn, LongBinding.longToEntry(seq), logValue(regKey, json));
-    out.add(new CommittedDelta(d.withSeq(seq), json, owner, ownerChanged));
+    out.add(new CommittedDelta(d.withSeq(seq), json, owner, previousOwner));
   }
 
   private static boolean documentExists(Tables t, Transaction txn, String col, String id) {
