@@ -46,6 +46,10 @@ final class PolicyOps {
     String db = existingDb(args);
     String col = colArg(args);
     if (!args.has("policy")) throw new AdminException(ErrorCode.BAD_REQUEST, "policy: required (an object, or null to remove)");
+    // the policies of $system say who manages users and policies: only admins may change them
+    if (db.equals(SystemDb.NAME) && !caller.isAdmin()) {
+      throw new AdminException(ErrorCode.FORBIDDEN, "db: only admins may set the policies of " + SystemDb.NAME);
+    }
     Policy policy = args.get("policy").isNull() ? null : parse(args.get("policy"), "policy");
     return committer.push(SystemDb.NAME, auth.system().setPolicy(db, col, policy, caller.user()))
         .map(o -> {

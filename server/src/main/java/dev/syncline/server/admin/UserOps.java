@@ -32,10 +32,13 @@ final class UserOps {
     String username = text(args, "username");
     String password = text(args, "password");
     List<String> roles = args.hasNonNull("roles") ? roles(args.get("roles")) : List.of();
+    if (roles.contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
     refusedAs(() -> auth.checkNewUser(username, password));
-    return auth.hash(password)
-        .compose(hash -> committer.push(SystemDb.NAME, auth.system().createUser(username, hash, roles, caller.user())))
-        .map(o -> view(username, Set.copyOf(roles), false));
+    return auth.hash(password).compose(hash -> auth.serially(() -> {
+      refusedAs(() -> auth.checkNewUser(username, password)); // the name may have been taken meanwhile
+      return committer.push(SystemDb.NAME, auth.system().createUser(username, hash, roles, caller.user()))
+          .map(o -> view(username, Set.copyOf(roles), false));
+    }));
   }
 
   Future<JsonNode> update(Caller caller, ObjectNode args) {
@@ -47,21 +50,37 @@ final class UserOps {
     if (d != null && !d.isNull() && !d.isBoolean()) throw new AdminException(ErrorCode.BAD_REQUEST, "disabled: true or false");
     Boolean disabled = d == null || d.isNull() ? null : d.booleanValue();
     if (password != null) refusedAs(() -> Auth.checkPassword(password));
-    boolean staysAdmin = (roles == null ? user.roles().contains(Caller.ADMIN_ROLE) : roles.contains(Caller.ADMIN_ROLE))
-        && !(disabled == null ? user.disabled() : disabled);
-    if (!staysAdmin) keepAnAdmin(username);
+    if (user.roles().contains(Caller.ADMIN_ROLE) || (roles != null && roles.contains(Caller.ADMIN_ROLE))) {
+      onlyAdminsMakeAdmins(caller);
+    }
     Future<String> hash = password == null ? Future.succeededFuture(null) : auth.hash(password);
-    return hash
-        .compose(h -> committer.push(SystemDb.NAME, auth.system().updateUser(username, h, roles, disabled, caller.user())))
-        .map(o -> view(username, roles == null ? user.roles() : Set.copyOf(roles), disabled == null ? user.disabled() : disabled));
+    return hash.compose(h -> auth.serially(() -> {
+      Directory.User now = existing(username);
+      boolean staysAdmin = (roles == null ? now.roles().contains(Caller.ADMIN_ROLE) : roles.contains(Caller.ADMIN_ROLE))
+          && !(disabled == null ? now.disabled() : disabled);
+      if (!staysAdmin) keepAnAdmin(username);
+      return committer.push(SystemDb.NAME, auth.system().updateUser(username, h, roles, disabled, caller.user()))
+          .map(o -> view(username, roles == null ? now.roles() : Set.copyOf(roles), disabled == null ? now.disabled() : disabled));
+    }));
   }
 
   Future<JsonNode> delete(Caller caller, ObjectNode args) {
     String username = text(args, "username");
-    existing(username);
-    keepAnAdmin(username);
-    return committer.push(SystemDb.NAME, auth.system().deleteUser(username, caller.user()))
-        .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("username", username).put("deleted", true));
+    if (existing(username).roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
+    return auth.serially(() -> {
+      existing(username);
+      keepAnAdmin(username);
+      return committer.push(SystemDb.NAME, auth.system().deleteUser(username, caller.user()))
+          .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("username", username).put("deleted", true));
+    });
+  }
+
+  /**
+   * Granting, changing or removing an admin takes an admin: a {@code $system} policy that lets
+   * someone manage users must not let them make themselves (or anyone) an admin.
+   */
+  private static void onlyAdminsMakeAdmins(Caller caller) {
+    if (!caller.isAdmin()) throw new AdminException(ErrorCode.FORBIDDEN, "roles: only admins may grant, change or remove admins");
   }
 
   Future<JsonNode> list(Caller caller, ObjectNode args) {

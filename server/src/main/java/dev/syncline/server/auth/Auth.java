@@ -44,6 +44,8 @@ public final class Auth {
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   private volatile Directory directory;
   private Committer committer;
+  /** The last change to users in line ({@link #serially}); guarded by this. */
+  private Future<Void> userChanges = Future.succeededFuture();
 
   Auth(Vertx vertx, Options options, SystemDb system, Directory.Model model, String signingKey) {
     this.options = options;
@@ -100,8 +102,8 @@ public final class Auth {
   public Caller refresh(Caller caller) {
     if (!caller.signedIn()) return caller;
     Directory.User u = directory.user(caller.user());
-    if (u == null || u.disabled()) return null;
-    return u.roles().equals(caller.roles()) ? caller : new Caller(u.name(), u.roles());
+    if (u == null || u.disabled() || !u.stamp().equals(caller.stamp())) return null;
+    return u.roles().equals(caller.roles()) ? caller : Caller.of(u);
   }
 
   // ---- tokens and sign-in ----
@@ -110,8 +112,10 @@ public final class Auth {
   public SignedIn authenticate(String token) {
     Tokens.Verified v = tokens.verify(token);
     Directory.User u = directory.user(v.user());
-    if (u == null || u.disabled()) throw new AuthException(ErrorCode.UNAUTHENTICATED, "token: the user cannot sign in");
-    return new SignedIn(new Caller(u.name(), u.roles()), token, v.expiresAt());
+    if (u == null || u.disabled() || !u.stamp().equals(v.stamp())) {
+      throw new AuthException(ErrorCode.UNAUTHENTICATED, "token: the user cannot sign in with it");
+    }
+    return new SignedIn(Caller.of(u), token, v.expiresAt());
   }
 
   /**
@@ -119,18 +123,18 @@ public final class Auth {
    * refused first ({@code rate_limited}); an unknown user gets the same answer as a wrong password.
    */
   public Future<SignedIn> login(String username, String password, String address) {
-    long wait = lockout.retryAfter(username, address, System.currentTimeMillis());
+    long wait = lockout.begin(username, address, System.currentTimeMillis());
     if (wait > 0) return Future.failedFuture(rateLimited("too many failed sign-ins; try again later", wait));
     Directory.User known = directory.user(username);
     String hash = known == null ? null : known.passwordHash();
-    return checkPassword(password, hash).compose(ok -> {
+    return checkPassword(password, hash).transform(checked -> {
       Directory.User u = directory.user(username);
-      if (!ok || u == null || u.disabled()) {
-        lockout.failed(username, address, System.currentTimeMillis());
-        return Future.failedFuture(new AuthException(ErrorCode.UNAUTHENTICATED, "wrong username or password"));
-      }
-      lockout.succeeded(username);
-      return Future.succeededFuture(issue(new Caller(u.name(), u.roles())));
+      // the same user, not one deleted and made again while the password was being checked
+      boolean ok = checked.succeeded() && checked.result() && u != null && !u.disabled() && u.passwordHash().equals(hash);
+      lockout.end(username, address, ok, System.currentTimeMillis());
+      if (checked.failed()) return Future.failedFuture(checked.cause());
+      if (!ok) return Future.failedFuture(new AuthException(ErrorCode.UNAUTHENTICATED, "wrong username or password"));
+      return Future.succeededFuture(issue(Caller.of(u)));
     });
   }
 
@@ -142,9 +146,34 @@ public final class Auth {
     } catch (AuthException e) {
       return Future.failedFuture(e);
     }
-    return hash(password)
-        .compose(h -> committer.push(SystemDb.NAME, system.createUser(username, h, List.of(), username)))
-        .map(outcome -> issue(new Caller(username, java.util.Set.of())));
+    return hash(password).compose(hash -> serially(() -> {
+      checkNewUser(username, password); // again: someone may have taken the name while we hashed
+      return committer.push(SystemDb.NAME, system.createUser(username, hash, List.of(), username))
+          .map(outcome -> issue(new Caller(username, java.util.Set.of(), Directory.stampOf(hash))));
+    }));
+  }
+
+  /**
+   * Runs changes to users one after another, server-wide: each starts once the one before is
+   * committed and published, so a check it makes (a name is free, an admin remains) still holds
+   * when it writes. Hashing happens before, outside the line. The future completes on the
+   * caller's context.
+   */
+  public <T> Future<T> serially(java.util.function.Supplier<Future<T>> change) {
+    io.vertx.core.Promise<T> done = ((io.vertx.core.internal.ContextInternal) io.vertx.core.Vertx.currentContext()).promise();
+    synchronized (this) {
+      userChanges = userChanges.transform(previous -> {
+        Future<T> f;
+        try {
+          f = change.get();
+        } catch (RuntimeException e) {
+          f = Future.failedFuture(e);
+        }
+        f.onComplete(done);
+        return f.transform(ar -> Future.succeededFuture());
+      });
+    }
+    return done.future();
   }
 
   /** A fresh token for a signed-in caller. */
@@ -187,7 +216,7 @@ public final class Auth {
   }
 
   private SignedIn issue(Caller caller) {
-    Tokens.Issued t = tokens.issue(caller.user());
+    Tokens.Issued t = tokens.issue(caller.user(), caller.stamp());
     return new SignedIn(caller, t.token(), t.expiresAt());
   }
 

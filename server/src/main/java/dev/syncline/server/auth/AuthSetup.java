@@ -69,6 +69,9 @@ public final class AuthSetup {
       writes.addAll(system.createUser("admin", Passwords.hash(password), List.of(Caller.ADMIN_ROLE), null));
     }
     for (SeedUser u : seed.users()) {
+      if (!Policy.NAME.matcher(u.username()).matches() || !u.roles().stream().allMatch(r -> Policy.NAME.matcher(r).matches())) {
+        throw new IllegalArgumentException("users: " + u.username() + ": user and role names are 1 to 64 of [A-Za-z0-9_.@-]");
+      }
       Directory.User existing = dir.user(u.username());
       if (existing == null) {
         Auth.checkPassword(u.password());

@@ -4,9 +4,18 @@ import dev.syncline.protocol.UserInfo;
 import java.util.List;
 import java.util.Set;
 
-/** Who sent a message: a signed-in user with their roles, or nobody ({@link #ANONYMOUS}). */
-public record Caller(String user, Set<String> roles) {
-  public static final Caller ANONYMOUS = new Caller(null, Set.of());
+/**
+ * Who sent a message: a signed-in user with their roles, or nobody ({@link #ANONYMOUS}).
+ * {@code stamp} names the user's password as it was at sign-in ({@link Directory.User#stamp}):
+ * when the password changes, or the account is deleted and made again, sign-ins made before no
+ * longer count.
+ */
+public record Caller(String user, Set<String> roles, String stamp) {
+  public static final Caller ANONYMOUS = new Caller(null, Set.of(), null);
+
+  static Caller of(Directory.User u) {
+    return new Caller(u.name(), u.roles(), u.stamp());
+  }
 
   /** The role that may do everything. */
   public static final String ADMIN_ROLE = "admin";

@@ -18,7 +18,23 @@ import java.util.Set;
 public final class Directory {
 
   /** A user as stored; {@code passwordHash} never leaves the server. */
-  public record User(String name, String passwordHash, Set<String> roles, boolean disabled) {}
+  public record User(String name, String passwordHash, Set<String> roles, boolean disabled) {
+
+    /** A short digest of the password hash, put in tokens: a new password (or account) makes old tokens void. */
+    public String stamp() {
+      return stampOf(passwordHash);
+    }
+  }
+
+  static String stampOf(String passwordHash) {
+    try {
+      byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(passwordHash.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(d, 0, 8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   static final Directory EMPTY = new Directory(Map.of(), Map.of(), Map.of(), null);
 

@@ -1,17 +1,27 @@
 package dev.syncline.server.auth;
 
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Failed sign-ins, counted per username and per address. After {@code threshold} failures a key is
  * locked for {@code baseMs}, doubling with each further failure up to {@code maxMs}; while locked,
- * every attempt is refused before the password is checked — the right one too. A success clears
- * the username's count (not the address's: one good account must not unlock an address guessing
- * at others). Unknown usernames are counted like known ones, so answers do not tell them apart.
- * Safe from any thread; the map is bounded by forgetting keys idle for longer than {@code maxMs}.
+ * every attempt is refused before the password is checked — the right one too.
+ *
+ * <p>A password check takes a while on a worker, so attempts sent together must not all pass the
+ * lock before any of them has failed: a key lets at most as many attempts be checked at once as
+ * it has failures left before its threshold (at least one). A success clears the username's
+ * count; the address's stays (one good account must not unlock an address guessing at others).
+ * Unknown usernames are counted like known ones, so answers do not tell them apart. Safe from any
+ * thread; keys idle for longer than {@code maxMs} are forgotten when the map grows large.
  */
 final class Lockout {
-  private record State(int failures, long lockedUntil, long lastFailure) {}
+  private static final class State {
+    int failures;
+    int inFlight;
+    long lockedUntil;
+    long lastFailure;
+  }
 
   private static final int MAX_KEYS = 100_000;
 
@@ -19,7 +29,7 @@ final class Lockout {
   private final int addressThreshold;
   private final long baseMs;
   private final long maxMs;
-  private final ConcurrentHashMap<String, State> keys = new ConcurrentHashMap<>();
+  private final Map<String, State> keys = new HashMap<>();
 
   Lockout(int userThreshold, int addressThreshold, long baseMs, long maxMs) {
     this.userThreshold = userThreshold;
@@ -28,33 +38,57 @@ final class Lockout {
     this.maxMs = maxMs;
   }
 
-  /** Milliseconds until either key may try again; 0 when neither is locked. */
-  long retryAfter(String username, String address, long now) {
-    return Math.max(wait(userKey(username), now), wait(addressKey(address), now));
+  /**
+   * Starts an attempt. Returns 0 when it may go ahead (then {@link #end} must follow), else the
+   * milliseconds to wait: the rest of a lock, or {@code baseMs} while the attempts already being
+   * checked could reach the threshold.
+   */
+  synchronized long begin(String username, String address, long now) {
+    String user = userKey(username);
+    String addr = addressKey(address);
+    long wait = Math.max(wait(user, userThreshold, now), wait(addr, addressThreshold, now));
+    if (wait > 0) return wait;
+    state(user, now).inFlight++;
+    if (addr != null) state(addr, now).inFlight++;
+    return 0;
   }
 
-  void failed(String username, String address, long now) {
-    fail(userKey(username), userThreshold, now);
-    if (address != null) fail(addressKey(address), addressThreshold, now);
+  /** Ends an attempt begun with {@link #begin}: {@code ok} when the password was right. */
+  synchronized void end(String username, String address, boolean ok, long now) {
+    finish(userKey(username), userThreshold, ok, now, true);
+    String addr = addressKey(address);
+    if (addr != null) finish(addr, addressThreshold, ok, now, false);
   }
 
-  void succeeded(String username) {
-    keys.remove(userKey(username));
-  }
-
-  private long wait(String key, long now) {
+  private long wait(String key, int threshold, long now) {
     if (key == null) return 0;
     State s = keys.get(key);
-    return s == null ? 0 : Math.max(0, s.lockedUntil - now);
+    if (s == null) return 0;
+    if (s.lockedUntil > now) return s.lockedUntil - now;
+    return s.inFlight >= Math.max(1, threshold - s.failures) ? baseMs : 0;
   }
 
-  private void fail(String key, int threshold, long now) {
-    if (keys.size() >= MAX_KEYS) forgetIdle(now);
-    keys.compute(key, (k, s) -> {
-      int failures = (s == null || now - s.lastFailure > maxMs * 2 ? 0 : s.failures) + 1;
-      long lockedUntil = failures < threshold ? 0 : now + lockMs(failures - threshold);
-      return new State(failures, lockedUntil, now);
-    });
+  private State state(String key, long now) {
+    if (keys.size() >= MAX_KEYS && !keys.containsKey(key)) forgetIdle(now);
+    return keys.computeIfAbsent(key, k -> new State());
+  }
+
+  private void finish(String key, int threshold, boolean ok, long now, boolean successClears) {
+    State s = keys.get(key);
+    if (s == null) return;
+    s.inFlight = Math.max(0, s.inFlight - 1);
+    if (ok) {
+      if (successClears) {
+        s.failures = 0;
+        s.lockedUntil = 0;
+      }
+    } else {
+      if (now - s.lastFailure > maxMs * 2) s.failures = 0; // long quiet: start counting again
+      s.failures++;
+      s.lastFailure = now;
+      if (s.failures >= threshold) s.lockedUntil = now + lockMs(s.failures - threshold);
+    }
+    if (s.failures == 0 && s.inFlight == 0) keys.remove(key);
   }
 
   /** baseMs, 2·baseMs, 4·baseMs, … capped at maxMs. */
@@ -63,9 +97,9 @@ final class Lockout {
   }
 
   private void forgetIdle(long now) {
-    keys.entrySet().removeIf(e -> now - e.getValue().lastFailure > maxMs && e.getValue().lockedUntil < now);
-    // still full: drop counts that lock nothing yet, never a standing lock
-    if (keys.size() >= MAX_KEYS) keys.entrySet().removeIf(e -> e.getValue().lockedUntil < now);
+    keys.values().removeIf(s -> s.inFlight == 0 && s.lockedUntil < now && now - s.lastFailure > maxMs);
+    // still full: drop counts that lock nothing yet, never a standing lock or a running attempt
+    if (keys.size() >= MAX_KEYS) keys.values().removeIf(s -> s.inFlight == 0 && s.lockedUntil < now);
   }
 
   private static String userKey(String username) {

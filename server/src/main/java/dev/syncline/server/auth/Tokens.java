@@ -37,11 +37,12 @@ final class Tokens {
         .setJWTOptions(new JWTOptions().setIssuer(issuer).setLeeway(0)));
   }
 
-  Issued issue(String user) {
+  /** {@code stamp}: the user's password stamp, checked again whenever the token is used. */
+  Issued issue(String user, String stamp) {
     long now = System.currentTimeMillis() / 1000;
     long exp = now + expirySeconds;
     String token = jwt.generateToken(
-        new JsonObject().put("sub", user).put("iat", now).put("exp", exp),
+        new JsonObject().put("sub", user).put("pwv", stamp).put("iat", now).put("exp", exp),
         new JWTOptions().setAlgorithm("HS256").setIssuer(issuer).setNoTimestamp(true));
     return new Issued(token, exp * 1000);
   }
@@ -49,7 +50,12 @@ final class Tokens {
   /** The user a token names, if its signature, algorithm, issuer and expiry check out; else {@code unauthenticated}. */
   Verified verify(String token) {
     if (token.length() > MAX_TOKEN_CHARS) throw refused("token: too long");
-    var result = jwt.authenticate(new TokenCredentials(token));
+    io.vertx.core.Future<io.vertx.ext.auth.User> result;
+    try {
+      result = jwt.authenticate(new TokenCredentials(token));
+    } catch (RuntimeException e) {
+      throw refused("token: not valid"); // e.g. a claim of the wrong type that Vert.x does not expect
+    }
     // HS256 verification completes synchronously; anything else is a bug, refused rather than waited for
     if (!result.isComplete() || result.failed()) throw refused("token: not valid");
     // Vert.x keeps the verified claims under attributes().accessToken (exp and iat leave the principal)
@@ -57,13 +63,16 @@ final class Tokens {
     if (!issuer.equals(claims.getString("iss"))) throw refused("token: not valid");
     Object sub = claims.getValue("sub");
     Object exp = claims.getValue("exp");
-    if (!(sub instanceof String s) || !(exp instanceof Number n)) throw refused("token: not valid");
+    Object pwv = claims.getValue("pwv");
+    if (!(sub instanceof String s) || !(exp instanceof Number n) || !(pwv instanceof String stamp)) {
+      throw refused("token: not valid");
+    }
     long expiresAt = n.longValue() * 1000;
     if (expiresAt <= System.currentTimeMillis()) throw refused("token: expired");
-    return new Verified(s, expiresAt);
+    return new Verified(s, expiresAt, stamp);
   }
 
-  record Verified(String user, long expiresAt) {}
+  record Verified(String user, long expiresAt, String stamp) {}
 
   private static AuthException refused(String message) {
     return new AuthException(ErrorCode.UNAUTHENTICATED, message);

@@ -64,7 +64,9 @@ public final class HttpVerticle extends VerticleBase {
         .setReadIdleTimeout(settings.readIdleTimeoutSeconds());
     Router router = Router.router(vertx);
     router.get("/health").handler(this::health);
-    router.post("/auth/login").handler(BodyHandler.create().setBodyLimit(LOGIN_BODY_LIMIT)).handler(this::login);
+    router.post("/auth/login").handler(BodyHandler.create().setBodyLimit(LOGIN_BODY_LIMIT)).handler(this::login)
+        .failureHandler(rc -> problem(rc, rc.statusCode() == 413 ? 413 : 400, ErrorCode.BAD_REQUEST,
+            rc.statusCode() == 413 ? "the body is larger than " + LOGIN_BODY_LIMIT + " bytes" : "a bad request", null));
     if (settings.staticDir() != null) {
       router.route("/*").handler(StaticHandler.create(FileSystemAccess.ROOT, settings.staticDir()));
     } else if (settings.bundledWebRoot()) {
@@ -138,8 +140,9 @@ public final class HttpVerticle extends VerticleBase {
     }
     Object username = body == null ? null : body.getValue("username");
     Object password = body == null ? null : body.getValue("password");
+    // lengths in characters (code points), as the login message counts them
     if (!(username instanceof String u) || !(password instanceof String p) || u.isEmpty() || p.isEmpty()
-        || u.length() > 256 || p.length() > 1024) {
+        || u.codePointCount(0, u.length()) > 256 || p.codePointCount(0, p.length()) > 1024) {
       problem(rc, 400, ErrorCode.BAD_REQUEST, "a JSON object with username (1 to 256) and password (1 to 1024)", null);
       return;
     }

@@ -66,6 +66,7 @@ class AuthBadInputTest {
       c.loginFailuresPerAddress = 1_000_000;
       c.users.add(new ServerConfig.UserSpec("bob", "password-of-bob", List.of("editor")));
     });
+    AuthTesting.learnStamp(server, "admin", TestServer.ADMIN_PASSWORD);
     adminToken = validToken("admin", nowSeconds() + 3600);
     AuthTesting.adminOk(server, "db.create", args().put("db", "shop"));
     try (WsClient c = server.connect("seed")) {

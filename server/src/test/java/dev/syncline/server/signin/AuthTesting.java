@@ -177,10 +177,27 @@ final class AuthTesting {
 
   static final String HS256_HEADER = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
+  /**
+   * The password stamp ({@code pwv}) of each user, as the server put it in a real token: a token
+   * made by hand must carry it, or the server refuses it as made for another password.
+   */
+  static final java.util.Map<String, String> STAMPS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Signs {@code user} in once to learn its password stamp, for tokens made by hand. */
+  static void learnStamp(TestServer server, String user, String password) {
+    try (WsClient c = server.connectAs("stamp-" + user, user, password)) {
+      JsonNode token = c.await(m -> "token".equals(m.path("type").asText()));
+      String payload = token.get("token").asText().split("\\.")[1];
+      STAMPS.put(user, json(new String(Base64.getUrlDecoder().decode(payload), java.nio.charset.StandardCharsets.UTF_8))
+          .get("pwv").asText());
+    }
+  }
+
   /** Claims naming {@code user}, issued by {@code issuer} (null: none), expiring {@code expSeconds} (epoch s). */
   static ObjectNode claims(String user, String issuer, long expSeconds) {
     ObjectNode c = Json.MAPPER.createObjectNode();
     if (user != null) c.put("sub", user);
+    if (user != null && STAMPS.containsKey(user)) c.put("pwv", STAMPS.get(user));
     if (issuer != null) c.put("iss", issuer);
     c.put("iat", System.currentTimeMillis() / 1000);
     c.put("exp", expSeconds);

@@ -25,12 +25,14 @@ final class FirstStartProcess implements AutoCloseable {
   private final int port;
   private final List<String> output;
   private final Thread reader;
+  private final Path config;
 
-  private FirstStartProcess(Process process, int port, List<String> output, Thread reader) {
+  private FirstStartProcess(Process process, int port, List<String> output, Thread reader, Path config) {
     this.process = process;
     this.port = port;
     this.output = output;
     this.reader = reader;
+    this.config = config;
   }
 
   static FirstStartProcess start(Path data, String configJson) throws Exception {
@@ -64,9 +66,10 @@ final class FirstStartProcess implements AutoCloseable {
     reader.setDaemon(true);
     reader.start();
     try {
-      return new FirstStartProcess(process, port.get(60, TimeUnit.SECONDS), output, reader);
+      return new FirstStartProcess(process, port.get(60, TimeUnit.SECONDS), output, reader, config);
     } catch (Exception e) {
       process.destroyForcibly();
+      Files.deleteIfExists(config);
       throw new AssertionError("server did not start; output: " + output, e);
     }
   }
@@ -93,5 +96,10 @@ final class FirstStartProcess implements AutoCloseable {
   @Override
   public void close() {
     process.destroyForcibly();
+    try {
+      Files.deleteIfExists(config);
+    } catch (IOException ignored) {
+      // a temp file left behind is harmless
+    }
   }
 }
