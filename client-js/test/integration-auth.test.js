@@ -41,14 +41,28 @@ function client(url, options = {}) {
 }
 
 /**
+ * The user's password stamp (`pwv`) as the server puts it in its tokens: a token made by hand
+ * must carry it. Learned from a real sign-in over HTTP.
+ */
+async function stampOf(user) {
+  const password = CONFIG.users.find((u) => u.username === user).password;
+  const res = await fetch(server.url.replace(/^ws/, 'http').replace(/\/sync$/, '/auth/login'), {
+    method: 'POST', body: JSON.stringify({ username: user, password }),
+  });
+  const { token } = await res.json();
+  return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).pwv;
+}
+
+/**
  * A token for `user` signed as the server signs them (HS256, issuer syncline), expiring in
  * `expiresInMs` (negative: already expired). Returns the record a store keeps for it.
  */
-function signedToken(user, expiresInMs, roles = []) {
+async function signedToken(user, expiresInMs, roles = []) {
   const now = Date.now();
   const exp = Math.floor((now + expiresInMs) / 1000);
   const part = (json) => Buffer.from(JSON.stringify(json)).toString('base64url');
-  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub: user, iss: 'syncline', iat: Math.floor(now / 1000) - 1, exp })}`;
+  const claims = { sub: user, pwv: await stampOf(user), iss: 'syncline', iat: Math.floor(now / 1000) - 1, exp };
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
   const signature = createHmac('sha256', JWT_SECRET).update(unsigned).digest('base64url');
   return { token: `${unsigned}.${signature}`, expiresAt: exp * 1000, issuedAt: now, user: { id: user, roles } };
 }
@@ -251,7 +265,7 @@ describe('integration: sign-in', () => {
 
   it('a token the test signed like the server is accepted at hello', async () => {
     const store = memoryStore();
-    await store.write({ auth: signedToken('carol', 600_000), owner: 'carol' });
+    await store.write({ auth: await signedToken('carol', 600_000), owner: 'carol' });
     const c = client(server.url, { store });
     const log = recordEvents(c, ALL);
     await until(() => c.status.online);
@@ -262,7 +276,7 @@ describe('integration: sign-in', () => {
   it('renewal: when half of the token\'s lifetime is left, the client renews it, and stays signed in past the first expiry', async () => {
     const LIFETIME_MS = 4000;
     const store = memoryStore();
-    const first = signedToken('alice', LIFETIME_MS, ['editor']);
+    const first = await signedToken('alice', LIFETIME_MS, ['editor']);
     await store.write({ auth: first, owner: 'alice' });
     const c = client(server.url, { store });
     const log = recordEvents(c, ALL);
@@ -285,7 +299,7 @@ describe('integration: sign-in', () => {
   it('an expired stored token: unauthenticated at hello, then anonymous, data kept', async () => {
     const store = memoryStore();
     await store.write({
-      auth: signedToken('bob', -5000),
+      auth: await signedToken('bob', -5000),
       owner: 'bob',
       registers: [{ db: 'owned', col: 'posts', id: 'kept', attr: 't', value: 1, ts: '0000000000001-0000-dev' }],
     });
