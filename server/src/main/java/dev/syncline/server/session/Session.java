@@ -158,7 +158,7 @@ public final class Session {
       } else if (ar.cause() instanceof AuthException e) {
         send(errorOf(rid, e));
       } else if (ar.cause() instanceof OverloadedException e) {
-        send(new ServerMessage.Error(rid, ErrorCode.OVERLOADED, e.getMessage(), OVERLOADED_RETRY_MS, null, null, null));
+        send(overloaded(rid, e));
       } else {
         log.error("sign-in failed", ar.cause());
         send(ServerMessage.Error.of(rid, ErrorCode.INTERNAL, "sign-in failed"));
@@ -186,7 +186,7 @@ public final class Session {
     if (closed || clientId == null) return;
     Caller now = services.auth().refresh(caller);
     if (now == null) {
-      signOut("the account was disabled or deleted");
+      signOut("the account was disabled or deleted, or its password changed");
       return;
     }
     caller = now;
@@ -201,6 +201,10 @@ public final class Session {
   private void signOut(String why) {
     send(ServerMessage.Error.of(null, ErrorCode.UNAUTHENTICATED, why));
     close(CLOSE_POLICY_VIOLATION, why);
+  }
+
+  private static ServerMessage.Error overloaded(JsonNode rid, OverloadedException e) {
+    return new ServerMessage.Error(rid, ErrorCode.OVERLOADED, e.getMessage(), OVERLOADED_RETRY_MS, null, null, null);
   }
 
   private static ServerMessage.Error errorOf(JsonNode rid, AuthException e) {
@@ -275,8 +279,7 @@ public final class Session {
           send(new ServerMessage.Ack(push.rid(), push.db(), outcome.head(), results(refused, outcome)));
         }
       } else if (ar.cause() instanceof OverloadedException e) {
-        send(new ServerMessage.Error(push.rid(), ErrorCode.OVERLOADED, e.getMessage(), OVERLOADED_RETRY_MS,
-            null, null, null));
+        send(overloaded(push.rid(), e));
       } else {
         send(ServerMessage.Error.of(push.rid(), ErrorCode.INTERNAL, "the write could not be stored"));
       }
@@ -350,8 +353,7 @@ public final class Session {
       } else if (ar.cause() instanceof AdminException e) {
         send(ServerMessage.Error.of(admin.rid(), e.code(), e.getMessage()));
       } else if (ar.cause() instanceof OverloadedException e) {
-        send(new ServerMessage.Error(admin.rid(), ErrorCode.OVERLOADED, e.getMessage(), OVERLOADED_RETRY_MS,
-            null, null, null));
+        send(overloaded(admin.rid(), e));
       } else {
         log.error("admin op {} failed", admin.op(), ar.cause());
         send(ServerMessage.Error.of(admin.rid(), ErrorCode.INTERNAL, "admin op failed"));
