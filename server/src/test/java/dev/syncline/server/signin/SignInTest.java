@@ -546,14 +546,21 @@ class SignInTest {
         assertTrue(m.find(), "no generated password in: " + p.output());
         password = m.group(1);
         assertTrue(password.length() >= 16, password);
+        String token;
         try (WsClient c = WsClient.connect(p.port())) {
           c.hello("first-start");
           JsonNode t = c.request(login("admin", password));
           assertToken("admin", t);
           assertEquals("[\"admin\"]", t.path("user").path("roles").toString());
+          token = t.path("token").asText();
+          assertError("unauthenticated", c.request(login("admin", "not-the-password")));
         }
         String out = p.stop();
         assertEquals(1, out.split(Pattern.quote(password), -1).length - 1, "printed exactly once: " + out);
+        // the log of a start, a sign-in and a failed one holds no token and no password hash
+        assertFalse(out.contains(token), "a token in the log: " + out);
+        assertFalse(out.contains("$argon2"), "a password hash in the log: " + out);
+        assertFalse(out.contains("not-the-password"), "a tried password in the log: " + out);
       }
       try (FirstStartProcess p = FirstStartProcess.start(data, config)) {
         try (WsClient c = WsClient.connect(p.port())) {
