@@ -102,8 +102,11 @@ public final class SynclineServer {
       // auth sees each commit before the hub fans it out, so access checks already use it
       committer = new Committer(store, new CommitterOptions(config.maxQueuedDeltas, config.maxGroupDeltas,
           config.tombstoneRetentionMs, config.purgeIntervalMs, 10_000), group -> {
-            auth.committed(group);
-            hub.committed(group);
+            try {
+              auth.committed(group);
+            } finally {
+              hub.committed(group); // subscribers get the group even if auth failed on it
+            }
           });
       auth.useCommitter(committer);
       AdminOps admin = new AdminOps(store, committer, hub, auth, this::stats);

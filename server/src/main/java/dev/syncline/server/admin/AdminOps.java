@@ -81,8 +81,11 @@ public final class AdminOps {
    * Runs an op for {@code caller}; the future fails with {@link AdminException} for a refused or
    * unknown op: {@code unauthenticated} when not signed in, {@code forbidden} when not allowed.
    */
-  public Future<JsonNode> handle(Caller caller, String op, ObjectNode args) {
+  public Future<JsonNode> handle(Caller asSignedIn, String op, ObjectNode args) {
     Op o = ops.get(op);
+    // roles as they are now, not as they were when the session last heard of a change
+    Caller caller = auth.refresh(asSignedIn);
+    if (caller == null) return Future.failedFuture(new AdminException(ErrorCode.UNAUTHENTICATED, "op: sign in again"));
     if (o == null) return Future.failedFuture(new AdminException(ErrorCode.BAD_REQUEST, "op: unknown admin op " + op));
     boolean allowed = caller.isAdmin() || (o.collection() != null && auth.mayManage(caller, o.collection(), o.action()));
     if (!allowed) {
@@ -100,27 +103,34 @@ public final class AdminOps {
   private Future<JsonNode> createDatabase(Caller caller, ObjectNode args) {
     String db = dbArg(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: names starting with $ are reserved");
-    Policy policy = args.hasNonNull("policy") ? PolicyOps.parse(args.get("policy"), "policy") : auth.newDatabasePolicy();
-    return committer.execute(s -> s.createDatabase(db, System.currentTimeMillis()))
-        .compose(created -> {
-          if (created.isEmpty()) return Future.succeededFuture(false);
-          // a new database starts with its policy (by default: signed-in users) and an audit entry
-          List<Delta> changes = new ArrayList<>(auth.system().audited("db.create", caller.user(), db));
-          changes.addAll(auth.system().setPolicy(db, null, policy, caller.user()));
-          return committer.push(SystemDb.NAME, changes).map(true);
-        })
-        .map(created -> {
-          ObjectNode out = describe(store.database(db).orElseThrow());
-          out.put("created", created);
-          return out;
-        });
+    Policy given = args.hasNonNull("policy") ? PolicyOps.parse(args.get("policy"), "policy") : null;
+    // in line with other database changes; a given policy is stored before the database exists,
+    // so it is never open under another policy, even for a moment (and a retry still sets it)
+    return auth.serially(() -> {
+      Future<?> policyFirst = given == null ? Future.succeededFuture()
+          : committer.push(SystemDb.NAME, auth.system().setPolicy(db, null, given, caller.user()));
+      return policyFirst
+          .compose(v -> committer.execute(s -> s.createDatabase(db, System.currentTimeMillis())))
+          .compose(created -> {
+            if (created.isEmpty()) return Future.succeededFuture(false);
+            List<Delta> changes = new ArrayList<>(auth.system().audited("db.create", caller.user(), db));
+            // the server's policy for new databases applied until now; stored, it stays if that setting changes
+            if (given == null) changes.addAll(auth.system().setPolicy(db, null, auth.newDatabasePolicy(), caller.user()));
+            return committer.push(SystemDb.NAME, changes).map(true);
+          })
+          .map(created -> {
+            ObjectNode out = describe(store.database(db).orElseThrow());
+            out.put("created", created);
+            return (JsonNode) out;
+          });
+    });
   }
 
   private Future<JsonNode> destroyDatabase(Caller caller, ObjectNode args) {
     String db = dbArg(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: reserved databases cannot be destroyed");
     existing(db);
-    return committer.execute(s -> s.destroyDatabase(db)).compose(destroyed -> {
+    return auth.serially(() -> committer.execute(s -> s.destroyDatabase(db)).compose(destroyed -> {
       if (destroyed) hub.databaseDestroyed(db);
       // its policies go with it: a database created again under this name starts from its own
       List<Delta> changes = new ArrayList<>(auth.system().audited("db.destroy", caller.user(), db));
@@ -129,7 +139,7 @@ public final class AdminOps {
       for (String col : dir.collectionPolicies(db).keySet()) changes.addAll(auth.system().setPolicy(db, col, null, caller.user()));
       return committer.push(SystemDb.NAME, changes)
           .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("db", db).put("destroyed", destroyed));
-    });
+    }));
   }
 
   private JsonNode listDatabases() {

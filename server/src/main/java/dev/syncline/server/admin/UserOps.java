@@ -56,6 +56,8 @@ final class UserOps {
     Future<String> hash = password == null ? Future.succeededFuture(null) : auth.hash(password);
     return hash.compose(h -> auth.serially(() -> {
       Directory.User now = existing(username);
+      // again, in line: the user may have become an admin while the password was hashed
+      if (now.roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
       boolean staysAdmin = (roles == null ? now.roles().contains(Caller.ADMIN_ROLE) : roles.contains(Caller.ADMIN_ROLE))
           && !(disabled == null ? now.disabled() : disabled);
       if (!staysAdmin) keepAnAdmin(username);
@@ -68,7 +70,7 @@ final class UserOps {
     String username = text(args, "username");
     if (existing(username).roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
     return auth.serially(() -> {
-      existing(username);
+      if (existing(username).roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
       keepAnAdmin(username);
       return committer.push(SystemDb.NAME, auth.system().deleteUser(username, caller.user()))
           .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("username", username).put("deleted", true));

@@ -88,9 +88,12 @@ public final class Auth {
     return ReadAccess.of(directory, caller, db, cols);
   }
 
-  /** The guard for a push, or null when the caller may write anything (admins). */
+  /**
+   * The guard for a push. It decides on the writer thread, with the users and policies as they
+   * are when the push commits — not as they were when it was queued.
+   */
   public WriteGuard writeGuard(Caller caller, String db) {
-    return caller.isAdmin() ? null : new WriteAccess(directory, caller, db);
+    return new WriteAccess(this, caller, db);
   }
 
   /** Whether the caller may do {@code action} on a collection of {@code $system} (admins always may). */
@@ -131,7 +134,8 @@ public final class Auth {
       Directory.User u = directory.user(username);
       // the same user, not one deleted and made again while the password was being checked
       boolean ok = checked.succeeded() && checked.result() && u != null && !u.disabled() && u.passwordHash().equals(hash);
-      lockout.end(username, address, ok, System.currentTimeMillis());
+      // a check that never ran (the hashing queue was full) is no failed guess
+      lockout.end(username, address, ok, checked.succeeded(), System.currentTimeMillis());
       if (checked.failed()) return Future.failedFuture(checked.cause());
       if (!ok) return Future.failedFuture(new AuthException(ErrorCode.UNAUTHENTICATED, "wrong username or password"));
       return Future.succeededFuture(issue(Caller.of(u)));
@@ -149,7 +153,7 @@ public final class Auth {
     return hash(password).compose(hash -> serially(() -> {
       checkNewUser(username, password); // again: someone may have taken the name while we hashed
       return committer.push(SystemDb.NAME, system.createUser(username, hash, List.of(), username))
-          .map(outcome -> issue(new Caller(username, java.util.Set.of(), Directory.stampOf(hash))));
+          .map(outcome -> issue(new Caller(username, java.util.Set.of(), Directory.stampOf(hash, 0))));
     }));
   }
 
@@ -190,6 +194,9 @@ public final class Auth {
     }
     checkPassword(password);
     if (directory.user(username) != null) throw new AuthException(ErrorCode.BAD_REQUEST, "username: already taken");
+    if (directory.retired(username)) {
+      throw new AuthException(ErrorCode.BAD_REQUEST, "username: belonged to a deleted user, whose documents still name it");
+    }
   }
 
   public static void checkPassword(String password) {

@@ -40,7 +40,7 @@ public final class AuthSetup {
   public static Auth open(Vertx vertx, Store store, Auth.Options options, HlcClock clock, Seed seed) {
     SystemDb system = new SystemDb(clock);
     if (store.createDatabase(SystemDb.NAME, System.currentTimeMillis()).isPresent()) log.info("created database {}", SystemDb.NAME);
-    Directory.Model model = new Directory.Model();
+    Directory.Model model = new Directory.Model(options.newDatabasePolicy());
     boolean anyUserEver = false;
     for (String col : List.of(SystemDb.USERS, SystemDb.POLICIES, SystemDb.SECRETS)) {
       for (Delta d : store.registers(SystemDb.NAME, col)) {

@@ -5,6 +5,7 @@ import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Register;
 import dev.syncline.protocol.Visibility;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -17,37 +18,43 @@ import java.util.Set;
  */
 public final class Directory {
 
-  /** A user as stored; {@code passwordHash} never leaves the server. */
-  public record User(String name, String passwordHash, Set<String> roles, boolean disabled) {
+  /**
+   * A user as stored; {@code passwordHash} never leaves the server. {@code revokedAt} is when
+   * the account was last disabled (0: never): sign-ins made before it stay void when it is
+   * enabled again.
+   */
+  public record User(String name, String passwordHash, Set<String> roles, boolean disabled, long revokedAt) {
 
-    /** A short digest of the password hash, put in tokens: a new password (or account) makes old tokens void. */
+    /** Names the sign-ins this account's password allows now; put in tokens, so a new password or a disable voids old ones. */
     public String stamp() {
-      return stampOf(passwordHash);
+      return stampOf(passwordHash, revokedAt);
     }
   }
 
-  static String stampOf(String passwordHash) {
+  static String stampOf(String passwordHash, long revokedAt) {
     try {
       byte[] d = java.security.MessageDigest.getInstance("SHA-256")
-          .digest(passwordHash.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          .digest((passwordHash + "|" + revokedAt).getBytes(java.nio.charset.StandardCharsets.UTF_8));
       return java.util.HexFormat.of().formatHex(d, 0, 8);
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }
 
-  static final Directory EMPTY = new Directory(Map.of(), Map.of(), Map.of(), null);
-
   private final Map<String, User> users;
+  private final Set<String> retired;
   private final Map<String, Policy> databasePolicies;
   private final Map<String, Map<String, Policy>> collectionPolicies;
+  private final Policy newDatabasePolicy;
   private final String signingKey;
 
-  private Directory(Map<String, User> users, Map<String, Policy> databasePolicies,
-      Map<String, Map<String, Policy>> collectionPolicies, String signingKey) {
+  private Directory(Map<String, User> users, Set<String> retired, Map<String, Policy> databasePolicies,
+      Map<String, Map<String, Policy>> collectionPolicies, Policy newDatabasePolicy, String signingKey) {
     this.users = users;
+    this.retired = retired;
     this.databasePolicies = databasePolicies;
     this.collectionPolicies = collectionPolicies;
+    this.newDatabasePolicy = newDatabasePolicy;
     this.signingKey = signingKey;
   }
 
@@ -57,6 +64,14 @@ public final class Directory {
 
   public Map<String, User> users() {
     return users;
+  }
+
+  /**
+   * Whether {@code name} belonged to a user who was deleted. Such names are not given out again:
+   * documents ({@code $owner}) and grants ({@code user:NAME}) still name the old user.
+   */
+  public boolean retired(String name) {
+    return retired.contains(name);
   }
 
   public String signingKey() {
@@ -69,11 +84,11 @@ public final class Directory {
     return collectionPolicies.getOrDefault(db, Map.of()).get(col);
   }
 
-  /** The database's own policy: stored, else the default (signed-in users; nobody for {@code $system}). */
+  /** The database's own policy: stored, else the server's policy for new databases (nobody but admins for {@code $system}). */
   public Policy databasePolicy(String db) {
     Policy p = databasePolicies.get(db);
     if (p != null) return p;
-    return db.equals(SystemDb.NAME) ? Policy.NOBODY : Policy.SIGNED_IN;
+    return db.equals(SystemDb.NAME) ? Policy.NOBODY : newDatabasePolicy;
   }
 
   /** Collection overrides of a database's policy. */
@@ -88,17 +103,23 @@ public final class Directory {
   }
 
   /** Builds a snapshot from the registers of {@code $system}, as {@link Model} keeps them. */
-  static Directory of(Map<String, Map<String, Map<String, Register>>> docs) {
+  static Directory of(Map<String, Map<String, Map<String, Register>>> docs, Policy newDatabasePolicy) {
     Map<String, User> users = new HashMap<>();
+    Set<String> retired = new HashSet<>();
     docs.getOrDefault(SystemDb.USERS, Map.of()).forEach((name, regs) -> {
       Map<String, JsonNode> v = Visibility.visible(regs);
       JsonNode hash = v == null ? null : v.get(SystemDb.PASSWORD_HASH);
-      if (hash == null || !hash.isTextual()) return;
+      if (hash == null || !hash.isTextual()) {
+        retired.add(name);
+        return;
+      }
       Set<String> roles = new LinkedHashSet<>();
       JsonNode r = v.get("roles");
       if (r != null && r.isArray()) r.forEach(role -> { if (role.isTextual()) roles.add(role.textValue()); });
       JsonNode disabled = v.get("disabled");
-      users.put(name, new User(name, hash.textValue(), Set.copyOf(roles), disabled != null && disabled.asBoolean(false)));
+      JsonNode revokedAt = v.get(SystemDb.REVOKED_AT);
+      users.put(name, new User(name, hash.textValue(), Set.copyOf(roles), disabled != null && disabled.asBoolean(false),
+          revokedAt != null ? revokedAt.asLong(0) : 0));
     });
     Map<String, Policy> dbPolicies = new HashMap<>();
     Map<String, Map<String, Policy>> colPolicies = new HashMap<>();
@@ -112,8 +133,8 @@ public final class Directory {
     });
     Map<String, Register> secret = docs.getOrDefault(SystemDb.SECRETS, Map.of()).get(SystemDb.SIGNING_KEY_ID);
     Register key = secret == null ? null : secret.get("key");
-    return new Directory(Map.copyOf(users), Map.copyOf(dbPolicies), Map.copyOf(colPolicies),
-        key != null && key.value().isTextual() ? key.value().textValue() : null);
+    return new Directory(Map.copyOf(users), Set.copyOf(retired), Map.copyOf(dbPolicies), Map.copyOf(colPolicies),
+        newDatabasePolicy, key != null && key.value().isTextual() ? key.value().textValue() : null);
   }
 
   private static Policy policyOf(Map<String, JsonNode> attrs) {
@@ -131,6 +152,11 @@ public final class Directory {
   /** The registers of {@code $system} that matter here (audit entries are not kept), updated delta by delta. */
   static final class Model {
     private final Map<String, Map<String, Map<String, Register>>> docs = new HashMap<>();
+    private final Policy newDatabasePolicy;
+
+    Model(Policy newDatabasePolicy) {
+      this.newDatabasePolicy = newDatabasePolicy;
+    }
 
     /** Applies a committed (winning) delta of {@code $system}; true when it touched users, policies or secrets. */
     boolean apply(Delta d) {
@@ -142,7 +168,7 @@ public final class Directory {
     }
 
     Directory snapshot() {
-      return Directory.of(docs);
+      return Directory.of(docs, newDatabasePolicy);
     }
   }
 }

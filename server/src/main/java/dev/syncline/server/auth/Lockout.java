@@ -53,11 +53,14 @@ final class Lockout {
     return 0;
   }
 
-  /** Ends an attempt begun with {@link #begin}: {@code ok} when the password was right. */
-  synchronized void end(String username, String address, boolean ok, long now) {
-    finish(userKey(username), userThreshold, ok, now, true);
+  /**
+   * Ends an attempt begun with {@link #begin}: {@code ok} when the password was right;
+   * {@code checked} false when it was never checked (then it counts neither way).
+   */
+  synchronized void end(String username, String address, boolean ok, boolean checked, long now) {
+    finish(userKey(username), userThreshold, ok, checked, now, true);
     String addr = addressKey(address);
-    if (addr != null) finish(addr, addressThreshold, ok, now, false);
+    if (addr != null) finish(addr, addressThreshold, ok, checked, now, false);
   }
 
   private long wait(String key, int threshold, long now) {
@@ -73,11 +76,13 @@ final class Lockout {
     return keys.computeIfAbsent(key, k -> new State());
   }
 
-  private void finish(String key, int threshold, boolean ok, long now, boolean successClears) {
+  private void finish(String key, int threshold, boolean ok, boolean checked, long now, boolean successClears) {
     State s = keys.get(key);
     if (s == null) return;
     s.inFlight = Math.max(0, s.inFlight - 1);
-    if (ok) {
+    if (!checked) {
+      // neither a success nor a failure
+    } else if (ok) {
       if (successClears) {
         s.failures = 0;
         s.lockedUntil = 0;

@@ -25,13 +25,16 @@ public record ReadAccess(String db, String user, Policy.Level otherwise, Map<Str
     Map<String, Policy.Level> cols = new java.util.HashMap<>();
     Policy.Level otherwise;
     if (only == null) {
-      dir.collectionPolicies(db).forEach((col, p) -> cols.put(col, p.level(Policy.Action.READ, caller)));
       otherwise = dir.databasePolicy(db).level(Policy.Action.READ, caller);
+      dir.collectionPolicies(db).forEach((col, p) -> cols.put(col, p.level(Policy.Action.READ, caller)));
     } else {
-      for (String col : only) cols.put(col, dir.policy(db, col).level(Policy.Action.READ, caller));
       // never consulted (the subscription's collection filter runs first); ALL keeps everything() exact
       otherwise = Policy.Level.ALL;
+      for (String col : only) cols.put(col, dir.policy(db, col).level(Policy.Action.READ, caller));
     }
+    // an override that reads like the rest changes nothing: left out, a change to it resets nobody
+    final Policy.Level rest = otherwise;
+    cols.values().removeIf(l -> l == rest);
     boolean owned = otherwise == Policy.Level.OWNED || cols.containsValue(Policy.Level.OWNED);
     // the user matters only to owner-only levels; leaving it out lets equal access share frames
     return new ReadAccess(db, owned ? caller.user() : null, otherwise, cols, db.equals(SystemDb.NAME));

@@ -19,7 +19,8 @@ import java.util.List;
  * makes is a delta (who: {@code changedBy}; when: its ts) plus an entry in {@code audit}.
  *
  * <ul>
- *   <li>{@code users/NAME}: {@code passwordHash} (secret), {@code roles}, {@code disabled}, {@code createdAt}, {@code changedBy}
+ *   <li>{@code users/NAME}: {@code passwordHash} (secret), {@code roles}, {@code disabled}, {@code revokedAt},
+ *       {@code createdAt}, {@code changedBy}
  *   <li>{@code policies/DB} and {@code policies/DB/COL}: {@code read}, {@code create}, {@code update}, {@code destroy}, {@code changedBy}
  *   <li>{@code secrets/jwt}: {@code key} (secret)
  *   <li>{@code audit/TS}: {@code entry} = {@code {op, by, target, at}}
@@ -34,6 +35,8 @@ public final class SystemDb {
   public static final String SECRETS = "secrets";
   public static final String AUDIT = "audit";
   public static final String PASSWORD_HASH = "passwordHash";
+  /** When a user was last disabled, in ms: sign-ins made before it stay void. */
+  public static final String REVOKED_AT = "revokedAt";
   public static final String SIGNING_KEY_ID = "jwt";
 
   private final HlcClock clock;
@@ -72,6 +75,7 @@ public final class SystemDb {
     if (passwordHash != null) out.add(user(name, PASSWORD_HASH, TextNode.valueOf(passwordHash), ts));
     if (roles != null) out.add(user(name, "roles", strings(roles), ts));
     if (disabled != null) out.add(user(name, "disabled", BooleanNode.valueOf(disabled), ts));
+    if (Boolean.TRUE.equals(disabled)) out.add(user(name, REVOKED_AT, LongNode.valueOf(System.currentTimeMillis()), ts));
     out.add(user(name, "changedBy", by == null ? NullNode.getInstance() : TextNode.valueOf(by), ts));
     out.add(audit("user.update", by, name, ts));
     return out;
@@ -90,6 +94,9 @@ public final class SystemDb {
     if (policy == null) {
       out.add(new Delta(POLICIES, id, Delta.DELETED, BooleanNode.TRUE, ts));
     } else {
+      // $deleted = false makes the document whole again after an earlier removal, so every action
+      // written here is in force even where it is null (grants nothing)
+      out.add(new Delta(POLICIES, id, Delta.DELETED, BooleanNode.FALSE, ts));
       for (Policy.Action a : Policy.Action.values()) {
         List<String> p = policy.grants().get(a);
         out.add(new Delta(POLICIES, id, a.wire(), p == null ? NullNode.getInstance() : strings(p), ts));

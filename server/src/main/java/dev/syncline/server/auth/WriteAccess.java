@@ -1,37 +1,41 @@
 package dev.syncline.server.auth;
 
 import dev.syncline.server.store.WriteGuard;
-import java.util.Map;
 
 /**
- * What one caller may write to one database, resolved from the policies on the event loop and
- * handed to the writer, which applies it per delta once it knows whether the delta creates its
- * document and who owns it.
+ * What one caller may write to one database. Made on the event loop when a push is queued, asked
+ * on the writer thread for each delta once the store knows whether the delta creates its document
+ * and who owns it — with the users and policies published at that moment, so a policy or role
+ * change acknowledged before the push commits applies to it.
  */
 final class WriteAccess implements WriteGuard {
-  private final String user;
-  private final Directory dir;
-  private final String db;
+  private final Auth auth;
   private final Caller caller;
-  private final Map<String, Policy> overrides;
+  private final String db;
+  // the caller as of the directory last seen: refreshed once per directory, not per delta
+  // (only the writer thread calls permits)
+  private Directory seen;
+  private Caller now;
 
-  WriteAccess(Directory dir, Caller caller, String db) {
-    this.user = caller.user();
-    this.dir = dir;
-    this.db = db;
+  WriteAccess(Auth auth, Caller caller, String db) {
+    this.auth = auth;
     this.caller = caller;
-    this.overrides = dir.collectionPolicies(db);
+    this.db = db;
   }
 
   @Override
   public boolean permits(String col, Action action, String owner) {
-    Policy p = overrides.get(col);
-    if (p == null) p = dir.databasePolicy(db);
-    Policy.Level level = p.level(switch (action) {
+    Directory dir = auth.directory();
+    if (dir != seen) {
+      seen = dir;
+      now = auth.refresh(caller);
+    }
+    if (now == null) return false; // signed out meanwhile: disabled, deleted, or a new password
+    Policy.Level level = dir.policy(db, col).level(switch (action) {
       case CREATE -> Policy.Action.CREATE;
       case UPDATE -> Policy.Action.UPDATE;
       case DESTROY -> Policy.Action.DESTROY;
-    }, caller);
-    return level == Policy.Level.ALL || (level == Policy.Level.OWNED && user != null && user.equals(owner));
+    }, now);
+    return level == Policy.Level.ALL || (level == Policy.Level.OWNED && now.user() != null && now.user().equals(owner));
   }
 }

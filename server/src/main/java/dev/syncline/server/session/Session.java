@@ -352,6 +352,8 @@ public final class Session {
         send(new ServerMessage.Result(admin.rid(), ar.result()));
       } else if (ar.cause() instanceof AdminException e) {
         send(ServerMessage.Error.of(admin.rid(), e.code(), e.getMessage()));
+      } else if (ar.cause() instanceof AuthException e) {
+        send(errorOf(admin.rid(), e)); // e.g. rate_limited while too many passwords are being hashed
       } else if (ar.cause() instanceof OverloadedException e) {
         send(overloaded(admin.rid(), e));
       } else {

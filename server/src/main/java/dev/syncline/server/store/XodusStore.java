@@ -177,6 +177,13 @@ final class XodusStore implements Store {
     ArrayByteIterable docKey = new ArrayByteIterable(documentPrefix(d.col(), d.id()));
     ByteIterable doc = t.documents.get(txn, docKey);
     String owner = doc == null ? null : ownerOf(doc);
+    byte[] regKey = registerKey(d.col(), d.id(), d.attr());
+    ArrayByteIterable regKeyEntry = new ArrayByteIterable(regKey);
+    ByteIterable old = t.registers.get(txn, regKeyEntry);
+    Merge.Outcome outcome = Merge.decide(old == null ? null : tsOf(old), d.ts());
+    // a resend of a write that landed is answered duplicate, as before any policy changed; only its
+    // writer knows that ts, so this tells nobody anything new
+    if (outcome == Merge.Outcome.DUPLICATE) return outcome;
     if (batch.guard() != null) {
       String docId = d.col() + '\0' + d.id();
       // making a document is a create, whatever the delta writes — $deleted included
@@ -185,10 +192,6 @@ final class XodusStore implements Store {
       if (!batch.guard().permits(d.col(), action, doc == null ? batch.writer() : owner)) return null;
       if (doc == null) createdHere.add(docId);
     }
-    byte[] regKey = registerKey(d.col(), d.id(), d.attr());
-    ArrayByteIterable regKeyEntry = new ArrayByteIterable(regKey);
-    ByteIterable old = t.registers.get(txn, regKeyEntry);
-    Merge.Outcome outcome = Merge.decide(old == null ? null : tsOf(old), d.ts());
     if (outcome != Merge.Outcome.APPLIED) return outcome;
 
     if (doc == null) {
