@@ -41,7 +41,7 @@ public final class Auth {
   private final Lockout lockout;
   private final WorkerExecutor hashing;
   private final AtomicInteger queuedHashes = new AtomicInteger();
-  private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+  private final List<java.util.function.Consumer<AuthChange>> listeners = new CopyOnWriteArrayList<>();
   private volatile Directory directory;
   private Committer committer;
   /** The last change to users in line ({@link #serially}); guarded by this. */
@@ -77,7 +77,7 @@ public final class Auth {
   }
 
   /** Runs {@code listener} on the writer thread after users or policies changed. */
-  public void onChange(Runnable listener) {
+  public void onChange(java.util.function.Consumer<AuthChange> listener) {
     listeners.add(listener);
   }
 
@@ -236,13 +236,20 @@ public final class Auth {
   /** Applies the committed deltas of {@code $system}; publishes a new directory when users or policies changed. */
   public void committed(List<BatchOutcome> group) {
     boolean changed = false;
+    java.util.Set<String> users = new java.util.HashSet<>();
+    java.util.Set<String> databases = new java.util.HashSet<>();
     for (BatchOutcome o : group) {
       if (!o.db().equals(SystemDb.NAME)) continue;
-      for (CommittedDelta d : o.committed()) changed |= model.apply(d.delta());
+      for (CommittedDelta d : o.committed()) {
+        changed |= model.apply(d.delta());
+        if (d.delta().col().equals(SystemDb.USERS)) users.add(d.delta().id());
+        if (d.delta().col().equals(SystemDb.POLICIES)) databases.add(d.delta().id().split("/", 2)[0]);
+      }
     }
     if (!changed) return;
     directory = model.snapshot();
-    listeners.forEach(Runnable::run);
+    AuthChange change = new AuthChange(java.util.Set.copyOf(users), java.util.Set.copyOf(databases));
+    listeners.forEach(l -> l.accept(change));
   }
 
 }

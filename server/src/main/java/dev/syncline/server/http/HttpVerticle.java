@@ -73,7 +73,7 @@ public final class HttpVerticle extends VerticleBase {
       router.route("/*").handler(StaticHandler.create(BUNDLED_WEB_ROOT));
     }
     // users or policies changed: every session on this loop re-checks itself, in order with live changes
-    services.auth().onChange(() -> context.runOnContext(v -> List.copyOf(sessions).forEach(Session::authChanged)));
+    services.auth().onChange(change -> context.runOnContext(v -> List.copyOf(sessions).forEach(s -> s.authChanged(change))));
     server = vertx.createHttpServer(options)
         .webSocketHandshakeHandler(this::handshake)
         .webSocketHandler(this::connected)

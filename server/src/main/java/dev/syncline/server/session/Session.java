@@ -11,6 +11,7 @@ import dev.syncline.protocol.PushResult;
 import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.admin.AdminException;
 import dev.syncline.server.auth.Auth;
+import dev.syncline.server.auth.AuthChange;
 import dev.syncline.server.auth.AuthException;
 import dev.syncline.server.auth.Caller;
 import dev.syncline.server.auth.ReadAccess;
@@ -179,18 +180,24 @@ public final class Session {
   }
 
   /**
-   * Users or policies changed (called on this connection's loop): a deleted or disabled user is
-   * signed out and disconnected; otherwise each subscription is re-checked against its access now.
+   * Users or policies changed (called on this connection's loop). When it is this connection's
+   * user: a deleted or disabled user, or one with a new password, is signed out and disconnected;
+   * new roles re-check every subscription. Otherwise only subscriptions to databases whose
+   * policies changed are re-checked.
    */
-  public void authChanged() {
+  public void authChanged(AuthChange change) {
     if (closed || clientId == null) return;
-    Caller now = services.auth().refresh(caller);
-    if (now == null) {
-      signOut("the account was disabled or deleted, or its password changed");
+    if (caller.signedIn() && change.users().contains(caller.user())) {
+      Caller now = services.auth().refresh(caller);
+      if (now == null) {
+        signOut("the account was disabled or deleted, or its password changed");
+        return;
+      }
+      caller = now;
+      subscriptions.values().forEach(this::recheck);
       return;
     }
-    caller = now;
-    subscriptions.values().forEach(this::recheck);
+    for (Subscription s : subscriptions.values()) if (change.databases().contains(s.db())) recheck(s);
   }
 
   private void recheck(Subscription s) {
