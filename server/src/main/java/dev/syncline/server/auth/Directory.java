@@ -12,9 +12,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * An immutable snapshot of {@code $system}: users, policies and the signing key. Event loops read
- * the current one without locks; the writer thread publishes a new one after each commit that
- * touches {@code $system} (see {@link Auth}).
+ * A view of {@code $system}: users, policies and the signing key. Event loops read the current one
+ * without locks; the writer thread publishes a new one after each commit that touches
+ * {@code $system} (see {@link Auth}). Policies and the key are an immutable snapshot; users (many)
+ * are a concurrent map that the writer updates in place, entry by entry, before it publishes.
  */
 public final class Directory {
 
@@ -102,39 +103,18 @@ public final class Directory {
     return p != null ? p : databasePolicy(db);
   }
 
-  /** Builds a snapshot from the registers of {@code $system}, as {@link Model} keeps them. */
-  static Directory of(Map<String, Map<String, Map<String, Register>>> docs, Policy newDatabasePolicy) {
-    Map<String, User> users = new HashMap<>();
-    Set<String> retired = new HashSet<>();
-    docs.getOrDefault(SystemDb.USERS, Map.of()).forEach((name, regs) -> {
-      Map<String, JsonNode> v = Visibility.visible(regs);
-      JsonNode hash = v == null ? null : v.get(SystemDb.PASSWORD_HASH);
-      if (hash == null || !hash.isTextual()) {
-        retired.add(name);
-        return;
-      }
-      Set<String> roles = new LinkedHashSet<>();
-      JsonNode r = v.get("roles");
-      if (r != null && r.isArray()) r.forEach(role -> { if (role.isTextual()) roles.add(role.textValue()); });
-      JsonNode disabled = v.get("disabled");
-      JsonNode revokedAt = v.get(SystemDb.REVOKED_AT);
-      users.put(name, new User(name, hash.textValue(), Set.copyOf(roles), disabled != null && disabled.asBoolean(false),
-          revokedAt != null ? revokedAt.asLong(0) : 0));
-    });
-    Map<String, Policy> dbPolicies = new HashMap<>();
-    Map<String, Map<String, Policy>> colPolicies = new HashMap<>();
-    docs.getOrDefault(SystemDb.POLICIES, Map.of()).forEach((id, regs) -> {
-      Map<String, JsonNode> v = Visibility.visible(regs);
-      if (v == null) return;
-      Policy p = policyOf(v);
-      int slash = id.indexOf('/');
-      if (slash < 0) dbPolicies.put(id, p);
-      else colPolicies.computeIfAbsent(id.substring(0, slash), k -> new HashMap<>()).put(id.substring(slash + 1), p);
-    });
-    Map<String, Register> secret = docs.getOrDefault(SystemDb.SECRETS, Map.of()).get(SystemDb.SIGNING_KEY_ID);
-    Register key = secret == null ? null : secret.get("key");
-    return new Directory(Map.copyOf(users), Set.copyOf(retired), Map.copyOf(dbPolicies), Map.copyOf(colPolicies),
-        newDatabasePolicy, key != null && key.value().isTextual() ? key.value().textValue() : null);
+  /** The user a {@code users/NAME} document holds, or null when it holds none (deleted: the name is retired). */
+  private static User userOf(String name, Map<String, Register> regs) {
+    Map<String, JsonNode> v = Visibility.visible(regs);
+    JsonNode hash = v == null ? null : v.get(SystemDb.PASSWORD_HASH);
+    if (hash == null || !hash.isTextual()) return null;
+    Set<String> roles = new LinkedHashSet<>();
+    JsonNode r = v.get("roles");
+    if (r != null && r.isArray()) r.forEach(role -> { if (role.isTextual()) roles.add(role.textValue()); });
+    JsonNode disabled = v.get("disabled");
+    JsonNode revokedAt = v.get(SystemDb.REVOKED_AT);
+    return new User(name, hash.textValue(), Set.copyOf(roles), disabled != null && disabled.asBoolean(false),
+        revokedAt != null ? revokedAt.asLong(0) : 0);
   }
 
   private static Policy policyOf(Map<String, JsonNode> attrs) {
@@ -149,10 +129,21 @@ public final class Directory {
     return new Policy(grants);
   }
 
-  /** The registers of {@code $system} that matter here (audit entries are not kept), updated delta by delta. */
+  /**
+   * The registers of {@code $system} that matter here (audit entries are not kept), updated delta
+   * by delta on the writer thread. A snapshot recomputes only the users whose documents changed,
+   * in place, so a sign-up costs the same with ten users or a hundred thousand; policies (few) are
+   * rebuilt whole when any changed.
+   */
   static final class Model {
     private final Map<String, Map<String, Map<String, Register>>> docs = new HashMap<>();
     private final Policy newDatabasePolicy;
+    private final Map<String, User> users = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Set<String> retired = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> changedUsers = new HashSet<>();
+    private boolean policiesChanged = true;
+    private Map<String, Policy> databasePolicies = Map.of();
+    private Map<String, Map<String, Policy>> collectionPolicies = Map.of();
 
     Model(Policy newDatabasePolicy) {
       this.newDatabasePolicy = newDatabasePolicy;
@@ -164,11 +155,48 @@ public final class Directory {
       docs.computeIfAbsent(d.col(), c -> new HashMap<>())
           .computeIfAbsent(d.id(), i -> new HashMap<>())
           .put(d.attr(), new Register(d.value(), d.ts()));
+      if (d.col().equals(SystemDb.USERS)) changedUsers.add(d.id());
+      if (d.col().equals(SystemDb.POLICIES)) policiesChanged = true;
       return true;
     }
 
     Directory snapshot() {
-      return Directory.of(docs, newDatabasePolicy);
+      Map<String, Map<String, Register>> userDocs = docs.getOrDefault(SystemDb.USERS, Map.of());
+      for (String name : changedUsers) {
+        User u = userOf(name, userDocs.getOrDefault(name, Map.of()));
+        if (u == null) {
+          users.remove(name);
+          retired.add(name);
+        } else {
+          users.put(name, u);
+          retired.remove(name);
+        }
+      }
+      changedUsers.clear();
+      if (policiesChanged) rebuildPolicies();
+      Map<String, Register> secret = docs.getOrDefault(SystemDb.SECRETS, Map.of()).get(SystemDb.SIGNING_KEY_ID);
+      Register key = secret == null ? null : secret.get("key");
+      return new Directory(java.util.Collections.unmodifiableMap(users), java.util.Collections.unmodifiableSet(retired),
+          databasePolicies, collectionPolicies,
+          newDatabasePolicy, key != null && key.value().isTextual() ? key.value().textValue() : null);
+    }
+
+    private void rebuildPolicies() {
+      Map<String, Policy> dbPolicies = new HashMap<>();
+      Map<String, Map<String, Policy>> colPolicies = new HashMap<>();
+      docs.getOrDefault(SystemDb.POLICIES, Map.of()).forEach((id, regs) -> {
+        Map<String, JsonNode> v = Visibility.visible(regs);
+        if (v == null) return;
+        Policy p = policyOf(v);
+        int slash = id.indexOf('/');
+        if (slash < 0) dbPolicies.put(id, p);
+        else colPolicies.computeIfAbsent(id.substring(0, slash), k -> new HashMap<>()).put(id.substring(slash + 1), p);
+      });
+      databasePolicies = Map.copyOf(dbPolicies);
+      Map<String, Map<String, Policy>> frozen = new HashMap<>();
+      colPolicies.forEach((db, m) -> frozen.put(db, Map.copyOf(m)));
+      collectionPolicies = Map.copyOf(frozen);
+      policiesChanged = false;
     }
   }
 }
