@@ -114,7 +114,7 @@ public final class SynclineServer {
           config.maxBadMessagesPerMinute, config.messagesPerSecond, auth, store, committer, hub, admin);
       // one instance per event loop; instances of one deployment share the port, even port 0
       HttpSettings settings = new HttpSettings(config.host, config.port, config.maxMessageBytes, config.compression,
-          config.socketWriteQueueBytes, config.staticDir, config.todoExample, config.readIdleTimeoutSeconds);
+          config.socketWriteQueueBytes, config.staticDir, config.todoExample, config.readIdleTimeoutSeconds, config.trustProxy);
       return vertx.deployVerticle(() -> {
             HttpVerticle verticle = new HttpVerticle(settings, services, this::health);
             verticles.add(verticle);

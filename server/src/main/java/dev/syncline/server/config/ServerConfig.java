@@ -93,6 +93,13 @@ public final class ServerConfig {
   /** Failed sign-ins for one username before it is locked out, for a time that doubles with each further failure. Default 5. */
   public int loginFailuresPerUser = 5;
 
+  /**
+   * Behind a reverse proxy: take the client's address (for the per-address sign-in lock-out)
+   * from the first entry of {@code X-Forwarded-For} instead of the socket. Only with a proxy that
+   * sets that header, or clients could choose their address. Default false.
+   */
+  public boolean trustProxy = false;
+
   /** Failed sign-ins from one address before it is locked out (higher: many people may share one). Default 20. */
   public int loginFailuresPerAddress = 20;
 

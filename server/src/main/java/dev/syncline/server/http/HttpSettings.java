@@ -7,4 +7,4 @@ package dev.syncline.server.http;
  */
 public record HttpSettings(
     String host, int port, int maxMessageBytes, boolean compression, int socketWriteQueueBytes, String staticDir,
-    boolean bundledWebRoot, int readIdleTimeoutSeconds) {}
+    boolean bundledWebRoot, int readIdleTimeoutSeconds, boolean trustProxy) {}

@@ -96,7 +96,7 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   private void connected(ServerWebSocket ws) {
-    WebSocketConnection connection = new WebSocketConnection(ws, context, settings.socketWriteQueueBytes());
+    WebSocketConnection connection = new WebSocketConnection(ws, context, settings.socketWriteQueueBytes(), settings.trustProxy());
     Session session = new Session(connection, services);
     sessions.add(session);
     MessageAssembler assembler = new MessageAssembler(settings.maxMessageBytes(), new MessageAssembler.Receiver() {
@@ -146,7 +146,7 @@ public final class HttpVerticle extends VerticleBase {
       problem(rc, 400, ErrorCode.BAD_REQUEST, "a JSON object with username (1 to 256) and password (1 to 1024)", null);
       return;
     }
-    String address = rc.request().remoteAddress() == null ? null : rc.request().remoteAddress().hostAddress();
+    String address = ClientAddress.of(rc.request().remoteAddress(), rc.request().headers(), settings.trustProxy());
     services.auth().login(u, p, address).onComplete(ar -> {
       if (ar.succeeded()) {
         Auth.SignedIn s = ar.result();

@@ -24,11 +24,13 @@ final class WebSocketConnection implements Connection {
   private final ServerWebSocket ws;
   private final Context context;
   private final List<Runnable> drainWaiters = new ArrayList<>();
+  private final String clientAddress;
   private boolean open = true;
 
-  WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes) {
+  WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes, boolean trustProxy) {
     this.ws = ws;
     this.context = context;
+    this.clientAddress = ClientAddress.of(ws.remoteAddress(), ws.headers(), trustProxy);
     ws.setWriteQueueMaxSize(writeQueueBytes);
     ws.drainHandler(v -> runDrainWaiters());
   }
@@ -95,6 +97,6 @@ final class WebSocketConnection implements Connection {
 
   @Override
   public String remoteAddress() {
-    return ws.remoteAddress() == null ? null : ws.remoteAddress().hostAddress();
+    return clientAddress;
   }
 }
