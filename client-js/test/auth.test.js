@@ -62,6 +62,16 @@ const backends = {
   },
 };
 
+/** A fake server, a store from `make`, and a client on them, online and signed in as alice. */
+async function aliceOnline(make) {
+  const server = fakeServer({ users: USERS() });
+  const store = make();
+  const c = client(server, { store: store() });
+  await until(() => c.status.online);
+  await c.login('alice', 'alice-password');
+  return { server, store, c };
+}
+
 for (const [backend, make] of Object.entries(backends)) {
   describe(`sign-in on ${backend}`, () => {
     it('login keeps the token in the store; a reload is signed in at once and sends it at hello', async () => {
@@ -125,11 +135,7 @@ for (const [backend, make] of Object.entries(backends)) {
     });
 
     it('logout drops every database and the pending edits, wipes the store and reconnects anonymously', async () => {
-      const server = fakeServer({ users: USERS() });
-      const store = make();
-      const c = client(server, { store: store() });
-      await until(() => c.status.online);
-      await c.login('alice', 'alice-password');
+      const { server, store, c } = await aliceOnline(make);
       const col = c.db('todo').col('items');
       await col.doc('pushed').set({ t: 1 });
       await until(() => c.status.pending === 0 && c.status.synced.todo !== undefined, { what: 'the push acked' });
@@ -160,11 +166,7 @@ for (const [backend, make] of Object.entries(backends)) {
     });
 
     it('signing in as another user than the one whose data is stored drops that data first; the same user keeps it', async () => {
-      const server = fakeServer({ users: USERS() });
-      const store = make();
-      const c = client(server, { store: store() });
-      await until(() => c.status.online);
-      await c.login('alice', 'alice-password');
+      const { server, store, c } = await aliceOnline(make);
       const col = c.db('todo').col('items');
       server.handle = (m, socket) => (m.type === 'push' ? undefined : server.standard(m, socket)); // nothing is acked
       await col.doc('alices').set({ t: 1 });

@@ -7,6 +7,7 @@ import dev.syncline.protocol.ErrorCode;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.MessageCodec;
 import dev.syncline.server.auth.Auth;
+import dev.syncline.server.auth.AuthException;
 import dev.syncline.server.auth.Caller;
 import dev.syncline.server.auth.Policy;
 import dev.syncline.server.auth.SystemDb;
@@ -78,8 +79,9 @@ public final class AdminOps {
   }
 
   /**
-   * Runs an op for {@code caller}; the future fails with {@link AdminException} for a refused or
-   * unknown op: {@code unauthenticated} when not signed in, {@code forbidden} when not allowed.
+   * Runs an op for {@code caller}; the future fails with {@link AdminException} (or {@link
+   * AuthException}, from a check of auth) for a refused or unknown op: {@code unauthenticated}
+   * when not signed in, {@code forbidden} when not allowed.
    */
   public Future<JsonNode> handle(Caller asSignedIn, String op, ObjectNode args) {
     Op o = ops.get(op);
@@ -95,15 +97,15 @@ public final class AdminOps {
     }
     try {
       return o.handler().run(caller, args);
-    } catch (AdminException e) {
-      return Future.failedFuture(e);
+    } catch (AdminException | AuthException e) {
+      return Future.failedFuture(e); // a refusal with its code, from the op or from auth's checks
     }
   }
 
   private Future<JsonNode> createDatabase(Caller caller, ObjectNode args) {
     String db = dbArg(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: names starting with $ are reserved");
-    Policy given = args.hasNonNull("policy") ? PolicyOps.parse(args.get("policy"), "policy") : null;
+    Policy given = args.hasNonNull("policy") ? Policy.parse(args.get("policy"), "policy") : null;
     // in line with other database changes; a given policy is stored before the database exists,
     // so it is never open under another policy, even for a moment (and a retry still sets it)
     return auth.serially(() -> {

@@ -7,7 +7,6 @@ import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.ErrorCode;
 import dev.syncline.protocol.Json;
 import dev.syncline.server.auth.Auth;
-import dev.syncline.server.auth.AuthException;
 import dev.syncline.server.auth.Caller;
 import dev.syncline.server.auth.Policy;
 import dev.syncline.server.auth.SystemDb;
@@ -50,7 +49,7 @@ final class PolicyOps {
     if (db.equals(SystemDb.NAME) && !caller.isAdmin()) {
       throw new AdminException(ErrorCode.FORBIDDEN, "db: only admins may set the policies of " + SystemDb.NAME);
     }
-    Policy policy = args.get("policy").isNull() ? null : parse(args.get("policy"), "policy");
+    Policy policy = args.get("policy").isNull() ? null : Policy.parse(args.get("policy"), "policy");
     return committer.push(SystemDb.NAME, auth.system().setPolicy(db, col, policy, caller.user()))
         .map(o -> {
           ObjectNode out = Json.MAPPER.createObjectNode().put("db", db).put("col", col);
@@ -79,13 +78,6 @@ final class PolicyOps {
     });
   }
 
-  static Policy parse(JsonNode node, String field) {
-    try {
-      return Policy.parse(node, field);
-    } catch (AuthException e) {
-      throw new AdminException(e.code(), e.getMessage());
-    }
-  }
 
   private String existingDb(ObjectNode args) {
     String db = AdminOps.dbArg(args);

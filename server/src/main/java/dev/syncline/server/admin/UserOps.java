@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.ErrorCode;
 import dev.syncline.protocol.Json;
 import dev.syncline.server.auth.Auth;
-import dev.syncline.server.auth.AuthException;
 import dev.syncline.server.auth.Caller;
 import dev.syncline.server.auth.Directory;
 import dev.syncline.server.auth.Policy;
@@ -33,9 +32,9 @@ final class UserOps {
     String password = text(args, "password");
     List<String> roles = args.hasNonNull("roles") ? roles(args.get("roles")) : List.of();
     if (roles.contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
-    refusedAs(() -> auth.checkNewUser(username, password));
+    auth.checkNewUser(username, password);
     return auth.hash(password).compose(hash -> auth.serially(() -> {
-      refusedAs(() -> auth.checkNewUser(username, password)); // the name may have been taken meanwhile
+      auth.checkNewUser(username, password); // the name may have been taken meanwhile
       return committer.push(SystemDb.NAME, auth.system().createUser(username, hash, roles, caller.user()))
           .map(o -> view(username, Set.copyOf(roles), false));
     }));
@@ -49,7 +48,7 @@ final class UserOps {
     JsonNode d = args.get("disabled");
     if (d != null && !d.isNull() && !d.isBoolean()) throw new AdminException(ErrorCode.BAD_REQUEST, "disabled: true or false");
     Boolean disabled = d == null || d.isNull() ? null : d.booleanValue();
-    if (password != null) refusedAs(() -> Auth.checkPassword(password));
+    if (password != null) Auth.checkPassword(password);
     if (user.roles().contains(Caller.ADMIN_ROLE) || (roles != null && roles.contains(Caller.ADMIN_ROLE))) {
       onlyAdminsMakeAdmins(caller);
     }
@@ -133,12 +132,4 @@ final class UserOps {
     return n.textValue();
   }
 
-  /** Runs a check of {@link Auth}, reporting its refusal as an admin error. */
-  static void refusedAs(Runnable check) {
-    try {
-      check.run();
-    } catch (AuthException e) {
-      throw new AdminException(e.code(), e.getMessage());
-    }
-  }
 }

@@ -2,7 +2,6 @@ package dev.syncline.server.config;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Limits;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -229,14 +228,6 @@ public final class ServerConfig {
       return d;
     }
 
-    /** A database every action of which is open to anyone ({@code $all}). */
-    public static DatabaseSpec open(String name) {
-      DatabaseSpec d = named(name);
-      ObjectNode p = dev.syncline.protocol.Json.MAPPER.createObjectNode();
-      for (String action : List.of("read", "create", "update", "destroy")) p.putArray(action).add("$all");
-      d.policy = p;
-      return d;
-    }
   }
 
   /** A user to ensure at start-up; see {@link #users}. */

@@ -200,7 +200,8 @@ final class XodusStore implements Store {
       n.documents++;
       if (owner != null && !d.attr().equals(Delta.OWNER)) {
         Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
-        write(t, txn, ownerDelta, MessageCodec.encodeDeltaOpen(ownerDelta), null, n, out, owner, owner);
+        write(t, txn, ownerDelta, registerKey(d.col(), d.id(), Delta.OWNER), MessageCodec.encodeDeltaOpen(ownerDelta),
+            null, n, out, owner, owner);
       }
     }
     String previousOwner = owner;
@@ -211,14 +212,13 @@ final class XodusStore implements Store {
       owner = next;
       t.documents.put(txn, docKey, ownerValue(owner));
     }
-    write(t, txn, d, encodedOpen, old, n, out, owner, previousOwner);
+    write(t, txn, d, regKey, encodedOpen, old, n, out, owner, previousOwner);
     return outcome;
   }
 
   /** Stores a winning delta: its register, its log entry (replacing the register's old one), and the counts. */
-  private static void write(Tables t, Transaction txn, Delta d, byte[] encodedOpen, ByteIterable old, Counters n,
-      List<CommittedDelta> out, String owner, String previousOwner) {
-    byte[] regKey = registerKey(d.col(), d.id(), d.attr());
+  private static void write(Tables t, Transaction txn, Delta d, byte[] regKey, byte[] encodedOpen, ByteIterable old,
+      Counters n, List<CommittedDelta> out, String owner, String previousOwner) {
     if (old != null) {
       t.log.delete(txn, LongBinding.longToEntry(seqOf(old)));
       if ((flagsOf(old) & REMOVED) != 0) n.tombstones--;

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Json;
+import dev.syncline.server.auth.Policy;
 import dev.syncline.server.config.ServerConfig;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
@@ -38,7 +39,8 @@ class PolicyEdgeTest {
   @DisplayName("a collection policy of {} declared in the config grants nothing, also after an admin removed it and the server restarted")
   void emptyConfigPolicyStaysClosedAfterRemoval() {
     try (TestServer server = TestServer.start(c -> {
-      ServerConfig.DatabaseSpec d = ServerConfig.DatabaseSpec.open("d");
+      ServerConfig.DatabaseSpec d = ServerConfig.DatabaseSpec.named("d");
+      d.policy = Policy.OPEN.toJson();
       d.collections.put("private", Json.MAPPER.createObjectNode());
       c.databases.add(d);
     })) {

@@ -508,14 +508,18 @@ class SignInTest {
     assertFalse(users(server).stream().anyMatch(u -> u.startsWith("gina")), users(server).toString());
   }
 
+  /** Creates {@code username} and returns a token it signed in with. */
+  static String newUserToken(String username, String password) {
+    adminOk(server, "user.create", userArgs(username, password));
+    try (WsClient c = server.connect(username + "-1")) {
+      return c.request(login(username, password)).path("token").asText();
+    }
+  }
+
   @Test
   @DisplayName("a deleted user's name is not given out again (its documents and grants still name it), and its token stays void")
   void tokenOfDeletedUserDoesNotComeBack() {
-    adminOk(server, "user.create", userArgs("reused", "first-owner-pw"));
-    String old;
-    try (WsClient c = server.connect("reused-1")) {
-      old = c.request(login("reused", "first-owner-pw")).path("token").asText();
-    }
+    String old = newUserToken("reused", "first-owner-pw");
     adminOk(server, "user.delete", args().put("username", "reused"));
     assertError("bad_request", server.admin(admin("user.create", userArgs("reused", "second-owner-pw"))));
     try (WsClient c = server.connect("reused-2")) {
@@ -527,11 +531,7 @@ class SignInTest {
   @Test
   @DisplayName("changing a user's password ends the tokens issued with the old one")
   void passwordChangeRevokesTokens() {
-    adminOk(server, "user.create", userArgs("rotated", "first-password"));
-    String old;
-    try (WsClient c = server.connect("rotated-1")) {
-      old = c.request(login("rotated", "first-password")).path("token").asText();
-    }
+    String old = newUserToken("rotated", "first-password");
     adminOk(server, "user.update", args().put("username", "rotated").put("password", "second-password"));
     assertError("unauthenticated", helloAnswer(server.port(), old));
   }

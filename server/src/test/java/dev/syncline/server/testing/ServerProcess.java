@@ -1,6 +1,6 @@
 package dev.syncline.server.testing;
 
-import dev.syncline.server.config.ServerConfig;
+import dev.syncline.server.auth.Policy;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -50,7 +50,7 @@ public final class ServerProcess implements AutoCloseable {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     // the same admin and open new databases as TestServer
     builder.environment().put("SYNCLINE_ADMIN_PASSWORD", TestServer.ADMIN_PASSWORD);
-    builder.environment().put("SYNCLINE_NEW_DATABASE_POLICY", ServerConfig.DatabaseSpec.open("x").policy.toString());
+    builder.environment().put("SYNCLINE_NEW_DATABASE_POLICY", Policy.OPEN.toJson().toString());
     Process process = builder.start();
     List<String> output = new java.util.LinkedList<>();
     try {

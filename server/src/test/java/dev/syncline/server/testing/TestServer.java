@@ -3,6 +3,7 @@ package dev.syncline.server.testing;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.server.SynclineServer;
+import dev.syncline.server.auth.Policy;
 import dev.syncline.server.config.ServerConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -59,7 +60,7 @@ public final class TestServer implements AutoCloseable {
     c.eventLoops = 2;
     c.databases.add(ServerConfig.DatabaseSpec.named("app"));
     c.adminPassword = ADMIN_PASSWORD;
-    c.newDatabasePolicy = ServerConfig.DatabaseSpec.open("x").policy;
+    c.newDatabasePolicy = Policy.OPEN.toJson();
     c.todoExample = false; // tests see only the databases they make
     tweak.accept(c);
     server = SynclineServer.start(c).await();
