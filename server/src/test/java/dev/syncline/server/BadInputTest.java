@@ -64,6 +64,8 @@ class BadInputTest {
   static final long MAX_SKEW_MS = 60_000;
   /** A character outside the BMP: one code point, two UTF-16 units, four UTF-8 bytes. */
   static final String EMOJI = "\uD83D\uDE00";
+  /** A number whose exponent no decimal can hold: Jackson cannot read it at all. */
+  static final String HUGE = "1e99999999999999999999";
 
   static TestServer server;
   /** Every register the test wrote on purpose, by col/id/attr: what the audit must find, and nothing else. */
@@ -167,6 +169,11 @@ class BadInputTest {
         answer("nesting of exactly 64 levels is fine", q("{'type':'ping','rid':'r64','x':" + nested(63) + "}"), "pong", "r64"),
         err("a number of 101 digits", q("{'type':'ping','rid':'r','x':" + "1".repeat(101) + "}"), "bad_request", null),
         answer("a number of 100 digits is fine", q("{'type':'ping','rid':'r100','x':" + "1".repeat(100) + "}"), "pong", "r100"),
+        err("an exponent too large for any number, in an ignored field", q("{'type':'ping','rid':'r','x':" + HUGE + "}"), "bad_request", "r"),
+        err("a negative exponent too large for any number", q("{'type':'ping','rid':'r','x':-1e-99999999999999999999}"), "bad_request", "r"),
+        err("an exponent too large in sub.since", q("{'type':'sub','rid':'r','db':'matrix','since':" + HUGE + "}"), "bad_request", "r"),
+        err("an exponent too large in rid", q("{'type':'ping','rid':" + HUGE + "}"), "bad_request", null),
+        err("an exponent too large in login", q("{'type':'login','rid':'r','username':'admin','password':" + HUGE + "}"), "bad_request", "r"),
         err("an unpaired surrogate escape in an ignored field", q("{'type':'ping','rid':'r','x':'a\\ud800'}"), "bad_request", "r"),
         err("an unpaired surrogate escape in an ignored key", q("{'type':'ping','rid':'r','\\udc00':1}"), "bad_request", "r"),
         err("an unknown type", q("{'type':'subscribe','rid':'r'}"), "bad_request", "r"),
@@ -320,6 +327,8 @@ class BadInputTest {
             "bad_request", null),
         err("a value nested one level too deep (62)", pushText("p", canary.get(), deltaWith("value", nested(62))), "bad_request", null),
         err("a number of 101 digits in a value", pushText("p", canary.get(), deltaWith("value", "9".repeat(101))), "bad_request", null),
+        err("an exponent too large in a value", pushText("p", canary.get(), deltaWith("value", HUGE)), "bad_request", "p"),
+        err("an exponent too large deep in a value", pushText("p", canary.get(), deltaWith("value", q("{'a':[1," + HUGE + "]}"))), "bad_request", "p"),
         err("NaN in a value", pushText("p", canary.get(), deltaWith("value", "NaN")), "bad_request", null),
         err("a raw newline in a value string", pushText("p", canary.get(), deltaWith("value", "\"a\nb\"")), "bad_request", null),
         err("an unpaired surrogate in an ignored field of a delta",
@@ -565,6 +574,10 @@ class BadInputTest {
         err("a hello with protocol \"1\"", q("{'type':'hello','rid':'first','protocol':'1','clientId':'c'}"), "bad_request", "first"),
         err("a hello with protocol 1.0", q("{'type':'hello','rid':'first','protocol':1.0,'clientId':'c'}"), "bad_request", "first"),
         err("a hello with protocol beyond 32 bits", q("{'type':'hello','rid':'first','protocol':4294967297,'clientId':'c'}"), "bad_request", "first"),
+        err("a hello with an exponent too large for any number", q("{'type':'hello','rid':'first','protocol':" + HUGE + ",'clientId':'c'}"),
+            "bad_request", "first"),
+        err("a hello with an exponent too large in an ignored field", q("{'type':'hello','rid':'first','protocol':1,'clientId':'c','x':" + HUGE + "}"),
+            "bad_request", "first"),
         err("hello protocol 2", q("{'type':'hello','rid':'first','protocol':2,'clientId':'c'}"), "unsupported_protocol", "first"),
         err("hello protocol 0", q("{'type':'hello','rid':0,'protocol':0,'clientId':'c'}"), "unsupported_protocol", 0L),
         err("hello protocol -1", q("{'type':'hello','protocol':-1,'clientId':'c'}"), "unsupported_protocol", null),
@@ -677,7 +690,7 @@ class BadInputTest {
         c.sendBinary(new byte[] {1, 2, 3});
         c.sendRaw(q("{'type':'hello','protocol':1,'clientId':'again'}"));
         c.sendRaw(q("{'type':'nope','rid':'g'}"));
-        c.sendRaw(q("{'type':'push','rid':'g','db':'flood','deltas':[]}"));
+        c.sendRaw(q("{'type':'ping','rid':'g','x':" + HUGE + "}"));
         assertEquals("pong", c.request(WsClient.obj("ping")).path("type").asText(), "still open after " + BUDGET);
         assertEquals(BUDGET, c.receivedOfType("error").size(), c.received().toString());
         assertFalse(c.isClosed());

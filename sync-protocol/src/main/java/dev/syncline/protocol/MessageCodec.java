@@ -1,10 +1,16 @@
 package dev.syncline.protocol;
 
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -122,14 +128,40 @@ public final class MessageCodec {
     return null;
   }
 
-  /** The {@code rid} of a message that failed to decode, when it can be read, so the error can carry it. */
+  /**
+   * The {@code rid} of a message that failed to decode, when the message is strict JSON and its
+   * rid is valid, so the error can carry it. Reads tokens only: no number is converted, so a
+   * message refused for a number Java cannot hold still has its rid read.
+   */
   public static JsonNode ridOf(String text) {
-    try {
-      JsonNode root = Json.MAPPER.readTree(text);
-      return root instanceof ObjectNode obj ? rid(obj) : null;
-    } catch (IOException | ProtocolException e) {
+    try (JsonParser p = Json.MAPPER.createParser(text)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) return null;
+      JsonNode rid = null;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken value = p.nextToken();
+        if (name.equals("rid")) rid = ridToken(p, value);
+        else p.skipChildren();
+      }
+      return p.nextToken() == null ? rid : null;
+    } catch (IOException e) {
       return null;
     }
+  }
+
+  /** A {@code rid} token as {@link #rid} would accept it, or null. */
+  private static JsonNode ridToken(JsonParser p, JsonToken token) throws IOException {
+    if (token == JsonToken.VALUE_STRING) {
+      String s = p.getText();
+      return Fields.isLongerThan(s, MAX_RID_LENGTH) || Fields.hasUnpairedSurrogate(s) ? null : TextNode.valueOf(s);
+    }
+    if (token == JsonToken.VALUE_NUMBER_INT) {
+      // as the tree would hold it: an int, a long, or (beyond 64 bits) no rid
+      JsonParser.NumberType type = p.getNumberType();
+      if (type == JsonParser.NumberType.INT) return IntNode.valueOf(p.getIntValue());
+      if (type == JsonParser.NumberType.LONG) return LongNode.valueOf(p.getLongValue());
+    }
+    return null;
   }
 
   private static JsonNode parse(String text) throws ProtocolException {
@@ -139,7 +171,40 @@ public final class MessageCodec {
       throw ProtocolException.badRequest("message nests or numbers too deeply");
     } catch (JacksonException e) {
       throw ProtocolException.badRequest("not valid JSON");
+    } catch (NumberFormatException e) {
+      // valid JSON, but an exponent beyond what a number can hold (e.g. 1e99999999999999999999)
+      throw ProtocolException.badRequest(unreadableNumberAt(text) + ": number out of range (its exponent is too large)");
     }
+  }
+
+  /**
+   * Where the first number that cannot be read as a decimal is, as {@code field} or
+   * {@code deltas[0].value}; {@code message} when it cannot be told.
+   */
+  private static String unreadableNumberAt(String text) {
+    try (JsonParser p = Json.MAPPER.createParser(text)) {
+      for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+        if (t != JsonToken.VALUE_NUMBER_FLOAT) continue;
+        try {
+          p.getDecimalValue();
+        } catch (NumberFormatException e) {
+          return pathOf(p.getParsingContext());
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // fall through: the caller still refuses the message
+    }
+    return "message";
+  }
+
+  private static String pathOf(JsonStreamContext at) {
+    StringBuilder path = new StringBuilder();
+    for (JsonStreamContext c = at; c != null && !c.inRoot(); c = c.getParent()) {
+      String step = c.inArray() ? "[" + c.getCurrentIndex() + "]" : c.getCurrentName();
+      boolean dot = path.length() > 0 && path.charAt(0) != '[';
+      path.insert(0, dot ? step + "." : step);
+    }
+    return path.length() == 0 ? "message" : path.toString();
   }
 
   private static JsonNode rid(ObjectNode obj) throws ProtocolException {
@@ -315,7 +380,11 @@ public final class MessageCodec {
 
   /** Decodes a server message, for SDKs and tools. */
   public static ServerMessage decodeServer(String text) throws IOException {
-    return Json.MAPPER.readValue(text, ServerMessage.class);
+    try {
+      return Json.MAPPER.readValue(text, ServerMessage.class);
+    } catch (NumberFormatException e) {
+      throw new IOException("a number out of range", e);
+    }
   }
 
   /** Encodes one delta exactly as it appears inside {@code changes.deltas}. */

@@ -267,6 +267,26 @@ class MessageCodecTest {
     assertNull(MessageCodec.ridOf("{\"type\":\"ping\",\"rid\":\"\\ud800\"}"));
     assertNull(MessageCodec.ridOf("not json"));
     assertNull(MessageCodec.ridOf("[1]"));
+    assertNull(MessageCodec.ridOf("{\"type\":\"ping\",\"rid\":1,\"rid\":1}"));
+    assertNull(MessageCodec.ridOf("{\"type\":\"ping\",\"rid\":18446744073709551616}"));
+    assertEquals(LongNode.valueOf(1L << 40), MessageCodec.ridOf("{\"type\":\"ping\",\"rid\":1099511627776}"));
+  }
+
+  @Test
+  @DisplayName("a number no decimal can hold (exponent past 32 bits) is bad_request naming where it is, and the rid is still read")
+  void unreadableNumbers() {
+    String huge = "1e99999999999999999999";
+    String push = "{\"type\":\"push\",\"rid\":\"p\",\"db\":\"d\",\"deltas\":[{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\","
+        + "\"value\":{\"list\":[0," + huge + "]},\"ts\":\"" + TS + "\"}]}";
+    ProtocolException e = refused(push);
+    assertEquals(ErrorCode.BAD_REQUEST, e.code());
+    assertTrue(e.getMessage().startsWith("deltas[0].value.list[1]: "), e.getMessage());
+    assertEquals(TextNode.valueOf("p"), MessageCodec.ridOf(push));
+    assertTrue(refused("{\"type\":\"hello\",\"rid\":7,\"protocol\":" + huge + ",\"clientId\":\"c\"}").getMessage()
+        .startsWith("protocol: "));
+    assertEquals(IntNode.valueOf(7), MessageCodec.ridOf("{\"type\":\"hello\",\"rid\":7,\"protocol\":" + huge + "}"));
+    assertTrue(refused("{\"type\":\"ping\",\"rid\":" + huge + "}").getMessage().startsWith("rid: "));
+    assertNull(MessageCodec.ridOf("{\"type\":\"ping\",\"rid\":" + huge + "}"));
   }
 
   @Test
