@@ -211,6 +211,71 @@ class RawFrameTest {
     expectCloseAfter(1009, fragments(pingOfSize(3 * MAX_MESSAGE_BYTES, "split-many"), 12));
   }
 
+  // ---- close frames ----
+
+  @ParameterizedTest(name = "close code {0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535})
+  @DisplayName("a close frame with a code no endpoint may send is answered with close 1002 (RFC 6455 §7.4)")
+  void invalidCloseCode(int code) {
+    try (RawWebSocket raw = helloed("raw-close-" + code)) {
+      raw.write(frame(true, RawWebSocket.CLOSE, new byte[] {(byte) (code >> 8), (byte) code}));
+      Frame answer = raw.readFrame();
+      assertEquals(RawWebSocket.CLOSE, answer.opcode(), answer.toString());
+      assertEquals(1002, answer.closeCode(), answer.toString());
+      raw.awaitEnd(RawWebSocket.TIMEOUT_MS);
+    }
+    assertStillServes();
+  }
+
+  @ParameterizedTest(name = "close code {0}")
+  @org.junit.jupiter.params.provider.ValueSource(ints = {1000, 1001, 1003, 1007, 1011, 1014, 3000, 4999})
+  @DisplayName("a close frame with a code an endpoint may send is answered with the same code, then the connection ends")
+  void validCloseCode(int code) {
+    try (RawWebSocket raw = helloed("raw-close-" + code)) {
+      raw.write(frame(true, RawWebSocket.CLOSE, new byte[] {(byte) (code >> 8), (byte) code}));
+      Frame answer = raw.readFrame();
+      assertEquals(RawWebSocket.CLOSE, answer.opcode(), answer.toString());
+      assertEquals(code, answer.closeCode(), answer.toString());
+      raw.awaitEnd(RawWebSocket.TIMEOUT_MS);
+    }
+    assertStillServes();
+  }
+
+  @Test
+  @DisplayName("a close frame without a code is answered with a close frame that sends no reserved code")
+  void closeWithoutCode() {
+    try (RawWebSocket raw = helloed("raw-close-empty")) {
+      raw.write(frame(true, RawWebSocket.CLOSE, new byte[0]));
+      Frame answer = raw.readFrame();
+      assertEquals(RawWebSocket.CLOSE, answer.opcode(), answer.toString());
+      assertTrue(answer.payload().length == 0 || answer.closeCode() == 1000, answer.toString());
+      raw.awaitEnd(RawWebSocket.TIMEOUT_MS);
+    }
+    assertStillServes();
+  }
+
+  // ---- the handshake ----
+
+  @ParameterizedTest(name = "[{index}] {0} (empty: no version header)")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"Sec-WebSocket-Version: 8\r\n", "Sec-WebSocket-Version: 7\r\n",
+      "Sec-WebSocket-Version: 14\r\n", "Sec-WebSocket-Version: 13, 8\r\n", ""})
+  @DisplayName("a handshake for any WebSocket version but 13 is refused with 426 naming version 13")
+  void otherVersions(String versionHeader) {
+    String head = RawWebSocket.upgradeResponse(server.port(), "/sync", versionHeader);
+    assertTrue(head.startsWith("HTTP/1.1 426"), head);
+    assertTrue(head.lines().anyMatch(l -> l.equalsIgnoreCase("sec-websocket-version: 13")), head);
+    assertStillServes();
+  }
+
+  @Test
+  @DisplayName("a handshake on any path but /sync is refused with 404")
+  void otherPaths() {
+    for (String path : new String[] {"/", "/sync/", "/health", "/syncx"}) {
+      String head = RawWebSocket.upgradeResponse(server.port(), path, "Sec-WebSocket-Version: 13\r\n");
+      assertTrue(head.startsWith("HTTP/1.1 404"), path + ": " + head);
+    }
+  }
+
   // ---- helpers ----
 
   /**

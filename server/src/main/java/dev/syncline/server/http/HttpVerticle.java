@@ -11,7 +11,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -63,6 +63,7 @@ public final class HttpVerticle extends VerticleBase {
         .setRegisterWebSocketWriteHandlers(false)
         .setReadIdleTimeout(settings.readIdleTimeoutSeconds());
     Router router = Router.router(vertx);
+    router.route().handler(this::refuseOtherUpgrades);
     router.get("/health").handler(this::health);
     router.post("/auth/login").handler(BodyHandler.create().setBodyLimit(LOGIN_BODY_LIMIT)).handler(this::login)
         .failureHandler(rc -> problem(rc, rc.statusCode() == 413 ? 413 : 400, ErrorCode.BAD_REQUEST,
@@ -74,10 +75,11 @@ public final class HttpVerticle extends VerticleBase {
     }
     // users or policies changed: every session on this loop re-checks itself, in order with live changes
     services.auth().onChange(change -> context.runOnContext(v -> List.copyOf(sessions).forEach(s -> s.authChanged(change))));
-    server = vertx.createHttpServer(options)
-        .webSocketHandshakeHandler(this::handshake)
-        .webSocketHandler(this::connected)
-        .requestHandler(router);
+    // the WebSocket endpoint is served before the router, whose request wrapper would hide the raw socket
+    server = vertx.createHttpServer(options).requestHandler(request -> {
+      if (SYNC_PATH.equals(request.path())) upgrade(request);
+      else router.handle(request);
+    });
     return server.listen();
   }
 
@@ -90,15 +92,41 @@ public final class HttpVerticle extends VerticleBase {
     return sessions.size();
   }
 
-  private void handshake(ServerWebSocketHandshake handshake) {
-    if (SYNC_PATH.equals(handshake.path())) handshake.accept();
-    else handshake.reject(404);
+  /** A WebSocket upgrade is answered at {@value #SYNC_PATH} only. */
+  private void refuseOtherUpgrades(RoutingContext rc) {
+    if (isUpgrade(rc.request()) && !SYNC_PATH.equals(rc.request().path())) rc.response().setStatusCode(404).end();
+    else rc.next();
+  }
+
+  /**
+   * {@value #SYNC_PATH}: the WebSocket handshake, for RFC 6455's version 13 only. Anything else
+   * gets 426 naming what to send (RFC 6455 §4.4), rather than an older draft's framing.
+   */
+  private void upgrade(HttpServerRequest request) {
+    if (!isUpgrade(request)) {
+      request.response().setStatusCode(426).putHeader("upgrade", "websocket").putHeader("sec-websocket-version", "13")
+          .end("this is the WebSocket endpoint: open it with a WebSocket client");
+    } else if (!"13".equals(request.getHeader("sec-websocket-version"))) {
+      request.response().setStatusCode(426).putHeader("sec-websocket-version", "13").end("WebSocket version 13 only");
+    } else {
+      request.toWebSocket().onSuccess(this::connected); // a failed handshake was answered by Vert.x
+    }
+  }
+
+  private static boolean isUpgrade(HttpServerRequest request) {
+    String upgrade = request.getHeader("upgrade");
+    return upgrade != null && upgrade.equalsIgnoreCase("websocket");
   }
 
   private void connected(ServerWebSocket ws) {
     WebSocketConnection connection = new WebSocketConnection(ws, context, settings.socketWriteQueueBytes(), settings.trustProxy());
     Session session = new Session(connection, services);
     sessions.add(session);
+    // the session ends when either side decides to close, not when the TCP connection goes
+    connection.onEnd(() -> {
+      session.onClose();
+      sessions.remove(session);
+    });
     MessageAssembler assembler = new MessageAssembler(settings.maxMessageBytes(), new MessageAssembler.Receiver() {
       @Override
       public void text(String message) {
@@ -115,15 +143,14 @@ public final class HttpVerticle extends VerticleBase {
         connection.close(code, reason);
       }
     });
-    ws.frameHandler(assembler::frame);
+    ws.frameHandler(frame -> {
+      if (frame.isClose()) connection.peerClosing();
+      else assembler.frame(frame);
+    });
     ws.exceptionHandler(e -> {
       if (e instanceof CorruptedWebSocketFrameException violation) connection.closeAfterViolation(violation);
     });
-    ws.closeHandler(v -> {
-      connection.markClosed();
-      session.onClose();
-      sessions.remove(session);
-    });
+    ws.closeHandler(v -> connection.socketClosed());
   }
 
   /**

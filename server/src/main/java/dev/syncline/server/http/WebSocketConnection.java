@@ -2,9 +2,10 @@ package dev.syncline.server.http;
 
 import dev.syncline.protocol.MessageCodec;
 import dev.syncline.protocol.ServerMessage;
-import dev.syncline.server.session.Connection;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Context;
@@ -14,18 +15,49 @@ import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import io.vertx.core.internal.http.WebSocketInternal;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * A client connection over a Vert.x WebSocket. Frames are written from bytes that are already
- * UTF-8 JSON; Vert.x's public API only builds text frames from a String, which would decode and
- * re-encode every fan-out frame, so this one class uses Vert.x's frame implementation directly.
+ * A client connection over a Vert.x WebSocket.
+ *
+ * <h2>Ending</h2>
+ * The session ends ({@link #onEnd}) the moment either side decides to close — the server
+ * closes, a framing violation, or the client's close frame — not when the TCP connection finally
+ * closes: a client that never answers the close handshake must not stay subscribed. If the TCP
+ * connection is still open {@link #CLOSE_HANDSHAKE_TIMEOUT_MS} later, it is dropped.
+ *
+ * <h2>Never throws</h2>
+ * Every method is safe to call on a socket that is closing or gone, so a failure on one socket
+ * never reaches the code delivering to the next.
+ *
+ * <h2>Vert.x internals</h2>
+ * This is the one class that uses Vert.x's internal API, where the public one has no equivalent:
+ * frames are written from bytes that are already UTF-8 JSON (the public API builds text frames
+ * from a String only, which would decode and re-encode every fan-out frame); a close frame is
+ * written straight to the channel after a framing violation (Vert.x closes the channel before a
+ * close written the usual way is flushed); a handler in the channel pipeline checks close codes
+ * before Vert.x echoes them; and the TCP connection is dropped after the close timeout.
  */
-final class WebSocketConnection implements Connection {
+final class WebSocketConnection implements dev.syncline.server.session.Connection {
+  private static final Logger log = LoggerFactory.getLogger(WebSocketConnection.class);
+
+  /** How long the close handshake may go unanswered before the TCP connection is dropped. */
+  static final long CLOSE_HANDSHAKE_TIMEOUT_MS = 3000;
+
+  /** RFC 6455 §7.4.1: the endpoint received a frame it must refuse, here a close frame with a code no endpoint may send. */
+  static final short PROTOCOL_ERROR = 1002;
+
   private final ServerWebSocket ws;
   private final Context context;
   private final List<Runnable> drainWaiters = new ArrayList<>();
   private final String clientAddress;
+  private Runnable onEnd = () -> { };
+  /** False once either side decided to close: nothing more is written. */
   private boolean open = true;
+  private boolean ended;
+  private boolean socketClosed;
+  private long dropTimer = -1;
 
   WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes, boolean trustProxy) {
     this.ws = ws;
@@ -33,16 +65,59 @@ final class WebSocketConnection implements Connection {
     this.clientAddress = ClientAddress.of(ws.remoteAddress(), ws.headers(), trustProxy);
     ws.setWriteQueueMaxSize(writeQueueBytes);
     ws.drainHandler(v -> runDrainWaiters());
+    WebSocketInternal internal = (WebSocketInternal) ws;
+    // ahead of Vert.x's handler, which echoes whatever close code it receives
+    internal.channelHandlerContext().pipeline().addBefore("handler", "syncline-close-codes", new CloseCodeCheck());
   }
 
-  void markClosed() {
+  /** Runs once, on this connection's event loop, when the connection ends (see the class comment). */
+  void onEnd(Runnable r) {
+    this.onEnd = r;
+  }
+
+  /** The client sent its close frame; Vert.x answers it. */
+  void peerClosing() {
+    if (!open) return;
     open = false;
+    end();
+    dropUnlessClosedIn(CLOSE_HANDSHAKE_TIMEOUT_MS);
+  }
+
+  /** The TCP connection closed. */
+  void socketClosed() {
+    open = false;
+    socketClosed = true;
+    if (dropTimer >= 0) context.owner().cancelTimer(dropTimer);
+    end();
+  }
+
+  private void end() {
     drainWaiters.clear();
+    if (ended) return;
+    ended = true;
+    try {
+      onEnd.run();
+    } catch (RuntimeException e) {
+      log.error("ending a session failed", e);
+    }
+  }
+
+  private void dropUnlessClosedIn(long ms) {
+    if (socketClosed || dropTimer >= 0) return;
+    dropTimer = context.owner().setTimer(ms, id -> {
+      dropTimer = -1;
+      if (!socketClosed) ((WebSocketInternal) ws).channelHandlerContext().close();
+    });
   }
 
   @Override
   public void writeText(ByteBuf frame) {
-    if (open) ws.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+    if (!open) return;
+    try {
+      ws.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+    } catch (RuntimeException e) {
+      gone(e);
+    }
   }
 
   @Override
@@ -52,7 +127,20 @@ final class WebSocketConnection implements Connection {
 
   @Override
   public boolean writeQueueFull() {
-    return ws.writeQueueFull();
+    if (!open) return false;
+    try {
+      return ws.writeQueueFull();
+    } catch (RuntimeException e) {
+      gone(e);
+      return false;
+    }
+  }
+
+  /** Vert.x closed the socket before it told us (its close handler runs later): end now. */
+  private void gone(RuntimeException e) {
+    log.debug("socket of {} is closed: {}", clientAddress, e.toString());
+    open = false;
+    end();
   }
 
   @Override
@@ -60,7 +148,7 @@ final class WebSocketConnection implements Connection {
     if (!open) return;
     drainWaiters.add(r);
     // the queue may have drained already; the drain handler only fires on a full-to-free edge
-    if (!ws.writeQueueFull()) context.runOnContext(v -> runDrainWaiters());
+    if (!writeQueueFull()) context.runOnContext(v -> runDrainWaiters());
   }
 
   private void runDrainWaiters() {
@@ -79,7 +167,13 @@ final class WebSocketConnection implements Connection {
   public void close(short code, String reason) {
     if (!open) return;
     open = false;
-    ws.close(code, reason);
+    end();
+    try {
+      ws.close(code, reason);
+    } catch (RuntimeException e) {
+      log.debug("closing {} failed: {}", clientAddress, e.toString());
+    }
+    dropUnlessClosedIn(CLOSE_HANDSHAKE_TIMEOUT_MS);
   }
 
   /**
@@ -91,12 +185,37 @@ final class WebSocketConnection implements Connection {
   void closeAfterViolation(CorruptedWebSocketFrameException violation) {
     if (!open) return;
     open = false;
-    ((WebSocketInternal) ws).channelHandlerContext()
-        .writeAndFlush(new CloseWebSocketFrame(violation.closeStatus()));
+    end();
+    ChannelHandlerContext channel = ((WebSocketInternal) ws).channelHandlerContext();
+    channel.writeAndFlush(new CloseWebSocketFrame(violation.closeStatus()));
+    dropUnlessClosedIn(CLOSE_HANDSHAKE_TIMEOUT_MS);
   }
 
   @Override
   public String remoteAddress() {
     return clientAddress;
+  }
+
+  /**
+   * Turns a client close frame whose status code RFC 6455 §7.4 does not let an endpoint send
+   * (below 1000, 1004 to 1006, 1015 to 2999, 5000 and above) into one with 1002, so that the close
+   * Vert.x sends back is 1002, not an echo of the bad code.
+   */
+  static final class CloseCodeCheck extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof CloseWebSocketFrame close && close.content().readableBytes() >= 2
+          && !mayBeSent(close.content().getUnsignedShort(close.content().readerIndex()))) {
+        int code = close.content().getUnsignedShort(close.content().readerIndex());
+        close.release();
+        msg = new CloseWebSocketFrame(PROTOCOL_ERROR, "close code " + code + " is not allowed");
+      }
+      ctx.fireChannelRead(msg);
+    }
+
+    /** RFC 6455 §7.4.1 and the IANA registry: the codes an endpoint may put in a close frame. */
+    static boolean mayBeSent(int code) {
+      return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+    }
   }
 }

@@ -163,9 +163,14 @@ public final class Hub implements Committer.CommitListener {
       if (subs == null) return;
       Map<AudienceKey, Audience> audiences = new HashMap<>();
       for (Subscription s : List.copyOf(subs)) {
-        Audience a = audiences.computeIfAbsent(new AudienceKey(s.cols(), s.filter()),
-            k -> new Audience(batch, s.cols(), s.filter()));
-        s.onLive(batch, a);
+        // whatever goes wrong with one subscriber, the ones after it still get the batch
+        try {
+          Audience a = audiences.computeIfAbsent(new AudienceKey(s.cols(), s.filter()),
+              k -> new Audience(batch, s.cols(), s.filter()));
+          s.onLive(batch, a);
+        } catch (RuntimeException e) {
+          s.abort(e);
+        }
       }
     }
 

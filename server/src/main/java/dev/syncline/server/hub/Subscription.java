@@ -291,6 +291,16 @@ public final class Subscription {
     outlet.send(new ServerMessage.Synced(sid, cursor));
   }
 
+  /** Delivering to this subscription failed unexpectedly: it ends, and the client is told if it can be. */
+  void abort(RuntimeException cause) {
+    log.error("live delivery to subscription {} on {} failed; it is closed", sid, db, cause);
+    try {
+      failed("live delivery failed");
+    } catch (RuntimeException again) {
+      close();
+    }
+  }
+
   private void failed(String message) {
     close();
     if (outlet.isOpen()) {

@@ -89,6 +89,11 @@ public final class Session {
     } catch (ProtocolException e) {
       refuse(MessageCodec.ridOf(text), e.code(), e.getMessage());
       return;
+    } catch (RuntimeException e) {
+      // a decoder bug must not pass for the client's fault silently, nor reach the socket's handler
+      log.warn("a message could not be decoded", e);
+      refuse(MessageCodec.ridOf(text), ErrorCode.BAD_REQUEST, "message: could not be decoded");
+      return;
     }
     if (clientId == null) {
       if (message instanceof ClientMessage.Hello hello) {
@@ -110,6 +115,7 @@ public final class Session {
   public void onClose() {
     closed = true;
     if (expiryTimer >= 0) services.vertx().cancelTimer(expiryTimer);
+    expiryTimer = -1;
     subscriptions.values().forEach(Subscription::close);
     subscriptions.clear();
   }

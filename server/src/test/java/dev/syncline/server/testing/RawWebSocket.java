@@ -66,8 +66,15 @@ public final class RawWebSocket implements AutoCloseable {
 
   /** Connects to {@code 127.0.0.1:port}, upgrades {@code /sync}, and checks the 101 and its accept key. */
   public static RawWebSocket connect(int port) {
+    return connect(port, 0);
+  }
+
+  /** As {@link #connect(int)}, with a socket receive buffer of {@code receiveBufferBytes} (0: the system's), so a client that stops reading backs up soon. */
+  public static RawWebSocket connect(int port, int receiveBufferBytes) {
     try {
-      Socket socket = new Socket("127.0.0.1", port);
+      Socket socket = new Socket();
+      if (receiveBufferBytes > 0) socket.setReceiveBufferSize(receiveBufferBytes);
+      socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), TIMEOUT_MS);
       socket.setSoTimeout(TIMEOUT_MS);
       socket.setTcpNoDelay(true);
       RawWebSocket ws = new RawWebSocket(socket);
@@ -79,19 +86,8 @@ public final class RawWebSocket implements AutoCloseable {
   }
 
   private void handshake(int port) throws IOException {
-    byte[] nonce = new byte[16];
-    RANDOM.nextBytes(nonce);
-    String key = Base64.getEncoder().encodeToString(nonce);
-    String request = "GET /sync HTTP/1.1\r\n"
-        + "Host: 127.0.0.1:" + port + "\r\n"
-        + "Upgrade: websocket\r\n"
-        + "Connection: Upgrade\r\n"
-        + "Sec-WebSocket-Key: " + key + "\r\n"
-        + "Sec-WebSocket-Version: 13\r\n"
-        + "\r\n";
-    out.write(request.getBytes(StandardCharsets.US_ASCII));
-    out.flush();
-
+    String key = newKey();
+    sendUpgrade(port, "/sync", key, "Sec-WebSocket-Version: 13\r\n");
     String head = readHttpHead();
     String statusLine = head.substring(0, head.indexOf("\r\n"));
     if (!statusLine.startsWith("HTTP/1.1 101")) throw new AssertionError("handshake refused: " + head);
@@ -99,6 +95,39 @@ public final class RawWebSocket implements AutoCloseable {
     boolean accepted = head.lines()
         .anyMatch(l -> l.toLowerCase().startsWith("sec-websocket-accept:") && l.substring(21).trim().equals(expected));
     if (!accepted) throw new AssertionError("bad Sec-WebSocket-Accept, wanted " + expected + ": " + head);
+  }
+
+  /**
+   * Sends an upgrade request for {@code path} with {@code extraHeaders} (each line ending in CRLF;
+   * the version header is among them, or left out) and returns the response's head.
+   */
+  public static String upgradeResponse(int port, String path, String extraHeaders) {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(TIMEOUT_MS);
+      RawWebSocket ws = new RawWebSocket(socket);
+      ws.sendUpgrade(port, path, newKey(), extraHeaders);
+      return ws.readHttpHead();
+    } catch (IOException e) {
+      throw new AssertionError("upgrade request failed", e);
+    }
+  }
+
+  private static String newKey() {
+    byte[] nonce = new byte[16];
+    RANDOM.nextBytes(nonce);
+    return Base64.getEncoder().encodeToString(nonce);
+  }
+
+  private void sendUpgrade(int port, String path, String key, String extraHeaders) throws IOException {
+    String request = "GET " + path + " HTTP/1.1\r\n"
+        + "Host: 127.0.0.1:" + port + "\r\n"
+        + "Upgrade: websocket\r\n"
+        + "Connection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: " + key + "\r\n"
+        + extraHeaders
+        + "\r\n";
+    out.write(request.getBytes(StandardCharsets.US_ASCII));
+    out.flush();
   }
 
   /** Reads the response head byte by byte, so no frame byte after it is consumed. */
@@ -251,6 +280,34 @@ public final class RawWebSocket implements AutoCloseable {
     if (f.opcode() != CLOSE) throw new AssertionError("expected the server to close, but it sent " + f);
     writeIfOpen(frame(true, CLOSE, f.payload().length >= 2 ? new byte[] {f.payload()[0], f.payload()[1]} : new byte[0]));
     return f.closeCode();
+  }
+
+  /**
+   * Reads, without ever writing, until the server ends the TCP connection; returns the frames it
+   * sent before that. Fails if the connection is still open {@code withinMs} from now.
+   */
+  public java.util.List<Frame> awaitEnd(long withinMs) {
+    long deadline = System.nanoTime() + withinMs * 1_000_000;
+    java.util.List<Frame> frames = new java.util.ArrayList<>();
+    try {
+      while (true) {
+        long left = (deadline - System.nanoTime()) / 1_000_000;
+        if (left <= 0) throw new AssertionError("the server kept the connection open; it sent " + frames);
+        socket.setSoTimeout((int) left);
+        frames.add(readFrame());
+      }
+    } catch (AssertionError e) {
+      if (e.getCause() instanceof EOFException || e.getCause() instanceof java.net.SocketException) return frames;
+      throw e;
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    } finally {
+      try {
+        socket.setSoTimeout(TIMEOUT_MS);
+      } catch (IOException ignored) {
+        // the socket is gone
+      }
+    }
   }
 
   private int readByte() throws IOException {
