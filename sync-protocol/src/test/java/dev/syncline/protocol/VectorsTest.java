@@ -153,7 +153,9 @@ class VectorsTest {
     return Stream.of(
         section(f, "decide", c -> {
           String stored = c.get("stored").isNull() ? null : c.get("stored").textValue();
-          assertEquals(c.get("outcome").textValue(), Merge.decide(stored, c.get("incoming").textValue()).wire());
+          // absent values are JSON null, as in the cases written before values took part
+          Merge.Outcome o = Merge.decide(stored, c.get("storedValue"), c.get("incoming").textValue(), c.get("incomingValue"));
+          assertEquals(c.get("outcome").textValue(), o.wire());
         }),
         section(f, "sequences", c -> {
           Map<List<String>, Register> state = new TreeMap<>(VectorsTest::compareKeys);
@@ -161,7 +163,9 @@ class VectorsTest {
           for (JsonNode d : c.get("deltas")) {
             List<String> key = List.of(d.get("col").textValue(), d.get("id").textValue(), d.get("attr").textValue());
             Register stored = state.get(key);
-            Merge.Outcome o = Merge.decide(stored == null ? null : stored.ts(), d.get("ts").textValue());
+            Merge.Outcome o = stored == null
+                ? Merge.decide(null, null, d.get("ts").textValue(), d.get("value"))
+                : Merge.decide(stored.ts(), stored.value(), d.get("ts").textValue(), d.get("value"));
             if (o == Merge.Outcome.APPLIED) state.put(key, new Register(d.get("value"), d.get("ts").textValue()));
             outcomes.add(o.wire());
           }
