@@ -235,8 +235,8 @@ export interface StoredState {
 /**
  * One atomic write. Applied in this order: clock; auth and owner (replace when present; null
  * removes); wipe (remove every confirmed register, cursor and pending write: sign-out); drop
- * (remove every confirmed register of these databases); registers (each kept only if its ts is
- * greater than the stored one's); cursors; pendingDelete (removes a pending write only if it
+ * (remove every confirmed register of these databases); registers (each kept only if it wins the
+ * merge against the stored one: see decide); cursors; pendingDelete (removes a pending write only if it
  * still has that ts); pendingPut (kept only if newer than the pending write stored for that
  * attribute).
  */
@@ -301,7 +301,22 @@ export function isOrigin(origin: unknown): origin is string;
 export function parseTimestamp(ts: string): { ms: number; counter: number; origin: string };
 export function formatTimestamp(ms: number, counter: number, origin: string): string;
 export function compareTimestamps(a: string, b: string): -1 | 0 | 1;
-export function decide(stored: string | null, incoming: string): 'applied' | 'superseded' | 'duplicate';
+/**
+ * The merge decision for a delta against a register (storedTs null: never written): the greater
+ * timestamp wins, and between equal timestamps the greater value by compareValues.
+ */
+export function decide(
+  storedTs: string | null,
+  storedValue: JsonValue,
+  incomingTs: string,
+  incomingValue: JsonValue,
+): 'applied' | 'superseded' | 'duplicate';
+/**
+ * The structural order of JSON values (-1, 0, 1): null < false < true < number < string < array
+ * < object; numbers by value, strings by UTF-16 code units, arrays element by element, objects by
+ * their pairs with keys sorted; a proper prefix is smaller.
+ */
+export function compareValues(a: JsonValue, b: JsonValue): -1 | 0 | 1;
 export function visible(registers: Map<string, { value: JsonValue; ts: string }> | { [attr: string]: { value: JsonValue; ts: string } }): { [attr: string]: JsonValue } | null;
 
 export interface Limits {

@@ -7,7 +7,7 @@ export { SynclineError } from './errors.js';
 
 // The protocol's building blocks, for tools and tests.
 export { Clock, compareTimestamps, formatTimestamp, isOrigin, isTimestamp, parseTimestamp } from './hlc.js';
-export { decide } from './merge.js';
+export { compareValues, decide } from './merge.js';
 export { visible } from './visibility.js';
 export { checkDelta, DEFAULT_LIMITS, isDatabaseName } from './names.js';
 export { decodeServer, encodeClient } from './codec.js';

@@ -23,13 +23,13 @@ class DocState {
     this.view = null;
   }
 
-  /** Per attribute, the greater of the confirmed and the pending register. */
+  /** Per attribute, the greater of the confirmed and the pending register, as merge orders them. */
   effective() {
     if (this.pending.size === 0) return this.confirmed;
     const out = new Map(this.confirmed);
     for (const [attr, entry] of this.pending) {
       const c = out.get(attr);
-      if (!c || entry.ts > c.ts) out.set(attr, entry);
+      if (!c || decide(c.ts, c.value, entry.ts, entry.value) === 'applied') out.set(attr, entry);
     }
     return out;
   }
@@ -65,7 +65,8 @@ export class Replica {
   /** Merges a register from the server into the confirmed state; returns the merge outcome. */
   mergeConfirmed(db, { col, id, attr, value, ts }) {
     const s = this.#state(db, col, id, true);
-    const outcome = decide(s.confirmed.get(attr)?.ts ?? null, ts);
+    const stored = s.confirmed.get(attr);
+    const outcome = decide(stored?.ts ?? null, stored?.value ?? null, ts, value);
     if (outcome === 'applied') {
       s.confirmed.set(attr, { value, ts });
       this.#touched.add(s);

@@ -16,6 +16,7 @@ import { MAX_TIMER_MS, offlineError, renewDelay, tokenRecord } from './auth.js';
 
 import { decodeServer, encodeClient, ProtocolError } from './codec.js';
 import { SynclineError } from './errors.js';
+import { decide } from './merge.js';
 import { checkDelta, DEFAULT_LIMITS } from './names.js';
 import { utf8Length } from './values.js';
 
@@ -273,7 +274,7 @@ export class Session {
         for (const d of m.deltas) {
           const key = `${d.col}\u0000${d.id}\u0000${d.attr}`;
           const cur = sub.buffer.get(key);
-          if (!cur || d.ts > cur.ts) sub.buffer.set(key, d);
+          if (!cur || decide(cur.ts, cur.value, d.ts, d.value) === 'applied') sub.buffer.set(key, d);
         }
         return;
       }

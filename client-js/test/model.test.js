@@ -3,9 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Clock, decide, visible } from '../src/index.js';
+import { Clock, compareValues, decide, visible } from '../src/index.js';
 import { Replica } from '../src/replica.js';
 import { ulidGenerator } from '../src/ulid.js';
+import { jsonEqual } from '../src/values.js';
 
 // A small seeded generator, so a failure can be replayed.
 function rng(seed) {
@@ -21,12 +22,23 @@ function rng(seed) {
 const pick = (r, list) => list[Math.floor(r() * list.length)];
 const ts = (ms, counter, origin) => `${String(ms).padStart(13, '0')}-${counter.toString(16).padStart(4, '0')}-${origin}`;
 
+// Values in increasing merge order (PROTOCOL.md §6), written out by hand: the reference orders
+// equal timestamps by place in this list, not by compareValues.
+const RANKED = [
+  null, false, true, -1, 0, 0.5, 1, 2, 10,
+  '', 'A', 'a', 'ab', '中', '😀', 'ｚ',
+  [], [null], [1], [1, 2], [2], ['a'], [{}],
+  {}, { 10: 0 }, { 9: 0 }, { a: 1 }, { b: 0, a: 1 }, { a: 2 }, { b: 0 }, { '😀': 0 }, { 'ｚ': 0 },
+];
+const rankOf = (value) => RANKED.findIndex((v) => jsonEqual(v, value));
+
+// Few timestamps, so equal ones with different values are common (two tabs sharing a clientId).
 function randomDeltas(r, n) {
   const out = [];
   for (let i = 0; i < n; i++) {
     const attr = pick(r, ['title', 'done', 'note', '$deleted']);
-    const value = attr === '$deleted' ? r() < 0.6 : pick(r, [null, 1, 'x', { k: [1] }, false, '']);
-    out.push({ col: pick(r, ['a', 'b']), id: pick(r, ['1', '2', '3']), attr, value, ts: ts(1000 + Math.floor(r() * 20), Math.floor(r() * 3), pick(r, ['p', 'q', 'r-1'])) });
+    const value = attr === '$deleted' ? r() < 0.6 : pick(r, RANKED);
+    out.push({ col: pick(r, ['a', 'b']), id: pick(r, ['1', '2', '3']), attr, value, ts: ts(1000 + Math.floor(r() * 4), Math.floor(r() * 2), pick(r, ['p', 'q', 'r-1'])) });
   }
   return out;
 }
@@ -40,13 +52,13 @@ function shuffle(r, list) {
   return a;
 }
 
-// Reference: per register, the delta with the greatest ts; the first seen among equal ts.
+// Reference: per register, the delta with the greatest ts, and among equal ts the greatest rank.
 function reference(deltas) {
   const regs = new Map();
   for (const d of deltas) {
     const key = `${d.col}/${d.id}/${d.attr}`;
     const cur = regs.get(key);
-    if (!cur || d.ts > cur.ts) regs.set(key, d);
+    if (!cur || d.ts > cur.ts || (d.ts === cur.ts && rankOf(d.value) > rankOf(cur.value))) regs.set(key, d);
   }
   return regs;
 }
@@ -56,29 +68,31 @@ function snapshot(replica) {
 }
 
 describe('merge', () => {
-  it('decide is a total order: exactly one of applied/superseded/duplicate, antisymmetric', () => {
+  it('RANKED is in increasing merge order, each value equal only to itself', () => {
+    const t = ts(1, 0, 'a');
+    RANKED.forEach((a, i) => RANKED.forEach((b, j) => {
+      assert.equal(decide(t, a, t, b), j > i ? 'applied' : j === i ? 'duplicate' : 'superseded', `${JSON.stringify(b)} onto ${JSON.stringify(a)}`);
+    }));
+  });
+
+  it('decide is a total order: exactly one of applied/superseded/duplicate, antisymmetric, transitive', () => {
     const r = rng(1);
-    for (let i = 0; i < 2000; i++) {
-      const a = ts(Math.floor(r() * 3), Math.floor(r() * 3), pick(r, ['a', 'b', 'a0']));
-      const b = ts(Math.floor(r() * 3), Math.floor(r() * 3), pick(r, ['a', 'b', 'a0']));
-      const ab = decide(a, b);
-      const ba = decide(b, a);
-      if (a === b) assert.deepEqual([ab, ba], ['duplicate', 'duplicate']);
-      else assert.deepEqual([ab, ba].sort(), ['applied', 'superseded']);
+    const write = () => ({ ts: ts(Math.floor(r() * 2), Math.floor(r() * 2), pick(r, ['a', 'b'])), value: pick(r, RANKED) });
+    const cmp = (x, y) => ({ applied: 1, duplicate: 0, superseded: -1 })[decide(y.ts, y.value, x.ts, x.value)];
+    for (let i = 0; i < 5000; i++) {
+      const [a, b, c] = [write(), write(), write()];
+      const ab = cmp(a, b);
+      assert.equal(cmp(b, a), 0 - ab || 0, `antisymmetric: ${JSON.stringify([a, b])}`);
+      assert.equal(ab === 0, a.ts === b.ts && jsonEqual(a.value, b.value), `duplicate only for the same write: ${JSON.stringify([a, b])}`);
+      if (ab <= 0 && cmp(b, c) <= 0) assert.ok(cmp(a, c) <= 0, `transitive: ${JSON.stringify([a, b, c])}`);
+      assert.equal(compareValues(a.value, b.value), 0 - compareValues(b.value, a.value) || 0);
     }
   });
 
   it('replicas that saw the same deltas in any order, with duplicates, hold the same registers', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const r = rng(seed);
-      // Equal timestamps on one attribute mean the same write: give them the same value.
-      const deltas = [];
-      const byTs = new Map();
-      for (const d of randomDeltas(r, 30)) {
-        const key = `${d.col}/${d.id}/${d.attr}@${d.ts}`;
-        if (!byTs.has(key)) byTs.set(key, d);
-        deltas.push(byTs.get(key));
-      }
+      const deltas = randomDeltas(r, 30);
       const expected = [...reference(deltas).values()].map((d) => `${d.col}/${d.id}/${d.attr}=${JSON.stringify(d.value)}@${d.ts}`).sort();
       const views = [];
       for (let k = 0; k < 4; k++) {

@@ -68,6 +68,15 @@ for (const [name, make] of Object.entries(backends)) {
       assert.deepEqual(state.registers.sort(byKey), [reg('a', 'done', 'y', 3), reg('a', 'title', 'new', 5)]);
     });
 
+    it('merges equal timestamps by value, as the replica does: the greater value stays', async () => {
+      const { store, reopen } = make();
+      await store.write({ registers: [reg('a', 'title', 'b', 5)] });
+      await store.write({ registers: [reg('a', 'title', 'a', 5)] });
+      await store.write({ registers: [reg('a', 'done', false, 5), reg('a', 'done', true, 5), reg('a', 'done', null, 5)] });
+      const state = await reopen().load();
+      assert.deepEqual(state.registers.sort(byKey), [reg('a', 'done', true, 5), reg('a', 'title', 'b', 5)]);
+    });
+
     it('the pending queue survives a reopen, and a delete removes only the acked timestamp', async () => {
       const { store, reopen } = make();
       await store.write({ pendingPut: [reg('a', 'title', 'v1', 1), reg('b', 'title', 'w', 1)] });

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  Clock, checkDelta, compareTimestamps, decide, decodeServer, DEFAULT_LIMITS, encodeClient,
+  Clock, checkDelta, compareTimestamps, compareValues, decide, decodeServer, DEFAULT_LIMITS, encodeClient,
   formatTimestamp, isOrigin, isTimestamp, parseTimestamp, visible,
 } from '../src/index.js';
 import { encodeServer } from '../src/codec.js';
@@ -70,7 +70,15 @@ const hlc = {
 // ---- merge.json ----
 const merge = {
   decide(c) {
-    assert.equal(decide(c.stored, c.incoming), c.outcome);
+    // absent values are null, as in the cases written before values took part
+    const stored = c.storedValue ?? null;
+    const incoming = c.incomingValue ?? null;
+    assert.equal(decide(c.stored, stored, c.incoming, incoming), c.outcome);
+    if (c.stored === c.incoming) {
+      const order = { applied: 1, duplicate: 0, superseded: -1 }[c.outcome];
+      assert.equal(compareValues(incoming, stored), order, 'compareValues agrees');
+      assert.equal(compareValues(stored, incoming), 0 - order || 0, 'compareValues is antisymmetric');
+    }
   },
   sequences(c) {
     const replica = new Replica();

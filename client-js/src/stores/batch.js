@@ -1,19 +1,28 @@
 // What memory and IndexedDB stores share: folding a write batch into one decision per key, so
 // that a batch touching a key twice is applied as if its parts ran in order.
 
+import { decide } from '../merge.js';
+
 const SEP = '\u0000';
 
 export function registerKey(r) {
   return r.db + SEP + r.col + SEP + r.id + SEP + r.attr;
 }
 
-/** The greatest-ts register per key. */
+/**
+ * Whether confirmed register `r` replaces `cur` (undefined or null: none). The merge rule, so a
+ * store keeps what the replica keeps: a greater value with an equal timestamp replaces too.
+ */
+export function replaces(r, cur) {
+  return !cur || decide(cur.ts, cur.value, r.ts, r.value) === 'applied';
+}
+
+/** The greatest register per key, as merge orders them. */
 export function newestByKey(list = []) {
   const out = new Map();
   for (const r of list) {
     const key = registerKey(r);
-    const cur = out.get(key);
-    if (!cur || r.ts > cur.ts) out.set(key, r);
+    if (replaces(r, out.get(key))) out.set(key, r);
   }
   return out;
 }

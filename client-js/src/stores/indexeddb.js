@@ -10,7 +10,7 @@
 //   registers  keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (confirmed)
 //   pending    keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (not yet acked)
 
-import { applyPendingOp, newestByKey, pendingOps, row } from './batch.js';
+import { applyPendingOp, newestByKey, pendingOps, replaces, row } from './batch.js';
 
 const VERSION = 1;
 const STORES = ['meta', 'cursors', 'registers', 'pending'];
@@ -92,7 +92,7 @@ export function indexedDbStore(name, options = {}) {
     for (const r of newestByKey(batch.registers).values()) {
       const get = registers.get([r.db, r.col, r.id, r.attr]);
       get.onsuccess = () => {
-        if (!get.result || r.ts > get.result.ts) registers.put(row(r));
+        if (replaces(r, get.result)) registers.put(row(r));
       };
     }
     for (const [db, c] of Object.entries(batch.cursors ?? {})) cursors.put({ db, seq: c.seq, epoch: c.epoch ?? null });
