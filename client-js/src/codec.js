@@ -13,7 +13,7 @@ const CLIENT = {
   renew: [],
   sub: [['db', true], ['cols', false], ['since', false], ['epoch', false]],
   unsub: [['sid', true]],
-  push: [['db', true], ['deltas', true]],
+  push: [['db', true], ['deltas', true], ['w', false]],
   admin: [['op', true], ['args', false]],
   ping: [],
 };
@@ -65,7 +65,7 @@ const SERVER = {
 };
 
 const RESULT_ERROR_FIELDS = [['error', STR, true], ['message', STR, true], ['serverTime', INT, false],
-  ['retryAfterMs', NUM, false]];
+  ['retryAfterMs', NUM, false], ['servers', INT, false]];
 
 export class ProtocolError extends Error {}
 

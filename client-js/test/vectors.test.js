@@ -130,7 +130,10 @@ function normalForm(m) {
       if (m.epoch != null) out.epoch = m.epoch;
       break;
     case 'unsub': out.sid = m.sid; break;
-    case 'push': Object.assign(out, { db: m.db, deltas: m.deltas }); break;
+    case 'push':
+      Object.assign(out, { db: m.db, deltas: m.deltas });
+      if (m.w != null) out.w = m.w;
+      break;
     case 'admin': Object.assign(out, { op: m.op, args: m.args ?? {} }); break;
     case 'ping': break;
     default: throw new Error(`unknown type ${m.type}`);

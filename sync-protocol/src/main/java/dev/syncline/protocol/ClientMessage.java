@@ -34,11 +34,14 @@ public sealed interface ClientMessage {
   /**
    * A batch of writes. A delta that is malformed on its own is null in {@code deltas} and its
    * error sits at the same index of {@code rejects}; the rest of the batch still applies.
+   * {@code w} (added by Syncline) is how many servers must hold the deltas durably before the
+   * ack, 1 to {@link MessageCodec#MAX_WRITE_QUORUM}, or 0 when not given: the server's own
+   * {@code writeQuorum} then.
    */
-  record Push(JsonNode rid, String db, List<Delta> deltas, List<ProtocolException> rejects)
+  record Push(JsonNode rid, String db, List<Delta> deltas, List<ProtocolException> rejects, int w)
       implements ClientMessage {
     public static Push of(JsonNode rid, String db, List<Delta> deltas) {
-      return new Push(rid, db, deltas, java.util.Collections.nCopies(deltas.size(), null));
+      return new Push(rid, db, deltas, java.util.Collections.nCopies(deltas.size(), null), 0);
     }
   }
 

@@ -14,7 +14,9 @@ public enum ErrorCode {
   RATE_LIMITED("rate_limited"),
   CLOCK_SKEW("clock_skew"),
   OVERLOADED("overloaded"),
-  INTERNAL("internal");
+  INTERNAL("internal"),
+  /** Per delta: stored here, but fewer servers than the push's {@code w} held it in time (added by Syncline). */
+  QUORUM_TIMEOUT("quorum_timeout");
 
   private final String wire;
 

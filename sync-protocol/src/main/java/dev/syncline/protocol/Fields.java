@@ -34,6 +34,16 @@ final class Fields {
     return n.intValue();
   }
 
+  /** An optional integer from {@code min} to {@code max}; 0 when absent or null. */
+  int optIntIn(String name, int min, int max) throws ProtocolException {
+    JsonNode n = obj.get(name);
+    if (n == null || n.isNull()) return 0;
+    if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() < min || n.intValue() > max) {
+      throw ProtocolException.badRequest(name + ": must be an integer from " + min + " to " + max);
+    }
+    return n.intValue();
+  }
+
   long optSeq(String name) throws ProtocolException {
     JsonNode n = obj.get(name);
     if (n == null || n.isNull()) return 0;

@@ -113,6 +113,11 @@ public final class Json {
   static final class PushResultSerializer extends JsonSerializer<PushResult> {
     @Override
     public void serialize(PushResult r, JsonGenerator g, SerializerProvider p) throws IOException {
+      write(r, g);
+    }
+
+    /** One entry of {@code ack.results}; the hand-streamed ack writes its entries with this too. */
+    static void write(PushResult r, JsonGenerator g) throws IOException {
       if (!r.isError()) {
         g.writeString(r.outcome().wire());
         return;
@@ -121,6 +126,7 @@ public final class Json {
       g.writeStringField("error", r.error().wire());
       if (r.message() != null) g.writeStringField("message", r.message());
       if (r.serverTime() != null) g.writeNumberField("serverTime", r.serverTime());
+      if (r.servers() != null) g.writeNumberField("servers", r.servers());
       g.writeEndObject();
     }
   }
@@ -134,7 +140,8 @@ public final class Json {
       if (node.isTextual()) return PushResult.of(Merge.Outcome.fromWire(node.textValue()));
       String message = node.hasNonNull("message") ? node.get("message").asText() : null;
       Long serverTime = node.hasNonNull("serverTime") ? node.get("serverTime").asLong() : null;
-      return new PushResult(null, ErrorCode.fromWire(node.path("error").asText()), message, serverTime);
+      Integer servers = node.hasNonNull("servers") ? node.get("servers").asInt() : null;
+      return new PushResult(null, ErrorCode.fromWire(node.path("error").asText()), message, serverTime, servers);
     }
   }
 }

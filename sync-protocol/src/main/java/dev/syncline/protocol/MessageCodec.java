@@ -36,6 +36,9 @@ public final class MessageCodec {
   /** Longest database name; names are {@code [A-Za-z0-9_.-]}, or {@code $system}. */
   public static final int MAX_DB_LENGTH = 64;
 
+  /** Largest {@code push.w}: more servers than any cluster this protocol expects. */
+  public static final int MAX_WRITE_QUORUM = 64;
+
   /** True for a database name: 1 to 64 of {@code [A-Za-z0-9_.-]}, where a reserved name starts with {@code $}. */
   public static boolean isDatabaseName(String db) {
     if (db == null || db.isEmpty() || db.length() > MAX_DB_LENGTH || db.equals("$")) return false;
@@ -221,6 +224,7 @@ public final class MessageCodec {
 
   private static ClientMessage decodePush(Fields f, JsonNode rid, Limits limits) throws ProtocolException {
     String db = f.requireDb("db");
+    int w = f.optIntIn("w", 1, MAX_WRITE_QUORUM);
     JsonNode raw = f.obj.get("deltas");
     if (raw == null || !raw.isArray()) throw ProtocolException.badRequest("deltas: required array");
     if (raw.isEmpty()) throw ProtocolException.badRequest("deltas: must not be empty");
@@ -240,7 +244,7 @@ public final class MessageCodec {
       }
     }
     return new ClientMessage.Push(rid, db, deltas,
-        rejects == null ? Collections.nCopies(raw.size(), null) : rejects);
+        rejects == null ? Collections.nCopies(raw.size(), null) : rejects, w);
   }
 
   /** Checks one delta as a client sends it; the server adds ownership and sequence itself. */
@@ -325,17 +329,7 @@ public final class MessageCodec {
       g.writeStringField("db", ack.db());
       g.writeNumberField("seq", ack.seq());
       g.writeArrayFieldStart("results");
-      for (PushResult r : ack.results()) {
-        if (!r.isError()) {
-          g.writeString(r.outcome().wire());
-          continue;
-        }
-        g.writeStartObject();
-        g.writeStringField("error", r.error().wire());
-        if (r.message() != null) g.writeStringField("message", r.message());
-        if (r.serverTime() != null) g.writeNumberField("serverTime", r.serverTime());
-        g.writeEndObject();
-      }
+      for (PushResult r : ack.results()) Json.PushResultSerializer.write(r, g);
       g.writeEndArray();
       g.writeEndObject();
     } catch (IOException e) {
@@ -371,6 +365,7 @@ public final class MessageCodec {
       o.put("db", p.db());
       ArrayNode arr = o.putArray("deltas");
       for (Delta d : p.deltas()) arr.add(Json.MAPPER.valueToTree(d));
+      if (p.w() != 0) o.put("w", p.w());
     } else if (message instanceof ClientMessage.Admin a) {
       o.put("op", a.op());
       if (a.args() != null) o.set("args", a.args());

@@ -87,6 +87,7 @@ final class JsonValues {
       o.put("sid", u.sid());
     } else if (m instanceof ClientMessage.Push p) {
       o.put("db", p.db());
+      if (p.w() != 0) o.put("w", p.w()); // optional: absent in the normal form when not given
       var deltas = o.putArray("deltas");
       for (int i = 0; i < p.deltas().size(); i++) {
         Delta d = p.deltas().get(i);

@@ -73,6 +73,7 @@ class MessageCodecTest {
         new ClientMessage.Sub(null, "todos", List.of("todos", "lists"), 42, "m3x9k2-1f3a"),
         new ClientMessage.Unsub(TextNode.valueOf("u"), "s1"),
         ClientMessage.Push.of(LongNode.valueOf(-5), "todos", deltas),
+        new ClientMessage.Push(null, "todos", deltas, Collections.nCopies(deltas.size(), null), 3),
         new ClientMessage.Admin(IntNode.valueOf(9), "db.create", args),
         new ClientMessage.Admin(null, "db.list", Json.MAPPER.createObjectNode()),
         new ClientMessage.Ping(null),
@@ -156,7 +157,7 @@ class MessageCodecTest {
         new ServerMessage.Ack(IntNode.valueOf(7), "todos", 9, List.of(
             PushResult.of(Merge.Outcome.APPLIED), PushResult.of(Merge.Outcome.SUPERSEDED),
             PushResult.of(Merge.Outcome.DUPLICATE), PushResult.refused(ErrorCode.CLOCK_SKEW, "ahead"),
-            PushResult.refused(ErrorCode.BAD_REQUEST, null))),
+            PushResult.refused(ErrorCode.BAD_REQUEST, null), PushResult.quorumTimeout(1, "held by 1 server"))),
         new ServerMessage.Result(IntNode.valueOf(9), Json.MAPPER.createObjectNode().put("db", "todos").put("created", true)),
         new ServerMessage.Ok(TextNode.valueOf("u")),
         new ServerMessage.Pong(null),
@@ -168,6 +169,37 @@ class MessageCodecTest {
       String text = MessageCodec.encodeToString(m);
       assertEquals(m, MessageCodec.decodeServer(text), text);
     }
+  }
+
+  @Test
+  @DisplayName("push.w is an integer from 1 to 64; anything else refuses the whole push naming w; absent or null is 0")
+  void writeQuorum() throws ProtocolException {
+    String push = "{\"type\":\"push\",\"db\":\"d\",%s\"deltas\":[{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\",\"value\":1,\"ts\":\"" + TS + "\"}]}";
+    assertEquals(0, ((ClientMessage.Push) decode(push.formatted(""))).w());
+    assertEquals(0, ((ClientMessage.Push) decode(push.formatted("\"w\":null,"))).w());
+    assertEquals(1, ((ClientMessage.Push) decode(push.formatted("\"w\":1,"))).w());
+    assertEquals(64, ((ClientMessage.Push) decode(push.formatted("\"w\":64,"))).w());
+    for (String bad : List.of("0", "-1", "65", "2147483648", "1.5", "2.0", "1e0", "\"2\"", "true", "[2]", "{}")) {
+      ProtocolException e = refused(push.formatted("\"w\":" + bad + ","));
+      assertEquals(ErrorCode.BAD_REQUEST, e.code(), bad);
+      assertTrue(e.getMessage().startsWith("w: "), bad + ": " + e.getMessage());
+    }
+    // the encoder leaves out a w that was not given
+    assertTrue(!MessageCodec.encode(ClientMessage.Push.of(null, "d", List.of(new Delta("c", "i", "a", null, TS)))).contains("\"w\""));
+  }
+
+  @Test
+  @DisplayName("a quorum_timeout result carries servers, in the hand-streamed ack and the general encoder alike")
+  void quorumTimeoutResult() throws Exception {
+    ServerMessage.Ack ack = new ServerMessage.Ack(IntNode.valueOf(4), "todos", 9,
+        List.of(PushResult.quorumTimeout(2, "held by 2"), PushResult.of(Merge.Outcome.APPLIED)));
+    String expected = "{\"type\":\"ack\",\"rid\":4,\"db\":\"todos\",\"seq\":9,\"results\":"
+        + "[{\"error\":\"quorum_timeout\",\"message\":\"held by 2\",\"servers\":2},\"applied\"]}";
+    assertEquals(expected, MessageCodec.encodeToString(ack));
+    assertEquals(expected, new String(Json.bytes(ack), StandardCharsets.UTF_8));
+    PushResult back = ((ServerMessage.Ack) MessageCodec.decodeServer(expected)).results().get(0);
+    assertEquals(ErrorCode.QUORUM_TIMEOUT, back.error());
+    assertEquals(2, back.servers());
   }
 
   @Test
