@@ -35,15 +35,18 @@ class SynclineClient {
   #unfollowBrowserNetwork = () => {};
   #inner;
   #connectTimeoutMs;
+  #w; // push.w: servers that must hold a push before its ack; null: the server's writeQuorum
 
   constructor(options = {}) {
-    const { url, store = memoryStore(), clientId, WebSocket, offline = false, now = Date.now } = options;
+    const { url, store = memoryStore(), clientId, WebSocket, offline = false, now = Date.now, w = null } = options;
     if (typeof url !== 'string' || !/^wss?:\/\//.test(url)) throw new TypeError('createClient: url must be a ws:// or wss:// URL');
     if (clientId != null && !isOrigin(clientId)) throw new TypeError('createClient: clientId must be 1 to 64 of [A-Za-z0-9_.:-]');
+    if (w != null && !(Number.isInteger(w) && w >= 1 && w <= 64)) throw new TypeError('createClient: w must be an integer from 1 to 64');
     for (const m of ['load', 'claimClientId', 'write', 'close']) {
       if (typeof store?.[m] !== 'function') throw new TypeError(`createClient: store has no ${m}() (see the Store interface)`);
     }
     this.#offline = Boolean(offline);
+    this.#w = w;
     const core = (this.#core = new ClientCore({ store, now, events: this.#events }));
     const timing = {};
     for (const key of Object.keys(TRANSPORT_DEFAULTS)) if (options[key] !== undefined) timing[key] = options[key];
@@ -113,6 +116,7 @@ class SynclineClient {
     this.#session?.close();
     const core = this.#core;
     this.#session = new Session(core, this.#transport, {
+      w: this.#w,
       databases: () => this.#databases.keys(),
       connected: (welcome) => {
         const user = readUser(welcome.user);

@@ -19,7 +19,8 @@ import { encodedValueBytes, jsonEqual, toStoredValue } from './values.js';
 
 /**
  * Per-delta error codes after which the delta is dropped. Any other code (internal, overloaded,
- * rate_limited, or one this SDK does not know, which counts as internal) keeps it for a retry.
+ * rate_limited, quorum_timeout, or one this SDK does not know, which counts as internal) keeps it
+ * for a retry.
  */
 const FINAL = new Set(['bad_request', 'forbidden', 'too_large', 'not_found', 'unauthenticated', 'unsupported_protocol']);
 
@@ -280,13 +281,15 @@ export class ClientCore {
   /**
    * The results of pushed deltas (an ack, or refusals found before sending): recorded ones leave
    * the queue and join the confirmed state; clock_skew ones are stamped again; refused ones are
-   * dropped, so their attribute returns to the server's value. Returns {retry, retryAfterMs}:
-   * retry when some deltas should be pushed again later, after retryAfterMs if the server said.
+   * dropped, so their attribute returns to the server's value; quorum_timeout ones stay queued and
+   * are reported. Returns {retry, retryAfterMs}: retry when some deltas should be pushed again
+   * later, after retryAfterMs if the server said.
    */
   settle(db, deltas, results) {
     const recorded = [];
     const dropped = [];
     const skewed = [];
+    const unconfirmed = [];
     let retry = false;
     let retryAfterMs;
     deltas.forEach((d, i) => {
@@ -300,6 +303,10 @@ export class ClientCore {
         recorded.push({ d, result: r, mine });
       } else if (r.error === 'clock_skew') {
         skewed.push({ d, serverTime: r.serverTime });
+      } else if (r.error === 'quorum_timeout') {
+        // Stored on that server, but not yet on w servers: not recorded; pushed again, like overloaded.
+        retry = true;
+        if (this.replica.pendingEntry(db, d.col, d.id, d.attr)?.mine) unconfirmed.push({ d, error: r });
       } else if (!FINAL.has(r.error)) {
         retry = true;
         if (Number.isFinite(r.retryAfterMs)) retryAfterMs = Math.max(retryAfterMs ?? 0, r.retryAfterMs);
@@ -325,9 +332,8 @@ export class ClientCore {
     for (const { d, result, mine } of recorded) {
       if (mine) this.events.emit('doc:record', { db, col: d.col, id: d.id, attr: d.attr, ts: d.ts, result });
     }
-    for (const { d, error, mine } of dropped) {
-      if (mine) this.emitError(error.error, error.message ?? error.error, { db, col: d.col, id: d.id, attr: d.attr });
-    }
+    for (const { d, error, mine } of dropped) if (mine) this.#deltaError(db, d, error);
+    for (const { d, error } of unconfirmed) this.#deltaError(db, d, error);
     this.updateStatus();
     if (recorded.length || dropped.length || restamped.length) {
       this.tabs?.post({
@@ -346,6 +352,11 @@ export class ClientCore {
       }).catch(() => {});
     }
     return { retry, retryAfterMs };
+  }
+
+  // The 'error' event for one pushed delta's result {error, message?, servers?}.
+  #deltaError(db, d, result) {
+    this.emitError(result.error, result.message ?? result.error, { db, col: d.col, id: d.id, attr: d.attr, servers: result.servers });
   }
 
   /**
@@ -435,7 +446,7 @@ export class ClientCore {
         }
         this.publish(this.replica.refresh(), false, { status: false });
         for (const d of records) this.events.emit('doc:record', { db, col: d.col, id: d.id, attr: d.attr, ts: d.ts, result: d.result });
-        for (const d of errors) this.emitError(d.error.error, d.error.message ?? d.error.error, { db, col: d.col, id: d.id, attr: d.attr });
+        for (const d of errors) this.#deltaError(db, d, d.error);
         this.updateStatus();
         break;
       }

@@ -16,10 +16,13 @@ export class SynclineError extends Error {
   }
 }
 
-/** The plain object emitted with the 'error' event: {code, message, db?, col?, id?, attr?}. */
+/**
+ * The plain object emitted with the 'error' event: {code, message, db?, col?, id?, attr?,
+ * servers?}; servers comes with quorum_timeout.
+ */
 export function errorEvent(code, message, details = {}) {
   const event = { code, message };
-  for (const key of ['db', 'col', 'id', 'attr']) {
+  for (const key of ['db', 'col', 'id', 'attr', 'servers']) {
     if (details[key] !== undefined) event[key] = details[key];
   }
   return event;

@@ -32,6 +32,11 @@ export interface ClientOptions {
   pingTimeoutMs?: number;
   /** Give up on a connection attempt after this many ms (login() waits as long for one). Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * Servers that must hold each push durably before its ack, 1 to 64, sent as push.w. Default:
+   * left out, so the server's writeQuorum applies. See 'quorum_timeout' in ErrorEvent.
+   */
+  w?: number;
 }
 
 /** A signed-in user, as the server names it. Frozen. */
@@ -77,6 +82,8 @@ export interface ErrorEvent {
    * 'storage', 'network', 'protocol'. 'forbidden' with db, col, id, attr: a write the user may not
    * make was dropped and reverted; with db only: the user may read nothing in that database.
    * 'unauthenticated': the server refused the stored token; the client signed out (see 'auth').
+   * 'quorum_timeout' with db, col, id, attr and servers: the server stored the write but fewer
+   * than w servers held it in time; it stays pending (no doc:record yet) and is pushed again.
    */
   code: string;
   message: string;
@@ -84,6 +91,8 @@ export interface ErrorEvent {
   col?: string;
   id?: string;
   attr?: string;
+  /** With 'quorum_timeout': how many servers held the write when the server stopped waiting. */
+  servers?: number;
 }
 
 export interface ConnectEvent {

@@ -47,10 +47,10 @@ export class Session {
   /**
    * @param {import('./core.js').ClientCore} core
    * @param {{send(text: string): boolean, connected(): void}} transport
-   * @param {{databases: () => Iterable<string>, connected: (welcome: object) => void,
+   * @param {{w: number|null, databases: () => Iterable<string>, connected: (welcome: object) => void,
    *   signedIn: (record: object) => void, unauthenticated: (error: object) => void}} hooks
-   *   signedIn: a token answer (login, signup, renew); unauthenticated: the server refused the
-   *   token this connection was signed in with
+   *   w: sent as push.w (null: left out); signedIn: a token answer (login, signup, renew);
+   *   unauthenticated: the server refused the token this connection was signed in with
    */
   constructor(core, transport, hooks) {
     this.#core = core;
@@ -215,7 +215,7 @@ export class Session {
     }
     if (batch.length === 0) return;
     this.#inflight.set(db, batch);
-    const rid = this.#send({ type: 'push', db, deltas: batch });
+    const rid = this.#send({ type: 'push', db, deltas: batch, w: this.hooks.w });
     this.#requests.set(rid, { kind: 'push', db });
   }
 

@@ -1,7 +1,8 @@
 // Sign-in without the server jar: the renewal schedule, and the client against an in-process
 // fake server (support/fake-server.js) on the memory store and on fake-indexeddb: the token kept
 // in the store and sent at hello, renewal, logout dropping the data, a refused token, forbidden
-// subscriptions, rate limits. The same flows against the real server: integration-auth.test.js.
+// subscriptions, rate limits, and per-delta refusals and write quorums (push.w, quorum_timeout).
+// The sign-in flows against the real server: integration-auth.test.js.
 
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
@@ -337,6 +338,54 @@ describe('sign-in: the connection', () => {
     assert.equal(doc.get(), null);
     assert.deepEqual(names(log, 'error'), [{ code: 'forbidden', message: 'you may not create documents in todo', db: 'todo', col: 'c', id: 'x', attr: 'v' }]);
     assert.deepEqual(names(log, 'doc:destroy').map((e) => [e.id, e.local]), [['x', false]]);
+  });
+
+  it('w is sent as push.w on every push, and left out without it; createClient refuses a w outside 1 to 64', async () => {
+    for (const bad of [0, -1, 65, 1.5, '2', true]) {
+      assert.throws(() => createClient({ url: URL, offline: true, w: bad }), TypeError, `w: ${bad}`);
+    }
+    const server = fakeServer();
+    const c = client(server, { w: 3 });
+    await c.db('todo').col('c').doc('x').set({ v: 1 });
+    await until(() => c.status.pending === 0);
+    await c.db('todo').col('c').doc('y').set({ v: 2 });
+    await until(() => c.status.pending === 0);
+    assert.deepEqual(server.sent('push').map((m) => m.w), [3, 3]);
+
+    const plain = fakeServer();
+    const d = client(plain);
+    await d.db('todo').col('c').doc('x').set({ v: 1 });
+    await until(() => d.status.pending === 0);
+    assert.equal('w' in plain.sent('push')[0], false);
+  });
+
+  it('per-delta quorum_timeout: the delta stays pending and is reported with servers, then pushed again until recorded', async () => {
+    const server = fakeServer();
+    const pushedAt = [];
+    server.handle = (m, socket) => {
+      if (m.type !== 'push') return server.standard(m, socket);
+      pushedAt.push(Date.now());
+      const results = pushedAt.length === 1
+        ? m.deltas.map((d) => (d.attr === 'a' ? { error: 'quorum_timeout', message: 'held by 1 server(s)', servers: 1 } : 'applied'))
+        : m.deltas.map(() => 'duplicate'); // it was stored the first time
+      socket.reply({ type: 'ack', rid: m.rid, db: m.db, seq: 1, results });
+    };
+    const c = client(server, { w: 2 });
+    const log = recordEvents(c, ['error', 'doc:record']);
+    const doc = c.db('todo').col('c').doc('x');
+    await doc.set({ a: 1, b: 2 });
+    await until(() => names(log, 'error').length === 1, { what: 'the quorum_timeout event' });
+    assert.deepEqual(names(log, 'error'), [{ code: 'quorum_timeout', message: 'held by 1 server(s)', servers: 1, db: 'todo', col: 'c', id: 'x', attr: 'a' }]);
+    assert.deepEqual(names(log, 'doc:record').map((e) => [e.attr, e.result]), [['b', 'applied']], 'a is not recorded yet');
+    assert.equal(c.status.pending, 1);
+    assert.deepEqual(doc.get(), { id: 'x', a: 1, b: 2 });
+
+    await until(() => c.status.pending === 0, { what: 'the resend recorded' });
+    assert.equal(pushedAt.length, 2);
+    assert.deepEqual(server.sent('push')[1].deltas.map((d) => d.attr), ['a'], 'only the unconfirmed delta goes again');
+    assert.ok(pushedAt[1] - pushedAt[0] >= 900, 'after the retry delay, as for overloaded');
+    assert.deepEqual(names(log, 'doc:record').map((e) => [e.attr, e.result]), [['b', 'applied'], ['a', 'duplicate']]);
+    assert.equal(names(log, 'error').length, 1);
   });
 
   it('reset stores the epoch it names, not the one of subscribed', async () => {
