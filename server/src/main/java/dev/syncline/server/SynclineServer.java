@@ -3,7 +3,12 @@ package dev.syncline.server;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.HlcClock;
 import dev.syncline.protocol.Json;
+import dev.syncline.protocol.Hlc;
 import dev.syncline.server.admin.AdminOps;
+import dev.syncline.server.admin.DatabaseLifecycle;
+import dev.syncline.server.auth.SystemDb;
+import dev.syncline.server.replication.Replication;
+import dev.syncline.server.replication.ReplicationOptions;
 import dev.syncline.server.auth.Auth;
 import dev.syncline.server.auth.AuthSetup;
 import dev.syncline.server.auth.Policy;
@@ -65,6 +70,8 @@ public final class SynclineServer {
   private Auth auth;
   private Committer committer;
   private Hub hub;
+  private DatabaseLifecycle databases;
+  private Replication replication;
   private String serverId;
   private int port;
   private volatile boolean closing;
@@ -97,21 +104,24 @@ public final class SynclineServer {
 
   private Future<SynclineServer> boot() {
     return vertx.executeBlocking(this::openStore).compose(v -> {
-      hub = new Hub(vertx, store, new HubOptions(config.subscriberBufferBytes, config.catchUpPageDeltas,
-          config.catchUpPageBytes, config.catchUpThreads));
-      // auth sees each commit before the hub fans it out, so access checks already use it
+      // auth and destroys see each commit before the hub fans it out, so access checks already use it
       committer = new Committer(store, new CommitterOptions(config.maxQueuedDeltas, config.maxGroupDeltas,
-          config.tombstoneRetentionMs, config.purgeIntervalMs, 10_000), group -> {
+          config.tombstoneRetentionMs, config.purgeIntervalMs, config.purgeBatchEntries), group -> {
             try {
               auth.committed(group);
+              databases.committed(group);
             } finally {
               hub.committed(group); // subscribers get the group even if auth failed on it
             }
           });
       auth.useCommitter(committer);
-      AdminOps admin = new AdminOps(store, committer, hub, auth, this::stats);
+      replication = new Replication(vertx, serverId, new ReplicationOptions(config.peers, config.clusterSecret,
+          config.writeQuorum, config.quorumTimeoutMs, config.digestIntervalMs, config.peerPingIntervalMs,
+          config.peerReconnectMaxMs, config.maxClockSkewMs), store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS,
+          config.catchUpPageDeltas, config.catchUpPageBytes);
+      AdminOps admin = new AdminOps(store, committer, hub, auth, replication, this::stats);
       SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),
-          config.maxBadMessagesPerMinute, config.messagesPerSecond, auth, store, committer, hub, admin);
+          config.maxBadMessagesPerMinute, config.messagesPerSecond, auth, store, committer, hub, admin, replication);
       // one instance per event loop; instances of one deployment share the port, even port 0
       HttpSettings settings = new HttpSettings(config.host, config.port, config.maxMessageBytes, config.compression,
           config.socketWriteQueueBytes, config.staticDir, config.todoExample, config.readIdleTimeoutSeconds, config.trustProxy);
@@ -121,7 +131,8 @@ public final class SynclineServer {
             return verticle;
           }, new DeploymentOptions().setInstances(config.eventLoops))
           .onSuccess(deployments::add)
-          .map(id -> port = verticles.get(0).port());
+          .map(id -> port = verticles.get(0).port())
+          .compose(p -> vertx.executeBlocking(() -> replication.start()).compose(f -> f));
     }).map(v -> {
       log.info("Syncline listening on http://{}:{} (WebSocket {}), data in {}, durability {}",
           config.host, port, HttpVerticle.SYNC_PATH, Path.of(config.data).toAbsolutePath().normalize(), config.durability);
@@ -133,12 +144,18 @@ public final class SynclineServer {
     Path dir = Path.of(config.data);
     Files.createDirectories(dir);
     serverId = config.serverId != null ? config.serverId : loadOrCreateServerId(dir);
-    store = Store.openXodus(dir.resolve("store"), config.durable(), config.storeCacheBytes);
+    store = Store.openXodus(dir.resolve("store"), config.durable(), config.storeCacheBytes, SystemDb.LOCAL_COLLECTIONS);
     clock = new HlcClock(serverId);
+    // never stamp below what was written before a restart, even if the wall clock went back
+    if (store.maxTimestamp() != null) clock.receive(Hlc.parse(store.maxTimestamp()));
     auth = AuthSetup.open(vertx, store, new Auth.Options(config.jwtIssuer, config.tokenExpirySeconds, config.signup,
         config.loginFailuresPerUser, config.loginFailuresPerAddress, config.lockoutBaseMs, config.lockoutMaxMs,
         newDatabasePolicy()),
         clock, seed());
+    hub = new Hub(vertx, store, new HubOptions(config.subscriberBufferBytes, config.catchUpPageDeltas,
+        config.catchUpPageBytes, config.catchUpThreads));
+    databases = new DatabaseLifecycle(store, hub);
+    databases.catchUp(); // a destroy that was committed but not carried out before a stop
     return null;
   }
 
@@ -166,7 +183,10 @@ public final class SynclineServer {
     if (config.todoExample && !todoDeclared) dbs.add(new AuthSetup.SeedDatabase(TODO_DB, null, Map.of(), Policy.OPEN));
     List<AuthSetup.SeedUser> users = config.users.stream()
         .map(u -> new AuthSetup.SeedUser(u.username, u.password, u.roles)).toList();
-    return new AuthSetup.Seed(config.adminPassword, config.jwtSecret, users, dbs);
+    // every server of a cluster signs with the same key, so a token from one works on all
+    String signingKey = config.jwtSecret != null ? config.jwtSecret
+        : config.clusterSecret != null ? Replication.signingKeyFor(config.clusterSecret) : null;
+    return new AuthSetup.Seed(config.adminPassword, signingKey, users, dbs, !config.peers.isEmpty(), config.clusterSecret);
   }
 
   /** A server id made once per data folder, so timestamps this server writes keep one origin. */
@@ -208,6 +228,7 @@ public final class SynclineServer {
     closing = true;
     Thread t = new Thread(() -> {
       try {
+        if (replication != null) awaitQuietly(replication.stop());
         List<Future<Void>> undeployed = new ArrayList<>();
         for (String id : deployments) undeployed.add(vertx.undeploy(id));
         awaitQuietly(Future.join(undeployed));
@@ -242,7 +263,17 @@ public final class SynclineServer {
         .put("databases", store.databases().size());
   }
 
-  private ObjectNode stats() {
+  private Future<ObjectNode> stats() {
+    ObjectNode out = localStats();
+    return replication.stats().map(peers -> {
+      out.set("peers", peers);
+      out.putObject("replication").put("caughtUp", replication.caughtUp()).put("writeQuorum", replication.writeQuorum())
+          .put("clusterSize", replication.clusterSize());
+      return out;
+    });
+  }
+
+  private ObjectNode localStats() {
     CommitStats c = committer.stats();
     Runtime rt = Runtime.getRuntime();
     ObjectNode out = Json.MAPPER.createObjectNode()

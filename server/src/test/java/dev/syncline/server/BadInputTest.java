@@ -56,8 +56,13 @@ import org.junit.jupiter.api.TestMethodOrder;
 class BadInputTest {
   /** The database the matrix writes to and then audits. */
   static final String DB = "matrix";
+  /**
+   * The clientId the matrix's pushing connections say hello with, so the ORIGIN of their deltas:
+   * a delta refused for some other fault must not also be refused for a stranger's ORIGIN.
+   */
+  static final String ME = "bad-input";
   /** A valid timestamp for the deltas that are refused for some other fault. */
-  static final String TS = Deltas.now(0, "bad");
+  static final String TS = Deltas.now(0, ME);
   /** Default limits of PROTOCOL.md §3 (the matrix server runs with them). */
   static final int MAX_VALUE_BYTES = 65536;
   static final int MAX_DELTAS = 1000;
@@ -80,7 +85,8 @@ class BadInputTest {
     try (WsClient c = server.connect("matrix-admin")) {
       JsonNode created = server.admin(admin("db.create", args().put("db", DB)));
       assertEquals("result", created.get("type").asText(), created.toString());
-      writeValid(c, delta("seed", "s1", "title", "first", now(0, "seed")), delta("seed", "s1", "done", false, now(1, "seed")));
+      writeValid(c, delta("seed", "s1", "title", "first", now(0, c.clientId())),
+          delta("seed", "s1", "done", false, now(1, c.clientId())));
     }
   }
 
@@ -133,7 +139,7 @@ class BadInputTest {
   }
 
   static void runAfterHello(Row row, boolean asAdmin) {
-    try (WsClient c = asAdmin ? server.connectAs("bad-input", "admin", TestServer.ADMIN_PASSWORD) : server.connect("bad-input")) {
+    try (WsClient c = asAdmin ? server.connectAs(ME, "admin", TestServer.ADMIN_PASSWORD) : server.connect(ME)) {
       if (asAdmin) c.next("token");
       row.send().accept(c);
       JsonNode reply = c.next(m -> !"welcome".equals(m.path("type").asText()));
@@ -350,8 +356,9 @@ class BadInputTest {
         err("args with an unpaired surrogate in a key", q("{'type':'admin','rid':'a','op':'db.list','args':{'\\udc00':1}}"), "bad_request", "a"),
         err("args with a number beyond a double", q("{'type':'admin','rid':'a','op':'db.list','args':{'n':1e400}}"), "bad_request", "a"),
         err("an unknown op", q("{'type':'admin','rid':'a','op':'db.explode','args':{}}"), "bad_request", "a"),
-        err("a planned op, db.digest", q("{'type':'admin','rid':'a','op':'db.digest','args':{'db':'matrix'}}"), "bad_request", "a"),
-        err("a planned op, user.create", q("{'type':'admin','rid':'a','op':'user.create','args':{'username':'u','password':'p'}}"), "bad_request", "a"),
+        err("db.digest without db", q("{'type':'admin','rid':'a','op':'db.digest','args':{}}"), "bad_request", "a"),
+        err("db.digest of an unknown database", q("{'type':'admin','rid':'a','op':'db.digest','args':{'db':'nope'}}"), "not_found", "a"),
+        err("user.create with a password too short", q("{'type':'admin','rid':'a','op':'user.create','args':{'username':'u','password':'p'}}"), "bad_request", "a"),
         err("an op of 64 characters that does not exist", q("{'type':'admin','rid':'a','op':'" + "o".repeat(64) + "'}"), "bad_request", "a"),
         err("db.stats without db", q("{'type':'admin','rid':'a','op':'db.stats','args':{}}"), "bad_request", "a"),
         err("db.stats with a numeric db", q("{'type':'admin','rid':'a','op':'db.stats','args':{'db':3}}"), "bad_request", "a"),
@@ -374,15 +381,29 @@ class BadInputTest {
   // Pushes with one bad delta: that delta refused on its own, the other one applied
   // ======================================================================================
 
-  /** A delta and what its ack result must be: an error code, or null for "applied". */
-  record DeltaRow(String name, String delta, String code) {}
+  /**
+   * A delta and what its ack result must be: an error code, or null for "applied"; the start of
+   * the error's message (null: any); and the clientId the row's connection says hello with (the
+   * valid delta beside it carries that ORIGIN).
+   */
+  record DeltaRow(String name, String delta, String code, String messageStart, String clientId) {
+    /** This row, its message starting with {@code start}. */
+    DeltaRow withMessage(String start) {
+      return new DeltaRow(name, delta, code, start, clientId);
+    }
+
+    /** This row, sent on a connection that said hello with {@code id}. */
+    DeltaRow as(String id) {
+      return new DeltaRow(name, delta, code, messageStart, id);
+    }
+  }
 
   static DeltaRow refused(String name, String delta, String code) {
-    return new DeltaRow(name, delta, code);
+    return new DeltaRow(name, delta, code, null, ME);
   }
 
   static DeltaRow applied(String name, String delta) {
-    return new DeltaRow(name, delta, null);
+    return new DeltaRow(name, delta, null, null, ME);
   }
 
   @TestFactory
@@ -444,17 +465,20 @@ class BadInputTest {
             refused("an empty ts", deltaWith("ts", "\"\""), "bad_request"),
             refused("a leading space", deltaWith("ts", str(" " + TS)), "bad_request"),
             refused("a trailing space", deltaWith("ts", str(TS + " ")), "bad_request"),
-            refused("upper-case hex in the counter", deltaWith("ts", "\"1732212345678-00AF-c7f3a\""), "bad_request"),
-            refused("12 digits of ms", deltaWith("ts", "\"173221234567-0000-c7f3a\""), "bad_request"),
-            refused("14 digits of ms", deltaWith("ts", "\"17322123456789-0000-c7f3a\""), "bad_request"),
-            refused("3 hex digits of counter", deltaWith("ts", "\"1732212345678-000-c7f3a\""), "bad_request"),
+            refused("upper-case hex in the counter", deltaWith("ts", str("1732212345678-00AF-" + ME)), "bad_request"),
+            refused("12 digits of ms", deltaWith("ts", str("173221234567-0000-" + ME)), "bad_request"),
+            refused("14 digits of ms", deltaWith("ts", str("17322123456789-0000-" + ME)), "bad_request"),
+            refused("3 hex digits of counter", deltaWith("ts", str("1732212345678-000-" + ME)), "bad_request"),
             refused("no origin", deltaWith("ts", "\"1732212345678-0000-\""), "bad_request"),
             refused("a space in the origin", deltaWith("ts", "\"1732212345678-0000-a b\""), "bad_request"),
             refused("an origin of 65 characters", deltaWith("ts", str("1732212345678-0000-" + "o".repeat(65))), "bad_request"),
-            refused("a sign", deltaWith("ts", "\"+732212345678-0000-c7f3a\""), "bad_request"),
-            refused("other digit scripts", deltaWith("ts", str("\u0661".repeat(13) + "-0000-c7f3a")), "bad_request"),
-            refused("underscores for dashes", deltaWith("ts", "\"1732212345678_0000_c7f3a\""), "bad_request"),
-            applied("an origin with - and : in it", fine("\"fine\"", uniqueId(), "\"a\"", "1", Deltas.now(0, "node-a:1.x"))))),
+            refused("a sign", deltaWith("ts", str("+732212345678-0000-" + ME)), "bad_request"),
+            refused("other digit scripts", deltaWith("ts", str("\u0661".repeat(13) + "-0000-" + ME)), "bad_request"),
+            refused("underscores for dashes", deltaWith("ts", str("1732212345678_0000_" + ME)), "bad_request"),
+            applied("an origin with - and : in it", fine("\"fine\"", uniqueId(), "\"a\"", "1", Deltas.now(0, "node-a:1.x")))
+                .as("node-a:1.x"),
+            refused("an ORIGIN other than the connection's clientId", deltaWith("ts", str(Deltas.now(0, "someone-else"))), "bad_request")
+                .withMessage("ts:"))),
         deltaTable("values", List.of(
             refused("an unpaired surrogate in a string value", deltaWith("value", "\"ab\\ud83d\""), "bad_request"),
             refused("an unpaired surrogate deep in a value", deltaWith("value", "{\"a\":[\"ok\",[\"\\udc00\"]]}"), "bad_request"),
@@ -474,10 +498,10 @@ class BadInputTest {
             applied("an emoji value", fine("\"fine\"", uniqueId(), "\"e\"", str(EMOJI))))),
         deltaTable("clock skew", List.of(
             refused("a ts more than maxClockSkewMs ahead", deltaWith("ts",
-                str(Deltas.ts(System.currentTimeMillis() + MAX_SKEW_MS + 120_000, 0, "ahead"))), "clock_skew"),
-            refused("a ts at the largest representable ms", deltaWith("ts", "\"9999999999999-ffff-ahead\""), "clock_skew"),
+                str(Deltas.ts(System.currentTimeMillis() + MAX_SKEW_MS + 120_000, 0, ME))), "clock_skew"),
+            refused("a ts at the largest representable ms", deltaWith("ts", str("9999999999999-ffff-" + ME)), "clock_skew"),
             applied("a ts well inside maxClockSkewMs",
-                fine("\"fine\"", uniqueId(), "\"a\"", "1", Deltas.ts(System.currentTimeMillis() + MAX_SKEW_MS / 4, 0, "ahead"))))));
+                fine("\"fine\"", uniqueId(), "\"a\"", "1", Deltas.ts(System.currentTimeMillis() + MAX_SKEW_MS / 4, 0, ME))))));
   }
 
   static DynamicNode deltaTable(String name, List<DeltaRow> rows) {
@@ -485,9 +509,9 @@ class BadInputTest {
   }
 
   static void runDeltaRow(DeltaRow row) {
-    String companion = fine("\"ok\"", uniqueId(), "\"a\"", "1");
+    String companion = fine("\"ok\"", uniqueId(), "\"a\"", "1", Deltas.now(unique.incrementAndGet() % 0x10000, row.clientId()));
     String rid = "pd-" + unique.incrementAndGet();
-    try (WsClient c = server.connect("per-delta")) {
+    try (WsClient c = server.connect(row.clientId())) {
       long headBefore = currentHead(c);
       long before = System.currentTimeMillis();
       c.sendRaw(pushText(rid, row.delta(), companion));
@@ -505,6 +529,9 @@ class BadInputTest {
         JsonNode r = results.get(0);
         assertEquals(row.code(), r.path("error").asText(), ack.toString());
         assertTrue(r.path("message").isTextual() && !r.get("message").asText().isEmpty(), "a message for people: " + r);
+        if (row.messageStart() != null) {
+          assertTrue(r.get("message").asText().startsWith(row.messageStart()), "the message starts with " + row.messageStart() + ": " + r);
+        }
         if (row.code().equals("clock_skew")) {
           long serverTime = r.path("serverTime").asLong(-1);
           assertTrue(serverTime >= before - 1000 && serverTime <= after + 1000, "serverTime is the server clock: " + r);
@@ -524,11 +551,11 @@ class BadInputTest {
   @Order(3)
   @DisplayName("a push whose every delta is refused is acked with the unchanged head and writes nothing")
   void everyDeltaRefused() {
-    try (WsClient c = server.connect("all-refused")) {
+    try (WsClient c = server.connect(ME)) {
       String rid = "all-bad";
       long headBefore = currentHead(c);
       c.sendRaw(pushText(rid, deltaWith("attr", "\"$owner\""), deltaWith("value", str("x".repeat(MAX_VALUE_BYTES))),
-          deltaWith("ts", str(Deltas.ts(System.currentTimeMillis() + 10 * MAX_SKEW_MS, 0, "ahead")))));
+          deltaWith("ts", str(Deltas.ts(System.currentTimeMillis() + 10 * MAX_SKEW_MS, 0, c.clientId())))));
       JsonNode ack = c.next(m -> rid.equals(m.path("rid").asText()) || !m.has("rid"));
       assertEquals("ack", ack.path("type").asText(), ack.toString());
       assertEquals(headBefore, ack.path("seq").asLong(), "the unchanged head");
@@ -546,7 +573,7 @@ class BadInputTest {
   void maxDeltasAccepted() {
     try (WsClient c = server.connect("max-deltas")) {
       ObjectNode[] deltas = new ObjectNode[MAX_DELTAS];
-      for (int i = 0; i < MAX_DELTAS; i++) deltas[i] = delta("bulk", "b" + i, "n", i, now(i % 0x10000, "bulk"));
+      for (int i = 0; i < MAX_DELTAS; i++) deltas[i] = delta("bulk", "b" + i, "n", i, now(i % 0x10000, c.clientId()));
       writeValid(c, deltas);
     }
   }
@@ -709,12 +736,12 @@ class BadInputTest {
       try (WsClient c = strict.connect("refusals")) {
         for (int i = 0; i < 3 * BUDGET; i++) {
           assertCode("not_found", c.request(sub("nope", 0)));
-          assertCode("forbidden", c.request(push("$system", delta("c", "d", "a", 1, now(0, "refusals")))));
+          assertCode("forbidden", c.request(push("$system", delta("c", "d", "a", 1, now(0, c.clientId())))));
           assertCode("not_found", c.request(WsClient.obj("unsub").put("sid", "s99")));
           // a wrong password, then (after a few) the lock-out: refusals both
           String login = c.request(WsClient.obj("login").put("username", "u").put("password", "p")).path("code").asText();
           assertTrue(Set.of("unauthenticated", "rate_limited").contains(login), login);
-          JsonNode ack = c.request(push("flood", delta("$c", "d", "a", 1, now(0, "refusals"))));
+          JsonNode ack = c.request(push("flood", delta("$c", "d", "a", 1, now(0, c.clientId()))));
           assertEquals("bad_request", ack.path("results").path(0).path("error").asText(), ack.toString());
         }
         for (int i = 0; i < BUDGET; i++) c.sendRaw("garbage " + i);
@@ -747,7 +774,7 @@ class BadInputTest {
         int during = 20;
         List<Long> rids = new ArrayList<>();
         for (int i = 0; i < during; i++) {
-          rids.add(good.sendWithRid(push("flood", delta("c", "during-" + i, "v", i, now(i, "good")))));
+          rids.add(good.sendWithRid(push("flood", delta("c", "during-" + i, "v", i, now(i, good.clientId())))));
         }
         assertEquals(1008, flooder.awaitClose(), "the flooder is closed for policy violation");
         int sent = flood.join();
@@ -760,7 +787,7 @@ class BadInputTest {
         }
         good.until(() -> liveDeltas(good, sid) >= during, "the subscription to receive every push made during the flood");
 
-        JsonNode ack = good.request(push("flood", delta("c", "after", "v", 1, now(during, "good"))));
+        JsonNode ack = good.request(push("flood", delta("c", "after", "v", 1, now(during, good.clientId()))));
         assertEquals("applied", ack.path("results").path(0).asText(), ack.toString());
         assertEquals(start + during + 1, ack.path("seq").asLong());
         JsonNode live = good.next(m -> "changes".equals(m.path("type").asText())
@@ -913,9 +940,9 @@ class BadInputTest {
     return "{\"col\":\"canary\",\"id\":\"" + id + "\",\"attr\":\"a\",\"value\":1,\"ts\":" + str(TS) + "}";
   }
 
-  /** A valid delta from raw JSON parts, stamped now. */
+  /** A valid delta from raw JSON parts, stamped now by {@link #ME}. */
   static String fine(String col, String id, String attr, String value) {
-    return fine(col, id, attr, value, Deltas.now(unique.incrementAndGet() % 0x10000, "fine"));
+    return fine(col, id, attr, value, Deltas.now(unique.incrementAndGet() % 0x10000, ME));
   }
 
   static String fine(String col, String id, String attr, String value, String ts) {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Hlc;
+import dev.syncline.protocol.Merge;
 import dev.syncline.protocol.Register;
 import dev.syncline.protocol.Visibility;
 import dev.syncline.server.testing.Deltas;
@@ -33,7 +34,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Property test: several clients push random deltas — random timestamps, shuffled, duplicated,
- * in random batches, concurrently — while subscribers watch. Every subscriber's replica, and the
+ * in random batches, concurrently, each client on two connections at once — while subscribers
+ * watch. A client writes only with its own clientId as ORIGIN. Every subscriber's replica, and the
  * server's state as a fresh subscriber reads it, must equal the model: per register, the delta
  * with the greatest timestamp.
  */
@@ -41,6 +43,12 @@ import org.junit.jupiter.api.Test;
 class ConvergenceTest {
   static final int ROUNDS = 4;
   static final int WRITERS = 4;
+  /**
+   * Connections per writer, all saying hello with the writer's clientId: a client may be on two at
+   * once, as when it resends after a reconnect before its old connection is gone.
+   */
+  static final int LINKS = 2;
+  static final String WRITER_PREFIX = "writer";
   static final int DELTAS = 1500;
   static final List<String> COLS = List.of("todos", "notes");
   static final List<String> ATTRS = List.of("title", "done", "rank", "$deleted");
@@ -82,13 +90,13 @@ class ConvergenceTest {
     List<Replica> replicas = new ArrayList<>();
     for (int r = 0; r < 2; r++) subscribe(db, "early" + r, readers, replicas);
 
-    List<List<ObjectNode>> perWriter = assign(deltas, rnd);
+    List<List<ObjectNode>> perLink = assign(deltas, rnd);
     List<Thread> threads = new ArrayList<>();
     List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
-    for (int w = 0; w < WRITERS; w++) {
-      List<ObjectNode> mine = perWriter.get(w);
+    for (int link = 0; link < WRITERS * LINKS; link++) {
+      List<ObjectNode> mine = perLink.get(link);
       long writerSeed = rnd.nextLong();
-      String clientId = "writer" + w;
+      String clientId = writerId(link / LINKS);
       Thread t = new Thread(() -> {
         try (WsClient client = server.connect(clientId)) {
           Random wr = new Random(writerSeed);
@@ -146,7 +154,7 @@ class ConvergenceTest {
       String col = COLS.get(rnd.nextInt(COLS.size()));
       String id = "doc" + rnd.nextInt(6);
       String attr = ATTRS.get(rnd.nextInt(ATTRS.size()));
-      String ts = new Hlc(baseMs + rnd.nextInt(5000), rnd.nextInt(3), "c" + rnd.nextInt(5)).format();
+      String ts = new Hlc(baseMs + rnd.nextInt(5000), rnd.nextInt(3), writerId(rnd.nextInt(WRITERS))).format();
       if (!usedTs.computeIfAbsent(Replica.key(col, id, attr), k -> new HashSet<>()).add(ts)) continue;
       Object value;
       if (attr.equals("$deleted")) value = rnd.nextBoolean();
@@ -157,18 +165,29 @@ class ConvergenceTest {
     return out;
   }
 
-  /** Each delta goes to one writer; a fifth also to another, a tenth twice to the same; then shuffled. */
+  /** The clientId of writer {@code w}: the ORIGIN of the deltas it pushes. */
+  private static String writerId(int w) {
+    return WRITER_PREFIX + w;
+  }
+
+  /**
+   * Each delta goes to one connection (link {@code w * LINKS + j}) of the writer whose ORIGIN it
+   * carries; a fifth also to another connection of that writer, a tenth twice to the same; then
+   * shuffled.
+   */
   private static List<List<ObjectNode>> assign(List<ObjectNode> deltas, Random rnd) {
-    List<List<ObjectNode>> perWriter = new ArrayList<>();
-    for (int w = 0; w < WRITERS; w++) perWriter.add(new ArrayList<>());
+    List<List<ObjectNode>> perLink = new ArrayList<>();
+    for (int l = 0; l < WRITERS * LINKS; l++) perLink.add(new ArrayList<>());
     for (ObjectNode d : deltas) {
-      int w = rnd.nextInt(WRITERS);
-      perWriter.get(w).add(d);
-      if (rnd.nextInt(5) == 0) perWriter.get((w + 1 + rnd.nextInt(WRITERS - 1)) % WRITERS).add(d);
-      if (rnd.nextInt(10) == 0) perWriter.get(w).add(d);
+      String origin = Hlc.parse(d.get("ts").asText()).origin();
+      int w = Integer.parseInt(origin.substring(WRITER_PREFIX.length()));
+      int j = rnd.nextInt(LINKS);
+      perLink.get(w * LINKS + j).add(d);
+      if (rnd.nextInt(5) == 0) perLink.get(w * LINKS + (j + 1 + rnd.nextInt(LINKS - 1)) % LINKS).add(d);
+      if (rnd.nextInt(10) == 0) perLink.get(w * LINKS + j).add(d);
     }
-    perWriter.forEach(list -> Collections.shuffle(list, rnd));
-    return perWriter;
+    perLink.forEach(list -> Collections.shuffle(list, rnd));
+    return perLink;
   }
 
   private static Map<String, Replica.Reg> model(List<ObjectNode> deltas) {
@@ -177,7 +196,9 @@ class ConvergenceTest {
       String key = Replica.key(d.get("col").asText(), d.get("id").asText(), d.get("attr").asText());
       String ts = d.get("ts").asText();
       Replica.Reg old = model.get(key);
-      if (old == null || ts.compareTo(old.ts()) > 0) model.put(key, new Replica.Reg(d.get("value"), ts));
+      if (old == null || Merge.decide(old.ts(), old.value(), ts, d.get("value")) == Merge.Outcome.APPLIED) {
+        model.put(key, new Replica.Reg(d.get("value"), ts));
+      }
     }
     return model;
   }

@@ -37,7 +37,7 @@ class RestartTest {
         Pipeline p = new Pipeline(c, 50);
         List<CompletableFuture<JsonNode>> acks = new ArrayList<>();
         for (int i = 0; i < 500; i++) {
-          String ts = now(i, "w1");
+          String ts = now(i, c.clientId());
           acks.add(p.send(push("keep", delta("c", "d" + (i % 50), "v", i, ts))));
           expected.put(Replica.key("c", "d" + (i % 50), "v"), new Replica.Reg(WsClient.obj("x").numberNode(i), ts));
         }
@@ -64,7 +64,8 @@ class RestartTest {
         assertEquals(50, replica.deltaCount(), "the compacted log holds one entry per register");
 
         // a client resuming from its cursor after the restart gets only what came after it
-        c.request(push("keep", delta("c", "new", "v", 1, now(0, "w2"))));
+        JsonNode pushed = c.request(push("keep", delta("c", "new", "v", 1, now(0, c.clientId()))));
+        assertEquals("applied", pushed.path("results").path(0).asText(), pushed.toString());
         WsClient resumed = server.connect("r2");
         resumed.request(sub("keep", head).put("epoch", epoch));
         JsonNode changes = resumed.next("changes");
@@ -77,7 +78,7 @@ class RestartTest {
       // seqs keep counting from the stored head after a restart
       server.restart();
       try (WsClient c = server.connect("w3")) {
-        JsonNode ack = c.request(push("keep", delta("c", "later", "v", 2, now(0, "w3"))));
+        JsonNode ack = c.request(push("keep", delta("c", "later", "v", 2, now(0, c.clientId()))));
         assertEquals(head + 2, ack.get("seq").asLong());
       }
     }

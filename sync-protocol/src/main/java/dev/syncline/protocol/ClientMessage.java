@@ -11,8 +11,15 @@ import java.util.List;
 public sealed interface ClientMessage {
   JsonNode rid();
 
-  /** First message on every connection. */
-  record Hello(JsonNode rid, int protocol, String clientId, String token) implements ClientMessage {}
+  /**
+   * First message on every connection. {@code peer} (added by Syncline) is present when another
+   * server dials in to replicate: its id, a nonce, the time and its proof of the cluster secret.
+   */
+  record Hello(JsonNode rid, int protocol, String clientId, String token, ObjectNode peer) implements ClientMessage {
+    public Hello(JsonNode rid, int protocol, String clientId, String token) {
+      this(rid, protocol, clientId, token, null);
+    }
+  }
 
   record Login(JsonNode rid, String username, String password) implements ClientMessage {}
 

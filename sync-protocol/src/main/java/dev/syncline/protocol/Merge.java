@@ -62,19 +62,6 @@ public final class Merge {
   }
 
   /**
-   * Decides a delta with timestamp {@code incoming} against a register stamped {@code stored} (null when empty).
-   *
-   * @deprecated timestamps only: ignores the value tie-break; the server store moves to the four-argument form
-   */
-  @Deprecated
-  public static Outcome decide(String stored, String incoming) {
-    if (stored == null) return Outcome.APPLIED;
-    int c = incoming.compareTo(stored);
-    if (c > 0) return Outcome.APPLIED;
-    return c == 0 ? Outcome.DUPLICATE : Outcome.SUPERSEDED;
-  }
-
-  /**
    * The structural order of JSON values that breaks timestamp ties; null is JSON null. By type
    * first: null &lt; false &lt; true &lt; number &lt; string &lt; array &lt; object. Numbers by
    * exact value; strings by UTF-16 code units; arrays element by element, a proper prefix first;

@@ -58,7 +58,8 @@ public final class MessageCodec {
 
   private static final Map<String, Decoder> CLIENT_DECODERS = Map.of(
       "hello", (f, rid, l) -> new ClientMessage.Hello(
-          rid, f.requireInt("protocol"), f.requireOrigin("clientId"), f.optString("token", Integer.MAX_VALUE)),
+          rid, f.requireInt("protocol"), f.requireOrigin("clientId"), f.optString("token", Integer.MAX_VALUE),
+          f.obj.hasNonNull("peer") ? f.optObject("peer") : null),
       "login", (f, rid, l) -> new ClientMessage.Login(
           rid, f.requireString("username", 256), f.requireString("password", 1024)),
       "signup", (f, rid, l) -> new ClientMessage.Signup(

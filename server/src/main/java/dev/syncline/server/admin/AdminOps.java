@@ -13,7 +13,9 @@ import dev.syncline.server.auth.Policy;
 import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.commit.Committer;
 import dev.syncline.server.hub.Hub;
+import dev.syncline.server.replication.Replication;
 import dev.syncline.server.store.DatabaseInfo;
+import dev.syncline.server.store.Digests;
 import dev.syncline.server.store.Store;
 import io.vertx.core.Future;
 import dev.syncline.protocol.Delta;
@@ -45,14 +47,17 @@ public final class AdminOps {
   private final Committer committer;
   private final Hub hub;
   private final Auth auth;
-  private final Supplier<ObjectNode> serverStats;
+  private final Supplier<Future<ObjectNode>> serverStats;
+  private final Replication replication;
   private final Map<String, Op> ops = new HashMap<>();
 
-  public AdminOps(Store store, Committer committer, Hub hub, Auth auth, Supplier<ObjectNode> serverStats) {
+  public AdminOps(Store store, Committer committer, Hub hub, Auth auth, Replication replication,
+      Supplier<Future<ObjectNode>> serverStats) {
     this.store = store;
     this.committer = committer;
     this.hub = hub;
     this.auth = auth;
+    this.replication = replication;
     this.serverStats = serverStats;
     UserOps users = new UserOps(auth, committer);
     PolicyOps policies = new PolicyOps(store, auth, committer);
@@ -60,7 +65,9 @@ public final class AdminOps {
     adminOnly("db.destroy", this::destroyDatabase);
     adminOnly("db.list", (c, args) -> Future.succeededFuture(listDatabases()));
     adminOnly("db.stats", (c, args) -> Future.succeededFuture(describe(existing(dbArg(args)))));
-    adminOnly("server.stats", (c, args) -> Future.succeededFuture(serverStats.get()));
+    adminOnly("db.digest", (c, args) -> Future.succeededFuture(digest(dbArg(args))));
+    adminOnly("server.stats", (c, args) -> serverStats.get().map(s -> (JsonNode) s));
+    adminOnly("peer.forget", this::forgetPeer);
     adminOnly("owner.set", policies::setOwner);
     granted("user.create", users::create, SystemDb.USERS, Policy.Action.CREATE);
     granted("user.update", users::update, SystemDb.USERS, Policy.Action.UPDATE);
@@ -115,6 +122,7 @@ public final class AdminOps {
           .compose(v -> committer.execute(s -> s.createDatabase(db, System.currentTimeMillis())))
           .compose(created -> {
             if (created.isEmpty()) return Future.succeededFuture(false);
+            hub.databaseCreated(db); // peers' feeds start serving it
             List<Delta> changes = new ArrayList<>(auth.system().audited("db.create", caller.user(), db));
             // the server's policy for new databases applied until now; stored, it stays if that setting changes
             if (given == null) changes.addAll(auth.system().setPolicy(db, null, auth.newDatabasePolicy(), caller.user()));
@@ -132,16 +140,35 @@ public final class AdminOps {
     String db = dbArg(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: reserved databases cannot be destroyed");
     existing(db);
-    return auth.serially(() -> committer.execute(s -> s.destroyDatabase(db)).compose(destroyed -> {
-      if (destroyed) hub.databaseDestroyed(db);
+    return auth.serially(() -> {
+      // the destroy itself is a change of $system, carried out wherever it commits (see DatabaseLifecycle);
       // its policies go with it: a database created again under this name starts from its own
-      List<Delta> changes = new ArrayList<>(auth.system().audited("db.destroy", caller.user(), db));
+      List<Delta> changes = new ArrayList<>(auth.system().destroyDatabase(db, caller.user()));
       var dir = auth.directory();
       if (dir.storedPolicy(db, null) != null) changes.addAll(auth.system().setPolicy(db, null, null, caller.user()));
       for (String col : dir.collectionPolicies(db).keySet()) changes.addAll(auth.system().setPolicy(db, col, null, caller.user()));
       return committer.push(SystemDb.NAME, changes)
-          .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("db", db).put("destroyed", destroyed));
-    }));
+          .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("db", db).put("destroyed", true));
+    });
+  }
+
+  /** {@code {db, digest, buckets, head}}: equal digests on two servers mean equal data. */
+  private JsonNode digest(String db) {
+    var d = store.digest(db).orElseThrow(() -> new AdminException(ErrorCode.NOT_FOUND, "no database " + db));
+    ObjectNode out = Json.MAPPER.createObjectNode().put("db", db).put("digest", d.digest());
+    ArrayNode buckets = out.putArray("buckets");
+    for (long v : d.buckets()) buckets.add(Digests.hex(v));
+    return out.put("head", d.head());
+  }
+
+  /** {@code peer.forget {serverId}}: a peer gone for good stops holding back purging and quorums. */
+  private Future<JsonNode> forgetPeer(Caller caller, ObjectNode args) {
+    JsonNode id = args.get("serverId");
+    if (id == null || !id.isTextual() || !dev.syncline.protocol.Hlc.isValidOrigin(id.textValue())) {
+      throw new AdminException(ErrorCode.BAD_REQUEST, "serverId: required, a server id (1 to 64 of [A-Za-z0-9_.:-])");
+    }
+    return replication.forget(id.textValue())
+        .map(known -> (JsonNode) Json.MAPPER.createObjectNode().put("serverId", id.textValue()).put("forgotten", known));
   }
 
   private JsonNode listDatabases() {

@@ -23,8 +23,22 @@ import org.slf4j.LoggerFactory;
 public final class AuthSetup {
   private static final Logger log = LoggerFactory.getLogger(AuthSetup.class);
 
-  /** What the config asks for. {@code signingKey} null: use the stored one, or make one. */
-  public record Seed(String adminPassword, String signingKey, List<SeedUser> users, List<SeedDatabase> databases) {}
+  /**
+   * What the config asks for. {@code signingKey} null: use the stored one, or make one.
+   * {@code usersFromPeers}: this server dials peers, which hold the cluster's users; on an empty
+   * store it makes no {@code admin} of its own unless a password is given. {@code clusterSecret}
+   * (null without a cluster) salts the hashes of declared users, see {@link Passwords#hashDeclared}.
+   */
+  public record Seed(String adminPassword, String signingKey, List<SeedUser> users, List<SeedDatabase> databases,
+      boolean usersFromPeers, String clusterSecret) {
+    public Seed(String adminPassword, String signingKey, List<SeedUser> users, List<SeedDatabase> databases) {
+      this(adminPassword, signingKey, users, databases, false, null);
+    }
+
+    String hash(String username, String password) {
+      return clusterSecret == null ? Passwords.hash(password) : Passwords.hashDeclared(password, username, clusterSecret);
+    }
+  }
 
   public record SeedUser(String username, String password, List<String> roles) {}
 
@@ -57,7 +71,11 @@ public final class AuthSetup {
       writes.addAll(system.signingKey(key));
       log.info("made a token signing key and stored it in {}", SystemDb.NAME);
     }
-    if (!anyUserEver) {
+    if (!anyUserEver && seed.usersFromPeers() && seed.adminPassword() == null) {
+      // a generated admin would replace the cluster's own once replicated: take the cluster's
+      System.out.println("Syncline: no user 'admin' created here: this server gets its users from its peers"
+          + " (set SYNCLINE_ADMIN_PASSWORD to create one)");
+    } else if (!anyUserEver) {
       String password = seed.adminPassword();
       if (password == null) {
         password = randomSecret(18);
@@ -66,7 +84,7 @@ public final class AuthSetup {
             + " (shown only now; set SYNCLINE_ADMIN_PASSWORD to choose it)");
       }
       Auth.checkPassword(password);
-      writes.addAll(system.createUser("admin", Passwords.hash(password), List.of(Caller.ADMIN_ROLE), null));
+      writes.addAll(system.createUser("admin", seed.hash("admin", password), List.of(Caller.ADMIN_ROLE), null));
     }
     for (SeedUser u : seed.users()) {
       if (!Policy.NAME.matcher(u.username()).matches() || !u.roles().stream().allMatch(r -> Policy.NAME.matcher(r).matches())) {
@@ -75,7 +93,7 @@ public final class AuthSetup {
       Directory.User existing = dir.user(u.username());
       if (existing == null) {
         Auth.checkPassword(u.password());
-        writes.addAll(system.createUser(u.username(), Passwords.hash(u.password()), u.roles(), null));
+        writes.addAll(system.createUser(u.username(), seed.hash(u.username(), u.password()), u.roles(), null));
       } else if (!existing.roles().equals(new java.util.HashSet<>(u.roles()))) {
         writes.addAll(system.updateUser(u.username(), null, u.roles(), null, null));
       }

@@ -21,6 +21,24 @@ public final class Passwords {
     return Password.hash(password).addRandomSalt(16).with(ARGON2).getResult();
   }
 
+  /**
+   * The hash of a user the config declares, on a server of a cluster: its salt comes from the
+   * cluster secret and the name, so every server that declares the same user with the same
+   * password writes the very same hash, and their writes agree instead of replacing each other
+   * (which would end the user's sign-ins everywhere). Still unique per user and cluster.
+   */
+  public static String hashDeclared(String password, String username, String clusterSecret) {
+    try {
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(new javax.crypto.spec.SecretKeySpec(clusterSecret.getBytes(java.nio.charset.StandardCharsets.UTF_8), "HmacSHA256"));
+      byte[] salt = java.util.Arrays.copyOf(mac.doFinal(("declared user salt\n" + username)
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8)), 16);
+      return Password.hash(password).addSalt(salt).with(ARGON2).getResult();
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** True when {@code password} matches {@code hash}; a null hash (unknown user) costs the same and fails. */
   public static boolean verify(String password, String hash) {
     if (hash == null) {

@@ -22,7 +22,9 @@ import java.util.List;
  *   <li>{@code users/NAME}: {@code passwordHash} (secret), {@code roles}, {@code disabled}, {@code revokedAt},
  *       {@code createdAt}, {@code changedBy}
  *   <li>{@code policies/DB} and {@code policies/DB/COL}: {@code read}, {@code create}, {@code update}, {@code destroy}, {@code changedBy}
- *   <li>{@code secrets/jwt}: {@code key} (secret)
+ *   <li>{@code secrets/jwt}: {@code key} (secret, and this server's alone: never replicated)
+ *   <li>{@code databases/DB}: {@code destroyed} = true, stamped with when the database was
+ *       destroyed cluster-wide (see {@code DatabaseLifecycle})
  *   <li>{@code audit/TS}: {@code entry} = {@code {op, by, target, at}}
  * </ul>
  *
@@ -34,6 +36,12 @@ public final class SystemDb {
   public static final String POLICIES = "policies";
   public static final String SECRETS = "secrets";
   public static final String AUDIT = "audit";
+  public static final String DATABASES = "databases";
+  /** The attribute of {@code databases/DB} whose timestamp says when the database was destroyed. */
+  public static final String DESTROYED = "destroyed";
+
+  /** Collections of {@code $system} that belong to each server alone: not replicated, not in digests. */
+  public static final java.util.Map<String, java.util.Set<String>> LOCAL_COLLECTIONS = java.util.Map.of(NAME, java.util.Set.of(SECRETS));
   public static final String PASSWORD_HASH = "passwordHash";
   /** When a user was last disabled, in ms: sign-ins made before it stay void. */
   public static final String REVOKED_AT = "revokedAt";
@@ -105,6 +113,12 @@ public final class SystemDb {
     }
     out.add(audit("policy.set", by, id, ts));
     return out;
+  }
+
+  /** Destroys a database on every server: what was written in it up to now goes. */
+  public List<Delta> destroyDatabase(String db, String by) {
+    String ts = tick();
+    return List.of(new Delta(DATABASES, db, DESTROYED, BooleanNode.TRUE, ts), audit("db.destroy", by, db, ts));
   }
 
   public List<Delta> signingKey(String key) {

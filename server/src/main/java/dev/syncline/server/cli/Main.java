@@ -32,6 +32,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--static", description = "folder of static files served at /")
   String staticDir;
 
+  @Option(names = "--peer", description = "URL of a server to replicate with, ws://host:port/sync (repeatable)")
+  java.util.List<String> peers;
+
   public static void main(String[] args) {
     int code = new CommandLine(new Main()).execute(args);
     if (code != 0) System.exit(code);
@@ -45,6 +48,7 @@ public final class Main implements Callable<Integer> {
     if (data != null) cfg.data = data;
     if (durability != null) cfg.durability = durability;
     if (staticDir != null) cfg.staticDir = staticDir;
+    if (peers != null) cfg.peers = new java.util.ArrayList<>(peers);
     SynclineServer server = SynclineServer.start(cfg).toCompletionStage().toCompletableFuture().get();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {

@@ -43,7 +43,15 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Back-pressure</h2>
  * At most {@link CommitterOptions#maxQueuedDeltas()} deltas wait; past that a push fails at once
- * with {@link OverloadedException}, so a flood cannot grow the heap.
+ * with {@link OverloadedException}, so a flood cannot grow the heap. Batches replicated from
+ * peers ({@link #replicate}) are never refused: each link bounds what it has in flight itself,
+ * and refusing one would stall the link, not the flood.
+ *
+ * <h2>Purging</h2>
+ * Between groups, at most every {@link CommitterOptions#purgeIntervalMs()}, busy or idle, the
+ * writer takes one purge step per database: a bounded slice of its log, continuing where the
+ * last step stopped, so old tombstones behind long-lived values are reached too. A step never
+ * goes past the {@linkplain #purgeHorizon horizon} (what every peer has confirmed).
  */
 public final class Committer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Committer.class);
@@ -98,6 +106,7 @@ public final class Committer implements AutoCloseable {
   private final CommitStats stats = new CommitStats();
   private volatile boolean closing;
   private long nextPurgeAt;
+  private volatile java.util.function.ToLongFunction<String> purgeHorizon = db -> Long.MAX_VALUE;
 
   public Committer(Store store, CommitterOptions options, CommitListener listener) {
     this.store = store;
@@ -135,6 +144,24 @@ public final class Committer implements AutoCloseable {
     }
     queue.add(new PushTask(ctx, WriteBatch.of(db, deltas, writer, guard), promise, weight)); // encodes here, on the caller's thread
     return promise.future();
+  }
+
+  /**
+   * Queues deltas replicated from a peer ({@link WriteBatch#replicated}); never refused for a full
+   * queue. Must be called on a Vert.x context; the future completes there once durable.
+   */
+  public Future<BatchOutcome> replicate(WriteBatch batch) {
+    if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
+    Promise<BatchOutcome> promise = Promise.promise();
+    int weight = Math.max(1, batch.deltas().size());
+    queuedDeltas.addAndGet(weight);
+    queue.add(new PushTask(Vertx.currentContext(), batch, promise, weight));
+    return promise.future();
+  }
+
+  /** Sets how far (by seq, per database) purging may go; by default, everything. */
+  public void purgeHorizon(java.util.function.ToLongFunction<String> horizon) {
+    this.purgeHorizon = horizon;
   }
 
   /** Runs a write operation on the writer thread, alone in its own transaction(s). */
@@ -192,6 +219,7 @@ public final class Committer implements AutoCloseable {
       }
       stop = process(drained);
       drained.clear();
+      purgeIfDue(); // on a timer, not only when idle: a busy server must purge too
     }
     log.debug("committer stopped");
   }
@@ -297,7 +325,9 @@ public final class Committer implements AutoCloseable {
     long cutoff = now - options.tombstoneRetentionMs();
     for (var db : store.databases()) {
       try {
-        int n = store.purgeTombstones(db.name(), cutoff, options.purgeBatchEntries());
+        long horizon = purgeHorizon.applyAsLong(db.name());
+        if (horizon <= 0) continue;
+        int n = store.purgeTombstones(db.name(), cutoff, horizon, options.purgeBatchEntries());
         if (n > 0) log.info("purged {} tombstones from {}", n, db.name());
       } catch (RuntimeException e) {
         log.error("tombstone purge of {} failed", db.name(), e);

@@ -143,8 +143,45 @@ public final class ServerConfig {
   public int maxGroupDeltas = 20_000;
   /** How long tombstones are kept before they may be purged; 0 keeps them forever. Default 30 days. */
   public long tombstoneRetentionMs = 30L * 24 * 3600 * 1000;
-  /** How often an idle writer looks for tombstones to purge. Default 60000. */
+  /** How often the writer takes a purge step per database (busy or idle). Default 60000. */
   public long purgeIntervalMs = 60_000;
+  /** Most log entries one purge step visits per database; the next step goes on from there. Default 10000. */
+  public int purgeBatchEntries = 10_000;
+
+  // ---- replication ----
+
+  /**
+   * WebSocket URLs of peers this server dials, e.g. {@code ["ws://10.0.0.2:8080/sync"]} (env: comma
+   * separated). Each link replicates both ways, so a star is every spoke naming the hub and a ring
+   * every server naming the next. Needs {@link #clusterSecret}. Default none.
+   */
+  public List<String> peers = new ArrayList<>();
+
+  /**
+   * The secret every server of a cluster shares, at least 32 characters: links prove they know it
+   * (it is never sent), and, unless {@link #jwtSecret} is set, the token signing key is derived
+   * from it, so a token from one server works on all. Without it the server takes no peer links.
+   */
+  public String clusterSecret;
+
+  /**
+   * Servers (this one included) that must hold a push durably before it is acked; a push may ask
+   * for its own {@code w}. If that many do not within {@link #quorumTimeoutMs}, the ack says
+   * {@code quorum_timeout} per delta (the write is kept). Default 1.
+   */
+  public int writeQuorum = 1;
+
+  /** How long a push waits for its write quorum. Default 5000. */
+  public long quorumTimeoutMs = 5000;
+
+  /** How often each link compares database digests with its peer and repairs what differs. 0: never. Default 30000. */
+  public long digestIntervalMs = 30_000;
+
+  /** How often a link pings its peer; one silent for three of these is dropped and dialed again. Default 5000. */
+  public long peerPingIntervalMs = 5000;
+
+  /** Longest wait between attempts to dial a peer (the wait doubles from 100 ms, with jitter). Default 5000. */
+  public long peerReconnectMaxMs = 5000;
 
   // ---- fan-out ----
 
@@ -205,6 +242,27 @@ public final class ServerConfig {
     if (loginFailuresPerUser < 1 || loginFailuresPerAddress < 1) throw new IllegalArgumentException("loginFailuresPer*: at least 1");
     if (lockoutBaseMs < 1 || lockoutMaxMs < lockoutBaseMs) throw new IllegalArgumentException("lockoutBaseMs/lockoutMaxMs: 1 ≤ base ≤ max");
     if (messagesPerSecond < 0) throw new IllegalArgumentException("messagesPerSecond: 0 (off) or more");
+    if (clusterSecret != null && clusterSecret.length() < 32) throw new IllegalArgumentException("clusterSecret: at least 32 characters");
+    if (!peers.isEmpty() && clusterSecret == null) {
+      throw new IllegalArgumentException("peers: needs clusterSecret, the secret every server of the cluster shares");
+    }
+    for (String peer : peers) {
+      java.net.URI uri;
+      try {
+        uri = new java.net.URI(peer);
+      } catch (java.net.URISyntaxException e) {
+        uri = null;
+      }
+      if (uri == null || !("ws".equals(uri.getScheme()) || "wss".equals(uri.getScheme())) || uri.getHost() == null) {
+        throw new IllegalArgumentException("peers: " + peer + " is not a ws:// or wss:// URL such as ws://host:8080/sync");
+      }
+    }
+    if (writeQuorum < 1 || writeQuorum > 64) throw new IllegalArgumentException("writeQuorum: 1 to 64");
+    if (quorumTimeoutMs < 1) throw new IllegalArgumentException("quorumTimeoutMs: at least 1");
+    if (digestIntervalMs < 0) throw new IllegalArgumentException("digestIntervalMs: 0 (never) or more");
+    if (peerPingIntervalMs < 100) throw new IllegalArgumentException("peerPingIntervalMs: at least 100");
+    if (peerReconnectMaxMs < 100) throw new IllegalArgumentException("peerReconnectMaxMs: at least 100");
+    if (purgeBatchEntries < 1) throw new IllegalArgumentException("purgeBatchEntries: at least 1");
     if (serverId != null && !dev.syncline.protocol.Hlc.isValidOrigin(serverId)) {
       throw new IllegalArgumentException("serverId: 1 to 64 characters of [A-Za-z0-9_.:-]");
     }

@@ -10,11 +10,7 @@ import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Context;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.http.WebSocketFrameType;
-import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import io.vertx.core.internal.http.WebSocketInternal;
-import java.util.ArrayList;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,9 +28,8 @@ import org.slf4j.LoggerFactory;
  * never reaches the code delivering to the next.
  *
  * <h2>Vert.x internals</h2>
- * This is the one class that uses Vert.x's internal API, where the public one has no equivalent:
- * frames are written from bytes that are already UTF-8 JSON (the public API builds text frames
- * from a String only, which would decode and re-encode every fan-out frame); a close frame is
+ * Besides {@link Frames}, this is the one class that uses Vert.x's internal API, where the public
+ * one has no equivalent: a close frame is
  * written straight to the channel after a framing violation (Vert.x closes the channel before a
  * close written the usual way is flushed); a handler in the channel pipeline checks close codes
  * before Vert.x echoes them; and the TCP connection is dropped after the close timeout.
@@ -50,7 +45,7 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
 
   private final ServerWebSocket ws;
   private final Context context;
-  private final List<Runnable> drainWaiters = new ArrayList<>();
+  private final DrainWaiters drainWaiters;
   private final String clientAddress;
   private Runnable onEnd = () -> { };
   /** False once either side decided to close: nothing more is written. */
@@ -62,9 +57,10 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes, boolean trustProxy) {
     this.ws = ws;
     this.context = context;
+    this.drainWaiters = new DrainWaiters(context);
     this.clientAddress = ClientAddress.of(ws.remoteAddress(), ws.headers(), trustProxy);
     ws.setWriteQueueMaxSize(writeQueueBytes);
-    ws.drainHandler(v -> runDrainWaiters());
+    ws.drainHandler(v -> drainWaiters.runAll());
     WebSocketInternal internal = (WebSocketInternal) ws;
     // ahead of Vert.x's handler, which echoes whatever close code it receives
     internal.channelHandlerContext().pipeline().addBefore("handler", "syncline-close-codes", new CloseCodeCheck());
@@ -114,7 +110,7 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   public void writeText(ByteBuf frame) {
     if (!open) return;
     try {
-      ws.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+      ws.writeFrame(Frames.text(frame));
     } catch (RuntimeException e) {
       gone(e);
     }
@@ -146,21 +142,23 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   @Override
   public void whenDrained(Runnable r) {
     if (!open) return;
-    drainWaiters.add(r);
-    // the queue may have drained already; the drain handler only fires on a full-to-free edge
-    if (!writeQueueFull()) context.runOnContext(v -> runDrainWaiters());
+    drainWaiters.add(r, writeQueueFull());
   }
 
-  private void runDrainWaiters() {
-    if (drainWaiters.isEmpty()) return;
-    List<Runnable> ready = new ArrayList<>(drainWaiters);
-    drainWaiters.clear();
-    ready.forEach(Runnable::run);
-  }
 
   @Override
   public boolean isOpen() {
     return open;
+  }
+
+  @Override
+  public void pause() {
+    if (open) ws.pause();
+  }
+
+  @Override
+  public void resume() {
+    if (open) ws.resume();
   }
 
   @Override

@@ -48,6 +48,7 @@ public final class Hub implements Committer.CommitListener {
   private final AtomicInteger lagging = new AtomicInteger();
   private final java.util.concurrent.atomic.LongAdder lagEvents = new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.AtomicLong bufferedBytes = new java.util.concurrent.atomic.AtomicLong();
+  private final List<java.util.function.Consumer<String>> createdListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public Hub(Vertx vertx, Store store, HubOptions options) {
     this.store = store;
@@ -64,12 +65,22 @@ public final class Hub implements Committer.CommitListener {
    */
   public Subscription subscribe(String sid, String db, Set<String> cols, long since, String clientEpoch, Outlet outlet,
       ReadFilter filter, Function<DatabaseInfo, String> epochOf) {
+    return subscribe(sid, db, cols, since, clientEpoch, outlet, filter, epochOf, false);
+  }
+
+  /**
+   * As above; {@code feed} marks a peer's feed, which is also sent an empty {@code changes} frame
+   * when a commit holds nothing it may see, so the peer's cursor (and what it confirms) keeps up
+   * with the head.
+   */
+  public Subscription subscribe(String sid, String db, Set<String> cols, long since, String clientEpoch, Outlet outlet,
+      ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
     // each connection runs on its own duplicate of its event loop's context: key by the loop's
     LoopRegistry registry = loops.computeIfAbsent(((ContextInternal) Vertx.currentContext()).unwrap(),
         c -> new LoopRegistry());
     var info = store.database(db);
     if (info.isEmpty()) return null;
-    Subscription s = new Subscription(this, registry, sid, db, cols, outlet, filter, epochOf);
+    Subscription s = new Subscription(this, registry, sid, db, cols, outlet, filter, epochOf, feed);
     registry.add(s);
     subscriptionCount.incrementAndGet();
     boolean otherEpoch = clientEpoch != null && !clientEpoch.equals(epochOf.apply(info.get()));
@@ -80,6 +91,28 @@ public final class Hub implements Committer.CommitListener {
   /** Ends every subscription of a database that was destroyed; each is told {@code not_found}. */
   public void databaseDestroyed(String db) {
     loops.forEach((ctx, registry) -> ctx.runOnContext(v -> registry.destroyed(db)));
+  }
+
+  /**
+   * A database lost registers without tombstones (destroyed through a timestamp, with newer
+   * registers left): every subscription to it starts over with {@code reset} and its new epoch.
+   */
+  public void databaseTrimmed(String db) {
+    loops.forEach((ctx, registry) -> ctx.runOnContext(v -> registry.trimmed(db)));
+  }
+
+  /**
+   * Calls {@code listener} (on the thread that created it) with the name of every database
+   * created from now on. Returns what stops it.
+   */
+  public Runnable onDatabaseCreated(java.util.function.Consumer<String> listener) {
+    createdListeners.add(listener);
+    return () -> createdListeners.remove(listener);
+  }
+
+  /** A database was created: peers' feeds start serving it. */
+  public void databaseCreated(String db) {
+    createdListeners.forEach(l -> l.accept(db));
   }
 
   /** One group commit: its deltas are merged per database into one batch, so one frame per subscriber. */
@@ -104,7 +137,7 @@ public final class Hub implements Committer.CommitListener {
     return lagging.get();
   }
 
-  /** How many times a subscription fell behind its buffer budget and was switched to the store. */
+  /** How many times a subscription fell behind (its socket busy, or a commit too large for one frame) and was switched to the store. */
   public long lagEvents() {
     return lagEvents.sum();
   }
@@ -178,6 +211,11 @@ public final class Hub implements Committer.CommitListener {
       List<Subscription> subs = byDb.remove(db);
       if (subs != null) subs.forEach(Subscription::databaseGone);
     }
+
+    void trimmed(String db) {
+      List<Subscription> subs = byDb.get(db);
+      if (subs != null) List.copyOf(subs).forEach(Subscription::epochChanged);
+    }
   }
 
   /** Subscribers with equal collection filters and equal access see the same deltas. */
@@ -186,19 +224,28 @@ public final class Hub implements Committer.CommitListener {
   /** The deltas of one live batch that one collection filter and one access let through, and their frame body. */
   static final class Audience {
     final List<byte[]> deltas;
+    private final long[] seqs;
     private final LiveBatch batch;
+    private final int bytes;
     private byte[] body;
+    private List<byte[]> pages;
 
     Audience(LiveBatch batch, Set<String> cols, ReadFilter filter) {
       this.batch = batch;
       List<byte[]> matching = new ArrayList<>(batch.deltas().size());
+      long[] matchingSeqs = new long[batch.deltas().size()];
+      int size = 0;
       for (CommittedDelta d : batch.deltas()) {
         if ((cols == null || cols.contains(d.delta().col()))
-            && (filter == null || filter.allows(d.delta().col(), d.delta().attr(), d.owner()))) {
+            && (filter == null || filter.allowsLive(d))) {
+          matchingSeqs[matching.size()] = d.delta().seq();
           matching.add(d.json());
+          size += d.json().length + 1;
         }
       }
       this.deltas = matching;
+      this.seqs = matchingSeqs;
+      this.bytes = size;
     }
 
     byte[] body() {
@@ -206,10 +253,29 @@ public final class Hub implements Committer.CommitListener {
       return body;
     }
 
+    /**
+     * The batch as frame bodies of at most about {@code pageBytes} each, in seq order: each
+     * names as its cursor the seq of its last delta, the last one the batch's last seq.
+     */
+    List<byte[]> pages(int pageBytes) {
+      if (pages != null) return pages;
+      pages = new ArrayList<>();
+      int from = 0;
+      int size = 0;
+      for (int i = 0; i < deltas.size(); i++) {
+        size += deltas.get(i).length + 1;
+        boolean last = i == deltas.size() - 1;
+        if (size >= pageBytes || last) {
+          pages.add(ChangesFrame.body(batch.db(), last ? batch.lastSeq() : seqs[i], deltas.subList(from, i + 1)));
+          from = i + 1;
+          size = 0;
+        }
+      }
+      return pages;
+    }
+
     int bytes() {
-      int n = 0;
-      for (byte[] d : deltas) n += d.length + 1;
-      return n;
+      return bytes;
     }
   }
 }

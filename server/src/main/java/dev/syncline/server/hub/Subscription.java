@@ -29,10 +29,13 @@ import org.slf4j.LoggerFactory;
  *       below it are already in the store snapshot. If one was noted, it reads again. No gap, no
  *       duplicate.
  *   <li>{@code LIVE}: each batch is sent as it arrives. While the socket is busy, batches are
- *       coalesced into one pending frame; when it drains, that frame goes out.
- *   <li>{@code LAGGING}: the pending frame outgrew {@link HubOptions#subscriberBufferBytes()}. It
- *       is dropped and nothing more is held; once the socket drains the subscription catches up
- *       from its cursor again — which also compacts: overwritten values are not re-sent.
+ *       coalesced into one pending frame; when it drains, that frame goes out. A batch larger
+ *       than a catch-up page goes out as several frames of a page each, so no frame outgrows
+ *       what a peer or client accepts (and to a busy socket not at all: it is read from the store).
+ *   <li>{@code LAGGING}: the pending frame outgrew {@link HubOptions#subscriberBufferBytes()} (or
+ *       a catch-up page), or a catch-up page found the socket still busy. What is held is dropped
+ *       and nothing more is; once the socket drains the subscription catches up from its cursor
+ *       again — which also compacts: overwritten values are not re-sent.
  * </ul>
  *
  * <h2>Access</h2>
@@ -55,6 +58,8 @@ public final class Subscription {
   private final Set<String> cols;
   private final Outlet outlet;
   private final byte[] header;
+  /** A peer's feed: its cursor moves with every commit, also one it sees nothing of. */
+  private final boolean feed;
   private ReadFilter filter;
   private Function<DatabaseInfo, String> epochOf;
   /** Counts restarts, so a page read under an older filter is thrown away. */
@@ -69,7 +74,8 @@ public final class Subscription {
   private int pendingBytes;
 
   Subscription(Hub hub, Hub.LoopRegistry registry, String sid, String db, Set<String> cols, Outlet outlet,
-      ReadFilter filter, Function<DatabaseInfo, String> epochOf) {
+      ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
+    this.feed = feed;
     this.filter = filter;
     this.epochOf = epochOf;
     this.hub = hub;
@@ -139,6 +145,11 @@ public final class Subscription {
     restart();
   }
 
+  /** The database's epoch changed under this subscription: it starts over. */
+  void epochChanged() {
+    if (state != State.CLOSED) restart();
+  }
+
   /** Sends {@code reset} with the current epoch and catches up from 0 under the current filter. */
   private void restart() {
     var info = hub.store().database(db);
@@ -180,24 +191,36 @@ public final class Subscription {
       return;
     }
     if (batch.lastSeq() <= cursor) return;
-    if (audience.deltas.isEmpty()) {
+    if (audience.deltas.isEmpty() && !(feed && pending.isEmpty() && !outlet.writeQueueFull())) {
       // nothing this filter sees; the cursor may still move past it
       if (pending.isEmpty()) cursor = batch.lastSeq();
       else pendingSeq = batch.lastSeq();
       return;
     }
+    int added = audience.bytes();
+    int pageBytes = hub.options().catchUpPageBytes();
     if (pending.isEmpty() && !outlet.writeQueueFull()) {
-      outlet.writeText(ChangesFrame.frame(header, audience.body()));
+      if (added <= pageBytes) {
+        outlet.writeText(ChangesFrame.frame(header, audience.body()));
+      } else {
+        // one commit too large for one frame (a bulk load): in frames of a page each, so none
+        // outgrows what a peer or client accepts
+        for (byte[] page : audience.pages(pageBytes)) outlet.writeText(ChangesFrame.frame(header, page));
+      }
       cursor = batch.lastSeq();
       return;
     }
-    int added = audience.bytes();
-    if (pendingBytes + added > hub.options().subscriberBufferBytes()) {
+    if (added > pageBytes) {
+      // too large to hold for a busy socket: it is read from the store, page by page, once drained
+      dropPending();
+      fallBehind();
+      return;
+    }
+    // what is held goes out as one frame, so it stays within a page as well as within the buffer
+    if (pendingBytes + added > Math.min(hub.options().subscriberBufferBytes(), hub.options().catchUpPageBytes())) {
       // too far behind to buffer: drop what is held and re-read it from the store later
       dropPending();
-      setState(State.LAGGING);
-      log.debug("subscription {} on {} is lagging at seq {}", sid, db, cursor);
-      outlet.whenDrained(this::resumeFromStore);
+      fallBehind();
       return;
     }
     boolean first = pending.isEmpty();
@@ -231,6 +254,13 @@ public final class Subscription {
     state = next;
   }
 
+  /** Holds nothing more: once the socket drains, the subscription reads on from the store by its cursor. */
+  private void fallBehind() {
+    setState(State.LAGGING);
+    log.debug("subscription {} on {} is lagging at seq {}", sid, db, cursor);
+    outlet.whenDrained(this::resumeFromStore);
+  }
+
   private void resumeFromStore() {
     if (state != State.LAGGING) return;
     setState(State.CATCHING_UP);
@@ -247,7 +277,7 @@ public final class Subscription {
       return;
     }
     if (outlet.writeQueueFull()) {
-      outlet.whenDrained(this::readNextPage);
+      fallBehind(); // waiting for the socket: lagging, until it drains
       return;
     }
     reading = true;

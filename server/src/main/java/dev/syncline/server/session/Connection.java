@@ -7,4 +7,9 @@ public interface Connection extends Outlet {
   void close(short code, String reason);
 
   String remoteAddress();
+
+  /** Stops reading from the socket, or reads again. */
+  void pause();
+
+  void resume();
 }

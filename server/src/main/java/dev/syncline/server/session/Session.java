@@ -18,6 +18,10 @@ import dev.syncline.server.auth.ReadAccess;
 import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.commit.OverloadedException;
 import dev.syncline.server.hub.Subscription;
+import dev.syncline.server.replication.Replication;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Json;
+import io.vertx.core.Future;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.DatabaseInfo;
 import java.util.ArrayList;
@@ -58,6 +62,8 @@ public final class Session {
   private final TokenBucket badMessages;
   private final TokenBucket messages;
   private Caller caller = Caller.ANONYMOUS;
+  /** Set when the connection is a peer server's replication link: its messages go there. */
+  private Replication.LinkHandle link;
   private long expiryTimer = -1;
   private String clientId;
   private int nextSid = 1;
@@ -83,6 +89,10 @@ public final class Session {
 
   public void onText(String text) {
     if (closed) return;
+    if (link != null) {
+      link.onText(text);
+      return;
+    }
     ClientMessage message;
     try {
       message = MessageCodec.decodeClient(text, services.limits());
@@ -114,6 +124,7 @@ public final class Session {
   /** The socket closed: end every subscription. */
   public void onClose() {
     closed = true;
+    if (link != null) link.closed();
     if (expiryTimer >= 0) services.vertx().cancelTimer(expiryTimer);
     expiryTimer = -1;
     subscriptions.values().forEach(Subscription::close);
@@ -231,6 +242,10 @@ public final class Session {
       close(CLOSE_PROTOCOL_ERROR, "unsupported protocol");
       return;
     }
+    if (hello.peer() != null) {
+      acceptPeer(hello);
+      return;
+    }
     Auth.SignedIn signedIn = null;
     if (hello.token() != null) {
       try {
@@ -247,6 +262,22 @@ public final class Session {
         System.currentTimeMillis(), caller.info(), services.limits()));
   }
 
+  /** Another server dialing in to replicate: if it proves it knows the cluster secret, the link takes the connection over. */
+  private void acceptPeer(ClientMessage.Hello hello) {
+    ObjectNode welcome;
+    try {
+      welcome = (ObjectNode) Json.MAPPER.readTree(MessageCodec.encode(new ServerMessage.Welcome(hello.rid(),
+          MessageCodec.PROTOCOL_VERSION, services.serverId(), System.currentTimeMillis(), null, services.limits())));
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
+    Replication.LinkHandle accepted = services.replication().accept(new PeerConnection(connection), hello.clientId(),
+        hello.peer(), hello.rid(), welcome);
+    if (accepted == null) return; // refused, answered and closed
+    clientId = hello.clientId();
+    link = accepted;
+  }
+
   // ---- push ----
 
   private void onPush(ClientMessage.Push push) {
@@ -257,6 +288,13 @@ public final class Session {
     Optional<DatabaseInfo> db = services.store().database(push.db());
     if (db.isEmpty()) {
       send(ServerMessage.Error.of(push.rid(), ErrorCode.NOT_FOUND, "no database " + push.db()));
+      return;
+    }
+    Replication replication = services.replication();
+    int w = push.w() == 0 ? replication.writeQuorum() : push.w();
+    if (w > 1 && w > replication.clusterSize()) {
+      send(ServerMessage.Error.of(push.rid(), ErrorCode.BAD_REQUEST, "w: " + w + " servers cannot hold this write: "
+          + replication.clusterSize() + " server(s) of this cluster are known here"));
       return;
     }
     int n = push.deltas().size();
@@ -270,6 +308,9 @@ public final class Session {
       Delta d = accepted.get(i);
       if (reject != null) {
         refused[i] = PushResult.refused(reject.code(), reject.getMessage());
+      } else if (!isOwnOrigin(d.ts())) {
+        refused[i] = PushResult.refused(ErrorCode.BAD_REQUEST, "ts: its ORIGIN must be this connection's clientId, " + clientId);
+        accepted.set(i, null);
       } else if (Hlc.msOf(d.ts()) > maxMs) {
         refused[i] = PushResult.clockSkew("ts is " + (Hlc.msOf(d.ts()) - now) + " ms ahead of the server clock", now);
         accepted.set(i, null);
@@ -279,17 +320,20 @@ public final class Session {
       }
     }
     if (acceptedCount == 0) {
-      send(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null)));
+      send(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null, 0)));
       return;
     }
     services.committer().push(push.db(), accepted, caller.user(), services.auth().writeGuard(caller, push.db()))
+        .compose(outcome -> w <= 1 || outcome.missing() ? Future.succeededFuture(new Held(outcome, w))
+            : replication.awaitQuorum(push.db(), outcome.head(), w).map(servers -> new Held(outcome, servers)))
         .onComplete(ar -> {
       if (ar.succeeded()) {
-        BatchOutcome outcome = ar.result();
+        BatchOutcome outcome = ar.result().outcome();
         if (outcome.missing()) {
           send(ServerMessage.Error.of(push.rid(), ErrorCode.NOT_FOUND, "no database " + push.db()));
         } else {
-          send(new ServerMessage.Ack(push.rid(), push.db(), outcome.head(), results(refused, outcome)));
+          int servers = ar.result().servers();
+          send(new ServerMessage.Ack(push.rid(), push.db(), outcome.head(), results(refused, outcome, servers < w ? servers : 0)));
         }
       } else if (ar.cause() instanceof OverloadedException e) {
         send(overloaded(push.rid(), e));
@@ -299,14 +343,25 @@ public final class Session {
     });
   }
 
-  private static List<PushResult> results(PushResult[] refused, BatchOutcome outcome) {
+  /** A committed push and how many servers hold it. */
+  private record Held(BatchOutcome outcome, int servers) {}
+
+  /** One result per pushed delta; {@code shortOfQuorum} > 0: only that many servers held the stored ones in time. */
+  private static List<PushResult> results(PushResult[] refused, BatchOutcome outcome, int shortOfQuorum) {
     List<PushResult> out = new ArrayList<>(refused.length);
     for (int i = 0; i < refused.length; i++) {
       if (refused[i] != null) out.add(refused[i]);
       else if (outcome.outcomes().get(i) == null) out.add(FORBIDDEN_DELTA); // the policy refused it
+      else if (shortOfQuorum > 0) out.add(PushResult.quorumTimeout(shortOfQuorum, "held by " + shortOfQuorum
+          + " server(s) when the quorum timed out; it is stored here and still replicates, a resend is safe"));
       else out.add(PushResult.of(outcome.outcomes().get(i)));
     }
     return out;
+  }
+
+  /** Whether a timestamp's ORIGIN is this connection's clientId: a client writes only as itself. */
+  private boolean isOwnOrigin(String ts) {
+    return ts.length() == 19 + clientId.length() && ts.startsWith(clientId, 19);
   }
 
   private static final PushResult FORBIDDEN_DELTA =

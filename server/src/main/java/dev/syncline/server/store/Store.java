@@ -1,7 +1,10 @@
 package dev.syncline.server.store;
 
 import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -9,42 +12,59 @@ import java.util.Set;
  * Durable storage of databases as attribute registers plus a compacted change log. This is the
  * server's only view of storage: the rest of the server does not know which engine is behind it.
  *
- * <p>Writes ({@link #commit}, {@link #createDatabase}, {@link #destroyDatabase}) are made by one
- * thread only, the committer. Reads work from any thread on a consistent snapshot and never
- * wait for the writer.
+ * <p>Writes ({@link #commit}, {@link #createDatabase}, {@link #destroyThrough}, purges, peer
+ * acks) are made by one thread only, the committer. Reads work from any thread on a consistent
+ * snapshot and never wait for the writer.
  */
 public interface Store extends AutoCloseable {
 
   /**
    * Opens (creating when absent) a Xodus store in {@code dir}. {@code cacheBytes} bounds the
-   * engine's page cache; 0 lets it take a quarter of the heap.
+   * engine's page cache; 0 lets it take a quarter of the heap. {@code localCollections} maps a
+   * database to collections that belong to this server alone: they are left out of its digest.
    */
+  static Store openXodus(Path dir, boolean durable, long cacheBytes, Map<String, Set<String>> localCollections) {
+    return new XodusStore(dir, durable, cacheBytes, localCollections);
+  }
+
   static Store openXodus(Path dir, boolean durable, long cacheBytes) {
-    return new XodusStore(dir, durable, cacheBytes);
+    return openXodus(dir, durable, cacheBytes, Map.of());
   }
 
   // ---- writer side: the committer thread only ----
 
   /**
    * Merges every batch in one transaction, assigning the next seq of its database to each delta
-   * that wins. Returns one outcome per batch, in order. Throws when the transaction could not be
-   * made durable, in which case nothing of it is stored.
+   * that wins, and stores the peer cursors the batches carry. Returns one outcome per batch, in
+   * order. Throws when the transaction could not be made durable, in which case nothing of it is stored.
    */
   List<BatchOutcome> commit(List<WriteBatch> batches);
 
   /** Creates a database; returns empty when it exists already. */
   Optional<DatabaseInfo> createDatabase(String db, long createdAtMs);
 
-  /** Removes a database and all its data; false when there was none. */
-  boolean destroyDatabase(String db);
+  /**
+   * Destroys a database as of the HLC timestamp {@code ts}: every register written at or before
+   * it is removed, and from now on any delta stamped at or before it is superseded, also when the
+   * database is created again. Registers written after {@code ts} (elsewhere, concurrently) stay.
+   */
+  DestroyOutcome destroyThrough(String db, String ts);
 
   /**
-   * Removes tombstones (registers whose value is null, and documents destroyed by
-   * {@code $deleted = true} with nothing written since) older than {@code olderThanMs}, visiting
-   * at most {@code maxEntries} log entries from the oldest. Returns the number removed; cursors
-   * below the database's new {@link DatabaseInfo#purgedThrough()} then need a full resync.
+   * One step of the purge of {@code db}: visits at most {@code maxEntries} log entries after where
+   * the previous step stopped (up to seq {@code maxSeq}), removing tombstones — registers whose
+   * value is null, and documents destroyed by {@code $deleted = true} with nothing written since —
+   * older than {@code olderThanMs}. After the last entry the next step starts over from the
+   * oldest. Returns the number removed; cursors below the database's new
+   * {@link DatabaseInfo#purgedThrough()} then need a full resync.
    */
-  int purgeTombstones(String db, long olderThanMs, int maxEntries);
+  int purgeTombstones(String db, long olderThanMs, long maxSeq, int maxEntries);
+
+  /** Records what peers confirmed of this server's databases (see {@link PeerAck}). */
+  void savePeerAcks(Collection<PeerAck> acks);
+
+  /** Forgets everything about a peer: its cursors and its acks. */
+  void forgetPeer(String peer);
 
   // ---- readers: any thread ----
 
@@ -59,12 +79,35 @@ public interface Store extends AutoCloseable {
     return changesSince(db, cols, null, afterSeq, maxDeltas, maxBytes);
   }
 
+  /**
+   * The registers of the documents in {@code buckets}, in key order (a document's registers
+   * together, never split across pages), starting after register key {@code afterKey} (null: from
+   * the first). {@link ChangePage#more()} tells whether more follow; the page's
+   * {@code resumeKey} is where to continue. Null when the database does not exist.
+   */
+  RegisterPage registersInBuckets(String db, BitSet buckets, byte[] afterKey, int maxDeltas, int maxBytes);
+
   /** Every stored register of one collection, with its value and seq, from one snapshot. For small collections. */
   List<dev.syncline.protocol.Delta> registers(String db, String col);
 
   Optional<DatabaseInfo> database(String db);
 
   List<DatabaseInfo> databases();
+
+  /** The database's digest as of its last commit; empty when it does not exist. */
+  Optional<DatabaseDigest> digest(String db);
+
+  /** The timestamp through which {@code db} was destroyed ({@link #destroyThrough}), or null. */
+  String floor(String db);
+
+  /** Where this server is in each database's feed of {@code peer}, by database. */
+  Map<String, PeerCursor> peerCursors(String peer);
+
+  /** Every peer ack stored. */
+  List<PeerAck> peerAcks();
+
+  /** The greatest timestamp ever committed, or null for an empty store: a clock never starts below it. */
+  String maxTimestamp();
 
   /** Bytes the store takes on disk. */
   long diskBytes();

@@ -14,16 +14,30 @@ import java.util.List;
  * <p>{@code writer} becomes the {@code $owner} of every document this batch creates (null: an
  * anonymous writer, no owner is written). {@code guard} checks each delta in the transaction;
  * null permits everything.
+ *
+ * <p>A batch replicated from a peer names that peer ({@code source}), so its winners are not
+ * sent straight back to it, and carries the peer's feed {@code cursor}, stored in the same
+ * transaction. Both are null for a client's push.
  */
-public record WriteBatch(String db, List<Delta> deltas, List<byte[]> encoded, String writer, WriteGuard guard) {
+public record WriteBatch(String db, List<Delta> deltas, List<byte[]> encoded, String writer, WriteGuard guard,
+    String source, PeerCursor cursor) {
 
   public static WriteBatch of(String db, List<Delta> deltas) {
     return of(db, deltas, null, null);
   }
 
   public static WriteBatch of(String db, List<Delta> deltas, String writer, WriteGuard guard) {
+    return new WriteBatch(db, deltas, encode(deltas), writer, guard, null, null);
+  }
+
+  /** Deltas from a peer's feed (or a repair, with no cursor): merged as they are, origins and owners kept. */
+  public static WriteBatch replicated(String db, List<Delta> deltas, String source, PeerCursor cursor) {
+    return new WriteBatch(db, deltas, encode(deltas), null, null, source, cursor);
+  }
+
+  private static List<byte[]> encode(List<Delta> deltas) {
     List<byte[]> encoded = new ArrayList<>(deltas.size());
     for (Delta d : deltas) encoded.add(d == null ? null : MessageCodec.encodeDeltaOpen(d));
-    return new WriteBatch(db, deltas, encoded, writer, guard);
+    return encoded;
   }
 }

@@ -1,5 +1,9 @@
 package dev.syncline.server.store;
 
+import static dev.syncline.server.store.Layout.DESTROYS;
+import static dev.syncline.server.store.Layout.REMOVED;
+
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Hlc;
@@ -10,9 +14,11 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,68 +39,106 @@ import jetbrains.exodus.env.Transaction;
  * The Xodus (Environments API) implementation of {@link Store}.
  *
  * <h2>Layout</h2>
- * One environment holds every database. Per database {@code D}:
+ * One environment holds every database. Per database {@code D} (byte layouts in {@link Layout}):
  * <ul>
- *   <li>{@code reg:D} — the registers. Key {@code col\0id\0attr} (UTF-8; names cannot hold NUL, so
- *       keys sort by document and a document's registers are adjacent). Value: seq (8 bytes),
- *       flags (1 byte: {@link #REMOVED}, {@link #DESTROYS}), then the HLC timestamp.
+ *   <li>{@code reg:D} — the registers, keyed {@code col\0id\0attr}: seq, flags, entry hash, ts.
  *   <li>{@code doc:D} — one key per stored document, {@code col\0id\0}; the value is the
- *       document's {@code $owner} (UTF-8, empty for none). Whether a write is a document's first,
- *       and who owns it, is one lookup, not a scan of its registers.
- *   <li>{@code log:D} — the compacted change log. Key: seq (order-preserving 8 bytes). Value: the
- *       register key's length (4 bytes), the register key, then the delta's wire encoding with its
- *       seq. When a register is overwritten its old log entry is deleted, so the log holds exactly
- *       one entry per register and catch-up copies stored bytes to the socket without re-encoding.
+ *       document's {@code $owner}. Whether a write is a document's first, and who owns it, is one
+ *       lookup, not a scan of its registers.
+ *   <li>{@code log:D} — the compacted change log, keyed by seq: the register key and the delta's
+ *       wire encoding with its seq. When a register is overwritten its old entry is deleted, so
+ *       the log holds exactly one entry per register and catch-up copies stored bytes to the
+ *       socket without re-encoding.
  * </ul>
- * {@code $meta} maps each database name to its {@link DatabaseInfo}, updated in the same
- * transaction as the data, so head and counts can never disagree with what is stored.
+ * And for the whole store, each updated in the same transaction as the data it describes:
+ * {@code $meta} (each database's {@link DatabaseInfo}), {@code $digests} (each database's
+ * digest buckets, see {@link Digests}), {@code $floors} (the timestamp each destroyed database
+ * was destroyed through), {@code $peers} (peer feed cursors and peer acks) and {@code $state}
+ * (the format version and the greatest timestamp committed).
  *
  * <h2>Durability</h2>
  * With {@code durable}, {@code setLogDurableWrite(true)}: a commit returns only after fsync.
  */
 final class XodusStore implements Store {
-  static final byte REMOVED = 1;
-  static final byte DESTROYS = 2;
+  /** Format 2 added the entry hash to registers, and the digests, floors, peers and clock. */
+  private static final int FORMAT = 2;
   private static final String META = "$meta";
+  private static final String STATE = "$state";
+  private static final String FLOORS = "$floors";
+  private static final String DIGESTS = "$digests";
+  private static final String PEERS = "$peers";
+  private static final String IN = "in\0";
+  private static final String OUT = "out\0";
 
   private final Environment env;
   private final jetbrains.exodus.env.Store meta;
+  private final jetbrains.exodus.env.Store state;
+  private final jetbrains.exodus.env.Store floorStore;
+  private final jetbrains.exodus.env.Store digestStore;
+  private final jetbrains.exodus.env.Store peerStore;
   private final Map<String, Tables> tables = new ConcurrentHashMap<>();
+  private final Map<String, String> floors = new ConcurrentHashMap<>();
+  private final Map<String, Set<String>> localCollections;
+  private volatile String maxTs;
 
-  /** A database's two Xodus stores and its metadata as of the last commit. */
+  /** A database's Xodus stores and what the last commit published of it. */
   private static final class Tables {
     final jetbrains.exodus.env.Store registers;
     final jetbrains.exodus.env.Store documents;
     final jetbrains.exodus.env.Store log;
     volatile DatabaseInfo info;
+    /** Replaced after each commit that changed it, never changed in place: readers may hold it. */
+    volatile long[] digest;
+    /** Writer thread only: the seq the next purge step starts after. */
+    long purgeAfter;
 
     Tables(jetbrains.exodus.env.Store registers, jetbrains.exodus.env.Store documents,
-        jetbrains.exodus.env.Store log, DatabaseInfo info) {
+        jetbrains.exodus.env.Store log, DatabaseInfo info, long[] digest) {
       this.registers = registers;
       this.documents = documents;
       this.log = log;
       this.info = info;
+      this.digest = digest;
     }
   }
 
-  private static final ArrayByteIterable PRESENT = new ArrayByteIterable(new byte[0]);
-
-  XodusStore(Path dir, boolean durable, long cacheBytes) {
+  XodusStore(Path dir, boolean durable, long cacheBytes, Map<String, Set<String>> localCollections) {
+    this.localCollections = Map.copyOf(localCollections);
     EnvironmentConfig config = new EnvironmentConfig()
         .setLogDurableWrite(durable)
         .setEnvCloseForcedly(true);
     if (cacheBytes > 0) config.setMemoryUsage(cacheBytes);
     else config.setMemoryUsagePercentage(25);
     env = Environments.newInstance(dir.toFile(), config);
-    meta = env.computeInExclusiveTransaction(txn -> {
-      jetbrains.exodus.env.Store m = env.openStore(META, StoreConfig.WITHOUT_DUPLICATES, txn);
-      try (Cursor c = m.openCursor(txn)) {
+    jetbrains.exodus.env.Store[] opened = env.computeInExclusiveTransaction(txn -> new jetbrains.exodus.env.Store[] {
+        env.openStore(META, StoreConfig.WITHOUT_DUPLICATES, txn),
+        env.openStore(STATE, StoreConfig.WITHOUT_DUPLICATES, txn),
+        env.openStore(FLOORS, StoreConfig.WITHOUT_DUPLICATES, txn),
+        env.openStore(DIGESTS, StoreConfig.WITHOUT_DUPLICATES, txn),
+        env.openStore(PEERS, StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn)});
+    meta = opened[0];
+    state = opened[1];
+    floorStore = opened[2];
+    digestStore = opened[3];
+    peerStore = opened[4];
+    env.executeInExclusiveTransaction(txn -> {
+      boolean upgrade = state.get(txn, key("format")) == null;
+      try (Cursor c = meta.openCursor(txn)) {
         while (c.getNext()) {
           DatabaseInfo info = readInfo(c.getValue());
-          tables.put(info.name(), openTables(info, txn));
+          Tables t = openTables(info, txn);
+          if (upgrade) upgradeToFormat2(t, txn);
+          ByteIterable d = digestStore.get(txn, key(info.name()));
+          t.digest = d == null ? new long[Digests.BUCKETS] : Digests.fromBytes(d.getBytesUnsafe(), d.getLength());
+          tables.put(info.name(), t);
         }
       }
-      return m;
+      if (upgrade) state.put(txn, key("format"), key(Integer.toString(FORMAT)));
+      try (Cursor c = floorStore.openCursor(txn)) {
+        while (c.getNext()) floors.put(StringBinding.entryToString(c.getKey()), StringBinding.entryToString(c.getValue()));
+      }
+      ByteIterable clock = state.get(txn, key("clock"));
+      maxTs = clock == null ? null : StringBinding.entryToString(clock);
     });
   }
 
@@ -103,7 +147,38 @@ final class XodusStore implements Store {
         env.openStore("reg:" + info.name(), StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn),
         env.openStore("doc:" + info.name(), StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn),
         env.openStore("log:" + info.name(), StoreConfig.WITHOUT_DUPLICATES, txn),
-        info);
+        info, new long[Digests.BUCKETS]);
+  }
+
+  /**
+   * A store written before format 2 holds registers without their entry hash: each gets it from
+   * its log entry, and the database its digest, once, at the first open.
+   */
+  private void upgradeToFormat2(Tables t, Transaction txn) {
+    long[] digest = new long[Digests.BUCKETS];
+    Map<byte[], ByteIterable> rewritten = new LinkedHashMap<>();
+    String clock = null;
+    try (Cursor c = t.registers.openCursor(txn)) {
+      while (c.getNext()) {
+        byte[] regKey = Layout.copy(c.getKey());
+        byte[] old = Layout.copy(c.getValue());
+        long seq = ByteBuffer.wrap(old, 0, 8).getLong();
+        String ts = new String(old, 9, old.length - 9, StandardCharsets.US_ASCII);
+        ByteIterable log = t.log.get(txn, LongBinding.longToEntry(seq));
+        long hash = Digests.entryHash(Layout.openOf(Layout.jsonOf(log)));
+        if (!isLocal(t.info.name(), Layout.partsOf(regKey)[0])) digest[Digests.bucketOf(Layout.documentPrefixOf(regKey))] ^= hash;
+        rewritten.put(regKey, Layout.registerValue(seq, old[8], hash, ts));
+        if (clock == null || ts.compareTo(clock) > 0) clock = ts;
+      }
+    }
+    rewritten.forEach((k, v) -> t.registers.put(txn, new ArrayByteIterable(k), v));
+    digestStore.put(txn, key(t.info.name()), new ArrayByteIterable(Digests.toBytes(digest)));
+    if (clock != null) raiseClock(txn, clock);
+  }
+
+  private boolean isLocal(String db, String col) {
+    Set<String> local = localCollections.get(db);
+    return local != null && local.contains(col);
   }
 
   // ---- writes ----
@@ -111,7 +186,10 @@ final class XodusStore implements Store {
   @Override
   public List<BatchOutcome> commit(List<WriteBatch> batches) {
     Map<String, DatabaseInfo> newInfo = new HashMap<>();
+    Map<String, long[]> newDigests = new HashMap<>();
     List<BatchOutcome> outcomes = new ArrayList<>(batches.size());
+    String clockBefore = maxTs;
+    String clock = clockBefore;
     Transaction txn = env.beginExclusiveTransaction();
     try {
       for (WriteBatch batch : batches) {
@@ -121,26 +199,36 @@ final class XodusStore implements Store {
           continue;
         }
         DatabaseInfo before = newInfo.getOrDefault(batch.db(), t.info);
-        Counters n = new Counters(before);
+        Merger m = new Merger(t, txn, batch, before, newDigests.computeIfAbsent(batch.db(), d -> t.digest.clone()));
         List<Merge.Outcome> results = new ArrayList<>(batch.deltas().size());
-        List<CommittedDelta> committed = new ArrayList<>();
-        Set<String> created = new HashSet<>();
         for (int i = 0; i < batch.deltas().size(); i++) {
           Delta d = batch.deltas().get(i);
-          results.add(d == null ? null : apply(t, txn, batch, d, batch.encoded().get(i), n, committed, created));
+          results.add(d == null ? null : m.apply(d, batch.encoded().get(i)));
         }
-        DatabaseInfo after = n.toInfo(before);
+        if (batch.cursor() != null) storeCursor(txn, batch.cursor());
+        if (m.maxTs != null && (clock == null || m.maxTs.compareTo(clock) > 0)) clock = m.maxTs;
+        DatabaseInfo after = m.n.toInfo(before);
         if (after != before) newInfo.put(batch.db(), after);
-        outcomes.add(new BatchOutcome(batch.db(), false, results, committed, after.head()));
+        outcomes.add(new BatchOutcome(batch.db(), false, results, m.out, after.head()));
       }
-      for (DatabaseInfo info : newInfo.values()) meta.put(txn, key(info.name()), infoBytes(info));
+      for (DatabaseInfo info : newInfo.values()) {
+        meta.put(txn, key(info.name()), infoBytes(info));
+        // the head moves with every register written, so its digest changed with it
+        digestStore.put(txn, key(info.name()), new ArrayByteIterable(Digests.toBytes(newDigests.get(info.name()))));
+      }
+      if (clock != null && !clock.equals(clockBefore)) state.put(txn, key("clock"), key(clock));
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
     } catch (RuntimeException e) {
       if (!txn.isFinished()) txn.abort();
       throw e;
     }
-    // publish the new metadata only once it is durable
-    newInfo.forEach((db, info) -> tables.get(db).info = info);
+    // publish only once it is durable
+    newInfo.forEach((db, info) -> {
+      Tables t = tables.get(db);
+      t.digest = newDigests.get(db);
+      t.info = info;
+    });
+    maxTs = clock;
     return outcomes;
   }
 
@@ -167,134 +255,262 @@ final class XodusStore implements Store {
     }
   }
 
-  /**
-   * Merges one delta. Returns null when the batch's guard refuses it. The first write of a
-   * document records it in {@code doc:D} with the batch's writer as owner, and (for a signed-in
-   * writer) writes the {@code $owner} register just before it, stamped with the same ts.
-   */
-  private Merge.Outcome apply(Tables t, Transaction txn, WriteBatch batch, Delta d, byte[] encodedOpen, Counters n,
-      List<CommittedDelta> out, Set<String> createdHere) {
-    ArrayByteIterable docKey = new ArrayByteIterable(documentPrefix(d.col(), d.id()));
-    ByteIterable doc = t.documents.get(txn, docKey);
-    String owner = doc == null ? null : ownerOf(doc);
-    byte[] regKey = registerKey(d.col(), d.id(), d.attr());
-    ArrayByteIterable regKeyEntry = new ArrayByteIterable(regKey);
-    ByteIterable old = t.registers.get(txn, regKeyEntry);
-    Merge.Outcome outcome = Merge.decide(old == null ? null : tsOf(old), d.ts());
-    // a resend of a write that landed is answered duplicate, as before any policy changed; only its
-    // writer knows that ts, so this tells nobody anything new
-    if (outcome == Merge.Outcome.DUPLICATE) return outcome;
-    if (batch.guard() != null) {
-      String docId = d.col() + '\0' + d.id();
-      // making a document is a create, whatever the delta writes — $deleted included
-      WriteGuard.Action action = doc == null || createdHere.contains(docId) ? WriteGuard.Action.CREATE
-          : d.attr().equals(Delta.DELETED) ? WriteGuard.Action.DESTROY : WriteGuard.Action.UPDATE;
-      if (!batch.guard().permits(d.col(), action, doc == null ? batch.writer() : owner)) return null;
-      if (doc == null) createdHere.add(docId);
-    }
-    if (outcome != Merge.Outcome.APPLIED) return outcome;
+  /** Merges the deltas of one batch, inside the group's transaction. */
+  private final class Merger {
+    final Tables t;
+    final Transaction txn;
+    final WriteBatch batch;
+    final Counters n;
+    final long[] digest;
+    final String floor;
+    final List<CommittedDelta> out = new ArrayList<>();
+    final Set<String> createdHere = new HashSet<>();
+    String maxTs;
 
-    if (doc == null) {
-      owner = batch.writer();
-      t.documents.put(txn, docKey, ownerValue(owner));
-      n.documents++;
-      if (owner != null && !d.attr().equals(Delta.OWNER)) {
-        Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
-        write(t, txn, ownerDelta, registerKey(d.col(), d.id(), Delta.OWNER), MessageCodec.encodeDeltaOpen(ownerDelta),
-            null, n, out, owner, owner);
+    Merger(Tables t, Transaction txn, WriteBatch batch, DatabaseInfo before, long[] digest) {
+      this.t = t;
+      this.txn = txn;
+      this.batch = batch;
+      this.n = new Counters(before);
+      this.digest = digest;
+      this.floor = floors.get(batch.db());
+    }
+
+    /**
+     * Merges one delta. Returns null when the batch's guard refuses it. The first write of a
+     * document records it in {@code doc:D} with the batch's writer as owner, and (for a signed-in
+     * writer) writes the {@code $owner} register just before it, stamped with the same ts.
+     */
+    Merge.Outcome apply(Delta d, byte[] encodedOpen) {
+      byte[] docPrefix = Layout.documentPrefix(d.col(), d.id());
+      ArrayByteIterable docKey = new ArrayByteIterable(docPrefix);
+      ByteIterable doc = t.documents.get(txn, docKey);
+      String owner = doc == null ? null : Layout.ownerOf(doc);
+      byte[] regKey = Layout.registerKey(d.col(), d.id(), d.attr());
+      ByteIterable old = t.registers.get(txn, new ArrayByteIterable(regKey));
+      // written before the database was destroyed: superseded by the destroy, like by a newer value
+      Merge.Outcome outcome = floor != null && d.ts().compareTo(floor) <= 0 ? Merge.Outcome.SUPERSEDED : decide(old, d);
+      // a resend of a write that landed is answered duplicate, as before any policy changed; only its
+      // writer knows that ts, so this tells nobody anything new
+      if (outcome == Merge.Outcome.DUPLICATE) return outcome;
+      if (batch.guard() != null) {
+        String docId = d.col() + '\0' + d.id();
+        // making a document is a create, whatever the delta writes — $deleted included
+        WriteGuard.Action action = doc == null || createdHere.contains(docId) ? WriteGuard.Action.CREATE
+            : d.attr().equals(Delta.DELETED) ? WriteGuard.Action.DESTROY : WriteGuard.Action.UPDATE;
+        if (!batch.guard().permits(d.col(), action, doc == null ? batch.writer() : owner)) return null;
+        if (doc == null) createdHere.add(docId);
+      }
+      if (outcome != Merge.Outcome.APPLIED) return outcome;
+
+      if (doc == null) {
+        owner = batch.writer();
+        t.documents.put(txn, docKey, Layout.ownerValue(owner));
+        n.documents++;
+        if (owner != null && !d.attr().equals(Delta.OWNER)) {
+          Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
+          byte[] ownerKey = Layout.registerKey(d.col(), d.id(), Delta.OWNER);
+          write(ownerDelta, ownerKey, docPrefix, MessageCodec.encodeDeltaOpen(ownerDelta),
+              t.registers.get(txn, new ArrayByteIterable(ownerKey)), owner, owner);
+        }
+      }
+      String previousOwner = owner;
+      if (d.attr().equals(Delta.OWNER)) {
+        String next = d.value().isTextual() ? d.value().textValue() : null;
+        if (doc != null && !java.util.Objects.equals(owner, next)) n.ownerChanges++;
+        else previousOwner = next; // a first write or the same owner again: no transfer
+        owner = next;
+        t.documents.put(txn, docKey, Layout.ownerValue(owner));
+      }
+      write(d, regKey, docPrefix, encodedOpen, old, owner, previousOwner);
+      return outcome;
+    }
+
+    /** LWW by timestamp; an equal timestamp is decided by the values, so every replica picks the same one. */
+    private Merge.Outcome decide(ByteIterable old, Delta d) {
+      if (old == null) return Merge.Outcome.APPLIED;
+      String storedTs = Layout.tsOf(old);
+      // the stored value is read (from the log) only where it can matter: an equal timestamp
+      return Merge.decide(storedTs, d.ts().equals(storedTs) ? storedValue(old) : null, d.ts(), d.value());
+    }
+
+    private JsonNode storedValue(ByteIterable reg) {
+      ByteIterable entry = t.log.get(txn, LongBinding.longToEntry(Layout.seqOf(reg)));
+      try {
+        return Json.MAPPER.readTree(Layout.jsonOf(entry)).get("value");
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException("corrupt log entry in " + batch.db(), e);
       }
     }
-    String previousOwner = owner;
-    if (d.attr().equals(Delta.OWNER)) {
-      String next = d.value().isTextual() ? d.value().textValue() : null;
-      if (doc != null && !java.util.Objects.equals(owner, next)) n.ownerChanges++;
-      else previousOwner = next; // a first write or the same owner again: no transfer
-      owner = next;
-      t.documents.put(txn, docKey, ownerValue(owner));
+
+    /** Stores a winning delta: its register, its log entry (replacing the register's old one), the digest and the counts. */
+    private void write(Delta d, byte[] regKey, byte[] docPrefix, byte[] encodedOpen, ByteIterable old, String owner,
+        String previousOwner) {
+      long hash = Digests.entryHash(encodedOpen);
+      long digestChange = hash;
+      if (old != null) {
+        t.log.delete(txn, LongBinding.longToEntry(Layout.seqOf(old)));
+        if ((Layout.flagsOf(old) & REMOVED) != 0) n.tombstones--;
+        digestChange ^= Layout.hashOf(old);
+      } else {
+        n.attributes++;
+      }
+      if (!isLocal(batch.db(), d.col())) digest[Digests.bucketOf(docPrefix)] ^= digestChange;
+      long seq = ++n.head;
+      byte[] json = MessageCodec.withSeq(encodedOpen, seq);
+      byte flags = 0;
+      if (d.isRemoval()) {
+        flags |= REMOVED;
+        n.tombstones++;
+      }
+      if (d.attr().equals(Delta.DELETED) && d.value().asBoolean()) flags |= DESTROYS;
+      t.registers.put(txn, new ArrayByteIterable(regKey), Layout.registerValue(seq, flags, hash, d.ts()));
+      t.log.put(txn, LongBinding.longToEntry(seq), Layout.logValue(regKey, json));
+      out.add(new CommittedDelta(d.withSeq(seq), json, owner, previousOwner, batch.source()));
+      if (maxTs == null || d.ts().compareTo(maxTs) > 0) maxTs = d.ts();
     }
-    write(t, txn, d, regKey, encodedOpen, old, n, out, owner, previousOwner);
-    return outcome;
   }
 
-  /** Stores a winning delta: its register, its log entry (replacing the register's old one), and the counts. */
-  private static void write(Tables t, Transaction txn, Delta d, byte[] regKey, byte[] encodedOpen, ByteIterable old,
-      Counters n, List<CommittedDelta> out, String owner, String previousOwner) {
-    if (old != null) {
-      t.log.delete(txn, LongBinding.longToEntry(seqOf(old)));
-      if ((flagsOf(old) & REMOVED) != 0) n.tombstones--;
-    } else {
-      n.attributes++;
-    }
-    long seq = ++n.head;
-    byte[] json = MessageCodec.withSeq(encodedOpen, seq);
-    byte flags = 0;
-    if (d.isRemoval()) {
-      flags |= REMOVED;
-      n.tombstones++;
-    }
-    if (d.attr().equals(Delta.DELETED) && d.value().asBoolean()) flags |= DESTROYS;
-    t.registers.put(txn, new ArrayByteIterable(regKey), registerValue(seq, flags, d.ts()));
-    t.log.put(txn, LongBinding.longToEntry(seq), logValue(regKey, json));
-    out.add(new CommittedDelta(d.withSeq(seq), json, owner, previousOwner));
-  }
-
-  private static boolean documentExists(Tables t, Transaction txn, String col, String id) {
-    byte[] prefix = documentPrefix(col, id);
-    try (Cursor c = t.registers.openCursor(txn)) {
-      ByteIterable found = c.getSearchKeyRange(new ArrayByteIterable(prefix));
-      return found != null && startsWith(c.getKey(), prefix);
-    }
+  private void raiseClock(Transaction txn, String ts) {
+    ByteIterable current = state.get(txn, key("clock"));
+    if (current == null || ts.compareTo(StringBinding.entryToString(current)) > 0) state.put(txn, key("clock"), key(ts));
   }
 
   @Override
   public Optional<DatabaseInfo> createDatabase(String db, long createdAtMs) {
     if (tables.containsKey(db)) return Optional.empty();
-    String epoch = Long.toString(createdAtMs, 36) + "-" + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40), 36);
-    DatabaseInfo info = new DatabaseInfo(db, epoch, 0, createdAtMs, 0, 0, 0, 0, 0);
+    String floor = floors.get(db);
+    // a life that starts after the destroy it follows, so peers can tell the two apart
+    long createdAt = floor == null ? createdAtMs : Math.max(createdAtMs, Hlc.msOf(floor) + 1);
+    DatabaseInfo info = new DatabaseInfo(db, newEpoch(createdAt), 0, createdAt, 0, 0, 0, 0, 0);
     Tables t = env.computeInExclusiveTransaction(txn -> {
       Tables opened = openTables(info, txn);
       meta.put(txn, key(db), infoBytes(info));
+      digestStore.put(txn, key(db), new ArrayByteIterable(Digests.toBytes(opened.digest)));
       return opened;
     });
     tables.put(db, t);
     return Optional.of(info);
   }
 
-  @Override
-  public boolean destroyDatabase(String db) {
-    if (!tables.containsKey(db)) return false;
-    env.executeInExclusiveTransaction(txn -> {
-      env.removeStore("reg:" + db, txn);
-      env.removeStore("doc:" + db, txn);
-      env.removeStore("log:" + db, txn);
-      meta.delete(txn, key(db));
-    });
-    tables.remove(db);
-    return true;
+  private static String newEpoch(long ms) {
+    return Long.toString(ms, 36) + "-" + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40), 36);
   }
 
   @Override
-  public int purgeTombstones(String db, long olderThanMs, int maxEntries) {
+  public DestroyOutcome destroyThrough(String db, String ts) {
+    String before = floors.get(db);
+    String floor = before == null || ts.compareTo(before) > 0 ? ts : before;
+    Tables t = tables.get(db);
+    Transaction txn = env.beginExclusiveTransaction();
+    try {
+      floorStore.put(txn, key(db), key(floor));
+      DestroyOutcome outcome;
+      DatabaseInfo trimmed = null;
+      long[] digest = null;
+      if (t == null) {
+        outcome = DestroyOutcome.ABSENT;
+      } else if (!hasRegisterAfter(t, txn, floor)) {
+        env.removeStore("reg:" + db, txn);
+        env.removeStore("doc:" + db, txn);
+        env.removeStore("log:" + db, txn);
+        meta.delete(txn, key(db));
+        digestStore.delete(txn, key(db));
+        outcome = DestroyOutcome.REMOVED;
+      } else {
+        digest = t.digest.clone();
+        trimmed = trim(t, txn, floor, digest);
+        meta.put(txn, key(db), infoBytes(trimmed));
+        digestStore.put(txn, key(db), new ArrayByteIterable(Digests.toBytes(digest)));
+        outcome = DestroyOutcome.TRIMMED;
+      }
+      if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
+      floors.put(db, floor);
+      if (outcome == DestroyOutcome.REMOVED) tables.remove(db);
+      if (outcome == DestroyOutcome.TRIMMED) {
+        t.digest = digest;
+        t.info = trimmed;
+      }
+      return outcome;
+    } catch (RuntimeException e) {
+      if (!txn.isFinished()) txn.abort();
+      throw e;
+    }
+  }
+
+  private static boolean hasRegisterAfter(Tables t, Transaction txn, String ts) {
+    try (Cursor c = t.registers.openCursor(txn)) {
+      while (c.getNext()) if (Layout.tsOf(c.getValue()).compareTo(ts) > 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Removes every register at or before {@code floor}, and the documents left without any. The
+   * database gets a new epoch: what its subscribers hold can no longer be continued.
+   */
+  private DatabaseInfo trim(Tables t, Transaction txn, String floor, long[] digest) {
+    Counters n = new Counters(t.info);
+    List<byte[]> gone = new ArrayList<>();
+    try (Cursor c = t.registers.openCursor(txn)) {
+      while (c.getNext()) if (Layout.tsOf(c.getValue()).compareTo(floor) <= 0) gone.add(Layout.copy(c.getKey()));
+    }
+    Set<String> touched = new HashSet<>();
+    for (byte[] k : gone) {
+      removeRegister(t, txn, k, t.registers.get(txn, new ArrayByteIterable(k)), n, digest);
+      touched.add(new String(Layout.documentPrefixOf(k), StandardCharsets.UTF_8));
+    }
+    for (String prefix : touched) {
+      String[] parts = prefix.split("\0", -1);
+      byte[] docKey = prefix.getBytes(StandardCharsets.UTF_8);
+      if (!documentExists(t, txn, docKey)) {
+        removeDocument(t, txn, docKey, n);
+      } else if (t.registers.get(txn, new ArrayByteIterable(Layout.registerKey(parts[0], parts[1], Delta.OWNER))) == null) {
+        t.documents.put(txn, new ArrayByteIterable(docKey), Layout.EMPTY); // its $owner went with the rest
+      }
+    }
+    n.purged = n.head;
+    DatabaseInfo counted = n.toInfo(t.info);
+    return new DatabaseInfo(counted.name(), newEpoch(System.currentTimeMillis()), counted.head(),
+        Math.max(counted.createdAt(), Hlc.msOf(floor) + 1), counted.purgedThrough(), counted.documents(),
+        counted.attributes(), counted.tombstones(), counted.ownerChanges());
+  }
+
+  @Override
+  public int purgeTombstones(String db, long olderThanMs, long maxSeq, int maxEntries) {
     Tables t = tables.get(db);
     if (t == null) return 0;
     Transaction txn = env.beginExclusiveTransaction();
     try {
       Counters n = new Counters(t.info);
-      int removed = 0;
+      long[] digest = t.digest.clone();
       List<byte[]> regKeys = new ArrayList<>();
+      boolean end;
+      long last = t.purgeAfter;
       try (Cursor c = t.log.openCursor(txn)) {
-        for (int visited = 0; visited < maxEntries && c.getNext(); visited++) {
-          regKeys.add(regKeyOf(c.getValue()));
+        boolean has = c.getSearchKeyRange(LongBinding.longToEntry(t.purgeAfter + 1)) != null;
+        while (has && regKeys.size() < maxEntries) {
+          long seq = LongBinding.entryToLong(c.getKey());
+          if (seq > maxSeq) break;
+          regKeys.add(Layout.regKeyOf(c.getValue()));
+          last = seq;
+          has = c.getNext();
         }
+        end = !has || last >= maxSeq;
       }
-      for (byte[] regKey : regKeys) removed += purgeRegister(t, txn, regKey, olderThanMs, n);
+      // the next step goes on from here; after the newest entry, over again from the oldest
+      t.purgeAfter = end ? 0 : last;
+      int removed = 0;
+      for (byte[] regKey : regKeys) removed += purgeRegister(t, txn, regKey, olderThanMs, n, digest);
       if (removed == 0) {
         txn.abort();
         return 0;
       }
       DatabaseInfo after = n.toInfo(t.info);
       meta.put(txn, key(db), infoBytes(after));
+      digestStore.put(txn, key(db), new ArrayByteIterable(Digests.toBytes(digest)));
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
+      t.digest = digest;
       t.info = after;
       return removed;
     } catch (RuntimeException e) {
@@ -304,35 +520,41 @@ final class XodusStore implements Store {
   }
 
   /** Purges one register if it is an old tombstone, or its whole document if that is destroyed. */
-  private int purgeRegister(Tables t, Transaction txn, byte[] regKey, long olderThanMs, Counters n) {
+  private int purgeRegister(Tables t, Transaction txn, byte[] regKey, long olderThanMs, Counters n, long[] digest) {
     ByteIterable reg = t.registers.get(txn, new ArrayByteIterable(regKey));
-    if (reg == null || Hlc.msOf(tsOf(reg)) >= olderThanMs) return 0;
-    byte flags = flagsOf(reg);
-    if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, tsOf(reg), n);
+    if (reg == null || Hlc.msOf(Layout.tsOf(reg)) >= olderThanMs) return 0;
+    byte flags = Layout.flagsOf(reg);
+    if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, Layout.tsOf(reg), n, digest);
     if ((flags & REMOVED) == 0) return 0;
-    removeRegister(t, txn, regKey, reg, n);
-    if (!documentExists(t, txn, colOf(regKey), idOf(regKey))) removeDocument(t, txn, documentPrefix(colOf(regKey), idOf(regKey)), n);
+    removeRegister(t, txn, regKey, reg, n, digest);
+    byte[] docKey = Layout.documentPrefixOf(regKey);
+    if (!documentExists(t, txn, docKey)) removeDocument(t, txn, docKey, n);
     return 1;
   }
 
-  private int purgeDestroyedDocument(Tables t, Transaction txn, byte[] deletedKey, String deletedTs, Counters n) {
-    byte[] prefix = Arrays.copyOf(deletedKey, deletedKey.length - Delta.DELETED.length());
+  private int purgeDestroyedDocument(Tables t, Transaction txn, byte[] deletedKey, String deletedTs, Counters n,
+      long[] digest) {
+    byte[] prefix = Layout.documentPrefixOf(deletedKey);
     List<byte[]> keys = new ArrayList<>();
     try (Cursor c = t.registers.openCursor(txn)) {
       if (c.getSearchKeyRange(new ArrayByteIterable(prefix)) == null) return 0;
       do {
-        if (!startsWith(c.getKey(), prefix)) break;
+        if (!Layout.startsWith(c.getKey(), prefix)) break;
         // something written after the destroy keeps the document visible: leave it alone
-        if (tsOf(c.getValue()).compareTo(deletedTs) > 0) return 0;
-        keys.add(Arrays.copyOf(c.getKey().getBytesUnsafe(), c.getKey().getLength()));
+        if (Layout.tsOf(c.getValue()).compareTo(deletedTs) > 0) return 0;
+        keys.add(Layout.copy(c.getKey()));
       } while (c.getNext());
     }
-    for (byte[] k : keys) {
-      ArrayByteIterable ke = new ArrayByteIterable(k);
-      removeRegister(t, txn, k, t.registers.get(txn, ke), n);
-    }
+    for (byte[] k : keys) removeRegister(t, txn, k, t.registers.get(txn, new ArrayByteIterable(k)), n, digest);
     removeDocument(t, txn, prefix, n);
     return keys.size();
+  }
+
+  private static boolean documentExists(Tables t, Transaction txn, byte[] docKey) {
+    try (Cursor c = t.registers.openCursor(txn)) {
+      ByteIterable found = c.getSearchKeyRange(new ArrayByteIterable(docKey));
+      return found != null && Layout.startsWith(c.getKey(), docKey);
+    }
   }
 
   private static void removeDocument(Tables t, Transaction txn, byte[] docKey, Counters n) {
@@ -340,13 +562,88 @@ final class XodusStore implements Store {
     n.documents--;
   }
 
-  private static void removeRegister(Tables t, Transaction txn, byte[] regKey, ByteIterable reg, Counters n) {
-    long seq = seqOf(reg);
+  private void removeRegister(Tables t, Transaction txn, byte[] regKey, ByteIterable reg, Counters n, long[] digest) {
+    long seq = Layout.seqOf(reg);
+    if (!isLocal(t.info.name(), Layout.partsOf(regKey)[0])) {
+      digest[Digests.bucketOf(Layout.documentPrefixOf(regKey))] ^= Layout.hashOf(reg);
+    }
     t.log.delete(txn, LongBinding.longToEntry(seq));
     t.registers.delete(txn, new ArrayByteIterable(regKey));
     n.attributes--;
-    if ((flagsOf(reg) & REMOVED) != 0) n.tombstones--;
+    if ((Layout.flagsOf(reg) & REMOVED) != 0) n.tombstones--;
     n.purged = Math.max(n.purged, seq);
+  }
+
+  // ---- peers ----
+
+  private void storeCursor(Transaction txn, PeerCursor c) {
+    byte[] epoch = c.epoch().getBytes(StandardCharsets.UTF_8);
+    ByteBuffer v = ByteBuffer.allocate(8 + epoch.length).putLong(c.seq()).put(epoch);
+    peerStore.put(txn, raw(IN + c.peer() + '\0' + c.db()), new ArrayByteIterable(v.array()));
+  }
+
+  @Override
+  public void savePeerAcks(Collection<PeerAck> acks) {
+    if (acks.isEmpty()) return;
+    env.executeInExclusiveTransaction(txn -> {
+      for (PeerAck a : acks) {
+        byte[] epoch = a.epoch().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer v = ByteBuffer.allocate(16 + epoch.length).putLong(a.seq()).putLong(a.peerHead()).put(epoch);
+        peerStore.put(txn, raw(OUT + a.peer() + '\0' + a.db()), new ArrayByteIterable(v.array()));
+      }
+    });
+  }
+
+  @Override
+  public void forgetPeer(String peer) {
+    env.executeInExclusiveTransaction(txn -> {
+      List<ByteIterable> keys = new ArrayList<>();
+      for (String side : List.of(IN, OUT)) {
+        scanPeers(txn, side + peer + '\0', (k, v) -> keys.add(raw(k)));
+      }
+      keys.forEach(k -> peerStore.delete(txn, k));
+    });
+  }
+
+  @Override
+  public Map<String, PeerCursor> peerCursors(String peer) {
+    return env.computeInReadonlyTransaction(txn -> {
+      Map<String, PeerCursor> out = new HashMap<>();
+      String prefix = IN + peer + '\0';
+      scanPeers(txn, prefix, (k, v) -> {
+        String db = k.substring(prefix.length());
+        ByteBuffer b = ByteBuffer.wrap(v);
+        long seq = b.getLong();
+        out.put(db, new PeerCursor(peer, db, new String(v, 8, v.length - 8, StandardCharsets.UTF_8), seq));
+      });
+      return out;
+    });
+  }
+
+  @Override
+  public List<PeerAck> peerAcks() {
+    return env.computeInReadonlyTransaction(txn -> {
+      List<PeerAck> out = new ArrayList<>();
+      scanPeers(txn, OUT, (k, v) -> {
+        String[] parts = k.split("\0", 3);
+        ByteBuffer b = ByteBuffer.wrap(v);
+        long seq = b.getLong();
+        long head = b.getLong();
+        out.add(new PeerAck(parts[1], parts[2], new String(v, 16, v.length - 16, StandardCharsets.UTF_8), seq, head));
+      });
+      return out;
+    });
+  }
+
+  private void scanPeers(Transaction txn, String prefix, java.util.function.BiConsumer<String, byte[]> each) {
+    byte[] p = prefix.getBytes(StandardCharsets.UTF_8);
+    try (Cursor c = peerStore.openCursor(txn)) {
+      if (c.getSearchKeyRange(new ArrayByteIterable(p)) == null) return;
+      do {
+        if (!Layout.startsWith(c.getKey(), p)) break;
+        each.accept(new String(Layout.copy(c.getKey()), StandardCharsets.UTF_8), Layout.copy(c.getValue()));
+      } while (c.getNext());
+    }
   }
 
   // ---- reads ----
@@ -355,9 +652,11 @@ final class XodusStore implements Store {
   public ChangePage changesSince(String db, Set<String> cols, ReadFilter filter, long afterSeq, int maxDeltas, int maxBytes) {
     Tables t = tables.get(db);
     if (t == null) return null;
-    byte[][] colPrefixes = cols == null ? null : cols.stream().map(XodusStore::collectionPrefix).toArray(byte[][]::new);
+    byte[][] colPrefixes = cols == null ? null : cols.stream().map(Layout::collectionPrefix).toArray(byte[][]::new);
     return env.computeInReadonlyTransaction(txn -> {
-      DatabaseInfo info = readInfo(meta.get(txn, key(db)));
+      ByteIterable infoBytes = meta.get(txn, key(db));
+      if (infoBytes == null) return null; // destroyed since the lookup above
+      DatabaseInfo info = readInfo(infoBytes);
       List<byte[]> out = new ArrayList<>();
       long seq = afterSeq;
       int bytes = 0;
@@ -371,8 +670,8 @@ final class XodusStore implements Store {
           }
           ByteIterable v = c.getValue();
           seq = LongBinding.entryToLong(c.getKey());
-          if ((colPrefixes == null || matchesAny(v, colPrefixes)) && (filter == null || allows(t, txn, v, filter))) {
-            byte[] json = jsonOf(v);
+          if ((colPrefixes == null || Layout.logMatchesAny(v, colPrefixes)) && (filter == null || allows(t, txn, v, filter))) {
+            byte[] json = Layout.jsonOf(v);
             out.add(json);
             bytes += json.length + 1;
           }
@@ -385,27 +684,61 @@ final class XodusStore implements Store {
   }
 
   private static boolean allows(Tables t, Transaction txn, ByteIterable log, ReadFilter filter) {
-    String[] parts = new String(regKeyOf(log), StandardCharsets.UTF_8).split("\0", 3);
+    String[] parts = Layout.partsOf(Layout.regKeyOf(log));
     String owner = null;
     if (filter.needsOwner(parts[0])) {
-      ByteIterable doc = t.documents.get(txn, new ArrayByteIterable(documentPrefix(parts[0], parts[1])));
-      owner = doc == null ? null : ownerOf(doc);
+      ByteIterable doc = t.documents.get(txn, new ArrayByteIterable(Layout.documentPrefix(parts[0], parts[1])));
+      owner = doc == null ? null : Layout.ownerOf(doc);
     }
     return filter.allows(parts[0], parts[2], owner);
+  }
+
+  @Override
+  public RegisterPage registersInBuckets(String db, BitSet buckets, byte[] afterKey, int maxDeltas, int maxBytes) {
+    Tables t = tables.get(db);
+    if (t == null) return null;
+    return env.computeInReadonlyTransaction(txn -> {
+      List<byte[]> out = new ArrayList<>();
+      int bytes = 0;
+      byte[] last = afterKey;
+      byte[] docPrefix = null;
+      boolean inBucket = false;
+      try (Cursor c = t.registers.openCursor(txn)) {
+        boolean has = afterKey == null ? c.getNext() : c.getSearchKeyRange(new ArrayByteIterable(afterKey)) != null;
+        if (has && afterKey != null && Layout.startsWith(c.getKey(), afterKey) && c.getKey().getLength() == afterKey.length) {
+          has = c.getNext(); // after, not at
+        }
+        for (; has; has = c.getNext()) {
+          byte[] key = Layout.copy(c.getKey());
+          if (docPrefix == null || !Layout.startsWith(c.getKey(), docPrefix)) {
+            // a page ends between documents only, so a repair never lands half a document
+            if (out.size() >= maxDeltas || bytes >= maxBytes) return new RegisterPage(out, last, true);
+            docPrefix = Layout.documentPrefixOf(key);
+            inBucket = buckets.get(Digests.bucketOf(docPrefix)) && !isLocal(db, Layout.partsOf(key)[0]);
+          }
+          last = key;
+          if (!inBucket) continue;
+          byte[] json = Layout.jsonOf(t.log.get(txn, LongBinding.longToEntry(Layout.seqOf(c.getValue()))));
+          out.add(json);
+          bytes += json.length + 1;
+        }
+      }
+      return new RegisterPage(out, last, false);
+    });
   }
 
   @Override
   public List<Delta> registers(String db, String col) {
     Tables t = tables.get(db);
     if (t == null) return List.of();
-    byte[][] prefix = {collectionPrefix(col)};
+    byte[][] prefix = {Layout.collectionPrefix(col)};
     return env.computeInReadonlyTransaction(txn -> {
       List<Delta> out = new ArrayList<>();
       try (Cursor c = t.log.openCursor(txn)) {
         while (c.getNext()) {
-          if (!matchesAny(c.getValue(), prefix)) continue;
+          if (!Layout.logMatchesAny(c.getValue(), prefix)) continue;
           try {
-            out.add(Json.MAPPER.readValue(jsonOf(c.getValue()), Delta.class));
+            out.add(Json.MAPPER.readValue(Layout.jsonOf(c.getValue()), Delta.class));
           } catch (java.io.IOException e) {
             throw new IllegalStateException("corrupt log entry in " + db, e);
           }
@@ -427,6 +760,24 @@ final class XodusStore implements Store {
   }
 
   @Override
+  public Optional<DatabaseDigest> digest(String db) {
+    Tables t = tables.get(db);
+    if (t == null) return Optional.empty();
+    long[] buckets = t.digest; // read before the info: the head given is at or after these buckets
+    return Optional.of(new DatabaseDigest(db, Digests.digestOf(buckets), buckets.clone(), t.info.head()));
+  }
+
+  @Override
+  public String floor(String db) {
+    return floors.get(db);
+  }
+
+  @Override
+  public String maxTimestamp() {
+    return maxTs;
+  }
+
+  @Override
   public long diskBytes() {
     return env.getStatistics().getStatisticsItem(jetbrains.exodus.env.EnvironmentStatistics.Type.DISK_USAGE).getTotal();
   }
@@ -438,89 +789,13 @@ final class XodusStore implements Store {
 
   // ---- encodings ----
 
-  static byte[] registerKey(String col, String id, String attr) {
-    return (col + '\0' + id + '\0' + attr).getBytes(StandardCharsets.UTF_8);
+  private static ArrayByteIterable key(String s) {
+    return StringBinding.stringToEntry(s);
   }
 
-  static byte[] documentPrefix(String col, String id) {
-    return (col + '\0' + id + '\0').getBytes(StandardCharsets.UTF_8);
-  }
-
-  static byte[] collectionPrefix(String col) {
-    return (col + '\0').getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static String colOf(byte[] regKey) {
-    String k = new String(regKey, StandardCharsets.UTF_8);
-    return k.substring(0, k.indexOf('\0'));
-  }
-
-  private static String idOf(byte[] regKey) {
-    String k = new String(regKey, StandardCharsets.UTF_8);
-    int a = k.indexOf('\0');
-    return k.substring(a + 1, k.indexOf('\0', a + 1));
-  }
-
-  private static ArrayByteIterable ownerValue(String owner) {
-    return owner == null ? PRESENT : new ArrayByteIterable(owner.getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static String ownerOf(ByteIterable doc) {
-    return doc.getLength() == 0 ? null : new String(doc.getBytesUnsafe(), 0, doc.getLength(), StandardCharsets.UTF_8);
-  }
-
-  private static ArrayByteIterable registerValue(long seq, byte flags, String ts) {
-    byte[] tsBytes = ts.getBytes(StandardCharsets.US_ASCII);
-    ByteBuffer b = ByteBuffer.allocate(9 + tsBytes.length);
-    b.putLong(seq).put(flags).put(tsBytes);
-    return new ArrayByteIterable(b.array());
-  }
-
-  private static long seqOf(ByteIterable reg) {
-    return ByteBuffer.wrap(reg.getBytesUnsafe(), 0, 8).getLong();
-  }
-
-  private static byte flagsOf(ByteIterable reg) {
-    return reg.getBytesUnsafe()[8];
-  }
-
-  private static String tsOf(ByteIterable reg) {
-    return new String(reg.getBytesUnsafe(), 9, reg.getLength() - 9, StandardCharsets.US_ASCII);
-  }
-
-  private static ArrayByteIterable logValue(byte[] regKey, byte[] json) {
-    ByteBuffer b = ByteBuffer.allocate(4 + regKey.length + json.length);
-    b.putInt(regKey.length).put(regKey).put(json);
-    return new ArrayByteIterable(b.array());
-  }
-
-  private static byte[] regKeyOf(ByteIterable log) {
-    byte[] raw = log.getBytesUnsafe();
-    int len = ByteBuffer.wrap(raw, 0, 4).getInt();
-    return Arrays.copyOfRange(raw, 4, 4 + len);
-  }
-
-  private static byte[] jsonOf(ByteIterable log) {
-    byte[] raw = log.getBytesUnsafe();
-    int from = 4 + ByteBuffer.wrap(raw, 0, 4).getInt();
-    return Arrays.copyOfRange(raw, from, log.getLength());
-  }
-
-  private static boolean matchesAny(ByteIterable log, byte[][] colPrefixes) {
-    byte[] raw = log.getBytesUnsafe();
-    for (byte[] p : colPrefixes) {
-      if (p.length + 4 <= log.getLength() && Arrays.equals(raw, 4, 4 + p.length, p, 0, p.length)) return true;
-    }
-    return false;
-  }
-
-  private static boolean startsWith(ByteIterable key, byte[] prefix) {
-    return key.getLength() >= prefix.length
-        && Arrays.equals(key.getBytesUnsafe(), 0, prefix.length, prefix, 0, prefix.length);
-  }
-
-  private static ByteIterable key(String db) {
-    return StringBinding.stringToEntry(db);
+  /** A key of {@code $peers}: plain UTF-8, since its parts are separated by NUL. */
+  private static ArrayByteIterable raw(String s) {
+    return new ArrayByteIterable(s.getBytes(StandardCharsets.UTF_8));
   }
 
   private static ArrayByteIterable infoBytes(DatabaseInfo info) {

@@ -107,8 +107,9 @@ class AccessMatrixTest {
     return answer.get("data");
   }
 
-  static String nextTs(String origin) {
-    return ts(CLOCK.incrementAndGet(), 0, origin);
+  /** The next timestamp for a delta pushed on {@code c}: its ORIGIN is the connection's clientId. */
+  static String nextTs(WsClient c) {
+    return ts(CLOCK.incrementAndGet(), 0, c.clientId());
   }
 
   // ---- the generator ----
@@ -196,7 +197,7 @@ class AccessMatrixTest {
       Who who = WHO.get(caller);
       List<JsonNode> deltas = new ArrayList<>();
       for (String col : COLS) {
-        String t = nextTs("c-" + caller);
+        String t = nextTs(CONN.get(caller));
         deltas.add(delta(col, "own-" + caller, "v", "seed", t));
         state.put(col + "/own-" + caller + "/v", new Replica.Reg(AccessModel.text("seed"), t));
         if (who.signedIn()) state.put(col + "/own-" + caller + "/$owner", new Replica.Reg(AccessModel.text(who.name()), t));
@@ -272,7 +273,7 @@ class AccessMatrixTest {
     // the live readers: once a marker written after every write reaches a caller's barrier
     // subscription (same connection, so in commit order), its live copy must be complete
     String marker = "after-group-" + g;
-    JsonNode markAck = CONN.get("boss").request(push(BARRIER, delta("marks", marker, "v", g, nextTs("c-boss"))));
+    JsonNode markAck = CONN.get("boss").request(push(BARRIER, delta("marks", marker, "v", g, nextTs(CONN.get("boss")))));
     assertEquals("applied", markAck.path("results").path(0).asText(), markAck.toString());
     liveSids.forEach((caller, sid) -> {
       WsClient client = CONN.get(caller);
@@ -338,7 +339,7 @@ class AccessMatrixTest {
 
   private static Cell cell(String caller, Action action, String col, String id, String attr, JsonNode value,
       String owner, Policies policies, Who who) {
-    return new Cell(caller, action, col, id, attr, value, nextTs("c-" + caller), owner,
+    return new Cell(caller, action, col, id, attr, value, nextTs(CONN.get(caller)), owner,
         AccessModel.allowed(policies, col, action, who, owner));
   }
 
@@ -363,13 +364,13 @@ class AccessMatrixTest {
     WsClient plain = CONN.get("plain");
     String db = database("create-only", Pol.of(READ, List.of("$user"), CREATE, List.of("$user")));
     assertEquals(List.of("applied", "applied", "applied"), results(plain.request(push(db,
-        delta("t", "a", "x", 1, nextTs("p")), delta("t", "a", "y", 2, nextTs("p")), delta("t", "a", "z", 3, nextTs("p"))))));
+        delta("t", "a", "x", 1, nextTs(plain)), delta("t", "a", "y", 2, nextTs(plain)), delta("t", "a", "z", 3, nextTs(plain))))));
     // the next push to it is an update, which nobody was granted
-    assertEquals(List.of("forbidden"), results(plain.request(push(db, delta("t", "a", "x", 4, nextTs("p"))))));
+    assertEquals(List.of("forbidden"), results(plain.request(push(db, delta("t", "a", "x", 4, nextTs(plain))))));
 
     String db2 = database("update-only", Pol.of(READ, List.of("$user"), UPDATE, List.of("$user"), DESTROY, List.of("$user")));
     assertEquals(List.of("forbidden", "forbidden"), results(plain.request(push(db2,
-        delta("t", "a", "x", 1, nextTs("p")), delta("t", "a", "y", 2, nextTs("p"))))),
+        delta("t", "a", "x", 1, nextTs(plain)), delta("t", "a", "y", 2, nextTs(plain))))),
         "without create, no attribute of a new document may be written");
   }
 
@@ -378,18 +379,18 @@ class AccessMatrixTest {
   void removalIsUpdateAndRestoreIsDestroy() {
     WsClient plain = CONN.get("plain");
     String db = database("classify", Pol.of(READ, List.of("$user"), CREATE, List.of("$user")));
-    assertEquals(List.of("applied"), results(plain.request(push(db, delta("t", "a", "x", 1, nextTs("p"))))));
+    assertEquals(List.of("applied"), results(plain.request(push(db, delta("t", "a", "x", 1, nextTs(plain))))));
     assertEquals(List.of("forbidden", "forbidden", "forbidden"), results(plain.request(push(db,
-        delta("t", "a", "x", null, nextTs("p")), delta("t", "a", "$deleted", true, nextTs("p")),
-        delta("t", "a", "$deleted", false, nextTs("p"))))));
+        delta("t", "a", "x", null, nextTs(plain)), delta("t", "a", "$deleted", true, nextTs(plain)),
+        delta("t", "a", "$deleted", false, nextTs(plain))))));
     ok(server.admin(admin("policy.set", args().put("db", db).set("policy",
         Pol.of(READ, List.of("$user"), DESTROY, List.of("$owner")).json()))));
     assertEquals(List.of("forbidden", "applied", "applied"), results(plain.request(push(db,
-        delta("t", "a", "x", null, nextTs("p")), delta("t", "a", "$deleted", true, nextTs("p")),
-        delta("t", "a", "$deleted", false, nextTs("p"))))));
+        delta("t", "a", "x", null, nextTs(plain)), delta("t", "a", "$deleted", true, nextTs(plain)),
+        delta("t", "a", "$deleted", false, nextTs(plain))))));
     // a write to a destroyed document is an update of it, not a new document
-    assertEquals(List.of("applied"), results(plain.request(push(db, delta("t", "a", "$deleted", true, nextTs("p"))))));
-    assertEquals(List.of("forbidden"), results(plain.request(push(db, delta("t", "a", "y", 1, nextTs("p"))))));
+    assertEquals(List.of("applied"), results(plain.request(push(db, delta("t", "a", "$deleted", true, nextTs(plain))))));
+    assertEquals(List.of("forbidden"), results(plain.request(push(db, delta("t", "a", "y", 1, nextTs(plain))))));
   }
 
   @Test
@@ -398,9 +399,9 @@ class AccessMatrixTest {
     WsClient plain = CONN.get("plain");
     // users may edit and remove documents, but not make new ones
     String db = database("no-create", Pol.of(READ, List.of("$user"), UPDATE, List.of("$user"), DESTROY, List.of("$user")));
-    JsonNode ack = plain.request(push(db, delta("t", "fresh", "$deleted", false, nextTs("p"))));
+    JsonNode ack = plain.request(push(db, delta("t", "fresh", "$deleted", false, nextTs(plain))));
     JsonNode stats = ok(server.admin(admin("db.stats", args().put("db", db))));
-    JsonNode ack2 = plain.request(push(db, delta("t", "fresh", "title", "made without create", nextTs("p"))));
+    JsonNode ack2 = plain.request(push(db, delta("t", "fresh", "title", "made without create", nextTs(plain))));
     assertEquals(List.of("forbidden"), results(ack),
         "a $deleted write to a document that does not exist creates it (documents=" + stats.get("documents")
             + " after it); then an update writes to it: " + ack2);
@@ -416,7 +417,10 @@ class AccessMatrixTest {
     JsonNode got = ok(server.admin(admin("policy.get", args().put("db", db).put("col", "notes"))));
     JsonNode sub = CONN.get("anon").request(WsClient.obj("sub").put("db", db).set("cols",
         dev.syncline.protocol.Json.MAPPER.createArrayNode().add("notes")));
-    JsonNode ack = CONN.get("anon").request(push(db, delta("notes", "n1", "v", "anonymous", nextTs("anon"))));
+    // stamped after the destroy: a delta stamped at or before it is superseded whatever the policy
+    // (PROTOCOL.md §12 db.destroy, §17.6), and this test is about the policy
+    CLOCK.accumulateAndGet(System.currentTimeMillis(), Math::max);
+    JsonNode ack = CONN.get("anon").request(push(db, delta("notes", "n1", "v", "anonymous", nextTs(CONN.get("anon")))));
     assertTrue(got.get("policy").isNull(), "the new database has no collection policy on notes, yet policy.get says " + got
         + "; anonymous sub answered " + sub + ", anonymous push answered " + ack);
     assertEquals("forbidden", sub.path("code").asText(), sub.toString());
@@ -430,14 +434,14 @@ class AccessMatrixTest {
         UPDATE, List.of("$owner"), DESTROY, List.of("$owner")));
     WsClient plain = CONN.get("plain");
     WsClient ed = CONN.get("ed");
-    assertEquals(List.of("applied"), results(plain.request(push(db, delta("t", "d", "v", 1, nextTs("p"))))));
+    assertEquals(List.of("applied"), results(plain.request(push(db, delta("t", "d", "v", 1, nextTs(plain))))));
     assertEquals(List.of("forbidden", "forbidden"), results(ed.request(push(db,
-        delta("t", "d", "v", 2, nextTs("e")), delta("t", "d", "$deleted", true, nextTs("e"))))));
+        delta("t", "d", "v", 2, nextTs(ed)), delta("t", "d", "$deleted", true, nextTs(ed))))));
     ok(server.admin(admin("owner.set", args().put("db", db).put("col", "t").put("id", "d").put("owner", "ed"))));
     assertEquals(List.of("applied", "applied"), results(ed.request(push(db,
-        delta("t", "d", "v", 3, nextTs("e")), delta("t", "d", "$deleted", true, nextTs("e"))))));
+        delta("t", "d", "v", 3, nextTs(ed)), delta("t", "d", "$deleted", true, nextTs(ed))))));
     assertEquals(List.of("forbidden", "forbidden"), results(plain.request(push(db,
-        delta("t", "d", "v", 4, nextTs("p")), delta("t", "d", "$deleted", false, nextTs("p"))))));
+        delta("t", "d", "v", 4, nextTs(plain)), delta("t", "d", "$deleted", false, nextTs(plain))))));
     // owner.set never makes a document
     JsonNode missing = server.admin(admin("owner.set", args().put("db", db).put("col", "t").put("id", "nope").put("owner", "ed")));
     assertEquals("not_found", missing.path("code").asText(), missing.toString());

@@ -125,7 +125,7 @@ class LiveAccessTest {
 
   /** Writes one attribute and expects it applied. */
   static void write(WsClient c, String db, String col, String id, String attr, Object value) {
-    JsonNode ack = c.request(push(db, delta(col, id, attr, value, ts(CLOCK.incrementAndGet(), 0, "w"))));
+    JsonNode ack = c.request(push(db, delta(col, id, attr, value, ts(CLOCK.incrementAndGet(), 0, c.clientId()))));
     assertEquals("ack", ack.path("type").asText(), ack.toString());
     assertEquals("applied", ack.get("results").get(0).asText(), ack.toString());
   }
@@ -507,7 +507,7 @@ class LiveAccessTest {
                 String id = owner + "-" + r.nextInt(12);
                 String attr = r.nextInt(10) == 0 ? "$deleted" : "a" + r.nextInt(3);
                 Object value = attr.equals("$deleted") ? (Object) r.nextBoolean() : name + " " + i;
-                deltas.add(delta(col, id, attr, value, ts(CLOCK.incrementAndGet(), 0, name)));
+                deltas.add(delta(col, id, attr, value, ts(CLOCK.incrementAndGet(), 0, c.clientId())));
               }
               JsonNode ack = c.request(push(db, deltas.toArray(JsonNode[]::new)));
               if (!"ack".equals(ack.path("type").asText())) throw new AssertionError(name + ": " + ack);

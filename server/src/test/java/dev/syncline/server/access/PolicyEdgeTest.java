@@ -81,10 +81,10 @@ class PolicyEdgeTest {
       p.putArray("update"); // nobody may update
       ok(server.admin(admin("db.create", args().put("db", "once").<ObjectNode>set("policy", p))));
       try (WsClient wren = server.connectAs("wren-1", "wren", PASSWORD)) {
-        ObjectNode write = push("once", delta("c", "doc", "title", "first", ts(System.currentTimeMillis(), 0, "wren")));
+        ObjectNode write = push("once", delta("c", "doc", "title", "first", ts(System.currentTimeMillis(), 0, wren.clientId())));
         assertEquals("applied", wren.request(write).get("results").get(0).asText());
         assertEquals("duplicate", wren.request(write.deepCopy()).get("results").get(0).asText(), "the same write again");
-        JsonNode other = wren.request(push("once", delta("c", "doc", "title", "second", ts(System.currentTimeMillis() + 1, 0, "wren"))));
+        JsonNode other = wren.request(push("once", delta("c", "doc", "title", "second", ts(System.currentTimeMillis() + 1, 0, wren.clientId()))));
         assertEquals("forbidden", other.get("results").get(0).path("error").asText(), "a new write to it is an update");
       }
     }
@@ -104,7 +104,7 @@ class PolicyEdgeTest {
         ObjectNode override = all("$owner");
         override.putArray("destroy"); // differs only in destroy
         ok(server.admin(admin("policy.set", args().put("db", "same").put("col", "notes").<ObjectNode>set("policy", override))));
-        writer.request(push("same", delta("items", "m1", "t", 1, ts(System.currentTimeMillis(), 0, "bo"))));
+        writer.request(push("same", delta("items", "m1", "t", 1, ts(System.currentTimeMillis(), 0, writer.clientId()))));
         f.awaitDelta(d -> d.get("id").asText().equals("m1"), "bo's own new document");
         assertEquals(List.of(), f.resets(), "bo reads notes as before: " + f.resets());
       }

@@ -61,7 +61,7 @@ class XodusStoreTest extends StoreTestBase {
             continue;
           }
           Reg old = model.get(key(d));
-          Merge.Outcome expected = Merge.decide(old == null ? null : old.ts(), d.ts());
+          Merge.Outcome expected = Merge.decide(old == null ? null : old.ts(), old == null ? null : old.value(), d.ts(), d.value());
           assertEquals(expected, o.outcomes().get(i), "seed " + seed + " delta " + d);
           if (expected == Merge.Outcome.APPLIED) {
             head++;
@@ -157,7 +157,7 @@ class XodusStoreTest extends StoreTestBase {
     DatabaseInfo before = store.database("db").orElseThrow();
     assertEquals(8, before.attributes());
 
-    int removed = store.purgeTombstones("db", old + 10, 1000);
+    int removed = store.purgeTombstones("db", old + 10, Long.MAX_VALUE, 1000);
     assertEquals(3, removed, "the old tombstone and both registers of the destroyed document");
     DatabaseInfo after = store.database("db").orElseThrow();
     assertEquals(5, after.attributes());
@@ -170,18 +170,18 @@ class XodusStoreTest extends StoreTestBase {
       left.add(d.get("id").asText() + "/" + d.get("attr").asText());
     }
     assertEquals(Set.of("keep/a", "revived/a", "revived/$deleted", "revived/b", "fresh/gone"), left);
-    assertEquals(0, store.purgeTombstones("db", old + 10, 1000), "nothing more to purge");
+    assertEquals(0, store.purgeTombstones("db", old + 10, Long.MAX_VALUE, 1000), "nothing more to purge");
     reopen();
     assertEquals(after, store.database("db").orElseThrow(), "metadata is stored with the data");
   }
 
   @Test
-  @DisplayName("a destroyed database is gone with its data; created again, it starts from seq 0 with a new epoch")
+  @DisplayName("a destroyed database is gone with its data; created again, it starts from seq 0 with a new epoch, and what was written before the destroy stays out")
   void destroyAndCreate() {
     store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(0))))));
     String epoch = store.database("db").orElseThrow().epoch();
-    assertTrue(store.destroyDatabase("db"));
-    assertFalse(store.destroyDatabase("db"));
+    assertEquals(DestroyOutcome.REMOVED, store.destroyThrough("db", ts(5)));
+    assertEquals(DestroyOutcome.ABSENT, store.destroyThrough("db", ts(5)));
     assertTrue(store.database("db").isEmpty());
     assertTrue(store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(1)))))).get(0).missing());
     assertTrue(store.createDatabase("db", 2).isPresent());
@@ -189,9 +189,14 @@ class XodusStoreTest extends StoreTestBase {
     DatabaseInfo again = store.database("db").orElseThrow();
     assertEquals(0, again.head());
     assertTrue(!epoch.equals(again.epoch()));
+    assertTrue(again.createdAt() > Hlc.msOf(ts(5)), "the new life starts after the destroy");
     assertEquals(0, store.changesSince("db", null, 0, 10, Integer.MAX_VALUE).deltas().size());
+    List<Merge.Outcome> late = store.commit(List.of(WriteBatch.of("db", List.of(
+        new Delta("c", "d", "a", IntNode.valueOf(1), ts(4)), new Delta("c", "d", "b", IntNode.valueOf(2), ts(6)))))).get(0).outcomes();
+    assertEquals(List.of(Merge.Outcome.SUPERSEDED, Merge.Outcome.APPLIED), late, "written before the destroy: superseded");
     reopen();
-    assertEquals(again, store.database("db").orElseThrow());
+    assertEquals(ts(5), store.floor("db"), "the floor is stored");
+    assertEquals(1, store.database("db").orElseThrow().attributes());
   }
 
   private static String ts(int i) {

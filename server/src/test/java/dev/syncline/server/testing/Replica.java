@@ -1,6 +1,7 @@
 package dev.syncline.server.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.protocol.Merge;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -30,7 +31,9 @@ public final class Replica {
       String key = d.get("col").asText() + "/" + d.get("id").asText() + "/" + d.get("attr").asText();
       String ts = d.get("ts").asText();
       Reg old = registers.get(key);
-      if (old == null || ts.compareTo(old.ts()) > 0) registers.put(key, new Reg(d.get("value"), ts));
+      if (old == null || Merge.decide(old.ts(), old.value(), ts, d.get("value")) == Merge.Outcome.APPLIED) {
+        registers.put(key, new Reg(d.get("value"), ts));
+      }
     }
     cursor = Math.max(cursor, msg.get("seq").asLong());
   }

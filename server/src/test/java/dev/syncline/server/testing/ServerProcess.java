@@ -75,6 +75,16 @@ public final class ServerProcess implements AutoCloseable {
     return process.waitFor(30, TimeUnit.SECONDS);
   }
 
+  /** SIGKILL, and waits until the process is gone. */
+  public void kill() {
+    process.destroyForcibly();
+    try {
+      process.waitFor(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   @Override
   public void close() {
     process.destroyForcibly();

@@ -62,9 +62,17 @@ public final class WsClient implements AutoCloseable {
     return VERTX;
   }
 
+  private volatile String clientId;
+
   /** Says hello and returns the welcome. */
   public JsonNode hello(String clientId) {
+    this.clientId = clientId;
     return request(obj("hello").put("protocol", 1).put("clientId", clientId));
+  }
+
+  /** The clientId this connection said hello with (null before): the ORIGIN its deltas must carry. */
+  public String clientId() {
+    return clientId;
   }
 
   /** Calls {@code l} for every message from now on (on the client's event loop), besides recording it. */
@@ -121,6 +129,35 @@ public final class WsClient implements AutoCloseable {
     awaited.add(rid);
     send(message);
     return await(m -> m.path("rid").asLong(-1) == rid);
+  }
+
+  /**
+   * Sends with a fresh rid and waits up to {@code within} for the answer; null when none came in
+   * time or the connection closed first (for clients of servers a test is killing).
+   */
+  public JsonNode requestWithin(ObjectNode message, Duration within) {
+    long rid = rids.incrementAndGet() + 1_000_000;
+    message.put("rid", rid);
+    awaited.add(rid);
+    try {
+      send(message);
+    } catch (RuntimeException e) {
+      return null;
+    }
+    long deadline = System.nanoTime() + within.toNanos();
+    synchronized (this) {
+      while (true) {
+        for (JsonNode m : received) if (m.path("rid").asLong(-1) == rid) return m;
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || closeStatus != null) return null;
+        try {
+          wait(Math.min(50, Math.max(1, left / 1_000_000)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return null;
+        }
+      }
+    }
   }
 
   /** A fresh request id. */

@@ -1,0 +1,107 @@
+package dev.syncline.server.replication;
+
+import dev.syncline.protocol.MessageCodec;
+import dev.syncline.protocol.ServerMessage;
+import dev.syncline.server.http.DrainWaiters;
+import dev.syncline.server.http.Frames;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.vertx.core.Context;
+import io.vertx.core.http.WebSocket;
+
+/** The dialing end of a link: a Vert.x client WebSocket as a {@link PeerSocket}. */
+final class ClientSocket implements PeerSocket {
+  private final WebSocket ws;
+  private final DrainWaiters drainWaiters;
+  private boolean open = true;
+
+  ClientSocket(WebSocket ws, Context context, int writeQueueBytes) {
+    this.ws = ws;
+    this.drainWaiters = new DrainWaiters(context);
+    ws.setWriteQueueMaxSize(writeQueueBytes);
+    ws.drainHandler(v -> drainWaiters.runAll());
+  }
+
+  /** The socket closed (its close handler ran): nothing more is written. */
+  void closed() {
+    open = false;
+    drainWaiters.clear();
+  }
+
+  @Override
+  public void writeText(ByteBuf frame) {
+    if (!open) {
+      frame.release();
+      return;
+    }
+    try {
+      ws.writeFrame(Frames.text(frame));
+    } catch (RuntimeException e) {
+      open = false; // closed under us; the close handler ends the link
+    }
+  }
+
+  @Override
+  public void send(ServerMessage message) {
+    writeText(Unpooled.wrappedBuffer(MessageCodec.encode(message)));
+  }
+
+  @Override
+  public void sendText(String text) {
+    if (!open) return;
+    try {
+      ws.writeTextMessage(text);
+    } catch (RuntimeException e) {
+      open = false;
+    }
+  }
+
+  @Override
+  public boolean writeQueueFull() {
+    if (!open) return false;
+    try {
+      return ws.writeQueueFull();
+    } catch (RuntimeException e) {
+      open = false;
+      return false;
+    }
+  }
+
+  @Override
+  public void whenDrained(Runnable r) {
+    if (!open) return;
+    drainWaiters.add(r, writeQueueFull());
+  }
+
+
+  @Override
+  public boolean isOpen() {
+    return open;
+  }
+
+  @Override
+  public void pause() {
+    if (open) ws.pause();
+  }
+
+  @Override
+  public void resume() {
+    if (open) ws.resume();
+  }
+
+  @Override
+  public void close(short code, String reason) {
+    if (!open) return;
+    open = false;
+    try {
+      ws.close(code, reason);
+    } catch (RuntimeException e) {
+      // already closing
+    }
+  }
+
+  @Override
+  public String remoteAddress() {
+    return String.valueOf(ws.remoteAddress());
+  }
+}

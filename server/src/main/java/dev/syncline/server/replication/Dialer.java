@@ -1,0 +1,139 @@
+package dev.syncline.server.replication;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Json;
+import dev.syncline.protocol.MessageCodec;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps one link to a peer URL up: dials, proves this server knows the cluster secret
+ * ({@code hello.peer}), checks the peer's proof in {@code welcome.peer}, and hands the socket to
+ * a {@link PeerLink}. Whenever the link ends or cannot be made, it dials again after a capped,
+ * jittered exponential backoff. A verticle, so the link lives on one event loop.
+ */
+final class Dialer extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(Dialer.class);
+  private static final long FIRST_RETRY_MS = 100;
+  private static final int SOCKET_WRITE_QUEUE_BYTES = 1 << 20;
+
+  private final Replication replication;
+  private final String url;
+  private final LinkStatus status;
+  private WebSocketClient client;
+  private ClientSocket socket;
+  private PeerLink link;
+  private int failures;
+  private boolean stopping;
+
+  Dialer(Replication replication, String url, LinkStatus status) {
+    this.replication = replication;
+    this.url = url;
+    this.status = status;
+  }
+
+  @Override
+  public Future<?> start() {
+    client = vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setMaxMessageSize(64 << 20).setMaxFrameSize(64 << 20).setConnectTimeout(5000).setClosingTimeout(3));
+    dial();
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    if (socket != null) socket.close((short) 1001, "server shutting down");
+    if (link != null) link.closed();
+    return client.close();
+  }
+
+  private void dial() {
+    if (stopping) return;
+    status.state(status.state() == LinkStatus.State.REFUSED || status.state() == LinkStatus.State.CLOCK_AHEAD
+        ? status.state() : LinkStatus.State.CONNECTING);
+    client.connect(new WebSocketConnectOptions().setAbsoluteURI(url)).onComplete(ar -> {
+      if (ar.failed()) {
+        status.problem(null, "cannot connect: " + ar.cause().getMessage());
+        retry();
+      } else {
+        opened(ar.result());
+      }
+    });
+  }
+
+  private void opened(WebSocket ws) {
+    if (stopping) {
+      ws.close();
+      return;
+    }
+    socket = new ClientSocket(ws, context, SOCKET_WRITE_QUEUE_BYTES);
+    String nonce = PeerAuth.nonce();
+    long time = System.currentTimeMillis();
+    String me = replication.serverId();
+    ObjectNode hello = Json.MAPPER.createObjectNode().put("type", "hello").put("protocol", MessageCodec.PROTOCOL_VERSION)
+        .put("clientId", me);
+    hello.putObject("peer").put("serverId", me).put("nonce", nonce).put("time", time)
+        .put("proof", replication.auth().dialProof(me, nonce, time));
+    ws.textMessageHandler(text -> welcomed(ws, text, nonce));
+    ws.closeHandler(v -> closed());
+    ws.exceptionHandler(e -> log.debug("link to {}: {}", url, e.toString()));
+    socket.sendText(hello.toString());
+  }
+
+  /** The first answer: the peer's welcome and proof, or its refusal. */
+  private void welcomed(WebSocket ws, String text, String nonce) {
+    JsonNode m;
+    try {
+      m = Json.MAPPER.readTree(text);
+    } catch (Exception e) {
+      m = Json.MAPPER.createObjectNode();
+    }
+    JsonNode peer = m.path("peer");
+    String peerId = peer.path("serverId").asText(null);
+    if (!"welcome".equals(m.path("type").asText()) || peerId == null
+        || !replication.auth().checkAccept(peerId, replication.serverId(), nonce, peer.path("proof").asText(null))) {
+      String why = "error".equals(m.path("type").asText()) ? "the peer refused the link: " + m.path("message").asText()
+          : "the peer did not prove it knows the cluster secret";
+      log.warn("link to {} refused: {}", url, why);
+      status.problem(LinkStatus.State.REFUSED, why);
+      socket.close((short) 1008, "refused");
+      return;
+    }
+    if (peerId.equals(replication.serverId())) {
+      status.problem(LinkStatus.State.REFUSED, "the peer is this server itself");
+      socket.close((short) 1008, "refused");
+      return;
+    }
+    status.peer(peerId);
+    failures = 0;
+    link = replication.linked(socket, context, peerId, status);
+    ws.textMessageHandler(link::onText);
+    link.start();
+  }
+
+  private void closed() {
+    if (socket != null) socket.closed();
+    if (link != null) link.closed();
+    link = null;
+    socket = null;
+    retry();
+  }
+
+  private void retry() {
+    if (stopping) return;
+    long cap = replication.options().reconnectMaxMs();
+    long backoff = Math.min(cap, FIRST_RETRY_MS << Math.min(failures, 20));
+    failures++;
+    long delay = Math.max(1, (long) (backoff * (0.5 + ThreadLocalRandom.current().nextDouble() / 2)));
+    vertx.setTimer(delay, id -> dial());
+  }
+}

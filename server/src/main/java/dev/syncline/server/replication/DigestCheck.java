@@ -1,0 +1,157 @@
+package dev.syncline.server.replication;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Json;
+import dev.syncline.protocol.Merge;
+import dev.syncline.server.store.DatabaseDigest;
+import dev.syncline.server.store.Digests;
+import dev.syncline.server.store.WriteBatch;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Compares this server's digests with the peer's, now and then, and repairs what differs.
+ *
+ * <p>Every {@code digestIntervalMs}, for each database whose feed from the peer is caught up,
+ * this side asks for the peer's digest and compares it bucket by bucket with its own. Deltas in
+ * flight make buckets differ for a moment, so a bucket is repaired only when it differed in two
+ * comparisons in a row. Repair pulls the peer's registers of those buckets (whole documents, page
+ * by page) and merges them like any replicated change: what wins here is stored and flows on.
+ * The peer runs the same check the other way, so both end with the union.
+ */
+final class DigestCheck {
+  private static final Logger log = LoggerFactory.getLogger(DigestCheck.class);
+
+  /** The last comparison of one database, for {@code server.stats}. */
+  static final class Comparison {
+    long at;
+    boolean equal;
+    int differing;
+    int repairing;
+    long repaired;
+    BitSet previous = new BitSet();
+  }
+
+  private final PeerLink link;
+  private final Map<String, Comparison> byDb = new HashMap<>();
+  private long timer = -1;
+  private long nextRid = 1;
+  private boolean repairing;
+
+  DigestCheck(PeerLink link) {
+    this.link = link;
+  }
+
+  void start() {
+    long every = link.replication().options().digestIntervalMs();
+    if (every > 0) timer = link.context().owner().setPeriodic(every, id -> round());
+  }
+
+  void stop() {
+    if (timer >= 0) link.context().owner().cancelTimer(timer);
+  }
+
+  Map<String, Comparison> comparisons() {
+    return byDb;
+  }
+
+  /** One round: ask for the digest of every database caught up from the peer. */
+  private void round() {
+    if (repairing) return;
+    for (FeedSink.DbFeed f : link.sink().databases().values()) {
+      if (!f.synced || f.ignored || f.applied < f.peerHead) continue;
+      link.send(Json.MAPPER.createObjectNode().put("type", "digest.get").put("rid", nextRid++).put("db", f.db));
+    }
+  }
+
+  /** The peer's answer to {@code digest.get}. */
+  void onDigest(JsonNode m) {
+    String db = m.path("db").asText();
+    JsonNode buckets = m.get("buckets");
+    var mine = link.replication().store().digest(db);
+    if (mine.isEmpty() || buckets == null || !buckets.isArray() || buckets.size() != Digests.BUCKETS) return;
+    BitSet differing = new BitSet();
+    for (int i = 0; i < Digests.BUCKETS; i++) {
+      if (!Digests.hex(mine.get().buckets()[i]).equals(buckets.get(i).asText())) differing.set(i);
+    }
+    Comparison c = byDb.computeIfAbsent(db, k -> new Comparison());
+    c.at = System.currentTimeMillis();
+    c.equal = differing.isEmpty();
+    c.differing = differing.cardinality();
+    BitSet twice = (BitSet) differing.clone();
+    twice.and(c.previous);
+    c.previous = differing;
+    c.repairing = twice.cardinality();
+    if (!twice.isEmpty() && !repairing) {
+      log.info("digest of {} differs from {} in {} buckets twice in a row; repairing them", db, link.peer(), c.repairing);
+      repairing = true;
+      c.previous = new BitSet(); // what this repair fixes must differ twice again before another
+      requestPage(db, twice, null);
+    }
+  }
+
+  private void requestPage(String db, BitSet buckets, String after) {
+    ObjectNode m = Json.MAPPER.createObjectNode().put("type", "repair.get").put("rid", nextRid++).put("db", db);
+    ArrayNode list = m.putArray("buckets");
+    buckets.stream().forEach(list::add);
+    if (after != null) m.put("after", after);
+    link.send(m);
+  }
+
+  /** One page of the peer's registers of the buckets asked for. */
+  void onRepair(JsonNode m) {
+    String db = m.path("db").asText();
+    List<Delta> deltas = new ArrayList<>();
+    try {
+      for (JsonNode d : m.path("deltas")) deltas.add(Json.MAPPER.treeToValue(d, Delta.class));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+      link.fail("the peer sent a malformed repair page");
+      return;
+    }
+    BitSet buckets = new BitSet();
+    m.path("buckets").forEach(b -> buckets.set(b.asInt()));
+    String after = m.path("after").asText(null);
+    boolean more = m.path("more").asBoolean(false);
+    Comparison c = byDb.computeIfAbsent(db, k -> new Comparison());
+    var applied = deltas.isEmpty() ? io.vertx.core.Future.<dev.syncline.server.store.BatchOutcome>succeededFuture(null)
+        : link.replication().committer().replicate(WriteBatch.replicated(db, deltas, link.peer(), null));
+    applied.onComplete(ar -> {
+      if (ar.failed()) {
+        repairing = false;
+        log.error("repair of {} from {} failed", db, link.peer(), ar.cause());
+        return;
+      }
+      if (ar.result() != null) {
+        for (Merge.Outcome o : ar.result().outcomes()) if (o == Merge.Outcome.APPLIED) c.repaired++;
+      }
+      if (more) requestPage(db, buckets, after);
+      else repairing = false;
+    });
+  }
+
+  /** Answers {@code digest.get} with this server's digest of the database. */
+  static ObjectNode digestAnswer(JsonNode rid, String db, DatabaseDigest d) {
+    ObjectNode out = Json.MAPPER.createObjectNode().put("type", "digest");
+    out.set("rid", rid);
+    out.put("db", db);
+    describe(out, d);
+    return out;
+  }
+
+  /** {@code digest}, {@code buckets} and {@code head}: the shape of {@code db.digest}'s answer too. */
+  static ObjectNode describe(ObjectNode out, DatabaseDigest d) {
+    out.put("digest", d.digest());
+    ArrayNode b = out.putArray("buckets");
+    for (long v : d.buckets()) b.add(Digests.hex(v));
+    out.put("head", d.head());
+    return out;
+  }
+}

@@ -1,0 +1,255 @@
+package dev.syncline.server.replication;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Hlc;
+import dev.syncline.protocol.Json;
+import dev.syncline.server.store.BatchOutcome;
+import dev.syncline.server.store.PeerCursor;
+import dev.syncline.server.store.WriteBatch;
+import io.vertx.core.Future;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The receiving half of a link: applies the peer's change feed to this server.
+ *
+ * <h2>Order and cursors</h2>
+ * Each {@code changes} frame becomes one replicated batch for the committer, carrying the
+ * peer's cursor {@code (peer, db, epoch, seq)}, which the store writes in the same transaction
+ * as the deltas: after a crash the feed resumes exactly where the stored data ends. Batches
+ * are pipelined (at most {@link #WINDOW} in flight; past that the socket stops being read) and
+ * confirmed to the peer ({@code feed.ack}) strictly in frame order, each once it is durable.
+ * An empty frame (the peer committed nothing this side should see) moves the cursor without a
+ * write of its own; the next write stores it.
+ *
+ * <h2>Clocks</h2>
+ * A frame holding a delta more than {@code maxClockSkewMs} ahead of this server's clock is not
+ * applied and does not move the clock: the link reports {@code clock-ahead} and is dropped, and
+ * the next connection offers the same frame again, until the clocks agree.
+ */
+final class FeedSink {
+  private static final Logger log = LoggerFactory.getLogger(FeedSink.class);
+
+  /** Frames applied concurrently before the socket is paused. */
+  static final int WINDOW = 8;
+
+  /** One database of the peer's feed, as this side knows it. */
+  static final class DbFeed {
+    final String db;
+    String epoch;
+    /** Last seq confirmed (durable here). */
+    long applied;
+    /** The peer's head, as far as its frames told. */
+    long peerHead;
+    boolean synced;
+    /** When {@link #applied} last reached {@link #peerHead}. */
+    long caughtUpAt = System.currentTimeMillis();
+    /** The peer's database is an older life of one destroyed here: its frames are ignored. */
+    boolean ignored;
+    /** The stored cursor this link started from (0: from the beginning). */
+    long resumedFrom;
+
+    DbFeed(String db, String epoch, long head) {
+      this.db = db;
+      this.epoch = epoch;
+      this.peerHead = head;
+    }
+  }
+
+  /** A frame on its way to being confirmed, in arrival order. */
+  private static final class Frame {
+    final DbFeed feed;
+    final String epoch;
+    final long seq;
+    boolean done;
+    long head;
+
+    Frame(DbFeed feed, String epoch, long seq) {
+      this.feed = feed;
+      this.epoch = epoch;
+      this.seq = seq;
+    }
+  }
+
+  private final PeerLink link;
+  private final Map<String, DbFeed> bySid = new HashMap<>();
+  private final Map<String, DbFeed> byDb = new HashMap<>();
+  private final ArrayDeque<Frame> unconfirmed = new ArrayDeque<>();
+  private Map<String, PeerCursor> cursors = Map.of();
+  private int inFlight;
+  private boolean paused;
+
+  FeedSink(PeerLink link) {
+    this.link = link;
+  }
+
+  /** Asks the peer for its feed, from where this server's stored cursors end. */
+  void start(Map<String, PeerCursor> stored) {
+    this.cursors = stored;
+    ObjectNode m = Json.MAPPER.createObjectNode().put("type", "feed");
+    ObjectNode c = m.putObject("cursors");
+    stored.forEach((db, cur) -> c.putObject(db).put("epoch", cur.epoch()).put("seq", cur.seq()));
+    link.send(m);
+  }
+
+  Map<String, DbFeed> databases() {
+    return byDb;
+  }
+
+  /** True once every database the peer offered is caught up (and it offered at least its $system). */
+  boolean allSynced() {
+    if (byDb.isEmpty()) return false;
+    for (DbFeed f : byDb.values()) if (!f.synced && !f.ignored) return false;
+    return true;
+  }
+
+  void onSubscribed(JsonNode m) {
+    String sid = m.path("sid").asText();
+    String db = m.path("db").asText();
+    String epoch = m.path("epoch").asText();
+    DbFeed f = new DbFeed(db, epoch, m.path("head").asLong());
+    PeerCursor stored = cursors.get(db);
+    DbFeed before = byDb.get(db);
+    if (before != null && before.epoch.equals(epoch)) f.applied = before.applied;
+    else if (stored != null && stored.epoch().equals(epoch)) f.applied = stored.seq();
+    f.resumedFrom = stored != null && stored.epoch().equals(epoch) ? stored.seq() : 0;
+    bySid.put(sid, f);
+    byDb.put(db, f);
+    if (link.replication().store().database(db).isEmpty()) {
+      String floor = link.replication().store().floor(db);
+      long createdAt = m.path("createdAt").asLong();
+      if (floor != null && createdAt <= Hlc.msOf(floor)) {
+        f.ignored = true; // a life of it destroyed here; the peer destroys it when that reaches it
+        return;
+      }
+      link.replication().createDatabase(db, createdAt);
+    }
+  }
+
+  void onReset(JsonNode m) {
+    DbFeed f = bySid.get(m.path("sid").asText());
+    if (f == null) return;
+    f.epoch = m.path("epoch").asText();
+    f.applied = 0;
+    f.synced = false;
+  }
+
+  void onSynced(JsonNode m) {
+    DbFeed f = bySid.get(m.path("sid").asText());
+    if (f == null || f.ignored) return;
+    f.synced = true;
+    long seq = m.path("seq").asLong();
+    f.peerHead = Math.max(f.peerHead, seq);
+    confirmInOrder(new Frame(f, f.epoch, seq));
+    link.syncStateChanged();
+  }
+
+  /** The peer's database is gone (destroyed there): its subscription ended. */
+  void onEnded(JsonNode m) {
+    DbFeed f = bySid.remove(m.path("sid").asText());
+    if (f != null && byDb.get(f.db) == f) byDb.remove(f.db);
+  }
+
+  void onChanges(JsonNode m) {
+    DbFeed f = bySid.get(m.path("sid").asText());
+    if (f == null || f.ignored) return;
+    long seq = m.path("seq").asLong();
+    List<Delta> deltas;
+    try {
+      deltas = deltasOf(m.get("deltas"));
+    } catch (IllegalArgumentException e) {
+      link.fail("the peer sent a malformed delta: " + e.getMessage());
+      return;
+    }
+    long limit = System.currentTimeMillis() + link.replication().options().maxClockSkewMs();
+    for (Delta d : deltas) {
+      if (Hlc.msOf(d.ts()) > limit) {
+        link.clockAhead(d.ts());
+        return;
+      }
+    }
+    f.peerHead = Math.max(f.peerHead, seq);
+    Frame frame = new Frame(f, f.epoch, seq);
+    if (deltas.isEmpty()) {
+      confirmInOrder(frame);
+      return;
+    }
+    for (Delta d : deltas) link.replication().clock().receive(Hlc.parse(d.ts()));
+    unconfirmed.add(frame);
+    inFlight++;
+    if (inFlight >= WINDOW && !paused) {
+      paused = true;
+      link.socket().pause();
+    }
+    Future<BatchOutcome> applied = link.replication().committer().replicate(
+        WriteBatch.replicated(f.db, deltas, link.peer(), new PeerCursor(link.peer(), f.db, f.epoch, seq)));
+    applied.onComplete(ar -> {
+      inFlight--;
+      if (paused && inFlight < WINDOW / 2) {
+        paused = false;
+        link.socket().resume();
+      }
+      if (ar.failed()) {
+        log.error("applying changes of {} from {} failed", f.db, link.peer(), ar.cause());
+        link.fail("applying changes failed");
+        return;
+      }
+      frame.done = true;
+      frame.head = ar.result().head();
+      if (ar.result().missing()) f.ignored = true; // not created here (destroyed meanwhile)
+      drain();
+    });
+  }
+
+  private void confirmInOrder(Frame frame) {
+    frame.done = true;
+    unconfirmed.add(frame);
+    drain();
+  }
+
+  /** Confirms, in arrival order, every frame that is durable. */
+  private void drain() {
+    while (!unconfirmed.isEmpty() && unconfirmed.peek().done) {
+      Frame fr = unconfirmed.poll();
+      DbFeed f = fr.feed;
+      if (!fr.epoch.equals(f.epoch) || f.ignored) continue; // reset since: this frame belongs to the old epoch
+      f.applied = Math.max(f.applied, fr.seq);
+      link.replication().applied(link.peer(), f.db, f.applied);
+      if (f.applied >= f.peerHead) f.caughtUpAt = System.currentTimeMillis();
+      long head = fr.head > 0 ? fr.head : link.replication().store().database(f.db).map(i -> i.head()).orElse(0L);
+      link.send(Json.MAPPER.createObjectNode().put("type", "feed.ack").put("db", f.db).put("epoch", fr.epoch)
+          .put("seq", fr.seq).put("head", head));
+    }
+  }
+
+  /** Deltas as a peer sends them: already checked by the server that took them, so only their shape is. */
+  private static List<Delta> deltasOf(JsonNode array) {
+    if (array == null || !array.isArray()) throw new IllegalArgumentException("deltas: not an array");
+    List<Delta> out = new ArrayList<>(array.size());
+    for (JsonNode d : array) {
+      String col = text(d, "col");
+      String id = text(d, "id");
+      String attr = text(d, "attr");
+      String ts = text(d, "ts");
+      JsonNode value = d.get("value");
+      if (value == null || !Hlc.isValid(ts)) throw new IllegalArgumentException("delta " + d);
+      out.add(new Delta(col, id, attr, value, ts));
+    }
+    return out;
+  }
+
+  private static String text(JsonNode d, String field) {
+    JsonNode v = d.get(field);
+    if (v == null || !v.isTextual() || v.textValue().isEmpty() || v.textValue().indexOf('\0') >= 0) {
+      throw new IllegalArgumentException(field + " in " + d);
+    }
+    return v.textValue();
+  }
+}

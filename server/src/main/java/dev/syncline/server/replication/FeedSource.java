@@ -1,0 +1,93 @@
+package dev.syncline.server.replication;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.protocol.Json;
+import dev.syncline.server.hub.Subscription;
+import dev.syncline.server.store.CommittedDelta;
+import dev.syncline.server.store.DatabaseInfo;
+import dev.syncline.server.store.ReadFilter;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The sending half of a link: this server's change feed of every database, for the peer. Each
+ * database is one hub subscription (catch-up from the peer's cursor, then live, with the hub's
+ * rules for slow sockets), opened for every database there is and every one created later. The
+ * peer confirms what it applied with {@code feed.ack}.
+ */
+final class FeedSource {
+  private final PeerLink link;
+  private final Map<String, Subscription> byDb = new HashMap<>();
+  private Runnable stopListening = () -> { };
+  private int nextSid = 1;
+  private boolean closed;
+
+  FeedSource(PeerLink link) {
+    this.link = link;
+  }
+
+  /** The peer asked for the feed, from its cursors ({@code {db: {epoch, seq}}}). */
+  void onFeed(JsonNode cursors) {
+    if (closed || !byDb.isEmpty()) return;
+    for (DatabaseInfo info : link.replication().store().databases()) {
+      JsonNode c = cursors == null ? null : cursors.get(info.name());
+      open(info.name(), c == null ? 0 : c.path("seq").asLong(), c == null ? null : c.path("epoch").asText(null));
+    }
+    stopListening = link.replication().hub().onDatabaseCreated(
+        db -> link.context().runOnContext(v -> open(db, 0, null)));
+  }
+
+  private void open(String db, long since, String epoch) {
+    if (closed) return;
+    var info = link.replication().store().database(db);
+    if (info.isEmpty()) return;
+    Subscription before = byDb.get(db);
+    if (before != null) before.close(); // a database destroyed and created again: the new life from 0
+    String sid = "f" + nextSid++;
+    link.send(Json.MAPPER.createObjectNode().put("type", "subscribed").put("sid", sid).put("db", db)
+        .put("head", info.get().head()).put("epoch", info.get().epoch()).put("createdAt", info.get().createdAt()));
+    byDb.put(db, link.replication().hub().subscribe(sid, db, null, since, epoch, link.socket(),
+        new PeerFilter(link.peer(), link.replication().localCollections(db)), DatabaseInfo::epoch, true));
+  }
+
+  /** The peer applied {@code db} (of this server's {@code epoch}) through {@code seq}; its own head was {@code head}. */
+  void onAck(JsonNode m) {
+    link.replication().acked(link.peer(), m.path("db").asText(), m.path("epoch").asText(), m.path("seq").asLong(),
+        m.path("head").asLong());
+  }
+
+  void close() {
+    closed = true;
+    stopListening.run();
+    byDb.values().forEach(Subscription::close);
+    byDb.clear();
+  }
+
+  /**
+   * What a peer is sent: everything but this server's local collections, and, live, not the
+   * changes that came from that very peer (it has them; in a ring they would only come back as
+   * duplicates).
+   */
+  record PeerFilter(String peer, Set<String> localCollections) implements ReadFilter {
+    @Override
+    public boolean needsOwner(String col) {
+      return false;
+    }
+
+    @Override
+    public boolean allows(String col, String attr, String owner) {
+      return !localCollections.contains(col);
+    }
+
+    @Override
+    public boolean allowsLive(CommittedDelta d) {
+      return !peer.equals(d.source()) && allows(d.delta().col(), d.delta().attr(), null);
+    }
+
+    @Override
+    public boolean seesOwnerChange(String col, String from, String to) {
+      return false;
+    }
+  }
+}

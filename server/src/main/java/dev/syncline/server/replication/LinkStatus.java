@@ -1,0 +1,102 @@
+package dev.syncline.server.replication;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Json;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+
+/**
+ * What {@code server.stats} says about one peer: one per dialed URL, and one per peer that dialed
+ * in. It outlives connections, so a link that keeps failing shows why.
+ */
+final class LinkStatus {
+  enum State {
+    CONNECTING("connecting"), CATCHING_UP("catching-up"), LIVE("live"), REFUSED("refused"),
+    CLOCK_AHEAD("clock-ahead"), DISCONNECTED("disconnected");
+
+    final String wire;
+
+    State(String wire) {
+      this.wire = wire;
+    }
+  }
+
+  private final String url;
+  private final boolean dialed;
+  private volatile String peer;
+  private volatile State state;
+  private volatile long since = System.currentTimeMillis();
+  private volatile String lastError;
+  private volatile long connects;
+  private volatile PeerLink link;
+
+  LinkStatus(String url, String peer, boolean dialed) {
+    this.url = url;
+    this.peer = peer;
+    this.dialed = dialed;
+    this.state = dialed ? State.CONNECTING : State.DISCONNECTED;
+  }
+
+  String url() {
+    return url;
+  }
+
+  String peer() {
+    return peer;
+  }
+
+  void peer(String id) {
+    this.peer = id;
+  }
+
+  State state() {
+    return state;
+  }
+
+  void state(State next) {
+    if (next != state) since = System.currentTimeMillis();
+    state = next;
+  }
+
+  PeerLink link() {
+    return link;
+  }
+
+  void linked(PeerLink l) {
+    link = l;
+    connects++;
+    state(State.CATCHING_UP);
+  }
+
+  /** A link ended; a state of trouble (refused, clock ahead) stays until a link is up again. */
+  void unlinked(PeerLink l) {
+    if (link == l) link = null;
+    if (state == State.CATCHING_UP || state == State.LIVE) state(dialed ? State.CONNECTING : State.DISCONNECTED);
+  }
+
+  /** Something went wrong; {@code next} null keeps the state. */
+  void problem(State next, String why) {
+    lastError = why;
+    if (next != null) state(next);
+  }
+
+  /** The entry for {@code server.stats}, read on the link's own event loop. */
+  Future<ObjectNode> describe() {
+    ObjectNode out = Json.MAPPER.createObjectNode();
+    if (url != null) out.put("url", url);
+    out.put("direction", dialed ? "dial" : "accept").put("peer", peer).put("state", state.wire).put("since", since)
+        .put("connects", connects);
+    if (lastError != null) out.put("lastError", lastError);
+    PeerLink l = link;
+    if (l == null) return Future.succeededFuture(out);
+    Promise<ObjectNode> done = Promise.promise();
+    l.context().runOnContext(v -> {
+      ObjectNode withLink = out.deepCopy();
+      l.describe(withLink);
+      done.tryComplete(withLink);
+    });
+    // a link ending just now may never run the task: then the entry goes without its details
+    l.context().owner().setTimer(1000, id -> done.tryComplete(out));
+    return done.future();
+  }
+}

@@ -1,0 +1,253 @@
+package dev.syncline.server.replication;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Json;
+import dev.syncline.server.store.Digests;
+import dev.syncline.server.store.RegisterPage;
+import io.vertx.core.Context;
+import java.util.Base64;
+import java.util.BitSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One link between this server and a peer, after both proved they know the cluster secret. The
+ * link is symmetric, whichever end dialed: each end serves its own feed ({@link FeedSource}),
+ * applies the other's ({@link FeedSink}), answers digest and repair requests, and checks
+ * digests itself ({@link DigestCheck}). Both ping; a link that hears nothing for three ping
+ * intervals is dropped (the dialing end dials again).
+ *
+ * <p>Runs entirely on the link's event loop. Messages are JSON text frames; see PROTOCOL.md,
+ * "Replication between servers".
+ */
+final class PeerLink implements Replication.LinkHandle {
+  private static final Logger log = LoggerFactory.getLogger(PeerLink.class);
+
+  /** Close code for a link dropped on purpose (silence, clock, a malformed frame). */
+  private static final short CLOSE_GOING_AWAY = 1001;
+
+  private final Replication replication;
+  private final PeerSocket socket;
+  private final Context context;
+  private final String peer;
+  private final LinkStatus status;
+  private final FeedSource source;
+  private final FeedSink sink;
+  private final DigestCheck digests;
+  private long lastHeard = System.currentTimeMillis();
+  private long pingTimer = -1;
+  private boolean closed;
+
+  PeerLink(Replication replication, PeerSocket socket, Context context, String peer, LinkStatus status) {
+    this.replication = replication;
+    this.socket = socket;
+    this.context = context;
+    this.peer = peer;
+    this.status = status;
+    this.source = new FeedSource(this);
+    this.sink = new FeedSink(this);
+    this.digests = new DigestCheck(this);
+  }
+
+  /** Asks for the peer's feed (from the stored cursors) and starts pinging and comparing digests. */
+  void start() {
+    status.linked(this);
+    long every = replication.options().pingIntervalMs();
+    pingTimer = context.owner().setPeriodic(every, id -> {
+      if (System.currentTimeMillis() - lastHeard > 3 * every) {
+        fail("heard nothing from the peer for " + 3 * every + " ms");
+      } else {
+        send(Json.MAPPER.createObjectNode().put("type", "ping"));
+      }
+    });
+    digests.start();
+    context.owner().executeBlocking(() -> replication.store().peerCursors(peer), false).onComplete(ar -> {
+      if (closed) return;
+      if (ar.failed()) fail("cannot read the stored cursors: " + ar.cause());
+      else sink.start(ar.result());
+    });
+  }
+
+  @Override
+  public void onText(String text) {
+    if (closed) return;
+    lastHeard = System.currentTimeMillis();
+    JsonNode m;
+    try {
+      m = Json.MAPPER.readTree(text);
+    } catch (Exception e) {
+      fail("the peer sent a frame that is not JSON");
+      return;
+    }
+    try {
+      dispatch(m);
+    } catch (RuntimeException e) {
+      log.error("link to {}: handling {} failed", peer, m.path("type").asText(), e);
+      fail("handling a " + m.path("type").asText() + " message failed");
+    }
+  }
+
+  private void dispatch(JsonNode m) {
+    switch (m.path("type").asText()) {
+      case "changes" -> sink.onChanges(m);
+      case "feed.ack" -> source.onAck(m);
+      case "subscribed" -> sink.onSubscribed(m);
+      case "synced" -> sink.onSynced(m);
+      case "reset" -> sink.onReset(m);
+      case "error" -> {
+        if (m.hasNonNull("sid")) sink.onEnded(m);
+        else log.warn("link to {}: the peer reports {}", peer, m);
+      }
+      case "feed" -> source.onFeed(m.get("cursors"));
+      case "digest.get" -> answerDigest(m);
+      case "digest" -> digests.onDigest(m);
+      case "repair.get" -> answerRepair(m);
+      case "repair" -> digests.onRepair(m);
+      case "ping" -> send(Json.MAPPER.createObjectNode().put("type", "pong"));
+      case "pong" -> { }
+      default -> log.warn("link to {}: unknown message type {}", peer, m.path("type").asText());
+    }
+  }
+
+  private void answerDigest(JsonNode m) {
+    String db = m.path("db").asText();
+    var digest = replication.store().digest(db);
+    if (digest.isEmpty()) return; // no such database here (yet): nothing to compare
+    send(DigestCheck.digestAnswer(m.get("rid"), db, digest.get()));
+  }
+
+  private void answerRepair(JsonNode m) {
+    String db = m.path("db").asText();
+    BitSet buckets = new BitSet();
+    ArrayNode asked = Json.MAPPER.createArrayNode();
+    for (JsonNode b : m.path("buckets")) {
+      int i = b.asInt(-1);
+      if (i < 0 || i >= Digests.BUCKETS) return;
+      buckets.set(i);
+      asked.add(i);
+    }
+    byte[] after = m.hasNonNull("after") ? Base64.getDecoder().decode(m.get("after").asText()) : null;
+    int pageDeltas = replication.pageDeltas();
+    int pageBytes = replication.pageBytes();
+    context.owner().executeBlocking(() -> replication.store().registersInBuckets(db, buckets, after, pageDeltas, pageBytes), false)
+        .onComplete(ar -> {
+          if (closed) return;
+          if (ar.failed()) {
+            log.error("reading registers of {} for a repair failed", db, ar.cause());
+            return;
+          }
+          RegisterPage page = ar.result();
+          ObjectNode out = Json.MAPPER.createObjectNode().put("type", "repair");
+          out.set("rid", m.get("rid"));
+          out.put("db", db);
+          out.set("buckets", asked);
+          ArrayNode deltas = out.putArray("deltas");
+          boolean more = false;
+          if (page != null) {
+            for (byte[] d : page.deltas()) deltas.add(readTree(d));
+            more = page.more();
+            if (page.resumeKey() != null) out.put("after", Base64.getEncoder().encodeToString(page.resumeKey()));
+          }
+          out.put("more", more);
+          send(out);
+        });
+  }
+
+  private static JsonNode readTree(byte[] json) {
+    try {
+      return Json.MAPPER.readTree(json);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("corrupt stored delta", e);
+    }
+  }
+
+  // ---- state ----
+
+  /** A database of the peer became caught up (or not): the link's state may change. */
+  void syncStateChanged() {
+    if (status.state() == LinkStatus.State.CATCHING_UP && sink.allSynced()) status.state(LinkStatus.State.LIVE);
+  }
+
+  /** The peer sent a delta too far ahead of this server's clock: drop the link, dial again later. */
+  void clockAhead(String ts) {
+    log.warn("link to {}: a delta stamped {} is more than {} ms ahead of this server's clock; not applied, retrying later",
+        peer, ts, replication.options().maxClockSkewMs());
+    status.problem(LinkStatus.State.CLOCK_AHEAD, "a delta stamped " + ts + " is ahead of this server's clock");
+    close();
+  }
+
+  /** Something went wrong on this link: drop it (the dialing end dials again). */
+  void fail(String why) {
+    if (closed) return;
+    log.warn("link to {} dropped: {}", peer, why);
+    status.problem(null, why);
+    close();
+  }
+
+  private void close() {
+    socket.close(CLOSE_GOING_AWAY, "link reset");
+    closed();
+  }
+
+  /** The socket closed, or this end closed it. */
+  @Override
+  public void closed() {
+    if (closed) return;
+    closed = true;
+    if (pingTimer >= 0) context.owner().cancelTimer(pingTimer);
+    digests.stop();
+    source.close();
+    status.unlinked(this);
+  }
+
+  /** Per database: how far behind the peer this side is, what the peer confirmed, and the last digest comparison. */
+  void describe(ObjectNode out) {
+    ObjectNode dbs = out.putObject("databases");
+    long now = System.currentTimeMillis();
+    sink.databases().forEach((db, f) -> {
+      ObjectNode d = dbs.putObject(db);
+      long lag = Math.max(0, f.peerHead - f.applied);
+      d.put("applied", f.applied).put("peerHead", f.peerHead).put("lagDeltas", lag)
+          .put("lagMs", lag == 0 ? 0 : now - f.caughtUpAt).put("synced", f.synced).put("resumedFrom", f.resumedFrom);
+      Quorum.Confirmed c = replication.confirmedBy(peer, db);
+      if (c != null) d.put("confirmed", c.seq());
+      DigestCheck.Comparison cmp = digests.comparisons().get(db);
+      if (cmp != null) {
+        d.putObject("digest").put("at", cmp.at).put("equal", cmp.equal).put("differingBuckets", cmp.differing)
+            .put("repairingBuckets", cmp.repairing).put("repairedRegisters", cmp.repaired);
+      }
+    });
+  }
+
+  // ---- for the feed halves ----
+
+  void send(JsonNode message) {
+    if (!closed) socket.sendText(message.toString());
+  }
+
+  Replication replication() {
+    return replication;
+  }
+
+  PeerSocket socket() {
+    return socket;
+  }
+
+  Context context() {
+    return context;
+  }
+
+  String peer() {
+    return peer;
+  }
+
+  FeedSink sink() {
+    return sink;
+  }
+
+  DigestCheck digests() {
+    return digests;
+  }
+}

@@ -1,0 +1,348 @@
+package dev.syncline.server.replication;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.HlcClock;
+import dev.syncline.protocol.Json;
+import dev.syncline.server.commit.Committer;
+import dev.syncline.server.hub.Hub;
+import dev.syncline.server.store.PeerAck;
+import dev.syncline.server.store.PeerCursor;
+import dev.syncline.server.store.Store;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Replication between servers: the public face of this package.
+ *
+ * <h2>Links</h2>
+ * A server dials each of its {@code peers} ({@link Dialer}) and accepts links from servers that
+ * name it; either way a link ({@link PeerLink}) replicates both ways over one WebSocket. A star is
+ * every spoke naming the hub; a ring is every server naming the next. Both ends prove they know
+ * the cluster secret before anything else is sent ({@link PeerAuth}).
+ *
+ * <h2>Apply</h2>
+ * What a peer sends goes through the committer like a client's push, merged by the same rule: a
+ * delta that wins gets a seq here and flows on to this server's subscribers and other peers; one
+ * that loses or was seen before stops. That ends loops in a ring by itself; a link also does not
+ * send a peer back what came from it.
+ *
+ * <h2>Quorum and purging</h2>
+ * Peers confirm what they applied ({@code feed.ack}); {@link #awaitQuorum} holds a push's ack
+ * until enough servers hold it. Confirmations are also stored (every second), and tombstones are
+ * purged only once every known peer has confirmed them and this server holds everything those
+ * peers had when they did ({@link #purgeHorizon}), so purging never brings anything back.
+ */
+public final class Replication {
+  private static final Logger log = LoggerFactory.getLogger(Replication.class);
+  private static final long SAVE_ACKS_EVERY_MS = 1000;
+
+  /** The text handler and end of an accepted link. */
+  public interface LinkHandle {
+    void onText(String text);
+
+    void closed();
+  }
+
+  private final Vertx vertx;
+  private final String serverId;
+  private final ReplicationOptions options;
+  private final Store store;
+  private final Committer committer;
+  private final Hub hub;
+  private final HlcClock clock;
+  private final Map<String, Set<String>> localCollections;
+  private final int pageDeltas;
+  private final int pageBytes;
+  private final PeerAuth auth;
+  private final Quorum quorum;
+  private final List<LinkStatus> dialed = new CopyOnWriteArrayList<>();
+  private final Map<String, LinkStatus> accepted = new ConcurrentHashMap<>();
+  /** Servers whose links were refused, by the id they claimed: shown in stats, never counted as peers. */
+  private final Map<String, LinkStatus> refused = new ConcurrentHashMap<>();
+  /** Latest ack per (peer, db), from links and from the store; and those not stored yet. */
+  private final Map<String, PeerAck> acks = new ConcurrentHashMap<>();
+  private final Map<String, PeerAck> unsaved = new ConcurrentHashMap<>();
+  /** How far this server has applied each peer's feed, by (peer, db): the live sinks' view, ahead of the stored cursors. */
+  private final Map<String, Long> applied = new ConcurrentHashMap<>();
+  private final List<String> deployments = new ArrayList<>();
+  private long saveTimer = -1;
+
+  public Replication(Vertx vertx, String serverId, ReplicationOptions options, Store store, Committer committer, Hub hub,
+      HlcClock clock, Map<String, Set<String>> localCollections, int pageDeltas, int pageBytes) {
+    this.vertx = vertx;
+    this.serverId = serverId;
+    this.options = options;
+    this.store = store;
+    this.committer = committer;
+    this.hub = hub;
+    this.clock = clock;
+    this.localCollections = localCollections;
+    this.pageDeltas = pageDeltas;
+    this.pageBytes = pageBytes;
+    this.auth = options.clusterSecret() == null ? null : new PeerAuth(options.clusterSecret());
+    this.quorum = new Quorum(vertx);
+  }
+
+  /** Loads what peers confirmed before, starts dialing, and saves confirmations as they come. Blocking reads: call at start-up. */
+  public Future<Void> start() {
+    for (PeerAck a : store.peerAcks()) {
+      acks.put(a.peer() + '\0' + a.db(), a);
+      quorum.confirmed(a.peer(), a.db(), a.epoch(), a.seq());
+    }
+    committer.purgeHorizon(this::purgeHorizon);
+    saveTimer = vertx.setPeriodic(SAVE_ACKS_EVERY_MS, id -> saveAcks());
+    List<Future<String>> started = new ArrayList<>();
+    for (String url : options.peers()) {
+      LinkStatus status = new LinkStatus(url, null, true);
+      dialed.add(status);
+      started.add(vertx.deployVerticle(new Dialer(this, url, status)).onSuccess(deployments::add));
+    }
+    if (!options.peers().isEmpty()) log.info("replicating with {}", options.peers());
+    return Future.join(started).mapEmpty();
+  }
+
+  /** Closes every link (dialed ones first stop dialing) and stores the last confirmations. */
+  public Future<Void> stop() {
+    if (saveTimer >= 0) vertx.cancelTimer(saveTimer);
+    List<Future<Void>> undeployed = new ArrayList<>();
+    for (String id : deployments) undeployed.add(vertx.undeploy(id));
+    return Future.join(undeployed).transform(ar -> {
+      saveAcks();
+      return Future.succeededFuture();
+    });
+  }
+
+  // ---- links ----
+
+  /**
+   * A {@code hello} with {@code peer}: a server dialing in. Checks its proof; when it holds, sends
+   * the welcome (with this server's proof) and returns the link. Otherwise answers
+   * {@code unauthenticated}, closes the socket with 1008, and returns null. Call on the socket's loop.
+   */
+  public LinkHandle accept(PeerSocket socket, String dialer, JsonNode peer, JsonNode rid, ObjectNode welcome) {
+    String nonce = peer.path("nonce").asText("");
+    String why = null;
+    if (auth == null) why = "this server has no clusterSecret: it takes no peer links";
+    else if (dialer.equals(serverId)) why = "a server cannot link to itself";
+    else if (!auth.checkDial(dialer, nonce, peer.path("time").asLong(), peer.path("proof").asText(null), System.currentTimeMillis())) {
+      why = "wrong cluster secret (or a replayed or stale hello)";
+    }
+    if (why != null) {
+      log.warn("refused a peer link from {} ({}): {}", socket.remoteAddress(), dialer, why);
+      ObjectNode error = Json.MAPPER.createObjectNode().put("type", "error");
+      if (rid != null) error.set("rid", rid);
+      socket.sendText(error.put("code", "unauthenticated").put("message", "peer link refused").toString());
+      socket.close((short) 1008, "peer link refused");
+      if (refused.size() < 100) refused.computeIfAbsent(dialer, p -> new LinkStatus(null, p, false)).problem(LinkStatus.State.REFUSED, why);
+      return null;
+    }
+    welcome.putObject("peer").put("serverId", serverId).put("proof", auth.acceptProof(serverId, dialer, nonce));
+    socket.sendText(welcome.toString());
+    refused.remove(dialer);
+    LinkStatus status = accepted.computeIfAbsent(dialer, p -> new LinkStatus(null, p, false));
+    PeerLink link = linked(socket, Vertx.currentContext(), dialer, status);
+    link.start();
+    log.info("accepted a peer link from {} ({})", dialer, socket.remoteAddress());
+    return link;
+  }
+
+  PeerLink linked(PeerSocket socket, Context context, String peer, LinkStatus status) {
+    return new PeerLink(this, socket, context, peer, status);
+  }
+
+  /** The token-signing key every server of a cluster derives from its shared secret when no {@code jwtSecret} is set. */
+  public static String signingKeyFor(String clusterSecret) {
+    return PeerAuth.jwtKey(clusterSecret);
+  }
+
+  /** Whether this server takes peer links at all (it has a cluster secret). */
+  public boolean acceptsPeers() {
+    return auth != null;
+  }
+
+  // ---- confirmations, quorum, purge ----
+
+  /** A peer confirmed it applied {@code db} of {@code epoch} through {@code seq}; its own head was {@code peerHead}. */
+  void acked(String peer, String db, String epoch, long seq, long peerHead) {
+    PeerAck a = new PeerAck(peer, db, epoch, seq, peerHead);
+    acks.put(peer + '\0' + db, a);
+    unsaved.put(peer + '\0' + db, a);
+    quorum.confirmed(peer, db, epoch, seq);
+  }
+
+  /** This server holds everything of {@code peer}'s {@code db} through {@code seq} (durably, or it never got any of it). */
+  void applied(String peer, String db, long seq) {
+    applied.merge(peer + '\0' + db, seq, Math::max);
+  }
+
+  Quorum.Confirmed confirmedBy(String peer, String db) {
+    return quorum.confirmedBy(peer, db);
+  }
+
+  private void saveAcks() {
+    if (unsaved.isEmpty()) return;
+    List<PeerAck> batch = new ArrayList<>(unsaved.values());
+    batch.forEach(a -> unsaved.remove(a.peer() + '\0' + a.db(), a));
+    committer.execute(s -> {
+      s.savePeerAcks(batch);
+      return null;
+    }).onFailure(e -> log.warn("storing peer confirmations failed", e));
+  }
+
+  /** The write quorum pushes wait for unless they ask for their own. */
+  public int writeQuorum() {
+    return options.writeQuorum();
+  }
+
+  /**
+   * How many servers could ever hold a write: this one, every peer it knows by id (linked now or
+   * before), and every dialed peer not yet reached.
+   */
+  public int clusterSize() {
+    java.util.Set<String> ids = new java.util.HashSet<>(accepted.keySet());
+    for (PeerAck a : acks.values()) ids.add(a.peer());
+    int unknown = 0;
+    for (LinkStatus s : dialed) {
+      if (s.peer() == null) unknown++;
+      else ids.add(s.peer());
+    }
+    ids.remove(serverId);
+    return 1 + ids.size() + unknown;
+  }
+
+  /**
+   * Completes, on the caller's context, with how many servers hold {@code db} through
+   * {@code seq}: at least {@code w}, or fewer once {@code quorumTimeoutMs} has passed.
+   */
+  public Future<Integer> awaitQuorum(String db, long seq, int w) {
+    var info = store.database(db);
+    if (info.isEmpty()) return Future.succeededFuture(1);
+    return quorum.await(db, info.get().epoch(), seq, w, options.quorumTimeoutMs());
+  }
+
+  /**
+   * The highest seq of {@code db} that purging may reach: what every known peer confirmed, counted
+   * only for peers whose own changes up to their confirmation this server has applied (so
+   * nothing older can still arrive from them). Everything without peers. Called on the writer thread.
+   */
+  long purgeHorizon(String db) {
+    var info = store.database(db);
+    if (info.isEmpty()) return 0;
+    Map<String, PeerAck> byPeer = new HashMap<>();
+    for (PeerAck a : acks.values()) if (a.db().equals(db)) byPeer.put(a.peer(), a);
+    boolean unknownPeer = dialed.stream().anyMatch(s -> s.peer() == null);
+    java.util.Set<String> peers = new java.util.HashSet<>();
+    for (PeerAck a : acks.values()) peers.add(a.peer());
+    peers.addAll(accepted.keySet());
+    dialed.forEach(s -> { if (s.peer() != null) peers.add(s.peer()); });
+    if (peers.isEmpty()) return unknownPeer ? 0 : Long.MAX_VALUE;
+    if (unknownPeer) return 0;
+    long horizon = Long.MAX_VALUE;
+    for (String p : peers) {
+      PeerAck a = byPeer.get(p);
+      if (a == null || !a.epoch().equals(info.get().epoch())) return 0;
+      Long live = applied.get(p + '\0' + db);
+      PeerCursor stored = live == null ? store.peerCursors(p).get(db) : null;
+      long mine = live != null ? live : stored == null ? -1 : stored.seq();
+      if (mine < a.peerHead()) return 0;
+      horizon = Math.min(horizon, a.seq());
+    }
+    return horizon;
+  }
+
+  /** Forgets a peer that is gone for good: its confirmations no longer hold back purging or count for quorum. */
+  public Future<Boolean> forget(String peer) {
+    boolean known = acks.keySet().removeIf(k -> k.startsWith(peer + '\0')) | accepted.remove(peer) != null;
+    unsaved.keySet().removeIf(k -> k.startsWith(peer + '\0'));
+    return committer.execute(s -> {
+      s.forgetPeer(peer);
+      return known;
+    });
+  }
+
+  // ---- databases ----
+
+  /** A peer has a database this server does not: make it here too, and offer it to the other peers. */
+  void createDatabase(String db, long createdAt) {
+    committer.execute(s -> s.createDatabase(db, createdAt)).onSuccess(created -> {
+      if (created.isPresent()) {
+        log.info("created database {} (it exists on a peer)", db);
+        hub.databaseCreated(db);
+      }
+    });
+  }
+
+  Set<String> localCollections(String db) {
+    return localCollections.getOrDefault(db, Set.of());
+  }
+
+  // ---- stats ----
+
+  /** {@code server.stats.peers}: one entry per dialed URL and per peer that dialed in. */
+  public Future<ArrayNode> stats() {
+    List<Future<ObjectNode>> entries = new ArrayList<>();
+    dialed.forEach(s -> entries.add(s.describe()));
+    accepted.values().forEach(s -> entries.add(s.describe()));
+    refused.values().forEach(s -> entries.add(s.describe()));
+    return Future.all(entries).map(all -> {
+      ArrayNode out = Json.MAPPER.createArrayNode();
+      entries.forEach(f -> out.add(f.result()));
+      return out;
+    });
+  }
+
+  /** True when every dialed link is up and caught up with its peer (true without peers). */
+  public boolean caughtUp() {
+    return dialed.stream().allMatch(s -> s.state() == LinkStatus.State.LIVE);
+  }
+
+  // ---- for the links ----
+
+  String serverId() {
+    return serverId;
+  }
+
+  ReplicationOptions options() {
+    return options;
+  }
+
+  PeerAuth auth() {
+    return auth;
+  }
+
+  Store store() {
+    return store;
+  }
+
+  Committer committer() {
+    return committer;
+  }
+
+  Hub hub() {
+    return hub;
+  }
+
+  HlcClock clock() {
+    return clock;
+  }
+
+  int pageDeltas() {
+    return pageDeltas;
+  }
+
+  int pageBytes() {
+    return pageBytes;
+  }
+}

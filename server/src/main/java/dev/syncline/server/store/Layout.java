@@ -1,0 +1,134 @@
+package dev.syncline.server.store;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import jetbrains.exodus.ArrayByteIterable;
+import jetbrains.exodus.ByteIterable;
+
+/**
+ * How keys and values of {@link XodusStore} are laid out in bytes. Names cannot hold NUL, so
+ * {@code col\0id\0attr} keys sort by document and a document's registers are adjacent.
+ *
+ * <ul>
+ *   <li>register key: {@code col\0id\0attr}; value: seq (8 bytes), flags (1), entry hash (8,
+ *       see {@link Digests}), then the HLC timestamp in ASCII
+ *   <li>document key: {@code col\0id\0}; value: the {@code $owner} in UTF-8 (empty: none)
+ *   <li>log key: seq (order-preserving 8 bytes); value: register key length (4), register key,
+ *       then the delta's wire encoding with its seq
+ * </ul>
+ */
+final class Layout {
+  private Layout() {}
+
+  /** Register flag: the value is null (a removed attribute). */
+  static final byte REMOVED = 1;
+  /** Register flag: {@code $deleted = true}, which destroys its document. */
+  static final byte DESTROYS = 2;
+
+  private static final int REG_HEADER = 17;
+  static final ArrayByteIterable EMPTY = new ArrayByteIterable(new byte[0]);
+
+  static byte[] registerKey(String col, String id, String attr) {
+    return (col + '\0' + id + '\0' + attr).getBytes(StandardCharsets.UTF_8);
+  }
+
+  static byte[] documentPrefix(String col, String id) {
+    return (col + '\0' + id + '\0').getBytes(StandardCharsets.UTF_8);
+  }
+
+  static byte[] collectionPrefix(String col) {
+    return (col + '\0').getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The {@code col\0id\0} part of a register key. */
+  static byte[] documentPrefixOf(byte[] regKey) {
+    int first = indexOf(regKey, 0);
+    return Arrays.copyOf(regKey, indexOf(regKey, first + 1) + 1);
+  }
+
+  /** col, id and attr of a register key. */
+  static String[] partsOf(byte[] regKey) {
+    return new String(regKey, StandardCharsets.UTF_8).split("\0", 3);
+  }
+
+  private static int indexOf(byte[] b, int from) {
+    for (int i = from; i < b.length; i++) if (b[i] == 0) return i;
+    throw new IllegalStateException("corrupt register key");
+  }
+
+  static ArrayByteIterable ownerValue(String owner) {
+    return owner == null ? EMPTY : new ArrayByteIterable(owner.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static String ownerOf(ByteIterable doc) {
+    return doc.getLength() == 0 ? null : new String(doc.getBytesUnsafe(), 0, doc.getLength(), StandardCharsets.UTF_8);
+  }
+
+  static ArrayByteIterable registerValue(long seq, byte flags, long hash, String ts) {
+    byte[] tsBytes = ts.getBytes(StandardCharsets.US_ASCII);
+    ByteBuffer b = ByteBuffer.allocate(REG_HEADER + tsBytes.length);
+    b.putLong(seq).put(flags).putLong(hash).put(tsBytes);
+    return new ArrayByteIterable(b.array());
+  }
+
+  static long seqOf(ByteIterable reg) {
+    return ByteBuffer.wrap(reg.getBytesUnsafe(), 0, 8).getLong();
+  }
+
+  static byte flagsOf(ByteIterable reg) {
+    return reg.getBytesUnsafe()[8];
+  }
+
+  static long hashOf(ByteIterable reg) {
+    return ByteBuffer.wrap(reg.getBytesUnsafe(), 9, 8).getLong();
+  }
+
+  static String tsOf(ByteIterable reg) {
+    return new String(reg.getBytesUnsafe(), REG_HEADER, reg.getLength() - REG_HEADER, StandardCharsets.US_ASCII);
+  }
+
+  static ArrayByteIterable logValue(byte[] regKey, byte[] json) {
+    ByteBuffer b = ByteBuffer.allocate(4 + regKey.length + json.length);
+    b.putInt(regKey.length).put(regKey).put(json);
+    return new ArrayByteIterable(b.array());
+  }
+
+  static byte[] regKeyOf(ByteIterable log) {
+    byte[] raw = log.getBytesUnsafe();
+    int len = ByteBuffer.wrap(raw, 0, 4).getInt();
+    return Arrays.copyOfRange(raw, 4, 4 + len);
+  }
+
+  static byte[] jsonOf(ByteIterable log) {
+    byte[] raw = log.getBytesUnsafe();
+    int from = 4 + ByteBuffer.wrap(raw, 0, 4).getInt();
+    return Arrays.copyOfRange(raw, from, log.getLength());
+  }
+
+  /** A committed delta's encoding without its {@code ,"seq":N}} tail: what {@code MessageCodec.encodeDeltaOpen} made. */
+  static byte[] openOf(byte[] committedJson) {
+    for (int i = committedJson.length - 1; i >= 0; i--) {
+      if (committedJson[i] == ',') return Arrays.copyOf(committedJson, i);
+    }
+    throw new IllegalStateException("corrupt log entry");
+  }
+
+  static boolean startsWith(ByteIterable key, byte[] prefix) {
+    return key.getLength() >= prefix.length
+        && Arrays.equals(key.getBytesUnsafe(), 0, prefix.length, prefix, 0, prefix.length);
+  }
+
+  /** Whether a log entry's register key starts with one of the prefixes. */
+  static boolean logMatchesAny(ByteIterable log, byte[][] prefixes) {
+    byte[] raw = log.getBytesUnsafe();
+    for (byte[] p : prefixes) {
+      if (p.length + 4 <= log.getLength() && Arrays.equals(raw, 4, 4 + p.length, p, 0, p.length)) return true;
+    }
+    return false;
+  }
+
+  static byte[] copy(ByteIterable b) {
+    return Arrays.copyOf(b.getBytesUnsafe(), b.getLength());
+  }
+}

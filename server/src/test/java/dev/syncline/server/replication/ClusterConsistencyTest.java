@@ -1,0 +1,236 @@
+package dev.syncline.server.replication;
+
+import static dev.syncline.server.testing.Deltas.admin;
+import static dev.syncline.server.testing.Deltas.args;
+import static dev.syncline.server.testing.Deltas.delta;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static dev.syncline.server.testing.Deltas.sub;
+import static dev.syncline.server.testing.Deltas.ts;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.server.testing.Cluster;
+import dev.syncline.server.testing.ClusterNode;
+import dev.syncline.server.testing.Replica;
+import dev.syncline.server.testing.WsClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Replicas agree: equal timestamps, clocks, repair, and users and policies across the cluster")
+class ClusterConsistencyTest {
+  static final Duration WITHIN = Duration.ofSeconds(30);
+
+  @Test
+  @DisplayName("one timestamp with two different values, written to two servers at once, ends as one value everywhere")
+  void equalTimestampConflict() {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      String ts = now(0, "tab");
+      // two tabs of one app share a clientId: the same timestamp, different values
+      try (WsClient a = c.node(0).connect("tab"); WsClient b = c.node(1).connect("tab")) {
+        CompletableFuture<JsonNode> onA = CompletableFuture.supplyAsync(() -> a.request(push("app", delta("c", "d", "v", "apple", ts))));
+        CompletableFuture<JsonNode> onB = CompletableFuture.supplyAsync(() -> b.request(push("app", delta("c", "d", "v", "banana", ts))));
+        assertEquals("applied", onA.join().path("results").get(0).asText());
+        assertEquals("applied", onB.join().path("results").get(0).asText());
+      }
+      c.awaitSameDigest("app", WITHIN);
+      for (ClusterNode n : c.nodes()) {
+        assertEquals("banana", n.registers("app").get(Replica.key("c", "d", "v")).value().asText(), "the greater value wins on " + n.name());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a client may write only under its own clientId")
+  void ownOrigin() {
+    try (Cluster c = Cluster.ring(1, false, cfg -> { }); WsClient w = c.node(0).connect("me")) {
+      JsonNode ack = w.request(push("app", delta("c", "d", "v", 1, now(0, "someone-else")), delta("c", "d", "w", 1, now(0, "me"))));
+      assertEquals("bad_request", ack.path("results").get(0).path("error").asText(), ack.toString());
+      assertEquals("applied", ack.path("results").get(1).asText());
+    }
+  }
+
+  @Test
+  @DisplayName("a peer's delta too far ahead of this server's clock is held back and reported, then applied once the clocks agree")
+  void clockAhead() {
+    try (Cluster c = Cluster.unlinked(2, false, cfg -> { })) {
+      c.link(0, 1);
+      c.node(1).tweak(cfg -> cfg.maxClockSkewMs = 500);
+      c.startAll();
+      c.awaitLinksLive(WITHIN);
+      String future = ts(System.currentTimeMillis() + 3000, 0, "w");
+      try (WsClient w = c.node(0).connect("w")) {
+        assertEquals("applied", w.request(push("app", delta("c", "d", "v", 1, future))).path("results").get(0).asText());
+      }
+      Cluster.await(() -> c.node(1).stats().toString().contains("clock-ahead"), WITHIN,
+          () -> "n1 to report the clock: " + c.node(1).stats().path("peers"));
+      assertTrue(c.node(1).registers("app").isEmpty(), "not applied while ahead");
+      c.awaitSameDigest("app", WITHIN); // once n1's clock reaches it, the link takes it
+      c.awaitLinksLive(WITHIN);
+    }
+  }
+
+  @Test
+  @DisplayName("a server restored from an old copy of its folder has changes its peers never get by cursor: digests find them and repair them")
+  void repairAfterRestoreFromBackup() throws IOException {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      write(b, "b", 0, 30);
+      c.awaitSameDigest("app", WITHIN);
+      b.stop();
+      Path backup = Files.createTempDirectory("syncline-backup");
+      copy(b.dataDir(), backup);
+      c.start(1);
+      write(b, "b", 30, 60);
+      write(a, "a", 0, 20);
+      c.awaitSameDigest("app", WITHIN);
+      b.stop();
+      deleteTree(b.dataDir());
+      copy(backup, b.dataDir());
+      c.proxy(0, 1).cut();
+      c.proxy(1, 0).cut();
+      c.start(1);
+      // b's new writes get seqs a's cursor already went past: once linked again, no feed brings those, only repair
+      write(b, "b2", 0, 100);
+      c.proxy(0, 1).heal();
+      c.proxy(1, 0).heal();
+      c.awaitSameDigest("app", WITHIN);
+      assertEquals(a.registers("app"), b.registers("app"));
+      assertTrue(repaired(a) + repaired(b) > 0, "a repair did it: " + a.stats().path("peers") + b.stats().path("peers"));
+      deleteTree(backup);
+    }
+  }
+
+  private static long repaired(ClusterNode n) {
+    long sum = 0;
+    for (JsonNode p : n.stats().path("peers")) sum += p.path("databases").path("app").path("digest").path("repairedRegisters").asLong();
+    return sum;
+  }
+
+  @Test
+  @DisplayName("a user created on one server signs in on another, a token from one works on the other, and a policy set on one filters reads on the other")
+  void usersAndPoliciesAcrossTheCluster() {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      assertEquals("result", a.admin(admin("user.create", args().put("username", "carol").put("password", "correct horse battery")))
+          .path("type").asText());
+      assertEquals("result", a.admin(admin("db.create", args().put("db", "wiki"))).path("type").asText());
+      c.awaitSameDigest("$system", WITHIN);
+      String token;
+      try (WsClient onB = b.connect("carol-phone")) {
+        JsonNode signedIn = onB.request(WsClient.obj("login").put("username", "carol").put("password", "correct horse battery"));
+        assertEquals("token", signedIn.path("type").asText(), signedIn.toString());
+        token = signedIn.path("token").asText();
+      }
+      try (WsClient onA = WsClient.connect(a.port())) {
+        JsonNode welcome = onA.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "carol-laptop").put("token", token));
+        assertEquals("carol", welcome.path("user").path("id").asText(), "b's token works on a: " + welcome);
+      }
+      try (WsClient reader = WsClient.connect(b.port())) {
+        reader.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "carol-tablet").put("token", token));
+        JsonNode subscribed = reader.request(sub("wiki", 0));
+        assertEquals("subscribed", subscribed.path("type").asText(), subscribed.toString());
+        String sid = subscribed.path("sid").asText();
+        reader.await(m -> "synced".equals(m.path("type").asText()));
+        var closed = args().put("db", "wiki");
+        closed.putObject("policy").putArray("read").add("role:editor");
+        assertEquals("result", a.admin(admin("policy.set", closed)).path("type").asText());
+        // the policy, set on a, reaches b, and b resets carol's subscription to what she may read now
+        reader.await(m -> "reset".equals(m.path("type").asText()) && sid.equals(m.path("sid").asText()));
+        try (WsClient again = WsClient.connect(b.port())) {
+          again.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "carol-tablet2").put("token", token));
+          assertEquals("forbidden", again.request(sub("wiki", 0)).path("code").asText());
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("tombstones are purged once every peer confirmed them, and a destroyed document never comes back: not from a late write, not after restarts")
+  void purgeNeverResurrects() {
+    try (Cluster c = Cluster.star(1, false, cfg -> {
+      cfg.tombstoneRetentionMs = 1500;
+      cfg.purgeIntervalMs = 200;
+    })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode hub = c.node(0);
+      ClusterNode spoke = c.node(1);
+      long t0 = System.currentTimeMillis();
+      try (WsClient w = hub.connect("w")) {
+        w.request(push("app", delta("c", "doomed", "title", "x", ts(t0, 0, "w")), delta("c", "keep", "title", "k", ts(t0, 1, "w"))));
+      }
+      c.awaitSameDigest("app", WITHIN);
+      c.proxy(1, 0).cut();
+      try (WsClient late = spoke.connect("late")) {
+        // written on the cut-off spoke before the destroy below, so the destroy wins over it
+        late.request(push("app", delta("c", "doomed", "note", "old", ts(t0 + 1, 0, "late"))));
+      }
+      try (WsClient w = hub.connect("w")) {
+        w.request(push("app", delta("c", "doomed", "$deleted", true, ts(t0 + 2, 0, "w"))));
+      }
+      pause(2500); // past the retention: the hub must still keep the tombstone, the spoke has not confirmed it
+      assertTrue(hub.registers("app").containsKey(Replica.key("c", "doomed", "$deleted")), "not purged before the spoke confirmed");
+      c.proxy(1, 0).heal();
+      Cluster.await(() -> noDocument(hub, "doomed") && noDocument(spoke, "doomed"), WITHIN,
+          () -> "the destroyed document to be purged on both: " + hub.registers("app").keySet() + " / " + spoke.registers("app").keySet());
+      c.awaitSameDigest("app", WITHIN);
+      hub.stop();
+      spoke.stop();
+      c.start(0);
+      c.start(1);
+      c.awaitLinksLive(WITHIN);
+      pause(1500); // a few digest rounds
+      assertTrue(noDocument(hub, "doomed") && noDocument(spoke, "doomed"), "it did not come back");
+      assertEquals("k", hub.registers("app").get(Replica.key("c", "keep", "title")).value().asText());
+    }
+  }
+
+  private static boolean noDocument(ClusterNode n, String id) {
+    return n.registers("app").keySet().stream().noneMatch(k -> k.startsWith("c/" + id + "/"));
+  }
+
+  private static void write(ClusterNode n, String client, int from, int to) {
+    try (WsClient w = n.connect(client)) {
+      for (int i = from; i < to; i++) w.request(push("app", delta("c", client + i, "v", i, now(i, client))));
+    }
+  }
+
+  private static void copy(Path from, Path to) throws IOException {
+    try (Stream<Path> files = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) Files.createDirectories(target);
+        else Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  private static void pause(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

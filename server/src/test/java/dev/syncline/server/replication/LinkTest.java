@@ -1,0 +1,157 @@
+package dev.syncline.server.replication;
+
+import static dev.syncline.server.testing.Deltas.admin;
+import static dev.syncline.server.testing.Deltas.args;
+import static dev.syncline.server.testing.Deltas.delta;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static dev.syncline.server.testing.Deltas.sub;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.server.testing.Cluster;
+import dev.syncline.server.testing.ClusterNode;
+import dev.syncline.server.testing.WsClient;
+import java.time.Duration;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("A link between two servers replicates both ways, and only between servers that share the cluster secret")
+class LinkTest {
+  static final Duration WITHIN = Duration.ofSeconds(20);
+
+  @Test
+  @DisplayName("writes on either server reach the other's subscribers; the link is live; digests and full state agree")
+  void bothWays() {
+    try (Cluster c = Cluster.unlinked(2, false, cfg -> { })) {
+      c.link(0, 1);
+      c.startAll();
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      try (WsClient onA = a.connect("writer-a"); WsClient onB = b.connect("writer-b")) {
+        JsonNode subscribed = onB.request(sub("app", 0));
+        String sid = subscribed.path("sid").asText();
+        assertEquals("ack", onA.request(push("app", delta("todos", "1", "title", "from a", now(0, "writer-a")))).path("type").asText());
+        JsonNode seen = onB.await(m -> "changes".equals(m.path("type").asText()) && sid.equals(m.path("sid").asText())
+            && m.path("deltas").size() > 0);
+        assertEquals("from a", seen.path("deltas").get(0).path("value").asText());
+        assertEquals("writer-a", seen.path("deltas").get(0).path("ts").asText().substring(19), "the origin is kept");
+        onB.request(push("app", delta("todos", "1", "done", true, now(0, "writer-b"))));
+      }
+      c.awaitSameDigest("app", WITHIN);
+      assertEquals(a.registers("app"), b.registers("app"));
+      c.awaitLinksLive(WITHIN);
+      JsonNode peer = a.stats().path("peers").get(0);
+      assertEquals("dial", peer.path("direction").asText());
+      assertEquals(b.serverId(), peer.path("peer").asText());
+      assertEquals(0, peer.path("databases").path("app").path("lagDeltas").asLong());
+      assertTrue(a.stats().path("replication").path("caughtUp").asBoolean());
+    }
+  }
+
+  @Test
+  @DisplayName("a database created on one server appears on the other; destroyed on one, it is gone from both")
+  void databasesFollow() {
+    try (Cluster c = Cluster.unlinked(2, false, cfg -> { })) {
+      c.link(0, 1);
+      c.startAll();
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      assertEquals("result", a.admin(admin("db.create", args().put("db", "notes"))).path("type").asText());
+      Cluster.await(() -> b.digest("notes") != null, WITHIN, () -> "notes on b");
+      try (WsClient onB = b.connect("w")) {
+        onB.request(push("notes", delta("n", "1", "text", "hello", now(0, "w"))));
+      }
+      c.awaitSameDigest("notes", WITHIN);
+      assertEquals("result", b.admin(admin("db.destroy", args().put("db", "notes"))).path("type").asText());
+      Cluster.await(() -> a.digest("notes") == null, WITHIN, () -> "notes gone from a");
+      assertNull(b.digest("notes"));
+    }
+  }
+
+  @Test
+  @DisplayName("a server with a wrong cluster secret is refused, says so, and never sees data")
+  void wrongSecret() {
+    try (Cluster c = Cluster.unlinked(2, false, cfg -> { })) {
+      c.link(0, 1);
+      c.node(0).tweak(cfg -> cfg.clusterSecret = "another secret, also of at least 32 characters");
+      c.startAll();
+      try (WsClient onB = c.node(1).connect("w")) {
+        onB.request(push("app", delta("secret", "1", "x", "not for you", now(0, "w"))));
+      }
+      Cluster.await(() -> "refused".equals(c.node(0).stats().path("peers").get(0).path("state").asText()), WITHIN,
+          () -> "the dialer to report the refusal: " + c.node(0).stats());
+      assertTrue(c.node(0).registers("app").isEmpty(), "nothing crossed");
+      JsonNode onAcceptor = c.node(1).stats().path("peers");
+      assertEquals("refused", onAcceptor.get(0).path("state").asText());
+      assertEquals("accept", onAcceptor.get(0).path("direction").asText());
+    }
+  }
+
+  @Test
+  @DisplayName("a hello with a forged or replayed peer proof is refused with unauthenticated and 1008")
+  void forgedProof() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      PeerAuth auth = new PeerAuth(ClusterNode.CLUSTER_SECRET);
+      long time = System.currentTimeMillis();
+      String good = auth.dialProof("srv-x", "n1", time);
+      String[][] cases = {
+          {"srv-x", "n0", Long.toString(time), "00" + good.substring(2)},                         // forged
+          {"srv-y", "n1", Long.toString(time), good},                                             // someone else's
+          {"srv-x", "n2", Long.toString(time - 3_600_000), auth.dialProof("srv-x", "n2", time - 3_600_000)}, // stale
+      };
+      for (String[] k : cases) assertRefused(a, k[0], k[1], Long.parseLong(k[2]), k[3]);
+      try (WsClient first = WsClient.connect(a.port())) {
+        JsonNode welcome = first.request(peerHello("srv-x", "n1", time, good));
+        assertEquals("welcome", welcome.path("type").asText(), welcome.toString());
+        assertEquals(auth.acceptProof(a.serverId(), "srv-x", "n1"), welcome.path("peer").path("proof").asText());
+      }
+      assertRefused(a, "srv-x", "n1", time, good); // the same hello again
+    }
+  }
+
+  private static void assertRefused(ClusterNode a, String id, String nonce, long time, String proof) {
+    try (WsClient raw = WsClient.connect(a.port())) {
+      JsonNode answer = raw.request(peerHello(id, nonce, time, proof));
+      assertEquals("unauthenticated", answer.path("code").asText(), answer.toString());
+      assertEquals(1008, raw.awaitClose());
+    }
+  }
+
+  private static com.fasterxml.jackson.databind.node.ObjectNode peerHello(String id, String nonce, long time, String proof) {
+    var hello = WsClient.obj("hello").put("protocol", 1).put("clientId", id);
+    hello.putObject("peer").put("serverId", id).put("nonce", nonce).put("time", time).put("proof", proof);
+    return hello;
+  }
+
+  @Test
+  @DisplayName("a new, empty server that names a peer gets everything, and says when it has caught up")
+  void bootstrap() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient w = a.connect("w")) {
+        for (int batch = 0; batch < 20; batch++) {
+          var p = push("app");
+          for (int i = 0; i < 100; i++) p.withArray("deltas").add(delta("c", "d" + (batch * 100 + i), "v", i, now(batch * 100 + i, "w")));
+          assertEquals("ack", w.request(p).path("type").asText());
+        }
+      }
+      ClusterNode fresh = c.add("fresh", false, cfg -> cfg.catchUpPageDeltas = 300);
+      c.link(c.nodes().indexOf(fresh), 0);
+      c.startAll();
+      c.awaitLinksLive(WITHIN);
+      assertTrue(fresh.stats().path("replication").path("caughtUp").asBoolean());
+      assertEquals(2000, fresh.registers("app").size());
+      c.awaitSameDigest("app", WITHIN);
+      assertFalse(fresh.stats().path("peers").get(0).path("databases").path("$system").isMissingNode(), "$system too");
+      assertNotNull(fresh.digest("$system"));
+    }
+  }
+}

@@ -1,0 +1,80 @@
+package dev.syncline.server.replication;
+
+import static dev.syncline.server.testing.Deltas.delta;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.server.testing.Cluster;
+import dev.syncline.server.testing.ClusterNode;
+import dev.syncline.server.testing.Replica;
+import dev.syncline.server.testing.WsClient;
+import java.time.Duration;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Write quorums: an ack waits until W servers hold the write durably")
+class QuorumTest {
+  static final Duration WITHIN = Duration.ofSeconds(20);
+
+  @Test
+  @DisplayName("in a star, a push with w=2 on a spoke is acked only once the hub holds it; the server's writeQuorum applies when a push names none")
+  void ackedWhenHeldByW() {
+    try (Cluster star = Cluster.star(1, false, cfg -> cfg.writeQuorum = 2)) {
+      star.awaitLinksLive(WITHIN);
+      ClusterNode hub = star.node(0);
+      ClusterNode spoke = star.node(1);
+      try (WsClient w = spoke.connect("w")) {
+        for (int i = 0; i < 5; i++) {
+          var p = push("app", delta("c", "d" + i, "v", i, now(i, "w")));
+          if (i % 2 == 0) p.put("w", 2); // the rest take writeQuorum
+          JsonNode ack = w.request(p);
+          assertEquals("applied", ack.path("results").get(0).asText(), ack.toString());
+          // acked at W=2: the hub has it already, without waiting
+          assertTrue(hub.registers("app").containsKey(Replica.key("c", "d" + i, "v")), "the hub holds d" + i + " when it is acked");
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("with the link stalled, the ack says quorum_timeout with how many servers held it; the write is kept and replicates after; a resend is safe")
+  void timeout() {
+    try (Cluster star = Cluster.star(1, false, cfg -> cfg.quorumTimeoutMs = 700)) {
+      star.awaitLinksLive(WITHIN);
+      ClusterNode hub = star.node(0);
+      ClusterNode spoke = star.node(1);
+      star.proxy(1, 0).stall();
+      var p = push("app", delta("c", "late", "v", 1, now(0, "w")), delta("c", "late", "$owner", 1, now(1, "w"))).put("w", 2);
+      try (WsClient w = spoke.connect("w")) {
+        JsonNode ack = w.request(p.deepCopy());
+        JsonNode first = ack.path("results").get(0);
+        assertEquals("quorum_timeout", first.path("error").asText(), ack.toString());
+        assertEquals(1, first.path("servers").asInt(), "held by the spoke only");
+        assertEquals("bad_request", ack.path("results").get(1).path("error").asText(), "other errors stay as they are");
+        assertTrue(spoke.registers("app").containsKey(Replica.key("c", "late", "v")), "kept where it was pushed");
+        star.proxy(1, 0).heal();
+        Cluster.await(() -> hub.registers("app").containsKey(Replica.key("c", "late", "v")), WITHIN, () -> "the write to replicate");
+        JsonNode again = w.request(p.deepCopy());
+        assertEquals("duplicate", again.path("results").get(0).asText(), again.toString());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a w no cluster of this size could reach is bad_request at once, not a wait")
+  void impossibleQuorum() {
+    try (Cluster star = Cluster.star(1, false, cfg -> { })) {
+      star.awaitLinksLive(WITHIN);
+      try (WsClient w = star.node(1).connect("w")) {
+        JsonNode answer = w.request(push("app", delta("c", "d", "v", 1, now(0, "w"))).put("w", 3));
+        assertEquals("error", answer.path("type").asText(), answer.toString());
+        assertEquals("bad_request", answer.path("code").asText());
+        assertTrue(answer.path("message").asText().startsWith("w:"), answer.toString());
+        assertTrue(star.node(1).registers("app").isEmpty(), "nothing was written");
+      }
+    }
+  }
+}

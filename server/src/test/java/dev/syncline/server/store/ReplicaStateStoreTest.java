@@ -1,0 +1,274 @@
+package dev.syncline.server.store;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Hlc;
+import dev.syncline.protocol.Json;
+import dev.syncline.protocol.Merge;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import jetbrains.exodus.ArrayByteIterable;
+import jetbrains.exodus.bindings.StringBinding;
+import jetbrains.exodus.env.Cursor;
+import jetbrains.exodus.env.Environment;
+import jetbrains.exodus.env.Environments;
+import jetbrains.exodus.env.StoreConfig;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("What the store keeps for replication: digests, peer cursors and acks, floors, the clock, purge steps")
+class ReplicaStateStoreTest extends StoreTestBase {
+
+  @Test
+  @DisplayName("digests: the same registers reached in any order give the same digest; any difference, tombstones included, changes it")
+  void digestsFollowTheData() throws IOException {
+    long seed = System.nanoTime();
+    Random rnd = new Random(seed);
+    List<Delta> deltas = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      String id = "d" + rnd.nextInt(20);
+      String attr = rnd.nextInt(8) == 0 ? Delta.DELETED : "a" + rnd.nextInt(4);
+      JsonNode value = attr.equals(Delta.DELETED) ? BooleanNode.valueOf(rnd.nextBoolean())
+          : rnd.nextInt(5) == 0 ? NullNode.getInstance() : IntNode.valueOf(rnd.nextInt(100));
+      deltas.add(new Delta("c", id, attr, value, ts(rnd.nextInt(1000), rnd.nextInt(3), "w" + rnd.nextInt(3))));
+    }
+    for (Delta d : deltas) store.commit(List.of(WriteBatch.of("db", List.of(d))));
+    DatabaseDigest first = store.digest("db").orElseThrow();
+
+    Path other = Files.createTempDirectory("syncline-store-other");
+    try (Store shuffled = Store.openXodus(other, false, 8 << 20)) {
+      shuffled.createDatabase("db", 1);
+      List<Delta> copy = new ArrayList<>(deltas);
+      Collections.shuffle(copy, rnd);
+      copy.addAll(copy.subList(0, 50)); // duplicates change nothing
+      for (int i = 0; i < copy.size(); i += 7) shuffled.commit(List.of(WriteBatch.of("db", copy.subList(i, Math.min(copy.size(), i + 7)))));
+      DatabaseDigest second = shuffled.digest("db").orElseThrow();
+      assertEquals(first.digest(), second.digest(), "seed " + seed);
+      assertArrayEquals(first.buckets(), second.buckets(), "seed " + seed);
+      assertNotEquals(first.head(), 0);
+
+      Delta removal = new Delta("c", "d0", "a0", NullNode.getInstance(), ts(5000, 0, "w0"));
+      shuffled.commit(List.of(WriteBatch.of("db", List.of(removal))));
+      assertNotEquals(first.digest(), shuffled.digest("db").orElseThrow().digest(), "a tombstone counts");
+      store.commit(List.of(WriteBatch.of("db", List.of(removal))));
+      assertEquals(store.digest("db").orElseThrow().digest(), shuffled.digest("db").orElseThrow().digest());
+    }
+    reopen();
+    DatabaseDigest reopened = store.digest("db").orElseThrow();
+    assertEquals(reopened.digest(), Digests.digestOf(reopened.buckets()), "the digest is stored with the data");
+  }
+
+  @Test
+  @DisplayName("an empty database's digest is the same everywhere; a local collection is left out of it")
+  void localCollectionsAreNotInTheDigest() throws IOException {
+    Path other = Files.createTempDirectory("syncline-store-local");
+    try (Store withLocal = Store.openXodus(other, false, 8 << 20, Map.of("db", Set.of("secrets")))) {
+      withLocal.createDatabase("db", 1);
+      assertEquals(store.digest("db").orElseThrow().digest(), withLocal.digest("db").orElseThrow().digest());
+      withLocal.commit(List.of(WriteBatch.of("db", List.of(new Delta("secrets", "jwt", "key", TextNode.valueOf("k"), ts(1, 0, "s"))))));
+      assertEquals(store.digest("db").orElseThrow().digest(), withLocal.digest("db").orElseThrow().digest());
+      assertTrue(withLocal.registersInBuckets("db", all(), null, 100, 1 << 20).deltas().isEmpty(), "nor repaired");
+    }
+  }
+
+  @Test
+  @DisplayName("a peer's cursor is stored with the deltas it came with, survives a restart, and goes when the peer is forgotten")
+  void peerCursors() {
+    PeerCursor c = new PeerCursor("srv-b", "db", "e1", 42);
+    store.commit(List.of(WriteBatch.replicated("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(1, 0, "x"))), "srv-b", c)));
+    store.commit(List.of(WriteBatch.replicated("db", List.of(), "srv-b", new PeerCursor("srv-b", "db", "e1", 43))));
+    store.savePeerAcks(List.of(new PeerAck("srv-b", "db", "e9", 7, 40)));
+    reopen();
+    assertEquals(Map.of("db", new PeerCursor("srv-b", "db", "e1", 43)), store.peerCursors("srv-b"));
+    assertEquals(Map.of(), store.peerCursors("srv-c"));
+    assertEquals(List.of(new PeerAck("srv-b", "db", "e9", 7, 40)), store.peerAcks());
+    store.forgetPeer("srv-b");
+    assertEquals(Map.of(), store.peerCursors("srv-b"));
+    assertEquals(List.of(), store.peerAcks());
+  }
+
+  @Test
+  @DisplayName("a replicated delta keeps its origin and owner, and names where it came from")
+  void replicatedDeltas() {
+    Delta owner = new Delta("c", "d", Delta.OWNER, TextNode.valueOf("alice"), ts(1, 0, "client"));
+    Delta title = new Delta("c", "d", "title", TextNode.valueOf("x"), ts(1, 0, "client"));
+    BatchOutcome o = store.commit(List.of(WriteBatch.replicated("db", List.of(owner, title), "srv-b", null))).get(0);
+    assertEquals(2, o.committed().size());
+    assertEquals("srv-b", o.committed().get(1).source());
+    assertEquals("alice", o.committed().get(1).owner(), "the owner came with the delta");
+    assertEquals(ts(1, 0, "client"), o.committed().get(1).delta().ts());
+  }
+
+  @Test
+  @DisplayName("destroying through a timestamp keeps what was written after it, under a new epoch, and agrees with a store that never had the rest")
+  void destroyThroughKeepsNewer() throws IOException {
+    List<Delta> old = List.of(
+        new Delta("c", "a", "x", IntNode.valueOf(1), ts(10, 0, "w")),
+        new Delta("c", "a", Delta.OWNER, TextNode.valueOf("alice"), ts(10, 0, "w")),
+        new Delta("c", "b", "x", IntNode.valueOf(2), ts(20, 0, "w")));
+    List<Delta> newer = List.of(
+        new Delta("c", "a", "y", IntNode.valueOf(3), ts(40, 0, "w")),
+        new Delta("c", "z", "x", NullNode.getInstance(), ts(50, 0, "w")));
+    List<Delta> all = new ArrayList<>(old);
+    all.addAll(newer);
+    store.commit(List.of(WriteBatch.of("db", all)));
+    String epoch = store.database("db").orElseThrow().epoch();
+    assertEquals(DestroyOutcome.TRIMMED, store.destroyThrough("db", ts(30, 0, "admin")));
+    DatabaseInfo info = store.database("db").orElseThrow();
+    assertNotEquals(epoch, info.epoch(), "subscribers must start over");
+    assertEquals(2, info.attributes());
+    assertEquals(2, info.documents());
+    assertEquals(1, info.tombstones());
+    assertEquals(info.head(), info.purgedThrough());
+
+    Path other = Files.createTempDirectory("syncline-store-trim");
+    try (Store fresh = Store.openXodus(other, false, 8 << 20)) {
+      fresh.createDatabase("db", 1);
+      fresh.commit(List.of(WriteBatch.of("db", newer)));
+      assertEquals(fresh.digest("db").orElseThrow().digest(), store.digest("db").orElseThrow().digest());
+      fresh.destroyThrough("db", ts(30, 0, "admin"));
+      assertEquals(List.of(Merge.Outcome.SUPERSEDED), fresh.commit(List.of(WriteBatch.of("db", List.of(old.get(0))))).get(0).outcomes(),
+          "an old write arriving after the destroy stays out");
+    }
+    reopen();
+    assertEquals(info, store.database("db").orElseThrow());
+  }
+
+  @Test
+  @DisplayName("purge steps go on where the last stopped, reach tombstones behind more live registers than one step visits, and never pass the horizon")
+  void purgeStepsCoverTheWholeLog() {
+    long old = 1_700_000_000_000L;
+    List<Delta> deltas = new ArrayList<>();
+    for (int i = 0; i < 250; i++) deltas.add(new Delta("c", "live" + i, "a", IntNode.valueOf(i), ts(old, i, "w")));
+    for (int i = 0; i < 10; i++) deltas.add(new Delta("c", "gone" + i, "a", NullNode.getInstance(), ts(old + 1, i, "w")));
+    store.commit(List.of(WriteBatch.of("db", deltas)));
+    long head = store.database("db").orElseThrow().head();
+
+    assertEquals(0, store.purgeTombstones("db", old + 10, head - 5, 100), "steps 1..100");
+    assertEquals(0, store.purgeTombstones("db", old + 10, head - 5, 100), "101..200");
+    assertEquals(5, store.purgeTombstones("db", old + 10, head - 5, 100), "201..255: the horizon stops it");
+    assertEquals(0, store.purgeTombstones("db", old + 10, head, 100), "starts over: 1..100");
+    assertEquals(0, store.purgeTombstones("db", old + 10, head, 100), "101..200");
+    assertEquals(5, store.purgeTombstones("db", old + 10, head, 100), "the rest, once the horizon allows");
+    assertEquals(250, store.database("db").orElseThrow().attributes());
+  }
+
+  @Test
+  @DisplayName("registers of chosen buckets come in pages that never split a document")
+  void registersByBucket() {
+    List<Delta> deltas = new ArrayList<>();
+    for (int d = 0; d < 60; d++) for (int a = 0; a < 5; a++) deltas.add(new Delta("c", "doc" + d, "a" + a, IntNode.valueOf(a), ts(1, d * 5 + a, "w")));
+    store.commit(List.of(WriteBatch.of("db", deltas)));
+    BitSet some = new BitSet();
+    Set<String> expected = new HashSet<>();
+    for (int d = 0; d < 60; d += 2) {
+      int b = Digests.bucketOf(Layout.documentPrefix("c", "doc" + d));
+      some.set(b);
+    }
+    for (int d = 0; d < 60; d++) {
+      if (some.get(Digests.bucketOf(Layout.documentPrefix("c", "doc" + d)))) for (int a = 0; a < 5; a++) expected.add("doc" + d + "/a" + a);
+    }
+    Set<String> got = new HashSet<>();
+    byte[] after = null;
+    int pages = 0;
+    RegisterPage page;
+    do {
+      page = store.registersInBuckets("db", some, after, 7, 1 << 20);
+      Set<String> docsInPage = new HashSet<>();
+      for (byte[] json : page.deltas()) {
+        JsonNode d = readTree(json);
+        assertTrue(got.add(d.get("id").asText() + "/" + d.get("attr").asText()), "each register once");
+        docsInPage.add(d.get("id").asText());
+      }
+      for (String doc : docsInPage) {
+        long inPage = page.deltas().stream().map(ReplicaStateStoreTest::readTree).filter(d -> d.get("id").asText().equals(doc)).count();
+        assertEquals(5, inPage, "a document is never split across pages");
+      }
+      after = page.resumeKey();
+      pages++;
+    } while (page.more());
+    assertEquals(expected, got);
+    assertTrue(pages > 1);
+  }
+
+  @Test
+  @DisplayName("the greatest timestamp committed survives a restart, so the clock never goes back")
+  void clockHighWater() {
+    assertNull(store.maxTimestamp());
+    store.commit(List.of(WriteBatch.of("db", List.of(
+        new Delta("c", "d", "a", IntNode.valueOf(1), ts(9_000, 3, "w")),
+        new Delta("c", "d", "b", IntNode.valueOf(1), ts(5_000, 0, "w"))))));
+    reopen();
+    assertEquals(ts(9_000, 3, "w"), store.maxTimestamp());
+  }
+
+  @Test
+  @DisplayName("a store written before digests existed (format 1) gets its entry hashes and digests at the first open")
+  void upgradesFormatOne() {
+    store.commit(List.of(WriteBatch.of("db", List.of(
+        new Delta("c", "d", "a", IntNode.valueOf(1), ts(1, 0, "w")),
+        new Delta("c", "e", "b", NullNode.getInstance(), ts(2, 0, "w"))))));
+    DatabaseDigest before = store.digest("db").orElseThrow();
+    store.close();
+    // turn it back into format 1: registers without hashes, no digests, no format mark
+    Environment env = Environments.newInstance(dir.toFile());
+    env.executeInExclusiveTransaction(txn -> {
+      jetbrains.exodus.env.Store regs = env.openStore("reg:db", StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn);
+      List<byte[][]> rewrite = new ArrayList<>();
+      try (Cursor c = regs.openCursor(txn)) {
+        while (c.getNext()) {
+          byte[] v = Layout.copy(c.getValue());
+          byte[] old = ByteBuffer.allocate(v.length - 8).put(v, 0, 9).put(v, 17, v.length - 17).array();
+          rewrite.add(new byte[][] {Layout.copy(c.getKey()), old});
+        }
+      }
+      rewrite.forEach(kv -> regs.put(txn, new ArrayByteIterable(kv[0]), new ArrayByteIterable(kv[1])));
+      env.openStore("$digests", StoreConfig.WITHOUT_DUPLICATES, txn).delete(txn, StringBinding.stringToEntry("db"));
+      env.openStore("$state", StoreConfig.WITHOUT_DUPLICATES, txn).delete(txn, StringBinding.stringToEntry("format"));
+    });
+    env.close();
+    store = Store.openXodus(dir, true, 8 << 20);
+    assertEquals(before.digest(), store.digest("db").orElseThrow().digest());
+    assertEquals(List.of(Merge.Outcome.DUPLICATE), store.commit(List.of(WriteBatch.of("db", List.of(
+        new Delta("c", "d", "a", IntNode.valueOf(1), ts(1, 0, "w")))))).get(0).outcomes(), "registers read as before");
+  }
+
+  private static BitSet all() {
+    BitSet b = new BitSet();
+    b.set(0, Digests.BUCKETS);
+    return b;
+  }
+
+  private static String ts(long ms, int counter, String origin) {
+    return new Hlc(ms, counter, origin).format();
+  }
+
+  private static JsonNode readTree(byte[] json) {
+    try {
+      return Json.MAPPER.readTree(json);
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
