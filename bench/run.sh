@@ -4,8 +4,10 @@
 #
 #   bench/run.sh [--build] [SCENARIO...]
 #
-# Scenarios: writes-1 writes-100 fanout-100 fanout-1000 catchup idle (default: all, in that order),
-# or generator arguments in one quoted word, e.g. "fanout --subscribers 1000 --rate 100".
+# Scenarios: writes-1 writes-100 fanout-100 fanout-1000 catchup idle, and the replication ones
+# replication-lag-5000 replication-lag-20000 replication-catchup quorum, which start their own
+# servers (default: all, in that order), or generator arguments in one quoted word, e.g.
+# "fanout --subscribers 1000 --rate 100".
 # Settings (environment):
 #   SERVER_JAVA_OPTS  JVM options of the server       (default: -Xmx1g)
 #   BENCH_JAVA_OPTS   JVM options of the generator    (default: -Xmx2g)
@@ -37,7 +39,7 @@ OUT=${OUT:-$(mktemp -d /tmp/syncline-bench-XXXXXX)}
 export SYNCLINE_ADMIN_PASSWORD=${SYNCLINE_ADMIN_PASSWORD:-bench-admin-password}
 ADMIN_PASSWORD=$SYNCLINE_ADMIN_PASSWORD
 mkdir -p "$OUT"
-ALL=(writes-1 writes-100 fanout-100 fanout-1000 catchup idle)
+ALL=(writes-1 writes-100 fanout-100 fanout-1000 catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum)
 
 build=0
 scenarios=()
@@ -158,17 +160,28 @@ for name in "${scenarios[@]}"; do
     fanout-1000) args=(fanout --subscribers 1000 --rate 500 --total 2000) ;;
     catchup)     args=(catchup --attributes 1000000) ;;
     idle)        args=(idle --connections 1000) ;;
+    replication-lag-5000)  args=(replication-lag --rate 5000) ;;
+    replication-lag-20000) args=(replication-lag --rate 20000) ;;
+    replication-catchup)   args=(replication-catchup --registers 1000000) ;;
+    quorum)      args=(quorum) ;;
     *) echo "unknown scenario $name (known: ${ALL[*]})" >&2; failed=1; continue ;;
   esac
   echo "== $name (port $port, durability $DURABILITY, server $SERVER_JAVA_OPTS)"
   for attempt in $(seq $((RETRIES + 1))); do
     wait_quiet
-    if ! start_server "$port" "$name"; then rc=1; cleanup; break; fi
     rc=0
-    run_bench "$name" "${args[@]}" --port "$port" --server-pid "$SERVER_PID" || rc=$?
+    case "${args[0]}" in
+      replication-*|quorum)
+        # these start their own servers, several of them, from the same jar
+        run_bench "$name" "${args[@]}" --server-jar "$SERVER_JAR" --server-java-opts "$SERVER_JAVA_OPTS" \
+          --durability "$DURABILITY" --base-port $((BASE_PORT + 100 + 4 * i)) || rc=$? ;;
+      *)
+        if ! start_server "$port" "$name"; then rc=1; cleanup; break; fi
+        run_bench "$name" "${args[@]}" --port "$port" --server-pid "$SERVER_PID" || rc=$? ;;
+    esac
     cleanup
     grep -v '^{' "$OUT/bench-$name.log" | tail -n 20 || true
-    line=$(grep -E '^(writes|fanout|catchup|idle) ' "$OUT/bench-$name.log" || echo "$name: no result")
+    line=$(grep -E '^(writes|fanout|catchup|idle|replication-lag|replication-catchup|quorum) ' "$OUT/bench-$name.log" || echo "$name: no result")
     cp "$OUT/bench-$name.log" "$OUT/bench-$name.$attempt.log"
     case "$line" in
       *NOISY*) [ "$attempt" -le "$RETRIES" ] && { echo "-- noisy (another process was busy): running $name again"; continue; } ;;

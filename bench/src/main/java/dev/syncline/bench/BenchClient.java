@@ -62,10 +62,15 @@ final class BenchClient implements AutoCloseable {
 
   /** Opens connection number {@code index} on event loop {@code index % loops}. */
   Future<BenchConnection> open(int index) {
+    return open(index, port);
+  }
+
+  /** Opens connection number {@code index} to the server on {@code toPort} (for scenarios with several servers). */
+  Future<BenchConnection> open(int index, int toPort) {
     Context ctx = loops.get(index % loops.size());
     Promise<BenchConnection> p = Promise.promise();
     ctx.runOnContext(v -> client
-        .connect(new WebSocketConnectOptions().setHost(HOST).setPort(port).setURI("/sync"))
+        .connect(new WebSocketConnectOptions().setHost(HOST).setPort(toPort).setURI("/sync"))
         .map(ws -> new BenchConnection(ws, ctx))
         .onComplete(p));
     return p.future();
@@ -76,7 +81,11 @@ final class BenchClient implements AutoCloseable {
    * connections stay anonymous, so they write what a plain client writes (no {@code $owner}).
    */
   BenchConnection openAdmin(int index, String adminPassword, Deadline deadline) throws TimeoutException {
-    BenchConnection c = openHello(index, "bench-admin", deadline);
+    return openAdmin(index, adminPassword, deadline, port);
+  }
+
+  BenchConnection openAdmin(int index, String adminPassword, Deadline deadline, int toPort) throws TimeoutException {
+    BenchConnection c = openHello(index, "bench-admin", deadline, toPort);
     if (adminPassword != null && !adminPassword.isEmpty()) {
       deadline.await(c.request("login", "\"username\":\"admin\",\"password\":" + dev.syncline.protocol.Json.MAPPER.valueToTree(adminPassword)), "login");
     }
@@ -85,7 +94,11 @@ final class BenchClient implements AutoCloseable {
 
   /** Opens one connection and says hello. */
   BenchConnection openHello(int index, String clientId, Deadline deadline) throws TimeoutException {
-    BenchConnection c = deadline.await(open(index), "connect");
+    return openHello(index, clientId, deadline, port);
+  }
+
+  BenchConnection openHello(int index, String clientId, Deadline deadline, int toPort) throws TimeoutException {
+    BenchConnection c = deadline.await(open(index, toPort), "connect");
     deadline.await(c.hello(clientId), "hello");
     return c;
   }

@@ -13,16 +13,26 @@ final class PushEncoder {
   private final HlcClock clock;
   private final StringBuilder sb = new StringBuilder(256);
   private int deltas;
+  /** The write quorum asked for in every push; 0: the server's. */
+  private int w;
 
   PushEncoder(String db, String clientId) {
     this.db = db;
     this.clock = new HlcClock(clientId);
   }
 
+  /** Asks for write quorum {@code w} in every push from now on (0: the server's default). */
+  PushEncoder quorum(int w) {
+    this.w = w;
+    return this;
+  }
+
   PushEncoder begin(long rid) {
     sb.setLength(0);
     deltas = 0;
-    sb.append("{\"type\":\"push\",\"rid\":").append(rid).append(",\"db\":\"").append(db).append("\",\"deltas\":[");
+    sb.append("{\"type\":\"push\",\"rid\":").append(rid).append(",\"db\":\"").append(db).append('"');
+    if (w > 0) sb.append(",\"w\":").append(w);
+    sb.append(",\"deltas\":[");
     return this;
   }
 

@@ -35,4 +35,14 @@ class PushEncoderTest {
     assertEquals(1, push.deltas().size());
     assertEquals("y", push.deltas().get(0).id());
   }
+
+  @Test
+  @DisplayName("a quorum asked for goes into every push as w")
+  void quorum() throws Exception {
+    PushEncoder enc = new PushEncoder("bench", "w").quorum(2);
+    ClientMessage.Push push = (ClientMessage.Push) MessageCodec.decodeClient(enc.begin(1).delta("c", "x", "a", 1).end(), Limits.defaults());
+    assertEquals(2, push.w());
+    assertEquals(0, ((ClientMessage.Push) MessageCodec.decodeClient(new PushEncoder("bench", "w").begin(1).delta("c", "x", "a", 1).end(),
+        Limits.defaults())).w());
+  }
 }
