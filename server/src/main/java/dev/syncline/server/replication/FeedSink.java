@@ -68,13 +68,16 @@ final class FeedSink {
     final DbFeed feed;
     final String epoch;
     final long seq;
+    /** The peer's {@code synced}: once everything before it is durable, the database is caught up. */
+    final boolean synced;
     boolean done;
     long head;
 
-    Frame(DbFeed feed, String epoch, long seq) {
+    Frame(DbFeed feed, String epoch, long seq, boolean synced) {
       this.feed = feed;
       this.epoch = epoch;
       this.seq = seq;
+      this.synced = synced;
     }
   }
 
@@ -144,11 +147,9 @@ final class FeedSink {
   void onSynced(JsonNode m) {
     DbFeed f = bySid.get(m.path("sid").asText());
     if (f == null || f.ignored) return;
-    f.synced = true;
     long seq = m.path("seq").asLong();
     f.peerHead = Math.max(f.peerHead, seq);
-    confirmInOrder(new Frame(f, f.epoch, seq));
-    link.syncStateChanged();
+    confirmInOrder(new Frame(f, f.epoch, seq, true));
   }
 
   /** The peer's database is gone (destroyed there): its subscription ended. */
@@ -176,7 +177,7 @@ final class FeedSink {
       }
     }
     f.peerHead = Math.max(f.peerHead, seq);
-    Frame frame = new Frame(f, f.epoch, seq);
+    Frame frame = new Frame(f, f.epoch, seq, false);
     if (deltas.isEmpty()) {
       confirmInOrder(frame);
       return;
@@ -226,6 +227,10 @@ final class FeedSink {
       long head = fr.head > 0 ? fr.head : link.replication().store().database(f.db).map(i -> i.head()).orElse(0L);
       link.send(Json.MAPPER.createObjectNode().put("type", "feed.ack").put("db", f.db).put("epoch", fr.epoch)
           .put("seq", fr.seq).put("head", head));
+      if (fr.synced) {
+        f.synced = true; // everything the peer had when it said so is durable here
+        link.syncStateChanged();
+      }
     }
   }
 

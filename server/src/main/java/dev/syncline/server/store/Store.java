@@ -81,7 +81,8 @@ public interface Store extends AutoCloseable {
 
   /**
    * The registers of the documents in {@code buckets}, in key order (a document's registers
-   * together, never split across pages), starting after register key {@code afterKey} (null: from
+   * together, not split across pages unless it alone outgrows one and a half pages), starting
+   * after register key {@code afterKey} (null: from
    * the first). {@link ChangePage#more()} tells whether more follow; the page's
    * {@code resumeKey} is where to continue. Null when the database does not exist.
    */

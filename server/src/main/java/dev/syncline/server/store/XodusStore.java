@@ -288,8 +288,9 @@ final class XodusStore implements Store {
       String owner = doc == null ? null : Layout.ownerOf(doc);
       byte[] regKey = Layout.registerKey(d.col(), d.id(), d.attr());
       ByteIterable old = t.registers.get(txn, new ArrayByteIterable(regKey));
+      long hash = Digests.entryHash(encodedOpen);
       // written before the database was destroyed: superseded by the destroy, like by a newer value
-      Merge.Outcome outcome = floor != null && d.ts().compareTo(floor) <= 0 ? Merge.Outcome.SUPERSEDED : decide(old, d);
+      Merge.Outcome outcome = floor != null && d.ts().compareTo(floor) <= 0 ? Merge.Outcome.SUPERSEDED : decide(old, d, hash);
       // a resend of a write that landed is answered duplicate, as before any policy changed; only its
       // writer knows that ts, so this tells nobody anything new
       if (outcome == Merge.Outcome.DUPLICATE) return outcome;
@@ -310,7 +311,8 @@ final class XodusStore implements Store {
         if (owner != null && !d.attr().equals(Delta.OWNER)) {
           Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
           byte[] ownerKey = Layout.registerKey(d.col(), d.id(), Delta.OWNER);
-          write(ownerDelta, ownerKey, docPrefix, MessageCodec.encodeDeltaOpen(ownerDelta),
+          byte[] ownerOpen = MessageCodec.encodeDeltaOpen(ownerDelta);
+          write(ownerDelta, ownerKey, docPrefix, ownerOpen, Digests.entryHash(ownerOpen),
               t.registers.get(txn, new ArrayByteIterable(ownerKey)), owner, owner);
         }
       }
@@ -322,16 +324,22 @@ final class XodusStore implements Store {
         owner = next;
         t.documents.put(txn, docKey, Layout.ownerValue(owner));
       }
-      write(d, regKey, docPrefix, encodedOpen, old, owner, previousOwner);
+      write(d, regKey, docPrefix, encodedOpen, hash, old, owner, previousOwner);
       return outcome;
     }
 
-    /** LWW by timestamp; an equal timestamp is decided by the values, so every replica picks the same one. */
-    private Merge.Outcome decide(ByteIterable old, Delta d) {
+    /**
+     * LWW by timestamp; an equal timestamp is decided by the values, so every replica picks the
+     * same one. The same write seen again (the common case of an equal timestamp: a resend, or a
+     * change reaching this server along two links) has the same entry hash, so the stored value
+     * is read from the log only for a real tie.
+     */
+    private Merge.Outcome decide(ByteIterable old, Delta d, long hash) {
       if (old == null) return Merge.Outcome.APPLIED;
       String storedTs = Layout.tsOf(old);
-      // the stored value is read (from the log) only where it can matter: an equal timestamp
-      return Merge.decide(storedTs, d.ts().equals(storedTs) ? storedValue(old) : null, d.ts(), d.value());
+      if (!d.ts().equals(storedTs)) return Merge.decide(storedTs, null, d.ts(), d.value());
+      if (Layout.hashOf(old) == hash) return Merge.Outcome.DUPLICATE;
+      return Merge.decide(storedTs, storedValue(old), d.ts(), d.value());
     }
 
     private JsonNode storedValue(ByteIterable reg) {
@@ -344,9 +352,8 @@ final class XodusStore implements Store {
     }
 
     /** Stores a winning delta: its register, its log entry (replacing the register's old one), the digest and the counts. */
-    private void write(Delta d, byte[] regKey, byte[] docPrefix, byte[] encodedOpen, ByteIterable old, String owner,
-        String previousOwner) {
-      long hash = Digests.entryHash(encodedOpen);
+    private void write(Delta d, byte[] regKey, byte[] docPrefix, byte[] encodedOpen, long hash, ByteIterable old,
+        String owner, String previousOwner) {
       long digestChange = hash;
       if (old != null) {
         t.log.delete(txn, LongBinding.longToEntry(Layout.seqOf(old)));
@@ -715,6 +722,9 @@ final class XodusStore implements Store {
             if (out.size() >= maxDeltas || bytes >= maxBytes) return new RegisterPage(out, last, true);
             docPrefix = Layout.documentPrefixOf(key);
             inBucket = buckets.get(Digests.bucketOf(docPrefix)) && !isLocal(db, Layout.partsOf(key)[0]);
+          }
+          if (inBucket && bytes >= maxBytes + maxBytes / 2) {
+            return new RegisterPage(out, last, true); // one document larger than a page: split after all
           }
           last = key;
           if (!inBucket) continue;

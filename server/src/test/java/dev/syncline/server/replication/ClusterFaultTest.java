@@ -89,6 +89,40 @@ class ClusterFaultTest {
     }
   }
 
+  @Test
+  @DisplayName("a new server killed half-way through getting everything goes on from where it was, not from the beginning")
+  void bootstrapResumesAfterKill() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+      c.startAll();
+      ClusterNode source = c.node(0);
+      RegisterModel model = new RegisterModel();
+      try (dev.syncline.server.testing.WsClient w = source.connect("loader")) {
+        for (int p = 0; p < 100; p++) {
+          var push = dev.syncline.server.testing.Deltas.push("app");
+          for (int i = 0; i < 100; i++) {
+            var d = dev.syncline.server.testing.Deltas.delta("c", "d" + (p * 100 + i), "v", "x".repeat(100), dev.syncline.server.testing.Deltas.now(p * 100 + i, "loader"));
+            push.withArray("deltas").add(d);
+            model.acked(d);
+          }
+          assertEquals("ack", w.request(push).path("type").asText());
+        }
+      }
+      ClusterNode fresh = c.add("fresh", true, cfg -> { });
+      int i = c.nodes().indexOf(fresh);
+      var link = c.link(i, 0);
+      link.throttle(300_000); // about five seconds for the 1.5 MB: time to kill it half-way
+      c.start(i);
+      Cluster.await(() -> fresh.stats().path("peers").path(0).path("databases").path("app").path("applied").asLong() > 0,
+          CONVERGE, () -> "the new server to have applied part of it");
+      fresh.kill();
+      link.throttle(0);
+      c.start(i);
+      assertResumedFromCursor(fresh);
+      c.awaitSameDigest("app", CONVERGE);
+      assertEquals(model.registers(), fresh.registers("app"));
+    }
+  }
+
   /**
    * Writers on every server for a while, the fault in the middle, then: writers stop (each
    * after its last push is acknowledged), and every server converges to the model.

@@ -77,4 +77,23 @@ class QuorumTest {
       }
     }
   }
+
+  @Test
+  @DisplayName("a peer gone for good can be forgotten: it no longer counts toward the servers a quorum may reach")
+  void forgetPeer() {
+    try (Cluster star = Cluster.star(1, false, cfg -> { })) {
+      star.awaitLinksLive(WITHIN);
+      ClusterNode hub = star.node(0);
+      String spokeId = star.node(1).serverId();
+      assertEquals(2, hub.stats().path("replication").path("clusterSize").asInt());
+      star.node(1).stop();
+      JsonNode forgotten = hub.admin(dev.syncline.server.testing.Deltas.admin("peer.forget",
+          dev.syncline.server.testing.Deltas.args().put("serverId", spokeId)));
+      assertTrue(forgotten.path("data").path("forgotten").asBoolean(), forgotten.toString());
+      assertEquals(1, hub.stats().path("replication").path("clusterSize").asInt());
+      try (WsClient w = hub.connect("w")) {
+        assertEquals("bad_request", w.request(push("app", delta("c", "d", "v", 1, now(0, "w"))).put("w", 2)).path("code").asText());
+      }
+    }
+  }
 }

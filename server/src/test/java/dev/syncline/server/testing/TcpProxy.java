@@ -33,6 +33,8 @@ public final class TcpProxy implements AutoCloseable {
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final Object gate = new Object();
   private volatile Mode mode = Mode.OPEN;
+  /** Bytes per second each direction of each connection may pass; 0: no limit. */
+  private volatile long bytesPerSecond;
   private volatile boolean closed;
 
   private TcpProxy(int targetPort) throws IOException {
@@ -81,6 +83,11 @@ public final class TcpProxy implements AutoCloseable {
   /** Holds every byte from now on without closing anything, until {@link #heal}. */
   public void stall() {
     mode = Mode.STALLED;
+  }
+
+  /** Lets each direction of each connection pass at most {@code limit} bytes a second (0: no limit), as a slow network would. */
+  public void throttle(long limit) {
+    bytesPerSecond = limit;
   }
 
   /** Passes traffic again. */
@@ -135,12 +142,21 @@ public final class TcpProxy implements AutoCloseable {
   private void pipe(Socket from, Socket to) {
     Thread t = new Thread(() -> {
       byte[] buf = new byte[64 * 1024];
+      long started = System.nanoTime();
+      long passed = 0;
       try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-        for (int n; (n = in.read(buf)) >= 0; ) {
+        for (int n; (n = in.read(buf, 0, chunk())) >= 0; ) {
           awaitPassable();
           if (mode == Mode.DOWN) break;
           out.write(buf, 0, n);
           out.flush();
+          passed += n;
+          long limit = bytesPerSecond;
+          if (limit > 0) {
+            long due = started + passed * 1_000_000_000L / limit;
+            long wait = (due - System.nanoTime()) / 1_000_000;
+            if (wait > 0) Thread.sleep(wait);
+          }
         }
       } catch (IOException | InterruptedException e) {
         // one side went away: so does the other
@@ -151,6 +167,12 @@ public final class TcpProxy implements AutoCloseable {
     }, "tcp-proxy-pipe");
     t.setDaemon(true);
     t.start();
+  }
+
+  /** How much to read at once: small when throttled, so the pace is even. */
+  private int chunk() {
+    long limit = bytesPerSecond;
+    return limit > 0 ? (int) Math.max(1, Math.min(64 * 1024, limit / 20)) : 64 * 1024;
   }
 
   private void awaitPassable() throws InterruptedException {
