@@ -8,7 +8,7 @@ final class ClusterOptions {
       description = "server jar to start (default ${DEFAULT-VALUE})")
   String serverJar;
 
-  @Option(names = "--server-java-opts", defaultValue = "-Xmx1g", description = "JVM options of each server (default ${DEFAULT-VALUE})")
+  @Option(names = "--server-java-opts", defaultValue = "-Xmx1g", description = "JVM options of each server; {name} stands for the server's name (default ${DEFAULT-VALUE})")
   String serverJavaOpts;
 
   @Option(names = "--durability", defaultValue = "sync", description = "sync or async (default ${DEFAULT-VALUE})")

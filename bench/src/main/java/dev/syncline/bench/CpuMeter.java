@@ -19,25 +19,39 @@ final class CpuMeter {
   /** Share of the machine other processes may use before a run is marked noisy. */
   static final double NOISY_SHARE = 0.05;
 
-  private final long serverPid;
+  private final long[] serverPids;
   private final long startNanos = System.nanoTime();
   private final long machineBusy0;
   private final long server0;
   private final long self0;
 
-  /** Starts measuring; {@code serverPid} 0 when unknown (then server CPU counts as "other"). */
-  CpuMeter(long serverPid) {
-    this.serverPid = serverPid;
+  /**
+   * Starts measuring; {@code serverPids} are the server processes (all of them, for a cluster),
+   * none or 0 when unknown (then server CPU counts as "other").
+   */
+  CpuMeter(long... serverPids) {
+    this.serverPids = serverPids;
     this.machineBusy0 = machineBusyTicks();
-    this.server0 = processTicks(serverPid);
+    this.server0 = serversTicks();
     this.self0 = selfNanos();
+  }
+
+  private long serversTicks() {
+    long sum = 0;
+    for (long pid : serverPids) sum += processTicks(pid);
+    return sum;
+  }
+
+  private boolean knowsServer() {
+    for (long pid : serverPids) if (pid > 0) return true;
+    return false;
   }
 
   /** The CPU used since the start, as JSON. */
   ObjectNode stop() {
     double wall = (System.nanoTime() - startNanos) / 1e9;
     double machine = (machineBusyTicks() - machineBusy0) / TICKS;
-    double server = serverPid > 0 ? (processTicks(serverPid) - server0) / TICKS : 0;
+    double server = (serversTicks() - server0) / TICKS;
     double self = (selfNanos() - self0) / 1e9;
     double other = Math.max(0, machine - server - self);
     int cores = Runtime.getRuntime().availableProcessors();
@@ -47,7 +61,8 @@ final class CpuMeter {
         .put("serverCpuSeconds", ServerStats.round1(server))
         .put("generatorCpuSeconds", ServerStats.round1(self))
         .put("otherCpuSeconds", ServerStats.round1(other))
-        .put("noisy", serverPid > 0 && other > NOISY_SHARE * cores * wall);
+        .put("servers", serverPids.length)
+        .put("noisy", knowsServer() && other > NOISY_SHARE * cores * wall);
   }
 
   /**
@@ -56,8 +71,9 @@ final class CpuMeter {
    * ({@code run.sh} repeats such runs).
    */
   static String describe(ObjectNode cpu) {
-    return String.format("cpu over %.1f s: server %.1f s, generator %.1f s, other processes %.1f s%s",
-        cpu.get("wallSeconds").asDouble(), cpu.get("serverCpuSeconds").asDouble(),
+    return String.format("cpu over %.1f s: %s %.1f s, generator %.1f s, other processes %.1f s%s",
+        cpu.get("wallSeconds").asDouble(), cpu.path("servers").asInt(1) > 1 ? cpu.get("servers").asInt() + " servers" : "server",
+        cpu.get("serverCpuSeconds").asDouble(),
         cpu.get("generatorCpuSeconds").asDouble(), cpu.get("otherCpuSeconds").asDouble(),
         cpu.get("noisy").asBoolean() ? " NOISY" : "");
   }

@@ -60,7 +60,8 @@ final class LocalCluster implements AutoCloseable {
     Files.writeString(file, config.toString());
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(List.of(options.serverJavaOpts.trim().split("\\s+")));
+    // "{name}" in the options is the server's name, e.g. for a flight recording per server
+    command.addAll(List.of(options.serverJavaOpts.replace("{name}", name).trim().split("\\s+")));
     command.addAll(List.of("-jar", options.serverJar, "--port", Integer.toString(port), "--data", data.resolve("store").toString(),
         "--config", file.toString()));
     Process process = new ProcessBuilder(command).redirectErrorStream(true)
@@ -88,6 +89,11 @@ final class LocalCluster implements AutoCloseable {
       if (deadline.remainingMillis() == 0) throw new TimeoutException("timed out waiting for the links to catch up");
       Thread.sleep(100);
     }
+  }
+
+  /** The pids of every server started, for {@link CpuMeter}. */
+  long[] pids() {
+    return nodes.stream().mapToLong(Node::pid).toArray();
   }
 
   /** The server's log, for a failure message. */

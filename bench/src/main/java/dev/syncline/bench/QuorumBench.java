@@ -33,7 +33,7 @@ final class QuorumBench implements Callable<Integer> {
     int spoke = hub + 1;
     try (LocalCluster servers = new LocalCluster(cluster, common.adminPassword);
         BenchClient client = new BenchClient(hub, common.eventLoops())) {
-      LocalCluster.Node nodeHub = servers.start("hub", hub, List.of(), 1, deadline);
+      servers.start("hub", hub, List.of(), 1, deadline);
       servers.start("spoke", spoke, List.of(hub), 1, deadline);
       LocalCluster.awaitCaughtUp(client.openAdmin(9, common.adminPassword, deadline, spoke), deadline);
       String tag = CommonOptions.runTag();
@@ -47,7 +47,7 @@ final class QuorumBench implements Callable<Integer> {
         BenchConnection writer = client.openHello(round + 2, id, deadline, hub);
         PushEncoder encoder = new PushEncoder(common.db, id).quorum(w);
         String doc = "q" + (round + 1) + "-";
-        CpuMeter meter = new CpuMeter(nodeHub.pid());
+        CpuMeter meter = new CpuMeter(servers.pids());
         PushPipeline p = new PushPipeline(writer, encoder, pushes, inFlight, (enc, k) -> {
           for (int j = 0; j < perPush; j++) enc.delta("c", doc + k, "a" + j, j);
         });
@@ -57,7 +57,7 @@ final class QuorumBench implements Callable<Integer> {
         if (round < 0) continue; // warm-up of both servers, not measured
         rates[round] = p.applied() / p.seconds();
         cpu[round] = CpuMeter.describe(meter.stop());
-        System.err.printf("w=%d: %.0f deltas/s, ack p99 %.1f ms; hub %s%n", w, rates[round], p.latencies().summarize().ms(0.99), cpu[round]);
+        System.err.printf("w=%d: %.0f deltas/s, ack p99 %.1f ms; %s%n", w, rates[round], p.latencies().summarize().ms(0.99), cpu[round]);
       }
       double w1 = (rates[0] + rates[2]) / 2;
       double ratio = rates[1] / w1;

@@ -47,32 +47,39 @@ final class ReplicationCatchupBench implements Callable<Integer> {
       System.err.printf("loaded %d registers into A in %.1f s%n", registers, load.seconds());
       loader.close();
 
-      LocalCluster.Node nodeB = servers.start("b", b, List.of(a), 1, deadline);
+      servers.start("b", b, List.of(a), 1, deadline);
       long healthy = System.nanoTime();
-      CpuMeter cpu = new CpuMeter(nodeB.pid());
+      CpuMeter cpu = new CpuMeter(servers.pids());
       BenchConnection adminB = client.openAdmin(1, common.adminPassword, deadline, b);
-      long applied = 0;
+      long halfAt = 0;
       while (true) {
         JsonNode data = deadline.await(adminB.adminStats(), "server.stats of B").data;
         JsonNode feed = data.path("peers").path(0).path("databases").path(common.db);
-        applied = feed.path("applied").asLong();
+        // the first half also warms B's JIT up; the second shows the rate of a warm server
+        if (halfAt == 0 && feed.path("applied").asLong() >= feed.path("peerHead").asLong() / 2 && feed.path("peerHead").asLong() > 0) {
+          halfAt = System.nanoTime();
+        }
         if (data.path("replication").path("caughtUp").asBoolean() && feed.path("synced").asBoolean()) break;
         if (deadline.remainingMillis() == 0) throw new java.util.concurrent.TimeoutException("B did not catch up");
         Thread.sleep(20);
       }
-      double seconds = (System.nanoTime() - healthy) / 1e9;
+      long end = System.nanoTime();
+      double seconds = (end - healthy) / 1e9;
+      double secondHalf = (end - halfAt) / 1e9;
       ObjectNode cpuUse = cpu.stop();
       JsonNode db = deadline.await(adminB.request("admin", "\"op\":\"db.stats\",\"args\":{\"db\":\"" + common.db + "\"}"), "db.stats").data;
       long got = db.path("attributes").asLong();
       double rate = got / seconds;
+      double warmRate = got / 2.0 / secondHalf;
       boolean ok = got >= registers;
       Report r = new Report("replication-catchup");
       r.json.put("registers", registers).put("received", got).put("seconds", seconds).put("registersPerSecond", Math.round(rate))
+          .put("secondHalfRegistersPerSecond", Math.round(warmRate))
           .put("loadDeltasPerSecond", Math.round(registers / load.seconds())).put("ok", ok);
-      r.json.set("cpuServerB", cpuUse);
-      r.emit(String.format("replication-catchup %d registers from A to a fresh B: %d in %.2f s = %.0f registers/s (from B's /health to caught up) "
-              + "| B %s | target >= %.0f registers/s: %s",
-          registers, got, seconds, rate, CpuMeter.describe(cpuUse), target, ok ? Report.atLeast(rate, target) : "MISSED (incomplete)"),
+      r.json.set("cpu", cpuUse);
+      r.emit(String.format("replication-catchup %d registers from A to a fresh B: %d in %.2f s = %.0f registers/s (from B's /health to caught up; "
+              + "second half %.0f/s) | %s | target >= %.0f registers/s: %s",
+          registers, got, seconds, rate, warmRate, CpuMeter.describe(cpuUse), target, ok ? Report.atLeast(rate, target) : "MISSED (incomplete)"),
           common.json);
       return ok ? 0 : 1;
     }
