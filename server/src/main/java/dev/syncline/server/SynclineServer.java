@@ -117,7 +117,7 @@ public final class SynclineServer {
       auth.useCommitter(committer);
       replication = new Replication(vertx, serverId, new ReplicationOptions(config.peers, config.clusterSecret,
           config.writeQuorum, config.quorumTimeoutMs, config.digestIntervalMs, config.peerPingIntervalMs,
-          config.peerReconnectMaxMs, config.maxClockSkewMs), store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS,
+          config.peerReconnectMaxMs, config.maxClockSkewMs, config.tombstoneRetentionMs), store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS,
           config.catchUpPageDeltas, config.catchUpPageBytes);
       AdminOps admin = new AdminOps(store, committer, hub, auth, replication, this::stats);
       SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),

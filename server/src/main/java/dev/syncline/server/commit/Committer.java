@@ -106,7 +106,8 @@ public final class Committer implements AutoCloseable {
   private final CommitStats stats = new CommitStats();
   private volatile boolean closing;
   private long nextPurgeAt;
-  private volatile java.util.function.ToLongFunction<String> purgeHorizon = db -> Long.MAX_VALUE;
+  /** Nothing is purged until the owner of peers' confirmations says how far it may go. */
+  private volatile java.util.function.ToLongFunction<String> purgeHorizon = db -> 0;
 
   public Committer(Store store, CommitterOptions options, CommitListener listener) {
     this.store = store;
@@ -159,7 +160,7 @@ public final class Committer implements AutoCloseable {
     return promise.future();
   }
 
-  /** Sets how far (by seq, per database) purging may go; by default, everything. */
+  /** Sets how far (by seq, per database) purging may go; until then, nowhere. */
   public void purgeHorizon(java.util.function.ToLongFunction<String> horizon) {
     this.purgeHorizon = horizon;
   }

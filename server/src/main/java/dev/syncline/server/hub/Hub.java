@@ -102,8 +102,8 @@ public final class Hub implements Committer.CommitListener {
   }
 
   /**
-   * Calls {@code listener} (on the thread that created it) with the name of every database
-   * created from now on. Returns what stops it.
+   * Calls {@code listener} (on the thread that reports the creation, see {@link #databaseCreated})
+   * with the name of every database created from now on. Returns what stops it.
    */
   public Runnable onDatabaseCreated(java.util.function.Consumer<String> listener) {
     createdListeners.add(listener);

@@ -33,6 +33,7 @@ final class Dialer extends VerticleBase {
   private PeerLink link;
   private int failures;
   private boolean stopping;
+  private long handshakeTimer = -1;
 
   Dialer(Replication replication, String url, LinkStatus status) {
     this.replication = replication;
@@ -87,10 +88,21 @@ final class Dialer extends VerticleBase {
     ws.closeHandler(v -> closed());
     ws.exceptionHandler(e -> log.debug("link to {}: {}", url, e.toString()));
     socket.sendText(hello.toString());
+    // a peer that takes the socket and never answers must not hold this link forever
+    ClientSocket waiting = socket;
+    handshakeTimer = vertx.setTimer(3 * replication.options().pingIntervalMs(), id -> {
+      handshakeTimer = -1;
+      if (link == null && socket == waiting) {
+        status.problem(null, "no welcome from the peer");
+        waiting.close((short) 1001, "no welcome");
+      }
+    });
   }
 
   /** The first answer: the peer's welcome and proof, or its refusal. */
   private void welcomed(WebSocket ws, String text, String nonce) {
+    if (handshakeTimer >= 0) vertx.cancelTimer(handshakeTimer);
+    handshakeTimer = -1;
     JsonNode m;
     try {
       m = Json.MAPPER.readTree(text);
@@ -114,7 +126,6 @@ final class Dialer extends VerticleBase {
       return;
     }
     status.peer(peerId);
-    failures = 0;
     link = replication.linked(socket, context, peerId, status);
     ws.textMessageHandler(link::onText);
     link.start();
@@ -122,6 +133,9 @@ final class Dialer extends VerticleBase {
 
   private void closed() {
     if (socket != null) socket.closed();
+    // only a link that got as far as caught up resets the backoff: one that fails soon after
+    // each handshake (a clock ahead, a failing apply) is dialed ever more slowly
+    if (link != null && link.wasLive()) failures = 0;
     if (link != null) link.closed();
     link = null;
     socket = null;

@@ -116,6 +116,10 @@ final class DigestCheck {
       link.fail("the peer sent a malformed repair page");
       return;
     }
+    if (!link.admit(deltas)) {
+      repairing = false;
+      return;
+    }
     BitSet buckets = new BitSet();
     m.path("buckets").forEach(b -> buckets.set(b.asInt()));
     String after = m.path("after").asText(null);

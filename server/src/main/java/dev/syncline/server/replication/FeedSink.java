@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * are pipelined (at most {@link #WINDOW} in flight; past that the socket stops being read) and
  * confirmed to the peer ({@code feed.ack}) strictly in frame order, each once it is durable.
  * An empty frame (the peer committed nothing this side should see) moves the cursor without a
- * write of its own; the next write stores it.
+ * data write of its own: it is stored within a second, coalesced ({@code Replication#cursorMoved}).
  *
  * <h2>Clocks</h2>
  * A frame holding a delta more than {@code maxClockSkewMs} ahead of this server's clock is not
@@ -71,6 +71,8 @@ final class FeedSink {
     /** The peer's {@code synced}: once everything before it is durable, the database is caught up. */
     final boolean synced;
     boolean done;
+    /** No data of its own: the cursor it moves is stored later, coalesced (see Replication#cursorMoved). */
+    boolean empty;
     long head;
 
     Frame(DbFeed feed, String epoch, long seq, boolean synced) {
@@ -125,6 +127,8 @@ final class FeedSink {
     f.resumedFrom = stored != null && stored.epoch().equals(epoch) ? stored.seq() : 0;
     bySid.put(sid, f);
     byDb.put(db, f);
+    link.replication().applied(link.peer(), db, epoch, f.applied);
+    link.syncStateChanged();
     if (link.replication().store().database(db).isEmpty()) {
       String floor = link.replication().store().floor(db);
       long createdAt = m.path("createdAt").asLong();
@@ -139,9 +143,17 @@ final class FeedSink {
   void onReset(JsonNode m) {
     DbFeed f = bySid.get(m.path("sid").asText());
     if (f == null) return;
+    if (f.ignored || link.replication().store().database(f.db).isEmpty()) {
+      // a new life of a database this server does not hold (or ignored): whether to take it
+      // depends on when that life began, which a new link's subscribed tells
+      link.fail("the peer's database " + f.db + " started a new life; linking again to learn it");
+      return;
+    }
     f.epoch = m.path("epoch").asText();
     f.applied = 0;
     f.synced = false;
+    link.replication().applied(link.peer(), f.db, f.epoch, 0);
+    link.syncStateChanged();
   }
 
   void onSynced(JsonNode m) {
@@ -169,20 +181,13 @@ final class FeedSink {
       link.fail("the peer sent a malformed delta: " + e.getMessage());
       return;
     }
-    long limit = System.currentTimeMillis() + link.replication().options().maxClockSkewMs();
-    for (Delta d : deltas) {
-      if (Hlc.msOf(d.ts()) > limit) {
-        link.clockAhead(d.ts());
-        return;
-      }
-    }
+    if (!link.admit(deltas)) return;
     f.peerHead = Math.max(f.peerHead, seq);
     Frame frame = new Frame(f, f.epoch, seq, false);
     if (deltas.isEmpty()) {
       confirmInOrder(frame);
       return;
     }
-    for (Delta d : deltas) link.replication().clock().receive(Hlc.parse(d.ts()));
     unconfirmed.add(frame);
     inFlight++;
     if (inFlight >= WINDOW && !paused) {
@@ -211,8 +216,14 @@ final class FeedSink {
 
   private void confirmInOrder(Frame frame) {
     frame.done = true;
+    frame.empty = true;
     unconfirmed.add(frame);
     drain();
+  }
+
+  /** True while frames are being applied: the socket may be paused, so silence says nothing. */
+  boolean busy() {
+    return inFlight > 0;
   }
 
   /** Confirms, in arrival order, every frame that is durable. */
@@ -222,11 +233,13 @@ final class FeedSink {
       DbFeed f = fr.feed;
       if (!fr.epoch.equals(f.epoch) || f.ignored) continue; // reset since: this frame belongs to the old epoch
       f.applied = Math.max(f.applied, fr.seq);
-      link.replication().applied(link.peer(), f.db, f.applied);
+      link.replication().applied(link.peer(), f.db, f.epoch, f.applied);
+      if (fr.empty) link.replication().cursorMoved(new PeerCursor(link.peer(), f.db, f.epoch, f.applied));
       if (f.applied >= f.peerHead) f.caughtUpAt = System.currentTimeMillis();
-      long head = fr.head > 0 ? fr.head : link.replication().store().database(f.db).map(i -> i.head()).orElse(0L);
+      var mine = link.replication().store().database(f.db);
+      long head = fr.head > 0 ? fr.head : mine.map(i -> i.head()).orElse(0L);
       link.send(Json.MAPPER.createObjectNode().put("type", "feed.ack").put("db", f.db).put("epoch", fr.epoch)
-          .put("seq", fr.seq).put("head", head));
+          .put("seq", fr.seq).put("head", head).put("headEpoch", mine.map(i -> i.epoch()).orElse("")));
       if (fr.synced) {
         f.synced = true; // everything the peer had when it said so is durable here
         link.syncStateChanged();

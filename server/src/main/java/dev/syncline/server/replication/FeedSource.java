@@ -19,6 +19,8 @@ import java.util.Set;
 final class FeedSource {
   private final PeerLink link;
   private final Map<String, Subscription> byDb = new HashMap<>();
+  /** The epoch each database is served at, so a database is not offered twice. */
+  private final Map<String, String> servedEpoch = new HashMap<>();
   private Runnable stopListening = () -> { };
   private int nextSid = 1;
   private boolean closed;
@@ -30,18 +32,20 @@ final class FeedSource {
   /** The peer asked for the feed, from its cursors ({@code {db: {epoch, seq}}}). */
   void onFeed(JsonNode cursors) {
     if (closed || !byDb.isEmpty()) return;
+    // listening first: a database created while the others are opened is not missed
+    stopListening = link.replication().hub().onDatabaseCreated(
+        db -> link.context().runOnContext(v -> open(db, 0, null)));
     for (DatabaseInfo info : link.replication().store().databases()) {
       JsonNode c = cursors == null ? null : cursors.get(info.name());
       open(info.name(), c == null ? 0 : c.path("seq").asLong(), c == null ? null : c.path("epoch").asText(null));
     }
-    stopListening = link.replication().hub().onDatabaseCreated(
-        db -> link.context().runOnContext(v -> open(db, 0, null)));
   }
 
   private void open(String db, long since, String epoch) {
     if (closed) return;
     var info = link.replication().store().database(db);
-    if (info.isEmpty()) return;
+    if (info.isEmpty() || info.get().epoch().equals(servedEpoch.get(db))) return;
+    servedEpoch.put(db, info.get().epoch());
     Subscription before = byDb.get(db);
     if (before != null) before.close(); // a database destroyed and created again: the new life from 0
     String sid = "f" + nextSid++;
@@ -54,7 +58,7 @@ final class FeedSource {
   /** The peer applied {@code db} (of this server's {@code epoch}) through {@code seq}; its own head was {@code head}. */
   void onAck(JsonNode m) {
     link.replication().acked(link.peer(), m.path("db").asText(), m.path("epoch").asText(), m.path("seq").asLong(),
-        m.path("head").asLong());
+        m.path("head").asLong(), m.path("headEpoch").asText(""));
   }
 
   void close() {

@@ -39,6 +39,7 @@ final class PeerLink implements Replication.LinkHandle {
   private long lastHeard = System.currentTimeMillis();
   private long pingTimer = -1;
   private boolean closed;
+  private boolean wasLive;
 
   PeerLink(Replication replication, PeerSocket socket, Context context, String peer, LinkStatus status) {
     this.replication = replication;
@@ -56,6 +57,7 @@ final class PeerLink implements Replication.LinkHandle {
     status.linked(this);
     long every = replication.options().pingIntervalMs();
     pingTimer = context.owner().setPeriodic(every, id -> {
+      if (sink.busy()) lastHeard = System.currentTimeMillis(); // reading is paused while this side applies
       if (System.currentTimeMillis() - lastHeard > 3 * every) {
         fail("heard nothing from the peer for " + 3 * every + " ms");
       } else {
@@ -131,14 +133,14 @@ final class PeerLink implements Replication.LinkHandle {
     byte[] after = m.hasNonNull("after") ? Base64.getDecoder().decode(m.get("after").asText()) : null;
     int pageDeltas = replication.pageDeltas();
     int pageBytes = replication.pageBytes();
-    context.owner().executeBlocking(() -> replication.store().registersInBuckets(db, buckets, after, pageDeltas, pageBytes), false)
+    long retention = replication.options().tombstoneRetentionMs();
+    long purgeable = retention > 0 ? System.currentTimeMillis() - retention : 0;
+    context.owner().executeBlocking(() -> replication.store().registersInBuckets(db, buckets, after, pageDeltas, pageBytes, purgeable), false)
         .onComplete(ar -> {
           if (closed) return;
-          if (ar.failed()) {
-            log.error("reading registers of {} for a repair failed", db, ar.cause());
-            return;
-          }
-          RegisterPage page = ar.result();
+          // always answered, an empty last page at worst, so the asking side's repair ends
+          if (ar.failed()) log.error("reading registers of {} for a repair failed", db, ar.cause());
+          RegisterPage page = ar.succeeded() ? ar.result() : null;
           ObjectNode out = Json.MAPPER.createObjectNode().put("type", "repair");
           out.set("rid", m.get("rid"));
           out.put("db", db);
@@ -165,9 +167,38 @@ final class PeerLink implements Replication.LinkHandle {
 
   // ---- state ----
 
-  /** A database of the peer became caught up (or not): the link's state may change. */
+  /** A database of the peer became caught up, or started catching up again: the link's state follows. */
   void syncStateChanged() {
-    if (status.state() == LinkStatus.State.CATCHING_UP && sink.allSynced()) status.state(LinkStatus.State.LIVE);
+    LinkStatus.State s = status.state();
+    if (s != LinkStatus.State.CATCHING_UP && s != LinkStatus.State.LIVE) return;
+    if (sink.allSynced()) {
+      status.state(LinkStatus.State.LIVE);
+      wasLive = true;
+    } else {
+      status.state(LinkStatus.State.CATCHING_UP);
+    }
+  }
+
+  /** Whether this link was ever caught up with its peer (the dialer backs off less after one that was). */
+  boolean wasLive() {
+    return wasLive;
+  }
+
+  /**
+   * Checks deltas from the peer (a feed frame or a repair page) against this server's clock and
+   * moves the clock past them; false (and the link dropped as {@code clock-ahead}) when one is
+   * too far ahead to apply.
+   */
+  boolean admit(java.util.List<dev.syncline.protocol.Delta> deltas) {
+    long limit = System.currentTimeMillis() + replication.options().maxClockSkewMs();
+    for (var d : deltas) {
+      if (dev.syncline.protocol.Hlc.msOf(d.ts()) > limit) {
+        clockAhead(d.ts());
+        return false;
+      }
+    }
+    for (var d : deltas) replication.clock().receive(dev.syncline.protocol.Hlc.parse(d.ts()));
+    return true;
   }
 
   /** The peer sent a delta too far ahead of this server's clock: drop the link, dial again later. */

@@ -99,6 +99,11 @@ final class Quorum {
     }
   }
 
+  /** A peer gone for good: what it confirmed no longer counts. */
+  void forget(String peer) {
+    confirmed.remove(peer);
+  }
+
   /** What {@code peer} confirmed of {@code db}, or null. */
   Confirmed confirmedBy(String peer, String db) {
     Map<String, Confirmed> byDb = confirmed.get(peer);

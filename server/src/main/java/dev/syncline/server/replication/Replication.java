@@ -75,7 +75,9 @@ public final class Replication {
   private final Map<String, PeerAck> acks = new ConcurrentHashMap<>();
   private final Map<String, PeerAck> unsaved = new ConcurrentHashMap<>();
   /** How far this server has applied each peer's feed, by (peer, db): the live sinks' view, ahead of the stored cursors. */
-  private final Map<String, Long> applied = new ConcurrentHashMap<>();
+  private final Map<String, PeerCursor> applied = new ConcurrentHashMap<>();
+  /** Cursors moved by frames without data, not stored yet (see {@link #cursorMoved}). */
+  private final Map<String, PeerCursor> unsavedCursors = new ConcurrentHashMap<>();
   private final List<String> deployments = new ArrayList<>();
   private long saveTimer = -1;
 
@@ -98,8 +100,8 @@ public final class Replication {
   /** Loads what peers confirmed before, starts dialing, and saves confirmations as they come. Blocking reads: call at start-up. */
   public Future<Void> start() {
     for (PeerAck a : store.peerAcks()) {
-      acks.put(a.peer() + '\0' + a.db(), a);
-      quorum.confirmed(a.peer(), a.db(), a.epoch(), a.seq());
+      // a peer may have dialed in already: what it confirmed since stays
+      if (acks.putIfAbsent(a.peer() + '\0' + a.db(), a) == null) quorum.confirmed(a.peer(), a.db(), a.epoch(), a.seq());
     }
     committer.purgeHorizon(this::purgeHorizon);
     saveTimer = vertx.setPeriodic(SAVE_ACKS_EVERY_MS, id -> saveAcks());
@@ -174,17 +176,32 @@ public final class Replication {
 
   // ---- confirmations, quorum, purge ----
 
-  /** A peer confirmed it applied {@code db} of {@code epoch} through {@code seq}; its own head was {@code peerHead}. */
-  void acked(String peer, String db, String epoch, long seq, long peerHead) {
-    PeerAck a = new PeerAck(peer, db, epoch, seq, peerHead);
+  /**
+   * A peer confirmed it applied {@code db} of {@code epoch} through {@code seq}; its own head of
+   * that database was {@code peerHead}, of its epoch {@code peerEpoch}.
+   */
+  void acked(String peer, String db, String epoch, long seq, long peerHead, String peerEpoch) {
+    PeerAck a = new PeerAck(peer, db, epoch, seq, peerHead, peerEpoch);
     acks.put(peer + '\0' + db, a);
     unsaved.put(peer + '\0' + db, a);
     quorum.confirmed(peer, db, epoch, seq);
   }
 
-  /** This server holds everything of {@code peer}'s {@code db} through {@code seq} (durably, or it never got any of it). */
-  void applied(String peer, String db, long seq) {
-    applied.merge(peer + '\0' + db, seq, Math::max);
+  /**
+   * This server holds everything of {@code peer}'s {@code db} (of the peer's {@code epoch})
+   * through {@code seq}, durably. A new epoch starts over.
+   */
+  void applied(String peer, String db, String epoch, long seq) {
+    applied.merge(peer + '\0' + db, new PeerCursor(peer, db, epoch, seq),
+        (old, now) -> old.epoch().equals(now.epoch()) && old.seq() > now.seq() ? old : now);
+  }
+
+  /**
+   * A peer's feed cursor moved without data to store with it (empty frames, {@code synced}): it is
+   * stored within a second, so a restart does not go back further than that.
+   */
+  void cursorMoved(PeerCursor c) {
+    unsavedCursors.put(c.peer() + '\0' + c.db(), c);
   }
 
   Quorum.Confirmed confirmedBy(String peer, String db) {
@@ -192,11 +209,14 @@ public final class Replication {
   }
 
   private void saveAcks() {
-    if (unsaved.isEmpty()) return;
+    if (unsaved.isEmpty() && unsavedCursors.isEmpty()) return;
     List<PeerAck> batch = new ArrayList<>(unsaved.values());
     batch.forEach(a -> unsaved.remove(a.peer() + '\0' + a.db(), a));
+    List<PeerCursor> cursors = new ArrayList<>(unsavedCursors.values());
+    cursors.forEach(c -> unsavedCursors.remove(c.peer() + '\0' + c.db(), c));
     committer.execute(s -> {
       s.savePeerAcks(batch);
+      s.saveCursors(cursors); // after the data writes queued before: a stored cursor never passes stored data
       return null;
     }).onFailure(e -> log.warn("storing peer confirmations failed", e));
   }
@@ -253,10 +273,10 @@ public final class Replication {
     for (String p : peers) {
       PeerAck a = byPeer.get(p);
       if (a == null || !a.epoch().equals(info.get().epoch())) return 0;
-      Long live = applied.get(p + '\0' + db);
-      PeerCursor stored = live == null ? store.peerCursors(p).get(db) : null;
-      long mine = live != null ? live : stored == null ? -1 : stored.seq();
-      if (mine < a.peerHead()) return 0;
+      PeerCursor mine = applied.get(p + '\0' + db);
+      if (mine == null) mine = store.peerCursors(p).get(db);
+      // everything the peer held when it confirmed, of that same life of its database, is here
+      if (mine == null || !mine.epoch().equals(a.peerEpoch()) || mine.seq() < a.peerHead()) return 0;
       horizon = Math.min(horizon, a.seq());
     }
     return horizon;
@@ -266,6 +286,9 @@ public final class Replication {
   public Future<Boolean> forget(String peer) {
     boolean known = acks.keySet().removeIf(k -> k.startsWith(peer + '\0')) | accepted.remove(peer) != null;
     unsaved.keySet().removeIf(k -> k.startsWith(peer + '\0'));
+    unsavedCursors.keySet().removeIf(k -> k.startsWith(peer + '\0'));
+    applied.keySet().removeIf(k -> k.startsWith(peer + '\0'));
+    quorum.forget(peer);
     return committer.execute(s -> {
       s.forgetPeer(peer);
       return known;

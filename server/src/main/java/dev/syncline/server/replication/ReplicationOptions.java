@@ -13,6 +13,7 @@ import java.util.List;
  * @param pingIntervalMs how often a link pings; a link that hears nothing for three of these is dropped
  * @param reconnectMaxMs the longest wait between two attempts to dial a peer
  * @param maxClockSkewMs how far ahead of this server's clock a peer's delta may be
+ * @param tombstoneRetentionMs how long tombstones are kept (0: forever); a repair leaves out what is older
  */
 public record ReplicationOptions(List<String> peers, String clusterSecret, int writeQuorum, long quorumTimeoutMs,
-    long digestIntervalMs, long pingIntervalMs, long reconnectMaxMs, long maxClockSkewMs) {}
+    long digestIntervalMs, long pingIntervalMs, long reconnectMaxMs, long maxClockSkewMs, long tombstoneRetentionMs) {}

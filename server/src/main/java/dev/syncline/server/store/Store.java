@@ -63,6 +63,12 @@ public interface Store extends AutoCloseable {
   /** Records what peers confirmed of this server's databases (see {@link PeerAck}). */
   void savePeerAcks(Collection<PeerAck> acks);
 
+  /**
+   * Stores peer cursors that moved without data (empty frames, {@code synced}); a cursor already
+   * stored as far or further, of the same epoch, stays.
+   */
+  void saveCursors(Collection<PeerCursor> cursors);
+
   /** Forgets everything about a peer: its cursors and its acks. */
   void forgetPeer(String peer);
 
@@ -83,10 +89,13 @@ public interface Store extends AutoCloseable {
    * The registers of the documents in {@code buckets}, in key order (a document's registers
    * together, not split across pages unless it alone outgrows one and a half pages), starting
    * after register key {@code afterKey} (null: from
-   * the first). {@link ChangePage#more()} tells whether more follow; the page's
-   * {@code resumeKey} is where to continue. Null when the database does not exist.
+   * the first). {@link RegisterPage#more()} tells whether more follow; its
+   * {@code resumeKey} is where to continue. Registers a purge at {@code purgeableBeforeMs} would
+   * remove (tombstones and destroyed documents older than that; 0: none) are left out. Null
+   * when the database does not exist.
    */
-  RegisterPage registersInBuckets(String db, BitSet buckets, byte[] afterKey, int maxDeltas, int maxBytes);
+  RegisterPage registersInBuckets(String db, BitSet buckets, byte[] afterKey, int maxDeltas, int maxBytes,
+      long purgeableBeforeMs);
 
   /** Every stored register of one collection, with its value and seq, from one snapshot. For small collections. */
   List<dev.syncline.protocol.Delta> registers(String db, String col);

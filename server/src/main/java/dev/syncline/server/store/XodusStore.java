@@ -496,14 +496,18 @@ final class XodusStore implements Store {
       long last = t.purgeAfter;
       try (Cursor c = t.log.openCursor(txn)) {
         boolean has = c.getSearchKeyRange(LongBinding.longToEntry(t.purgeAfter + 1)) != null;
+        boolean atLimit = false;
         while (has && regKeys.size() < maxEntries) {
           long seq = LongBinding.entryToLong(c.getKey());
-          if (seq > maxSeq) break;
+          if (seq > maxSeq) {
+            atLimit = true;
+            break;
+          }
           regKeys.add(Layout.regKeyOf(c.getValue()));
           last = seq;
           has = c.getNext();
         }
-        end = !has || last >= maxSeq;
+        end = !has || atLimit || last >= maxSeq;
       }
       // the next step goes on from here; after the newest entry, over again from the oldest
       t.purgeAfter = end ? 0 : last;
@@ -594,9 +598,26 @@ final class XodusStore implements Store {
     if (acks.isEmpty()) return;
     env.executeInExclusiveTransaction(txn -> {
       for (PeerAck a : acks) {
-        byte[] epoch = a.epoch().getBytes(StandardCharsets.UTF_8);
+        byte[] epoch = (a.epoch() + '\0' + a.peerEpoch()).getBytes(StandardCharsets.UTF_8);
         ByteBuffer v = ByteBuffer.allocate(16 + epoch.length).putLong(a.seq()).putLong(a.peerHead()).put(epoch);
         peerStore.put(txn, raw(OUT + a.peer() + '\0' + a.db()), new ArrayByteIterable(v.array()));
+      }
+    });
+  }
+
+  @Override
+  public void saveCursors(Collection<PeerCursor> cursors) {
+    if (cursors.isEmpty()) return;
+    env.executeInExclusiveTransaction(txn -> {
+      for (PeerCursor c : cursors) {
+        ByteIterable old = peerStore.get(txn, raw(IN + c.peer() + '\0' + c.db()));
+        if (old != null) {
+          byte[] v = Layout.copy(old);
+          long seq = ByteBuffer.wrap(v).getLong();
+          String epoch = new String(v, 8, v.length - 8, StandardCharsets.UTF_8);
+          if (epoch.equals(c.epoch()) && seq >= c.seq()) continue; // a data write already stored as much
+        }
+        storeCursor(txn, c);
       }
     });
   }
@@ -636,7 +657,8 @@ final class XodusStore implements Store {
         ByteBuffer b = ByteBuffer.wrap(v);
         long seq = b.getLong();
         long head = b.getLong();
-        out.add(new PeerAck(parts[1], parts[2], new String(v, 16, v.length - 16, StandardCharsets.UTF_8), seq, head));
+        String[] epochs = new String(v, 16, v.length - 16, StandardCharsets.UTF_8).split("\0", 2);
+        out.add(new PeerAck(parts[1], parts[2], epochs[0], seq, head, epochs.length > 1 ? epochs[1] : ""));
       });
       return out;
     });
@@ -701,7 +723,8 @@ final class XodusStore implements Store {
   }
 
   @Override
-  public RegisterPage registersInBuckets(String db, BitSet buckets, byte[] afterKey, int maxDeltas, int maxBytes) {
+  public RegisterPage registersInBuckets(String db, BitSet buckets, byte[] afterKey, int maxDeltas, int maxBytes,
+      long purgeableBeforeMs) {
     Tables t = tables.get(db);
     if (t == null) return null;
     return env.computeInReadonlyTransaction(txn -> {
@@ -710,6 +733,8 @@ final class XodusStore implements Store {
       byte[] last = afterKey;
       byte[] docPrefix = null;
       boolean inBucket = false;
+      List<StoredRegister> doc = new ArrayList<>(); // the current document's registers, when in the buckets
+      int docBytes = 0;
       try (Cursor c = t.registers.openCursor(txn)) {
         boolean has = afterKey == null ? c.getNext() : c.getSearchKeyRange(new ArrayByteIterable(afterKey)) != null;
         if (has && afterKey != null && Layout.startsWith(c.getKey(), afterKey) && c.getKey().getLength() == afterKey.length) {
@@ -718,23 +743,54 @@ final class XodusStore implements Store {
         for (; has; has = c.getNext()) {
           byte[] key = Layout.copy(c.getKey());
           if (docPrefix == null || !Layout.startsWith(c.getKey(), docPrefix)) {
-            // a page ends between documents only, so a repair never lands half a document
+            bytes += emit(doc, purgeableBeforeMs, out);
+            doc.clear();
+            docBytes = 0;
+            // a page ends between documents, so a repair never lands half a document
             if (out.size() >= maxDeltas || bytes >= maxBytes) return new RegisterPage(out, last, true);
             docPrefix = Layout.documentPrefixOf(key);
             inBucket = buckets.get(Digests.bucketOf(docPrefix)) && !isLocal(db, Layout.partsOf(key)[0]);
           }
-          if (inBucket && bytes >= maxBytes + maxBytes / 2) {
-            return new RegisterPage(out, last, true); // one document larger than a page: split after all
-          }
           last = key;
           if (!inBucket) continue;
-          byte[] json = Layout.jsonOf(t.log.get(txn, LongBinding.longToEntry(Layout.seqOf(c.getValue()))));
-          out.add(json);
-          bytes += json.length + 1;
+          ByteIterable reg = c.getValue();
+          byte[] json = Layout.jsonOf(t.log.get(txn, LongBinding.longToEntry(Layout.seqOf(reg))));
+          doc.add(new StoredRegister(Layout.flagsOf(reg), Layout.tsOf(reg), json));
+          docBytes += json.length + 1;
+          if (docBytes >= maxBytes + maxBytes / 2) {
+            emit(doc, purgeableBeforeMs, out); // one document larger than a page: split after all
+            return new RegisterPage(out, last, true);
+          }
         }
       }
+      emit(doc, purgeableBeforeMs, out);
       return new RegisterPage(out, last, false);
     });
+  }
+
+  private record StoredRegister(byte flags, String ts, byte[] json) {}
+
+  /**
+   * Adds a document's registers to a repair page, leaving out what a purge at
+   * {@code purgeableBeforeMs} removes (old tombstones; a document destroyed that long ago with
+   * nothing written since): sending those would only bring back what a peer purged already.
+   */
+  private static int emit(List<StoredRegister> doc, long purgeableBeforeMs, List<byte[]> out) {
+    String destroyedAt = null;
+    for (StoredRegister r : doc) {
+      if ((r.flags() & DESTROYS) != 0 && Hlc.msOf(r.ts()) < purgeableBeforeMs) destroyedAt = r.ts();
+    }
+    if (destroyedAt != null) {
+      String at = destroyedAt;
+      if (doc.stream().noneMatch(r -> r.ts().compareTo(at) > 0)) return 0; // the whole document is purgeable
+    }
+    int bytes = 0;
+    for (StoredRegister r : doc) {
+      if ((r.flags() & REMOVED) != 0 && Hlc.msOf(r.ts()) < purgeableBeforeMs) continue;
+      out.add(r.json());
+      bytes += r.json().length + 1;
+    }
+    return bytes;
   }
 
   @Override

@@ -52,6 +52,33 @@ class ClusterConsistencyTest {
   }
 
   @Test
+  @DisplayName("a database destroyed on one server while another, cut off, writes to it: both end with only what was written after the destroy")
+  void destroyWhileCutOff() {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      assertEquals("result", a.admin(admin("db.create", args().put("db", "shared"))).path("type").asText());
+      try (WsClient w = a.connect("w")) {
+        w.request(push("shared", delta("c", "old", "v", 1, now(0, "w"))));
+      }
+      c.awaitSameDigest("shared", WITHIN);
+      c.proxy(0, 1).cut();
+      c.proxy(1, 0).cut();
+      assertEquals("result", a.admin(admin("db.destroy", args().put("db", "shared"))).path("type").asText());
+      try (WsClient w = b.connect("late")) {
+        w.request(push("shared", delta("c", "new", "v", 2, now(0, "late"))));
+      }
+      c.proxy(0, 1).heal();
+      c.proxy(1, 0).heal();
+      c.awaitSameDigest("shared", WITHIN);
+      Map<String, Replica.Reg> expected = Map.of(Replica.key("c", "new", "v"), b.registers("shared").get(Replica.key("c", "new", "v")));
+      assertEquals(expected, a.registers("shared"));
+      assertEquals(expected, b.registers("shared"));
+    }
+  }
+
+  @Test
   @DisplayName("a client may write only under its own clientId")
   void ownOrigin() {
     try (Cluster c = Cluster.ring(1, false, cfg -> { }); WsClient w = c.node(0).connect("me")) {

@@ -88,7 +88,7 @@ class ReplicaStateStoreTest extends StoreTestBase {
       assertEquals(store.digest("db").orElseThrow().digest(), withLocal.digest("db").orElseThrow().digest());
       withLocal.commit(List.of(WriteBatch.of("db", List.of(new Delta("secrets", "jwt", "key", TextNode.valueOf("k"), ts(1, 0, "s"))))));
       assertEquals(store.digest("db").orElseThrow().digest(), withLocal.digest("db").orElseThrow().digest());
-      assertTrue(withLocal.registersInBuckets("db", all(), null, 100, 1 << 20).deltas().isEmpty(), "nor repaired");
+      assertTrue(withLocal.registersInBuckets("db", all(), null, 100, 1 << 20, 0).deltas().isEmpty(), "nor repaired");
     }
   }
 
@@ -98,14 +98,57 @@ class ReplicaStateStoreTest extends StoreTestBase {
     PeerCursor c = new PeerCursor("srv-b", "db", "e1", 42);
     store.commit(List.of(WriteBatch.replicated("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(1, 0, "x"))), "srv-b", c)));
     store.commit(List.of(WriteBatch.replicated("db", List.of(), "srv-b", new PeerCursor("srv-b", "db", "e1", 43))));
-    store.savePeerAcks(List.of(new PeerAck("srv-b", "db", "e9", 7, 40)));
+    store.savePeerAcks(List.of(new PeerAck("srv-b", "db", "e9", 7, 40, "pe1")));
+    store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e1", 40))); // behind the stored one: no change
+    store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e1", 45), new PeerCursor("srv-c", "db", "e2", 3)));
+    store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e1", 44)));
     reopen();
-    assertEquals(Map.of("db", new PeerCursor("srv-b", "db", "e1", 43)), store.peerCursors("srv-b"));
-    assertEquals(Map.of(), store.peerCursors("srv-c"));
-    assertEquals(List.of(new PeerAck("srv-b", "db", "e9", 7, 40)), store.peerAcks());
+    assertEquals(Map.of("db", new PeerCursor("srv-b", "db", "e1", 45)), store.peerCursors("srv-b"));
+    assertEquals(Map.of("db", new PeerCursor("srv-c", "db", "e2", 3)), store.peerCursors("srv-c"));
+    store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e7", 2)));
+    assertEquals(new PeerCursor("srv-b", "db", "e7", 2), store.peerCursors("srv-b").get("db"), "a new epoch starts over");
+    assertEquals(Map.of(), store.peerCursors("srv-d"));
+    assertEquals(List.of(new PeerAck("srv-b", "db", "e9", 7, 40, "pe1")), store.peerAcks());
     store.forgetPeer("srv-b");
     assertEquals(Map.of(), store.peerCursors("srv-b"));
     assertEquals(List.of(), store.peerAcks());
+    assertEquals(1, store.peerCursors("srv-c").size(), "other peers stay");
+  }
+
+  @Test
+  @DisplayName("a repair leaves out what a purge at its cutoff would remove: old tombstones and old destroyed documents")
+  void repairLeavesOutPurgeable() {
+    long old = 1_700_000_000_000L;
+    long recent = old + 1_000_000;
+    store.commit(List.of(WriteBatch.of("db", List.of(
+        new Delta("c", "live", "a", IntNode.valueOf(1), ts(old, 0, "w")),
+        new Delta("c", "live", "gone", NullNode.getInstance(), ts(old, 1, "w")),
+        new Delta("c", "live", "goneLately", NullNode.getInstance(), ts(recent, 0, "w")),
+        new Delta("c", "dead", "a", IntNode.valueOf(2), ts(old, 2, "w")),
+        new Delta("c", "dead", Delta.DELETED, BooleanNode.TRUE, ts(old, 3, "w")),
+        new Delta("c", "back", Delta.DELETED, BooleanNode.TRUE, ts(old, 4, "w")),
+        new Delta("c", "back", "b", IntNode.valueOf(3), ts(recent, 1, "w"))))));
+    Set<String> got = new HashSet<>();
+    for (byte[] json : store.registersInBuckets("db", all(), null, 100, 1 << 20, old + 10).deltas()) {
+      JsonNode d = readTree(json);
+      got.add(d.get("id").asText() + "/" + d.get("attr").asText());
+    }
+    assertEquals(Set.of("live/a", "live/goneLately", "back/$deleted", "back/b"), got);
+    assertEquals(7, store.registersInBuckets("db", all(), null, 100, 1 << 20, 0).deltas().size(), "cutoff 0: everything");
+  }
+
+  @Test
+  @DisplayName("a purge step that stops at the horizon starts over from the oldest next time, even with no entry at the horizon")
+  void purgeWrapsAtTheHorizon() {
+    long old = 1_700_000_000_000L;
+    store.commit(List.of(WriteBatch.of("db", List.of(
+        new Delta("c", "x", "a", NullNode.getInstance(), ts(old, 0, "w")),   // seq 1
+        new Delta("c", "y", "a", IntNode.valueOf(1), ts(old, 1, "w")),       // seq 2
+        new Delta("c", "z", "a", IntNode.valueOf(1), ts(old, 2, "w"))))));    // seq 3
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "y", "a", IntNode.valueOf(2), ts(old, 3, "w")))))); // seq 4, log entry 2 gone
+    assertEquals(1, store.purgeTombstones("db", old + 10, 2, 100), "x, then stops at y's old seq, which has no entry now");
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "q", "a", NullNode.getInstance(), ts(old, 4, "w")))))); // seq 5
+    assertEquals(1, store.purgeTombstones("db", old + 10, Long.MAX_VALUE, 100), "started over from the oldest and reached q");
   }
 
   @Test
@@ -194,7 +237,7 @@ class ReplicaStateStoreTest extends StoreTestBase {
     int pages = 0;
     RegisterPage page;
     do {
-      page = store.registersInBuckets("db", some, after, 7, 1 << 20);
+      page = store.registersInBuckets("db", some, after, 7, 1 << 20, 0);
       Set<String> docsInPage = new HashSet<>();
       for (byte[] json : page.deltas()) {
         JsonNode d = readTree(json);
