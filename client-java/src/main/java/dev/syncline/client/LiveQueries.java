@@ -1,0 +1,88 @@
+package dev.syncline.client;
+
+import io.vertx.core.Handler;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Live queries: a filter over one collection and a listener that gets the result at once and
+ * again whenever it changes. Run on the client's event loop.
+ */
+final class LiveQueries {
+  private static final Logger log = LoggerFactory.getLogger(LiveQueries.class);
+
+  private final class Query implements LiveQuery {
+    final String db;
+    final String col;
+    final Predicate<Doc> filter;
+    final Handler<List<Doc>> listener;
+    volatile boolean stopped;
+    List<Doc> last;
+
+    Query(String db, String col, Predicate<Doc> filter, Handler<List<Doc>> listener) {
+      this.db = db;
+      this.col = col;
+      this.filter = filter;
+      this.listener = listener;
+    }
+
+    @Override
+    public void close() {
+      stopped = true;
+      Set<Query> set = byCol.get(db + '\0' + col);
+      if (set != null) set.remove(this);
+    }
+  }
+
+  private final Replica replica;
+  private final Map<String, Set<Query>> byCol = new ConcurrentHashMap<>();
+
+  LiveQueries(Replica replica) {
+    this.replica = replica;
+  }
+
+  /** Registers a query; the caller runs it once at once ({@link #run}) on the event loop. */
+  LiveQuery add(String db, String col, Predicate<Doc> filter, Handler<List<Doc>> listener) {
+    Query q = new Query(db, col, filter == null ? d -> true : filter, listener);
+    byCol.computeIfAbsent(db + '\0' + col, k -> ConcurrentHashMap.newKeySet()).add(q);
+    return q;
+  }
+
+  /** Runs the queries of every collection named in {@code changes}. */
+  void notify(List<Replica.Change> changes) {
+    Set<String> keys = new java.util.LinkedHashSet<>();
+    for (Replica.Change c : changes) keys.add(c.db() + '\0' + c.col());
+    for (String k : keys) for (Query q : List.copyOf(byCol.getOrDefault(k, Set.of()))) run(q);
+  }
+
+  /** Runs every query (once the store is loaded). */
+  void runAll() {
+    for (Set<Query> set : byCol.values()) for (Query q : List.copyOf(set)) run(q);
+  }
+
+  void run(LiveQuery query) {
+    Query q = (Query) query;
+    if (q.stopped) return;
+    List<Doc> result = new ArrayList<>();
+    for (Doc d : replica.docs(q.db, q.col)) if (q.filter.test(d)) result.add(d);
+    if (q.last != null && sameDocs(q.last, result)) return;
+    q.last = List.copyOf(result);
+    try {
+      q.listener.handle(q.last);
+    } catch (RuntimeException e) {
+      log.error("a live query listener failed", e);
+    }
+  }
+
+  private static boolean sameDocs(List<Doc> a, List<Doc> b) {
+    if (a.size() != b.size()) return false;
+    for (int i = 0; i < a.size(); i++) if (a.get(i) != b.get(i)) return false; // documents are immutable: same object, same content
+    return true;
+  }
+}

@@ -1,0 +1,441 @@
+package dev.syncline.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.client.store.Cursor;
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Json;
+import dev.syncline.protocol.Limits;
+import dev.syncline.protocol.Merge;
+import dev.syncline.protocol.UserInfo;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One connection's protocol (PROTOCOL.md §7–§11): hello and welcome, sign-in, a subscription per
+ * database, pushes and acks. A new Session is made for every socket that opens, so nothing of a
+ * dropped connection (requests, subscriptions, pushes in flight) leaks into the next; unacked
+ * deltas simply stay queued and are pushed again.
+ *
+ * <p>Pushes: at most one in flight per database, of at most {@code maxDeltasPerPush} deltas and
+ * {@code maxMessageBytes}; the next goes when the ack comes, so edits made meanwhile are batched.
+ * Runs on the client's event loop; messages dispatch through one table keyed by type.
+ */
+final class Session {
+  /** Room kept in a push frame for everything but the deltas. */
+  private static final int PUSH_ENVELOPE_BYTES = 512;
+  /** Retry delay for an error that came without retryAfterMs. */
+  private static final long DEFAULT_RETRY_MS = 1000;
+  /** Retry delay for a renew the server failed (not refused) to answer. */
+  private static final long RENEW_RETRY_MS = 60_000;
+  private static final Set<String> TRANSIENT = Set.of("rate_limited", "overloaded");
+
+  /** What the session needs of the client around it. */
+  interface Hooks {
+    /** {@code push.w}, or null for the server's writeQuorum. */
+    Integer writeQuorum();
+
+    Iterable<String> databases();
+
+    void connected(JsonNode welcome, UserInfo user);
+
+    /** A token answer (login, signup, renew); true when the client reconnects because the user changed. */
+    boolean signedIn(TokenRecord record);
+
+    /** The server refused the token this connection was signed in with. */
+    void unauthenticated(String message);
+  }
+
+  private interface Handler {
+    void handle(JsonNode m);
+  }
+
+  private static final class Request {
+    final String kind;
+    final String db;
+    final Promise<TokenRecord> promise;
+
+    Request(String kind, String db, Promise<TokenRecord> promise) {
+      this.kind = kind;
+      this.db = db;
+      this.promise = promise;
+    }
+  }
+
+  private static final class Sub {
+    final String db;
+    String sid;
+    String epoch;
+    /** After a reset: the whole database, collected until synced, so readers never see it empty. */
+    Map<String, Delta> buffer;
+    boolean live;
+
+    Sub(String db) {
+      this.db = db;
+    }
+  }
+
+  private final ClientCore core;
+  private final Transport transport;
+  private final Hooks hooks;
+  private final Vertx vertx;
+  private final Map<String, Handler> handlers = new HashMap<>();
+  private final Map<Long, Request> requests = new HashMap<>();
+  private final Map<String, Sub> subs = new HashMap<>();
+  private final Map<String, Sub> bySid = new HashMap<>();
+  private final Map<String, List<Delta>> inflight = new HashMap<>();
+  /** Databases whose pushes wait: a timer id, or -1 until the next connection. */
+  private final Map<String, Long> blocked = new HashMap<>();
+  private final List<Long> timers = new ArrayList<>();
+  private long rid;
+  private long helloAt;
+  private boolean closed;
+  private boolean welcomed;
+  private TokenRecord token;
+  private long renewTimer = -1;
+
+  Session(ClientCore core, Transport transport, Hooks hooks, Vertx vertx) {
+    this.core = core;
+    this.transport = transport;
+    this.hooks = hooks;
+    this.vertx = vertx;
+    handlers.put("welcome", this::onWelcome);
+    handlers.put("subscribed", this::onSubscribed);
+    handlers.put("reset", this::onReset);
+    handlers.put("changes", this::onChanges);
+    handlers.put("synced", this::onSynced);
+    handlers.put("ack", this::onAck);
+    handlers.put("error", this::onError);
+    handlers.put("token", this::onToken);
+    for (String quiet : List.of("pong", "ok", "result")) handlers.put(quiet, m -> requests.remove(m.path("rid").asLong()));
+  }
+
+  boolean welcomed() {
+    return welcomed;
+  }
+
+  private long send(ObjectNode message) {
+    if (closed) return -1;
+    long id = ++rid;
+    message.put("rid", id);
+    transport.send(message.toString());
+    return id;
+  }
+
+  private long later(long ms, Runnable r) {
+    long[] id = new long[1];
+    id[0] = vertx.setTimer(Math.max(1, ms), t -> {
+      timers.remove(id[0]);
+      if (!closed) r.run();
+    });
+    timers.add(id[0]);
+    return id[0];
+  }
+
+  /** The socket opened: say hello, with the stored token if there is one. */
+  void open() {
+    helloAt = core.wallClock.getAsLong();
+    token = core.auth;
+    ObjectNode hello = Json.MAPPER.createObjectNode().put("type", "hello").put("protocol", 1).put("clientId", core.clientId);
+    if (token != null) hello.put("token", token.token());
+    requests.put(send(hello), new Request("hello", null, null));
+  }
+
+  /** The socket is gone: forget everything of this connection; unanswered sign-ins fail with {@code offline}. */
+  void close() {
+    closed = true;
+    timers.forEach(vertx::cancelTimer);
+    timers.clear();
+    for (Request r : requests.values()) {
+      if (r.promise != null) r.promise.tryFail(SynclineException.offline("the connection closed before the server answered"));
+    }
+    requests.clear();
+  }
+
+  /** Sends {@code login} or {@code signup}; completes with the token record once the client took it. */
+  Future<TokenRecord> signIn(String type, String username, String password) {
+    if (closed || !welcomed) return Future.failedFuture(SynclineException.offline("not connected"));
+    Promise<TokenRecord> p = Promise.promise();
+    long id = send(Json.MAPPER.createObjectNode().put("type", type).put("username", username).put("password", password));
+    requests.put(id, new Request(type, null, p));
+    return p.future();
+  }
+
+  // renews the token once less than half of its lifetime is left
+  private void armRenewal(Long delay) {
+    if (renewTimer >= 0) vertx.cancelTimer(renewTimer);
+    renewTimer = -1;
+    if (token == null) return;
+    long wait = delay != null ? delay : token.renewAt() - core.now();
+    if (wait > 0) {
+      renewTimer = later(wait, () -> armRenewal(null));
+      return;
+    }
+    requests.put(send(Json.MAPPER.createObjectNode().put("type", "renew")), new Request("renew", null, null));
+  }
+
+  private void lostSignIn(String message) {
+    token = null;
+    armRenewal(null);
+    hooks.unauthenticated(message);
+  }
+
+  // signed in on this connection: what was refused may be allowed now
+  private void afterSignIn() {
+    blocked.values().removeIf(t -> t < 0);
+    for (String db : hooks.databases()) subscribe(db);
+    flush();
+    armRenewal(null);
+  }
+
+  /** One text frame from the server. */
+  void receive(String text) {
+    JsonNode m;
+    try {
+      m = Json.MAPPER.readTree(text);
+    } catch (Exception e) {
+      core.emitError("protocol", "unreadable server message: " + e.getMessage(), null, null, null, null, null);
+      return;
+    }
+    Handler h = handlers.get(m.path("type").asText());
+    if (h != null) h.handle(m); // a type from a later protocol version is passed over
+  }
+
+  /** Subscribes to a database (now if welcomed, else on welcome), from the stored cursor. */
+  void subscribe(String db) {
+    if (!welcomed || subs.containsKey(db)) return;
+    Cursor cursor = core.cursors.get(db);
+    subs.put(db, new Sub(db));
+    ObjectNode sub = Json.MAPPER.createObjectNode().put("type", "sub").put("db", db);
+    if (cursor != null && cursor.seq() > 0) sub.put("since", cursor.seq());
+    if (cursor != null && cursor.epoch() != null) sub.put("epoch", cursor.epoch());
+    requests.put(send(sub), new Request("sub", db, null));
+  }
+
+  /** Pushes every database that has pending writes. */
+  void flush() {
+    for (String db : core.replica.pendingDatabases()) push(db);
+  }
+
+  // the queue holds anonymous edits, or those of the user this connection is signed in as
+  private boolean mayPush() {
+    return core.owner == null || (token != null && core.owner.equals(token.user().id()));
+  }
+
+  /** Pushes the next batch of a database's pending writes, unless one is in flight or it waits. */
+  void push(String db) {
+    if (!welcomed || !mayPush() || inflight.containsKey(db) || blocked.containsKey(db)) return;
+    Limits limits = core.limits;
+    int room = limits.maxMessageBytes() - PUSH_ENVELOPE_BYTES - db.length() * 4;
+    List<Delta> batch = new ArrayList<>();
+    int bytes = 0;
+    for (Replica.Pending p : core.replica.pendingOf(db)) {
+      Delta d = new Delta(p.col(), p.id(), p.attr(), p.value(), p.ts());
+      int size = Json.bytes(d).length + 1;
+      if (batch.size() >= limits.maxDeltasPerPush() || bytes + size > room) break;
+      batch.add(d);
+      bytes += size;
+    }
+    if (batch.isEmpty()) return;
+    inflight.put(db, batch);
+    ObjectNode push = Json.MAPPER.createObjectNode().put("type", "push").put("db", db);
+    Integer w = hooks.writeQuorum();
+    if (w != null) push.put("w", w);
+    var arr = push.putArray("deltas");
+    for (Delta d : batch) arr.add(Json.MAPPER.valueToTree(d));
+    requests.put(send(push), new Request("push", db, null));
+  }
+
+  private void block(String db, long ms) {
+    if (ms == Long.MAX_VALUE) {
+      blocked.put(db, -1L);
+      return;
+    }
+    blocked.put(db, later(ms, () -> {
+      blocked.remove(db);
+      push(db);
+    }));
+  }
+
+  // ---- handlers ----
+
+  private void onWelcome(JsonNode m) {
+    long now = core.wallClock.getAsLong();
+    requests.remove(m.path("rid").asLong());
+    core.limits = limitsOf(m.path("limits"));
+    // the server's clock at the midpoint of the round trip
+    core.offset = m.path("time").asLong() + (now - helloAt) / 2 - now;
+    welcomed = true;
+    transport.connected();
+    UserInfo user = TokenRecord.user(m.get("user"));
+    if (user == null) token = null; // not signed in after all: nothing to renew
+    hooks.connected(m, user);
+    for (String db : hooks.databases()) subscribe(db);
+    flush();
+    armRenewal(null);
+  }
+
+  private static Limits limitsOf(JsonNode l) {
+    Limits d = Limits.defaults();
+    return new Limits(l.path("maxMessageBytes").asInt(d.maxMessageBytes()), l.path("maxDeltasPerPush").asInt(d.maxDeltasPerPush()),
+        l.path("maxIdLength").asInt(d.maxIdLength()), l.path("maxColLength").asInt(d.maxColLength()),
+        l.path("maxAttrLength").asInt(d.maxAttrLength()), l.path("maxValueBytes").asInt(d.maxValueBytes()),
+        l.path("maxClockSkewMs").asLong(d.maxClockSkewMs()), l.path("maxSubscriptions").asInt(d.maxSubscriptions()));
+  }
+
+  private void onSubscribed(JsonNode m) {
+    Request req = requests.remove(m.path("rid").asLong());
+    Sub sub = subs.get(req != null && req.db != null ? req.db : m.path("db").asText());
+    if (sub == null) return;
+    sub.sid = m.path("sid").asText();
+    sub.epoch = m.path("epoch").asText(null);
+    bySid.put(sub.sid, sub);
+  }
+
+  private void onReset(JsonNode m) {
+    Sub sub = bySid.get(m.path("sid").asText());
+    if (sub == null) return;
+    sub.buffer = new LinkedHashMap<>();
+    if (m.hasNonNull("epoch")) sub.epoch = m.get("epoch").asText();
+  }
+
+  private void onChanges(JsonNode m) {
+    Sub sub = bySid.get(m.path("sid").asText());
+    if (sub == null) return;
+    List<Delta> deltas = deltasOf(m.path("deltas"));
+    if (sub.buffer != null) {
+      for (Delta d : deltas) {
+        String k = d.col() + '\0' + d.id() + '\0' + d.attr();
+        Delta cur = sub.buffer.get(k);
+        if (cur == null || Merge.decide(cur.ts(), cur.value(), d.ts(), d.value()) == Merge.Outcome.APPLIED) sub.buffer.put(k, d);
+      }
+      return;
+    }
+    long seq = m.path("seq").asLong();
+    core.applyChanges(sub.db, deltas, new Cursor(seq, sub.epoch));
+    if (sub.live) core.setSynced(sub.db, seq);
+  }
+
+  private static List<Delta> deltasOf(JsonNode array) {
+    List<Delta> out = new ArrayList<>(array.size());
+    for (JsonNode d : array) {
+      out.add(new Delta(d.path("col").asText(), d.path("id").asText(), d.path("attr").asText(), d.get("value"), d.path("ts").asText()));
+    }
+    return out;
+  }
+
+  private void onSynced(JsonNode m) {
+    Sub sub = bySid.get(m.path("sid").asText());
+    if (sub == null) return;
+    Cursor cursor = new Cursor(m.path("seq").asLong(), sub.epoch);
+    if (sub.buffer != null) {
+      core.replaceDatabase(sub.db, new ArrayList<>(sub.buffer.values()), cursor);
+      sub.buffer = null;
+    } else {
+      core.saveCursor(sub.db, cursor);
+    }
+    sub.live = true;
+    core.setSynced(sub.db, cursor.seq());
+  }
+
+  private void onAck(JsonNode m) {
+    Request req = requests.remove(m.path("rid").asLong());
+    if (req == null || !req.kind.equals("push")) return;
+    List<Delta> batch = inflight.remove(req.db);
+    if (batch == null) return;
+    List<JsonNode> results = new ArrayList<>();
+    m.path("results").forEach(results::add);
+    ClientCore.Settled s = core.settle(req.db, batch, results);
+    if (s.retry()) block(req.db, s.retryAfterMs() != null ? s.retryAfterMs() : DEFAULT_RETRY_MS);
+    else push(req.db);
+  }
+
+  private void onToken(JsonNode m) {
+    Request req = requests.remove(m.path("rid").asLong());
+    if (req == null || !Set.of("login", "signup", "renew").contains(req.kind)) return;
+    UserInfo user = TokenRecord.user(m.get("user"));
+    if (user == null || !m.path("token").isTextual()) {
+      SynclineException e = new SynclineException("protocol", "token: the answer names no user");
+      if (req.promise != null) req.promise.tryFail(e);
+      else core.emitError(e.code(), e.getMessage(), null, null, null, null, null);
+      return;
+    }
+    TokenRecord record = new TokenRecord(m.get("token").asText(), m.path("expiresAt").asLong(), core.now(), user);
+    token = record;
+    boolean reconnecting = hooks.signedIn(record);
+    if (!closed && !reconnecting) afterSignIn();
+    if (req.promise != null) req.promise.tryComplete(record);
+  }
+
+  private void onError(JsonNode m) {
+    String code = m.path("code").asText("internal");
+    String message = m.path("message").asText(code);
+    Request req = m.hasNonNull("rid") ? requests.remove(m.get("rid").asLong()) : null;
+    if (req != null) {
+      requestFailed(req, code, message, m.hasNonNull("retryAfterMs") ? m.get("retryAfterMs").asLong() : null);
+    } else if (m.hasNonNull("sid") && bySid.containsKey(m.get("sid").asText())) {
+      subscriptionEnded(bySid.get(m.get("sid").asText()), code, message);
+    } else if (code.equals("unauthenticated") && token != null) {
+      lostSignIn(message); // the token expired, or its user was disabled or deleted
+    } else if (!code.equals("rate_limited")) {
+      core.emitError(code, message, null, null, null, null, null);
+    } // rate_limited without a rid refused a ping: the next one goes anyway
+  }
+
+  private void requestFailed(Request req, String code, String message, Long retryAfterMs) {
+    long retryMs = retryAfterMs != null ? retryAfterMs : DEFAULT_RETRY_MS;
+    switch (req.kind) {
+      case "hello" -> {
+        if (code.equals("unauthenticated") && token != null) lostSignIn(message);
+        else if (TRANSIENT.contains(code)) later(retryMs, this::open);
+        else core.emitError(code, message, null, null, null, null, null);
+      }
+      case "login", "signup" -> req.promise.tryFail(new SynclineException(code, message, retryAfterMs));
+      case "renew" -> {
+        if (code.equals("unauthenticated")) {
+          lostSignIn(message);
+          return;
+        }
+        if (!TRANSIENT.contains(code)) core.emitError(code, message, null, null, null, null, null);
+        armRenewal(TRANSIENT.contains(code) ? retryMs : RENEW_RETRY_MS);
+      }
+      case "sub" -> {
+        subs.remove(req.db);
+        if (TRANSIENT.contains(code)) {
+          later(retryMs, () -> subscribe(req.db));
+          return;
+        }
+        core.emitError(code, message, req.db, null, null, null, null);
+        // not_found, forbidden, too_large: again on the next connection (forbidden: also after a sign-in)
+        if (!Set.of("not_found", "forbidden", "too_large", "bad_request").contains(code)) later(retryMs, () -> subscribe(req.db));
+      }
+      case "push" -> {
+        inflight.remove(req.db);
+        if (TRANSIENT.contains(code)) {
+          block(req.db, retryMs);
+          return;
+        }
+        core.emitError(code, message, req.db, null, null, null, null);
+        // refused whole: keep the deltas, try again on the next connection; a server fault, sooner
+        boolean fin = Set.of("not_found", "forbidden", "bad_request", "too_large").contains(code);
+        block(req.db, fin ? Long.MAX_VALUE : retryMs);
+      }
+      default -> core.emitError(code, message, null, null, null, null, null);
+    }
+  }
+
+  // an unsolicited error about a subscription: it ended. not_found: the database was destroyed
+  private void subscriptionEnded(Sub sub, String code, String message) {
+    bySid.remove(sub.sid);
+    subs.remove(sub.db);
+    core.emitError(code, message, sub.db, null, null, null, null);
+    if (!code.equals("not_found") && !code.equals("forbidden")) later(DEFAULT_RETRY_MS, () -> subscribe(sub.db));
+  }
+}

@@ -1,0 +1,363 @@
+package dev.syncline.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.client.store.LocalState;
+import dev.syncline.client.store.LocalStore;
+import dev.syncline.protocol.Hlc;
+import dev.syncline.protocol.UserInfo;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.security.SecureRandom;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The Syncline client for JVM apps: a local replica that the app reads and writes at once, kept
+ * in a durable store, and synced over a WebSocket whenever the server can be reached. Concurrent
+ * edits merge per attribute by the protocol's rule, the same on every replica.
+ *
+ * <pre>{@code
+ * SynclineClient client = SynclineClient.create(vertx, new ClientOptions()
+ *     .setUrl("ws://localhost:8080/sync").setStoreDirectory(Path.of("data/my-app")));
+ * client.ready().await();
+ * Collection groceries = client.db("todo").col("groceries");
+ * groceries.live(d -> !Boolean.TRUE.equals(d.getBoolean("completed")), docs -> render(docs));
+ * groceries.doc().set(Map.of("title", "Buy milk", "completed", false));
+ * client.on(ClientEvent.STATUS, s -> System.out.println(s.online() + ", " + s.pending() + " pending"));
+ * }</pre>
+ *
+ * <h2>Threads</h2>
+ * The client lives on one Vert.x event loop: everything that changes its state runs there, and
+ * listeners are called there. Any thread may call its methods: reads ({@link Document#get()},
+ * {@link Collection#all()}) answer from immutable snapshots, writes hop onto the event loop and
+ * return a {@link Future}. Plain Java code that would rather wait uses {@link #blocking()}.
+ */
+public final class SynclineClient {
+  private final Vertx vertx;
+  private final boolean ownsVertx;
+  private final Context context;
+  private final ClientOptions options;
+  private final Emitter events = new Emitter();
+  private final ClientCore core;
+  private final Transport transport;
+  private final Map<String, Database> databases = new ConcurrentHashMap<>();
+  private final Ulid ids;
+  private final Future<Void> ready;
+  private Session session;
+  private volatile boolean offline;
+  private volatile boolean closed;
+
+  private SynclineClient(Vertx vertx, boolean ownsVertx, ClientOptions options) {
+    if (options.url() == null || !options.url().matches("wss?://.+")) throw new IllegalArgumentException("url: a ws:// or wss:// URL");
+    if (options.clientId() != null && !Hlc.isValidOrigin(options.clientId())) {
+      throw new IllegalArgumentException("clientId: 1 to 64 of [A-Za-z0-9_.:-]");
+    }
+    Integer w = options.writeQuorum();
+    if (w != null && (w < 1 || w > 64)) throw new IllegalArgumentException("writeQuorum: 1 to 64");
+    this.vertx = vertx;
+    this.ownsVertx = ownsVertx;
+    this.options = options;
+    this.offline = options.offline();
+    this.context = vertx.getOrCreateContext();
+    LocalStore store = options.storeDirectory() == null ? LocalStore.memory() : null;
+    this.core = new ClientCore(context, store, options.wallClock(), events);
+    this.ids = new Ulid(core::now);
+    this.transport = new Transport(vertx, options, new Transport.Handlers() {
+      @Override
+      public void open() {
+        opened();
+      }
+
+      @Override
+      public void message(String text) {
+        if (session != null) session.receive(text);
+      }
+
+      @Override
+      public void closed(int code, String reason) {
+        dropped(code, reason);
+      }
+
+      @Override
+      public void error(String message) {
+        core.emitError("network", message, null, null, null, null, null);
+      }
+    });
+    this.ready = start(store);
+  }
+
+  /** A client on a Vert.x instance of its own, closed with the client. */
+  public static SynclineClient create(ClientOptions options) {
+    return new SynclineClient(Vertx.vertx(), true, options);
+  }
+
+  /** A client on the app's Vert.x. */
+  public static SynclineClient create(Vertx vertx, ClientOptions options) {
+    return new SynclineClient(vertx, false, options);
+  }
+
+  // opens and loads the store off the event loop, then starts connecting
+  private Future<Void> start(LocalStore memory) {
+    Future<ClientCore> loaded = vertx.executeBlocking(() -> {
+      LocalStore store = memory != null ? memory : LocalStore.xodus(options.storeDirectory());
+      try {
+        String fresh = randomClientId();
+        store.claimClientId(options.clientId(), fresh);
+        return new Loaded(store, store.load());
+      } catch (RuntimeException e) {
+        store.close();
+        throw e;
+      }
+    }).compose(l -> {
+      Promise<ClientCore> p = Promise.promise();
+      context.runOnContext(v -> {
+        core.useStore(l.store());
+        core.load(l.state());
+        core.onPending = db -> {
+          if (session != null) session.push(db);
+        };
+        if (!offline && !closed) transport.start();
+        p.complete(core);
+      });
+      return p.future();
+    });
+    return loaded.mapEmpty();
+  }
+
+  private record Loaded(LocalStore store, LocalState state) {}
+
+  private static String randomClientId() {
+    byte[] b = new byte[15];
+    new SecureRandom().nextBytes(b);
+    return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b).replace('-', '.');
+  }
+
+  /** Completes once the store is loaded: before, reads see nothing, and writes wait for it. */
+  public Future<Void> ready() {
+    return ready;
+  }
+
+  /** The database {@code name}; on first use the client subscribes to all of it, now or once connected. */
+  public Database db(String name) {
+    return databases.computeIfAbsent(name, n -> {
+      String problem = Names.dbProblem(n);
+      if (problem != null) throw new SynclineException("bad_request", problem);
+      onContext(() -> {
+        if (session != null) session.subscribe(n);
+      });
+      return new Database(this, n);
+    });
+  }
+
+  /** Listens to an event (handlers run on the client's event loop); returns what stops it. */
+  public <T> Runnable on(ClientEvent<T> event, Handler<T> handler) {
+    return events.on(event, handler);
+  }
+
+  /** {@code online}, {@code pending}, {@code synced}; a new object whenever something changes. */
+  public ClientEvent.Status status() {
+    return core.status();
+  }
+
+  /** This install's id, the ORIGIN of its timestamps, kept in the store; null until ready. */
+  public String clientId() {
+    return core.clientId;
+  }
+
+  /** The signed-in user, or null. */
+  public UserInfo user() {
+    return core.user();
+  }
+
+  /**
+   * {@code true} drops the connection and stays offline; {@code false} connects at once. Editing
+   * works either way; edits are pushed once online.
+   */
+  public void offline(boolean flag) {
+    offline = flag;
+    ready.onSuccess(v -> onContext(() -> {
+      if (closed) return;
+      if (flag) transport.stop();
+      else transport.start();
+    }));
+  }
+
+  /**
+   * Signs in on the live connection (waiting up to connectTimeoutMs for one). Completes with the
+   * user; fails with a {@link SynclineException} whose code is the server's ({@code
+   * unauthenticated}, {@code rate_limited} with {@code retryAfterMs}, …) or {@code offline}. The
+   * token is stored and sent on every reconnect; data held for another user is dropped first, as
+   * by {@link #logout()}.
+   */
+  public Future<UserInfo> login(String username, String password) {
+    return signIn("login", username, password);
+  }
+
+  /** Creates the user and signs in, like {@link #login}; {@code forbidden} when the server allows no sign-up. */
+  public Future<UserInfo> signup(String username, String password) {
+    return signIn("signup", username, password);
+  }
+
+  private Future<UserInfo> signIn(String type, String username, String password) {
+    if (username == null || username.isEmpty() || password == null || password.isEmpty()) {
+      return Future.failedFuture(new SynclineException("bad_request", "username and password are required"));
+    }
+    return ready.compose(v -> onContextFuture(() -> whenOnline()))
+        .compose(s -> onContextFuture(() -> s.signIn(type, username, password)))
+        .map(TokenRecord::user);
+  }
+
+  /**
+   * Signs out: forgets the token, drops the local copy of every database AND the unsent edits
+   * (they were the signed-out user's), and reconnects anonymously. Completes once stored.
+   */
+  public Future<Void> logout() {
+    return ready.compose(v -> onContextFuture(() -> {
+      Future<Void> stored = core.signOut(true);
+      reconnect("signed out");
+      return stored;
+    }));
+  }
+
+  /** A blocking view of this client, for plain Java callers. */
+  public BlockingClient blocking() {
+    return new BlockingClient(this);
+  }
+
+  /**
+   * Stops reconnecting and closes the socket and the store (which keeps everything: unsent edits
+   * are pushed by the next client on it). Also closes the Vert.x instance, if the client made it.
+   */
+  public Future<Void> close() {
+    if (closed) return Future.succeededFuture();
+    closed = true;
+    Promise<Void> done = Promise.promise();
+    ready.transform(ar -> onContextFuture(() -> {
+      transport.stop();
+      transport.close();
+      if (session != null) session.close();
+      session = null;
+      return vertx.<Void>executeBlocking(() -> {
+        if (core.store != null) core.store.close();
+        return null;
+      });
+    })).onComplete(ar -> {
+      if (ownsVertx) vertx.close().onComplete(x -> done.tryComplete());
+      else done.tryComplete();
+    });
+    return done.future();
+  }
+
+  // ---- connection ----
+
+  private void opened() {
+    if (session != null) session.close();
+    session = new Session(core, transport, new Session.Hooks() {
+      @Override
+      public Integer writeQuorum() {
+        return options.writeQuorum();
+      }
+
+      @Override
+      public Iterable<String> databases() {
+        return databases.keySet();
+      }
+
+      @Override
+      public void connected(JsonNode welcome, UserInfo user) {
+        core.updateUser(user);
+        core.setOnline(true);
+        events.emit(ClientEvent.CONNECT, new ClientEvent.Connected(welcome.path("serverId").asText(),
+            welcome.path("time").asLong(), user));
+      }
+
+      @Override
+      public boolean signedIn(TokenRecord record) {
+        // another user's data was dropped: start over on a new connection, as the new user
+        if (!core.signIn(record)) return false;
+        reconnect("signed in as another user");
+        return true;
+      }
+
+      @Override
+      public void unauthenticated(String message) {
+        core.signOut(false);
+        core.emitError("unauthenticated", message, null, null, null, null, null);
+        reconnect("unauthenticated");
+      }
+    }, vertx);
+    session.open();
+  }
+
+  private void dropped(int code, String reason) {
+    boolean wasOnline = session != null && session.welcomed();
+    if (session != null) session.close();
+    session = null;
+    core.setOnline(false);
+    if (wasOnline) events.emit(ClientEvent.DISCONNECT, new ClientEvent.Disconnected(code, reason));
+  }
+
+  private void reconnect(String reason) {
+    if (!closed && !offline && core.loaded) transport.reconnect(reason);
+  }
+
+  // the welcomed session: now, or once connected (up to connectTimeoutMs), else offline
+  private Future<Session> whenOnline() {
+    if (session != null && session.welcomed()) return Future.succeededFuture(session);
+    if (closed || offline) return Future.failedFuture(SynclineException.offline("the client is offline"));
+    Promise<Session> p = Promise.promise();
+    Runnable[] stop = new Runnable[1];
+    long timer = vertx.setTimer(options.connectTimeoutMs(), id -> {
+      stop[0].run();
+      p.tryFail(SynclineException.offline("could not connect within " + options.connectTimeoutMs() + " ms"));
+    });
+    stop[0] = events.on(ClientEvent.CONNECT, c -> {
+      vertx.cancelTimer(timer);
+      stop[0].run();
+      p.tryComplete(session);
+    });
+    return p.future();
+  }
+
+  // ---- for the handles ----
+
+  ClientCore core() {
+    return core;
+  }
+
+  String newId() {
+    return ids.next();
+  }
+
+  Future<Void> write(String db, String col, String id, Map<String, JsonNode> attrs) {
+    db(db); // writing to a database subscribes to it, so its state comes back
+    if (closed) return Future.failedFuture(new SynclineException("offline", "the client is closed"));
+    if (core.loaded && Vertx.currentContext() == context) return core.write(db, col, id, attrs);
+    return ready.compose(v -> onContextFuture(() -> core.write(db, col, id, attrs)));
+  }
+
+  /** Runs {@code r} on the client's event loop: at once if already there. */
+  void onContext(Runnable r) {
+    if (Vertx.currentContext() == context) r.run();
+    else context.runOnContext(v -> r.run());
+  }
+
+  private <T> Future<T> onContextFuture(java.util.function.Supplier<Future<T>> work) {
+    Promise<T> p = Promise.promise();
+    onContext(() -> {
+      try {
+        work.get().onComplete(p);
+      } catch (RuntimeException e) {
+        p.fail(e);
+      }
+    });
+    return p.future();
+  }
+
+  Vertx vertx() {
+    return vertx;
+  }
+}

@@ -1,0 +1,87 @@
+package dev.syncline.client.store;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One change to a store, applied whole (one transaction): in this order, {@code wipe} drops every
+ * database's registers, pending writes and cursors; {@code drop} drops those of some databases;
+ * then registers, pending writes, cursors, the clock and the sign-in are written. Fields left
+ * unset change nothing.
+ */
+public final class StoreWrite {
+  boolean wipe;
+  final List<String> drop = new ArrayList<>();
+  final List<StoredRegister> registers = new ArrayList<>();
+  final List<StoredRegister> pendingPut = new ArrayList<>();
+  final List<StoredRegister> pendingDelete = new ArrayList<>();
+  final Map<String, Cursor> cursors = new LinkedHashMap<>();
+  String clock;
+  boolean setAuth;
+  String auth;
+  boolean setOwner;
+  String owner;
+
+  public StoreWrite wipe() {
+    wipe = true;
+    return this;
+  }
+
+  public StoreWrite drop(String db) {
+    drop.add(db);
+    return this;
+  }
+
+  public StoreWrite register(StoredRegister r) {
+    registers.add(r);
+    return this;
+  }
+
+  public StoreWrite registers(List<StoredRegister> rs) {
+    registers.addAll(rs);
+    return this;
+  }
+
+  public StoreWrite pendingPut(StoredRegister r) {
+    pendingPut.add(r);
+    return this;
+  }
+
+  /** Removes the pending write of {@code r}'s attribute if it is still the one stamped {@code r.ts()}. */
+  public StoreWrite pendingDelete(StoredRegister r) {
+    pendingDelete.add(r);
+    return this;
+  }
+
+  public StoreWrite cursor(String db, Cursor c) {
+    cursors.put(db, c);
+    return this;
+  }
+
+  /** The clock's state, {@code MS-COUNTER}. */
+  public StoreWrite clock(String state) {
+    clock = state;
+    return this;
+  }
+
+  /** The sign-in record as JSON text; null forgets it. */
+  public StoreWrite auth(String json) {
+    setAuth = true;
+    auth = json;
+    return this;
+  }
+
+  /** Whose data the store holds; null: anonymous. */
+  public StoreWrite owner(String user) {
+    setOwner = true;
+    owner = user;
+    return this;
+  }
+
+  public boolean isEmpty() {
+    return !wipe && drop.isEmpty() && registers.isEmpty() && pendingPut.isEmpty() && pendingDelete.isEmpty()
+        && cursors.isEmpty() && clock == null && !setAuth && !setOwner;
+  }
+}

@@ -1,0 +1,115 @@
+package dev.syncline.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.syncline.protocol.Hlc;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("What the server answers per delta, as PROTOCOL.md says to handle it")
+class ServerAnswersTest {
+
+  @Test
+  @DisplayName("clock_skew: edits stamped by a clock far ahead are stamped again from the server's time, and land")
+  void clockSkew() {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      long ahead = 10 * 60_000; // ten minutes ahead: past maxClockSkewMs (one minute)
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setOffline(true)
+          .setWallClock(() -> System.currentTimeMillis() + ahead));
+      try {
+        Await.result(c.ready());
+        Document d = c.db("app").col("c").doc("d");
+        Await.result(d.set(Map.of("v", 1))); // offline: stamped with the skewed clock alone
+        c.offline(false);
+        c.blocking().awaitSynced("app", Await.TIMEOUT);
+        SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+        try {
+          reader.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+          Doc got = reader.db("app").col("c").doc("d").get();
+          assertNotNull(got, "the edit landed");
+          assertEquals(1, got.getNumber("v").intValue());
+        } finally {
+          Await.result(reader.close());
+        }
+        long ms = Hlc.parse(c.core().replica.registersOf("app").get(0).ts()).ms();
+        assertTrue(ms < System.currentTimeMillis() + 60_000, "re-stamped within the server's reach: " + ms);
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("quorum_timeout: the write stays pending and is reported with how many servers held it; it is pushed again")
+  void quorumTimeout() {
+    // a server that names a peer it never reaches: two servers could hold a write, only one does
+    try (EmbeddedServer server = EmbeddedServer.start(cfg -> {
+      cfg.clusterSecret = "a test cluster secret of at least 32 characters";
+      cfg.peers = new java.util.ArrayList<>(List.of("ws://127.0.0.1:1/sync"));
+      cfg.quorumTimeoutMs = 200;
+    })) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setWriteQuorum(2));
+      try {
+        Await.result(c.ready());
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        c.on(ClientEvent.ERROR, e -> {
+          if (e.code().equals("quorum_timeout")) errors.add(e);
+        });
+        List<ClientEvent.Recorded> recorded = new CopyOnWriteArrayList<>();
+        c.on(ClientEvent.DOC_RECORD, recorded::add);
+        Await.result(c.db("app").col("c").doc("d").set(Map.of("v", 1)));
+        Await.until(() -> errors.size() >= 2, () -> "quorum_timeout reported, then again after a retry: " + errors);
+        assertEquals(1, errors.get(0).servers(), "one server held it");
+        assertEquals("d", errors.get(0).id());
+        assertEquals(1, c.status().pending(), "not recorded: still pending");
+        assertTrue(recorded.isEmpty());
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("names and values the server would refuse are refused before anything changes")
+  void badInput() {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setOffline(true));
+      try {
+        Await.result(c.ready());
+        Collection col = c.db("app").col("c");
+        Document d = col.doc("d");
+        for (Map<String, ?> attrs : List.of(Map.of("$owner", "me"), Map.of("$deleted", "yes"), Map.of("", 1),
+            Map.of("x", Double.NaN), Map.of("x", "\uD800"), Map.of("x", "y".repeat(70_000)), Map.of("x", new Object()))) {
+          try {
+            d.set(attrs);
+            throw new AssertionError("accepted " + attrs.keySet());
+          } catch (SynclineException e) {
+            assertTrue(e.code().equals("bad_request") || e.code().equals("too_large"), e.code());
+          }
+        }
+        assertEquals(0, c.status().pending());
+        for (String bad : List.of("", "$sys", "a\0b")) {
+          try {
+            c.db("app").col(bad);
+            throw new AssertionError("accepted collection " + bad);
+          } catch (SynclineException e) {
+            assertEquals("bad_request", e.code());
+          }
+        }
+        try {
+          c.db("not a db!");
+          throw new AssertionError("accepted a bad database name");
+        } catch (SynclineException e) {
+          assertEquals("bad_request", e.code());
+        }
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package dev.syncline.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.syncline.server.config.ServerConfig;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("Sign-in: tokens kept in the store, policies enforced, refused writes reverted")
+class SignInTest {
+  /** wiki: readable by signed-in users; only editors may create; owners update and destroy. */
+  static final String POLICY = "{\"read\":[\"$user\"],\"create\":[\"role:editor\"],\"update\":[\"$owner\"],\"destroy\":[\"$owner\"]}";
+
+  private static EmbeddedServer server() {
+    return EmbeddedServer.start(c -> {
+      ServerConfig.DatabaseSpec wiki = ServerConfig.DatabaseSpec.named("wiki");
+      wiki.policy = EmbeddedServer.json(POLICY);
+      c.databases.add(wiki);
+      c.users.add(new ServerConfig.UserSpec("erin", "erin's long password", List.of("editor")));
+      c.users.add(new ServerConfig.UserSpec("rita", "rita's long password", List.of()));
+    });
+  }
+
+  @Test
+  @DisplayName("login signs the connection in, the token survives a restart of the client, logout drops the user's data")
+  void loginKeepsTokenAndLogoutWipes(@TempDir Path dir) {
+    try (EmbeddedServer server = server()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      Await.result(c.ready());
+      List<String> errors = new CopyOnWriteArrayList<>();
+      c.on(ClientEvent.ERROR, e -> errors.add(e.code()));
+      c.db("wiki");
+      Await.until(() -> errors.contains("forbidden"), () -> "anonymous: may read nothing of wiki");
+      assertEquals("erin", Await.result(c.login("erin", "erin's long password")).id());
+      Document page = c.db("wiki").col("pages").doc("home");
+      Await.result(page.set(Map.of("title", "Welcome")));
+      c.blocking().awaitSynced("wiki", Await.TIMEOUT);
+      Await.result(c.close());
+
+      SynclineClient again = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      try {
+        Await.result(again.ready());
+        assertEquals("erin", again.user().id(), "signed in from the store");
+        again.blocking().awaitSynced("wiki", Await.TIMEOUT);
+        assertEquals("erin", again.db("wiki").col("pages").doc("home").get().getString("$owner"));
+        Await.result(again.logout());
+        assertNull(again.user());
+        assertTrue(again.db("wiki").col("pages").all().isEmpty(), "the user's data is gone locally");
+      } finally {
+        Await.result(again.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a write the policy refuses comes back forbidden, is dropped, and the document returns to the server's state")
+  void forbiddenWriteReverted() {
+    try (EmbeddedServer server = server()) {
+      SynclineClient erin = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      SynclineClient rita = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        Await.result(erin.ready());
+        Await.result(rita.ready());
+        Await.result(erin.login("erin", "erin's long password"));
+        Await.result(rita.login("rita", "rita's long password"));
+        Await.result(erin.db("wiki").col("pages").doc("home").set(Map.of("title", "Welcome")));
+        erin.blocking().awaitSynced("wiki", Await.TIMEOUT);
+        rita.blocking().awaitSynced("wiki", Await.TIMEOUT);
+        Await.until(() -> rita.db("wiki").col("pages").doc("home").get() != null, () -> "rita to read the page");
+
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        rita.on(ClientEvent.ERROR, errors::add);
+        Document home = rita.db("wiki").col("pages").doc("home");
+        Await.result(home.set(Map.of("title", "Defaced")));
+        assertEquals("Defaced", home.get().getString("title"), "applied locally at once");
+        Document mine = rita.db("wiki").col("pages").doc("ritas");
+        Await.result(mine.set(Map.of("title", "Mine")));
+        Await.until(() -> errors.size() >= 2, () -> "two refusals: " + errors);
+        assertTrue(errors.stream().allMatch(e -> e.code().equals("forbidden") && e.db().equals("wiki")), errors.toString());
+        Await.until(() -> "Welcome".equals(home.get().getString("title")) && mine.get() == null, () -> "the server's state back");
+        assertEquals(0, rita.status().pending());
+      } finally {
+        Await.result(erin.close());
+        Await.result(rita.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a wrong password is refused with unauthenticated; the client stays anonymous")
+  void wrongPassword() {
+    try (EmbeddedServer server = server()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        Await.result(c.ready());
+        try {
+          Await.result(c.login("erin", "not the password"));
+          throw new AssertionError("signed in with a wrong password");
+        } catch (SynclineException e) {
+          assertEquals("unauthenticated", e.code());
+        }
+        assertNull(c.user());
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+}

@@ -1,0 +1,102 @@
+package dev.syncline.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("A client's store: edits survive a restart, and a restarted client pulls only what is new")
+class StoreAndResumeTest {
+
+  @Test
+  @DisplayName("edits made offline are kept across a restart and pushed by the next client on the store")
+  void offlineEditsSurviveRestart(@TempDir Path dir) {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      ClientOptions options = new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true);
+      SynclineClient first = SynclineClient.create(options);
+      Await.result(first.ready());
+      String id = first.clientId();
+      Collection notes = first.db("app").col("notes");
+      for (int i = 0; i < 20; i++) Await.result(notes.doc("n" + i).set(Map.of("i", i)));
+      assertEquals(20, first.status().pending());
+      Await.result(first.close());
+
+      SynclineClient second = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      try {
+        Await.result(second.ready());
+        assertEquals(id, second.clientId(), "the clientId is kept with the store");
+        assertEquals(20, second.db("app").col("notes").all().size(), "the replica came back from the store");
+        Await.until(() -> second.status().pending() == 0 && second.status().online(), () -> "the queue to be pushed");
+      } finally {
+        Await.result(second.close());
+      }
+      SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        reader.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+        assertEquals(20, reader.db("app").col("notes").all().size(), "the server has every edit");
+      } finally {
+        Await.result(reader.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a client started again on its store resumes from its cursor: it is sent what changed since, not everything")
+  void resumesFromCursor(@TempDir Path dir) {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      SynclineClient writer = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      SynclineClient first = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      try {
+        BlockingClient w = writer.blocking().ready();
+        Collection items = w.db("app").col("items");
+        for (int i = 0; i < 300; i++) items.doc("i" + i).set(Map.of("v", i));
+        w.awaitSynced("app", Await.TIMEOUT);
+        first.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+        Await.until(() -> first.db("app").col("items").all().size() == 300, () -> "the first run to have everything");
+        assertTrue(first.core().receivedDeltas >= 300);
+        Await.result(first.close());
+        for (int i = 0; i < 5; i++) Await.result(items.doc("new" + i).set(Map.of("v", i)));
+        w.awaitSynced("app", Await.TIMEOUT);
+
+        SynclineClient again = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+        try {
+          again.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+          Await.until(() -> again.db("app").col("items").all().size() == 305, () -> "the new documents");
+          assertEquals(5, again.core().receivedDeltas, "only the 5 new deltas came");
+          assertNotNull(again.db("app").col("items").doc("i299").get());
+        } finally {
+          Await.result(again.close());
+        }
+      } finally {
+        Await.result(writer.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("one store, one client: a second client on an open store fails to start")
+  void storeIsLocked(@TempDir Path dir) throws IOException {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      SynclineClient first = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      Await.result(first.ready());
+      SynclineClient second = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      try {
+        Await.result(second.ready());
+        throw new AssertionError("a second client opened a store in use");
+      } catch (RuntimeException expected) {
+        // the store is locked by the first
+      } finally {
+        Await.result(second.close());
+        Await.result(first.close());
+      }
+      assertTrue(Files.exists(dir));
+    }
+  }
+}
