@@ -6,7 +6,7 @@
 #
 # Scenarios: writes-1 writes-100 fanout-100 fanout-1000 catchup idle, and the replication ones
 # replication-lag-5000 replication-lag-20000 replication-catchup quorum, which start their own
-# servers (default: all, in that order), or generator arguments in one quoted word, e.g.
+# servers, and java-client (the Java SDK) (default: all, in that order), or generator arguments in one quoted word, e.g.
 # "fanout --subscribers 1000 --rate 100".
 # Settings (environment):
 #   SERVER_JAVA_OPTS  JVM options of the server       (default: -Xmx1g)
@@ -39,7 +39,7 @@ OUT=${OUT:-$(mktemp -d /tmp/syncline-bench-XXXXXX)}
 export SYNCLINE_ADMIN_PASSWORD=${SYNCLINE_ADMIN_PASSWORD:-bench-admin-password}
 ADMIN_PASSWORD=$SYNCLINE_ADMIN_PASSWORD
 mkdir -p "$OUT"
-ALL=(writes-1 writes-100 fanout-100 fanout-1000 catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum)
+ALL=(writes-1 writes-100 fanout-100 fanout-1000 catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum java-client)
 
 build=0
 scenarios=()
@@ -164,6 +164,7 @@ for name in "${scenarios[@]}"; do
     replication-lag-20000) args=(replication-lag --rate 20000) ;;
     replication-catchup)   args=(replication-catchup --registers 1000000) ;;
     quorum)      args=(quorum) ;;
+    java-client) args=(java-client --edits 100000 --registers 1000000) ;;
     *) echo "unknown scenario $name (known: ${ALL[*]})" >&2; failed=1; continue ;;
   esac
   echo "== $name (port $port, durability $DURABILITY, server $SERVER_JAVA_OPTS)"
@@ -181,7 +182,7 @@ for name in "${scenarios[@]}"; do
     esac
     cleanup
     grep -v '^{' "$OUT/bench-$name.log" | tail -n 20 || true
-    line=$(grep -E '^(writes|fanout|catchup|idle|replication-lag|replication-catchup|quorum) ' "$OUT/bench-$name.log" || echo "$name: no result")
+    line=$(grep -E '^(writes|fanout|catchup|idle|replication-lag|replication-catchup|quorum|java-client)[ :]' "$OUT/bench-$name.log" || echo "$name: no result")
     cp "$OUT/bench-$name.log" "$OUT/bench-$name.$attempt.log"
     case "$line" in
       *NOISY*) [ "$attempt" -le "$RETRIES" ] && { echo "-- noisy (another process was busy): running $name again"; continue; } ;;
