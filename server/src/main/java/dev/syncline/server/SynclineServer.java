@@ -5,6 +5,7 @@ import dev.syncline.protocol.HlcClock;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.Hlc;
 import dev.syncline.server.admin.AdminOps;
+import dev.syncline.server.admin.Backups;
 import dev.syncline.server.admin.DatabaseLifecycle;
 import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.replication.Replication;
@@ -20,6 +21,7 @@ import dev.syncline.server.http.HttpSettings;
 import dev.syncline.server.http.HttpVerticle;
 import dev.syncline.server.hub.Hub;
 import dev.syncline.server.hub.HubOptions;
+import dev.syncline.server.metrics.ServerMetrics;
 import dev.syncline.server.session.SessionServices;
 import dev.syncline.server.store.Store;
 import io.vertx.core.DeploymentOptions;
@@ -65,6 +67,7 @@ public final class SynclineServer {
   private final long startedAt = System.currentTimeMillis();
   private final List<HttpVerticle> verticles = new CopyOnWriteArrayList<>();
   private final List<String> deployments = new ArrayList<>();
+  private final ServerMetrics metrics = new ServerMetrics();
   private Store store;
   private HlcClock clock;
   private Auth auth;
@@ -74,12 +77,20 @@ public final class SynclineServer {
   private Replication replication;
   private String serverId;
   private int port;
+  private volatile boolean ready;
   private volatile boolean closing;
+  private String startupNotice;
   private Promise<Void> closed;
 
   private SynclineServer(ServerConfig config) {
     this.config = config;
-    this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(config.eventLoops));
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(config.eventLoops);
+    if (config.metrics.enabled) {
+      this.vertx = Vertx.builder().with(options.setMetricsOptions(ServerMetrics.vertxOptions()))
+          .withMetrics(metrics.vertxMetrics()).build();
+    } else {
+      this.vertx = Vertx.vertx(options);
+    }
   }
 
   /** Opens the store and starts listening. Fails (and releases everything) when either cannot be done. */
@@ -95,49 +106,92 @@ public final class SynclineServer {
       if (ar.succeeded()) {
         started.complete(server);
       } else {
-        log.error("Syncline failed to start", ar.cause());
-        server.close().onComplete(v -> started.fail(ar.cause()));
+        Throwable why = StartupProblems.explain(ar.cause(), config);
+        // an expected mistake is told in one line by whoever started us; anything else is a bug to report in full
+        if (!(why instanceof StartupException)) log.error("Syncline failed to start", why);
+        server.close().onComplete(v -> started.fail(why));
       }
     });
     return started.future();
   }
 
+  /**
+   * Listens first, so a taken port fails the start before the data folder is touched; then opens
+   * the store and hands the listeners their services. Only then is the operator told a generated
+   * admin password.
+   */
   private Future<SynclineServer> boot() {
-    return vertx.executeBlocking(this::openStore).compose(v -> {
-      // auth and destroys see each commit before the hub fans it out, so access checks already use it
-      committer = new Committer(store, new CommitterOptions(config.maxQueuedDeltas, config.maxGroupDeltas,
-          config.tombstoneRetentionMs, config.purgeIntervalMs, config.purgeBatchEntries), group -> {
-            try {
-              auth.committed(group);
-              databases.committed(group);
-            } finally {
-              hub.committed(group); // subscribers get the group even if auth failed on it
-            }
-          });
-      auth.useCommitter(committer);
-      replication = new Replication(vertx, serverId, new ReplicationOptions(config.peers, config.clusterSecret,
-          config.writeQuorum, config.quorumTimeoutMs, config.digestIntervalMs, config.peerPingIntervalMs,
-          config.peerReconnectMaxMs, config.maxClockSkewMs, config.tombstoneRetentionMs), store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS,
-          config.catchUpPageDeltas, config.catchUpPageBytes);
-      AdminOps admin = new AdminOps(store, committer, hub, auth, replication, this::stats);
-      SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),
-          config.maxBadMessagesPerMinute, config.messagesPerSecond, auth, store, committer, hub, admin, replication);
-      // one instance per event loop; instances of one deployment share the port, even port 0
-      HttpSettings settings = new HttpSettings(config.host, config.port, config.maxMessageBytes, config.compression,
-          config.socketWriteQueueBytes, config.staticDir, config.todoExample, config.readIdleTimeoutSeconds, config.trustProxy);
-      return vertx.deployVerticle(() -> {
-            HttpVerticle verticle = new HttpVerticle(settings, services, this::health);
-            verticles.add(verticle);
-            return verticle;
-          }, new DeploymentOptions().setInstances(config.eventLoops))
-          .onSuccess(deployments::add)
-          .map(id -> port = verticles.get(0).port())
-          .compose(p -> vertx.executeBlocking(() -> replication.start()).compose(f -> f));
-    }).map(v -> {
-      log.info("Syncline listening on http://{}:{} (WebSocket {}), data in {}, durability {}",
-          config.host, port, HttpVerticle.SYNC_PATH, Path.of(config.data).toAbsolutePath().normalize(), config.durability);
-      return this;
-    });
+    HttpSettings settings = new HttpSettings(config.host, config.port, config.maxMessageBytes, config.compression,
+        config.socketWriteQueueBytes, config.staticDir, config.todoExample, config.readIdleTimeoutSeconds, config.trustProxy,
+        config.tls.certFile, config.tls.keyFile, config.metrics.enabled ? config.metrics.access : null);
+    // one instance per event loop; instances of one deployment share the port, even port 0
+    return vertx.deployVerticle(() -> {
+          HttpVerticle verticle = new HttpVerticle(settings, this::health, metrics::scrape);
+          verticles.add(verticle);
+          return verticle;
+        }, new DeploymentOptions().setInstances(config.eventLoops))
+        .onSuccess(deployments::add)
+        .map(id -> port = verticles.get(0).port())
+        .compose(p -> vertx.executeBlocking(this::openStore))
+        .compose(v -> {
+          // auth and destroys see each commit before the hub fans it out, so access checks already use it
+          committer = new Committer(store, new CommitterOptions(config.maxQueuedDeltas, config.maxGroupDeltas,
+              config.tombstoneRetentionMs, config.purgeIntervalMs, config.purgeBatchEntries), group -> {
+                try {
+                  auth.committed(group);
+                  databases.committed(group);
+                } finally {
+                  hub.committed(group); // subscribers get the group even if auth failed on it
+                }
+              });
+          auth.useCommitter(committer);
+          replication = new Replication(vertx, serverId, new ReplicationOptions(config.peers, config.clusterSecret,
+              config.writeQuorum, config.quorumTimeoutMs, config.digestIntervalMs, config.peerPingIntervalMs,
+              config.peerReconnectMaxMs, config.maxClockSkewMs, config.tombstoneRetentionMs, config.tls.trustFile),
+              store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS, config.catchUpPageDeltas, config.catchUpPageBytes);
+          AdminOps admin = new AdminOps(store, committer, hub, auth, replication, this::stats);
+          SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),
+              config.maxBadMessagesPerMinute, config.messagesPerSecond, auth, store, committer, hub, admin, replication,
+              metrics);
+          bindMetrics();
+          Backups backups = new Backups(vertx, store, Path.of(config.data), serverId);
+          return Future.all(verticles.stream().map(h -> h.attach(services, backups)).toList());
+        })
+        .compose(v -> vertx.executeBlocking(() -> replication.start()).compose(f -> f))
+        .map(v -> {
+          ready = true;
+          if (startupNotice != null) System.out.println(startupNotice); // to the console only, never to a log
+          String scheme = config.tls.enabled() ? "https" : "http";
+          log.info("Syncline listening on {}://{}:{} (WebSocket {}), data in {}, durability {}", scheme,
+              config.host, port, HttpVerticle.SYNC_PATH, Path.of(config.data).toAbsolutePath().normalize(), config.durability);
+          return this;
+        });
+  }
+
+  /** Syncline's own meters, read from the counters the server keeps anyway. */
+  private void bindMetrics() {
+    metrics.gauge("syncline.connections", "Open WebSocket connections (clients and peers)", verticles,
+        v -> v.stream().mapToInt(HttpVerticle::connections).sum());
+    metrics.gauge("syncline.subscriptions", "Open subscriptions", hub, Hub::subscriptions);
+    metrics.gauge("syncline.subscriptions.lagging", "Subscriptions fed from the store because their socket fell behind",
+        hub, Hub::laggingSubscriptions);
+    metrics.counter("syncline.subscriptions.lag.events", "Times a subscription fell behind", hub, Hub::lagEvents);
+    metrics.counter("syncline.catchup.pages", "Catch-up pages read from the store", hub, Hub::pagesRead);
+    metrics.gauge("syncline.fanout.buffered.bytes", "Live changes held for busy subscribers", hub, Hub::bufferedBytes);
+    metrics.gauge("syncline.write.queue.deltas", "Deltas waiting for the writer", committer, Committer::queuedDeltas);
+    metrics.counter("syncline.write.overloaded", "Pushes refused because the write queue was full", committer,
+        c -> c.stats().overloadedRejections());
+    metrics.counter("syncline.commit.groups", "Group commits", committer, c -> c.stats().groups());
+    committer.stats().observe(metrics::groupCommitted);
+    metrics.counter("syncline.auth.failed", "Sign-ins refused for a wrong username or password", auth,
+        Auth::failedSignIns);
+    metrics.counter("syncline.auth.locked.out", "Sign-ins refused because the username or address was locked out",
+        auth, Auth::lockedOutSignIns);
+    metrics.counter("syncline.auth.tokens.refused", "Tokens refused (bad, expired, or the user can no longer sign in)",
+        auth, Auth::refusedTokens);
+    metrics.gauge("syncline.store.disk.bytes", "Bytes the store takes on disk", store, Store::diskBytes);
+    metrics.gauge("syncline.store.databases", "Databases", store, s -> s.databases().size());
+    metrics.peers(replication::stats);
   }
 
   private Void openStore() throws IOException {
@@ -148,10 +202,11 @@ public final class SynclineServer {
     clock = new HlcClock(serverId);
     // never stamp below what was written before a restart, even if the wall clock went back
     if (store.maxTimestamp() != null) clock.receive(Hlc.parse(store.maxTimestamp()));
-    auth = AuthSetup.open(vertx, store, new Auth.Options(config.jwtIssuer, config.tokenExpirySeconds, config.signup,
-        config.loginFailuresPerUser, config.loginFailuresPerAddress, config.lockoutBaseMs, config.lockoutMaxMs,
-        newDatabasePolicy()),
-        clock, seed());
+    AuthSetup.Opened opened = AuthSetup.open(vertx, store, new Auth.Options(config.jwtIssuer, config.tokenExpirySeconds,
+        config.signup, config.loginFailuresPerUser, config.loginFailuresPerAddress, config.lockoutBaseMs,
+        config.lockoutMaxMs, newDatabasePolicy()), clock, seed());
+    auth = opened.auth();
+    startupNotice = opened.notice();
     hub = new Hub(vertx, store, new HubOptions(config.subscriberBufferBytes, config.catchUpPageDeltas,
         config.catchUpPageBytes, config.catchUpThreads));
     databases = new DatabaseLifecycle(store, hub);
@@ -235,7 +290,8 @@ public final class SynclineServer {
         if (committer != null) committer.close();
         if (store != null) store.close();
         awaitQuietly(vertx.close());
-        log.info("Syncline stopped");
+        metrics.close();
+        if (ready) log.info("Syncline stopped"); // a start that failed is told in one line by its caller
         closed.complete();
       } catch (RuntimeException e) {
         log.error("shutdown failed", e);
@@ -255,6 +311,7 @@ public final class SynclineServer {
   }
 
   private JsonObject health() {
+    if (!ready) return new JsonObject().put("status", closing ? "stopping" : "starting");
     int connections = verticles.stream().mapToInt(HttpVerticle::connections).sum();
     return new JsonObject()
         .put("status", closing ? "stopping" : "ok")

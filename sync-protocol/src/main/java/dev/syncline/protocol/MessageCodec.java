@@ -416,6 +416,30 @@ public final class MessageCodec {
     return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
   }
 
+  /**
+   * A delta as a server stored or forwarded it (a peer's feed, a dump): it was checked when it was
+   * first taken, so only its shape is checked here — unlike {@link #decodeDelta}, reserved
+   * attributes such as {@code $owner} pass. Throws {@link IllegalArgumentException} naming the field.
+   */
+  public static Delta decodeStoredDelta(JsonNode d) {
+    String col = storedText(d, "col");
+    String id = storedText(d, "id");
+    String attr = storedText(d, "attr");
+    String ts = storedText(d, "ts");
+    JsonNode value = d.get("value");
+    if (value == null) throw new IllegalArgumentException("value: missing in " + d);
+    if (!Hlc.isValid(ts)) throw new IllegalArgumentException("ts: not a timestamp in " + d);
+    return new Delta(col, id, attr, value, ts);
+  }
+
+  private static String storedText(JsonNode d, String field) {
+    JsonNode v = d.get(field);
+    if (v == null || !v.isTextual() || v.textValue().isEmpty() || v.textValue().indexOf('\0') >= 0) {
+      throw new IllegalArgumentException(field + ": not a non-empty string in " + d);
+    }
+    return v.textValue();
+  }
+
   /** Closes an {@link #encodeDeltaOpen} encoding with its seq: {@code …,"seq":N}}. */
   public static byte[] withSeq(byte[] open, long seq) {
     byte[] tail = (",\"seq\":" + seq + "}").getBytes(java.nio.charset.StandardCharsets.US_ASCII);

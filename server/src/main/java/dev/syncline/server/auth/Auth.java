@@ -41,6 +41,9 @@ public final class Auth {
   private final Lockout lockout;
   private final WorkerExecutor hashing;
   private final AtomicInteger queuedHashes = new AtomicInteger();
+  private final java.util.concurrent.atomic.LongAdder failedSignIns = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder lockedOutSignIns = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder refusedTokens = new java.util.concurrent.atomic.LongAdder();
   private final List<java.util.function.Consumer<AuthChange>> listeners = new CopyOnWriteArrayList<>();
   private volatile Directory directory;
   private Committer committer;
@@ -113,12 +116,32 @@ public final class Auth {
 
   /** The caller a token names; throws {@link AuthException} ({@code unauthenticated}) for any bad token. */
   public SignedIn authenticate(String token) {
-    Tokens.Verified v = tokens.verify(token);
-    Directory.User u = directory.user(v.user());
-    if (u == null || u.disabled() || !u.stamp().equals(v.stamp())) {
-      throw new AuthException(ErrorCode.UNAUTHENTICATED, "token: the user cannot sign in with it");
+    try {
+      Tokens.Verified v = tokens.verify(token);
+      Directory.User u = directory.user(v.user());
+      if (u == null || u.disabled() || !u.stamp().equals(v.stamp())) {
+        throw new AuthException(ErrorCode.UNAUTHENTICATED, "token: the user cannot sign in with it");
+      }
+      return new SignedIn(Caller.of(u), token, v.expiresAt());
+    } catch (AuthException e) {
+      refusedTokens.increment();
+      throw e;
     }
-    return new SignedIn(Caller.of(u), token, v.expiresAt());
+  }
+
+  /** Sign-ins refused for a wrong username or password. */
+  public long failedSignIns() {
+    return failedSignIns.sum();
+  }
+
+  /** Sign-ins refused because the username or the address was locked out. */
+  public long lockedOutSignIns() {
+    return lockedOutSignIns.sum();
+  }
+
+  /** Tokens refused: bad signature, expired, or the user can no longer sign in. */
+  public long refusedTokens() {
+    return refusedTokens.sum();
   }
 
   /**
@@ -127,7 +150,10 @@ public final class Auth {
    */
   public Future<SignedIn> login(String username, String password, String address) {
     long wait = lockout.begin(username, address, System.currentTimeMillis());
-    if (wait > 0) return Future.failedFuture(rateLimited("too many failed sign-ins; try again later", wait));
+    if (wait > 0) {
+      lockedOutSignIns.increment();
+      return Future.failedFuture(rateLimited("too many failed sign-ins; try again later", wait));
+    }
     Directory.User known = directory.user(username);
     String hash = known == null ? null : known.passwordHash();
     return checkPassword(password, hash).transform(checked -> {
@@ -137,7 +163,10 @@ public final class Auth {
       // a check that never ran (the hashing queue was full) is no failed guess
       lockout.end(username, address, ok, checked.succeeded(), System.currentTimeMillis());
       if (checked.failed()) return Future.failedFuture(checked.cause());
-      if (!ok) return Future.failedFuture(new AuthException(ErrorCode.UNAUTHENTICATED, "wrong username or password"));
+      if (!ok) {
+        failedSignIns.increment();
+        return Future.failedFuture(new AuthException(ErrorCode.UNAUTHENTICATED, "wrong username or password"));
+      }
       return Future.succeededFuture(issue(Caller.of(u)));
     });
   }

@@ -50,8 +50,16 @@ public final class AuthSetup {
 
   private AuthSetup() {}
 
+  /**
+   * The directory, ready; and what the operator must be told once the server is up (the one-time
+   * password of a generated {@code admin}), or null. It is told only after the server listens, so
+   * a start that fails never shows a password that then goes unused.
+   */
+  public record Opened(Auth auth, String notice) {}
+
   /** Blocking: call at start-up on a thread that may wait for the disk. */
-  public static Auth open(Vertx vertx, Store store, Auth.Options options, HlcClock clock, Seed seed) {
+  public static Opened open(Vertx vertx, Store store, Auth.Options options, HlcClock clock, Seed seed) {
+    String notice = null;
     SystemDb system = new SystemDb(clock);
     if (store.createDatabase(SystemDb.NAME, System.currentTimeMillis()).isPresent()) log.info("created database {}", SystemDb.NAME);
     Directory.Model model = new Directory.Model(options.newDatabasePolicy());
@@ -73,15 +81,14 @@ public final class AuthSetup {
     }
     if (!anyUserEver && seed.usersFromPeers() && seed.adminPassword() == null) {
       // a generated admin would replace the cluster's own once replicated: take the cluster's
-      System.out.println("Syncline: no user 'admin' created here: this server gets its users from its peers"
-          + " (set SYNCLINE_ADMIN_PASSWORD to create one)");
+      notice = "Syncline: no user 'admin' created here: this server gets its users from its peers"
+          + " (set SYNCLINE_ADMIN_PASSWORD to create one)";
     } else if (!anyUserEver) {
       String password = seed.adminPassword();
       if (password == null) {
         password = randomSecret(18);
-        // printed once, to the console only — never logged
-        System.out.println("Syncline: created user 'admin' with password " + password
-            + " (shown only now; set SYNCLINE_ADMIN_PASSWORD to choose it)");
+        notice = "Syncline: created user 'admin' with password " + password
+            + " (shown only now; set SYNCLINE_ADMIN_PASSWORD to choose it)";
       }
       Auth.checkPassword(password);
       writes.addAll(system.createUser("admin", seed.hash("admin", password), List.of(Caller.ADMIN_ROLE), null));
@@ -111,7 +118,7 @@ public final class AuthSetup {
       List<CommittedDelta> committed = store.commit(List.of(WriteBatch.of(SystemDb.NAME, writes))).get(0).committed();
       committed.stream().map(CommittedDelta::delta).forEach(model::apply);
     }
-    return new Auth(vertx, options, system, model, Objects.requireNonNull(key));
+    return new Opened(new Auth(vertx, options, system, model, Objects.requireNonNull(key)), notice);
   }
 
   private static String randomSecret(int bytes) {

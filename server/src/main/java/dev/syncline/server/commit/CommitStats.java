@@ -2,19 +2,31 @@ package dev.syncline.server.commit;
 
 import java.util.concurrent.atomic.LongAdder;
 
-/** Counters of the writer, for {@code server.stats}. */
+/** Counters of the writer, for {@code server.stats}, and a hook that sees every group commit. */
 public final class CommitStats {
+  /** Told of every group commit, on the writer thread: keep it quick. */
+  @FunctionalInterface
+  public interface GroupObserver {
+    void committed(int deltas, long nanos, long syncNanos);
+  }
+
+  private volatile GroupObserver observer = (deltas, nanos, syncNanos) -> {};
   final LongAdder groups = new LongAdder();
   final LongAdder pushes = new LongAdder();
   final LongAdder deltas = new LongAdder();
   final LongAdder commitNanos = new LongAdder();
   final LongAdder overloaded = new LongAdder();
 
-  void recordGroup(int pushCount, int deltaCount, long nanos) {
+  void recordGroup(int pushCount, int deltaCount, long nanos, long syncNanos) {
     groups.increment();
     pushes.add(pushCount);
     deltas.add(deltaCount);
     commitNanos.add(nanos);
+    observer.committed(deltaCount, nanos, syncNanos);
+  }
+
+  public void observe(GroupObserver o) {
+    observer = o;
   }
 
   public long groups() {

@@ -276,7 +276,7 @@ public final class Committer implements AutoCloseable {
       return;
     }
     queuedDeltas.addAndGet(-weight);
-    stats.recordGroup(group.size(), weight, System.nanoTime() - started);
+    stats.recordGroup(group.size(), weight, System.nanoTime() - started, store.lastCommitSyncNanos());
     // the listener first: whoever is acked must find the change already published (e.g. a new policy)
     try {
       listener.committed(outcomes);

@@ -206,6 +206,14 @@ public final class ServerConfig {
   /** Per-message WebSocket compression (permessage-deflate). Default off: it costs CPU on every frame. */
   public boolean compression = false;
 
+  // ---- operations ----
+
+  /** TLS: with a certificate and key, the server speaks only {@code https} and {@code wss}. */
+  public Tls tls = new Tls();
+
+  /** {@code GET /metrics} in Prometheus text format. */
+  public Metrics metrics = new Metrics();
+
   /** The limits as announced to clients. */
   public Limits limits() {
     return new Limits(maxMessageBytes, maxDeltasPerPush, maxIdLength, maxColLength, maxAttrLength,
@@ -219,32 +227,43 @@ public final class ServerConfig {
   /** Checks settings that cannot work, with a message naming the key. */
   public void validate() {
     if (!durability.equals("sync") && !durability.equals("async")) {
-      throw new IllegalArgumentException("durability: sync or async, not " + durability);
+      throw new ConfigException("durability: sync or async, not " + durability);
     }
-    if (port < 0 || port > 65535) throw new IllegalArgumentException("port: 0 to 65535");
-    if (eventLoops < 1) throw new IllegalArgumentException("eventLoops: at least 1");
-    if (maxMessageBytes < 1024) throw new IllegalArgumentException("maxMessageBytes: at least 1024");
-    if (readIdleTimeoutSeconds < 0) throw new IllegalArgumentException("readIdleTimeoutSeconds: 0 (off) or more");
-    if (maxDeltasPerPush < 1) throw new IllegalArgumentException("maxDeltasPerPush: at least 1");
+    if (port < 0 || port > 65535) throw new ConfigException("port: 0 to 65535");
+    if (eventLoops < 1) throw new ConfigException("eventLoops: at least 1");
+    if (maxMessageBytes < 1024) throw new ConfigException("maxMessageBytes: at least 1024");
+    if (readIdleTimeoutSeconds < 0) throw new ConfigException("readIdleTimeoutSeconds: 0 (off) or more");
+    if (maxDeltasPerPush < 1) throw new ConfigException("maxDeltasPerPush: at least 1");
     if (catchUpPageBytes > maxMessageBytes) {
-      throw new IllegalArgumentException("catchUpPageBytes: must not exceed maxMessageBytes");
+      throw new ConfigException("catchUpPageBytes: must not exceed maxMessageBytes");
     }
     for (DatabaseSpec db : databases) {
       if (db.name == null || !dev.syncline.protocol.MessageCodec.isDatabaseName(db.name) || db.name.startsWith("$")) {
-        throw new IllegalArgumentException("databases: " + db.name + " is not a database name (1 to 64 of [A-Za-z0-9_.-])");
+        throw new ConfigException("databases: " + db.name + " is not a database name (1 to 64 of [A-Za-z0-9_.-])");
       }
     }
     for (UserSpec u : users) {
-      if (u.username == null || u.password == null) throw new IllegalArgumentException("users: each needs username and password");
+      if (u.username == null || u.password == null) throw new ConfigException("users: each needs username and password");
     }
-    if (jwtSecret != null && jwtSecret.length() < 32) throw new IllegalArgumentException("jwtSecret: at least 32 characters");
-    if (tokenExpirySeconds < 60) throw new IllegalArgumentException("tokenExpirySeconds: at least 60");
-    if (loginFailuresPerUser < 1 || loginFailuresPerAddress < 1) throw new IllegalArgumentException("loginFailuresPer*: at least 1");
-    if (lockoutBaseMs < 1 || lockoutMaxMs < lockoutBaseMs) throw new IllegalArgumentException("lockoutBaseMs/lockoutMaxMs: 1 ≤ base ≤ max");
-    if (messagesPerSecond < 0) throw new IllegalArgumentException("messagesPerSecond: 0 (off) or more");
-    if (clusterSecret != null && clusterSecret.length() < 32) throw new IllegalArgumentException("clusterSecret: at least 32 characters");
+    if (jwtSecret != null && jwtSecret.length() < 32) throw new ConfigException("jwtSecret: at least 32 characters");
+    if (tokenExpirySeconds < 60) throw new ConfigException("tokenExpirySeconds: at least 60");
+    if (loginFailuresPerUser < 1 || loginFailuresPerAddress < 1) throw new ConfigException("loginFailuresPer*: at least 1");
+    if (lockoutBaseMs < 1 || lockoutMaxMs < lockoutBaseMs) throw new ConfigException("lockoutBaseMs/lockoutMaxMs: 1 ≤ base ≤ max");
+    if (messagesPerSecond < 0) throw new ConfigException("messagesPerSecond: 0 (off) or more");
+    if (clusterSecret != null && clusterSecret.length() < 32) throw new ConfigException("clusterSecret: at least 32 characters");
     if (!peers.isEmpty() && clusterSecret == null) {
-      throw new IllegalArgumentException("peers: needs clusterSecret, the secret every server of the cluster shares");
+      throw new ConfigException("peers: needs clusterSecret, the secret every server of the cluster shares");
+    }
+    if (tls.enabled()) {
+      if (tls.certFile == null || tls.keyFile == null) {
+        throw new ConfigException("tls.certFile and tls.keyFile go together (both PEM files)");
+      }
+      readable("tls.certFile", tls.certFile);
+      readable("tls.keyFile", tls.keyFile);
+    }
+    if (tls.trustFile != null) readable("tls.trustFile", tls.trustFile);
+    if (!List.of("local", "admin", "open").contains(metrics.access)) {
+      throw new ConfigException("metrics.access: local, admin or open, not " + metrics.access);
     }
     for (String peer : peers) {
       java.net.URI uri;
@@ -254,18 +273,53 @@ public final class ServerConfig {
         uri = null;
       }
       if (uri == null || !("ws".equals(uri.getScheme()) || "wss".equals(uri.getScheme())) || uri.getHost() == null) {
-        throw new IllegalArgumentException("peers: " + peer + " is not a ws:// or wss:// URL such as ws://host:8080/sync");
+        throw new ConfigException("peers: " + peer + " is not a ws:// or wss:// URL such as ws://host:8080/sync");
       }
     }
-    if (writeQuorum < 1 || writeQuorum > 64) throw new IllegalArgumentException("writeQuorum: 1 to 64");
-    if (quorumTimeoutMs < 1) throw new IllegalArgumentException("quorumTimeoutMs: at least 1");
-    if (digestIntervalMs < 0) throw new IllegalArgumentException("digestIntervalMs: 0 (never) or more");
-    if (peerPingIntervalMs < 100) throw new IllegalArgumentException("peerPingIntervalMs: at least 100");
-    if (peerReconnectMaxMs < 100) throw new IllegalArgumentException("peerReconnectMaxMs: at least 100");
-    if (purgeBatchEntries < 1) throw new IllegalArgumentException("purgeBatchEntries: at least 1");
+    if (writeQuorum < 1 || writeQuorum > 64) throw new ConfigException("writeQuorum: 1 to 64");
+    if (quorumTimeoutMs < 1) throw new ConfigException("quorumTimeoutMs: at least 1");
+    if (digestIntervalMs < 0) throw new ConfigException("digestIntervalMs: 0 (never) or more");
+    if (peerPingIntervalMs < 100) throw new ConfigException("peerPingIntervalMs: at least 100");
+    if (peerReconnectMaxMs < 100) throw new ConfigException("peerReconnectMaxMs: at least 100");
+    if (purgeBatchEntries < 1) throw new ConfigException("purgeBatchEntries: at least 1");
     if (serverId != null && !dev.syncline.protocol.Hlc.isValidOrigin(serverId)) {
-      throw new IllegalArgumentException("serverId: 1 to 64 characters of [A-Za-z0-9_.:-]");
+      throw new ConfigException("serverId: 1 to 64 characters of [A-Za-z0-9_.:-]");
     }
+  }
+
+  private static void readable(String key, String file) {
+    if (!java.nio.file.Files.isReadable(java.nio.file.Path.of(file))) {
+      throw new ConfigException(key + ": cannot read " + file);
+    }
+  }
+
+  /** TLS settings (keys {@code tls.certFile}, env {@code SYNCLINE_TLS_CERT_FILE}, …). */
+  public static final class Tls {
+    /** PEM certificate chain, this server's certificate first. Set with {@link #keyFile} to serve https and wss. */
+    public String certFile;
+    /** PEM private key (PKCS#8 or PKCS#1) of {@link #certFile}. */
+    public String keyFile;
+    /**
+     * PEM certificates to trust when dialing {@code wss://} peers, for a cluster with its own
+     * certificate authority. Default: the JVM's trusted authorities.
+     */
+    public String trustFile;
+
+    public boolean enabled() {
+      return certFile != null || keyFile != null;
+    }
+  }
+
+  /** Metrics settings (keys {@code metrics.enabled}, {@code metrics.access}). */
+  public static final class Metrics {
+    /** Serve {@code GET /metrics}. Default true. */
+    public boolean enabled = true;
+    /**
+     * Who may read {@code /metrics}: {@code local} (default: requests from this machine's loopback
+     * address only), {@code admin} (a bearer token of a user with role {@code admin}, from
+     * anywhere), or {@code open} (anyone who can reach the port).
+     */
+    public String access = "local";
   }
 
   /** A database to ensure at start-up; see {@link #databases}. */

@@ -1,6 +1,7 @@
 package dev.syncline.server.http;
 
 import dev.syncline.protocol.ErrorCode;
+import dev.syncline.server.admin.Backups;
 import dev.syncline.server.auth.Auth;
 import dev.syncline.server.auth.AuthException;
 import dev.syncline.server.session.Session;
@@ -14,11 +15,13 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.FileSystemAccess;
 import io.vertx.ext.web.handler.StaticHandler;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -28,6 +31,10 @@ import java.util.function.Supplier;
 /**
  * One event loop's HTTP server: the {@code /sync} WebSocket, {@code /health} and static files.
  * One instance is deployed per event loop; they share the listening port.
+ *
+ * <p>It listens before the store is open, so a taken port fails a start before anything is
+ * created; until {@link #attach} hands it the server's services, {@code /sync} and sign-in answer
+ * 503.
  */
 public final class HttpVerticle extends VerticleBase {
   /** The WebSocket path of PROTOCOL.md. */
@@ -40,15 +47,30 @@ public final class HttpVerticle extends VerticleBase {
   private static final int LOGIN_BODY_LIMIT = 4096;
 
   private final HttpSettings settings;
-  private final SessionServices services;
   private final Supplier<JsonObject> health;
+  private final Supplier<Future<String>> metrics;
+  private SessionServices services; // null until attach(); read and written on this verticle's event loop
+  private Backups backups;
   private final Set<Session> sessions = new HashSet<>();
   private HttpServer server;
 
-  public HttpVerticle(HttpSettings settings, SessionServices services, Supplier<JsonObject> health) {
+  public HttpVerticle(HttpSettings settings, Supplier<JsonObject> health, Supplier<Future<String>> metrics) {
     this.settings = settings;
-    this.services = services;
     this.health = health;
+    this.metrics = metrics;
+  }
+
+  /** Starts serving sessions, sign-ins and backups. */
+  public Future<Void> attach(SessionServices services, Backups backups) {
+    io.vertx.core.Promise<Void> attached = io.vertx.core.Promise.promise();
+    context.runOnContext(v -> {
+      this.services = services;
+      this.backups = backups;
+      // users or policies changed: every session on this loop re-checks itself, in order with live changes
+      services.auth().onChange(change -> context.runOnContext(x -> List.copyOf(sessions).forEach(s -> s.authChanged(change))));
+      attached.complete();
+    });
+    return attached.future();
   }
 
   @Override
@@ -62,10 +84,18 @@ public final class HttpVerticle extends VerticleBase {
         .setPerFrameWebSocketCompressionSupported(false)
         .setRegisterWebSocketWriteHandlers(false)
         .setReadIdleTimeout(settings.readIdleTimeoutSeconds());
+    if (settings.tls()) {
+      options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+          .setCertPath(settings.tlsCertFile()).setKeyPath(settings.tlsKeyFile()));
+    }
     Router router = Router.router(vertx);
     router.route().handler(this::refuseOtherUpgrades);
     router.get("/health").handler(this::health);
-    router.post("/auth/login").handler(BodyHandler.create().setBodyLimit(LOGIN_BODY_LIMIT)).handler(this::login)
+    if (settings.metricsAccess() != null) router.get("/metrics").handler(this::metrics);
+    router.get("/backup").handler(this::refuseUntilAttached).handler(this::backup);
+    // the body handler must come first (Vert.x Web refuses it after another handler)
+    router.post("/auth/login").handler(BodyHandler.create().setBodyLimit(LOGIN_BODY_LIMIT)).handler(this::refuseUntilAttached)
+        .handler(this::login)
         .failureHandler(rc -> problem(rc, rc.statusCode() == 413 ? 413 : 400, ErrorCode.BAD_REQUEST,
             rc.statusCode() == 413 ? "the body is larger than " + LOGIN_BODY_LIMIT + " bytes" : "a bad request", null));
     if (settings.staticDir() != null) {
@@ -73,8 +103,6 @@ public final class HttpVerticle extends VerticleBase {
     } else if (settings.bundledWebRoot()) {
       router.route("/*").handler(StaticHandler.create(BUNDLED_WEB_ROOT));
     }
-    // users or policies changed: every session on this loop re-checks itself, in order with live changes
-    services.auth().onChange(change -> context.runOnContext(v -> List.copyOf(sessions).forEach(s -> s.authChanged(change))));
     // the WebSocket endpoint is served before the router, whose request wrapper would hide the raw socket
     server = vertx.createHttpServer(options).requestHandler(request -> {
       if (SYNC_PATH.equals(request.path())) upgrade(request);
@@ -90,6 +118,16 @@ public final class HttpVerticle extends VerticleBase {
 
   public int connections() {
     return sessions.size();
+  }
+
+  private void refuseUntilAttached(RoutingContext rc) {
+    if (services == null) starting(rc.request());
+    else rc.next();
+  }
+
+  /** 503 while the store opens: clients retry, as after any failed connection. */
+  private static void starting(HttpServerRequest request) {
+    request.response().setStatusCode(503).putHeader("retry-after", "1").end("the server is starting");
   }
 
   /** A WebSocket upgrade is answered at {@value #SYNC_PATH} only. */
@@ -108,6 +146,8 @@ public final class HttpVerticle extends VerticleBase {
           .end("this is the WebSocket endpoint: open it with a WebSocket client");
     } else if (!"13".equals(request.getHeader("sec-websocket-version"))) {
       request.response().setStatusCode(426).putHeader("sec-websocket-version", "13").end("WebSocket version 13 only");
+    } else if (services == null) {
+      starting(request);
     } else {
       request.toWebSocket().onSuccess(this::connected); // a failed handshake was answered by Vert.x
     }
@@ -198,8 +238,48 @@ public final class HttpVerticle extends VerticleBase {
     rc.response().setStatusCode(status).putHeader("content-type", "application/json").end(out.encode());
   }
 
+  /** {@code GET /metrics}: Prometheus text, to whom {@code metrics.access} allows. */
+  private void metrics(RoutingContext rc) {
+    if (refused(rc, HttpAccess.metrics(settings.metricsAccess(), rc.request(), services == null ? null : services.auth()))) {
+      return;
+    }
+    metrics.get().onComplete(ar -> {
+      if (ar.failed()) rc.response().setStatusCode(500).end();
+      else rc.response().putHeader("content-type", "text/plain; version=0.0.4; charset=utf-8").end(ar.result());
+    });
+  }
+
+  /** {@code GET /backup}, for admins: a zip of the live store (see {@link Backups}), deleted once sent. */
+  private void backup(RoutingContext rc) {
+    if (refused(rc, HttpAccess.admin(rc.request(), services == null ? null : services.auth()))) return;
+    backups.make().onComplete(ar -> {
+      if (ar.failed()) {
+        problem(rc, 500, ErrorCode.INTERNAL, "the backup failed: " + ar.cause().getMessage(), null);
+        return;
+      }
+      Path file = ar.result();
+      String name = "syncline-" + services.serverId() + "-" + java.time.LocalDate.now() + ".zip";
+      rc.response().putHeader("content-type", "application/zip")
+          .putHeader("content-disposition", "attachment; filename=\"" + name + "\"")
+          .sendFile(file.toString())
+          .onComplete(sent -> vertx.fileSystem().delete(file.toString()));
+    });
+  }
+
+  /** Answers a refusal (401 when signing in would help, else 403); false when there is none. */
+  private static boolean refused(RoutingContext rc, String refusal) {
+    if (refusal == null) return false;
+    boolean signIn = refusal.startsWith(HttpAccess.SIGN_IN);
+    if (signIn) rc.response().putHeader("www-authenticate", "Bearer");
+    rc.response().setStatusCode(signIn ? 401 : 403).putHeader("content-type", "text/plain").end(refusal);
+    return true;
+  }
+
+  /** 200 while serving; 503 while starting or stopping, so a load balancer sends no one here. */
   private void health(RoutingContext rc) {
-    rc.response().putHeader("content-type", "application/json").end(health.get().encode());
+    JsonObject h = health.get();
+    rc.response().setStatusCode("ok".equals(h.getString("status")) ? 200 : 503)
+        .putHeader("content-type", "application/json").end(h.encode());
   }
 
   /** Closes every connection with 1001, then stops listening. */

@@ -47,6 +47,7 @@ public final class Hub implements Committer.CommitListener {
   private final AtomicInteger subscriptionCount = new AtomicInteger();
   private final AtomicInteger lagging = new AtomicInteger();
   private final java.util.concurrent.atomic.LongAdder lagEvents = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder pagesRead = new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.AtomicLong bufferedBytes = new java.util.concurrent.atomic.AtomicLong();
   private final List<java.util.function.Consumer<String>> createdListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -140,6 +141,15 @@ public final class Hub implements Committer.CommitListener {
   /** How many times a subscription fell behind (its socket busy, or a commit too large for one frame) and was switched to the store. */
   public long lagEvents() {
     return lagEvents.sum();
+  }
+
+  /** Catch-up pages read from the store (for subscribers catching up or lagging). */
+  public long pagesRead() {
+    return pagesRead.sum();
+  }
+
+  void pageRead() {
+    pagesRead.increment();
   }
 
   /** Live-change bytes held for busy subscriptions right now, over all of them. */

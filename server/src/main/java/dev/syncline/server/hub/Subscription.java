@@ -297,6 +297,7 @@ public final class Subscription {
           } else if (ar.result() == null) {
             databaseGone();
           } else {
+            hub.pageRead();
             onPage(ar.result());
           }
         });

@@ -10,6 +10,7 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.net.PemTrustOptions;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,8 +44,11 @@ final class Dialer extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    client = vertx.createWebSocketClient(new WebSocketClientOptions()
-        .setMaxMessageSize(64 << 20).setMaxFrameSize(64 << 20).setConnectTimeout(5000).setClosingTimeout(3));
+    WebSocketClientOptions options = new WebSocketClientOptions()
+        .setMaxMessageSize(64 << 20).setMaxFrameSize(64 << 20).setConnectTimeout(5000).setClosingTimeout(3);
+    String trust = replication.options().trustFile();
+    if (trust != null) options.setTrustOptions(new PemTrustOptions().addCertPath(trust)); // wss:// URLs turn TLS on
+    client = vertx.createWebSocketClient(options);
     dial();
     return Future.succeededFuture();
   }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Json;
+import dev.syncline.protocol.MessageCodec;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.PeerCursor;
 import dev.syncline.server.store.WriteBatch;
@@ -251,23 +252,7 @@ final class FeedSink {
   private static List<Delta> deltasOf(JsonNode array) {
     if (array == null || !array.isArray()) throw new IllegalArgumentException("deltas: not an array");
     List<Delta> out = new ArrayList<>(array.size());
-    for (JsonNode d : array) {
-      String col = text(d, "col");
-      String id = text(d, "id");
-      String attr = text(d, "attr");
-      String ts = text(d, "ts");
-      JsonNode value = d.get("value");
-      if (value == null || !Hlc.isValid(ts)) throw new IllegalArgumentException("delta " + d);
-      out.add(new Delta(col, id, attr, value, ts));
-    }
+    for (JsonNode d : array) out.add(MessageCodec.decodeStoredDelta(d));
     return out;
-  }
-
-  private static String text(JsonNode d, String field) {
-    JsonNode v = d.get(field);
-    if (v == null || !v.isTextual() || v.textValue().isEmpty() || v.textValue().indexOf('\0') >= 0) {
-      throw new IllegalArgumentException(field + " in " + d);
-    }
-    return v.textValue();
   }
 }

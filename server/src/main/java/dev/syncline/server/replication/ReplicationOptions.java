@@ -14,6 +14,8 @@ import java.util.List;
  * @param reconnectMaxMs the longest wait between two attempts to dial a peer
  * @param maxClockSkewMs how far ahead of this server's clock a peer's delta may be
  * @param tombstoneRetentionMs how long tombstones are kept (0: forever); a repair leaves out what is older
+ * @param trustFile PEM certificates trusted when dialing {@code wss://} peers; null: the JVM's authorities
  */
 public record ReplicationOptions(List<String> peers, String clusterSecret, int writeQuorum, long quorumTimeoutMs,
-    long digestIntervalMs, long pingIntervalMs, long reconnectMaxMs, long maxClockSkewMs, long tombstoneRetentionMs) {}
+    long digestIntervalMs, long pingIntervalMs, long reconnectMaxMs, long maxClockSkewMs, long tombstoneRetentionMs,
+    String trustFile) {}

@@ -282,18 +282,18 @@ public final class Session {
 
   private void onPush(ClientMessage.Push push) {
     if (push.db().startsWith("$")) {
-      send(ServerMessage.Error.of(push.rid(), ErrorCode.FORBIDDEN, "db: " + push.db() + " is reserved"));
+      answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.FORBIDDEN, "db: " + push.db() + " is reserved"));
       return;
     }
     Optional<DatabaseInfo> db = services.store().database(push.db());
     if (db.isEmpty()) {
-      send(ServerMessage.Error.of(push.rid(), ErrorCode.NOT_FOUND, "no database " + push.db()));
+      answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.NOT_FOUND, "no database " + push.db()));
       return;
     }
     Replication replication = services.replication();
     int w = push.w() == 0 ? replication.writeQuorum() : push.w();
     if (w > 1 && w > replication.clusterSize()) {
-      send(ServerMessage.Error.of(push.rid(), ErrorCode.BAD_REQUEST, "w: " + w + " servers cannot hold this write: "
+      answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.BAD_REQUEST, "w: " + w + " servers cannot hold this write: "
           + replication.clusterSize() + " server(s) of this cluster are known here"));
       return;
     }
@@ -320,7 +320,7 @@ public final class Session {
       }
     }
     if (acceptedCount == 0) {
-      send(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null, 0)));
+      answerPush(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null, 0)));
       return;
     }
     services.committer().push(push.db(), accepted, caller.user(), services.auth().writeGuard(caller, push.db()))
@@ -330,17 +330,24 @@ public final class Session {
       if (ar.succeeded()) {
         BatchOutcome outcome = ar.result().outcome();
         if (outcome.missing()) {
-          send(ServerMessage.Error.of(push.rid(), ErrorCode.NOT_FOUND, "no database " + push.db()));
+          answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.NOT_FOUND, "no database " + push.db()));
         } else {
           int servers = ar.result().servers();
-          send(new ServerMessage.Ack(push.rid(), push.db(), outcome.head(), results(refused, outcome, servers < w ? servers : 0)));
+          answerPush(new ServerMessage.Ack(push.rid(), push.db(), outcome.head(), results(refused, outcome, servers < w ? servers : 0)));
         }
       } else if (ar.cause() instanceof OverloadedException e) {
-        send(overloaded(push.rid(), e));
+        answerPush(overloaded(push.rid(), e));
       } else {
-        send(ServerMessage.Error.of(push.rid(), ErrorCode.INTERNAL, "the write could not be stored"));
+        answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.INTERNAL, "the write could not be stored"));
       }
     });
+  }
+
+  /** Sends a push's answer, counted for {@code /metrics}. */
+  private void answerPush(ServerMessage answer) {
+    if (answer instanceof ServerMessage.Ack ack) services.metrics().pushAcked(ack.results());
+    else if (answer instanceof ServerMessage.Error e) services.metrics().pushRefused(e.code());
+    send(answer);
   }
 
   /** A committed push and how many servers hold it. */

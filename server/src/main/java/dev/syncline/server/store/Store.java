@@ -40,6 +40,12 @@ public interface Store extends AutoCloseable {
    */
   List<BatchOutcome> commit(List<WriteBatch> batches);
 
+  /**
+   * How long the last {@link #commit} spent making its transaction durable (writing it out and,
+   * when durable, the fsync), in nanoseconds.
+   */
+  long lastCommitSyncNanos();
+
   /** Creates a database; returns empty when it exists already. */
   Optional<DatabaseInfo> createDatabase(String db, long createdAtMs);
 
@@ -118,6 +124,20 @@ public interface Store extends AutoCloseable {
 
   /** The greatest timestamp ever committed, or null for an empty store: a clock never starts below it. */
   String maxTimestamp();
+
+  /**
+   * Writes a consistent copy of the whole store into {@code zip}, entries named under
+   * {@code prefix}, while writes go on. A store opened on the copied files holds every commit
+   * made before the backup began.
+   */
+  void backup(java.util.zip.ZipOutputStream zip, String prefix) throws java.io.IOException;
+
+  /**
+   * After a restore from a backup: every database gets a new epoch, so clients and peers that
+   * hold seqs of its later life (lost with the restore) start over instead of skipping what is
+   * written anew under those seqs. Writer only, or before the server starts.
+   */
+  void renewEpochs();
 
   /** Bytes the store takes on disk. */
   long diskBytes();

@@ -102,6 +102,19 @@ final class XodusStore implements Store {
     }
   }
 
+  /** Xodus refuses a folder another process holds open; that is told apart from other failures. */
+  private static Environment openEnvironment(Path dir, EnvironmentConfig config) {
+    try {
+      return Environments.newInstance(dir.toFile(), config);
+    } catch (jetbrains.exodus.ExodusException e) {
+      if (String.valueOf(e.getMessage()).contains("acquire environment lock")) throw new StoreLockedException(dir, e);
+      throw e;
+    }
+  }
+
+  /** Written and read by the writer thread only. */
+  private long lastCommitSyncNanos;
+
   XodusStore(Path dir, boolean durable, long cacheBytes, Map<String, Set<String>> localCollections) {
     this.localCollections = Map.copyOf(localCollections);
     EnvironmentConfig config = new EnvironmentConfig()
@@ -109,7 +122,7 @@ final class XodusStore implements Store {
         .setEnvCloseForcedly(true);
     if (cacheBytes > 0) config.setMemoryUsage(cacheBytes);
     else config.setMemoryUsagePercentage(25);
-    env = Environments.newInstance(dir.toFile(), config);
+    env = openEnvironment(dir, config);
     jetbrains.exodus.env.Store[] opened = env.computeInExclusiveTransaction(txn -> new jetbrains.exodus.env.Store[] {
         env.openStore(META, StoreConfig.WITHOUT_DUPLICATES, txn),
         env.openStore(STATE, StoreConfig.WITHOUT_DUPLICATES, txn),
@@ -184,6 +197,11 @@ final class XodusStore implements Store {
   // ---- writes ----
 
   @Override
+  public long lastCommitSyncNanos() {
+    return lastCommitSyncNanos;
+  }
+
+  @Override
   public List<BatchOutcome> commit(List<WriteBatch> batches) {
     Map<String, DatabaseInfo> newInfo = new HashMap<>();
     Map<String, long[]> newDigests = new HashMap<>();
@@ -217,7 +235,9 @@ final class XodusStore implements Store {
         digestStore.put(txn, key(info.name()), new ArrayByteIterable(Digests.toBytes(newDigests.get(info.name()))));
       }
       if (clock != null && !clock.equals(clockBefore)) state.put(txn, key("clock"), key(clock));
+      long syncStarted = System.nanoTime();
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
+      lastCommitSyncNanos = System.nanoTime() - syncStarted;
     } catch (RuntimeException e) {
       if (!txn.isFinished()) txn.abort();
       throw e;
@@ -841,6 +861,26 @@ final class XodusStore implements Store {
   @Override
   public String maxTimestamp() {
     return maxTs;
+  }
+
+  @Override
+  public void backup(java.util.zip.ZipOutputStream zip, String prefix) throws java.io.IOException {
+    XodusBackup.write(env, zip, prefix);
+  }
+
+  @Override
+  public void renewEpochs() {
+    Map<Tables, DatabaseInfo> renewed = new HashMap<>();
+    env.executeInExclusiveTransaction(txn -> {
+      for (Tables t : tables.values()) {
+        DatabaseInfo i = t.info;
+        DatabaseInfo next = new DatabaseInfo(i.name(), newEpoch(System.currentTimeMillis()), i.head(), i.createdAt(),
+            i.purgedThrough(), i.documents(), i.attributes(), i.tombstones(), i.ownerChanges());
+        meta.put(txn, key(i.name()), infoBytes(next));
+        renewed.put(t, next);
+      }
+    });
+    renewed.forEach((t, info) -> t.info = info); // published once durable
   }
 
   @Override

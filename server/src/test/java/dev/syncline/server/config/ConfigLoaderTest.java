@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,7 +16,7 @@ class ConfigLoaderTest {
 
   @Test
   @DisplayName("with nothing given, the documented defaults apply")
-  void defaults() throws IOException {
+  void defaults() throws Exception {
     ServerConfig c = ConfigLoader.load(null, Map.of());
     assertEquals("127.0.0.1", c.host);
     assertEquals(8080, c.port);
@@ -29,7 +28,7 @@ class ConfigLoaderTest {
 
   @Test
   @DisplayName("the file overrides defaults and the environment overrides the file")
-  void precedence() throws IOException {
+  void precedence() throws Exception {
     Path file = Files.createTempFile("syncline", ".json");
     Files.writeString(file, "{\"port\": 9000, \"maxDeltasPerPush\": 50, \"databases\": [\"a\", \"b\"], \"durability\": \"async\"}");
     ServerConfig c = ConfigLoader.load(file, Map.of(
@@ -43,17 +42,47 @@ class ConfigLoaderTest {
 
   @Test
   @DisplayName("a misspelled key or a wrong type is refused with its name, not ignored")
-  void refusesUnknownKeys() throws IOException {
+  void refusesUnknownKeys() throws Exception {
     Path file = Files.createTempFile("syncline", ".json");
     Files.writeString(file, "{\"prot\": 9000}");
-    IOException e = assertThrows(IOException.class, () -> ConfigLoader.load(file, Map.of()));
-    assertTrue(e.getMessage().contains("prot"), e.getMessage());
-    assertThrows(IOException.class, () -> ConfigLoader.load(null, Map.of("SYNCLINE_PORT", "many")));
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of()));
+    assertTrue(e.getMessage().contains("key prot") && e.getMessage().contains("did you mean port"), e.getMessage());
+    ConfigException type = assertThrows(ConfigException.class,
+        () -> ConfigLoader.load(null, Map.of("SYNCLINE_PORT", "many")));
+    assertTrue(type.getMessage().contains("SYNCLINE_PORT"), type.getMessage());
+  }
+
+  @Test
+  @DisplayName("a broken file is named with where it breaks, in one line")
+  void brokenFile() throws Exception {
+    Path file = Files.createTempFile("syncline", ".json");
+    Files.writeString(file, "{\n  \"port\": 9000,\n  \"host\" \"x\"\n}");
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of()));
+    assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("line 3"), e.getMessage());
+    assertTrue(!e.getMessage().contains("\n"), e.getMessage());
+    Path missing = file.resolveSibling("no-such-syncline.json");
+    ConfigException gone = assertThrows(ConfigException.class, () -> ConfigLoader.load(missing, Map.of()));
+    assertTrue(gone.getMessage().contains(missing.toString()), gone.getMessage());
+  }
+
+  @Test
+  @DisplayName("groups (tls, metrics) merge key by key from the file and the environment")
+  void groups() throws Exception {
+    Path file = Files.createTempFile("syncline", ".json");
+    Files.writeString(file, "{\"tls\": {\"certFile\": \"c.pem\"}, \"metrics\": {\"access\": \"admin\"}}");
+    ServerConfig c = ConfigLoader.load(file, Map.of("SYNCLINE_TLS_KEY_FILE", "k.pem"));
+    assertEquals("c.pem", c.tls.certFile);
+    assertEquals("k.pem", c.tls.keyFile);
+    assertEquals("admin", c.metrics.access);
+    assertTrue(c.metrics.enabled);
+    ServerConfig half = ConfigLoader.load(null, Map.of("SYNCLINE_TLS_CERT_FILE", "c.pem"));
+    ConfigException e = assertThrows(ConfigException.class, half::validate);
+    assertTrue(e.getMessage().contains("tls.keyFile"), e.getMessage());
   }
 
   @Test
   @DisplayName("settings that cannot work are refused at start")
-  void validates() throws IOException {
+  void validates() throws Exception {
     ServerConfig c = ConfigLoader.load(null, Map.of("SYNCLINE_DURABILITY", "sometimes"));
     assertThrows(IllegalArgumentException.class, c::validate);
     ServerConfig reserved = ConfigLoader.load(null, Map.of("SYNCLINE_DATABASES", "ok,$system"));

@@ -1,0 +1,135 @@
+package dev.syncline.server.metrics;
+
+import static dev.syncline.server.testing.Deltas.delta;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static dev.syncline.server.testing.Deltas.sub;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.syncline.protocol.Json;
+import dev.syncline.server.testing.Cluster;
+import dev.syncline.server.testing.PrometheusText;
+import dev.syncline.server.testing.TestServer;
+import dev.syncline.server.testing.WsClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("GET /metrics: Prometheus text of what the server does, behind the configured access")
+class MetricsEndpointTest {
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  @Test
+  @DisplayName("connections, pushes and deltas by outcome, group commits, auth failures, store and JVM are scraped")
+  void scrapes() throws Exception {
+    try (TestServer server = TestServer.start(); WsClient writer = server.connect("metrics-writer");
+        WsClient reader = server.connect("metrics-reader")) {
+      reader.request(sub("app", 0));
+      for (int i = 0; i < 20; i++) writer.request(push("app", delta("c", "d" + i, "v", i, now(i, "metrics-writer"))));
+      writer.request(push("app", delta("c", "d0", "v", -1, dev.syncline.server.testing.Deltas.ts(1, 0, "metrics-writer"))));
+      writer.request(WsClient.obj("push").put("db", "nope").set("deltas", Json.MAPPER.createArrayNode()
+          .add(delta("c", "x", "v", 1, now(0, "metrics-writer")))));
+      writer.request(WsClient.obj("login").put("username", "admin").put("password", "wrong"));
+
+      HttpResponse<String> r = get(server, "/metrics", null);
+      assertEquals(200, r.statusCode(), r.body());
+      assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("text/plain; version=0.0.4"));
+      PrometheusText m = PrometheusText.parse(r.body());
+
+      assertEquals(2, m.value("syncline_connections"));
+      assertEquals(1, m.value("syncline_subscriptions"));
+      assertEquals(21, m.value("syncline_pushes_total", "outcome", "acked"));
+      assertEquals(1, m.value("syncline_pushes_total", "outcome", "not_found"));
+      assertEquals(20, m.value("syncline_deltas_total", "outcome", "applied"));
+      assertEquals(1, m.value("syncline_deltas_total", "outcome", "superseded"));
+      assertEquals(1, m.value("syncline_auth_failed_total"));
+      assertEquals("histogram", m.type("syncline_commit_group_duration_seconds"));
+      double groups = m.value("syncline_commit_group_duration_seconds_count");
+      assertTrue(groups >= 21 && groups == m.value("syncline_commit_sync_duration_seconds_count"), r.body());
+      assertEquals(groups, m.value("syncline_commit_group_duration_seconds_bucket", "le", "+Inf"));
+      assertTrue(m.value("syncline_commit_group_deltas_sum") >= 21);
+      assertEquals(0, m.value("syncline_write_queue_deltas"));
+      assertTrue(m.value("jvm_memory_used_bytes") > 0);
+    }
+  }
+
+  @Test
+  @DisplayName("bytes in and out and the store size are counted (Vert.x reports bytes at the latest when a connection closes)")
+  void bytes() throws Exception {
+    try (TestServer server = TestServer.start()) {
+      try (WsClient writer = server.connect("bytes-writer")) {
+        for (int i = 0; i < 5; i++) writer.request(push("app", delta("c", "d" + i, "v", "x".repeat(1000), now(i, "bytes-writer"))));
+      }
+      Cluster.await(() -> {
+        try {
+          PrometheusText m = PrometheusText.parse(get(server, "/metrics", null).body());
+          return m.value("syncline_connections") == 0 && m.value("vertx_http_server_bytes_read_total") > 5000
+              && m.value("vertx_http_server_bytes_written_total") > 0
+              && m.value("syncline_store_disk_bytes") > 0; // Xodus measures its disk use in the background
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }, Duration.ofSeconds(10), () -> "bytes counted");
+    }
+  }
+
+  @Test
+  @DisplayName("metrics.access admin wants an admin's token; local refuses what a proxy forwards")
+  void access() throws Exception {
+    try (TestServer server = TestServer.start(c -> c.metrics.access = "admin")) {
+      assertEquals(401, get(server, "/metrics", null).statusCode());
+      String token = login(server, "admin", TestServer.ADMIN_PASSWORD);
+      assertEquals(200, get(server, "/metrics", token).statusCode());
+      server.admin(dev.syncline.server.testing.Deltas.admin("user.create", dev.syncline.server.testing.Deltas.args()
+          .put("username", "viewer").put("password", "viewer-password-1")));
+      assertEquals(403, get(server, "/metrics", login(server, "viewer", "viewer-password-1")).statusCode());
+    }
+    try (TestServer server = TestServer.start()) {
+      HttpResponse<String> forwarded = HTTP.send(HttpRequest.newBuilder(URI.create(
+          "http://127.0.0.1:" + server.port() + "/metrics")).header("X-Forwarded-For", "203.0.113.9").build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertEquals(403, forwarded.statusCode());
+    }
+    try (TestServer server = TestServer.start(c -> c.metrics.enabled = false)) {
+      assertEquals(404, get(server, "/metrics", null).statusCode());
+    }
+  }
+
+  @Test
+  @DisplayName("each peer link has an up gauge and its replication lag")
+  void peers() throws Exception {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.startAll();
+      c.awaitLinksLive(Duration.ofSeconds(30));
+      int port = c.node(0).port();
+      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      PrometheusText m = PrometheusText.parse(r.body());
+      String peer = c.node(1).serverId();
+      // a link both ways: each server dials the other, so there is a gauge per link, each 1 while live
+      assertTrue(m.samples("syncline_peer_up", "peer", peer).stream().allMatch(g -> g.value() == 1), r.body());
+      assertTrue(m.samples("syncline_peer_up", "peer", peer).size() >= 1, r.body());
+      assertTrue(m.samples("syncline_replication_lag_deltas", "peer", peer).size() >= 1, r.body());
+    }
+  }
+
+  private static HttpResponse<String> get(TestServer server, String path, String token) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path));
+    if (token != null) b.header("Authorization", "Bearer " + token);
+    return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String login(TestServer server, String user, String password) throws Exception {
+    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/auth/login"))
+        .POST(HttpRequest.BodyPublishers.ofString(Json.MAPPER.createObjectNode().put("username", user)
+            .put("password", password).toString())).header("content-type", "application/json").build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, r.statusCode(), r.body());
+    return Json.MAPPER.readTree(r.body()).path("token").asText();
+  }
+}
