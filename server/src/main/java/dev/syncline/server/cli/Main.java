@@ -1,62 +1,72 @@
 package dev.syncline.server.cli;
 
-import dev.syncline.server.SynclineServer;
-import dev.syncline.server.config.ConfigLoader;
-import dev.syncline.server.config.ServerConfig;
-import java.nio.file.Path;
+import dev.syncline.server.StartupException;
+import dev.syncline.server.config.ConfigException;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.ScopeType;
 
-/** {@code java -jar syncline-server.jar}: starts a server until SIGTERM or Ctrl-C. */
-@Command(name = "syncline-server", mixinStandardHelpOptions = true, version = "Syncline 0.1",
-    description = "Reactive WebSocket sync server for offline-first apps.")
+/**
+ * {@code java -jar syncline-server.jar [COMMAND]}: without a command it serves (as {@code serve}).
+ * The other commands manage a running server over the protocol, or a stopped server's data folder.
+ * A failure is one line on standard error, with the stack trace only under {@code --verbose}.
+ */
+@Command(name = "syncline", mixinStandardHelpOptions = true, versionProvider = Version.class,
+    description = "Reactive WebSocket sync server for offline-first apps. Without a command: serve.",
+    subcommands = {Main.Serve.class, UserCommand.class, DbCommand.class, PolicyCommand.class, DigestCommand.class,
+        DumpCommand.class, LoadCommand.class, BackupCommand.class, RestoreCommand.class, HealthCommand.class,
+        CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
-  @Option(names = "--port", description = "port to listen on; 0 = any free port (default 8080)")
-  Integer port;
+  @Mixin ServeOptions serve;
 
-  @Option(names = "--host", description = "address to listen on (default 127.0.0.1)")
-  String host;
-
-  @Option(names = "--data", description = "data folder (default ./data)")
-  String data;
-
-  @Option(names = "--config", description = "JSON config file: any setting, plus databases to ensure")
-  Path config;
-
-  @Option(names = "--durability", description = "sync (fsync before ack, default) or async")
-  String durability;
-
-  @Option(names = "--static", description = "folder of static files served at /")
-  String staticDir;
-
-  @Option(names = "--peer", description = "URL of a server to replicate with, ws://host:port/sync (repeatable)")
-  java.util.List<String> peers;
+  @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "print stack traces of failures")
+  boolean verbose;
 
   public static void main(String[] args) {
-    int code = new CommandLine(new Main()).execute(args);
+    int code = commandLine().execute(args);
     if (code != 0) System.exit(code);
+  }
+
+  /** The command line with its error handling, for {@link #main} and tests. */
+  public static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(Main::failed);
+    return cli;
   }
 
   @Override
   public Integer call() throws Exception {
-    ServerConfig cfg = ConfigLoader.load(config, System.getenv());
-    if (port != null) cfg.port = port;
-    if (host != null) cfg.host = host;
-    if (data != null) cfg.data = data;
-    if (durability != null) cfg.durability = durability;
-    if (staticDir != null) cfg.staticDir = staticDir;
-    if (peers != null) cfg.peers = new java.util.ArrayList<>(peers);
-    SynclineServer server = SynclineServer.start(cfg).toCompletionStage().toCompletableFuture().get();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      try {
-        server.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        System.err.println("shutdown did not finish cleanly: " + e);
-      }
-    }, "syncline-shutdown"));
-    return 0; // the server's non-daemon threads keep the JVM up until shutdown
+    return serve.serve();
+  }
+
+  @Command(name = "serve", mixinStandardHelpOptions = true, description = "Start a server (the default command).")
+  static final class Serve implements Callable<Integer> {
+    @Mixin ServeOptions serve;
+
+    @Override
+    public Integer call() throws Exception {
+      return serve.serve();
+    }
+  }
+
+  /** One line naming what went wrong; a stack trace only when asked for, or for what looks like a bug. */
+  private static int failed(Exception e, CommandLine cmd, ParseResult parsed) {
+    Throwable t = e;
+    while ((t instanceof ExecutionException || t instanceof CompletionException) && t.getCause() != null) t = t.getCause();
+    boolean verbose = parsed.asCommandLineList().stream()
+        .anyMatch(c -> c.getParseResult() != null && c.getParseResult().hasMatchedOption("--verbose"));
+    PrintWriter err = cmd.getErr();
+    boolean expected = t instanceof CliException || t instanceof StartupException || t instanceof ConfigException;
+    err.println("syncline: " + (expected ? t.getMessage() : t.toString() + " (--verbose shows where)"));
+    if (verbose) t.printStackTrace(err);
+    err.flush();
+    return 1;
   }
 }

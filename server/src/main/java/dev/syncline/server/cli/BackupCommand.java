@@ -1,0 +1,38 @@
+package dev.syncline.server.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code backup TARGET}: a consistent copy of a live server's store, taken while it keeps serving
+ * (GET /backup, which uses Xodus's backup support). TARGET is a folder to create, or a {@code .zip}.
+ */
+@Command(name = "backup", mixinStandardHelpOptions = true,
+    description = "Copy a running server's store, consistently and while it serves, into a new folder or a .zip file.")
+final class BackupCommand implements Callable<Integer> {
+  @Mixin Remote remote;
+
+  @Parameters(paramLabel = "TARGET", description = "a folder that does not exist yet, or a file ending in .zip")
+  Path target;
+
+  @Override
+  public Integer call() throws IOException {
+    if (Files.exists(target)) throw new CliException(target + " exists already: name a new folder or .zip file");
+    boolean zip = target.getFileName().toString().endsWith(".zip");
+    Path file = zip ? target : Files.createTempFile(target.toAbsolutePath().getParent(), ".syncline-backup-", ".zip");
+    try (ServerConnection server = ServerConnection.open(remote)) {
+      if (!zip) Files.delete(file); // downloaded as a new file
+      server.download("/backup", file);
+      if (!zip) BackupArchive.extract(file, target);
+    } finally {
+      if (!zip) Files.deleteIfExists(file);
+    }
+    System.err.println("backup of " + remote.httpUrl() + " written to " + target);
+    return 0;
+  }
+}

@@ -1,0 +1,29 @@
+package dev.syncline.server.cli;
+
+import dev.syncline.server.auth.SystemDb;
+import dev.syncline.server.store.Store;
+import dev.syncline.server.store.StoreLockedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The store of a stopped server's data folder, for commands that work on files rather than over the wire. */
+final class OfflineStore {
+  private OfflineStore() {}
+
+  /** The store folder inside a data folder. */
+  static Path storeDir(Path data) {
+    return data.resolve("store");
+  }
+
+  /** Opens the store of {@code data}; refuses in one line while a running server holds it. */
+  static Store open(Path data, boolean mustExist) {
+    Path dir = storeDir(data);
+    if (mustExist && !Files.isDirectory(dir)) throw new CliException("no store in " + data.toAbsolutePath() + " (see --data)");
+    try {
+      return Store.openXodus(dir, true, 0, SystemDb.LOCAL_COLLECTIONS);
+    } catch (StoreLockedException e) {
+      throw new CliException("data folder " + data.toAbsolutePath().normalize()
+          + " is in use by a running server: stop it first, or work on the live server with --url", e);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+package dev.syncline.server.cli;
+
+import dev.syncline.server.admin.Backups;
+import dev.syncline.server.store.Store;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code restore BACKUP}: puts a backup into a stopped server's data folder. Every database gets a
+ * new epoch, so clients and peers that saw writes made after the backup start over from the
+ * restored state rather than trusting cursors into a history that no longer exists.
+ */
+@Command(name = "restore", mixinStandardHelpOptions = true,
+    description = "Put a backup (folder or .zip) into a stopped server's data folder; clients and peers then resync.")
+final class RestoreCommand implements Callable<Integer> {
+  @Parameters(paramLabel = "BACKUP", description = "what `backup` wrote: a folder or a .zip")
+  Path backup;
+
+  @Option(names = "--data", paramLabel = "DIR", description = "the server's data folder (default ./data)")
+  Path data = Path.of("./data");
+
+  @Option(names = "--force", description = "replace a store that is there (it is kept aside as store.replaced-TIME)")
+  boolean force;
+
+  @Override
+  public Integer call() throws IOException {
+    if (!Files.exists(backup)) throw new CliException("no backup at " + backup);
+    Path store = OfflineStore.storeDir(data);
+    Path unpacked = null;
+    try {
+      Path from = backup;
+      if (Files.isRegularFile(backup)) {
+        unpacked = Files.createTempDirectory("syncline-restore-");
+        Files.delete(unpacked);
+        BackupArchive.extract(backup, unpacked);
+        from = unpacked;
+      }
+      Path fromStore = from.resolve(Backups.STORE_PREFIX);
+      if (!Files.isDirectory(fromStore)) throw new CliException(backup + " is not a Syncline backup (no store/ in it)");
+      if (Files.isDirectory(store) && !isEmpty(store)) {
+        OfflineStore.open(data, true).close(); // refuses while a server runs on it
+        if (!force) throw new CliException(store + " holds a store: stop its server and pass --force to replace it");
+        Path aside = data.resolve("store.replaced-" + System.currentTimeMillis());
+        Files.move(store, aside);
+        System.err.println("the store that was there is kept in " + aside);
+      }
+      copyTree(fromStore, store);
+      Path id = from.resolve(Backups.SERVER_ID_ENTRY);
+      // a data folder keeps its own identity; a fresh one takes the backed-up server's
+      if (Files.exists(id) && !Files.exists(data.resolve("server-id"))) Files.copy(id, data.resolve("server-id"));
+      try (Store restored = OfflineStore.open(data, true)) {
+        restored.renewEpochs();
+      }
+    } finally {
+      if (unpacked != null) deleteTree(unpacked);
+    }
+    System.err.println("restored " + backup + " into " + data.toAbsolutePath().normalize());
+    return 0;
+  }
+
+  private static boolean isEmpty(Path dir) throws IOException {
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.findAny().isEmpty();
+    }
+  }
+
+  private static void copyTree(Path from, Path to) throws IOException {
+    try (Stream<Path> all = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) all::iterator) {
+        Path dest = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) Files.createDirectories(dest);
+        else Files.copy(p, dest, StandardCopyOption.COPY_ATTRIBUTES);
+      }
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    try (Stream<Path> all = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) Files.deleteIfExists(p);
+    }
+  }
+}

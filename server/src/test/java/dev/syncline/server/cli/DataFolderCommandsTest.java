@@ -1,0 +1,181 @@
+package dev.syncline.server.cli;
+
+import static dev.syncline.server.testing.Deltas.admin;
+import static dev.syncline.server.testing.Deltas.args;
+import static dev.syncline.server.testing.Deltas.delta;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static dev.syncline.server.testing.Deltas.sub;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Json;
+import dev.syncline.server.testing.Cli;
+import dev.syncline.server.testing.Cli.Result;
+import dev.syncline.server.testing.TestServer;
+import dev.syncline.server.testing.WsClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("The command line on data folders: dump, load, backup of a live server, restore")
+class DataFolderCommandsTest {
+
+  @Test
+  @DisplayName("dump writes every register with its ts, tombstones included; load merges it idempotently, last writer wins")
+  void dumpAndLoad() throws Exception {
+    Path dump = Files.createTempFile("syncline-dump", ".jsonl");
+    String digest;
+    try (TestServer source = TestServer.start()) {
+      try (WsClient w = source.connect("dumper")) {
+        for (int i = 0; i < 30; i++) w.request(push("app", delta("c", "d" + i, "v", i, now(i, "dumper"))));
+        w.request(push("app", delta("c", "d0", "$deleted", true, now(100, "dumper"))));
+      }
+      digest = digestOf(source, "app");
+
+      Result locked = Cli.run(Map.of(), "dump", "--data", source.dataDir().toString());
+      assertEquals(1, locked.exit(), locked.toString());
+      assertTrue(locked.err().startsWith("syncline: data folder ") && locked.err().contains("in use by a running server"),
+          locked.err());
+      assertEquals(1, locked.err().lines().count(), locked.err());
+
+      source.stop();
+      Result dumped = Cli.run(Map.of(), "dump", "--data", source.dataDir().toString(), "--out", dump.toString());
+      assertEquals(0, dumped.exit(), dumped.toString());
+    }
+    List<JsonNode> lines = new ArrayList<>();
+    for (String l : Files.readAllLines(dump)) lines.add(Json.MAPPER.readTree(l));
+    assertEquals(31, lines.size(), "30 values and one tombstone: " + lines);
+    assertTrue(lines.stream().allMatch(l -> l.path("db").asText().equals("app") && l.hasNonNull("ts")));
+    assertTrue(lines.stream().anyMatch(l -> l.path("id").asText().equals("d0") && l.path("attr").asText().equals("$deleted")));
+    assertTrue(lines.stream().noneMatch(l -> l.path("db").asText().startsWith("$")), "no $system without --system");
+
+    Path target = Files.createTempDirectory("syncline-load");
+    Result loaded = Cli.run(Map.of(), "load", "--data", target.toString(), dump.toString());
+    assertEquals(0, loaded.exit(), loaded.toString());
+    assertTrue(loaded.err().contains("31 registers read, 31 applied"), loaded.err());
+    Result again = Cli.run(Map.of(), "load", "--data", target.toString(), dump.toString());
+    assertTrue(again.err().contains("31 registers read, 0 applied"), again.toString());
+
+    // an older value loses to the newer one stored; a newer one wins
+    List<JsonNode> values = lines.stream().filter(l -> l.path("attr").asText().equals("v")).toList();
+    JsonNode kept = values.get(5);
+    JsonNode replaced = values.get(6);
+    ObjectNode older = (ObjectNode) kept.deepCopy();
+    older.put("value", "older").put("ts", dev.syncline.server.testing.Deltas.ts(1, 0, "old"));
+    ObjectNode newer = (ObjectNode) replaced.deepCopy();
+    newer.put("value", "newer").put("ts", dev.syncline.server.testing.Deltas.ts(System.currentTimeMillis() + 1000, 0, "new"));
+    Path edits = Files.createTempFile("syncline-edits", ".jsonl");
+    Files.writeString(edits, older + "\n" + newer + "\n");
+    Result merged = Cli.run(Map.of(), "load", "--data", target.toString(), edits.toString());
+    assertTrue(merged.err().contains("2 registers read, 1 applied"), merged.toString());
+
+    try (TestServer reopened = TestServer.reopen(target)) {
+      Map<String, JsonNode> state = state(reopened);
+      assertEquals(kept.path("value"), state.get(kept.path("id").asText()), "the older load lost");
+      assertEquals("newer", state.get(replaced.path("id").asText()).asText(), "the newer load won");
+      assertNotEquals(digest, digestOf(reopened, "app"));
+    }
+
+    Path broken = Files.createTempFile("syncline-broken", ".jsonl");
+    Files.writeString(broken, lines.get(1) + "\n{\"db\":\"app\",\"col\":\"c\"}\n");
+    Result refused = Cli.run(Map.of(), "load", "--data", Files.createTempDirectory("syncline-load2").toString(), broken.toString());
+    assertEquals(1, refused.exit(), refused.toString());
+    assertTrue(refused.err().contains("line 2: id"), refused.err());
+  }
+
+  @Test
+  @DisplayName("a dump loaded into an empty folder holds the same registers: equal digests")
+  void dumpLoadKeepsDigest() throws Exception {
+    Path dump = Files.createTempFile("syncline-dump", ".jsonl");
+    String digest;
+    try (TestServer source = TestServer.start()) {
+      try (WsClient w = source.connect("copier")) {
+        for (int i = 0; i < 50; i++) w.request(push("app", delta("c", "d" + (i % 7), "a" + (i % 3), i, now(i, "copier"))));
+      }
+      digest = digestOf(source, "app");
+      source.stop();
+      assertEquals(0, Cli.run(Map.of(), "dump", "--data", source.dataDir().toString(), "--out", dump.toString()).exit());
+    }
+    Path target = Files.createTempDirectory("syncline-copy");
+    assertEquals(0, Cli.run(Map.of(), "load", "--data", target.toString(), dump.toString()).exit());
+    try (TestServer copy = TestServer.reopen(target)) {
+      assertEquals(digest, digestOf(copy, "app"));
+    }
+  }
+
+  @Test
+  @DisplayName("backup copies a live server while it takes writes; restore brings it back under a new epoch")
+  void backupAndRestore() throws Exception {
+    Path folder = Files.createTempDirectory("syncline-backups").resolve("b1");
+    Path zip = folder.resolveSibling("b2.zip");
+    String epochBefore;
+    long acked;
+    try (TestServer live = TestServer.start(); WsClient w = live.connect("backup-writer")) {
+      for (int i = 0; i < 200; i++) w.request(push("app", delta("c", "d" + i, "v", i, now(i, "backup-writer"))));
+      epochBefore = w.request(sub("app", 0)).path("epoch").asText();
+      AtomicBoolean stop = new AtomicBoolean();
+      Thread more = new Thread(() -> {
+        try (WsClient m = live.connect("more-writer")) {
+          for (int i = 0; !stop.get(); i++) m.request(push("app", delta("more", "m" + i, "v", i, now(i, "more-writer"))));
+        }
+      });
+      more.start();
+      Map<String, String> env = Map.of("SYNCLINE_URL", "http://127.0.0.1:" + live.port(),
+          "SYNCLINE_PASSWORD", TestServer.ADMIN_PASSWORD);
+      Result toFolder = Cli.run(env, "backup", folder.toString());
+      Result toZip = Cli.run(env, "backup", zip.toString());
+      stop.set(true);
+      more.join();
+      assertEquals(0, toFolder.exit(), toFolder.toString());
+      assertEquals(0, toZip.exit(), toZip.toString());
+      assertTrue(Files.isDirectory(folder.resolve("store")) && Files.isRegularFile(folder.resolve("server-id")));
+      assertEquals(1, Cli.run(env, "backup", folder.toString()).exit(), "an existing target is refused");
+      acked = 200;
+
+      Result onLive = Cli.run(Map.of(), "restore", zip.toString(), "--data", live.dataDir().toString(), "--force");
+      assertEquals(1, onLive.exit(), onLive.toString());
+      assertTrue(onLive.err().contains("in use by a running server"), onLive.err());
+    }
+    for (Path backup : List.of(folder, zip)) {
+      Path data = Files.createTempDirectory("syncline-restored");
+      Result restored = Cli.run(Map.of(), "restore", backup.toString(), "--data", data.toString());
+      assertEquals(0, restored.exit(), restored.toString());
+      assertEquals(1, Cli.run(Map.of(), "restore", backup.toString(), "--data", data.toString()).exit(),
+          "a folder with a store is not overwritten without --force");
+      try (TestServer back = TestServer.reopen(data); WsClient r = back.connect("reader")) {
+        JsonNode subscribed = r.request(sub("app", 0));
+        assertNotEquals(epochBefore, subscribed.path("epoch").asText(), "a restored database starts a new epoch");
+        Map<String, JsonNode> state = state(back);
+        for (int i = 0; i < acked; i++) assertEquals(i, state.get("d" + i).asInt(), "d" + i + " from " + backup);
+      }
+    }
+  }
+
+  private static String digestOf(TestServer s, String db) {
+    return s.admin(admin("db.digest", args().put("db", db))).path("data").path("digest").asText();
+  }
+
+  /** Document id → value of attribute v, for collection c of app, read through a subscription. */
+  private static Map<String, JsonNode> state(TestServer s) {
+    Map<String, JsonNode> out = new java.util.HashMap<>();
+    try (WsClient r = s.connect("state-reader")) {
+      String sid = r.request(sub("app", 0)).path("sid").asText();
+      r.next(m -> m.path("type").asText().equals("synced") && m.path("sid").asText().equals(sid));
+      for (JsonNode m : r.receivedOfType("changes")) {
+        for (JsonNode d : m.path("deltas")) {
+          if (d.path("col").asText().equals("c") && d.path("attr").asText().equals("v")) out.put(d.path("id").asText(), d.path("value"));
+        }
+      }
+    }
+    return out;
+  }
+}
