@@ -52,9 +52,13 @@ public final class WsClient implements AutoCloseable {
   }
 
   public static WsClient connect(int port, WebSocketClientOptions options) {
+    return connect(options, new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI("/sync"));
+  }
+
+  /** A connection made as {@code target} says (e.g. wss:// to a host name a certificate names). */
+  public static WsClient connect(WebSocketClientOptions options, WebSocketConnectOptions target) {
     WebSocketClient client = VERTX.createWebSocketClient(options);
-    WebSocket ws = client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI("/sync"))
-        .await();
+    WebSocket ws = client.connect(target).await();
     return new WsClient(client, ws);
   }
 
