@@ -3,6 +3,12 @@
 # folder) is started, the load generator runs against it on 127.0.0.1, the server is stopped.
 #
 #   bench/run.sh [--build] [SCENARIO...]
+#   bench/run.sh compare REF [SCENARIO...]
+#
+# compare builds the server jar of git commit REF (once; kept in /tmp/syncline-bench-jars), then
+# runs each scenario ROUNDS times (default 3) against that jar and against this tree's, alternating,
+# with the same generator, and prints each side's median headline figure and their ratio: a change
+# is judged against its parent on the same machine in the same hour, not against old numbers.
 #
 # Scenarios: writes-1 writes-100 fanout-100 fanout-1000 catchup idle, and the replication ones
 # replication-lag-5000 replication-lag-20000 replication-catchup quorum, which start their own
@@ -41,12 +47,78 @@ ADMIN_PASSWORD=$SYNCLINE_ADMIN_PASSWORD
 mkdir -p "$OUT"
 ALL=(writes-1 writes-100 fanout-100 fanout-1000 catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum java-client)
 
+# The figure a scenario is judged by, and whether more is better (up) or less (down).
+headline() {
+  case "$1" in
+    writes-*|writes_*) echo "deltasPerSecond up" ;;
+    fanout-*|fanout_*|replication-lag-*) echo "p99Ms down" ;;
+    catchup) echo "medianAttributesPerSecond up" ;;
+    idle) echo "kbPerConnection down" ;;
+    replication-catchup) echo "registersPerSecond up" ;;
+    quorum) echo "ratio up" ;;
+    java-client) echo "editsPerSecond up" ;;
+    *) echo "ok up" ;;
+  esac
+}
+
+# The server jar of commit $1, built once in a temporary worktree.
+ref_jar() {
+  local sha cache dir
+  sha=$(git -C "$ROOT" rev-parse --verify "$1^{commit}") || { echo "no commit $1" >&2; return 1; }
+  cache=/tmp/syncline-bench-jars/$sha.jar
+  if [ ! -f "$cache" ]; then
+    dir=$(mktemp -d /tmp/syncline-bench-ref-XXXXXX)
+    git -C "$ROOT" worktree add --detach "$dir" "$sha" > /dev/null 2>&1
+    (cd "$dir" && mvn -q -B package -DskipTests -pl server -am) >&2
+    mkdir -p /tmp/syncline-bench-jars
+    cp "$dir/server/target/syncline-server.jar" "$cache"
+    git -C "$ROOT" worktree remove --force "$dir"
+  fi
+  echo "$cache"
+}
+
+median() {
+  sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+if [ "${1:-}" = compare ]; then
+  [ $# -ge 2 ] || { echo "usage: bench/run.sh compare REF [SCENARIO...]" >&2; exit 2; }
+  ref=$2
+  shift 2
+  base_jar=$(ref_jar "$ref")
+  this_jar=$SERVER_JAR
+  [ $# -eq 0 ] && set -- writes-1 writes-100 fanout-100
+  rounds=${ROUNDS:-3}
+  echo "== compare $(git -C "$ROOT" rev-parse --short "$ref") (base) with this tree, $rounds rounds, $(nproc) cores"
+  table=$OUT/compare.txt
+  for scenario in "$@"; do
+    read -r key better <<< "$(headline "$scenario")"
+    for round in $(seq "$rounds"); do
+      for side in base this; do
+        jar=$base_jar
+        [ "$side" = this ] && jar=$this_jar
+        run_out=$OUT/$scenario-$side-$round
+        SERVER_JAR=$jar OUT=$run_out "$0" "$scenario" > "$run_out.log" 2>&1 || echo "!! $scenario ($side, round $round) failed: $run_out.log" >&2
+        tail -n 1 "$run_out/summary.txt" 2>/dev/null | sed "s/^/  $side $round: /"
+        grep -o "\"$key\":[-0-9.eE]*" "$run_out/results.jsonl" 2>/dev/null | tail -n 1 | cut -d: -f2 >> "$OUT/$scenario-$side.values"
+      done
+    done
+    b=$(median < "$OUT/$scenario-base.values")
+    t=$(median < "$OUT/$scenario-this.values")
+    ratio=$(awk -v b="$b" -v t="$t" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.3f", t / b }')
+    printf '%-22s %-28s base %-12s this %-12s this/base %s (%s is better)\n' "$scenario" "$key" "$b" "$t" "$ratio" \
+      "$([ "$better" = up ] && echo higher || echo lower)" | tee -a "$table"
+  done
+  echo "results: $OUT"
+  exit 0
+fi
+
 build=0
 scenarios=()
 for arg in "$@"; do
   case "$arg" in
     --build) build=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) scenarios+=("$arg") ;;
   esac
 done
