@@ -3,7 +3,6 @@ package dev.syncline.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.client.store.LocalState;
 import dev.syncline.client.store.LocalStore;
-import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.UserInfo;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -51,12 +50,7 @@ public final class SynclineClient {
   private volatile boolean closed;
 
   private SynclineClient(Vertx vertx, boolean ownsVertx, ClientOptions options) {
-    if (options.url() == null || !options.url().matches("wss?://.+")) throw new IllegalArgumentException("url: a ws:// or wss:// URL");
-    if (options.clientId() != null && !Hlc.isValidOrigin(options.clientId())) {
-      throw new IllegalArgumentException("clientId: 1 to 64 of [A-Za-z0-9_.:-]");
-    }
-    Integer w = options.writeQuorum();
-    if (w != null && (w < 1 || w > 64)) throw new IllegalArgumentException("writeQuorum: 1 to 64");
+    options.validate();
     this.vertx = vertx;
     this.ownsVertx = ownsVertx;
     this.options = options;
@@ -89,12 +83,27 @@ public final class SynclineClient {
     this.ready = start(store);
   }
 
-  /** A client on a Vert.x instance of its own, closed with the client. */
+  /**
+   * A client on a Vert.x instance of its own, closed with the client.
+   *
+   * @throws IllegalArgumentException for options that cannot work; nothing is left running then
+   */
   public static SynclineClient create(ClientOptions options) {
-    return new SynclineClient(Vertx.vertx(), true, options);
+    options.validate(); // before a Vert.x exists
+    Vertx own = Vertx.vertx();
+    try {
+      return new SynclineClient(own, true, options);
+    } catch (Throwable t) {
+      own.close(); // nobody else holds it: it would run forever
+      throw t;
+    }
   }
 
-  /** A client on the app's Vert.x. */
+  /**
+   * A client on the app's Vert.x.
+   *
+   * @throws IllegalArgumentException for options that cannot work
+   */
   public static SynclineClient create(Vertx vertx, ClientOptions options) {
     return new SynclineClient(vertx, false, options);
   }
