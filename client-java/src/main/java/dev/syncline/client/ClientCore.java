@@ -278,6 +278,9 @@ final class ClientCore {
     return new StoredRegister(db, d.col(), d.id(), d.attr(), d.value(), d.ts());
   }
 
+  /** A pushed delta the server recorded ({@code result}); {@code newest} when it is now the replica's confirmed register. */
+  private record Recorded(Delta delta, String result, boolean newest) {}
+
   /** What settling a push's results asks of the session. */
   record Settled(boolean retry, Long retryAfterMs) {}
 
@@ -288,8 +291,7 @@ final class ClientCore {
    * transient ones stay queued to be pushed again.
    */
   Settled settle(String db, List<Delta> deltas, List<JsonNode> results) {
-    List<Delta> recorded = new ArrayList<>();
-    List<String> outcomes = new ArrayList<>();
+    List<Recorded> recorded = new ArrayList<>();
     List<Delta> dropped = new ArrayList<>();
     List<JsonNode> droppedWhy = new ArrayList<>();
     List<Delta> skewed = new ArrayList<>();
@@ -302,9 +304,9 @@ final class ClientCore {
       if (r == null) continue; // no result: stays queued, pushed again
       if (r.isTextual()) {
         replica.removePending(db, d.col(), d.id(), d.attr(), d.ts());
-        replica.mergeConfirmed(db, d.col(), d.id(), d.attr(), d.value(), d.ts()); // the server holds it, or something newer
-        recorded.add(d);
-        outcomes.add(r.asText());
+        // the server holds it, or something newer, which may have reached the replica first
+        Merge.Outcome held = replica.mergeConfirmed(db, d.col(), d.id(), d.attr(), d.value(), d.ts());
+        recorded.add(new Recorded(d, r.asText(), held == Merge.Outcome.APPLIED));
         continue;
       }
       String error = r.path("error").asText("internal");
@@ -336,10 +338,12 @@ final class ClientCore {
       }
     }
     publish(replica.refresh(), false);
-    for (int i = 0; i < recorded.size(); i++) {
-      Delta d = recorded.get(i);
-      events.emit(ClientEvent.DOC_RECORD, new ClientEvent.Recorded(db, d.col(), d.id(), d.attr(), d.ts(), outcomes.get(i)));
-      w.register(stored(db, d)).pendingDelete(stored(db, d));
+    for (Recorded rec : recorded) {
+      Delta d = rec.delta();
+      events.emit(ClientEvent.DOC_RECORD, new ClientEvent.Recorded(db, d.col(), d.id(), d.attr(), d.ts(), rec.result()));
+      // the store follows the replica: a register that lost to a newer one held must not overwrite it there
+      if (rec.newest()) w.register(stored(db, d));
+      w.pendingDelete(stored(db, d));
     }
     for (int i = 0; i < dropped.size(); i++) {
       Delta d = dropped.get(i);
