@@ -165,20 +165,23 @@ final class ClientCore {
 
   // ---- who the client is ----
 
+  /** A sign-in kept: whether another user's data was dropped for it, and when the store has it. */
+  record SignIn(boolean wiped, Future<Void> stored) {}
+
   /**
    * Keeps a new token record (login, signup, renew). If the replica holds another user's data,
-   * that data and the queue are dropped first. Returns whether it dropped anything.
+   * that data and the queue are dropped first.
    */
-  boolean signIn(TokenRecord record) {
+  SignIn signIn(TokenRecord record) {
     boolean wiped = owner != null && !owner.equals(record.user().id());
     UserInfo before = user();
     if (wiped) dropEverything();
     auth = record;
     owner = record.user().id();
     StoreWrite w = new StoreWrite().auth(record.toJson()).owner(owner);
-    persist(wiped ? w.wipe() : w);
+    Future<Void> stored = persist(wiped ? w.wipe() : w);
     if (!Objects.equals(before, record.user())) events.emit(ClientEvent.AUTH, new ClientEvent.AuthChange(record.user()));
-    return wiped;
+    return new SignIn(wiped, stored);
   }
 
   /**

@@ -46,8 +46,8 @@ final class Session {
 
     void connected(JsonNode welcome, UserInfo user);
 
-    /** A token answer (login, signup, renew); true when the client reconnects because the user changed. */
-    boolean signedIn(TokenRecord record);
+    /** A token answer (login, signup, renew), kept; {@code wiped}: the user changed and the client reconnects. */
+    ClientCore.SignIn signedIn(TokenRecord record);
 
     /** The server refused the token this connection was signed in with. */
     void unauthenticated(String message);
@@ -159,7 +159,7 @@ final class Session {
     requests.clear();
   }
 
-  /** Sends {@code login} or {@code signup}; completes with the token record once the client took it. */
+  /** Sends {@code login} or {@code signup}; completes with the token record once the client has stored it. */
   Future<TokenRecord> signIn(String type, String username, String password) {
     if (closed || !welcomed) return Future.failedFuture(SynclineException.offline("not connected"));
     Promise<TokenRecord> p = Promise.promise();
@@ -369,9 +369,10 @@ final class Session {
     }
     TokenRecord record = new TokenRecord(m.get("token").asText(), m.path("expiresAt").asLong(), core.now(), user);
     token = record;
-    boolean reconnecting = hooks.signedIn(record);
-    if (!closed && !reconnecting) afterSignIn();
-    if (req.promise != null) req.promise.tryComplete(record);
+    ClientCore.SignIn kept = hooks.signedIn(record);
+    if (!closed && !kept.wiped()) afterSignIn();
+    // a sign-in the app was told of survives a restart: its token is in the store
+    if (req.promise != null) kept.stored().map(record).onComplete(req.promise);
   }
 
   private void onError(JsonNode m) {

@@ -197,9 +197,9 @@ public final class SynclineClient {
   /**
    * Signs in on the live connection (waiting up to connectTimeoutMs for one). Completes with the
    * user; fails with a {@link SynclineException} whose code is the server's ({@code
-   * unauthenticated}, {@code rate_limited} with {@code retryAfterMs}, …) or {@code offline}. The
-   * token is stored and sent on every reconnect; data held for another user is dropped first, as
-   * by {@link #logout()}.
+   * unauthenticated}, {@code rate_limited} with {@code retryAfterMs}, …) or {@code offline}. It
+   * completes once the token is in the store (else it fails with {@code storage}), and the token is
+   * sent on every reconnect; data held for another user is dropped first, as by {@link #logout()}.
    */
   public Future<UserInfo> login(String username, String password) {
     return signIn("login", username, password);
@@ -284,11 +284,11 @@ public final class SynclineClient {
       }
 
       @Override
-      public boolean signedIn(TokenRecord record) {
+      public ClientCore.SignIn signedIn(TokenRecord record) {
+        ClientCore.SignIn kept = core.signIn(record);
         // another user's data was dropped: start over on a new connection, as the new user
-        if (!core.signIn(record)) return false;
-        reconnect("signed in as another user");
-        return true;
+        if (kept.wiped()) reconnect("signed in as another user");
+        return kept;
       }
 
       @Override

@@ -112,4 +112,25 @@ class SignInTest {
       }
     }
   }
+
+  @Test
+  @DisplayName("login completes only once its token is in the store: a store that cannot take it fails the login with storage")
+  void loginWaitsForTheStoredToken(@TempDir Path dir) {
+    try (EmbeddedServer server = server()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      try {
+        Await.result(c.ready());
+        c.blocking().awaitSynced("app", Await.TIMEOUT); // online
+        c.core().store.close(); // the disk is gone: nothing more can be stored
+        try {
+          Await.result(c.login("erin", "erin's long password"));
+          throw new AssertionError("login completed, but its token was never stored");
+        } catch (SynclineException e) {
+          assertEquals("storage", e.code());
+        }
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
 }
