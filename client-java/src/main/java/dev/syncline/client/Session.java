@@ -229,20 +229,36 @@ final class Session {
     return core.owner == null || (token != null && core.owner.equals(token.user().id()));
   }
 
-  /** Pushes the next batch of a database's pending writes, unless one is in flight or it waits. */
+  /**
+   * Pushes the next batch of a database's pending writes, unless one is in flight or it waits.
+   * What the server would refuse under its limits, a delta too big for any push included, is
+   * settled here as refused (reverted, reported) and never sent, so it cannot hold up the rest.
+   */
   void push(String db) {
     if (!welcomed || !mayPush() || inflight.containsKey(db) || blocked.containsKey(db)) return;
     Limits limits = core.limits;
     int room = limits.maxMessageBytes() - PUSH_ENVELOPE_BYTES - db.length() * 4;
     List<Delta> batch = new ArrayList<>();
+    List<Delta> refused = new ArrayList<>();
+    List<JsonNode> refusals = new ArrayList<>();
     int bytes = 0;
     for (Replica.Pending p : core.replica.pendingOf(db)) {
       Delta d = new Delta(p.col(), p.id(), p.attr(), p.value(), p.ts());
-      int size = Json.bytes(d).length + 1;
+      SynclineException problem = Names.deltaProblem(d, limits);
+      int size = problem != null ? 0 : Json.bytes(d).length + 1;
+      if (problem == null && size > room) {
+        problem = new SynclineException("too_large", "delta: " + size + " bytes do not fit in maxMessageBytes (" + limits.maxMessageBytes() + ")");
+      }
+      if (problem != null) {
+        refused.add(d);
+        refusals.add(Json.MAPPER.createObjectNode().put("error", problem.code()).put("message", problem.getMessage()));
+        continue;
+      }
       if (batch.size() >= limits.maxDeltasPerPush() || bytes + size > room) break;
       batch.add(d);
       bytes += size;
     }
+    if (!refused.isEmpty()) core.settle(db, refused, refusals); // after the loop: it changes the queue
     if (batch.isEmpty()) return;
     inflight.put(db, batch);
     ObjectNode push = Json.MAPPER.createObjectNode().put("type", "push").put("db", db);

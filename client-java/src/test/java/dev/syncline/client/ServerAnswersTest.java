@@ -112,4 +112,42 @@ class ServerAnswersTest {
       }
     }
   }
+
+  @Test
+  @DisplayName("edits the server's limits refuse (a delta too big for a message, an id too long) are refused as the server would, and the rest are pushed")
+  void editsBeyondTheServersLimits() {
+    try (EmbeddedServer server = EmbeddedServer.start(cfg -> {
+      cfg.maxMessageBytes = 2048;
+      cfg.catchUpPageBytes = 1024;
+      cfg.maxIdLength = 16;
+    })) {
+      // offline, edits are checked against the default limits: these pass
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setOffline(true));
+      try {
+        Await.result(c.ready());
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        c.on(ClientEvent.ERROR, errors::add);
+        Collection col = c.db("app").col("c");
+        Await.result(col.doc("d").set(Map.of("big", "x".repeat(4000))));
+        Await.result(col.doc("an-id-longer-than-sixteen").set(Map.of("v", 1)));
+        Await.result(col.doc("d").set(Map.of("small", 1)));
+        c.offline(false);
+        Await.until(() -> c.status().online() && c.status().pending() == 0, () -> "every edit answered: " + c.status() + " " + errors);
+        assertEquals(List.of("too_large", "bad_request"), errors.stream().map(ClientEvent.ClientError::code).toList());
+        assertEquals("big", errors.get(0).attr());
+        assertEquals("an-id-longer-than-sixteen", errors.get(1).id());
+        assertEquals(Map.of("small", 1), col.doc("d").get().attributes(), "the refused edits are undone");
+        SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+        try {
+          reader.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+          Await.until(() -> reader.db("app").col("c").doc("d").get() != null, () -> "the edit that fits to land");
+          assertEquals(Map.of("small", 1), reader.db("app").col("c").doc("d").get().attributes());
+        } finally {
+          Await.result(reader.close());
+        }
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
 }
