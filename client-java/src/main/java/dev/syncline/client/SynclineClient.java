@@ -151,14 +151,19 @@ public final class SynclineClient {
 
   /** The database {@code name}; on first use the client subscribes to all of it, now or once connected. */
   public Database db(String name) {
-    return databases.computeIfAbsent(name, n -> {
-      String problem = Names.dbProblem(n);
-      if (problem != null) throw new SynclineException("bad_request", problem);
-      onContext(() -> {
-        if (session != null) session.subscribe(n);
-      });
-      return new Database(this, n);
+    Database known = databases.get(name);
+    if (known != null) return known;
+    String problem = Names.dbProblem(name);
+    if (problem != null) throw new SynclineException("bad_request", problem);
+    Database made = new Database(this, name);
+    known = databases.putIfAbsent(name, made);
+    if (known != null) return known; // another thread opened it first, and subscribes
+    // In the map before the hop, so on the event loop either the hop runs after a welcome and
+    // subscribes, or a welcome comes later and subscribes to it with every other database.
+    onContext(() -> {
+      if (session != null) session.subscribe(name);
     });
+    return made;
   }
 
   /** Listens to an event (handlers run on the client's event loop); returns what stops it. */
