@@ -10,8 +10,12 @@ import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.security.SecureRandom;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The Syncline client for JVM apps: a local replica that the app reads and writes at once, kept
@@ -46,8 +50,12 @@ public final class SynclineClient {
   private final Ulid ids;
   private final Future<Void> ready;
   private Session session;
+  /** Sign-ins waiting for a connection (event loop only); failed when the client closes or goes offline. */
+  private final Set<Promise<Session>> waitingForSession = new LinkedHashSet<>();
   private volatile boolean offline;
   private volatile boolean closed;
+  /** The close in progress or done: every close() returns it. */
+  private final AtomicReference<Future<Void>> closing = new AtomicReference<>();
 
   private SynclineClient(Vertx vertx, boolean ownsVertx, ClientOptions options) {
     options.validate();
@@ -194,8 +202,12 @@ public final class SynclineClient {
     offline = flag;
     ready.onSuccess(v -> onContext(() -> {
       if (closed) return;
-      if (flag) transport.stop();
-      else transport.start();
+      if (flag) {
+        transport.stop();
+        failWaitingForSession("the client was set offline");
+      } else {
+        transport.start();
+      }
     }));
   }
 
@@ -244,16 +256,19 @@ public final class SynclineClient {
   /**
    * Stops reconnecting and closes the socket and the store (which keeps everything: unsent edits
    * are pushed by the next client on it). Also closes the Vert.x instance, if the client made it.
+   * Sign-ins waiting for a connection fail with {@code offline}. Every call returns the same close,
+   * so a second one completes only once the store is closed.
    */
   public Future<Void> close() {
-    if (closed) return Future.succeededFuture();
-    closed = true;
     Promise<Void> done = Promise.promise();
+    if (!closing.compareAndSet(null, done.future())) return closing.get(); // the close already running
+    closed = true;
     ready.transform(ar -> onContextFuture(() -> {
       transport.stop();
       transport.close();
       if (session != null) session.close();
       session = null;
+      failWaitingForSession("the client closed");
       return vertx.<Void>executeBlocking(() -> {
         if (core.store != null) core.store.close();
         return null;
@@ -286,6 +301,7 @@ public final class SynclineClient {
         core.setOnline(true);
         events.emit(ClientEvent.CONNECT, new ClientEvent.Connected(welcome.path("serverId").asText(),
             welcome.path("time").asLong(), user));
+        for (Promise<Session> p : List.copyOf(waitingForSession)) p.tryComplete(session);
       }
 
       @Override
@@ -323,17 +339,17 @@ public final class SynclineClient {
     if (session != null && session.welcomed()) return Future.succeededFuture(session);
     if (closed || offline) return Future.failedFuture(SynclineException.offline("the client is offline"));
     Promise<Session> p = Promise.promise();
-    Runnable[] stop = new Runnable[1];
-    long timer = vertx.setTimer(options.connectTimeoutMs(), id -> {
-      stop[0].run();
-      p.tryFail(SynclineException.offline("could not connect within " + options.connectTimeoutMs() + " ms"));
-    });
-    stop[0] = events.on(ClientEvent.CONNECT, c -> {
+    waitingForSession.add(p);
+    long timer = vertx.setTimer(options.connectTimeoutMs(),
+        id -> p.tryFail(SynclineException.offline("could not connect within " + options.connectTimeoutMs() + " ms")));
+    return p.future().onComplete(ar -> {
       vertx.cancelTimer(timer);
-      stop[0].run();
-      p.tryComplete(session);
+      waitingForSession.remove(p);
     });
-    return p.future();
+  }
+
+  private void failWaitingForSession(String why) {
+    for (Promise<Session> p : List.copyOf(waitingForSession)) p.tryFail(SynclineException.offline(why));
   }
 
   // ---- for the handles ----
