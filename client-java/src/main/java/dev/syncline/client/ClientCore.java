@@ -46,7 +46,7 @@ final class ClientCore {
   final LongSupplier wallClock;
   final Emitter events;
   final Replica replica = new Replica();
-  final LiveQueries live = new LiveQueries(replica);
+  final LiveQueries live;
   final Map<String, Cursor> cursors = new HashMap<>();
   /** Called when a database has a new pending write to push. */
   Consumer<String> onPending = db -> { };
@@ -70,6 +70,7 @@ final class ClientCore {
     this.store = store;
     this.wallClock = wallClock;
     this.events = events;
+    this.live = new LiveQueries(replica, events);
   }
 
   void useStore(LocalStore opened) {

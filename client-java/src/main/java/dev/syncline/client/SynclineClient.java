@@ -380,8 +380,11 @@ public final class SynclineClient {
     onContext(() -> {
       try {
         work.get().onComplete(p);
-      } catch (RuntimeException e) {
-        p.fail(e);
+      } catch (VirtualMachineError fatal) {
+        p.tryFail(fatal);
+        throw fatal;
+      } catch (Throwable t) {
+        p.tryFail(t); // the caller learns of it; the event loop goes on
       }
     });
     return p.future();
