@@ -228,6 +228,12 @@ final class ClientCore {
    */
   Future<Void> write(String db, String col, String id, Map<String, JsonNode> attrs) {
     if (attrs.isEmpty()) return Future.succeededFuture();
+    // The clock can be behind what the replica holds for these attributes (correctClock sets it
+    // back below writes still pending): an edit stamped under those would not show, nor be pushed.
+    for (String attr : attrs.keySet()) {
+      String newest = replica.newestTs(db, col, id, attr);
+      if (newest != null) clock.receive(Hlc.parse(newest));
+    }
     String ts = clock.tick().format();
     StoreWrite w = new StoreWrite();
     for (var e : attrs.entrySet()) {

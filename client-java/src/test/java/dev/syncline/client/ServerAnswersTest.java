@@ -150,4 +150,30 @@ class ServerAnswersTest {
       }
     }
   }
+
+  @Test
+  @DisplayName("after clock_skew sets the clock back, a new edit of an attribute still held with a later stamp wins over it")
+  void editAfterClockSetBack() {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      long ahead = 10 * 60_000;
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setOffline(true)
+          .setWallClock(() -> System.currentTimeMillis() + ahead));
+      try {
+        Await.result(c.ready());
+        // "later" does not exist on the server: its edit stays pending, stamped ten minutes ahead
+        Document held = c.db("later").col("c").doc("d");
+        Await.result(held.set(Map.of("v", 1)));
+        Await.result(c.db("app").col("c").doc("d").set(Map.of("v", 1)));
+        c.offline(false);
+        Await.until(() -> c.core().replica.registersOf("app").size() == 1, () -> "app's edit re-stamped and recorded");
+        assertTrue(c.core().clock.last().ms() < System.currentTimeMillis() + 60_000, "the clock was set back");
+
+        Await.result(held.set(Map.of("v", 2)));
+        assertEquals(2, held.get().getNumber("v").intValue(), "the new edit shows");
+        assertEquals(2, c.core().replica.pendingEntry("later", "c", "d", "v").value().asInt(), "and is the one to push");
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
 }
