@@ -141,6 +141,8 @@ public final class SynclineClient {
       });
       return p.future();
     });
+    // listeners hear of it too, as of every other store failure
+    loaded.onFailure(e -> onContext(() -> core.emitError("storage", "could not load the store: " + e.getMessage(), null, null, null, null, null)));
     return loaded.mapEmpty();
   }
 
@@ -238,10 +240,13 @@ public final class SynclineClient {
 
   /**
    * Signs out: forgets the token, drops the local copy of every database AND the unsent edits
-   * (they were the signed-out user's), and reconnects anonymously. Completes once stored.
+   * (they were the signed-out user's), and reconnects anonymously. Completes once stored; fails
+   * with {@code offline}, changing nothing, once the client is closed.
    */
   public Future<Void> logout() {
+    if (closed) return Future.failedFuture(closedError());
     return ready.compose(v -> onContextFuture(() -> {
+      if (closed) return Future.failedFuture(closedError()); // its store is closed, or closing
       Future<Void> stored = core.signOut(true);
       reconnect("signed out");
       return stored;
@@ -364,9 +369,13 @@ public final class SynclineClient {
 
   Future<Void> write(String db, String col, String id, Map<String, JsonNode> attrs) {
     db(db); // writing to a database subscribes to it, so its state comes back
-    if (closed) return Future.failedFuture(new SynclineException("offline", "the client is closed"));
+    if (closed) return Future.failedFuture(closedError());
     if (core.loaded && Vertx.currentContext() == context) return core.write(db, col, id, attrs);
     return ready.compose(v -> onContextFuture(() -> core.write(db, col, id, attrs)));
+  }
+
+  private static SynclineException closedError() {
+    return SynclineException.offline("the client is closed");
   }
 
   /** Runs {@code r} on the client's event loop: at once if already there. */

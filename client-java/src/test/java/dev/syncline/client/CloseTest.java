@@ -38,6 +38,30 @@ class CloseTest {
   }
 
   @Test
+  @DisplayName("logout after close fails with offline and leaves the store as it was")
+  void logoutAfterClose(@TempDir Path dir) {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      Await.result(c.ready());
+      Await.result(c.db("app").col("c").doc("d").set(java.util.Map.of("v", 1)));
+      Await.result(c.close());
+      try {
+        Await.result(c.logout());
+        throw new AssertionError("logged out of a closed client");
+      } catch (SynclineException e) {
+        assertEquals("offline", e.code());
+      }
+      SynclineClient again = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      try {
+        Await.result(again.ready());
+        assertEquals(1, again.status().pending(), "the unsent edit is still there");
+      } finally {
+        Await.result(again.close());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a second close while the first runs returns that close: once it completes, the store is free")
   void secondCloseIsTheFirst(@TempDir Path dir) {
     try (EmbeddedServer server = EmbeddedServer.start()) {

@@ -84,17 +84,20 @@ class StoreAndResumeTest {
   }
 
   @Test
-  @DisplayName("one store, one client: a second client on an open store fails to start")
+  @DisplayName("one store, one client: a second client on an open store fails to start, and says so with ERROR storage")
   void storeIsLocked(@TempDir Path dir) throws IOException {
     try (EmbeddedServer server = EmbeddedServer.start()) {
       SynclineClient first = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
       Await.result(first.ready());
       SynclineClient second = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+      second.on(ClientEvent.ERROR, errors::add);
       try {
         Await.result(second.ready());
         throw new AssertionError("a second client opened a store in use");
       } catch (RuntimeException expected) {
-        // the store is locked by the first
+        // the store is locked by the first; listeners hear of it too
+        Await.until(() -> errors.stream().anyMatch(e -> e.code().equals("storage")), () -> "ERROR storage: " + errors);
       } finally {
         Await.result(second.close());
         Await.result(first.close());
