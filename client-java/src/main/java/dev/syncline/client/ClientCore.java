@@ -324,9 +324,13 @@ final class ClientCore {
         skewed.add(d);
         if (r.has("serverTime")) serverTime = r.get("serverTime").asLong();
       } else if (error.equals("quorum_timeout")) {
-        // stored on that server, not yet on w of them: not recorded; pushed again later
+        // stored on that server, not yet on w of them: not recorded; pushed again later. Reported
+        // only while it is still the attribute's write: a newer one gets an answer of its own
         retry = true;
-        emitError(error, r.path("message").asText(error), db, d.col(), d.id(), d.attr(), r.has("servers") ? r.get("servers").asInt() : null);
+        Replica.Pending still = replica.pendingEntry(db, d.col(), d.id(), d.attr());
+        if (still != null && still.ts().equals(d.ts())) {
+          emitError(error, r.path("message").asText(error), db, d.col(), d.id(), d.attr(), r.has("servers") ? r.get("servers").asInt() : null);
+        }
       } else if (!FINAL.contains(error)) {
         retry = true;
         if (r.has("retryAfterMs")) retryAfterMs = Math.max(retryAfterMs == null ? 0 : retryAfterMs, r.get("retryAfterMs").asLong());

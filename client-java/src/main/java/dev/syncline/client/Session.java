@@ -396,14 +396,18 @@ final class Session {
     String message = m.path("message").asText(code);
     Request req = m.hasNonNull("rid") ? requests.remove(m.get("rid").asLong()) : null;
     if (req != null) {
-      requestFailed(req, code, message, m.hasNonNull("retryAfterMs") ? m.get("retryAfterMs").asLong() : null);
+      requestFailed(req, code, message, retryAfterMs(m));
     } else if (m.hasNonNull("sid") && bySid.containsKey(m.get("sid").asText())) {
-      subscriptionEnded(bySid.get(m.get("sid").asText()), code, message);
+      subscriptionEnded(bySid.get(m.get("sid").asText()), code, message, retryAfterMs(m));
     } else if (code.equals("unauthenticated") && token != null) {
       lostSignIn(message); // the token expired, or its user was disabled or deleted
     } else if (!code.equals("rate_limited")) {
       core.emitError(code, message, null, null, null, null, null);
     } // rate_limited without a rid refused a ping: the next one goes anyway
+  }
+
+  private static Long retryAfterMs(JsonNode error) {
+    return error.hasNonNull("retryAfterMs") ? error.get("retryAfterMs").asLong() : null;
   }
 
   private void requestFailed(Request req, String code, String message, Long retryAfterMs) {
@@ -448,11 +452,13 @@ final class Session {
     }
   }
 
-  // an unsolicited error about a subscription: it ended. not_found: the database was destroyed
-  private void subscriptionEnded(Sub sub, String code, String message) {
+  // an unsolicited error about a subscription: it ended. not_found: the database was destroyed;
+  // anything else (internal: a catch-up read failed) is taken again, when the server says
+  private void subscriptionEnded(Sub sub, String code, String message, Long retryAfterMs) {
     bySid.remove(sub.sid);
     subs.remove(sub.db);
     core.emitError(code, message, sub.db, null, null, null, null);
-    if (!code.equals("not_found") && !code.equals("forbidden")) later(DEFAULT_RETRY_MS, () -> subscribe(sub.db));
+    if (code.equals("not_found") || code.equals("forbidden")) return;
+    later(retryAfterMs != null ? retryAfterMs : DEFAULT_RETRY_MS, () -> subscribe(sub.db));
   }
 }

@@ -359,6 +359,11 @@ public final class SynclineClient {
 
   // ---- for the handles ----
 
+  /** The session of the open connection, or null; on the event loop (tests hand it frames). */
+  Session session() {
+    return session;
+  }
+
   ClientCore core() {
     return core;
   }
