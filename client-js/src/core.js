@@ -236,6 +236,13 @@ export class ClientCore {
       entries.push([attr, stored.value]);
     }
     if (entries.length === 0) return Promise.resolve();
+    // The clock can be behind what the replica holds for these attributes (correctClock sets it
+    // back below writes still pending): an edit stamped under those would not show, nor be pushed.
+    for (const [attr] of entries) {
+      for (const held of [this.replica.confirmed(db, col, id, attr), this.replica.pendingEntry(db, col, id, attr)]) {
+        if (held) this.clock.receive(held.ts);
+      }
+    }
     const ts = this.clock.tick(this.now());
     const rows = entries.map(([attr, value]) => ({ db, col, id, attr, value, ts }));
     for (const r of rows) this.replica.setPending({ ...r, mine: true });

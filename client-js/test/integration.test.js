@@ -152,6 +152,20 @@ describe('integration', () => {
     await until(() => reader.db('skew').col('c').all().length === 2, { what: 'a reader to see both' });
   });
 
+  it('after clock_skew sets the clock back, a new edit of an attribute still held with a later stamp wins over it', async () => {
+    const ahead = client({ offline: true, now: () => Date.now() + 600_000 });
+    await ahead.ready;
+    const log = recordEvents(ahead);
+    // 'skew-later' does not exist on the server: its edit stays pending, stamped ten minutes ahead
+    const held = ahead.db('skew-later').col('c').doc('d');
+    await held.set({ v: 1 });
+    await ahead.db('skew').col('c').doc('back').set({ v: 1 });
+    ahead.offline(false);
+    await until(() => log.some((e) => e.name === 'doc:record' && e.payload.id === 'back'), { what: 'the skewed edit re-stamped and recorded' });
+    await held.set({ v: 2 });
+    assert.equal(held.get()?.v, 2, 'the new edit shows');
+  });
+
   it('two tabs on one store: the connected tab pushes the offline tab\'s edit, and both hear of changes', async () => {
     const factory = new IDBFactory();
     const store = () => indexedDbStore('tabs-app', { indexedDB: factory, IDBKeyRange });

@@ -46,7 +46,7 @@ final class ClientCore {
   final LongSupplier wallClock;
   final Emitter events;
   final Replica replica = new Replica();
-  final LiveQueries live = new LiveQueries(replica);
+  final LiveQueries live;
   final Map<String, Cursor> cursors = new HashMap<>();
   /** Called when a database has a new pending write to push. */
   Consumer<String> onPending = db -> { };
@@ -70,6 +70,7 @@ final class ClientCore {
     this.store = store;
     this.wallClock = wallClock;
     this.events = events;
+    this.live = new LiveQueries(replica, events);
   }
 
   void useStore(LocalStore opened) {
@@ -165,20 +166,23 @@ final class ClientCore {
 
   // ---- who the client is ----
 
+  /** A sign-in kept: whether another user's data was dropped for it, and when the store has it. */
+  record SignIn(boolean wiped, Future<Void> stored) {}
+
   /**
    * Keeps a new token record (login, signup, renew). If the replica holds another user's data,
-   * that data and the queue are dropped first. Returns whether it dropped anything.
+   * that data and the queue are dropped first.
    */
-  boolean signIn(TokenRecord record) {
+  SignIn signIn(TokenRecord record) {
     boolean wiped = owner != null && !owner.equals(record.user().id());
     UserInfo before = user();
     if (wiped) dropEverything();
     auth = record;
     owner = record.user().id();
     StoreWrite w = new StoreWrite().auth(record.toJson()).owner(owner);
-    persist(wiped ? w.wipe() : w);
+    Future<Void> stored = persist(wiped ? w.wipe() : w);
     if (!Objects.equals(before, record.user())) events.emit(ClientEvent.AUTH, new ClientEvent.AuthChange(record.user()));
-    return wiped;
+    return new SignIn(wiped, stored);
   }
 
   /**
@@ -224,6 +228,12 @@ final class ClientCore {
    */
   Future<Void> write(String db, String col, String id, Map<String, JsonNode> attrs) {
     if (attrs.isEmpty()) return Future.succeededFuture();
+    // The clock can be behind what the replica holds for these attributes (correctClock sets it
+    // back below writes still pending): an edit stamped under those would not show, nor be pushed.
+    for (String attr : attrs.keySet()) {
+      String newest = replica.newestTs(db, col, id, attr);
+      if (newest != null) clock.receive(Hlc.parse(newest));
+    }
     String ts = clock.tick().format();
     StoreWrite w = new StoreWrite();
     for (var e : attrs.entrySet()) {
@@ -278,6 +288,9 @@ final class ClientCore {
     return new StoredRegister(db, d.col(), d.id(), d.attr(), d.value(), d.ts());
   }
 
+  /** A pushed delta the server recorded ({@code result}); {@code newest} when it is now the replica's confirmed register. */
+  private record Recorded(Delta delta, String result, boolean newest) {}
+
   /** What settling a push's results asks of the session. */
   record Settled(boolean retry, Long retryAfterMs) {}
 
@@ -288,8 +301,7 @@ final class ClientCore {
    * transient ones stay queued to be pushed again.
    */
   Settled settle(String db, List<Delta> deltas, List<JsonNode> results) {
-    List<Delta> recorded = new ArrayList<>();
-    List<String> outcomes = new ArrayList<>();
+    List<Recorded> recorded = new ArrayList<>();
     List<Delta> dropped = new ArrayList<>();
     List<JsonNode> droppedWhy = new ArrayList<>();
     List<Delta> skewed = new ArrayList<>();
@@ -302,9 +314,9 @@ final class ClientCore {
       if (r == null) continue; // no result: stays queued, pushed again
       if (r.isTextual()) {
         replica.removePending(db, d.col(), d.id(), d.attr(), d.ts());
-        replica.mergeConfirmed(db, d.col(), d.id(), d.attr(), d.value(), d.ts()); // the server holds it, or something newer
-        recorded.add(d);
-        outcomes.add(r.asText());
+        // the server holds it, or something newer, which may have reached the replica first
+        Merge.Outcome held = replica.mergeConfirmed(db, d.col(), d.id(), d.attr(), d.value(), d.ts());
+        recorded.add(new Recorded(d, r.asText(), held == Merge.Outcome.APPLIED));
         continue;
       }
       String error = r.path("error").asText("internal");
@@ -312,9 +324,13 @@ final class ClientCore {
         skewed.add(d);
         if (r.has("serverTime")) serverTime = r.get("serverTime").asLong();
       } else if (error.equals("quorum_timeout")) {
-        // stored on that server, not yet on w of them: not recorded; pushed again later
+        // stored on that server, not yet on w of them: not recorded; pushed again later. Reported
+        // only while it is still the attribute's write: a newer one gets an answer of its own
         retry = true;
-        emitError(error, r.path("message").asText(error), db, d.col(), d.id(), d.attr(), r.has("servers") ? r.get("servers").asInt() : null);
+        Replica.Pending still = replica.pendingEntry(db, d.col(), d.id(), d.attr());
+        if (still != null && still.ts().equals(d.ts())) {
+          emitError(error, r.path("message").asText(error), db, d.col(), d.id(), d.attr(), r.has("servers") ? r.get("servers").asInt() : null);
+        }
       } else if (!FINAL.contains(error)) {
         retry = true;
         if (r.has("retryAfterMs")) retryAfterMs = Math.max(retryAfterMs == null ? 0 : retryAfterMs, r.get("retryAfterMs").asLong());
@@ -336,10 +352,12 @@ final class ClientCore {
       }
     }
     publish(replica.refresh(), false);
-    for (int i = 0; i < recorded.size(); i++) {
-      Delta d = recorded.get(i);
-      events.emit(ClientEvent.DOC_RECORD, new ClientEvent.Recorded(db, d.col(), d.id(), d.attr(), d.ts(), outcomes.get(i)));
-      w.register(stored(db, d)).pendingDelete(stored(db, d));
+    for (Recorded rec : recorded) {
+      Delta d = rec.delta();
+      events.emit(ClientEvent.DOC_RECORD, new ClientEvent.Recorded(db, d.col(), d.id(), d.attr(), d.ts(), rec.result()));
+      // the store follows the replica: a register that lost to a newer one held must not overwrite it there
+      if (rec.newest()) w.register(stored(db, d));
+      w.pendingDelete(stored(db, d));
     }
     for (int i = 0; i < dropped.size(); i++) {
       Delta d = dropped.get(i);

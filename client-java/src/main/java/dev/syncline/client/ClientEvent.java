@@ -5,7 +5,8 @@ import java.util.Map;
 
 /**
  * What a client tells its listeners ({@link SynclineClient#on}). Handlers run on the client's
- * event loop, in order; one that throws is logged and does not stop the others.
+ * event loop, in order; one that throws (an {@code Error} too) is logged and reported as {@link
+ * #ERROR} {@code listener}, and does not stop the others or the client.
  *
  * @param <T> the payload
  */
@@ -72,7 +73,7 @@ public final class ClientEvent<T> {
   /**
    * {@code code}: the server's ({@code forbidden}, {@code bad_request}, {@code quorum_timeout} with
    * {@code servers}, {@code unauthenticated}, …) or the client's ({@code storage}, {@code network},
-   * {@code protocol}). {@code db}, {@code col}, {@code id}, {@code attr} name what it is about, where
+   * {@code protocol}, {@code listener}: an event listener or a live query threw). {@code db}, {@code col}, {@code id}, {@code attr} name what it is about, where
    * that is one write or one database.
    */
   public record ClientError(String code, String message, String db, String col, String id, String attr, Integer servers) {

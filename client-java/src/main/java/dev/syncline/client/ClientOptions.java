@@ -1,5 +1,6 @@
 package dev.syncline.client;
 
+import dev.syncline.protocol.Hlc;
 import java.nio.file.Path;
 import java.util.function.LongSupplier;
 
@@ -55,31 +56,31 @@ public final class ClientOptions {
     return this;
   }
 
-  /** First reconnect delay, doubling (with jitter) up to {@link #setBackoffMaxMs}. Default 250. */
+  /** First reconnect delay, doubling (with jitter) up to {@link #setBackoffMaxMs}; at least 1. Default 250. */
   public ClientOptions setBackoffInitialMs(long ms) {
     this.backoffInitialMs = ms;
     return this;
   }
 
-  /** Longest reconnect delay. Default 10000. */
+  /** Longest reconnect delay; at least the first. Default 10000. */
   public ClientOptions setBackoffMaxMs(long ms) {
     this.backoffMaxMs = ms;
     return this;
   }
 
-  /** How often an idle connection is pinged. Default 25000. */
+  /** How often an idle connection is pinged; at least 1. Default 25000. */
   public ClientOptions setPingIntervalMs(long ms) {
     this.pingIntervalMs = ms;
     return this;
   }
 
-  /** How long a ping may go unanswered (with nothing else heard) before the link counts as dead. Default 10000. */
+  /** How long a ping may go unanswered (with nothing else heard) before the link counts as dead; at least 1. Default 10000. */
   public ClientOptions setPingTimeoutMs(long ms) {
     this.pingTimeoutMs = ms;
     return this;
   }
 
-  /** How long a connection may take to open; {@code login} waits as long for one. Default 10000. */
+  /** How long a connection may take to open, 1 to {@code Integer.MAX_VALUE}; {@code login} waits as long for one. Default 10000. */
   public ClientOptions setConnectTimeoutMs(long ms) {
     this.connectTimeoutMs = ms;
     return this;
@@ -89,6 +90,27 @@ public final class ClientOptions {
   public ClientOptions setWallClock(LongSupplier clock) {
     this.wallClock = clock;
     return this;
+  }
+
+  /**
+   * Refuses settings that cannot work, with a message naming the setting. Called when a client is
+   * made, not by the setters, so the order of the setters does not matter.
+   */
+  void validate() {
+    if (url == null || !url.matches("wss?://.+")) throw new IllegalArgumentException("url: a ws:// or wss:// URL");
+    if (clientId != null && !Hlc.isValidOrigin(clientId)) throw new IllegalArgumentException("clientId: 1 to 64 of [A-Za-z0-9_.:-]");
+    if (writeQuorum != null && (writeQuorum < 1 || writeQuorum > 64)) throw new IllegalArgumentException("writeQuorum: 1 to 64");
+    if (backoffInitialMs < 1) throw new IllegalArgumentException("backoffInitialMs: at least 1, not " + backoffInitialMs);
+    if (backoffMaxMs < backoffInitialMs) {
+      throw new IllegalArgumentException("backoffMaxMs: at least backoffInitialMs (" + backoffInitialMs + "), not " + backoffMaxMs);
+    }
+    if (pingIntervalMs < 1) throw new IllegalArgumentException("pingIntervalMs: at least 1, not " + pingIntervalMs);
+    if (pingTimeoutMs < 1) throw new IllegalArgumentException("pingTimeoutMs: at least 1, not " + pingTimeoutMs);
+    // the WebSocket client takes it as an int
+    if (connectTimeoutMs < 1 || connectTimeoutMs > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("connectTimeoutMs: 1 to " + Integer.MAX_VALUE + ", not " + connectTimeoutMs);
+    }
+    if (wallClock == null) throw new IllegalArgumentException("wallClock: required");
   }
 
   public String url() {

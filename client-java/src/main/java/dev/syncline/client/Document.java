@@ -32,8 +32,9 @@ public final class Document {
   }
 
   /**
-   * Sets the given attributes and leaves the others as they are; a null value removes one (an
-   * attribute named {@code id} is skipped: the id is not an attribute). Applied to the local
+   * Sets the given attributes and leaves the others as they are; a null value removes one (put it
+   * in a {@code HashMap}: {@code Map.of} refuses null; an attribute named {@code id} is skipped:
+   * the id is not an attribute). Applied to the local
    * replica at once (events and live queries fire), then stored; the future completes once the
    * store has it — not once the server has it, which {@link ClientEvent#DOC_RECORD} tells.
    * Throws {@link SynclineException} ({@code bad_request}, {@code too_large}) before anything

@@ -8,7 +8,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Listeners by event. Emitting happens on the client's event loop; listening from any thread. */
+/**
+ * Listeners by event. Emitting happens on the client's event loop; listening from any thread.
+ *
+ * <p>Listeners are the app's code, run inside the client's work: what one throws, an {@link Error}
+ * such as a failed assertion included, is logged and reported as an {@link ClientEvent#ERROR}
+ * {@code listener}, and the other listeners and the client go on. Only a {@link
+ * VirtualMachineError} (out of memory, stack overflow) is thrown on: nothing sane follows it.
+ */
 final class Emitter {
   private static final Logger log = LoggerFactory.getLogger(Emitter.class);
 
@@ -23,11 +30,24 @@ final class Emitter {
   @SuppressWarnings("unchecked")
   <T> void emit(ClientEvent<T> event, T payload) {
     for (Handler<?> h : handlers.getOrDefault(event, List.of())) {
-      try {
-        ((Handler<T>) h).handle(payload);
-      } catch (RuntimeException e) {
-        log.error("a {} listener failed", event, e); // one failing listener does not stop the others
-      }
+      // a failing ERROR listener is only logged: reporting it would call it again
+      run("a " + event + " listener", event != ClientEvent.ERROR, () -> ((Handler<T>) h).handle(payload));
+    }
+  }
+
+  /** Runs other app code the client calls (a live query's filter and listener) the way listeners run. */
+  void runListener(String what, Runnable listener) {
+    run(what, true, listener);
+  }
+
+  private void run(String what, boolean report, Runnable listener) {
+    try {
+      listener.run();
+    } catch (VirtualMachineError fatal) {
+      throw fatal;
+    } catch (Throwable t) {
+      log.error("{} failed", what, t);
+      if (report) emit(ClientEvent.ERROR, ClientEvent.ClientError.of("listener", what + " failed: " + t));
     }
   }
 }

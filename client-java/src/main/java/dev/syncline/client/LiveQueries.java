@@ -7,16 +7,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Live queries: a filter over one collection and a listener that gets the result at once and
  * again whenever it changes. Run on the client's event loop.
  */
 final class LiveQueries {
-  private static final Logger log = LoggerFactory.getLogger(LiveQueries.class);
-
   private final class Query implements LiveQuery {
     final String db;
     final String col;
@@ -41,10 +37,12 @@ final class LiveQueries {
   }
 
   private final Replica replica;
+  private final Emitter events;
   private final Map<String, Set<Query>> byCol = new ConcurrentHashMap<>();
 
-  LiveQueries(Replica replica) {
+  LiveQueries(Replica replica, Emitter events) {
     this.replica = replica;
+    this.events = events;
   }
 
   /** Registers a query; the caller runs it once at once ({@link #run}) on the event loop. */
@@ -69,15 +67,14 @@ final class LiveQueries {
   void run(LiveQuery query) {
     Query q = (Query) query;
     if (q.stopped) return;
-    List<Doc> result = new ArrayList<>();
-    for (Doc d : replica.docs(q.db, q.col)) if (q.filter.test(d)) result.add(d);
-    if (q.last != null && sameDocs(q.last, result)) return;
-    q.last = List.copyOf(result);
-    try {
+    // the filter and the listener are the app's: what they throw is reported, not thrown into the client
+    events.runListener("a live query on " + q.col, () -> {
+      List<Doc> result = new ArrayList<>();
+      for (Doc d : replica.docs(q.db, q.col)) if (q.filter.test(d)) result.add(d);
+      if (q.last != null && sameDocs(q.last, result)) return;
+      q.last = List.copyOf(result);
       q.listener.handle(q.last);
-    } catch (RuntimeException e) {
-      log.error("a live query listener failed", e);
-    }
+    });
   }
 
   private static boolean sameDocs(List<Doc> a, List<Doc> b) {

@@ -1,6 +1,7 @@
 package dev.syncline.client;
 
 import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Json;
 import dev.syncline.protocol.Limits;
 import dev.syncline.protocol.MessageCodec;
 
@@ -25,6 +26,20 @@ final class Names {
     String p = nameProblem("attr", attr, limits.maxAttrLength());
     if (p != null) return p;
     return attr.startsWith("$") && !attr.equals(Delta.DELETED) ? "attr: " + attr + " is reserved" : null;
+  }
+
+  /**
+   * Why the server would refuse {@code d} on its own under {@code limits}, which may be narrower
+   * than those it was written under ({@code bad_request}, {@code too_large}), or null.
+   */
+  static SynclineException deltaProblem(Delta d, Limits limits) {
+    String p = colProblem(d.col(), limits);
+    if (p == null) p = idProblem(d.id(), limits);
+    if (p == null) p = attrProblem(d.attr(), limits);
+    if (p != null) return new SynclineException("bad_request", p);
+    int bytes = Json.valueBytes(d.value()).length;
+    if (bytes > limits.maxValueBytes()) return new SynclineException("too_large", "value: " + bytes + " bytes, at most " + limits.maxValueBytes());
+    return null;
   }
 
   private static String nameProblem(String field, String name, int max) {

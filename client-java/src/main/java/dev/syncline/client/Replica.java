@@ -134,6 +134,16 @@ final class Replica {
     return true;
   }
 
+  /** The greater timestamp of an attribute's confirmed and pending registers, or null when it has neither. */
+  String newestTs(String db, String col, String id, String attr) {
+    DocState s = state(db, col, id, false);
+    if (s == null) return null;
+    Register c = s.confirmed.get(attr);
+    Pending p = s.pending.get(attr);
+    if (c == null) return p == null ? null : p.ts();
+    return p == null || c.ts().compareTo(p.ts()) > 0 ? c.ts() : p.ts();
+  }
+
   Pending pendingEntry(String db, String col, String id, String attr) {
     DocState s = state(db, col, id, false);
     return s == null ? null : s.pending.get(attr);

@@ -46,8 +46,8 @@ final class Session {
 
     void connected(JsonNode welcome, UserInfo user);
 
-    /** A token answer (login, signup, renew); true when the client reconnects because the user changed. */
-    boolean signedIn(TokenRecord record);
+    /** A token answer (login, signup, renew), kept; {@code wiped}: the user changed and the client reconnects. */
+    ClientCore.SignIn signedIn(TokenRecord record);
 
     /** The server refused the token this connection was signed in with. */
     void unauthenticated(String message);
@@ -159,7 +159,7 @@ final class Session {
     requests.clear();
   }
 
-  /** Sends {@code login} or {@code signup}; completes with the token record once the client took it. */
+  /** Sends {@code login} or {@code signup}; completes with the token record once the client has stored it. */
   Future<TokenRecord> signIn(String type, String username, String password) {
     if (closed || !welcomed) return Future.failedFuture(SynclineException.offline("not connected"));
     Promise<TokenRecord> p = Promise.promise();
@@ -229,20 +229,36 @@ final class Session {
     return core.owner == null || (token != null && core.owner.equals(token.user().id()));
   }
 
-  /** Pushes the next batch of a database's pending writes, unless one is in flight or it waits. */
+  /**
+   * Pushes the next batch of a database's pending writes, unless one is in flight or it waits.
+   * What the server would refuse under its limits, a delta too big for any push included, is
+   * settled here as refused (reverted, reported) and never sent, so it cannot hold up the rest.
+   */
   void push(String db) {
     if (!welcomed || !mayPush() || inflight.containsKey(db) || blocked.containsKey(db)) return;
     Limits limits = core.limits;
     int room = limits.maxMessageBytes() - PUSH_ENVELOPE_BYTES - db.length() * 4;
     List<Delta> batch = new ArrayList<>();
+    List<Delta> refused = new ArrayList<>();
+    List<JsonNode> refusals = new ArrayList<>();
     int bytes = 0;
     for (Replica.Pending p : core.replica.pendingOf(db)) {
       Delta d = new Delta(p.col(), p.id(), p.attr(), p.value(), p.ts());
-      int size = Json.bytes(d).length + 1;
+      SynclineException problem = Names.deltaProblem(d, limits);
+      int size = problem != null ? 0 : Json.bytes(d).length + 1;
+      if (problem == null && size > room) {
+        problem = new SynclineException("too_large", "delta: " + size + " bytes do not fit in maxMessageBytes (" + limits.maxMessageBytes() + ")");
+      }
+      if (problem != null) {
+        refused.add(d);
+        refusals.add(Json.MAPPER.createObjectNode().put("error", problem.code()).put("message", problem.getMessage()));
+        continue;
+      }
       if (batch.size() >= limits.maxDeltasPerPush() || bytes + size > room) break;
       batch.add(d);
       bytes += size;
     }
+    if (!refused.isEmpty()) core.settle(db, refused, refusals); // after the loop: it changes the queue
     if (batch.isEmpty()) return;
     inflight.put(db, batch);
     ObjectNode push = Json.MAPPER.createObjectNode().put("type", "push").put("db", db);
@@ -369,9 +385,10 @@ final class Session {
     }
     TokenRecord record = new TokenRecord(m.get("token").asText(), m.path("expiresAt").asLong(), core.now(), user);
     token = record;
-    boolean reconnecting = hooks.signedIn(record);
-    if (!closed && !reconnecting) afterSignIn();
-    if (req.promise != null) req.promise.tryComplete(record);
+    ClientCore.SignIn kept = hooks.signedIn(record);
+    if (!closed && !kept.wiped()) afterSignIn();
+    // a sign-in the app was told of survives a restart: its token is in the store
+    if (req.promise != null) kept.stored().map(record).onComplete(req.promise);
   }
 
   private void onError(JsonNode m) {
@@ -379,14 +396,18 @@ final class Session {
     String message = m.path("message").asText(code);
     Request req = m.hasNonNull("rid") ? requests.remove(m.get("rid").asLong()) : null;
     if (req != null) {
-      requestFailed(req, code, message, m.hasNonNull("retryAfterMs") ? m.get("retryAfterMs").asLong() : null);
+      requestFailed(req, code, message, retryAfterMs(m));
     } else if (m.hasNonNull("sid") && bySid.containsKey(m.get("sid").asText())) {
-      subscriptionEnded(bySid.get(m.get("sid").asText()), code, message);
+      subscriptionEnded(bySid.get(m.get("sid").asText()), code, message, retryAfterMs(m));
     } else if (code.equals("unauthenticated") && token != null) {
       lostSignIn(message); // the token expired, or its user was disabled or deleted
     } else if (!code.equals("rate_limited")) {
       core.emitError(code, message, null, null, null, null, null);
     } // rate_limited without a rid refused a ping: the next one goes anyway
+  }
+
+  private static Long retryAfterMs(JsonNode error) {
+    return error.hasNonNull("retryAfterMs") ? error.get("retryAfterMs").asLong() : null;
   }
 
   private void requestFailed(Request req, String code, String message, Long retryAfterMs) {
@@ -431,11 +452,13 @@ final class Session {
     }
   }
 
-  // an unsolicited error about a subscription: it ended. not_found: the database was destroyed
-  private void subscriptionEnded(Sub sub, String code, String message) {
+  // an unsolicited error about a subscription: it ended. not_found: the database was destroyed;
+  // anything else (internal: a catch-up read failed) is taken again, when the server says
+  private void subscriptionEnded(Sub sub, String code, String message, Long retryAfterMs) {
     bySid.remove(sub.sid);
     subs.remove(sub.db);
     core.emitError(code, message, sub.db, null, null, null, null);
-    if (!code.equals("not_found") && !code.equals("forbidden")) later(DEFAULT_RETRY_MS, () -> subscribe(sub.db));
+    if (code.equals("not_found") || code.equals("forbidden")) return;
+    later(retryAfterMs != null ? retryAfterMs : DEFAULT_RETRY_MS, () -> subscribe(sub.db));
   }
 }

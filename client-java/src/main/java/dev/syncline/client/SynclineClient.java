@@ -3,7 +3,6 @@ package dev.syncline.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.client.store.LocalState;
 import dev.syncline.client.store.LocalStore;
-import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.UserInfo;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -11,8 +10,12 @@ import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.security.SecureRandom;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The Syncline client for JVM apps: a local replica that the app reads and writes at once, kept
@@ -47,16 +50,15 @@ public final class SynclineClient {
   private final Ulid ids;
   private final Future<Void> ready;
   private Session session;
+  /** Sign-ins waiting for a connection (event loop only); failed when the client closes or goes offline. */
+  private final Set<Promise<Session>> waitingForSession = new LinkedHashSet<>();
   private volatile boolean offline;
   private volatile boolean closed;
+  /** The close in progress or done: every close() returns it. */
+  private final AtomicReference<Future<Void>> closing = new AtomicReference<>();
 
   private SynclineClient(Vertx vertx, boolean ownsVertx, ClientOptions options) {
-    if (options.url() == null || !options.url().matches("wss?://.+")) throw new IllegalArgumentException("url: a ws:// or wss:// URL");
-    if (options.clientId() != null && !Hlc.isValidOrigin(options.clientId())) {
-      throw new IllegalArgumentException("clientId: 1 to 64 of [A-Za-z0-9_.:-]");
-    }
-    Integer w = options.writeQuorum();
-    if (w != null && (w < 1 || w > 64)) throw new IllegalArgumentException("writeQuorum: 1 to 64");
+    options.validate();
     this.vertx = vertx;
     this.ownsVertx = ownsVertx;
     this.options = options;
@@ -89,12 +91,27 @@ public final class SynclineClient {
     this.ready = start(store);
   }
 
-  /** A client on a Vert.x instance of its own, closed with the client. */
+  /**
+   * A client on a Vert.x instance of its own, closed with the client.
+   *
+   * @throws IllegalArgumentException for options that cannot work; nothing is left running then
+   */
   public static SynclineClient create(ClientOptions options) {
-    return new SynclineClient(Vertx.vertx(), true, options);
+    options.validate(); // before a Vert.x exists
+    Vertx own = Vertx.vertx();
+    try {
+      return new SynclineClient(own, true, options);
+    } catch (Throwable t) {
+      own.close(); // nobody else holds it: it would run forever
+      throw t;
+    }
   }
 
-  /** A client on the app's Vert.x. */
+  /**
+   * A client on the app's Vert.x.
+   *
+   * @throws IllegalArgumentException for options that cannot work
+   */
   public static SynclineClient create(Vertx vertx, ClientOptions options) {
     return new SynclineClient(vertx, false, options);
   }
@@ -124,6 +141,8 @@ public final class SynclineClient {
       });
       return p.future();
     });
+    // listeners hear of it too, as of every other store failure
+    loaded.onFailure(e -> onContext(() -> core.emitError("storage", "could not load the store: " + e.getMessage(), null, null, null, null, null)));
     return loaded.mapEmpty();
   }
 
@@ -142,14 +161,19 @@ public final class SynclineClient {
 
   /** The database {@code name}; on first use the client subscribes to all of it, now or once connected. */
   public Database db(String name) {
-    return databases.computeIfAbsent(name, n -> {
-      String problem = Names.dbProblem(n);
-      if (problem != null) throw new SynclineException("bad_request", problem);
-      onContext(() -> {
-        if (session != null) session.subscribe(n);
-      });
-      return new Database(this, n);
+    Database known = databases.get(name);
+    if (known != null) return known;
+    String problem = Names.dbProblem(name);
+    if (problem != null) throw new SynclineException("bad_request", problem);
+    Database made = new Database(this, name);
+    known = databases.putIfAbsent(name, made);
+    if (known != null) return known; // another thread opened it first, and subscribes
+    // In the map before the hop, so on the event loop either the hop runs after a welcome and
+    // subscribes, or a welcome comes later and subscribes to it with every other database.
+    onContext(() -> {
+      if (session != null) session.subscribe(name);
     });
+    return made;
   }
 
   /** Listens to an event (handlers run on the client's event loop); returns what stops it. */
@@ -180,17 +204,21 @@ public final class SynclineClient {
     offline = flag;
     ready.onSuccess(v -> onContext(() -> {
       if (closed) return;
-      if (flag) transport.stop();
-      else transport.start();
+      if (flag) {
+        transport.stop();
+        failWaitingForSession("the client was set offline");
+      } else {
+        transport.start();
+      }
     }));
   }
 
   /**
    * Signs in on the live connection (waiting up to connectTimeoutMs for one). Completes with the
    * user; fails with a {@link SynclineException} whose code is the server's ({@code
-   * unauthenticated}, {@code rate_limited} with {@code retryAfterMs}, …) or {@code offline}. The
-   * token is stored and sent on every reconnect; data held for another user is dropped first, as
-   * by {@link #logout()}.
+   * unauthenticated}, {@code rate_limited} with {@code retryAfterMs}, …) or {@code offline}. It
+   * completes once the token is in the store (else it fails with {@code storage}), and the token is
+   * sent on every reconnect; data held for another user is dropped first, as by {@link #logout()}.
    */
   public Future<UserInfo> login(String username, String password) {
     return signIn("login", username, password);
@@ -212,10 +240,13 @@ public final class SynclineClient {
 
   /**
    * Signs out: forgets the token, drops the local copy of every database AND the unsent edits
-   * (they were the signed-out user's), and reconnects anonymously. Completes once stored.
+   * (they were the signed-out user's), and reconnects anonymously. Completes once stored; fails
+   * with {@code offline}, changing nothing, once the client is closed.
    */
   public Future<Void> logout() {
+    if (closed) return Future.failedFuture(closedError());
     return ready.compose(v -> onContextFuture(() -> {
+      if (closed) return Future.failedFuture(closedError()); // its store is closed, or closing
       Future<Void> stored = core.signOut(true);
       reconnect("signed out");
       return stored;
@@ -230,16 +261,19 @@ public final class SynclineClient {
   /**
    * Stops reconnecting and closes the socket and the store (which keeps everything: unsent edits
    * are pushed by the next client on it). Also closes the Vert.x instance, if the client made it.
+   * Sign-ins waiting for a connection fail with {@code offline}. Every call returns the same close,
+   * so a second one completes only once the store is closed.
    */
   public Future<Void> close() {
-    if (closed) return Future.succeededFuture();
-    closed = true;
     Promise<Void> done = Promise.promise();
+    if (!closing.compareAndSet(null, done.future())) return closing.get(); // the close already running
+    closed = true;
     ready.transform(ar -> onContextFuture(() -> {
       transport.stop();
       transport.close();
       if (session != null) session.close();
       session = null;
+      failWaitingForSession("the client closed");
       return vertx.<Void>executeBlocking(() -> {
         if (core.store != null) core.store.close();
         return null;
@@ -272,14 +306,15 @@ public final class SynclineClient {
         core.setOnline(true);
         events.emit(ClientEvent.CONNECT, new ClientEvent.Connected(welcome.path("serverId").asText(),
             welcome.path("time").asLong(), user));
+        for (Promise<Session> p : List.copyOf(waitingForSession)) p.tryComplete(session);
       }
 
       @Override
-      public boolean signedIn(TokenRecord record) {
+      public ClientCore.SignIn signedIn(TokenRecord record) {
+        ClientCore.SignIn kept = core.signIn(record);
         // another user's data was dropped: start over on a new connection, as the new user
-        if (!core.signIn(record)) return false;
-        reconnect("signed in as another user");
-        return true;
+        if (kept.wiped()) reconnect("signed in as another user");
+        return kept;
       }
 
       @Override
@@ -309,20 +344,25 @@ public final class SynclineClient {
     if (session != null && session.welcomed()) return Future.succeededFuture(session);
     if (closed || offline) return Future.failedFuture(SynclineException.offline("the client is offline"));
     Promise<Session> p = Promise.promise();
-    Runnable[] stop = new Runnable[1];
-    long timer = vertx.setTimer(options.connectTimeoutMs(), id -> {
-      stop[0].run();
-      p.tryFail(SynclineException.offline("could not connect within " + options.connectTimeoutMs() + " ms"));
-    });
-    stop[0] = events.on(ClientEvent.CONNECT, c -> {
+    waitingForSession.add(p);
+    long timer = vertx.setTimer(options.connectTimeoutMs(),
+        id -> p.tryFail(SynclineException.offline("could not connect within " + options.connectTimeoutMs() + " ms")));
+    return p.future().onComplete(ar -> {
       vertx.cancelTimer(timer);
-      stop[0].run();
-      p.tryComplete(session);
+      waitingForSession.remove(p);
     });
-    return p.future();
+  }
+
+  private void failWaitingForSession(String why) {
+    for (Promise<Session> p : List.copyOf(waitingForSession)) p.tryFail(SynclineException.offline(why));
   }
 
   // ---- for the handles ----
+
+  /** The session of the open connection, or null; on the event loop (tests hand it frames). */
+  Session session() {
+    return session;
+  }
 
   ClientCore core() {
     return core;
@@ -334,9 +374,13 @@ public final class SynclineClient {
 
   Future<Void> write(String db, String col, String id, Map<String, JsonNode> attrs) {
     db(db); // writing to a database subscribes to it, so its state comes back
-    if (closed) return Future.failedFuture(new SynclineException("offline", "the client is closed"));
+    if (closed) return Future.failedFuture(closedError());
     if (core.loaded && Vertx.currentContext() == context) return core.write(db, col, id, attrs);
     return ready.compose(v -> onContextFuture(() -> core.write(db, col, id, attrs)));
+  }
+
+  private static SynclineException closedError() {
+    return SynclineException.offline("the client is closed");
   }
 
   /** Runs {@code r} on the client's event loop: at once if already there. */
@@ -350,8 +394,11 @@ public final class SynclineClient {
     onContext(() -> {
       try {
         work.get().onComplete(p);
-      } catch (RuntimeException e) {
-        p.fail(e);
+      } catch (VirtualMachineError fatal) {
+        p.tryFail(fatal);
+        throw fatal;
+      } catch (Throwable t) {
+        p.tryFail(t); // the caller learns of it; the event loop goes on
       }
     });
     return p.future();

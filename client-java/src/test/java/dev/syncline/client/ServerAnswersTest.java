@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.syncline.protocol.Hlc;
+import dev.syncline.server.config.ServerConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -47,12 +48,7 @@ class ServerAnswersTest {
   @Test
   @DisplayName("quorum_timeout: the write stays pending and is reported with how many servers held it; it is pushed again")
   void quorumTimeout() {
-    // a server that names a peer it never reaches: two servers could hold a write, only one does
-    try (EmbeddedServer server = EmbeddedServer.start(cfg -> {
-      cfg.clusterSecret = "a test cluster secret of at least 32 characters";
-      cfg.peers = new java.util.ArrayList<>(List.of("ws://127.0.0.1:1/sync"));
-      cfg.quorumTimeoutMs = 200;
-    })) {
+    try (EmbeddedServer server = EmbeddedServer.start(cfg -> peerNeverReached(cfg, 200))) {
       SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setWriteQuorum(2));
       try {
         Await.result(c.ready());
@@ -111,5 +107,139 @@ class ServerAnswersTest {
         Await.result(c.close());
       }
     }
+  }
+
+  @Test
+  @DisplayName("edits the server's limits refuse (a delta too big for a message, an id too long) are refused as the server would, and the rest are pushed")
+  void editsBeyondTheServersLimits() {
+    try (EmbeddedServer server = EmbeddedServer.start(cfg -> {
+      cfg.maxMessageBytes = 2048;
+      cfg.catchUpPageBytes = 1024;
+      cfg.maxIdLength = 16;
+    })) {
+      // offline, edits are checked against the default limits: these pass
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setOffline(true));
+      try {
+        Await.result(c.ready());
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        c.on(ClientEvent.ERROR, errors::add);
+        Collection col = c.db("app").col("c");
+        Await.result(col.doc("d").set(Map.of("big", "x".repeat(4000))));
+        Await.result(col.doc("an-id-longer-than-sixteen").set(Map.of("v", 1)));
+        Await.result(col.doc("d").set(Map.of("small", 1)));
+        c.offline(false);
+        Await.until(() -> c.status().online() && c.status().pending() == 0, () -> "every edit answered: " + c.status() + " " + errors);
+        assertEquals(List.of("too_large", "bad_request"), errors.stream().map(ClientEvent.ClientError::code).toList());
+        assertEquals("big", errors.get(0).attr());
+        assertEquals("an-id-longer-than-sixteen", errors.get(1).id());
+        assertEquals(Map.of("small", 1), col.doc("d").get().attributes(), "the refused edits are undone");
+        SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+        try {
+          reader.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+          Await.until(() -> reader.db("app").col("c").doc("d").get() != null, () -> "the edit that fits to land");
+          assertEquals(Map.of("small", 1), reader.db("app").col("c").doc("d").get().attributes());
+        } finally {
+          Await.result(reader.close());
+        }
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("after clock_skew sets the clock back, a new edit of an attribute still held with a later stamp wins over it")
+  void editAfterClockSetBack() {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      long ahead = 10 * 60_000;
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setOffline(true)
+          .setWallClock(() -> System.currentTimeMillis() + ahead));
+      try {
+        Await.result(c.ready());
+        // "later" does not exist on the server: its edit stays pending, stamped ten minutes ahead
+        Document held = c.db("later").col("c").doc("d");
+        Await.result(held.set(Map.of("v", 1)));
+        Await.result(c.db("app").col("c").doc("d").set(Map.of("v", 1)));
+        c.offline(false);
+        Await.until(() -> c.core().replica.registersOf("app").size() == 1, () -> "app's edit re-stamped and recorded");
+        assertTrue(c.core().clock.last().ms() < System.currentTimeMillis() + 60_000, "the clock was set back");
+
+        Await.result(held.set(Map.of("v", 2)));
+        assertEquals(2, held.get().getNumber("v").intValue(), "the new edit shows");
+        assertEquals(2, c.core().replica.pendingEntry("later", "c", "d", "v").value().asInt(), "and is the one to push");
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("quorum_timeout is reported only while the write it answers is still the attribute's: one rewritten meanwhile is not")
+  void quorumTimeoutOfRewrittenAttribute() {
+    try (EmbeddedServer server = EmbeddedServer.start(cfg -> {
+      peerNeverReached(cfg, 3000);
+      // anyone may create a document, nobody may change one: the rewrite is refused, and ends the story
+      ServerConfig.DatabaseSpec notes = ServerConfig.DatabaseSpec.named("notes");
+      notes.policy = EmbeddedServer.json("{\"read\":[\"$all\"],\"create\":[\"$all\"],\"update\":[\"role:nobody\"],\"destroy\":[]}");
+      cfg.databases.add(notes);
+    })) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setWriteQuorum(2));
+      SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        Await.result(c.ready());
+        reader.blocking().ready().awaitSynced("notes", Await.TIMEOUT);
+        c.blocking().awaitSynced("notes", Await.TIMEOUT);
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        c.on(ClientEvent.ERROR, errors::add);
+        Document d = c.db("notes").col("c").doc("d");
+        Await.result(d.set(Map.of("v", 1)));
+        // committed on the server (the reader has it); its ack waits out the quorum
+        Await.until(() -> reader.db("notes").col("c").doc("d").get() != null, () -> "the first write to commit");
+        Await.result(d.set(Map.of("v", 2)));
+        Await.until(() -> !errors.isEmpty() && c.status().pending() == 0, () -> "the rewrite answered: " + errors);
+        assertEquals(List.of("forbidden"), errors.stream().map(ClientEvent.ClientError::code).toList(),
+            "no quorum_timeout for the first write, which the second had replaced");
+      } finally {
+        Await.result(reader.close());
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a subscription the server ends with retryAfterMs is taken again only after that long")
+  void subscriptionEndedWithRetryAfter() throws InterruptedException {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        c.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+        assertEquals(1, subscriptions(server));
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        c.on(ClientEvent.ERROR, errors::add);
+        // no server sends this today (PROTOCOL.md §8 allows it): handed to the live session as if it had.
+        // s1: the server names a connection's first subscription so
+        c.onContext(() -> c.session().receive("{\"type\":\"error\",\"code\":\"internal\",\"message\":\"catch-up read failed\","
+            + "\"sid\":\"s1\",\"retryAfterMs\":5000}"));
+        Await.until(() -> !errors.isEmpty(), () -> "the subscription to end");
+        assertEquals("app", errors.get(0).db(), "taken as the end of the app subscription");
+        Thread.sleep(2000);
+        assertEquals(1, subscriptions(server), "not taken again before retryAfterMs");
+        Await.until(() -> subscriptions(server) == 2, () -> "subscribed again after retryAfterMs");
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+
+  // a server that names a peer it never reaches: two servers could hold a write, only one does
+  private static void peerNeverReached(ServerConfig cfg, long quorumTimeoutMs) {
+    cfg.clusterSecret = "a test cluster secret of at least 32 characters";
+    cfg.peers = new java.util.ArrayList<>(List.of("ws://127.0.0.1:1/sync"));
+    cfg.quorumTimeoutMs = quorumTimeoutMs;
+  }
+
+  // the subscriptions open on the server (the one ended above only on the client's side, so still open there)
+  private static int subscriptions(EmbeddedServer server) {
+    return AdminConnection.admin(server.url(), "server.stats", "{}").path("subscriptions").asInt();
   }
 }

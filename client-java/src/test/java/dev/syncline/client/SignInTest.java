@@ -77,9 +77,14 @@ class SignInTest {
 
         List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
         rita.on(ClientEvent.ERROR, errors::add);
+        // seen through the event: the refusal may come back before this thread could look
+        List<String> seenLocally = new CopyOnWriteArrayList<>();
+        rita.on(ClientEvent.DOC_UPDATE, ch -> {
+          if (ch.local()) seenLocally.add(ch.doc().getString("title"));
+        });
         Document home = rita.db("wiki").col("pages").doc("home");
         Await.result(home.set(Map.of("title", "Defaced")));
-        assertEquals("Defaced", home.get().getString("title"), "applied locally at once");
+        assertEquals(List.of("Defaced"), seenLocally, "applied locally at once");
         Document mine = rita.db("wiki").col("pages").doc("ritas");
         Await.result(mine.set(Map.of("title", "Mine")));
         Await.until(() -> errors.size() >= 2, () -> "two refusals: " + errors);
@@ -107,6 +112,27 @@ class SignInTest {
           assertEquals("unauthenticated", e.code());
         }
         assertNull(c.user());
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("login completes only once its token is in the store: a store that cannot take it fails the login with storage")
+  void loginWaitsForTheStoredToken(@TempDir Path dir) {
+    try (EmbeddedServer server = server()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      try {
+        Await.result(c.ready());
+        c.blocking().awaitSynced("app", Await.TIMEOUT); // online
+        c.core().store.close(); // the disk is gone: nothing more can be stored
+        try {
+          Await.result(c.login("erin", "erin's long password"));
+          throw new AssertionError("login completed, but its token was never stored");
+        } catch (SynclineException e) {
+          assertEquals("storage", e.code());
+        }
       } finally {
         Await.result(c.close());
       }

@@ -4,10 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.syncline.server.config.ServerConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,22 +84,69 @@ class StoreAndResumeTest {
   }
 
   @Test
-  @DisplayName("one store, one client: a second client on an open store fails to start")
+  @DisplayName("one store, one client: a second client on an open store fails to start, and says so with ERROR storage")
   void storeIsLocked(@TempDir Path dir) throws IOException {
     try (EmbeddedServer server = EmbeddedServer.start()) {
       SynclineClient first = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
       Await.result(first.ready());
       SynclineClient second = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+      second.on(ClientEvent.ERROR, errors::add);
       try {
         Await.result(second.ready());
         throw new AssertionError("a second client opened a store in use");
       } catch (RuntimeException expected) {
-        // the store is locked by the first
+        // the store is locked by the first; listeners hear of it too
+        Await.until(() -> errors.stream().anyMatch(e -> e.code().equals("storage")), () -> "ERROR storage: " + errors);
       } finally {
         Await.result(second.close());
         Await.result(first.close());
       }
       assertTrue(Files.exists(dir));
+    }
+  }
+
+  @Test
+  @DisplayName("a write acknowledged as superseded, after the newer value had arrived, leaves the newer value in the store")
+  void supersededAckKeepsNewerValueStored(@TempDir Path dir) {
+    try (EmbeddedServer server = EmbeddedServer.start(c -> c.users.add(new ServerConfig.UserSpec("erin", "erin's long password", List.of())))) {
+      SynclineClient a = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      SynclineClient b = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        Await.result(a.ready());
+        Await.result(b.ready());
+        Await.result(a.login("erin", "erin's long password"));
+        a.offline(true);
+        Document onA = a.db("app").col("c").doc("d");
+        Await.result(onA.set(Map.of("x", 1))); // erin's edit, held offline
+        // the server stops taking erin's token: when a comes back, it is anonymous, and erin's edit waits for her
+        AdminConnection.admin(server.url(), "user.update", "{\"username\":\"erin\",\"password\":\"erin's new password\"}");
+        long wroteAt = a.core().clock.last().ms();
+        Await.until(() -> b.core().now() > wroteAt, () -> "b's clock to pass a's write");
+        Await.result(b.db("app").col("c").doc("d").set(Map.of("x", 2))); // later: wins
+        b.blocking().awaitSynced("app", Await.TIMEOUT);
+        Await.until(() -> b.status().pending() == 0, () -> "b's write to land");
+
+        a.offline(false);
+        Await.until(() -> a.core().replica.registersOf("app").stream().anyMatch(r -> r.attr().equals("x") && r.value().asInt() == 2),
+            () -> "a to hold b's newer value, with erin's older edit still unsent");
+        List<ClientEvent.Recorded> recorded = new CopyOnWriteArrayList<>();
+        a.on(ClientEvent.DOC_RECORD, recorded::add);
+        Await.result(a.login("erin", "erin's new password"));
+        Await.until(() -> !recorded.isEmpty() && a.status().pending() == 0, () -> "erin's edit answered");
+        assertEquals("superseded", recorded.get(0).result());
+        assertEquals(2, onA.get().getNumber("x").intValue());
+      } finally {
+        Await.result(b.close());
+        Await.result(a.close());
+      }
+      SynclineClient again = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      try {
+        Await.result(again.ready());
+        assertEquals(2, again.db("app").col("c").doc("d").get().getNumber("x").intValue(), "the store kept the newer value");
+      } finally {
+        Await.result(again.close());
+      }
     }
   }
 }

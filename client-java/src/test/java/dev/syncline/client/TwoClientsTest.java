@@ -4,11 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.syncline.server.config.ServerConfig;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -95,6 +98,39 @@ class TwoClientsTest {
       } finally {
         Await.result(a.close());
         Await.result(b.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("databases opened from other threads while the client connects are each subscribed, whatever the order")
+  void databasesOpenedWhileConnecting() throws InterruptedException {
+    List<String> names = IntStream.range(0, 40).mapToObj(i -> "db" + i).toList();
+    try (EmbeddedServer server = EmbeddedServer.start(cfg -> names.forEach(n -> cfg.databases.add(ServerConfig.DatabaseSpec.named(n))))) {
+      for (int round = 0; round < 5; round++) {
+        SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+        try {
+          CountDownLatch go = new CountDownLatch(1);
+          List<Thread> openers = new ArrayList<>();
+          for (int t = 0; t < 4; t++) {
+            List<String> mine = names.subList(t * 10, t * 10 + 10);
+            Thread opener = new Thread(() -> {
+              try {
+                go.await();
+              } catch (InterruptedException e) {
+                return;
+              }
+              mine.forEach(c::db);
+            });
+            opener.start();
+            openers.add(opener);
+          }
+          c.ready().onSuccess(v -> go.countDown()); // the client starts connecting now
+          for (Thread t : openers) t.join();
+          Await.until(() -> c.status().synced().keySet().containsAll(names), () -> "all 40 subscribed: " + c.status().synced().keySet());
+        } finally {
+          Await.result(c.close());
+        }
       }
     }
   }

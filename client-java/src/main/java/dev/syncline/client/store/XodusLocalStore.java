@@ -48,7 +48,11 @@ final class XodusLocalStore implements LocalStore {
   private final Store meta;
   private final LinkedBlockingQueue<Task> queue = new LinkedBlockingQueue<>();
   private final Thread writer;
-  private volatile boolean closed;
+  /** Held to queue a write or STOP, so nothing is ever queued after STOP, where no one would take it. */
+  private final Object queueing = new Object();
+  /** Guarded by queueing: writes are taken until close, or until the writer is gone. */
+  private boolean accepting = true;
+  private boolean closing; // guarded by queueing
 
   XodusLocalStore(Path dir) {
     env = Environments.newInstance(dir.toFile(), new EnvironmentConfig().setLogDurableWrite(true).setEnvCloseForcedly(true)
@@ -96,29 +100,40 @@ final class XodusLocalStore implements LocalStore {
   @Override
   public CompletableFuture<Void> write(StoreWrite w) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    if (closed) {
-      done.completeExceptionally(new IllegalStateException("the store is closed"));
-      return done;
+    synchronized (queueing) {
+      if (accepting) {
+        queue.add(new Task(w, done));
+        return done;
+      }
     }
-    queue.add(new Task(w, done));
+    done.completeExceptionally(closedError());
     return done;
+  }
+
+  private static IllegalStateException closedError() {
+    return new IllegalStateException("the store is closed");
   }
 
   private void run() {
     List<Task> group = new ArrayList<>();
-    while (true) {
-      Task first;
+    boolean stop = false;
+    while (!stop) {
       try {
-        first = queue.take();
+        group.add(queue.take());
       } catch (InterruptedException e) {
-        return;
+        break;
       }
-      group.add(first);
       queue.drainTo(group);
-      boolean stop = group.remove(STOP);
+      stop = group.remove(STOP);
       if (!group.isEmpty()) commit(group);
       group.clear();
-      if (stop) return;
+    }
+    // interrupted, the writer leaves writes queued: they fail, and later ones too
+    synchronized (queueing) {
+      accepting = false;
+    }
+    for (Task t; (t = queue.poll()) != null; ) {
+      if (t != STOP) t.done().completeExceptionally(closedError());
     }
   }
 
@@ -242,9 +257,12 @@ final class XodusLocalStore implements LocalStore {
 
   @Override
   public void close() {
-    if (closed) return;
-    closed = true;
-    queue.add(STOP);
+    synchronized (queueing) {
+      if (closing) return;
+      closing = true;
+      accepting = false;
+      queue.add(STOP); // after every write queued before; none can follow it
+    }
     try {
       writer.join(TimeUnit.SECONDS.toMillis(30));
     } catch (InterruptedException e) {

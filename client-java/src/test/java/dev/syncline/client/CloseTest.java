@@ -1,0 +1,122 @@
+package dev.syncline.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.syncline.client.store.LocalStore;
+import dev.syncline.client.store.StoreWrite;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+@DisplayName("Closing a client: what waits is answered, and a close in progress is the one close")
+class CloseTest {
+
+  @Test
+  @DisplayName("a login waiting for a connection fails with offline when the client closes")
+  void loginWaitingForConnectionFailsOnClose() {
+    EmbeddedServer server = EmbeddedServer.start();
+    String url = server.url();
+    server.close(); // nothing answers at that address now
+    SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(url).setConnectTimeoutMs(600_000));
+    Await.result(c.ready());
+    var login = c.login("erin", "erin's long password");
+    settleEventLoop(c); // the login now waits for a connection
+    c.close();
+    try {
+      Await.result(login);
+      throw new AssertionError("signed in without a server");
+    } catch (SynclineException e) {
+      assertEquals("offline", e.code());
+    }
+  }
+
+  @Test
+  @DisplayName("logout after close fails with offline and leaves the store as it was")
+  void logoutAfterClose(@TempDir Path dir) {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      Await.result(c.ready());
+      Await.result(c.db("app").col("c").doc("d").set(java.util.Map.of("v", 1)));
+      Await.result(c.close());
+      try {
+        Await.result(c.logout());
+        throw new AssertionError("logged out of a closed client");
+      } catch (SynclineException e) {
+        assertEquals("offline", e.code());
+      }
+      SynclineClient again = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      try {
+        Await.result(again.ready());
+        assertEquals(1, again.status().pending(), "the unsent edit is still there");
+      } finally {
+        Await.result(again.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a second close while the first runs returns that close: once it completes, the store is free")
+  void secondCloseIsTheFirst(@TempDir Path dir) {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      Await.result(c.ready());
+      var first = c.close();
+      var second = c.close();
+      assertTrue(!second.isComplete() || first.isComplete(), "the second close completed before the first");
+      Await.result(second);
+      SynclineClient next = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      try {
+        Await.result(next.ready()); // the store is closed: another client may open it
+      } finally {
+        Await.result(next.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("store writes racing the store's close each complete: stored, or failed as closed, never left waiting")
+  void storeWritesRacingCloseComplete(@TempDir Path dir) throws InterruptedException {
+    for (int round = 0; round < 150; round++) { // the race is narrow: many rounds to meet it
+      LocalStore store = LocalStore.xodus(dir.resolve("r" + round));
+      List<CompletableFuture<Void>> writes = new CopyOnWriteArrayList<>();
+      AtomicBoolean stop = new AtomicBoolean();
+      List<Thread> writers = new java.util.ArrayList<>();
+      for (int t = 0; t < 3; t++) {
+        Thread w = new Thread(() -> {
+          while (!stop.get()) writes.add(store.write(new StoreWrite().clock("0000000000001-0000")));
+        });
+        w.start();
+        writers.add(w);
+      }
+      Thread.sleep(2);
+      store.close();
+      stop.set(true);
+      for (Thread w : writers) w.join();
+      for (CompletableFuture<Void> f : writes) {
+        try {
+          f.get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+          // failed because the store closed: answered
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new AssertionError("round " + round + ": a write was never answered (of " + writes.size() + ")");
+        }
+      }
+    }
+  }
+
+  // lets the client's event loop run what is queued now, and what that queues in turn
+  private static void settleEventLoop(SynclineClient c) {
+    for (int hop = 0; hop < 3; hop++) {
+      io.vertx.core.Promise<Void> reached = io.vertx.core.Promise.promise();
+      c.onContext(reached::complete);
+      Await.result(reached.future());
+    }
+  }
+}
