@@ -304,10 +304,12 @@ export class ClientCore {
       if (r === undefined) return; // no result: stays queued and is pushed again
       if (typeof r === 'string') {
         const entry = this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
-        this.replica.mergeConfirmed(db, d); // the server holds it, or something newer
+        // the server holds it, or something newer; only a register that won here is stored, so
+        // the store never goes back to an older value than a change that came in meanwhile
+        const won = this.replica.mergeConfirmed(db, d) === 'applied';
         // Written again since? Then the newer write tells whose edit this attribute is.
         const mine = entry ? entry.mine : (this.replica.pendingEntry(db, d.col, d.id, d.attr)?.mine ?? false);
-        recorded.push({ d, result: r, mine });
+        recorded.push({ d, result: r, mine, won });
       } else if (r.error === 'clock_skew') {
         skewed.push({ d, serverTime: r.serverTime });
       } else if (r.error === 'quorum_timeout') {
@@ -351,7 +353,7 @@ export class ClientCore {
         restamped,
       });
       this.persist({
-        registers: recorded.map(({ d }) => register(db, d)),
+        registers: recorded.filter(({ won }) => won).map(({ d }) => register(db, d)),
         pendingDelete: [...recorded, ...dropped].map(({ d }) => register(db, d))
           .concat(restamped.map(({ from, row }) => ({ ...row, ts: from }))),
         pendingPut: restamped.map(({ row }) => row),
