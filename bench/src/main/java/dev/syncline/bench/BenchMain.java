@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "syncline-bench", mixinStandardHelpOptions = true, version = "Syncline bench 0.1",
     description = "Load generator for a Syncline server on 127.0.0.1. Each scenario prints one summary line.",
     subcommands = {WritesBench.class, FanoutBench.class, CatchupBench.class, IdleBench.class, ReplicationLagBench.class,
-        ReplicationCatchupBench.class, QuorumBench.class, JavaClientBench.class})
+        ReplicationCatchupBench.class, QuorumBench.class, JavaClientBench.class, ProfileSummary.class})
 public final class BenchMain implements Runnable {
   public static void main(String[] args) {
     System.exit(new CommandLine(new BenchMain()).execute(args));
