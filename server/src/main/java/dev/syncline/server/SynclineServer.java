@@ -13,6 +13,7 @@ import dev.syncline.server.replication.ReplicationOptions;
 import dev.syncline.server.auth.Auth;
 import dev.syncline.server.auth.AuthSetup;
 import dev.syncline.server.auth.Policy;
+import dev.syncline.server.cli.Version;
 import dev.syncline.server.commit.CommitStats;
 import dev.syncline.server.commit.Committer;
 import dev.syncline.server.commit.CommitterOptions;
@@ -21,6 +22,7 @@ import dev.syncline.server.http.HttpSettings;
 import dev.syncline.server.http.HttpVerticle;
 import dev.syncline.server.hub.Hub;
 import dev.syncline.server.hub.HubOptions;
+import dev.syncline.server.metrics.Rates;
 import dev.syncline.server.metrics.ServerMetrics;
 import dev.syncline.server.session.SessionServices;
 import dev.syncline.server.store.Store;
@@ -40,6 +42,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,6 +65,9 @@ public final class SynclineServer {
   /** The database of the bundled todo example. */
   private static final String TODO_DB = "todo";
 
+  /** This build's version, for {@code server.stats}. */
+  private static final String VERSION = Version.current();
+
   private final ServerConfig config;
   private final Vertx vertx;
   private final long startedAt = System.currentTimeMillis();
@@ -75,6 +81,8 @@ public final class SynclineServer {
   private Hub hub;
   private DatabaseLifecycle databases;
   private Replication replication;
+  private Rates rates;
+  private long ratesTimer = -1;
   private String serverId;
   private int port;
   private volatile boolean ready;
@@ -154,6 +162,7 @@ public final class SynclineServer {
               config.maxBadMessagesPerMinute, config.messagesPerSecond, auth, store, committer, hub, admin, replication,
               metrics);
           bindMetrics();
+          startRates();
           Backups backups = new Backups(vertx, store, Path.of(config.data), serverId);
           return Future.all(verticles.stream().map(h -> h.attach(services, backups)).toList());
         })
@@ -192,6 +201,19 @@ public final class SynclineServer {
     metrics.gauge("syncline.store.disk.bytes", "Bytes the store takes on disk", store, Store::diskBytes);
     metrics.gauge("syncline.store.databases", "Databases", store, s -> s.databases().size());
     metrics.peers(replication::stats);
+  }
+
+  /** The live rates of {@code server.stats}, sampled once a second. */
+  private void startRates() {
+    Map<String, LongSupplier> counters = new LinkedHashMap<>();
+    counters.put("deltas", () -> committer.stats().deltas());
+    counters.put("pushes", () -> committer.stats().pushes());
+    counters.put("groups", () -> committer.stats().groups());
+    counters.put("bytesIn", metrics::bytesIn);
+    counters.put("bytesOut", metrics::bytesOut);
+    rates = new Rates(counters);
+    rates.sample();
+    ratesTimer = vertx.setPeriodic(1000, id -> rates.sample());
   }
 
   private Void openStore() throws IOException {
@@ -284,6 +306,7 @@ public final class SynclineServer {
     Thread t = new Thread(() -> {
       try {
         if (replication != null) awaitQuietly(replication.stop());
+        vertx.cancelTimer(ratesTimer);
         List<Future<Void>> undeployed = new ArrayList<>();
         for (String id : deployments) undeployed.add(vertx.undeploy(id));
         awaitQuietly(Future.join(undeployed));
@@ -335,6 +358,8 @@ public final class SynclineServer {
     Runtime rt = Runtime.getRuntime();
     ObjectNode out = Json.MAPPER.createObjectNode()
         .put("serverId", serverId)
+        .put("version", VERSION)
+        .put("dataPath", Path.of(config.data).toAbsolutePath().normalize().toString())
         .put("uptimeMs", System.currentTimeMillis() - startedAt)
         .put("connections", verticles.stream().mapToInt(HttpVerticle::connections).sum())
         .put("subscriptions", hub.subscriptions())
@@ -354,6 +379,13 @@ public final class SynclineServer {
         .put("lagEvents", hub.lagEvents())
         .put("bufferedBytes", hub.bufferedBytes());
     out.putObject("heap").put("usedBytes", rt.totalMemory() - rt.freeMemory()).put("maxBytes", rt.maxMemory());
+    ObjectNode perSecond = out.putObject("rates")
+        .put("deltasPerSecond", rates.perSecond("deltas"))
+        .put("pushesPerSecond", rates.perSecond("pushes"))
+        .put("groupsPerSecond", rates.perSecond("groups"));
+    if (config.metrics.enabled) { // Vert.x counts bytes only with its metrics on
+      perSecond.put("bytesInPerSecond", rates.perSecond("bytesIn")).put("bytesOutPerSecond", rates.perSecond("bytesOut"));
+    }
     return out;
   }
 }

@@ -47,6 +47,7 @@ class StaticFilesTest {
     Files.writeString(dir.resolve("index.html"), "<h1>mine</h1>");
     try (TestServer server = TestServer.start(c -> c.staticDir = dir.toString())) {
       assertTrue(get(server.port(), "/").body().contains("mine"));
+      assertTrue(get(server.port(), "/admin/").body().contains("<title>Syncline admin</title>"), "the admin page is not hidden");
       assertEquals(404, get(server.port(), "/sdk/index.js").statusCode());
     }
     try (TestServer server = TestServer.start()) {

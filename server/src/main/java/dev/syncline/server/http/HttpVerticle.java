@@ -43,6 +43,13 @@ public final class HttpVerticle extends VerticleBase {
   /** Where the build puts the todo example and the JavaScript SDK, on the classpath. */
   static final String BUNDLED_WEB_ROOT = "webroot";
 
+  /** The admin page, on the classpath; served at {@code /admin/} whatever is served at {@code /}. */
+  static final String ADMIN_WEB_ROOT = "admin";
+
+  /** The admin page talks only to this server and is never framed: it holds an admin's sign-in. */
+  private static final String ADMIN_CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+      + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
   /** Largest {@code POST /auth/login} body. */
   private static final int LOGIN_BODY_LIMIT = 4096;
 
@@ -98,6 +105,10 @@ public final class HttpVerticle extends VerticleBase {
         .handler(this::login)
         .failureHandler(rc -> problem(rc, rc.statusCode() == 413 ? 413 : 400, ErrorCode.BAD_REQUEST,
             rc.statusCode() == 413 ? "the body is larger than " + LOGIN_BODY_LIMIT + " bytes" : "a bad request", null));
+    router.getWithRegex("/admin").handler(rc -> rc.redirect("/admin/")); // its modules are imported relative to /admin/
+    router.route("/admin/*").handler(HttpVerticle::adminHeaders);
+    router.route("/admin/sdk/*").handler(StaticHandler.create(BUNDLED_WEB_ROOT + "/sdk").setCachingEnabled(false));
+    router.route("/admin/*").handler(StaticHandler.create(ADMIN_WEB_ROOT).setCachingEnabled(false));
     if (settings.staticDir() != null) {
       router.route("/*").handler(StaticHandler.create(FileSystemAccess.ROOT, settings.staticDir()));
     } else if (settings.bundledWebRoot()) {
@@ -236,6 +247,13 @@ public final class HttpVerticle extends VerticleBase {
       rc.response().putHeader("retry-after", Long.toString((retryAfterMs + 999) / 1000));
     }
     rc.response().setStatusCode(status).putHeader("content-type", "application/json").end(out.encode());
+  }
+
+  /** The admin page: always the running server's own (no stale copy after an upgrade), never in a frame. */
+  private static void adminHeaders(RoutingContext rc) {
+    rc.response().putHeader("cache-control", "no-cache").putHeader("content-security-policy", ADMIN_CSP)
+        .putHeader("x-content-type-options", "nosniff").putHeader("referrer-policy", "no-referrer");
+    rc.next();
   }
 
   /** {@code GET /metrics}: Prometheus text, to whom {@code metrics.access} allows. */

@@ -120,6 +120,20 @@ public final class ServerMetrics {
         o -> Counter.builder(name).description(description).tag("outcome", o).register(registry));
   }
 
+  /** Bytes the HTTP server received (WebSocket frames included), as Vert.x counted them; 0 while its metrics are off. */
+  public long bytesIn() {
+    return total("vertx.http.server.bytes.read");
+  }
+
+  /** Bytes the HTTP server sent, as Vert.x counted them; 0 while its metrics are off. */
+  public long bytesOut() {
+    return total("vertx.http.server.bytes.written");
+  }
+
+  private long total(String counter) {
+    return (long) registry.find(counter).counters().stream().mapToDouble(Counter::count).sum();
+  }
+
   /** The Prometheus text of every metric, the per-peer ones refreshed first. */
   public Future<String> scrape() {
     return peers.get().otherwise((ArrayNode) null).map(list -> {

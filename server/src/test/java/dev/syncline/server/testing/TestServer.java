@@ -6,6 +6,10 @@ import dev.syncline.server.SynclineServer;
 import dev.syncline.server.auth.Policy;
 import dev.syncline.server.config.ServerConfig;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
@@ -16,6 +20,8 @@ import java.util.stream.Stream;
 public final class TestServer implements AutoCloseable {
   /** Password of the {@code admin} user every test server starts with. */
   public static final String ADMIN_PASSWORD = "admin-password-for-tests";
+
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   private final Path dir;
   private final Consumer<ServerConfig> tweak;
@@ -68,6 +74,12 @@ public final class TestServer implements AutoCloseable {
 
   public int port() {
     return server.port();
+  }
+
+  /** A GET of {@code path} on this server; redirects are not followed. */
+  public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port() + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   public SynclineServer server() {

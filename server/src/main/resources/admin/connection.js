@@ -1,0 +1,241 @@
+// The page's one WebSocket to /sync (PROTOCOL.md): hello, sign-in with `login` (or the token kept
+// for this browser tab), then admin ops, subscriptions and pushes over the same socket. Pushes are
+// ordinary client writes stamped by this page's own clock, so the server merges, checks and fans
+// them out like any other edit. The SDK supplies the protocol's pieces: the codec and the clock.
+//
+// When the socket drops, the connection comes back by itself (with the token, after a growing
+// pause) and subscribes again from scratch; each subscriber is told to start over first.
+
+import { Clock, decodeServer, encodeClient } from './sdk/index.js';
+
+const TOKEN_KEY = 'syncline-admin-token';
+const RECONNECT_MS = [250, 500, 1000, 2000, 5000];
+const PING_MS = 25_000; // the server closes a connection that is silent for readIdleTimeoutSeconds (300 by default)
+
+/** A refusal from the server ({code, message} as in PROTOCOL.md §13), or code 'offline'. */
+export class ServerError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export class AdminConnection {
+  #url;
+  #ws = null;
+  #rid = 0;
+  #requests = new Map(); // rid -> {resolve, reject}
+  #subs = new Set(); // {db, sid, handlers}
+  #bySid = new Map();
+  #clock;
+  #offset = 0; // the server's clock minus ours, from welcome
+  #token = null;
+  #attempt = 0;
+  #closed = false;
+  #welcomed = null; // a promise of the current socket's welcome
+  #ping = null;
+  #listeners = { status: new Set(), lost: new Set() };
+
+  constructor(url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`) {
+    this.#url = url;
+    // a clientId of its own per page load, so two open pages never stamp the same ts
+    this.#clock = new Clock(`admin-page-${crypto.getRandomValues(new Uint32Array(2)).join('').slice(0, 12)}`);
+    this.user = null;
+    this.serverId = null;
+    this.online = false;
+  }
+
+  /** The ORIGIN this page writes with (its `hello.clientId`). */
+  get clientId() {
+    return this.#clock.origin;
+  }
+
+  /** The token kept for this tab, or null. */
+  static storedToken() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  }
+
+  /** 'status' ({online}) and 'lost' ({message}: the server ended the sign-in — token expired, user disabled). */
+  on(event, fn) {
+    this.#listeners[event].add(fn);
+    return () => this.#listeners[event].delete(fn);
+  }
+
+  #emit(event, payload) {
+    for (const fn of this.#listeners[event]) fn(payload);
+  }
+
+  /** Signs in with a password; resolves to the user {id, roles}. */
+  async login(username, password) {
+    await this.#connect();
+    const answer = await this.#request({ type: 'login', username, password });
+    this.#keepToken(answer.token);
+    this.user = answer.user;
+    return answer.user;
+  }
+
+  /** Signs in with the token kept for this tab; resolves to the user, or null when there is none or it is refused. */
+  async resume() {
+    const token = AdminConnection.storedToken();
+    if (!token) return null;
+    this.#token = token;
+    try {
+      const welcome = await this.#connect();
+      this.user = welcome.user;
+      return welcome.user;
+    } catch (e) {
+      if (e.code !== 'unauthenticated') throw e;
+      this.close();
+      return null;
+    }
+  }
+
+  /** Forgets the token and closes the socket for good. */
+  close() {
+    this.#closed = true;
+    this.#keepToken(null);
+    this.#ws?.close(1000, 'signed out');
+  }
+
+  #keepToken(token) {
+    this.#token = token;
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  }
+
+  /** Runs an admin op; resolves to its `data`, rejects with a ServerError. */
+  admin(op, args = {}) {
+    return this.#request({ type: 'admin', op, args });
+  }
+
+  /**
+   * Pushes deltas {col, id, attr, value} to `db`, each stamped now by this page's clock. Resolves
+   * to the ack's results, one per delta: 'applied', 'superseded', 'duplicate' or {error, message}.
+   */
+  async push(db, deltas) {
+    const now = Date.now() + this.#offset;
+    const stamped = deltas.map((d) => ({ ...d, ts: this.#clock.tick(now) }));
+    const ack = await this.#request({ type: 'push', db, deltas: stamped });
+    return ack.results;
+  }
+
+  /**
+   * Subscribes to all of `db`. handlers: start() (drop what you hold: everything follows again),
+   * changes(deltas), synced(seq), ended(error). Returns a function that unsubscribes.
+   */
+  subscribe(db, handlers) {
+    const sub = { db, sid: null, handlers };
+    this.#subs.add(sub);
+    if (this.online) this.#sendSub(sub);
+    return () => {
+      this.#subs.delete(sub);
+      if (sub.sid) {
+        this.#bySid.delete(sub.sid);
+        if (this.online) this.#request({ type: 'unsub', sid: sub.sid }).catch(() => {});
+      }
+    };
+  }
+
+  #sendSub(sub) {
+    sub.sid = null;
+    sub.handlers.start();
+    this.#request({ type: 'sub', db: sub.db }).then((m) => {
+      if (!this.#subs.has(sub)) return void this.#request({ type: 'unsub', sid: m.sid }).catch(() => {}); // closed meanwhile
+      sub.sid = m.sid;
+      this.#bySid.set(m.sid, sub);
+    }, (e) => {
+      this.#subs.delete(sub);
+      sub.handlers.ended(e);
+    });
+  }
+
+  // ---- the socket ----
+
+  #connect() {
+    if (this.#welcomed) return this.#welcomed;
+    this.#closed = false;
+    this.#welcomed = new Promise((resolve, reject) => {
+      const ws = (this.#ws = new WebSocket(this.#url));
+      ws.onopen = () => {
+        const sent = Date.now();
+        this.#request({ type: 'hello', protocol: 1, clientId: this.#clock.origin, token: this.#token }).then((welcome) => {
+          this.#offset = welcome.time + (Date.now() - sent) / 2 - Date.now();
+          this.serverId = welcome.serverId;
+          this.#attempt = 0;
+          this.#setOnline(true);
+          for (const sub of this.#subs) this.#sendSub(sub);
+          resolve(welcome);
+        }, reject);
+      };
+      ws.onmessage = (e) => this.#receive(e.data);
+      ws.onclose = (e) => {
+        this.#welcomed = null;
+        this.#bySid.clear();
+        for (const req of this.#requests.values()) req.reject(new ServerError('offline', e.reason || 'the connection closed'));
+        this.#requests.clear();
+        this.#setOnline(false);
+        reject(new ServerError('offline', 'could not connect to the server'));
+        if (!this.#closed && this.#token) this.#reconnectLater();
+      };
+    });
+    return this.#welcomed;
+  }
+
+  #reconnectLater() {
+    const delay = RECONNECT_MS[Math.min(this.#attempt, RECONNECT_MS.length - 1)];
+    this.#attempt += 1;
+    setTimeout(() => {
+      if (!this.#closed && !this.#welcomed) this.#connect().catch(() => {});
+    }, delay);
+  }
+
+  #setOnline(online) {
+    if (this.online === online) return;
+    this.online = online;
+    clearInterval(this.#ping);
+    if (online) this.#ping = setInterval(() => this.#request({ type: 'ping' }).catch(() => {}), PING_MS);
+    this.#emit('status', { online });
+  }
+
+  #request(message) {
+    if (!this.#ws || this.#ws.readyState !== WebSocket.OPEN) return Promise.reject(new ServerError('offline', 'not connected'));
+    const rid = ++this.#rid;
+    this.#ws.send(encodeClient({ ...message, rid }));
+    return new Promise((resolve, reject) => this.#requests.set(rid, { resolve, reject }));
+  }
+
+  #receive(text) {
+    const m = decodeServer(text);
+    if (!m) return;
+    if (m.type === 'changes') return this.#changes(m);
+    const sub = m.sid != null && m.rid == null ? this.#bySid.get(m.sid) : null;
+    if (sub) {
+      if (m.type === 'reset') sub.handlers.start();
+      else if (m.type === 'synced') sub.handlers.synced(m.seq);
+      else if (m.type === 'error') {
+        this.#subs.delete(sub);
+        this.#bySid.delete(m.sid);
+        sub.handlers.ended(new ServerError(m.code, m.message));
+      }
+      return;
+    }
+    const req = m.rid != null ? this.#requests.get(m.rid) : null;
+    if (req) {
+      this.#requests.delete(m.rid);
+      if (m.type === 'error') req.reject(new ServerError(m.code, m.message));
+      else req.resolve(m.type === 'result' ? m.data : m);
+    } else if (m.type === 'error' && m.code === 'unauthenticated') {
+      // the server ends this sign-in (token expired, user disabled or deleted) and closes the socket
+      this.#keepToken(null);
+      this.#closed = true;
+      this.#emit('lost', { message: m.message });
+    }
+  }
+
+  #changes(m) {
+    const sub = this.#bySid.get(m.sid);
+    if (!sub) return;
+    for (const d of m.deltas) this.#clock.receive(d.ts); // the next edit is newer than anything seen
+    sub.handlers.changes(m.deltas);
+  }
+}
