@@ -16,7 +16,7 @@ export interface ClientOptions {
   store?: Store;
   /** This install's ORIGIN: 1 to 64 of [A-Za-z0-9_.:-]. Default: the stored one, else a new random one (kept). */
   clientId?: string;
-  /** WebSocket constructor to use. Default: globalThis.WebSocket, else the `ws` package. */
+  /** WebSocket constructor to use. Default: globalThis.WebSocket, else the `ws` package from beside the SDK, else from process.cwd(). */
   WebSocket?: unknown;
   /** Start without connecting (see client.offline()). Default false. */
   offline?: boolean;
