@@ -36,3 +36,22 @@ describe('README', () => {
     for (const name of used) assert.ok(app.has(name), `the README example uses ${name}, which the todo app does not: ${[...app]}`);
   });
 });
+
+describe('Node versions', () => {
+  const ROOT = join(HERE, '..', '..');
+  const engine = (file) => Number(/^>=(\d+)$/.exec(JSON.parse(readFileSync(file, 'utf8')).engines.node)?.[1]);
+
+  it('the READMEs state the Node version the packages\' engines require', () => {
+    const sdk = engine(join(HERE, '..', 'package.json'));
+    assert.equal(engine(join(ROOT, 'examples', 'todo', 'package.json')), sdk, 'the todo example and the SDK agree');
+    const root = /Node (\d+)\+/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+    assert.ok(root, 'the README names a Node version');
+    assert.equal(Number(root[1]), sdk, `the README says Node ${root[1]}+, package.json's engines say >=${sdk}`);
+    assert.equal(Number(/Node needs version (\d+) or later/.exec(README)?.[1]), sdk, 'client-js/README.md');
+  });
+
+  it('this Node is one the engines allow (the SDK uses globalThis.crypto, which Node 18 lacks)', () => {
+    const need = engine(join(HERE, '..', 'package.json'));
+    assert.ok(Number(process.versions.node.split('.')[0]) >= need, `Node ${process.version} runs these tests; the SDK needs ${need}+`);
+  });
+});
