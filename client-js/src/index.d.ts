@@ -306,6 +306,8 @@ export class Clock {
 }
 
 export function isTimestamp(ts: unknown): ts is string;
+/** Why ts is not a timestamp, naming the part that is wrong ('ts: ms …', 'ts: counter …', 'ts: origin …'), or null. */
+export function timestampFault(ts: unknown): string | null;
 export function isOrigin(origin: unknown): origin is string;
 export function parseTimestamp(ts: string): { ms: number; counter: number; origin: string };
 export function formatTimestamp(ms: number, counter: number, origin: string): string;

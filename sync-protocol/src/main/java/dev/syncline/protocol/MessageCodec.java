@@ -263,9 +263,8 @@ public final class MessageCodec {
       if (!value.isBoolean()) throw ProtocolException.badRequest("value: $deleted must be true or false");
     }
     JsonNode tsNode = obj.get("ts");
-    if (tsNode == null || !tsNode.isTextual() || !Hlc.isValid(tsNode.textValue())) {
-      throw ProtocolException.badRequest("ts: required HLC timestamp MS-COUNTER-ORIGIN");
-    }
+    String tsFault = tsNode == null || !tsNode.isTextual() ? Hlc.MISSING : Hlc.fault(tsNode.textValue());
+    if (tsFault != null) throw ProtocolException.badRequest(tsFault);
     String fault = valueFault(value);
     if (fault != null) throw ProtocolException.badRequest("value: " + fault);
     int valueBytes = encodedSize(value);
