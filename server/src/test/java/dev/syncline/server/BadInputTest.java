@@ -99,11 +99,26 @@ class BadInputTest {
   // Whole messages after hello: typed error, rid when readable, connection survives
   // ======================================================================================
 
-  /** What the server must answer: a message of {@code type} (with {@code code} for errors) and this rid (null: none). */
-  record Expect(String type, String code, Object rid) {}
+  /**
+   * What the server must answer: a message of {@code type} (with {@code code} for errors) and this
+   * rid (null: none), and a {@code message} that contains each of {@code messageHas}.
+   */
+  record Expect(String type, String code, Object rid, List<String> messageHas) {
+    Expect(String type, String code, Object rid) {
+      this(type, code, rid, List.of());
+    }
+  }
 
   /** One line of a table: a message (or a binary frame) and the answer it must get. */
-  record Row(String name, Consumer<WsClient> send, Expect expect) {}
+  record Row(String name, Consumer<WsClient> send, Expect expect) {
+    /** This row, its answer's message containing each of {@code parts}. */
+    Row withMessage(String... parts) {
+      return new Row(name, send, new Expect(expect.type(), expect.code(), expect.rid(), List.of(parts)));
+    }
+  }
+
+  /** What the refusal of an unknown message type lists. */
+  static final String CLIENT_TYPES = "one of admin, hello, login, ping, push, renew, signup, sub, unsub";
 
   static Row err(String name, String frame, String code, Object rid) {
     return new Row(name, c -> c.sendRaw(frame), new Expect("error", code, rid));
@@ -182,7 +197,7 @@ class BadInputTest {
         err("an exponent too large in login", q("{'type':'login','rid':'r','username':'admin','password':" + HUGE + "}"), "bad_request", "r"),
         err("an unpaired surrogate escape in an ignored field", q("{'type':'ping','rid':'r','x':'a\\ud800'}"), "bad_request", "r"),
         err("an unpaired surrogate escape in an ignored key", q("{'type':'ping','rid':'r','\\udc00':1}"), "bad_request", "r"),
-        err("an unknown type", q("{'type':'subscribe','rid':'r'}"), "bad_request", "r"),
+        err("an unknown type", q("{'type':'subscribe','rid':'r'}"), "bad_request", "r").withMessage("\"subscribe\"", CLIENT_TYPES),
         err("a type in upper case", q("{'type':'PING','rid':'r'}"), "bad_request", "r"),
         err("no type", q("{'rid':'r'}"), "bad_request", "r"),
         err("type null", q("{'type':null,'rid':'r'}"), "bad_request", "r"),
@@ -355,7 +370,7 @@ class BadInputTest {
         err("args with an unpaired surrogate", q("{'type':'admin','rid':'a','op':'db.create','args':{'db':'\\ud800'}}"), "bad_request", "a"),
         err("args with an unpaired surrogate in a key", q("{'type':'admin','rid':'a','op':'db.list','args':{'\\udc00':1}}"), "bad_request", "a"),
         err("args with a number beyond a double", q("{'type':'admin','rid':'a','op':'db.list','args':{'n':1e400}}"), "bad_request", "a"),
-        err("an unknown op", q("{'type':'admin','rid':'a','op':'db.explode','args':{}}"), "bad_request", "a"),
+        err("an unknown op", q("{'type':'admin','rid':'a','op':'db.explode','args':{}}"), "bad_request", "a").withMessage("db.explode", "one of ", "db.create, db.destroy", "policy.get, policy.set", "user.create"),
         err("db.digest without db", q("{'type':'admin','rid':'a','op':'db.digest','args':{}}"), "bad_request", "a"),
         err("db.digest of an unknown database", q("{'type':'admin','rid':'a','op':'db.digest','args':{'db':'nope'}}"), "not_found", "a"),
         err("user.create with a password too short", q("{'type':'admin','rid':'a','op':'user.create','args':{'username':'u','password':'p'}}"), "bad_request", "a"),
@@ -594,7 +609,7 @@ class BadInputTest {
         err("a valid push first (stores nothing)", pushText("first", canary("before-hello")), "bad_request", "first"),
         err("admin first (creates nothing)", q("{'type':'admin','rid':'first','op':'db.create','args':{'db':'early'}}"), "bad_request", "first"),
         err("not JSON first", "hello", "bad_request", null),
-        err("an unknown type first", q("{'type':'helo','rid':'first'}"), "bad_request", "first"),
+        err("an unknown type first", q("{'type':'helo','rid':'first'}"), "bad_request", "first").withMessage("\"helo\"", CLIENT_TYPES),
         err("a hello with a duplicate key", q("{'type':'hello','rid':'first','protocol':1,'clientId':'a','clientId':'b'}"), "bad_request", null),
         err("a hello without clientId", q("{'type':'hello','rid':'first','protocol':1}"), "bad_request", "first"),
         err("a hello with a bad clientId", q("{'type':'hello','rid':'first','protocol':1,'clientId':'a/b'}"), "bad_request", "first"),
@@ -819,6 +834,9 @@ class BadInputTest {
     if (expect.code() != null) {
       assertEquals(expect.code(), reply.path("code").asText(), reply.toString());
       assertTrue(reply.path("message").isTextual() && !reply.get("message").asText().isEmpty(), "a message for people: " + reply);
+    }
+    for (String part : expect.messageHas()) {
+      assertTrue(reply.path("message").asText().contains(part), "the message says " + part + ": " + reply);
     }
     JsonNode rid = reply.get("rid");
     if (expect.rid() == null) {
