@@ -72,6 +72,8 @@ public final class Subscription {
   private final List<byte[]> pending = new ArrayList<>();
   private long pendingSeq;
   private int pendingBytes;
+  /** Told when the hub ends this subscription on its own; see {@link #onEnded}. */
+  private Runnable ended = () -> { };
 
   Subscription(Hub hub, Hub.LoopRegistry registry, String sid, String db, Set<String> cols, Outlet outlet,
       ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
@@ -114,6 +116,15 @@ public final class Subscription {
     readNextPage();
   }
 
+  /**
+   * Calls {@code r} once if the hub ends this subscription on its own — its database was
+   * destroyed, or delivering to it failed — so its owner lets go of it (and it stops counting
+   * against the owner's limit). Not called after {@link #close()}.
+   */
+  public void onEnded(Runnable r) {
+    ended = r;
+  }
+
   /** Ends the subscription; no more frames are sent for it. */
   public void close() {
     if (state == State.CLOSED) return;
@@ -125,9 +136,8 @@ public final class Subscription {
 
   void databaseGone() {
     if (state == State.CLOSED) return;
-    setState(State.CLOSED);
-    dropPending();
-    hub.removed();
+    close();
+    ended.run();
     if (outlet.isOpen()) {
       outlet.send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "database " + db + " was destroyed",
           null, null, null, sid));
@@ -333,7 +343,9 @@ public final class Subscription {
   }
 
   private void failed(String message) {
+    boolean open = state != State.CLOSED;
     close();
+    if (open) ended.run();
     if (outlet.isOpen()) {
       outlet.send(new ServerMessage.Error(null, ErrorCode.INTERNAL, message, null, null, null, sid));
     }
