@@ -299,8 +299,12 @@ public final class Subscription {
         .executeBlocking(() -> hub.store().changesSince(db, cols, f, from, o.catchUpPageDeltas(), o.catchUpPageBytes()), false)
         .onComplete(ar -> {
           reading = false;
-          if (readFor != generation) {
+          if (state == State.CLOSED) {
+            return; // closed or destroyed meanwhile: nothing more to say
+          } else if (readFor != generation) {
             readNextPage(); // restarted meanwhile: this page was read for the old filter or cursor
+          } else if (ar.failed() && hub.store().database(db).isEmpty()) {
+            databaseGone(); // the read failed because the database went: that is the answer
           } else if (ar.failed()) {
             log.error("catch-up read of {} failed", db, ar.cause());
             failed("catch-up read failed");
@@ -343,9 +347,9 @@ public final class Subscription {
   }
 
   private void failed(String message) {
-    boolean open = state != State.CLOSED;
+    if (state == State.CLOSED) return;
     close();
-    if (open) ended.run();
+    ended.run();
     if (outlet.isOpen()) {
       outlet.send(new ServerMessage.Error(null, ErrorCode.INTERNAL, message, null, null, null, sid));
     }
