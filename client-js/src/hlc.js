@@ -15,6 +15,21 @@ export function isTimestamp(ts) {
   return typeof ts === 'string' && TIMESTAMP.test(ts);
 }
 
+const MS_PART = /^[0-9]{13}(-|$)/;
+const COUNTER_PART = /^[0-9]{13}-[0-9a-f]{4}(-|$)/;
+
+/**
+ * Why `ts` is not a timestamp, naming the first part that is wrong from the left (as the
+ * server's refusal does: 'ts: ms …', 'ts: counter …', 'ts: origin …'), or null when it is one.
+ */
+export function timestampFault(ts) {
+  if (typeof ts !== 'string') return 'ts: required, a string MS-COUNTER-ORIGIN';
+  if (!MS_PART.test(ts)) return 'ts: ms must be 13 decimal digits (epoch milliseconds), then -';
+  if (!COUNTER_PART.test(ts)) return 'ts: counter must be 4 lowercase hex digits, then -';
+  if (!TIMESTAMP.test(ts)) return 'ts: origin must be 1 to 64 of [A-Za-z0-9_.:-]';
+  return null;
+}
+
 /** True when `origin` may be a clientId / ORIGIN. */
 export function isOrigin(origin) {
   return typeof origin === 'string' && ORIGIN.test(origin);
@@ -22,7 +37,8 @@ export function isOrigin(origin) {
 
 /** Splits a timestamp by position (13, 1, 4, 1, rest), never at '-'. Throws on a malformed one. */
 export function parseTimestamp(ts) {
-  if (!isTimestamp(ts)) throw new TypeError(`not a timestamp: ${JSON.stringify(ts)}`);
+  const fault = timestampFault(ts);
+  if (fault) throw new TypeError(`${fault}: ${JSON.stringify(ts)}`);
   return { ms: Number(ts.slice(0, 13)), counter: parseInt(ts.slice(14, 18), 16), origin: ts.slice(19) };
 }
 

@@ -16,7 +16,7 @@ export interface ClientOptions {
   store?: Store;
   /** This install's ORIGIN: 1 to 64 of [A-Za-z0-9_.:-]. Default: the stored one, else a new random one (kept). */
   clientId?: string;
-  /** WebSocket constructor to use. Default: globalThis.WebSocket, else the `ws` package. */
+  /** WebSocket constructor to use. Default: globalThis.WebSocket, else the `ws` package from beside the SDK, else from process.cwd(). */
   WebSocket?: unknown;
   /** Start without connecting (see client.offline()). Default false. */
   offline?: boolean;
@@ -306,6 +306,8 @@ export class Clock {
 }
 
 export function isTimestamp(ts: unknown): ts is string;
+/** Why ts is not a timestamp, naming the part that is wrong ('ts: ms …', 'ts: counter …', 'ts: origin …'), or null. */
+export function timestampFault(ts: unknown): string | null;
 export function isOrigin(origin: unknown): origin is string;
 export function parseTimestamp(ts: string): { ms: number; counter: number; origin: string };
 export function formatTimestamp(ms: number, counter: number, origin: string): string;

@@ -6,7 +6,7 @@ export { indexedDbStore } from './stores/indexeddb.js';
 export { SynclineError } from './errors.js';
 
 // The protocol's building blocks, for tools and tests.
-export { Clock, compareTimestamps, formatTimestamp, isOrigin, isTimestamp, parseTimestamp } from './hlc.js';
+export { Clock, compareTimestamps, formatTimestamp, isOrigin, isTimestamp, parseTimestamp, timestampFault } from './hlc.js';
 export { compareValues, decide } from './merge.js';
 export { visible } from './visibility.js';
 export { checkDelta, DEFAULT_LIMITS, isDatabaseName } from './names.js';

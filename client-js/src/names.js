@@ -1,7 +1,7 @@
 // Names and deltas, checked the way the server checks them (PROTOCOL.md §3, §4, §9), so that
 // nothing this SDK sends can be refused.
 
-import { isTimestamp } from './hlc.js';
+import { timestampFault } from './hlc.js';
 import { codePointLength, encodedValueBytes, isWellFormed, valueProblem } from './values.js';
 
 /** The defaults of PROTOCOL.md §3; a server announces its own in welcome.limits. */
@@ -61,7 +61,8 @@ export function checkDelta(delta, limits = DEFAULT_LIMITS) {
   if (delta.attr === '$deleted' && typeof delta.value !== 'boolean') return bad('value: $deleted must be true or false');
   const valueIssue = valueProblem(delta.value);
   if (valueIssue) return bad(valueIssue);
-  if (!isTimestamp(delta.ts)) return bad('ts: not a timestamp MS-COUNTER-ORIGIN');
+  const tsFault = timestampFault(delta.ts);
+  if (tsFault) return bad(tsFault);
   const bytes = encodedValueBytes(delta.value);
   if (bytes > limits.maxValueBytes) {
     return { code: 'too_large', message: `value: ${bytes} bytes, at most ${limits.maxValueBytes}` };

@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { createClient, indexedDbStore, memoryStore } from '../src/index.js';
+import { WebSocket } from 'ws';
 import { admin } from './support/raw.js';
 import { startServer } from './support/server.js';
 import { recordEvents, sleep, until } from './support/util.js';
@@ -126,6 +127,31 @@ describe('integration: sign-in', () => {
     await until(() => second.status.synced.private !== undefined, { what: 'private readable' });
     assert.equal(second.db('private').col('notes').doc('n1').get().text, 'only for signed-in users');
     assert.deepEqual(events(log2, 'error'), []);
+  });
+
+  it('after a login, every reconnect sends the token again in hello.token, and the server signs the connection in', async () => {
+    const hellos = [];
+    class RecordingWebSocket extends WebSocket {
+      send(data) {
+        const m = JSON.parse(data);
+        if (m.type === 'hello') hellos.push(m);
+        super.send(data);
+      }
+    }
+    const c = client(server.url, { WebSocket: RecordingWebSocket });
+    const log = recordEvents(c, ALL);
+    await until(() => c.status.online, { what: 'connected' });
+    const user = await c.login('carol', 'carol-password');
+    for (let i = 1; i <= 2; i++) {
+      c.offline(true);
+      c.offline(false);
+      await until(() => events(log, 'connect').length === i + 1, { what: `reconnect ${i}` });
+    }
+    assert.equal(hellos.length, 3);
+    assert.equal(hellos[0].token, undefined, 'anonymous at first');
+    assert.deepEqual(c.user, user);
+    for (const hello of hellos.slice(1)) assert.ok(typeof hello.token === 'string' && hello.token.length > 0, 'the token sent again');
+    assert.deepEqual(events(log, 'connect').map((e) => e.user), [null, user, user], 'welcome.user: signed in by the token alone');
   });
 
   it('a wrong password is refused with unauthenticated; the client stays anonymous', async () => {

@@ -73,6 +73,35 @@ describe('integration', () => {
     assert.deepEqual(logA.filter((e) => e.name === 'error'), []);
   });
 
+  it('status fires only when online, pending or synced changed: connect, edits, acks, remote changes, reconnect', async () => {
+    const a = client();
+    const b = client();
+    const statuses = [];
+    let last = a.status;
+    a.on('status', (s) => {
+      assert.ok(!isDeepStrictEqual(s, last), `a status event with nothing changed: ${JSON.stringify(s)}`);
+      assert.equal(s, a.status);
+      statuses.push(s);
+      last = s;
+    });
+    const colA = a.db('todo').col('status');
+    const colB = b.db('todo').col('status');
+    await until(() => syncedTo(a, 'todo') && syncedTo(b, 'todo'), { what: 'both clients synced' });
+    const doc = colA.doc();
+    for (let i = 0; i < 5; i++) await doc.set({ title: `edit ${i}` }); // one attribute: pending stays 1
+    await until(() => settled(a), { what: 'a acked' });
+    for (let i = 0; i < 5; i++) await colB.doc(`b${i}`).set({ title: `from b ${i}` });
+    await until(() => colA.all().length === 6 && settled(b), { what: 'a to see b\'s docs' });
+    a.offline(true);
+    a.offline(true);
+    await doc.set({ completed: true });
+    a.offline(false);
+    await until(() => settled(a) && syncedTo(a, 'todo'), { what: 'a back and acked' });
+    await sleep(100); // anything late would come now
+    assert.ok(statuses.length >= 6, `statuses: ${JSON.stringify(statuses)}`);
+    assert.ok(statuses.some((s) => !s.online && s.pending === 1), 'offline with the edit pending');
+  });
+
   it('edits made offline on both sides converge per attribute when back online', async () => {
     const a = client();
     const b = client();

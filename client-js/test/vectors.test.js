@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   Clock, checkDelta, compareTimestamps, compareValues, decide, decodeServer, DEFAULT_LIMITS, encodeClient,
-  formatTimestamp, isOrigin, isTimestamp, parseTimestamp, visible,
+  formatTimestamp, isOrigin, isTimestamp, parseTimestamp, timestampFault, visible,
 } from '../src/index.js';
 import { encodeServer } from '../src/codec.js';
 import { Replica } from '../src/replica.js';
@@ -42,6 +42,7 @@ const hlc = {
   invalid(c) {
     assert.equal(isTimestamp(c.ts), false);
     assert.throws(() => parseTimestamp(c.ts));
+    if (c.part) assert.ok(timestampFault(c.ts).startsWith(`ts: ${c.part}`), `names ts: ${c.part}: ${timestampFault(c.ts)}`);
   },
   order(c) {
     assert.equal(sign(compareTimestamps(c.a, c.b)), c.cmp);

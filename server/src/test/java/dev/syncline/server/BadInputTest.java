@@ -99,11 +99,26 @@ class BadInputTest {
   // Whole messages after hello: typed error, rid when readable, connection survives
   // ======================================================================================
 
-  /** What the server must answer: a message of {@code type} (with {@code code} for errors) and this rid (null: none). */
-  record Expect(String type, String code, Object rid) {}
+  /**
+   * What the server must answer: a message of {@code type} (with {@code code} for errors) and this
+   * rid (null: none), and a {@code message} that contains each of {@code messageHas}.
+   */
+  record Expect(String type, String code, Object rid, List<String> messageHas) {
+    Expect(String type, String code, Object rid) {
+      this(type, code, rid, List.of());
+    }
+  }
 
   /** One line of a table: a message (or a binary frame) and the answer it must get. */
-  record Row(String name, Consumer<WsClient> send, Expect expect) {}
+  record Row(String name, Consumer<WsClient> send, Expect expect) {
+    /** This row, its answer's message containing each of {@code parts}. */
+    Row withMessage(String... parts) {
+      return new Row(name, send, new Expect(expect.type(), expect.code(), expect.rid(), List.of(parts)));
+    }
+  }
+
+  /** What the refusal of an unknown message type lists. */
+  static final String CLIENT_TYPES = "one of admin, hello, login, ping, push, renew, signup, sub, unsub";
 
   static Row err(String name, String frame, String code, Object rid) {
     return new Row(name, c -> c.sendRaw(frame), new Expect("error", code, rid));
@@ -182,7 +197,7 @@ class BadInputTest {
         err("an exponent too large in login", q("{'type':'login','rid':'r','username':'admin','password':" + HUGE + "}"), "bad_request", "r"),
         err("an unpaired surrogate escape in an ignored field", q("{'type':'ping','rid':'r','x':'a\\ud800'}"), "bad_request", "r"),
         err("an unpaired surrogate escape in an ignored key", q("{'type':'ping','rid':'r','\\udc00':1}"), "bad_request", "r"),
-        err("an unknown type", q("{'type':'subscribe','rid':'r'}"), "bad_request", "r"),
+        err("an unknown type", q("{'type':'subscribe','rid':'r'}"), "bad_request", "r").withMessage("\"subscribe\"", CLIENT_TYPES),
         err("a type in upper case", q("{'type':'PING','rid':'r'}"), "bad_request", "r"),
         err("no type", q("{'rid':'r'}"), "bad_request", "r"),
         err("type null", q("{'type':null,'rid':'r'}"), "bad_request", "r"),
@@ -355,7 +370,7 @@ class BadInputTest {
         err("args with an unpaired surrogate", q("{'type':'admin','rid':'a','op':'db.create','args':{'db':'\\ud800'}}"), "bad_request", "a"),
         err("args with an unpaired surrogate in a key", q("{'type':'admin','rid':'a','op':'db.list','args':{'\\udc00':1}}"), "bad_request", "a"),
         err("args with a number beyond a double", q("{'type':'admin','rid':'a','op':'db.list','args':{'n':1e400}}"), "bad_request", "a"),
-        err("an unknown op", q("{'type':'admin','rid':'a','op':'db.explode','args':{}}"), "bad_request", "a"),
+        err("an unknown op", q("{'type':'admin','rid':'a','op':'db.explode','args':{}}"), "bad_request", "a").withMessage("db.explode", "one of ", "db.create, db.destroy", "policy.get, policy.set", "user.create"),
         err("db.digest without db", q("{'type':'admin','rid':'a','op':'db.digest','args':{}}"), "bad_request", "a"),
         err("db.digest of an unknown database", q("{'type':'admin','rid':'a','op':'db.digest','args':{'db':'nope'}}"), "not_found", "a"),
         err("user.create with a password too short", q("{'type':'admin','rid':'a','op':'user.create','args':{'username':'u','password':'p'}}"), "bad_request", "a"),
@@ -422,14 +437,14 @@ class BadInputTest {
             refused("no id", deltaWith("id", null), "bad_request"),
             refused("no attr", deltaWith("attr", null), "bad_request"),
             refused("no value (null is how to remove)", deltaWith("value", null), "bad_request"),
-            refused("no ts", deltaWith("ts", null), "bad_request"),
+            refused("no ts", deltaWith("ts", null), "bad_request").withMessage("ts: required"),
             refused("col a number", deltaWith("col", "1"), "bad_request"),
             refused("col null", deltaWith("col", "null"), "bad_request"),
             refused("id a boolean", deltaWith("id", "true"), "bad_request"),
             refused("id an object", deltaWith("id", "{}"), "bad_request"),
             refused("attr an array", deltaWith("attr", "['a']".replace('\'', '"')), "bad_request"),
-            refused("ts a number", deltaWith("ts", "1732212345678"), "bad_request"),
-            refused("ts null", deltaWith("ts", "null"), "bad_request"))),
+            refused("ts a number", deltaWith("ts", "1732212345678"), "bad_request").withMessage("ts: required"),
+            refused("ts null", deltaWith("ts", "null"), "bad_request").withMessage("ts: required"))),
         deltaTable("names: empty, too long, NUL, unpaired surrogates", List.of(
             refused("an empty col", deltaWith("col", "\"\""), "bad_request"),
             refused("an empty id", deltaWith("id", "\"\""), "bad_request"),
@@ -462,19 +477,19 @@ class BadInputTest {
             applied("an attr with $ later (a$deleted)", fine("\"fine\"", uniqueId(), "\"a$deleted\"", "1")),
             applied("an attr ending in $ (price$)", fine("\"fine\"", uniqueId(), "\"price$\"", "1")))),
         deltaTable("timestamps", List.of(
-            refused("an empty ts", deltaWith("ts", "\"\""), "bad_request"),
-            refused("a leading space", deltaWith("ts", str(" " + TS)), "bad_request"),
-            refused("a trailing space", deltaWith("ts", str(TS + " ")), "bad_request"),
-            refused("upper-case hex in the counter", deltaWith("ts", str("1732212345678-00AF-" + ME)), "bad_request"),
-            refused("12 digits of ms", deltaWith("ts", str("173221234567-0000-" + ME)), "bad_request"),
-            refused("14 digits of ms", deltaWith("ts", str("17322123456789-0000-" + ME)), "bad_request"),
-            refused("3 hex digits of counter", deltaWith("ts", str("1732212345678-000-" + ME)), "bad_request"),
-            refused("no origin", deltaWith("ts", "\"1732212345678-0000-\""), "bad_request"),
-            refused("a space in the origin", deltaWith("ts", "\"1732212345678-0000-a b\""), "bad_request"),
-            refused("an origin of 65 characters", deltaWith("ts", str("1732212345678-0000-" + "o".repeat(65))), "bad_request"),
-            refused("a sign", deltaWith("ts", str("+732212345678-0000-" + ME)), "bad_request"),
-            refused("other digit scripts", deltaWith("ts", str("\u0661".repeat(13) + "-0000-" + ME)), "bad_request"),
-            refused("underscores for dashes", deltaWith("ts", str("1732212345678_0000_" + ME)), "bad_request"),
+            refused("an empty ts", deltaWith("ts", "\"\""), "bad_request").withMessage("ts: ms"),
+            refused("a leading space", deltaWith("ts", str(" " + TS)), "bad_request").withMessage("ts: ms"),
+            refused("a trailing space", deltaWith("ts", str(TS + " ")), "bad_request").withMessage("ts: origin"),
+            refused("upper-case hex in the counter", deltaWith("ts", str("1732212345678-00AF-" + ME)), "bad_request").withMessage("ts: counter"),
+            refused("12 digits of ms", deltaWith("ts", str("173221234567-0000-" + ME)), "bad_request").withMessage("ts: ms"),
+            refused("14 digits of ms", deltaWith("ts", str("17322123456789-0000-" + ME)), "bad_request").withMessage("ts: ms"),
+            refused("3 hex digits of counter", deltaWith("ts", str("1732212345678-000-" + ME)), "bad_request").withMessage("ts: counter"),
+            refused("no origin", deltaWith("ts", "\"1732212345678-0000-\""), "bad_request").withMessage("ts: origin"),
+            refused("a space in the origin", deltaWith("ts", "\"1732212345678-0000-a b\""), "bad_request").withMessage("ts: origin"),
+            refused("an origin of 65 characters", deltaWith("ts", str("1732212345678-0000-" + "o".repeat(65))), "bad_request").withMessage("ts: origin"),
+            refused("a sign", deltaWith("ts", str("+732212345678-0000-" + ME)), "bad_request").withMessage("ts: ms"),
+            refused("other digit scripts", deltaWith("ts", str("\u0661".repeat(13) + "-0000-" + ME)), "bad_request").withMessage("ts: ms"),
+            refused("underscores for dashes", deltaWith("ts", str("1732212345678_0000_" + ME)), "bad_request").withMessage("ts: ms"),
             applied("an origin with - and : in it", fine("\"fine\"", uniqueId(), "\"a\"", "1", Deltas.now(0, "node-a:1.x")))
                 .as("node-a:1.x"),
             refused("an ORIGIN other than the connection's clientId", deltaWith("ts", str(Deltas.now(0, "someone-else"))), "bad_request")
@@ -594,7 +609,7 @@ class BadInputTest {
         err("a valid push first (stores nothing)", pushText("first", canary("before-hello")), "bad_request", "first"),
         err("admin first (creates nothing)", q("{'type':'admin','rid':'first','op':'db.create','args':{'db':'early'}}"), "bad_request", "first"),
         err("not JSON first", "hello", "bad_request", null),
-        err("an unknown type first", q("{'type':'helo','rid':'first'}"), "bad_request", "first"),
+        err("an unknown type first", q("{'type':'helo','rid':'first'}"), "bad_request", "first").withMessage("\"helo\"", CLIENT_TYPES),
         err("a hello with a duplicate key", q("{'type':'hello','rid':'first','protocol':1,'clientId':'a','clientId':'b'}"), "bad_request", null),
         err("a hello without clientId", q("{'type':'hello','rid':'first','protocol':1}"), "bad_request", "first"),
         err("a hello with a bad clientId", q("{'type':'hello','rid':'first','protocol':1,'clientId':'a/b'}"), "bad_request", "first"),
@@ -819,6 +834,9 @@ class BadInputTest {
     if (expect.code() != null) {
       assertEquals(expect.code(), reply.path("code").asText(), reply.toString());
       assertTrue(reply.path("message").isTextual() && !reply.get("message").asText().isEmpty(), "a message for people: " + reply);
+    }
+    for (String part : expect.messageHas()) {
+      assertTrue(reply.path("message").asText().contains(part), "the message says " + part + ": " + reply);
     }
     JsonNode rid = reply.get("rid");
     if (expect.rid() == null) {

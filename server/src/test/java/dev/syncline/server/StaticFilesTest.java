@@ -41,17 +41,52 @@ class StaticFilesTest {
   }
 
   @Test
-  @DisplayName("staticDir serves that folder instead; with the example off nothing else is served")
+  @DisplayName("staticDir serves that folder instead, and the bundled SDK at /sdk/; with the example off nothing is served")
   void ownFolder() throws Exception {
     Path dir = Files.createTempDirectory("syncline-static");
     Files.writeString(dir.resolve("index.html"), "<h1>mine</h1>");
     try (TestServer server = TestServer.start(c -> c.staticDir = dir.toString())) {
       assertTrue(get(server.port(), "/").body().contains("mine"));
       assertTrue(get(server.port(), "/admin/").body().contains("<title>Syncline admin</title>"), "the admin page is not hidden");
-      assertEquals(404, get(server.port(), "/sdk/index.js").statusCode());
+      HttpResponse<String> sdk = get(server.port(), "/sdk/index.js");
+      assertEquals(200, sdk.statusCode(), "the SDK a page of one's own imports, as the todo example does");
+      assertTrue(sdk.body().contains("createClient"));
+      assertEquals(404, get(server.port(), "/sdk/no-such-file.js").statusCode());
     }
     try (TestServer server = TestServer.start()) {
       assertEquals(404, get(server.port(), "/").statusCode());
+      assertEquals(404, get(server.port(), "/sdk/index.js").statusCode());
+    }
+  }
+
+  @Test
+  @DisplayName("a folder with an sdk/ of its own serves that one at /sdk/, also when it appears while the server runs")
+  void ownSdk() throws Exception {
+    Path dir = Files.createTempDirectory("syncline-static");
+    try (TestServer server = TestServer.start(c -> c.staticDir = dir.toString())) {
+      assertTrue(get(server.port(), "/sdk/index.js").body().contains("createClient"), "the bundled one first");
+      Files.createDirectory(dir.resolve("sdk"));
+      Files.writeString(dir.resolve("sdk/index.js"), "export const mine = true;");
+      HttpResponse<String> own = get(server.port(), "/sdk/index.js");
+      assertEquals(200, own.statusCode());
+      assertEquals("export const mine = true;", own.body());
+      assertEquals(404, get(server.port(), "/sdk/client.js").statusCode(), "no mix of the two: the folder's sdk/ is the whole SDK");
+    }
+  }
+
+  @Test
+  @DisplayName("a file added to staticDir while the server runs is served at once, after a 404 for it; an edit too")
+  void fileAddedLater() throws Exception {
+    Path dir = Files.createTempDirectory("syncline-static");
+    try (TestServer server = TestServer.start(c -> c.staticDir = dir.toString())) {
+      assertEquals(404, get(server.port(), "/later.html").statusCode());
+      assertEquals(404, get(server.port(), "/later.html").statusCode());
+      Files.writeString(dir.resolve("later.html"), "<p>here now</p>");
+      HttpResponse<String> later = get(server.port(), "/later.html");
+      assertEquals(200, later.statusCode(), "no 404 remembered from before");
+      assertEquals("<p>here now</p>", later.body());
+      Files.writeString(dir.resolve("later.html"), "<p>edited, and longer than before</p>");
+      assertEquals("<p>edited, and longer than before</p>", get(server.port(), "/later.html").body());
     }
   }
 }

@@ -21,19 +21,40 @@ public record Hlc(long ms, int counter, String origin) implements Comparable<Hlc
     if (!isValidOrigin(origin)) throw new IllegalArgumentException("bad origin: " + origin);
   }
 
-  /** Parses a timestamp, or throws {@link IllegalArgumentException} naming what is wrong. */
+  /** The refusal of a timestamp that is missing or not a string. */
+  public static final String MISSING = "ts: required, a string MS-COUNTER-ORIGIN";
+  /** The refusal of a timestamp whose MS part is wrong (the first part that is wrong is named). */
+  public static final String BAD_MS = "ts: ms must be 13 decimal digits (epoch milliseconds), then -";
+  /** The refusal of a timestamp whose COUNTER part is wrong. */
+  public static final String BAD_COUNTER = "ts: counter must be 4 lowercase hex digits, then -";
+  /** The refusal of a timestamp whose ORIGIN part is wrong. */
+  public static final String BAD_ORIGIN = "ts: origin must be 1 to 64 of [A-Za-z0-9_.:-]";
+
+  /** Parses a timestamp, or throws {@link IllegalArgumentException} naming the part that is wrong. */
   public static Hlc parse(String ts) {
-    if (!isValid(ts)) throw new IllegalArgumentException("not an HLC timestamp: " + ts);
+    String fault = fault(ts);
+    if (fault != null) throw new IllegalArgumentException(fault + ": " + ts);
     return new Hlc(Long.parseLong(ts, 0, 13, 10), Integer.parseInt(ts, 14, 18, 16), ts.substring(19));
   }
 
   /** True when {@code ts} has exactly the {@code MS-COUNTER-ORIGIN} shape. */
   public static boolean isValid(String ts) {
-    if (ts == null || ts.length() < 20 || ts.length() > 19 + MAX_ORIGIN_LENGTH) return false;
-    for (int i = 0; i < 13; i++) if (!isDigit(ts.charAt(i))) return false;
-    if (ts.charAt(13) != '-' || ts.charAt(18) != '-') return false;
-    for (int i = 14; i < 18; i++) if (!isLowerHex(ts.charAt(i))) return false;
-    return isValidOrigin(ts, 19);
+    return fault(ts) == null;
+  }
+
+  /**
+   * Why {@code ts} is not a timestamp, or null when it is one. The parts are read by position
+   * from the left, and the first that is wrong is named: {@link #BAD_MS}, {@link #BAD_COUNTER},
+   * {@link #BAD_ORIGIN} (or {@link #MISSING} for null).
+   */
+  public static String fault(String ts) {
+    if (ts == null) return MISSING;
+    int n = ts.length();
+    for (int i = 0; i < 13; i++) if (i >= n || !isDigit(ts.charAt(i))) return BAD_MS;
+    if (n > 13 && ts.charAt(13) != '-') return BAD_MS;
+    for (int i = 14; i < 18; i++) if (i >= n || !isLowerHex(ts.charAt(i))) return BAD_COUNTER;
+    if (n > 18 && ts.charAt(18) != '-') return BAD_COUNTER;
+    return n - 19 <= MAX_ORIGIN_LENGTH && isValidOrigin(ts, 19) ? null : BAD_ORIGIN;
   }
 
   /** True for 1 to 64 characters of {@code [A-Za-z0-9_.:-]}. */

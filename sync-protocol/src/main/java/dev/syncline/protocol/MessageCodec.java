@@ -72,6 +72,12 @@ public final class MessageCodec {
       "admin", (f, rid, l) -> new ClientMessage.Admin(rid, f.requireString("op", 64), f.optObject("args")),
       "ping", (f, rid, l) -> new ClientMessage.Ping(rid));
 
+  /** The client message types, in order, for the refusal of an unknown one. */
+  private static final String CLIENT_TYPES = String.join(", ", new java.util.TreeSet<>(CLIENT_DECODERS.keySet()));
+
+  /** Longest unknown type a refusal repeats in full. */
+  private static final int SHOWN_TYPE_LENGTH = 40;
+
   /** The wire name of a client message type. */
   public static String typeOf(ClientMessage m) {
     if (m instanceof ClientMessage.Hello) return "hello";
@@ -96,7 +102,11 @@ public final class MessageCodec {
     JsonNode type = obj.get("type");
     if (type == null || !type.isTextual()) throw ProtocolException.badRequest("type: required string");
     Decoder decoder = CLIENT_DECODERS.get(type.textValue());
-    if (decoder == null) throw ProtocolException.badRequest("type: unknown message type");
+    if (decoder == null) {
+      String name = type.textValue();
+      String shown = name.length() <= SHOWN_TYPE_LENGTH ? name : name.substring(0, SHOWN_TYPE_LENGTH) + "…";
+      throw ProtocolException.badRequest("type: unknown message type " + new TextNode(shown) + "; one of " + CLIENT_TYPES);
+    }
     String fault = messageFault(obj);
     if (fault != null) throw ProtocolException.badRequest(fault);
     return decoder.decode(new Fields(obj), rid(obj), limits);
@@ -263,9 +273,8 @@ public final class MessageCodec {
       if (!value.isBoolean()) throw ProtocolException.badRequest("value: $deleted must be true or false");
     }
     JsonNode tsNode = obj.get("ts");
-    if (tsNode == null || !tsNode.isTextual() || !Hlc.isValid(tsNode.textValue())) {
-      throw ProtocolException.badRequest("ts: required HLC timestamp MS-COUNTER-ORIGIN");
-    }
+    String tsFault = tsNode == null || !tsNode.isTextual() ? Hlc.MISSING : Hlc.fault(tsNode.textValue());
+    if (tsFault != null) throw ProtocolException.badRequest(tsFault);
     String fault = valueFault(value);
     if (fault != null) throw ProtocolException.badRequest("value: " + fault);
     int valueBytes = encodedSize(value);

@@ -102,7 +102,12 @@ class VectorsTest {
         section(f, "invalid", c -> {
           String ts = c.get("ts").textValue();
           assertFalse(Hlc.isValid(ts), "isValid");
-          assertThrows(IllegalArgumentException.class, () -> Hlc.parse(ts));
+          IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Hlc.parse(ts));
+          if (c.has("part")) {
+            String part = "ts: " + c.get("part").textValue();
+            assertTrue(Hlc.fault(ts).startsWith(part), () -> "names " + part + ": " + Hlc.fault(ts));
+            assertTrue(e.getMessage().startsWith(part), () -> "parse names " + part + ": " + e.getMessage());
+          }
         }),
         section(f, "order", c -> {
           String a = c.get("a").textValue();

@@ -95,7 +95,10 @@ public final class AdminOps {
     // roles as they are now, not as they were when the session last heard of a change
     Caller caller = auth.refresh(asSignedIn);
     if (caller == null) return Future.failedFuture(new AdminException(ErrorCode.UNAUTHENTICATED, "op: sign in again"));
-    if (o == null) return Future.failedFuture(new AdminException(ErrorCode.BAD_REQUEST, "op: unknown admin op " + op));
+    if (o == null) {
+      return Future.failedFuture(new AdminException(ErrorCode.BAD_REQUEST,
+          "op: unknown admin op " + op + "; one of " + String.join(", ", new java.util.TreeSet<>(ops.keySet()))));
+    }
     boolean allowed = caller.isAdmin() || (o.collection() != null && auth.mayManage(caller, o.collection(), o.action()));
     if (!allowed) {
       return Future.failedFuture(caller.signedIn()

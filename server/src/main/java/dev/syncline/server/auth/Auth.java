@@ -193,7 +193,8 @@ public final class Auth {
    * caller's context.
    */
   public <T> Future<T> serially(java.util.function.Supplier<Future<T>> change) {
-    io.vertx.core.Promise<T> done = ((io.vertx.core.internal.ContextInternal) io.vertx.core.Vertx.currentContext()).promise();
+    io.vertx.core.Context callerContext = Vertx.currentContext();
+    io.vertx.core.Promise<T> done = io.vertx.core.Promise.promise();
     synchronized (this) {
       userChanges = userChanges.transform(previous -> {
         Future<T> f;
@@ -202,7 +203,10 @@ public final class Auth {
         } catch (RuntimeException e) {
           f = Future.failedFuture(e);
         }
-        f.onComplete(done);
+        f.onComplete(ar -> {
+          if (callerContext == null || Vertx.currentContext() == callerContext) done.handle(ar);
+          else callerContext.runOnContext(v -> done.handle(ar));
+        });
         return f.transform(ar -> Future.succeededFuture());
       });
     }

@@ -14,8 +14,9 @@ import java.util.Set;
 /**
  * A view of {@code $system}: users, policies and the signing key. Event loops read the current one
  * without locks; the writer thread publishes a new one after each commit that touches
- * {@code $system} (see {@link Auth}). Policies and the key are an immutable snapshot; users (many)
- * are a concurrent map that the writer updates in place, entry by entry, before it publishes.
+ * {@code $system} (see {@link Auth}). Each is an immutable snapshot: a reader holding one sees
+ * nothing that changed after it. Users (many) share what did not change with the snapshot before
+ * (see {@link UserTable}).
  */
 public final class Directory {
 
@@ -42,14 +43,14 @@ public final class Directory {
     }
   }
 
-  private final Map<String, User> users;
+  private final UserTable users;
   private final Set<String> retired;
   private final Map<String, Policy> databasePolicies;
   private final Map<String, Map<String, Policy>> collectionPolicies;
   private final Policy newDatabasePolicy;
   private final String signingKey;
 
-  private Directory(Map<String, User> users, Set<String> retired, Map<String, Policy> databasePolicies,
+  private Directory(UserTable users, Set<String> retired, Map<String, Policy> databasePolicies,
       Map<String, Map<String, Policy>> collectionPolicies, Policy newDatabasePolicy, String signingKey) {
     this.users = users;
     this.retired = retired;
@@ -63,8 +64,9 @@ public final class Directory {
     return users.get(name);
   }
 
+  /** Every user, by name (a copy, made on each call: for listings and checks over all users). */
   public Map<String, User> users() {
-    return users;
+    return users.toMap();
   }
 
   /**
@@ -132,14 +134,14 @@ public final class Directory {
   /**
    * The registers of {@code $system} that matter here (audit entries are not kept), updated delta
    * by delta on the writer thread. A snapshot recomputes only the users whose documents changed,
-   * in place, so a sign-up costs the same with ten users or a hundred thousand; policies (few) are
-   * rebuilt whole when any changed.
+   * and copies only the part of the user table they fall in, so a sign-up costs little more with a
+   * hundred thousand users than with ten; policies (few) are rebuilt whole when any changed.
    */
   static final class Model {
     private final Map<String, Map<String, Map<String, Register>>> docs = new HashMap<>();
     private final Policy newDatabasePolicy;
-    private final Map<String, User> users = new java.util.concurrent.ConcurrentHashMap<>();
-    private final Set<String> retired = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private UserTable users = UserTable.EMPTY;
+    private Set<String> retired = Set.of();
     private final Set<String> changedUsers = new HashSet<>();
     private boolean policiesChanged = true;
     private Map<String, Policy> databasePolicies = Map.of();
@@ -162,22 +164,27 @@ public final class Directory {
 
     Directory snapshot() {
       Map<String, Map<String, Register>> userDocs = docs.getOrDefault(SystemDb.USERS, Map.of());
+      Map<String, User> changes = new HashMap<>();
+      Set<String> nowRetired = new HashSet<>();
+      Set<String> back = new HashSet<>();
       for (String name : changedUsers) {
         User u = userOf(name, userDocs.getOrDefault(name, Map.of()));
-        if (u == null) {
-          users.remove(name);
-          retired.add(name);
-        } else {
-          users.put(name, u);
-          retired.remove(name);
-        }
+        changes.put(name, u); // null: deleted
+        if (u == null) nowRetired.add(name);
+        else back.add(name);
       }
       changedUsers.clear();
+      users = users.with(changes);
+      if (!nowRetired.isEmpty() || back.stream().anyMatch(retired::contains)) {
+        Set<String> r = new HashSet<>(retired);
+        r.addAll(nowRetired);
+        r.removeAll(back);
+        retired = Set.copyOf(r);
+      }
       if (policiesChanged) rebuildPolicies();
       Map<String, Register> secret = docs.getOrDefault(SystemDb.SECRETS, Map.of()).get(SystemDb.SIGNING_KEY_ID);
       Register key = secret == null ? null : secret.get("key");
-      return new Directory(java.util.Collections.unmodifiableMap(users), java.util.Collections.unmodifiableSet(retired),
-          databasePolicies, collectionPolicies,
+      return new Directory(users, retired, databasePolicies, collectionPolicies,
           newDatabasePolicy, key != null && key.value().isTextual() ? key.value().textValue() : null);
     }
 

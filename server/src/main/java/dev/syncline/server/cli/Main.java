@@ -38,7 +38,20 @@ public final class Main implements Callable<Integer> {
   public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(Main::failed);
+    cli.setColorScheme(CommandLine.Help.defaultColorScheme(Terminal.ansi(Terminal.STDOUT))); // help goes to stdout
+    cli.setParameterExceptionHandler(Main::badArguments);
     return cli;
+  }
+
+  /** As picocli's own handler: the mistake, then a suggestion or the usage, coloured only if stderr is a terminal. */
+  private static int badArguments(CommandLine.ParameterException e, String[] args) {
+    CommandLine cmd = e.getCommandLine();
+    PrintWriter err = cmd.getErr();
+    CommandLine.Help.ColorScheme scheme = CommandLine.Help.defaultColorScheme(Terminal.ansi(Terminal.STDERR));
+    err.println(scheme.errorText(e.getMessage()));
+    if (!CommandLine.UnmatchedArgumentException.printSuggestions(e, err)) cmd.usage(err, scheme);
+    err.flush();
+    return cmd.getCommandSpec().exitCodeOnInvalidInput();
   }
 
   @Override

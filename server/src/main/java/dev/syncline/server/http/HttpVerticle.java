@@ -110,7 +110,7 @@ public final class HttpVerticle extends VerticleBase {
     router.route("/admin/sdk/*").handler(StaticHandler.create(BUNDLED_WEB_ROOT + "/sdk").setCachingEnabled(false));
     router.route("/admin/*").handler(StaticHandler.create(ADMIN_WEB_ROOT).setCachingEnabled(false));
     if (settings.staticDir() != null) {
-      router.route("/*").handler(StaticHandler.create(FileSystemAccess.ROOT, settings.staticDir()));
+      ownStaticFiles(router, Path.of(settings.staticDir()).toAbsolutePath().toString());
     } else if (settings.bundledWebRoot()) {
       router.route("/*").handler(StaticHandler.create(BUNDLED_WEB_ROOT));
     }
@@ -120,6 +120,23 @@ public final class HttpVerticle extends VerticleBase {
       else router.handle(request);
     });
     return server.listen();
+  }
+
+  /**
+   * A folder of one's own at {@code /}, and the bundled JavaScript SDK at {@code /sdk/} unless the
+   * folder has an {@code sdk/} of its own (looked up per request, like everything here). The
+   * folder may change while the server runs, so nothing about it is cached: a file added later is
+   * served at once, where StaticHandler's cache would keep answering 404 for it, and browsers
+   * are not told to keep files for a day.
+   */
+  private void ownStaticFiles(Router router, String dir) {
+    StaticHandler bundledSdk = StaticHandler.create(BUNDLED_WEB_ROOT + "/sdk");
+    String ownSdk = Path.of(dir, "sdk").toString();
+    router.route("/sdk/*").handler(rc -> vertx.fileSystem().exists(ownSdk).onComplete(ar -> {
+      if (ar.succeeded() && ar.result()) rc.next();
+      else bundledSdk.handle(rc);
+    }));
+    router.route("/*").handler(StaticHandler.create(FileSystemAccess.ROOT, dir).setCachingEnabled(false));
   }
 
   /** The port this instance listens on. */

@@ -10,7 +10,6 @@ import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Context;
 import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.internal.http.WebSocketInternal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * never reaches the code delivering to the next.
  *
  * <h2>Vert.x internals</h2>
- * Besides {@link Frames}, this is the one class that uses Vert.x's internal API, where the public
- * one has no equivalent: a close frame is
+ * Through {@link VertxInternals}, it reaches the Netty channel where the public API has no
+ * equivalent: a close frame is
  * written straight to the channel after a framing violation (Vert.x closes the channel before a
  * close written the usual way is flushed); a handler in the channel pipeline checks close codes
  * before Vert.x echoes them; and the TCP connection is dropped after the close timeout.
@@ -61,9 +60,8 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
     this.clientAddress = ClientAddress.of(ws.remoteAddress(), ws.headers(), trustProxy);
     ws.setWriteQueueMaxSize(writeQueueBytes);
     ws.drainHandler(v -> drainWaiters.runAll());
-    WebSocketInternal internal = (WebSocketInternal) ws;
     // ahead of Vert.x's handler, which echoes whatever close code it receives
-    internal.channelHandlerContext().pipeline().addBefore("handler", "syncline-close-codes", new CloseCodeCheck());
+    VertxInternals.channel(ws).pipeline().addBefore("handler", "syncline-close-codes", new CloseCodeCheck());
   }
 
   /** Runs once, on this connection's event loop, when the connection ends (see the class comment). */
@@ -102,7 +100,7 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
     if (socketClosed || dropTimer >= 0) return;
     dropTimer = context.owner().setTimer(ms, id -> {
       dropTimer = -1;
-      if (!socketClosed) ((WebSocketInternal) ws).channelHandlerContext().close();
+      if (!socketClosed) VertxInternals.channel(ws).close();
     });
   }
 
@@ -110,7 +108,7 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   public void writeText(ByteBuf frame) {
     if (!open) return;
     try {
-      ws.writeFrame(Frames.text(frame));
+      ws.writeFrame(VertxInternals.textFrame(frame));
     } catch (RuntimeException e) {
       gone(e);
     }
@@ -184,7 +182,7 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
     if (!open) return;
     open = false;
     end();
-    ChannelHandlerContext channel = ((WebSocketInternal) ws).channelHandlerContext();
+    ChannelHandlerContext channel = VertxInternals.channel(ws);
     channel.writeAndFlush(new CloseWebSocketFrame(violation.closeStatus()));
     dropUnlessClosedIn(CLOSE_HANDSHAKE_TIMEOUT_MS);
   }

@@ -9,7 +9,6 @@ import dev.syncline.server.store.Store;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
-import io.vertx.core.internal.ContextInternal;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -25,7 +24,9 @@ import java.util.function.Function;
  * <h2>Threads</h2>
  * Every event loop that holds subscriptions has its own {@link LoopRegistry}, touched only on
  * that loop, so subscribing, unsubscribing and delivering take no locks. (Vert.x runs each
- * connection on a duplicate of its loop's context; the registry belongs to the loop's own.) The committer calls
+ * connection on a duplicate of its loop's context, and all of them on the loop's one thread: the
+ * registry is found by that thread, and tasks are posted to it through the first context seen
+ * there, which runs them on that thread in the order posted.) The committer calls
  * {@link #committed} after each durable group; the hub posts the batch once to each loop, in
  * commit order (a loop runs its tasks in order), and the loop hands it to its subscriptions.
  *
@@ -43,7 +44,8 @@ public final class Hub implements Committer.CommitListener {
   private final Store store;
   private final HubOptions options;
   private final WorkerExecutor readers;
-  private final Map<Context, LoopRegistry> loops = new ConcurrentHashMap<>();
+  /** By event-loop thread. */
+  private final Map<Thread, LoopRegistry> loops = new ConcurrentHashMap<>();
   private final AtomicInteger subscriptionCount = new AtomicInteger();
   private final AtomicInteger lagging = new AtomicInteger();
   private final java.util.concurrent.atomic.LongAdder lagEvents = new java.util.concurrent.atomic.LongAdder();
@@ -76,9 +78,9 @@ public final class Hub implements Committer.CommitListener {
    */
   public Subscription subscribe(String sid, String db, Set<String> cols, long since, String clientEpoch, Outlet outlet,
       ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
-    // each connection runs on its own duplicate of its event loop's context: key by the loop's
-    LoopRegistry registry = loops.computeIfAbsent(((ContextInternal) Vertx.currentContext()).unwrap(),
-        c -> new LoopRegistry());
+    // each connection runs on its own duplicate of its event loop's context: key by the loop's thread
+    Context context = Vertx.currentContext();
+    LoopRegistry registry = loops.computeIfAbsent(Thread.currentThread(), t -> new LoopRegistry(context));
     var info = store.database(db);
     if (info.isEmpty()) return null;
     Subscription s = new Subscription(this, registry, sid, db, cols, outlet, filter, epochOf, feed);
@@ -91,7 +93,7 @@ public final class Hub implements Committer.CommitListener {
 
   /** Ends every subscription of a database that was destroyed; each is told {@code not_found}. */
   public void databaseDestroyed(String db) {
-    loops.forEach((ctx, registry) -> ctx.runOnContext(v -> registry.destroyed(db)));
+    loops.values().forEach(registry -> registry.post(() -> registry.destroyed(db)));
   }
 
   /**
@@ -99,7 +101,7 @@ public final class Hub implements Committer.CommitListener {
    * registers left): every subscription to it starts over with {@code reset} and its new epoch.
    */
   public void databaseTrimmed(String db) {
-    loops.forEach((ctx, registry) -> ctx.runOnContext(v -> registry.trimmed(db)));
+    loops.values().forEach(registry -> registry.post(() -> registry.trimmed(db)));
   }
 
   /**
@@ -126,7 +128,7 @@ public final class Hub implements Committer.CommitListener {
     if (byDb.isEmpty()) return;
     List<LiveBatch> batches = new ArrayList<>(byDb.size());
     byDb.forEach((db, deltas) -> batches.add(LiveBatch.of(db, deltas)));
-    loops.forEach((ctx, registry) -> ctx.runOnContext(v -> batches.forEach(registry::deliver)));
+    loops.values().forEach(registry -> registry.post(() -> batches.forEach(registry::deliver)));
   }
 
   public int subscriptions() {
@@ -189,6 +191,17 @@ public final class Hub implements Committer.CommitListener {
   /** The subscriptions living on one event loop. Only that loop touches it. */
   static final class LoopRegistry {
     private final Map<String, List<Subscription>> byDb = new HashMap<>();
+    /** A context of this loop (any one: they all run tasks on its thread, in order). */
+    private final Context context;
+
+    LoopRegistry(Context context) {
+      this.context = context;
+    }
+
+    /** Runs {@code task} on this registry's loop, after the tasks posted before it. */
+    void post(Runnable task) {
+      context.runOnContext(v -> task.run());
+    }
 
     void add(Subscription s) {
       byDb.computeIfAbsent(s.db(), d -> new ArrayList<>()).add(s);

@@ -72,6 +72,8 @@ public final class Subscription {
   private final List<byte[]> pending = new ArrayList<>();
   private long pendingSeq;
   private int pendingBytes;
+  /** Told when the hub ends this subscription on its own; see {@link #onEnded}. */
+  private Runnable ended = () -> { };
 
   Subscription(Hub hub, Hub.LoopRegistry registry, String sid, String db, Set<String> cols, Outlet outlet,
       ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
@@ -114,6 +116,15 @@ public final class Subscription {
     readNextPage();
   }
 
+  /**
+   * Calls {@code r} once if the hub ends this subscription on its own — its database was
+   * destroyed, or delivering to it failed — so its owner lets go of it (and it stops counting
+   * against the owner's limit). Not called after {@link #close()}.
+   */
+  public void onEnded(Runnable r) {
+    ended = r;
+  }
+
   /** Ends the subscription; no more frames are sent for it. */
   public void close() {
     if (state == State.CLOSED) return;
@@ -125,9 +136,8 @@ public final class Subscription {
 
   void databaseGone() {
     if (state == State.CLOSED) return;
-    setState(State.CLOSED);
-    dropPending();
-    hub.removed();
+    close();
+    ended.run();
     if (outlet.isOpen()) {
       outlet.send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "database " + db + " was destroyed",
           null, null, null, sid));
@@ -289,8 +299,12 @@ public final class Subscription {
         .executeBlocking(() -> hub.store().changesSince(db, cols, f, from, o.catchUpPageDeltas(), o.catchUpPageBytes()), false)
         .onComplete(ar -> {
           reading = false;
-          if (readFor != generation) {
+          if (state == State.CLOSED) {
+            return; // closed or destroyed meanwhile: nothing more to say
+          } else if (readFor != generation) {
             readNextPage(); // restarted meanwhile: this page was read for the old filter or cursor
+          } else if (ar.failed() && hub.store().database(db).isEmpty()) {
+            databaseGone(); // the read failed because the database went: that is the answer
           } else if (ar.failed()) {
             log.error("catch-up read of {} failed", db, ar.cause());
             failed("catch-up read failed");
@@ -333,7 +347,9 @@ public final class Subscription {
   }
 
   private void failed(String message) {
+    if (state == State.CLOSED) return;
     close();
+    ended.run();
     if (outlet.isOpen()) {
       outlet.send(new ServerMessage.Error(null, ErrorCode.INTERNAL, message, null, null, null, sid));
     }

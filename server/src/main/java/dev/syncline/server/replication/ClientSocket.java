@@ -3,7 +3,7 @@ package dev.syncline.server.replication;
 import dev.syncline.protocol.MessageCodec;
 import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.http.DrainWaiters;
-import dev.syncline.server.http.Frames;
+import dev.syncline.server.http.VertxInternals;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Context;
@@ -35,7 +35,7 @@ final class ClientSocket implements PeerSocket {
       return;
     }
     try {
-      ws.writeFrame(Frames.text(frame));
+      ws.writeFrame(VertxInternals.textFrame(frame));
     } catch (RuntimeException e) {
       open = false; // closed under us; the close handler ends the link
     }

@@ -407,6 +407,7 @@ public final class Session {
       return;
     }
     subscriptions.put(sid, s);
+    s.onEnded(() -> subscriptions.remove(sid, s)); // destroyed or failed: no longer this connection's
   }
 
   private void onUnsub(ClientMessage.Unsub unsub) {

@@ -1,0 +1,35 @@
+package dev.syncline.server.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.vertx.core.http.WebSocketBase;
+import io.vertx.core.http.WebSocketFrame;
+import io.vertx.core.http.WebSocketFrameType;
+import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
+import io.vertx.core.internal.http.WebSocketInternal;
+
+/**
+ * The one class that uses Vert.x's internal API ({@code io.vertx.core.internal}, {@code .impl}),
+ * each time because the public API has no equivalent. Internal classes may change in any Vert.x
+ * release, so nothing else may import them: a Vert.x upgrade that breaks one breaks this file only.
+ */
+public final class VertxInternals {
+  private VertxInternals() {}
+
+  /**
+   * A text frame from bytes that are already UTF-8 JSON. The public API builds text frames from a
+   * String only, which would decode and re-encode every fan-out frame.
+   */
+  public static WebSocketFrame textFrame(ByteBuf utf8) {
+    return new WebSocketFrameImpl(WebSocketFrameType.TEXT, utf8, true);
+  }
+
+  /**
+   * The Netty channel under a WebSocket, for what the public API cannot do (see {@link
+   * WebSocketConnection}): write a close frame straight after a framing violation, check close
+   * codes before Vert.x echoes them, and drop a TCP connection whose close handshake timed out.
+   */
+  static ChannelHandlerContext channel(WebSocketBase ws) {
+    return ((WebSocketInternal) ws).channelHandlerContext();
+  }
+}
