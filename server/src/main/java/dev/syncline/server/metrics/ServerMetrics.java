@@ -16,6 +16,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,7 +73,12 @@ public final class ServerMetrics {
 
   /** The options that turn Vert.x's metrics on, JVM metrics included. */
   public static MicrometerMetricsOptions vertxOptions() {
-    return new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true);
+    // only the HTTP server's (connections, bytes in and out): the pools' and the other domains' meters
+    // are updated on the event loops for every task and showed in the fan-out tail
+    return new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+        .setDisabledMetricsCategories(java.util.Set.of(MetricsDomain.NET_SERVER.name(), MetricsDomain.NET_CLIENT.name(),
+            MetricsDomain.HTTP_CLIENT.name(), MetricsDomain.DATAGRAM_SOCKET.name(), MetricsDomain.EVENT_BUS.name(),
+            MetricsDomain.NAMED_POOLS.name(), MetricsDomain.VERTICLES.name()));
   }
 
   public MeterRegistry registry() {
