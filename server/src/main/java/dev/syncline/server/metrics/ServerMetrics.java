@@ -76,9 +76,9 @@ public final class ServerMetrics {
     // only the HTTP server's (connections, bytes in and out): the pools' and the other domains' meters
     // are updated on the event loops for every task and showed in the fan-out tail
     return new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
-        .setDisabledMetricsCategories(java.util.Set.of(MetricsDomain.NET_SERVER.name(), MetricsDomain.NET_CLIENT.name(),
-            MetricsDomain.HTTP_CLIENT.name(), MetricsDomain.DATAGRAM_SOCKET.name(), MetricsDomain.EVENT_BUS.name(),
-            MetricsDomain.NAMED_POOLS.name(), MetricsDomain.VERTICLES.name()));
+        .setDisabledMetricsCategories(java.util.stream.Stream.of(MetricsDomain.values())
+            .filter(d -> d != MetricsDomain.HTTP_SERVER).map(MetricsDomain::toCategory)
+            .collect(java.util.stream.Collectors.toSet()));
   }
 
   public MeterRegistry registry() {
