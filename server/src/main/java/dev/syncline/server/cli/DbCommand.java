@@ -16,7 +16,7 @@ final class DbCommand {
       @Option(names = "--policy", paramLabel = "JSON", description = "its policy, e.g. '{\"read\":[\"$all\"]}'") String policy) {
     ObjectNode args = Json.MAPPER.createObjectNode().put("db", db);
     if (policy != null) args.set("policy", PolicyCommand.parse(policy));
-    return UserCommand.run(remote, "db.create", args);
+    return ServerConnection.runAndPrint(remote, "db.create", args);
   }
 
   @Command(name = "list", description = "List databases with their head seq and sizes.")
@@ -35,6 +35,6 @@ final class DbCommand {
     if (!yes && !Prompt.confirm("destroy database " + db + " and all its documents?", db)) {
       throw new CliException("not destroyed: confirm by typing its name, or pass --yes");
     }
-    return UserCommand.run(remote, "db.destroy", Json.MAPPER.createObjectNode().put("db", db));
+    return ServerConnection.runAndPrint(remote, "db.destroy", Json.MAPPER.createObjectNode().put("db", db));
   }
 }

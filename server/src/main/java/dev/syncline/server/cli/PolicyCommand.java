@@ -15,7 +15,7 @@ final class PolicyCommand {
   @Command(name = "get", description = "Print the stored policy and the one in force.")
   int get(@Mixin Remote remote, @Parameters(paramLabel = "DB") String db,
       @Parameters(paramLabel = "COL", arity = "0..1") String col) {
-    return UserCommand.run(remote, "policy.get", target(db, col));
+    return ServerConnection.runAndPrint(remote, "policy.get", target(db, col));
   }
 
   @Command(name = "set", description = "Store a policy, e.g. '{\"read\":[\"$user\"],\"update\":[\"$owner\"]}'; 'null' removes it.")
@@ -24,7 +24,7 @@ final class PolicyCommand {
       @Parameters(paramLabel = "POLICY") String policy) {
     ObjectNode args = target(db, col);
     args.set("policy", parse(policy));
-    return UserCommand.run(remote, "policy.set", args);
+    return ServerConnection.runAndPrint(remote, "policy.set", args);
   }
 
   private static ObjectNode target(String db, String col) {

@@ -71,6 +71,14 @@ final class ServerConnection implements AutoCloseable {
     return request(m).path("data");
   }
 
+  /** Signs in, runs one admin op, prints its answer as JSON; the exit code of a command that does only that. */
+  static int runAndPrint(Remote remote, String op, ObjectNode args) {
+    try (ServerConnection server = open(remote)) {
+      Output.json(server.admin(op, args));
+    }
+    return 0;
+  }
+
   /** The token the server gave at sign-in, for HTTP requests. */
   String token() {
     return token;

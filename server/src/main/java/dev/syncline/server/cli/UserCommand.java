@@ -19,7 +19,7 @@ final class UserCommand {
       @Option(names = "--role", paramLabel = "ROLE", description = "a role to give (repeatable), e.g. admin") List<String> roles) {
     ObjectNode args = Json.MAPPER.createObjectNode().put("username", username).put("password", newPassword(username));
     if (roles != null) roles.forEach(args.putArray("roles")::add);
-    return run(remote, "user.create", args);
+    return ServerConnection.runAndPrint(remote, "user.create", args);
   }
 
   @Command(name = "list", description = "List users, their roles and whether they are disabled.")
@@ -34,17 +34,19 @@ final class UserCommand {
 
   @Command(name = "disable", description = "Stop a user from signing in; their open connections are closed.")
   int disable(@Mixin Remote remote, @Parameters(paramLabel = "USERNAME") String username) {
-    return run(remote, "user.update", Json.MAPPER.createObjectNode().put("username", username).put("disabled", true));
+    return ServerConnection.runAndPrint(remote, "user.update",
+        Json.MAPPER.createObjectNode().put("username", username).put("disabled", true));
   }
 
   @Command(name = "enable", description = "Let a disabled user sign in again.")
   int enable(@Mixin Remote remote, @Parameters(paramLabel = "USERNAME") String username) {
-    return run(remote, "user.update", Json.MAPPER.createObjectNode().put("username", username).put("disabled", false));
+    return ServerConnection.runAndPrint(remote, "user.update",
+        Json.MAPPER.createObjectNode().put("username", username).put("disabled", false));
   }
 
   @Command(name = "passwd", description = "Set a user's password, from $" + NEW_PASSWORD_ENV + " or asked twice.")
   int passwd(@Mixin Remote remote, @Parameters(paramLabel = "USERNAME") String username) {
-    return run(remote, "user.update",
+    return ServerConnection.runAndPrint(remote, "user.update",
         Json.MAPPER.createObjectNode().put("username", username).put("password", newPassword(username)));
   }
 
@@ -54,15 +56,7 @@ final class UserCommand {
     ObjectNode args = Json.MAPPER.createObjectNode().put("username", username);
     var list = args.putArray("roles");
     if (roles != null) roles.forEach(list::add);
-    return run(remote, "user.update", args);
-  }
-
-  /** Runs one op and prints its answer. */
-  static int run(Remote remote, String op, ObjectNode args) {
-    try (ServerConnection server = ServerConnection.open(remote)) {
-      Output.json(server.admin(op, args));
-    }
-    return 0;
+    return ServerConnection.runAndPrint(remote, "user.update", args);
   }
 
   private static String newPassword(String username) {
