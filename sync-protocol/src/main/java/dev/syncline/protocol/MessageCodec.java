@@ -334,7 +334,10 @@ public final class MessageCodec {
       g.writeStringField("type", "ack");
       if (ack.rid() != null) {
         g.writeFieldName("rid");
-        g.writeTree(ack.rid());
+        // a rid is a string or an integer (see rid()); writeTree would go through a serializer lookup
+        if (ack.rid().isTextual()) g.writeString(ack.rid().textValue());
+        else if (ack.rid().canConvertToLong()) g.writeNumber(ack.rid().longValue());
+        else g.writeTree(ack.rid());
       }
       g.writeStringField("db", ack.db());
       g.writeNumberField("seq", ack.seq());

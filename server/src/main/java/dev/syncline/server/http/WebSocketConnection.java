@@ -6,8 +6,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.vertx.core.Context;
 import io.vertx.core.http.ServerWebSocket;
 import org.slf4j.Logger;
@@ -39,6 +41,9 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   /** How long the close handshake may go unanswered before the TCP connection is dropped. */
   static final long CLOSE_HANDSHAKE_TIMEOUT_MS = 3000;
 
+  /** Frames written before a deferred flush is done anyway, so a long task does not hold data back. */
+  private static final int FLUSH_EVERY_FRAMES = 256;
+
   /** RFC 6455 §7.4.1: the endpoint received a frame it must refuse, here a close frame with a code no endpoint may send. */
   static final short PROTOCOL_ERROR = 1002;
 
@@ -60,8 +65,13 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
     this.clientAddress = ClientAddress.of(ws.remoteAddress(), ws.headers(), trustProxy);
     ws.setWriteQueueMaxSize(writeQueueBytes);
     ws.drainHandler(v -> drainWaiters.runAll());
+    ChannelPipeline pipeline = VertxInternals.channel(ws).pipeline();
     // ahead of Vert.x's handler, which echoes whatever close code it receives
-    VertxInternals.channel(ws).pipeline().addBefore("handler", "syncline-close-codes", new CloseCodeCheck());
+    pipeline.addBefore("handler", "syncline-close-codes", new CloseCodeCheck());
+    // Outside a read Vert.x flushes every frame: the acks of one group commit, written in one
+    // event-loop task, would cost a write(2) each. This defers those flushes to one at the end of
+    // the task (within a read, Vert.x already flushes once when the read completes).
+    pipeline.addFirst("syncline-flush", new FlushConsolidationHandler(FLUSH_EVERY_FRAMES, true));
   }
 
   /** Runs once, on this connection's event loop, when the connection ends (see the class comment). */
