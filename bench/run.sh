@@ -50,8 +50,8 @@ ALL=(writes-1 writes-100 fanout-100 fanout-1000 catchup idle replication-lag-500
 # The figure a scenario is judged by, and whether more is better (up) or less (down).
 headline() {
   case "$1" in
-    writes-*|writes_*) echo "deltasPerSecond up" ;;
-    fanout-*|fanout_*|replication-lag-*) echo "p99Ms down" ;;
+    writes-*|writes_*|"writes "*) echo "deltasPerSecond up" ;;
+    fanout-*|fanout_*|"fanout "*|replication-lag-*) echo "p99Ms down" ;;
     catchup) echo "medianAttributesPerSecond up" ;;
     idle) echo "kbPerConnection down" ;;
     replication-catchup) echo "registersPerSecond up" ;;

@@ -16,6 +16,9 @@ final class WriteAccess implements WriteGuard {
   // (only the writer thread calls permits)
   private Directory seen;
   private Caller now;
+  // the policy of the collection last asked about: a push's deltas mostly share one
+  private String col;
+  private Policy policy;
 
   WriteAccess(Auth auth, Caller caller, String db) {
     this.auth = auth;
@@ -29,9 +32,14 @@ final class WriteAccess implements WriteGuard {
     if (dir != seen) {
       seen = dir;
       now = auth.refresh(caller);
+      this.col = null;
     }
     if (now == null) return false; // signed out meanwhile: disabled, deleted, or a new password
-    Policy.Level level = dir.policy(db, col).level(switch (action) {
+    if (!col.equals(this.col)) {
+      this.col = col;
+      policy = dir.policy(db, col);
+    }
+    Policy.Level level = policy.level(switch (action) {
       case CREATE -> Policy.Action.CREATE;
       case UPDATE -> Policy.Action.UPDATE;
       case DESTROY -> Policy.Action.DESTROY;

@@ -33,6 +33,14 @@ final class Layout {
     return (col + '\0' + id + '\0' + attr).getBytes(StandardCharsets.UTF_8);
   }
 
+  /** A register key from its document's key ({@link #documentPrefix}). */
+  static byte[] registerKey(byte[] documentPrefix, String attr) {
+    byte[] a = attr.getBytes(StandardCharsets.UTF_8);
+    byte[] key = Arrays.copyOf(documentPrefix, documentPrefix.length + a.length);
+    System.arraycopy(a, 0, key, documentPrefix.length, a.length);
+    return key;
+  }
+
   static byte[] documentPrefix(String col, String id) {
     return (col + '\0' + id + '\0').getBytes(StandardCharsets.UTF_8);
   }

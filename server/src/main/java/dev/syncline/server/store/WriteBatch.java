@@ -1,14 +1,13 @@
 package dev.syncline.server.store;
 
 import dev.syncline.protocol.Delta;
-import dev.syncline.protocol.MessageCodec;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Deltas to merge into one database; null entries (refused before storage) are skipped.
- * {@code encoded} holds each delta's wire encoding without its seq ({@link
- * MessageCodec#encodeDeltaOpen}), made by {@link #of} on the thread that builds the batch — an
+ * {@code encoded} holds each delta's bytes ({@link EncodedDelta}: its wire encoding without the
+ * seq, entry hash and register key), made by {@link #of} on the thread that builds the batch — an
  * event loop — so the single writer only appends the seq.
  *
  * <p>{@code writer} becomes the {@code $owner} of every document this batch creates (null: an
@@ -19,7 +18,7 @@ import java.util.List;
  * sent straight back to it, and carries the peer's feed {@code cursor}, stored in the same
  * transaction. Both are null for a client's push.
  */
-public record WriteBatch(String db, List<Delta> deltas, List<byte[]> encoded, String writer, WriteGuard guard,
+public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encoded, String writer, WriteGuard guard,
     String source, PeerCursor cursor) {
 
   public static WriteBatch of(String db, List<Delta> deltas) {
@@ -35,9 +34,9 @@ public record WriteBatch(String db, List<Delta> deltas, List<byte[]> encoded, St
     return new WriteBatch(db, deltas, encode(deltas), null, null, source, cursor);
   }
 
-  private static List<byte[]> encode(List<Delta> deltas) {
-    List<byte[]> encoded = new ArrayList<>(deltas.size());
-    for (Delta d : deltas) encoded.add(d == null ? null : MessageCodec.encodeDeltaOpen(d));
+  private static List<EncodedDelta> encode(List<Delta> deltas) {
+    List<EncodedDelta> encoded = new ArrayList<>(deltas.size());
+    for (Delta d : deltas) encoded.add(d == null ? null : EncodedDelta.of(d));
     return encoded;
   }
 }

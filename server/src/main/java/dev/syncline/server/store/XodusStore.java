@@ -301,14 +301,13 @@ final class XodusStore implements Store {
      * document records it in {@code doc:D} with the batch's writer as owner, and (for a signed-in
      * writer) writes the {@code $owner} register just before it, stamped with the same ts.
      */
-    Merge.Outcome apply(Delta d, byte[] encodedOpen) {
-      byte[] docPrefix = Layout.documentPrefix(d.col(), d.id());
+    Merge.Outcome apply(Delta d, EncodedDelta e) {
+      byte[] docPrefix = e.documentPrefix();
       ArrayByteIterable docKey = new ArrayByteIterable(docPrefix);
       ByteIterable doc = t.documents.get(txn, docKey);
       String owner = doc == null ? null : Layout.ownerOf(doc);
-      byte[] regKey = Layout.registerKey(d.col(), d.id(), d.attr());
-      ByteIterable old = t.registers.get(txn, new ArrayByteIterable(regKey));
-      long hash = Digests.entryHash(encodedOpen);
+      ByteIterable old = t.registers.get(txn, new ArrayByteIterable(e.registerKey));
+      long hash = e.hash;
       // written before the database was destroyed: superseded by the destroy, like by a newer value
       Merge.Outcome outcome = floor != null && d.ts().compareTo(floor) <= 0 ? Merge.Outcome.SUPERSEDED : decide(old, d, hash);
       // a resend of a write that landed is answered duplicate, as before any policy changed; only its
@@ -330,10 +329,9 @@ final class XodusStore implements Store {
         n.documents++;
         if (owner != null && !d.attr().equals(Delta.OWNER)) {
           Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
-          byte[] ownerKey = Layout.registerKey(d.col(), d.id(), Delta.OWNER);
-          byte[] ownerOpen = MessageCodec.encodeDeltaOpen(ownerDelta);
-          write(ownerDelta, ownerKey, docPrefix, ownerOpen, Digests.entryHash(ownerOpen),
-              t.registers.get(txn, new ArrayByteIterable(ownerKey)), owner, owner);
+          EncodedDelta ownerEncoded = EncodedDelta.of(ownerDelta);
+          write(ownerDelta, ownerEncoded, docPrefix,
+              t.registers.get(txn, new ArrayByteIterable(ownerEncoded.registerKey)), owner, owner);
         }
       }
       String previousOwner = owner;
@@ -344,7 +342,7 @@ final class XodusStore implements Store {
         owner = next;
         t.documents.put(txn, docKey, Layout.ownerValue(owner));
       }
-      write(d, regKey, docPrefix, encodedOpen, hash, old, owner, previousOwner);
+      write(d, e, docPrefix, old, owner, previousOwner);
       return outcome;
     }
 
@@ -372,9 +370,8 @@ final class XodusStore implements Store {
     }
 
     /** Stores a winning delta: its register, its log entry (replacing the register's old one), the digest and the counts. */
-    private void write(Delta d, byte[] regKey, byte[] docPrefix, byte[] encodedOpen, long hash, ByteIterable old,
-        String owner, String previousOwner) {
-      long digestChange = hash;
+    private void write(Delta d, EncodedDelta e, byte[] docPrefix, ByteIterable old, String owner, String previousOwner) {
+      long digestChange = e.hash;
       if (old != null) {
         t.log.delete(txn, LongBinding.longToEntry(Layout.seqOf(old)));
         if ((Layout.flagsOf(old) & REMOVED) != 0) n.tombstones--;
@@ -384,15 +381,16 @@ final class XodusStore implements Store {
       }
       if (!isLocal(batch.db(), d.col())) digest[Digests.bucketOf(docPrefix)] ^= digestChange;
       long seq = ++n.head;
-      byte[] json = MessageCodec.withSeq(encodedOpen, seq);
+      byte[] json = MessageCodec.withSeq(e.open, seq);
       byte flags = 0;
       if (d.isRemoval()) {
         flags |= REMOVED;
         n.tombstones++;
       }
       if (d.attr().equals(Delta.DELETED) && d.value().asBoolean()) flags |= DESTROYS;
-      t.registers.put(txn, new ArrayByteIterable(regKey), Layout.registerValue(seq, flags, hash, d.ts()));
-      t.log.put(txn, LongBinding.longToEntry(seq), Layout.logValue(regKey, json));
+      t.registers.put(txn, new ArrayByteIterable(e.registerKey), Layout.registerValue(seq, flags, e.hash, d.ts()));
+      // seqs only grow: putRight appends to the B-tree's last page instead of searching for the place
+      t.log.putRight(txn, LongBinding.longToEntry(seq), Layout.logValue(e.registerKey, json));
       out.add(new CommittedDelta(d.withSeq(seq), json, owner, previousOwner, batch.source()));
       if (maxTs == null || d.ts().compareTo(maxTs) > 0) maxTs = d.ts();
     }
