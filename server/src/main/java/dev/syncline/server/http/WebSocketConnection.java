@@ -6,10 +6,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
-import io.netty.handler.flush.FlushConsolidationHandler;
 import io.vertx.core.Context;
 import io.vertx.core.http.ServerWebSocket;
 import org.slf4j.Logger;
@@ -41,9 +42,6 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   /** How long the close handshake may go unanswered before the TCP connection is dropped. */
   static final long CLOSE_HANDSHAKE_TIMEOUT_MS = 3000;
 
-  /** Frames written before a deferred flush is done anyway, so a long task does not hold data back. */
-  private static final int FLUSH_EVERY_FRAMES = 256;
-
   /** RFC 6455 §7.4.1: the endpoint received a frame it must refuse, here a close frame with a code no endpoint may send. */
   static final short PROTOCOL_ERROR = 1002;
 
@@ -51,6 +49,7 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   private final Context context;
   private final DrainWaiters drainWaiters;
   private final String clientAddress;
+  private final FlushDeferral flushDeferral = new FlushDeferral();
   private Runnable onEnd = () -> { };
   /** False once either side decided to close: nothing more is written. */
   private boolean open = true;
@@ -68,10 +67,7 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
     ChannelPipeline pipeline = VertxInternals.channel(ws).pipeline();
     // ahead of Vert.x's handler, which echoes whatever close code it receives
     pipeline.addBefore("handler", "syncline-close-codes", new CloseCodeCheck());
-    // Outside a read Vert.x flushes every frame: the acks of one group commit, written in one
-    // event-loop task, would cost a write(2) each. This defers those flushes to one at the end of
-    // the task (within a read, Vert.x already flushes once when the read completes).
-    pipeline.addFirst("syncline-flush", new FlushConsolidationHandler(FLUSH_EVERY_FRAMES, true));
+    pipeline.addFirst("syncline-flush-deferral", flushDeferral);
   }
 
   /** Runs once, on this connection's event loop, when the connection ends (see the class comment). */
@@ -127,6 +123,21 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   @Override
   public void send(ServerMessage message) {
     writeText(Unpooled.wrappedBuffer(MessageCodec.encode(message)));
+  }
+
+  /**
+   * Outside a read Vert.x flushes every frame, so the acks of one group commit, answered in one
+   * event-loop task, would cost a write(2) each; these wait for one flush at the end of the task.
+   * Fan-out frames do not: each subscriber's frame leaves as soon as it is written.
+   */
+  @Override
+  public void sendSoon(ServerMessage message) {
+    if (!open) return;
+    if (!flushDeferral.deferring) {
+      flushDeferral.deferring = true;
+      context.runOnContext(v -> flushDeferral.end());
+    }
+    send(message);
   }
 
   @Override
@@ -200,6 +211,38 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   @Override
   public String remoteAddress() {
     return clientAddress;
+  }
+
+  /** Holds back flushes while {@link #deferring}; a close flushes what it held first. */
+  static final class FlushDeferral extends ChannelOutboundHandlerAdapter {
+    boolean deferring;
+    private boolean held;
+    private ChannelHandlerContext ctx;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      this.ctx = ctx;
+    }
+
+    @Override
+    public void flush(ChannelHandlerContext ctx) {
+      if (deferring) held = true;
+      else ctx.flush();
+    }
+
+    @Override
+    public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
+      end();
+      ctx.close(promise);
+    }
+
+    void end() {
+      deferring = false;
+      if (held) {
+        held = false;
+        ctx.flush();
+      }
+    }
   }
 
   /**

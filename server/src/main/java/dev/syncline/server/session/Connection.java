@@ -1,10 +1,17 @@
 package dev.syncline.server.session;
 
+import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.hub.Outlet;
 
 /** One client's socket, as the protocol layer sees it. All calls on the socket's event loop. */
 public interface Connection extends Outlet {
   void close(short code, String reason);
+
+  /**
+   * Sends {@code message}, letting its flush wait for the end of the current event-loop task:
+   * for answers made many at a time, such as the acks of one group commit.
+   */
+  void sendSoon(ServerMessage message);
 
   String remoteAddress();
 

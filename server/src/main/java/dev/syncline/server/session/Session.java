@@ -347,7 +347,7 @@ public final class Session {
   private void answerPush(ServerMessage answer) {
     if (answer instanceof ServerMessage.Ack ack) services.metrics().pushAcked(ack.results());
     else if (answer instanceof ServerMessage.Error e) services.metrics().pushRefused(e.code());
-    send(answer);
+    if (!closed && connection.isOpen()) connection.sendSoon(answer);
   }
 
   /** A committed push and how many servers hold it. */
