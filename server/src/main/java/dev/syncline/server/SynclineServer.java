@@ -92,7 +92,8 @@ public final class SynclineServer {
 
   private SynclineServer(ServerConfig config) {
     this.config = config;
-    VertxOptions options = new VertxOptions().setEventLoopPoolSize(config.eventLoops);
+    // epoll where the jar's native library loads (Linux x86-64), else NIO
+    VertxOptions options = new VertxOptions().setEventLoopPoolSize(config.eventLoops).setPreferNativeTransport(true);
     if (config.metrics.enabled) {
       this.vertx = Vertx.builder().with(options.setMetricsOptions(ServerMetrics.vertxOptions()))
           .withMetrics(metrics.vertxMetrics()).build();
@@ -171,8 +172,9 @@ public final class SynclineServer {
           ready = true;
           if (startupNotice != null) System.out.println(startupNotice); // to the console only, never to a log
           String scheme = config.tls.enabled() ? "https" : "http";
-          log.info("Syncline listening on {}://{}:{} (WebSocket {}), data in {}, durability {}", scheme,
-              config.host, port, HttpVerticle.SYNC_PATH, Path.of(config.data).toAbsolutePath().normalize(), config.durability);
+          log.info("Syncline listening on {}://{}:{} (WebSocket {}, {}), data in {}, durability {}", scheme,
+              config.host, port, HttpVerticle.SYNC_PATH, vertx.isNativeTransportEnabled() ? "epoll" : "NIO",
+              Path.of(config.data).toAbsolutePath().normalize(), config.durability);
           return this;
         });
   }
