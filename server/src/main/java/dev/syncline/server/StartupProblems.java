@@ -9,6 +9,15 @@ import java.nio.file.Path;
 
 /** Turns the failures of a start that an operator can fix into one line naming the fix. */
 final class StartupProblems {
+  /**
+   * NIO reports a failed bind as a {@link BindException}; Netty's epoll transport as its own
+   * IOException, "bind(..) failed with error(-98): Address already in use".
+   */
+  private static boolean isBindFailure(Throwable t) {
+    return t instanceof BindException
+        || (t instanceof java.io.IOException && String.valueOf(t.getMessage()).startsWith("bind("));
+  }
+
   private StartupProblems() {}
 
   /** A {@link StartupException} for a known mistake; anything else as it is. */
@@ -16,10 +25,10 @@ final class StartupProblems {
     Path data = Path.of(config.data).toAbsolutePath().normalize();
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof StartupException) return t;
-      if (t instanceof BindException b) {
-        return String.valueOf(b.getMessage()).contains("in use")
+      if (isBindFailure(t)) {
+        return String.valueOf(t.getMessage()).contains("in use")
             ? new StartupException("port " + config.port + " is in use: pick another with --port", t)
-            : new StartupException("cannot listen on " + config.host + ":" + config.port + ": " + b.getMessage()
+            : new StartupException("cannot listen on " + config.host + ":" + config.port + ": " + t.getMessage()
                 + " (check --host)", t);
       }
       if (t instanceof StoreLockedException) {

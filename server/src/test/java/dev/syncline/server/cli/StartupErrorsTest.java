@@ -30,6 +30,16 @@ class StartupErrorsTest {
   }
 
   @Test
+  @DisplayName("an address this machine does not have: one line pointing at --host (epoll and NIO word it differently)")
+  void hostNotHere() throws Exception {
+    Path data = Files.createTempDirectory("syncline-start").resolve("data");
+    Result r = Cli.run(Map.of(), "--host", "192.0.2.1", "--port", "0", "--data", data.toString()); // TEST-NET-1, RFC 5737
+    assertOneLine(r, null);
+    assertTrue(r.err().startsWith("syncline: cannot listen on 192.0.2.1:0: ") && r.err().strip().endsWith("(check --host)"), r.toString());
+    assertFalse(Files.exists(data), "nothing is created by a start that fails");
+  }
+
+  @Test
   @DisplayName("a data folder held by a running server: one line naming it")
   void folderLocked() throws Exception {
     try (TestServer running = TestServer.start()) {
