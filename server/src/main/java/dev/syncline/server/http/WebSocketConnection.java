@@ -127,8 +127,9 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
 
   /**
    * Outside a read Vert.x flushes every frame, so the acks of one group commit, answered in one
-   * event-loop task, would cost a write(2) each; these wait for one flush at the end of the task.
-   * Fan-out frames do not: each subscriber's frame leaves as soon as it is written.
+   * event-loop task, would cost a write(2) each; these wait for one flush at the end of the task
+   * (as does anything else written to this socket in that task). Fan-out tasks write with {@link
+   * #writeText}, so each subscriber's frame leaves as soon as it is written.
    */
   @Override
   public void sendSoon(ServerMessage message) {
