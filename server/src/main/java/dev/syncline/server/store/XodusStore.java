@@ -117,7 +117,7 @@ final class XodusStore implements Store {
 
   XodusStore(Path dir, boolean durable, long cacheBytes, Map<String, Set<String>> localCollections) {
     this.localCollections = Map.copyOf(localCollections);
-    EnvironmentConfig config = new EnvironmentConfig()
+    EnvironmentConfig config = LogFiles.configure(new EnvironmentConfig(), dir)
         .setLogDurableWrite(durable)
         .setEnvCloseForcedly(true);
     if (cacheBytes > 0) config.setMemoryUsage(cacheBytes);
