@@ -182,6 +182,28 @@ class SyncProtocolTest {
   }
 
   @Test
+  @DisplayName("the server's clock takes in the latest ts of a push, wherever it is in the push: a destroy after it covers it")
+  void clockFollowsPushedTimestamps() {
+    // its own server: the clock it moves ahead would stamp the other tests' destroys
+    try (TestServer own = TestServer.start(); WsClient c = own.connect("w7")) {
+      String db = "clock-follows";
+      assertEquals("result", own.admin(admin("db.create", args().put("db", db))).get("type").asText());
+      long ms = System.currentTimeMillis();
+      // ahead of the server's clock, within the allowed skew; the latest is not the last
+      String latest = ts(ms + 30_000, 0, "w7");
+      JsonNode ack = c.request(push(db, delta("c", "a", "v", 1, ts(ms + 20_000, 0, "w7")),
+          delta("c", "b", "v", 1, latest), delta("c", "c", "v", 1, ts(ms + 25_000, 0, "w7"))));
+      assertEquals(List.of("applied", "applied", "applied"), texts(ack.get("results")), ack.toString());
+
+      // the destroy is stamped by the server's clock, so it comes after every write it has seen
+      own.admin(admin("db.destroy", args().put("db", db)));
+      own.admin(admin("db.create", args().put("db", db)));
+      JsonNode again = c.request(push(db, delta("c", "b", "v", 2, latest)));
+      assertEquals(List.of("superseded"), texts(again.get("results")), again.toString());
+    }
+  }
+
+  @Test
   @DisplayName("unsub is answered ok and stops live changes; an unknown sid is not_found")
   void unsubscribe() {
     try (WsClient writer = server.connect("w5"); WsClient reader = server.connect("r5")) {
