@@ -198,7 +198,7 @@ start_server() {
     > "$OUT/server-$name.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 300); do
-    # bounded: once a request made while the server started was never answered, and the run hung
+    # bounded, so a server that accepts but never answers fails the start instead of hanging the run
     if curl -sf --max-time 2 "http://127.0.0.1:$port/health" > /dev/null 2>&1; then return 0; fi
     kill -0 "$SERVER_PID" 2>/dev/null || { echo "server exited; see $OUT/server-$name.log" >&2; return 1; }
     sleep 0.1

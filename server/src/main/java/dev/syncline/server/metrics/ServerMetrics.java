@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
+import io.vertx.core.spi.VertxMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsOptions;
@@ -67,8 +68,9 @@ public final class ServerMetrics {
   }
 
   /** Vert.x's metrics, written to this registry; pass to {@code Vertx.builder().withMetrics}. */
-  public MicrometerMetricsFactory vertxMetrics() {
-    return new MicrometerMetricsFactory(registry);
+  public VertxMetricsFactory vertxMetrics() {
+    MicrometerMetricsFactory micrometer = new MicrometerMetricsFactory(registry);
+    return options -> new StartupSafeMetrics(micrometer.metrics(options));
   }
 
   /** The options that turn Vert.x's metrics on, JVM metrics included. */
