@@ -95,7 +95,7 @@ public final class SynclineServer {
     // epoll where the jar's native library loads (Linux x86-64), else NIO
     VertxOptions options = new VertxOptions().setEventLoopPoolSize(config.eventLoops).setPreferNativeTransport(true);
     if (config.metrics.enabled) {
-      this.vertx = Vertx.builder().with(options.setMetricsOptions(ServerMetrics.vertxOptions()))
+      this.vertx = Vertx.builder().with(options.setMetricsOptions(metrics.vertxOptions()))
           .withMetrics(metrics.vertxMetrics()).build();
     } else {
       this.vertx = Vertx.vertx(options);

@@ -40,6 +40,8 @@ public final class ServerMetrics {
       Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25), Duration.ofMillis(50),
       Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofSeconds(1)};
 
+  private static final java.util.concurrent.atomic.AtomicInteger SERVERS = new java.util.concurrent.atomic.AtomicInteger();
+  private final String registryName = "syncline-" + SERVERS.incrementAndGet();
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Map<String, Counter> pushes = new ConcurrentHashMap<>();
   private final Map<String, Counter> deltas = new ConcurrentHashMap<>();
@@ -74,10 +76,12 @@ public final class ServerMetrics {
   }
 
   /** The options that turn Vert.x's metrics on, JVM metrics included. */
-  public static MicrometerMetricsOptions vertxOptions() {
+  public MicrometerMetricsOptions vertxOptions() {
     // only the HTTP server's (connections, bytes in and out): the pools' and the other domains' meters
-    // are updated on the event loops for every task and showed in the fan-out tail
-    return new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true)
+    // are updated on the event loops for every task and showed in the fan-out tail.
+    // Micrometer keeps one backend per registry name in the JVM, so each server names its own:
+    // under a shared name, servers running side by side (embedded, or in tests) counted into the first one's
+    return new MicrometerMetricsOptions().setEnabled(true).setJvmMetricsEnabled(true).setRegistryName(registryName)
         .setDisabledMetricsCategories(java.util.stream.Stream.of(MetricsDomain.values())
             .filter(d -> d != MetricsDomain.HTTP_SERVER).map(MetricsDomain::toCategory)
             .collect(java.util.stream.Collectors.toSet()));

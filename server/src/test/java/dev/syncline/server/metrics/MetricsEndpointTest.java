@@ -79,6 +79,31 @@ class MetricsEndpointTest {
   }
 
   @Test
+  @DisplayName("two servers in one JVM count their own connections' bytes, not each other's")
+  void serversSideBySide() throws Exception {
+    try (TestServer quiet = TestServer.start(); TestServer busy = TestServer.start()) {
+      try (WsClient writer = busy.connect("side-writer")) {
+        for (int i = 0; i < 5; i++) writer.request(push("app", delta("c", "d" + i, "v", "x".repeat(1000), now(i, "side-writer"))));
+      }
+      Cluster.await(() -> bytesRead(busy) > 5000, Duration.ofSeconds(10), () -> "the busy server's bytes counted");
+      double quietBytes = bytesRead(quiet);
+      // only its own scrapes' requests: a few hundred bytes
+      assertTrue(quietBytes < 2000, "the quiet server read " + quietBytes + " bytes");
+    }
+  }
+
+  /** vertx_http_server_bytes_read_total of the server, 0 while it has none. */
+  private static double bytesRead(TestServer server) {
+    try {
+      String body = get(server, "/metrics", null).body();
+      return body.contains("vertx_http_server_bytes_read_total")
+          ? PrometheusText.parse(body).value("vertx_http_server_bytes_read_total") : 0;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
   @DisplayName("metrics.access admin wants an admin's token; local refuses what a proxy forwards")
   void access() throws Exception {
     try (TestServer server = TestServer.start(c -> c.metrics.access = "admin")) {

@@ -45,17 +45,16 @@ class StartupSafeMetricsTest {
   @DisplayName("a request on a connection accepted before the server's metrics existed is served unmeasured; Micrometer alone throws")
   void connectionWithoutSocketMetric() {
     ServerMetrics metrics = new ServerMetrics();
-    VertxOptions options = new VertxOptions().setMetricsOptions(ServerMetrics.vertxOptions());
 
     // the race as Vert.x 5.0.10 has it: no socket metric reaches requestBegin, and Micrometer throws,
     // so Vert.x never hands the request on (if this stops throwing, the wrapper can go)
-    // (Micrometer's backends are kept by registry name, so this one gets a name of its own)
     HttpServerMetrics<Object, Object, Object> micrometer = httpServerMetrics(new io.vertx.micrometer.MicrometerMetricsFactory(
         new io.micrometer.core.instrument.simple.SimpleMeterRegistry()).metrics(
-            new VertxOptions().setMetricsOptions(ServerMetrics.vertxOptions().setRegistryName("micrometer-alone"))));
+            new VertxOptions().setMetricsOptions(new ServerMetrics().vertxOptions())));
     assertThrows(NullPointerException.class, () -> micrometer.requestBegin(null, GET_HEALTH));
 
-    HttpServerMetrics<Object, Object, Object> safe = httpServerMetrics(metrics.vertxMetrics().metrics(options));
+    HttpServerMetrics<Object, Object, Object> safe = httpServerMetrics(metrics.vertxMetrics().metrics(
+        new VertxOptions().setMetricsOptions(metrics.vertxOptions())));
     assertDoesNotThrow(() -> {
       Object request = safe.requestBegin(null, GET_HEALTH);
       assertNull(request);
