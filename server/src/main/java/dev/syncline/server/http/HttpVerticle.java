@@ -84,7 +84,10 @@ public final class HttpVerticle extends VerticleBase {
   public Future<?> start() {
     HttpServerOptions options = new HttpServerOptions()
         .setHost(settings.host())
-        .setPort(settings.port())
+        // one listener per event loop, all on one port. For "any free port" each would bind a
+        // port of its own with 0, and every client would reach the first one's loop only; Vert.x
+        // gives listeners on the same negative port one shared free port instead
+        .setPort(settings.port() == 0 ? -1 : settings.port())
         .setMaxWebSocketMessageSize(settings.maxMessageBytes())
         .setMaxWebSocketFrameSize(settings.maxMessageBytes())
         .setPerMessageWebSocketCompressionSupported(settings.compression())
