@@ -14,9 +14,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.LinkedHashMap;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Subscriptions and the fan-out of committed changes.
@@ -27,8 +33,10 @@ import java.util.function.Function;
  * connection on a duplicate of its loop's context, and all of them on the loop's one thread: the
  * registry is found by that thread, and tasks are posted to it through the first context seen
  * there, which runs them on that thread in the order posted.) The committer calls
- * {@link #committed} after each durable group; the hub posts the batch once to each loop, in
- * commit order (a loop runs its tasks in order), and the loop hands it to its subscriptions.
+ * {@link #committed} after each durable group; the hub hands the batch once to each loop, in
+ * commit order (through the loop's inbox, drained in order), and the loop hands it to its
+ * subscriptions. A loop that fell behind merges the commits it finds queued into one batch per
+ * database, so under load each subscriber gets fewer, larger frames.
  *
  * <h2>Encoding once</h2>
  * Deltas arrive already encoded by the store. On each loop the frame body (everything after the
@@ -80,7 +88,7 @@ public final class Hub implements Committer.CommitListener {
       ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
     // each connection runs on its own duplicate of its event loop's context: key by the loop's thread
     Context context = Vertx.currentContext();
-    LoopRegistry registry = loops.computeIfAbsent(Thread.currentThread(), t -> new LoopRegistry(context));
+    LoopRegistry registry = loops.computeIfAbsent(Thread.currentThread(), t -> new LoopRegistry(context, options.catchUpPageBytes()));
     var info = store.database(db);
     if (info.isEmpty()) return null;
     Subscription s = new Subscription(this, registry, sid, db, cols, outlet, filter, epochOf, feed);
@@ -121,14 +129,14 @@ public final class Hub implements Committer.CommitListener {
   /** One group commit: its deltas are merged per database into one batch, so one frame per subscriber. */
   @Override
   public void committed(List<BatchOutcome> group) {
-    Map<String, List<CommittedDelta>> byDb = new java.util.LinkedHashMap<>();
+    Map<String, List<CommittedDelta>> byDb = new LinkedHashMap<>();
     for (BatchOutcome o : group) {
       if (!o.committed().isEmpty()) byDb.computeIfAbsent(o.db(), d -> new ArrayList<>()).addAll(o.committed());
     }
     if (byDb.isEmpty()) return;
     List<LiveBatch> batches = new ArrayList<>(byDb.size());
     byDb.forEach((db, deltas) -> batches.add(LiveBatch.of(db, deltas)));
-    loops.values().forEach(registry -> registry.post(() -> batches.forEach(registry::deliver)));
+    loops.values().forEach(registry -> registry.postCommit(batches));
   }
 
   public int subscriptions() {
@@ -188,19 +196,84 @@ public final class Hub implements Committer.CommitListener {
     subscriptionCount.decrementAndGet();
   }
 
-  /** The subscriptions living on one event loop. Only that loop touches it. */
+  /**
+   * The subscriptions living on one event loop. Only that loop touches them; other threads hand
+   * it commits and tasks through its inbox, which the loop drains in order. A loop that fell
+   * behind finds several commits queued and merges each database's into one batch (up to a page),
+   * so its subscribers get one frame for all of them: the busier the loop, the fewer frames.
+   */
   static final class LoopRegistry {
+    private static final Logger log = LoggerFactory.getLogger(LoopRegistry.class);
     private final Map<String, List<Subscription>> byDb = new HashMap<>();
     /** A context of this loop (any one: they all run tasks on its thread, in order). */
     private final Context context;
+    /** The most bytes of deltas merged into one batch: a catch-up page, what one frame may hold. */
+    private final int mergeBytes;
+    private final Queue<Queued> inbox = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
 
-    LoopRegistry(Context context) {
+    LoopRegistry(Context context, int mergeBytes) {
       this.context = context;
+      this.mergeBytes = mergeBytes;
     }
 
-    /** Runs {@code task} on this registry's loop, after the tasks posted before it. */
+    /** Runs {@code task} on this registry's loop, after the commits and tasks handed over before it. */
     void post(Runnable task) {
-      context.runOnContext(v -> task.run());
+      enqueue(new Queued(null, task));
+    }
+
+    /** Delivers one group commit's batches (one per database) on this registry's loop, in order. */
+    void postCommit(List<LiveBatch> commit) {
+      enqueue(new Queued(commit, null));
+    }
+
+    private void enqueue(Queued q) {
+      inbox.add(q);
+      if (drainScheduled.compareAndSet(false, true)) context.runOnContext(v -> drain());
+    }
+
+    private void drain() {
+      // cleared first: whatever is queued after this is either taken below or schedules a new drain
+      drainScheduled.set(false);
+      Map<String, List<LiveBatch>> held = new LinkedHashMap<>();
+      Queued q;
+      while ((q = inbox.poll()) != null) {
+        if (q.task() != null) {
+          deliverHeld(held); // a task sees the commits queued before it delivered
+          runTask(q.task());
+          continue;
+        }
+        for (LiveBatch b : q.commit()) {
+          List<LiveBatch> same = held.computeIfAbsent(b.db(), d -> new ArrayList<>());
+          if (!same.isEmpty() && heldBytes(same) + b.bytes() > mergeBytes) {
+            deliver(LiveBatch.merge(same));
+            same.clear();
+          }
+          same.add(b);
+        }
+      }
+      deliverHeld(held);
+    }
+
+    private void deliverHeld(Map<String, List<LiveBatch>> held) {
+      for (List<LiveBatch> commits : held.values()) {
+        if (!commits.isEmpty()) deliver(LiveBatch.merge(commits));
+      }
+      held.clear();
+    }
+
+    private static int heldBytes(List<LiveBatch> commits) {
+      int bytes = 0;
+      for (LiveBatch c : commits) bytes += c.bytes();
+      return bytes;
+    }
+
+    private static void runTask(Runnable task) {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        log.error("hub task failed", e);
+      }
     }
 
     void add(Subscription s) {
@@ -221,9 +294,14 @@ public final class Hub implements Committer.CommitListener {
       for (Subscription s : List.copyOf(subs)) {
         // whatever goes wrong with one subscriber, the ones after it still get the batch
         try {
-          Audience a = audiences.computeIfAbsent(new AudienceKey(s.cols(), s.filter()),
-              k -> new Audience(batch, s.cols(), s.filter()));
-          s.onLive(batch, a);
+          if (batch.straddles(s.cursor())) {
+            // it went live between two of the merged commits: each on its own, as if not merged
+            for (LiveBatch commit : batch.commits()) s.onLive(commit, new Audience(commit, s.cols(), s.filter()));
+          } else {
+            Audience a = audiences.computeIfAbsent(new AudienceKey(s.cols(), s.filter()),
+                k -> new Audience(batch, s.cols(), s.filter()));
+            s.onLive(batch, a);
+          }
         } catch (RuntimeException e) {
           s.abort(e);
         }
@@ -240,6 +318,9 @@ public final class Hub implements Committer.CommitListener {
       if (subs != null) List.copyOf(subs).forEach(Subscription::epochChanged);
     }
   }
+
+  /** A group commit's batches, or a task, in a loop's inbox. */
+  private record Queued(List<LiveBatch> commit, Runnable task) {}
 
   /** Subscribers with equal collection filters and equal access see the same deltas. */
   private record AudienceKey(Set<String> cols, ReadFilter filter) {}

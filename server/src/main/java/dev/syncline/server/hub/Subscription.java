@@ -105,6 +105,11 @@ public final class Subscription {
     return filter;
   }
 
+  /** The seq up to which the client holds everything it may read (or will, once sent). */
+  long cursor() {
+    return cursor;
+  }
+
   void start(long since, boolean otherEpoch, DatabaseInfo info) {
     if (since > 0 && (otherEpoch || since > info.head() || since < info.purgedThrough())) {
       // the client's copy is from another life of this database, or older than what is kept
