@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.Queue;
@@ -291,17 +292,21 @@ public final class Hub implements Committer.CommitListener {
       List<Subscription> subs = byDb.get(batch.db());
       if (subs == null) return;
       Map<AudienceKey, Audience> audiences = new HashMap<>();
+      Audience last = null;
       for (Subscription s : List.copyOf(subs)) {
         // whatever goes wrong with one subscriber, the ones after it still get the batch
         try {
           if (batch.straddles(s.cursor())) {
             // it went live between two of the merged commits: each on its own, as if not merged
             for (LiveBatch commit : batch.commits()) s.onLive(commit, new Audience(commit, s.cols(), s.filter()));
-          } else {
-            Audience a = audiences.computeIfAbsent(new AudienceKey(s.cols(), s.filter()),
-                k -> new Audience(batch, s.cols(), s.filter()));
-            s.onLive(batch, a);
+            continue;
           }
+          // subscribers in a row mostly share one audience: no key or lookup per subscriber then
+          if (last == null || !last.isFor(s.cols(), s.filter())) {
+            last = audiences.computeIfAbsent(new AudienceKey(s.cols(), s.filter()),
+                k -> new Audience(batch, k.cols(), k.filter()));
+          }
+          s.onLive(batch, last);
         } catch (RuntimeException e) {
           s.abort(e);
         }
@@ -330,12 +335,16 @@ public final class Hub implements Committer.CommitListener {
     final List<byte[]> deltas;
     private final long[] seqs;
     private final LiveBatch batch;
+    private final Set<String> cols;
+    private final ReadFilter filter;
     private final int bytes;
     private byte[] body;
     private List<byte[]> pages;
 
     Audience(LiveBatch batch, Set<String> cols, ReadFilter filter) {
       this.batch = batch;
+      this.cols = cols;
+      this.filter = filter;
       List<byte[]> matching = new ArrayList<>(batch.deltas().size());
       long[] matchingSeqs = new long[batch.deltas().size()];
       int size = 0;
@@ -350,6 +359,10 @@ public final class Hub implements Committer.CommitListener {
       this.deltas = matching;
       this.seqs = matchingSeqs;
       this.bytes = size;
+    }
+
+    boolean isFor(Set<String> cols, ReadFilter filter) {
+      return Objects.equals(this.cols, cols) && Objects.equals(this.filter, filter);
     }
 
     byte[] body() {
