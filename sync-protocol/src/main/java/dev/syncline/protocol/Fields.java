@@ -81,7 +81,14 @@ final class Fields {
 
   /** A collection, document id or attribute name: 1 to max characters, no NUL. */
   String requireName(String name, int maxLength) throws ProtocolException {
-    String s = requireString(name, maxLength);
+    JsonNode n = obj.get(name);
+    if (n == null || !n.isTextual()) throw ProtocolException.badRequest(name + ": required string");
+    return checkName(name, n.textValue(), maxLength);
+  }
+
+  /** {@link #requireName}'s checks of a string already read as field {@code name}. */
+  static String checkName(String name, String s, int maxLength) throws ProtocolException {
+    checkString(name, s, maxLength);
     if (s.indexOf('\0') >= 0) throw ProtocolException.badRequest(name + ": must not contain NUL");
     return s;
   }

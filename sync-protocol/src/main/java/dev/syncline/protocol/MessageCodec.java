@@ -97,6 +97,12 @@ public final class MessageCodec {
    * {@link ClientMessage.Push#rejects()}.
    */
   public static ClientMessage decodeClient(String text, Limits limits) throws ProtocolException {
+    ClientMessage.Push push = StreamedPush.decode(text, limits);
+    return push != null ? push : decodeTree(text, limits);
+  }
+
+  /** {@link #decodeClient} through a tree of the whole message: every message, every typed refusal. */
+  static ClientMessage decodeTree(String text, Limits limits) throws ProtocolException {
     JsonNode root = parse(text);
     if (!(root instanceof ObjectNode obj)) throw ProtocolException.badRequest("a message must be a JSON object");
     JsonNode type = obj.get("type");
@@ -164,7 +170,7 @@ public final class MessageCodec {
   }
 
   /** A {@code rid} token as {@link #rid} would accept it, or null. */
-  private static JsonNode ridToken(JsonParser p, JsonToken token) throws IOException {
+  static JsonNode ridToken(JsonParser p, JsonToken token) throws IOException {
     if (token == JsonToken.VALUE_STRING) {
       String s = p.getText();
       return Fields.isLongerThan(s, MAX_RID_LENGTH) || Fields.hasUnpairedSurrogate(s) ? null : TextNode.valueOf(s);
@@ -268,12 +274,21 @@ public final class MessageCodec {
     String attr = f.requireName("attr", limits.maxAttrLength());
     JsonNode value = obj.get("value");
     if (value == null) throw ProtocolException.badRequest("value: required (null removes the attribute)");
+    JsonNode ts = obj.get("ts");
+    return checkedDelta(col, id, attr, value, ts != null && ts.isTextual() ? ts.textValue() : null, limits);
+  }
+
+  /**
+   * The rest of {@link #decodeDelta}'s checks, in its order, once col, id and attr are checked
+   * names and the value is present; {@code ts} is null when missing or not a string.
+   */
+  static Delta checkedDelta(String col, String id, String attr, JsonNode value, String ts, Limits limits)
+      throws ProtocolException {
     if (attr.startsWith("$")) {
       if (!attr.equals(Delta.DELETED)) throw ProtocolException.badRequest("attr: " + attr + " is reserved");
       if (!value.isBoolean()) throw ProtocolException.badRequest("value: $deleted must be true or false");
     }
-    JsonNode tsNode = obj.get("ts");
-    String tsFault = tsNode == null || !tsNode.isTextual() ? Hlc.MISSING : Hlc.fault(tsNode.textValue());
+    String tsFault = Hlc.fault(ts);
     if (tsFault != null) throw ProtocolException.badRequest(tsFault);
     String fault = valueFault(value);
     if (fault != null) throw ProtocolException.badRequest("value: " + fault);
@@ -282,7 +297,7 @@ public final class MessageCodec {
       throw new ProtocolException(ErrorCode.TOO_LARGE,
           "value: " + valueBytes + " bytes, at most " + limits.maxValueBytes());
     }
-    return new Delta(col, id, attr, value, tsNode.textValue());
+    return new Delta(col, id, attr, value, ts);
   }
 
   /**
