@@ -86,12 +86,43 @@ public final class Json {
 
   /** A JSON string literal, quotes and escapes included, in UTF-8. */
   public static byte[] quoted(String s) {
+    if (isPlain(s)) {
+      byte[] out = new byte[s.length() + 2];
+      putPlain(out, 0, s);
+      return out;
+    }
     byte[] body = com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsUTF8(s);
     byte[] out = new byte[body.length + 2];
     out[0] = '"';
     System.arraycopy(body, 0, out, 1, body.length);
     out[out.length - 1] = '"';
     return out;
+  }
+
+  /**
+   * {@link #quoted} of {@code s}, or null when {@code s} is all printable ASCII without {@code "}
+   * or {@code \}: then its JSON string is its characters between quotes, and the caller can write
+   * them without an intermediate array.
+   */
+  public static byte[] quotedUnlessPlain(String s) {
+    return isPlain(s) ? null : quoted(s);
+  }
+
+  /** Writes {@code s}, plain (see {@link #quotedUnlessPlain}), as a JSON string at {@code at}; returns where it ends. */
+  @SuppressWarnings("deprecation") // getBytes(int, int, byte[], int) keeps each char's low byte: exact for ASCII
+  static int putPlain(byte[] out, int at, String s) {
+    out[at] = '"';
+    s.getBytes(0, s.length(), out, at + 1);
+    out[at + 1 + s.length()] = '"';
+    return at + s.length() + 2;
+  }
+
+  private static boolean isPlain(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+    }
+    return true;
   }
 
   /** A delta on the wire: {@code {"col","id","attr","value","ts"}} plus {@code seq} once committed. */

@@ -341,30 +341,44 @@ public final class MessageCodec {
     return Json.bytes(message);
   }
 
-  /** {@code ack} is the most frequent answer: streamed by hand, same bytes as the general path. */
+  /**
+   * {@code ack} is the most frequent answer: built by hand from constant parts, the same bytes as
+   * the general path ({@code MessageCodecTest} compares them on random acks).
+   */
   private static byte[] encodeAck(ServerMessage.Ack ack) {
-    com.fasterxml.jackson.core.util.ByteArrayBuilder out = new com.fasterxml.jackson.core.util.ByteArrayBuilder(128);
-    try (com.fasterxml.jackson.core.JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {
-      g.writeStartObject();
-      g.writeStringField("type", "ack");
-      if (ack.rid() != null) {
-        g.writeFieldName("rid");
-        // a rid is a string or an integer (see rid()); writeTree would go through a serializer lookup
-        if (ack.rid().isTextual()) g.writeString(ack.rid().textValue());
-        else if (ack.rid().canConvertToLong()) g.writeNumber(ack.rid().longValue());
-        else g.writeTree(ack.rid());
-      }
-      g.writeStringField("db", ack.db());
-      g.writeNumberField("seq", ack.seq());
-      g.writeArrayFieldStart("results");
-      for (PushResult r : ack.results()) Json.PushResultSerializer.write(r, g);
-      g.writeEndArray();
-      g.writeEndObject();
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot encode ack", e);
+    com.fasterxml.jackson.core.util.ByteArrayBuilder out =
+        new com.fasterxml.jackson.core.util.ByteArrayBuilder(64 + 12 * ack.results().size());
+    out.write(ACK_TYPE);
+    if (ack.rid() != null) {
+      out.write(ACK_RID);
+      // a rid is a string or an integer (see rid())
+      JsonNode rid = ack.rid();
+      out.write(rid.isTextual() ? Json.quoted(rid.textValue())
+          : rid.canConvertToLong() ? ascii(Long.toString(rid.longValue())) : Json.bytes(rid));
     }
+    out.write(ACK_DB);
+    out.write(Json.quoted(ack.db()));
+    out.write(ACK_SEQ);
+    out.write(ascii(Long.toString(ack.seq())));
+    out.write(ACK_RESULTS);
+    for (int i = 0; i < ack.results().size(); i++) {
+      PushResult r = ack.results().get(i);
+      if (i > 0) out.write(',');
+      out.write(r.isError() ? Json.bytes(r) : OUTCOMES[r.outcome().ordinal()]);
+    }
+    out.write(ACK_END);
     return out.toByteArray();
   }
+
+  private static final byte[] ACK_TYPE = ascii("{\"type\":\"ack\"");
+  private static final byte[] ACK_RID = ascii(",\"rid\":");
+  private static final byte[] ACK_DB = ascii(",\"db\":");
+  private static final byte[] ACK_SEQ = ascii(",\"seq\":");
+  private static final byte[] ACK_RESULTS = ascii(",\"results\":[");
+  private static final byte[] ACK_END = ascii("]}");
+  /** Each merge outcome as a JSON string, by ordinal. */
+  private static final byte[][] OUTCOMES = java.util.Arrays.stream(Merge.Outcome.values())
+      .map(o -> Json.quoted(o.wire())).toArray(byte[][]::new);
 
   public static String encodeToString(ServerMessage message) {
     return new String(encode(message), java.nio.charset.StandardCharsets.UTF_8);
@@ -418,19 +432,39 @@ public final class MessageCodec {
    * encoder ({@code MessageCodecTest} checks that).
    */
   public static byte[] encodeDeltaOpen(Delta d) {
+    // one array, no intermediate ones for the common names that need no escaping
+    byte[] col = Json.quotedUnlessPlain(d.col());
+    byte[] id = Json.quotedUnlessPlain(d.id());
+    byte[] attr = Json.quotedUnlessPlain(d.attr());
+    byte[] ts = Json.quotedUnlessPlain(d.ts());
     byte[] value = Json.valueBytes(d.value());
-    byte[][] parts = {
-      COL, Json.quoted(d.col()), ID, Json.quoted(d.id()), ATTR, Json.quoted(d.attr()), VALUE, value, TS, Json.quoted(d.ts())
-    };
-    int size = 0;
-    for (byte[] p : parts) size += p.length;
-    byte[] out = new byte[size];
-    int at = 0;
-    for (byte[] p : parts) {
-      System.arraycopy(p, 0, out, at, p.length);
-      at += p.length;
-    }
+    byte[] out = new byte[OPEN_FIXED_BYTES + quotedLength(d.col(), col) + quotedLength(d.id(), id)
+        + quotedLength(d.attr(), attr) + value.length + quotedLength(d.ts(), ts)];
+    int at = put(out, 0, COL);
+    at = putQuoted(out, at, d.col(), col);
+    at = put(out, at, ID);
+    at = putQuoted(out, at, d.id(), id);
+    at = put(out, at, ATTR);
+    at = putQuoted(out, at, d.attr(), attr);
+    at = put(out, at, VALUE);
+    at = put(out, at, value);
+    at = put(out, at, TS);
+    putQuoted(out, at, d.ts(), ts);
     return out;
+  }
+
+  private static int quotedLength(String s, byte[] quoted) {
+    return quoted != null ? quoted.length : s.length() + 2;
+  }
+
+  private static int put(byte[] out, int at, byte[] part) {
+    System.arraycopy(part, 0, out, at, part.length);
+    return at + part.length;
+  }
+
+  /** {@code s} as a JSON string: {@code quoted} when it needed escaping, else its chars as they are. */
+  private static int putQuoted(byte[] out, int at, String s, byte[] quoted) {
+    return quoted != null ? put(out, at, quoted) : Json.putPlain(out, at, s);
   }
 
   private static final byte[] COL = ascii("{\"col\":");
@@ -438,6 +472,7 @@ public final class MessageCodec {
   private static final byte[] ATTR = ascii(",\"attr\":");
   private static final byte[] VALUE = ascii(",\"value\":");
   private static final byte[] TS = ascii(",\"ts\":");
+  private static final int OPEN_FIXED_BYTES = COL.length + ID.length + ATTR.length + VALUE.length + TS.length;
 
   private static byte[] ascii(String s) {
     return s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
