@@ -54,6 +54,31 @@ class OverloadTest {
     }
   }
 
+  @Test
+  @DisplayName("a connection that sends faster than the writer is not read on until its pushes are answered, so it is never refused")
+  void unansweredPushesPauseReading() {
+    // 200 pipelined pushes of 10 deltas overflow a queue of 100 (see above) unless the server stops
+    // reading the connection at 50 unanswered deltas: then at most 50 + 10 ever wait for the writer
+    try (TestServer server = TestServer.start(c -> {
+      c.maxQueuedDeltas = 100;
+      c.maxUnansweredDeltas = 50;
+    })) {
+      try (WsClient c = server.connect("flood")) {
+        Pipeline p = new Pipeline(c, 200);
+        List<CompletableFuture<JsonNode>> answers = new ArrayList<>();
+        for (int i = 0; i < 200; i++) answers.add(p.send(push("app", deltas("p" + i, 10))));
+        for (CompletableFuture<JsonNode> f : answers) {
+          JsonNode m = f.join();
+          assertEquals("ack", m.get("type").asText(), m.toString());
+        }
+        JsonNode stats = server.admin(admin("db.stats", args().put("db", "app"))).get("data");
+        assertEquals(2000L, stats.get("attributes").asLong());
+        // reading resumed: the connection still answers
+        assertEquals("pong", c.request(WsClient.obj("ping")).get("type").asText());
+      }
+    }
+  }
+
   private static JsonNode[] deltas(String id, int n) {
     JsonNode[] out = new JsonNode[n];
     for (int i = 0; i < n; i++) out[i] = delta("c", id, "a" + i, i, now(i, "flood"));

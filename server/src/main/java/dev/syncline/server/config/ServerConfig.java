@@ -141,6 +141,12 @@ public final class ServerConfig {
   public int maxQueuedDeltas = 200_000;
   /** Most deltas in one group commit. Default 20000. */
   public int maxGroupDeltas = 20_000;
+  /**
+   * Deltas of one connection's pushes that may wait for their answer before the server stops
+   * reading from that connection, until half of them are answered: a client that sends faster than
+   * the writer commits waits in TCP instead of filling the heap. Default 20000 (a full group).
+   */
+  public int maxUnansweredDeltas = 20_000;
   /** How long tombstones are kept before they may be purged; 0 keeps them forever. Default 30 days. */
   public long tombstoneRetentionMs = 30L * 24 * 3600 * 1000;
   /** How often the writer takes a purge step per database (busy or idle). Default 60000. */
@@ -250,6 +256,7 @@ public final class ServerConfig {
     if (loginFailuresPerUser < 1 || loginFailuresPerAddress < 1) throw new ConfigException("loginFailuresPer*: at least 1");
     if (lockoutBaseMs < 1 || lockoutMaxMs < lockoutBaseMs) throw new ConfigException("lockoutBaseMs/lockoutMaxMs: 1 ≤ base ≤ max");
     if (messagesPerSecond < 0) throw new ConfigException("messagesPerSecond: 0 (off) or more");
+    if (maxUnansweredDeltas < 1) throw new ConfigException("maxUnansweredDeltas: at least 1");
     if (clusterSecret != null && clusterSecret.length() < 32) throw new ConfigException("clusterSecret: at least 32 characters");
     if (!peers.isEmpty() && clusterSecret == null) {
       throw new ConfigException("peers: needs clusterSecret, the secret every server of the cluster shares");

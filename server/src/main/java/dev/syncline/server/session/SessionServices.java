@@ -21,6 +21,7 @@ public record SessionServices(
     Limits limits,
     int maxBadMessagesPerMinute,
     int messagesPerSecond,
+    int maxUnansweredDeltas,
     Auth auth,
     Store store,
     Committer committer,
