@@ -116,6 +116,33 @@ class LinkTest {
     }
   }
 
+  @Test
+  @DisplayName("a peer's well-formed changes page is applied and acknowledged; a malformed one fails the link and stores nothing")
+  void peerPages() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      long time = System.currentTimeMillis();
+      String proof = new PeerAuth(ClusterNode.CLUSTER_SECRET).dialProof("srv-x", "n1", time);
+      try (WsClient peer = WsClient.connect(a.port())) {
+        assertEquals("welcome", peer.request(peerHello("srv-x", "n1", time, proof)).path("type").asText());
+        peer.send(WsClient.obj("subscribed").put("sid", "s1").put("db", "app").put("epoch", "e1").put("head", 2)
+            .put("createdAt", time));
+        // read by the streaming reader: the hub's own form, a committed seq on each delta
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":1,\"deltas\":[{\"col\":\"c\",\"id\":\"d1\","
+            + "\"attr\":\"v\",\"value\":{\"n\":[1.50,null]},\"ts\":\"" + now(0, "srv-x") + "\",\"seq\":1}]}");
+        JsonNode ack = peer.next("feed.ack");
+        assertEquals(1, ack.path("seq").asLong(), ack.toString());
+        assertEquals("{\"n\":[1.50,null]}", a.registers("app").get("c/d1/v").value().toString());
+        // an empty collection name: the tree reader says what is wrong, and the link fails
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":[{\"col\":\"\",\"id\":\"d2\","
+            + "\"attr\":\"v\",\"value\":1,\"ts\":\"" + now(1, "srv-x") + "\",\"seq\":2}]}");
+        peer.awaitClose();
+      }
+      assertEquals(1, a.registers("app").size(), "nothing of the malformed page is stored");
+    }
+  }
+
   private static void assertRefused(ClusterNode a, String id, String nonce, long time, String proof) {
     try (WsClient raw = WsClient.connect(a.port())) {
       JsonNode answer = raw.request(peerHello(id, nonce, time, proof));
