@@ -154,12 +154,8 @@ final class StreamedPush {
     return p.getText();
   }
 
-  /**
-   * A value as the tree would build it: scalars here, decimals, big integers and containers by the
-   * tree's own reader (with duplicate keys refused inside containers even when the parser does not
-   * check them elsewhere). {@code v} is the value's first token.
-   */
-  static JsonNode value(JsonParser p, JsonToken v) throws IOException {
+  /** Scalars built here as the tree would build them; decimals, big integers and containers by the tree's own reader. */
+  private static JsonNode value(JsonParser p, JsonToken v) throws IOException {
     switch (v) {
       case VALUE_STRING:
         return TextNode.valueOf(p.getText());
@@ -176,10 +172,9 @@ final class StreamedPush {
         return VALUE_READER.readTree(p);
       case START_OBJECT, START_ARRAY:
         // inside a value duplicate keys are refused, as everywhere: Jackson checks them from here down
-        boolean checking = p.isEnabled(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-        if (!checking) p.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        p.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
         JsonNode container = VALUE_READER.readTree(p);
-        if (!checking) p.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        p.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
         return container;
       default:
         return VALUE_READER.readTree(p);

@@ -6,7 +6,6 @@ import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.MessageCodec;
-import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.PeerCursor;
 import dev.syncline.server.store.WriteBatch;
@@ -172,10 +171,10 @@ final class FeedSink {
     if (f != null && byDb.get(f.db) == f) byDb.remove(f.db);
   }
 
-  /** A page read through the tree: what {@link dev.syncline.protocol.StreamedChanges} declined. */
   void onChanges(JsonNode m) {
     DbFeed f = bySid.get(m.path("sid").asText());
     if (f == null || f.ignored) return;
+    long seq = m.path("seq").asLong();
     List<Delta> deltas;
     try {
       deltas = deltasOf(m.get("deltas"));
@@ -183,16 +182,6 @@ final class FeedSink {
       link.fail("the peer sent a malformed delta: " + e.getMessage());
       return;
     }
-    apply(f, m.path("seq").asLong(), deltas);
-  }
-
-  /** A well-formed page, read without a tree. */
-  void onChanges(ServerMessage.Changes page) {
-    DbFeed f = bySid.get(page.sid());
-    if (f != null && !f.ignored) apply(f, page.seq(), page.deltas());
-  }
-
-  private void apply(DbFeed f, long seq, List<Delta> deltas) {
     if (!link.admit(deltas)) return;
     f.peerHead = Math.max(f.peerHead, seq);
     Frame frame = new Frame(f, f.epoch, seq, false);

@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Json;
-import dev.syncline.protocol.ServerMessage;
-import dev.syncline.protocol.StreamedChanges;
 import dev.syncline.server.store.Digests;
 import dev.syncline.server.store.RegisterPage;
 import io.vertx.core.Context;
@@ -78,17 +76,6 @@ final class PeerLink implements Replication.LinkHandle {
   public void onText(String text) {
     if (closed) return;
     lastHeard = System.currentTimeMillis();
-    // pages of changes are most of what a peer sends; a well-formed one is read without a tree
-    ServerMessage.Changes page = StreamedChanges.decode(text);
-    if (page != null) {
-      try {
-        sink.onChanges(page);
-      } catch (RuntimeException e) {
-        log.error("link to {}: handling changes failed", peer, e);
-        fail("handling a changes message failed");
-      }
-      return;
-    }
     JsonNode m;
     try {
       m = Json.MAPPER.readTree(text);
