@@ -36,6 +36,7 @@ final class StreamedPush {
   /** The message's fields, in the order of their bits in {@code read}'s set of fields seen. */
   private static final List<String> FIELDS = List.of("type", "rid", "db", "w", "deltas");
 
+  /** The bit of {@code type}, the first of {@link #FIELDS}. */
   private static final int TYPE = 1;
 
   /** Thrown to give up on the streaming pass; no stack trace, it is not an error. */
