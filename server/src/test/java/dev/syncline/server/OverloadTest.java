@@ -10,8 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.server.testing.Pipeline;
+import dev.syncline.server.testing.PrometheusText;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -76,6 +81,18 @@ class OverloadTest {
         // reading resumed: the connection still answers
         assertEquals("pong", c.request(WsClient.obj("ping")).get("type").asText());
       }
+      assertTrue(metric(server, "syncline_push_pauses_total") > 0, "the pauses are counted in /metrics");
+    }
+  }
+
+  private static double metric(TestServer server, String name) {
+    try {
+      HttpResponse<String> r = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      return PrometheusText.parse(r.body()).value(name);
+    } catch (java.io.IOException | InterruptedException e) {
+      throw new AssertionError(e);
     }
   }
 

@@ -48,6 +48,7 @@ public final class ServerMetrics {
   private final DistributionSummary groupDeltas;
   private final Timer groupCommit;
   private final Timer groupSync;
+  private final Counter pushPauses;
   private final MultiGauge peerUp;
   private final MultiGauge peerLagDeltas;
   private final MultiGauge peerLagSeconds;
@@ -62,6 +63,9 @@ public final class ServerMetrics {
     groupSync = Timer.builder("syncline.commit.sync.duration")
         .description("Time a group commit spent making its transaction durable (write and fsync)")
         .serviceLevelObjectives(COMMIT_BUCKETS).register(registry);
+    pushPauses = Counter.builder("syncline.push.pauses")
+        .description("Times a connection was not read on because its pushes held maxUnansweredDeltas unanswered deltas")
+        .register(registry);
     peerUp = MultiGauge.builder("syncline.peer.up").description("1 while the link to a peer is live").register(registry);
     peerLagDeltas = MultiGauge.builder("syncline.replication.lag.deltas")
         .description("Deltas a peer's database holds that this server has not applied yet").register(registry);
@@ -120,6 +124,11 @@ public final class ServerMetrics {
       String name = r.error() != null ? r.error().wire() : r.outcome() != null ? r.outcome().wire() : "quorum_timeout";
       outcome(deltas, "syncline.deltas", "Pushed deltas, by result", name).increment();
     }
+  }
+
+  /** A connection stopped being read until its pushes are answered (back-pressure on a fast writer). */
+  public void pushesPaused() {
+    pushPauses.increment();
   }
 
   /** A push refused as a whole. */

@@ -364,6 +364,7 @@ public final class Session {
     if (!pausedForWriter && unansweredDeltas >= services.maxUnansweredDeltas()) {
       pausedForWriter = true;
       connection.pause();
+      services.metrics().pushesPaused();
     }
   }
 
