@@ -2,10 +2,15 @@ package dev.syncline.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.vertx.core.Promise;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,6 +53,17 @@ final class FanoutBench implements Callable<Integer> {
   @Option(names = "--target-p99-ms", description = "p99 to stay under (default: 6 up to 100 subscribers, else 250)")
   Double targetP99Ms;
 
+  @Option(names = "--timeline",
+      description = "CSV file: for each measured delta, when it was sent (ms since the epoch), its slowest delivery "
+          + "and how many subscribers got it later than the target, to line the tail up with server logs")
+  Path timeline;
+
+  /** Per measured delta: its send time (nanoTime), its slowest delivery (ns), how many subscribers got it later than the goal. */
+  private AtomicLongArray sentNanos;
+  private AtomicLongArray slowest;
+  private AtomicLongArray late;
+  private long lateNanos;
+
   /** One subscriber's tally; touched only on its connection's event loop. */
   private static final class Tally {
     final BitSet seen = new BitSet();
@@ -69,6 +85,11 @@ final class FanoutBench implements Callable<Integer> {
     String warmCol = "warm-" + tag;
     String col = "fan-" + tag;
     int warmup = this.warmup != null ? this.warmup : Math.max(500, Math.min(10_000, 500_000 / subscribers));
+    double goal = targetP99Ms != null ? targetP99Ms : subscribers <= 100 ? 6 : 250;
+    sentNanos = new AtomicLongArray(total);
+    slowest = new AtomicLongArray(total);
+    late = new AtomicLongArray(total);
+    lateNanos = (long) (goal * 1_000_000);
     try (BenchClient client = new BenchClient(common.port, common.eventLoops())) {
       List<Tally> tallies = new ArrayList<>(subscribers);
       for (int i = 0; i < subscribers; i++) tallies.add(new Tally());
@@ -88,7 +109,7 @@ final class FanoutBench implements Callable<Integer> {
         }
       }, false);
       if (warmup > 0) {
-        deadline.await(paced(writerConn, encoder, warmCol, warmup), "warm-up sends");
+        deadline.await(paced(writerConn, encoder, warmCol, warmup, null), "warm-up sends");
         long want = (long) warmup * subscribers;
         deadline.until(() -> warmDelivered.sum() >= want || anyFailed(subs), "warm-up deliveries");
       }
@@ -96,7 +117,8 @@ final class FanoutBench implements Callable<Integer> {
       ServerStats before = ServerStats.fetch(stats, deadline);
       CpuMeter cpu = new CpuMeter(common.serverPid);
       long start = System.nanoTime();
-      deadline.await(paced(writerConn, encoder, col, total), "sends");
+      long startEpochMillis = System.currentTimeMillis();
+      deadline.await(paced(writerConn, encoder, col, total, sentNanos), "sends");
       double sendSeconds = (System.nanoTime() - start) / 1e9;
       long want = (long) total * subscribers;
       long drainEnd = System.nanoTime() + drainSeconds * 1_000_000_000L;
@@ -138,7 +160,7 @@ final class FanoutBench implements Callable<Integer> {
       BenchClient.closeAll(subs);
       writerConn.close();
 
-      double goal = targetP99Ms != null ? targetP99Ms : subscribers <= 100 ? 6 : 250;
+      if (timeline != null) writeTimeline(start, startEpochMillis);
       if (writerError != null && firstFailure == null) firstFailure = "writer: " + writerError;
       boolean ok = got == want && dups == 0 && failed == 0 && writerError == null;
       ObjectNode server = ServerStats.between(before, after, seconds);
@@ -177,7 +199,10 @@ final class FanoutBench implements Callable<Integer> {
           continue;
         }
         t.seen.set(index);
-        t.latencies.record(receivedNanos - m.values[i]);
+        long latency = receivedNanos - m.values[i];
+        t.latencies.record(latency);
+        slowest.accumulateAndGet(index, latency, Math::max);
+        if (latency > lateNanos) late.incrementAndGet(index);
         delivered.increment();
       } else if (warmCol.equals(m.cols[i])) {
         warmDelivered.increment();
@@ -191,7 +216,8 @@ final class FanoutBench implements Callable<Integer> {
    * loop: a 1 ms timer sends however many are due by the schedule, so a late tick catches up
    * instead of lowering the rate. Latency is measured from each actual send, not the schedule.
    */
-  private io.vertx.core.Future<Void> paced(BenchConnection writer, PushEncoder encoder, String col, int count) {
+  private io.vertx.core.Future<Void> paced(BenchConnection writer, PushEncoder encoder, String col, int count,
+      AtomicLongArray sentAt) {
     Promise<Void> done = Promise.promise();
     writer.context().runOnContext(v -> {
       long start = System.nanoTime();
@@ -200,7 +226,9 @@ final class FanoutBench implements Callable<Integer> {
         long due = Math.min(count, (System.nanoTime() - start) * rate / 1_000_000_000L + 1);
         while (sent[0] < due) {
           int i = sent[0]++;
-          writer.send(encoder.begin(i).delta(col, "f" + i, "t", System.nanoTime()).end());
+          long now = System.nanoTime();
+          if (sentAt != null) sentAt.set(i, now);
+          writer.send(encoder.begin(i).delta(col, "f" + i, "t", now).end());
         }
         if (sent[0] == count) {
           writer.context().owner().cancelTimer(id);
@@ -209,6 +237,17 @@ final class FanoutBench implements Callable<Integer> {
       });
     });
     return done.future();
+  }
+
+  /** Each delta's value is its send time in nanoTime; the epoch column puts it on the servers' log clock. */
+  private void writeTimeline(long startNanos, long startEpochMillis) throws IOException {
+    try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(timeline))) {
+      out.println("delta,sentEpochMs,slowestMs,lateSubscribers");
+      for (int i = 0; i < total; i++) {
+        long sent = sentNanos.get(i);
+        out.printf("%d,%.3f,%.3f,%d%n", i, startEpochMillis + (sent - startNanos) / 1e6, slowest.get(i) / 1e6, late.get(i));
+      }
+    }
   }
 
   private static boolean anyFailed(List<BenchConnection> subs) {
