@@ -10,7 +10,7 @@
 # with the same generator, and prints each side's median headline figure and their ratio: a change
 # is judged against its parent on the same machine in the same hour, not against old numbers.
 #
-# Scenarios: writes-1 writes-100 fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle, and the replication ones
+# Scenarios: writes-1 writes-100 writes-100-steady fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle, and the replication ones
 # replication-lag-5000 replication-lag-20000 replication-catchup quorum, which start their own
 # servers, and java-client (the Java SDK) (default: all, in that order), or generator arguments in one quoted word, e.g.
 # "fanout --subscribers 1000 --rate 100".
@@ -45,7 +45,7 @@ OUT=${OUT:-$(mktemp -d /tmp/syncline-bench-XXXXXX)}
 export SYNCLINE_ADMIN_PASSWORD=${SYNCLINE_ADMIN_PASSWORD:-bench-admin-password}
 ADMIN_PASSWORD=$SYNCLINE_ADMIN_PASSWORD
 mkdir -p "$OUT"
-ALL=(writes-1 writes-100 fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum java-client)
+ALL=(writes-1 writes-100 writes-100-steady fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum java-client)
 
 # The figure a scenario is judged by, and whether more is better (up) or less (down).
 headline() {
@@ -230,6 +230,8 @@ for name in "${scenarios[@]}"; do
     # measured over seconds, not fractions of one: shorter runs varied by a quarter between rounds
     writes-1)    args=(writes --deltas-per-push 1 --total 200000 --in-flight 1000) ;;
     writes-100)  args=(writes --deltas-per-push 100 --total 1000000 --in-flight 1000) ;;
+    # after 2 M deltas instead of 200,000: the writer's code compiled, as in a server that has been up a while
+    writes-100-steady) args=(writes --deltas-per-push 100 --total 1000000 --in-flight 1000 --warmup 2000000) ;;
     fanout-100)  args=(fanout --subscribers 100 --rate 500 --total 2000) ;;
     fanout-1000) args=(fanout --subscribers 1000 --rate 500 --total 2000) ;;
     # after 30 s at 500 pushes/s: JIT compiled, and the store's log cleaner at its steady pace
