@@ -58,7 +58,10 @@ final class FanoutBench implements Callable<Integer> {
           + "and how many subscribers got it later than the target, to line the tail up with server logs")
   Path timeline;
 
-  /** Per measured delta: its send time (nanoTime), its slowest delivery (ns), how many subscribers got it later than the goal. */
+  /**
+   * Per measured delta, only with {@code --timeline} (so a plain run's delivery path is as before): its
+   * send time (nanoTime), its slowest delivery (ns), how many subscribers got it later than the goal.
+   */
   private AtomicLongArray sentNanos;
   private AtomicLongArray slowest;
   private AtomicLongArray late;
@@ -86,10 +89,12 @@ final class FanoutBench implements Callable<Integer> {
     String col = "fan-" + tag;
     int warmup = this.warmup != null ? this.warmup : Math.max(500, Math.min(10_000, 500_000 / subscribers));
     double goal = targetP99Ms != null ? targetP99Ms : subscribers <= 100 ? 6 : 250;
-    sentNanos = new AtomicLongArray(total);
-    slowest = new AtomicLongArray(total);
-    late = new AtomicLongArray(total);
-    lateNanos = (long) (goal * 1_000_000);
+    if (timeline != null) {
+      sentNanos = new AtomicLongArray(total);
+      slowest = new AtomicLongArray(total);
+      late = new AtomicLongArray(total);
+      lateNanos = (long) (goal * 1_000_000);
+    }
     try (BenchClient client = new BenchClient(common.port, common.eventLoops())) {
       List<Tally> tallies = new ArrayList<>(subscribers);
       for (int i = 0; i < subscribers; i++) tallies.add(new Tally());
@@ -201,8 +206,10 @@ final class FanoutBench implements Callable<Integer> {
         t.seen.set(index);
         long latency = receivedNanos - m.values[i];
         t.latencies.record(latency);
-        slowest.accumulateAndGet(index, latency, Math::max);
-        if (latency > lateNanos) late.incrementAndGet(index);
+        if (slowest != null) {
+          slowest.accumulateAndGet(index, latency, Math::max);
+          if (latency > lateNanos) late.incrementAndGet(index);
+        }
         delivered.increment();
       } else if (warmCol.equals(m.cols[i])) {
         warmDelivered.increment();
