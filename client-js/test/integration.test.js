@@ -108,7 +108,8 @@ describe('integration', () => {
     const colA = a.db('offline').col('todos');
     const colB = b.db('offline').col('todos');
     await colA.doc('t1').set({ title: 'start', done: false, note: 'n0' });
-    await until(() => colB.doc('t1').get(), { what: 'b to see t1' });
+    // b can hear of t1 before a hears its ack; a's pending count below assumes the ack came.
+    await until(() => colB.doc('t1').get() && settled(a), { what: 'b to see t1 and a to be acked' });
 
     a.offline(true);
     b.offline(true);
