@@ -45,10 +45,11 @@ class TwoClientsTest {
         assertEquals("applied", recorded.get(0).result());
 
         Await.result(onB.doc(milk.id()).set(Map.of("done", true)));
-        Await.until(() -> Boolean.TRUE.equals(milk.get().getBoolean("done")), () -> "a to see b's edit");
+        // the document is published before a's loop runs the live queries on it: wait for both
+        Await.until(() -> Boolean.TRUE.equals(milk.get().getBoolean("done")) && seenByA.size() >= 3,
+            () -> "a to see b's edit, and a's live query to have run at once, on its own write and on b's: " + seenByA.size());
         assertTrue(seenByB.get(seenByB.size() - 1).isEmpty(), "the done item left b's live query of open items");
         assertTrue(seenByB.stream().anyMatch(l -> l.size() == 1), "it was there before");
-        assertTrue(seenByA.size() >= 3, "a's live query ran at once, on its own write and on b's: " + seenByA.size());
 
         Await.result(onA.doc(milk.id()).destroy());
         Await.until(() -> onB.doc(milk.id()).get() == null, () -> "b to see the destroy");

@@ -49,10 +49,11 @@ class BusyLoopFanoutTest {
         WsClient reader = null;
         try {
           // a reader on the blocked loop, and the writer not on it: the writer's commits queue up for the reader
-          if (!EventLoops.answers(writer, Duration.ofSeconds(2))) continue;
-          for (WsClient r : readers) {
-            if (!EventLoops.answers(r, Duration.ofMillis(300))) reader = r;
-          }
+          List<WsClient> everyone = new ArrayList<>(readers);
+          everyone.add(writer);
+          List<WsClient> answered = EventLoops.answering(everyone, Duration.ofSeconds(3));
+          if (!answered.contains(writer)) continue;
+          reader = readers.stream().filter(r -> !answered.contains(r)).findFirst().orElse(null);
           if (reader == null) continue;
           for (int i = 0; i < COMMITS; i++) {
             // one at a time: each push is its own group commit

@@ -96,7 +96,8 @@ class ClusterConsistencyTest {
       c.node(1).tweak(cfg -> cfg.maxClockSkewMs = 500);
       c.startAll();
       c.awaitLinksLive(WITHIN);
-      String future = ts(System.currentTimeMillis() + 3000, 0, "w");
+      // 8 s ahead against a 500 ms limit: time for a slow machine to see it held back before n1's clock gets there
+      String future = ts(System.currentTimeMillis() + 8000, 0, "w");
       try (WsClient w = c.node(0).connect("w")) {
         assertEquals("applied", w.request(push("app", delta("c", "d", "v", 1, future))).path("results").get(0).asText());
       }

@@ -53,7 +53,7 @@ import org.junit.jupiter.api.Test;
  */
 @DisplayName("Sign-in: login, lock-out, sign-up, renew, HTTP login, disabled and deleted users")
 class SignInTest {
-  static final long BASE_MS = 300;
+  static final long BASE_MS = 1000; // long enough that a stalled test machine still finds the lock on
   static final int FAILURES_PER_USER = 3;
 
   static TestServer server;

@@ -8,6 +8,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /** A server's event loops, and holding one up as a long task (the JIT, a GC, a slow handler) would. */
@@ -37,7 +41,29 @@ public final class EventLoops {
   }
 
   /** True when {@code client} answers a ping within {@code within}. */
-  public static boolean answers(WsClient client, Duration within) {
+  private static boolean answers(WsClient client, Duration within) {
     return client.requestWithin(WsClient.obj("ping"), within) != null;
+  }
+
+  /**
+   * Those of {@code clients} that answer a ping within {@code within}, all pinged at once: the
+   * ones whose loop is held use up the time together, so it can be long enough for a loaded
+   * machine without the test taking that long per client.
+   */
+  public static List<WsClient> answering(List<WsClient> clients, Duration within) throws InterruptedException {
+    ExecutorService pool = Executors.newFixedThreadPool(clients.size());
+    try {
+      List<Future<Boolean>> answers = new ArrayList<>();
+      for (WsClient c : clients) answers.add(pool.submit(() -> answers(c, within)));
+      List<WsClient> answered = new ArrayList<>();
+      for (int i = 0; i < clients.size(); i++) {
+        if (answers.get(i).get()) answered.add(clients.get(i));
+      }
+      return answered;
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
   }
 }
