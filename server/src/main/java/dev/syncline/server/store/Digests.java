@@ -55,12 +55,6 @@ public final class Digests {
     return HexFormat.of().toHexDigits(bucket);
   }
 
-  static byte[] toBytes(long[] buckets) {
-    ByteBuffer b = ByteBuffer.allocate(buckets.length * 8);
-    for (long v : buckets) b.putLong(v);
-    return b.array();
-  }
-
   static long[] fromBytes(byte[] raw, int length) {
     long[] out = new long[BUCKETS];
     ByteBuffer b = ByteBuffer.wrap(raw, 0, length);

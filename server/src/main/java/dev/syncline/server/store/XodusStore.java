@@ -52,9 +52,9 @@ import jetbrains.exodus.env.Transaction;
  * </ul>
  * And for the whole store, each updated in the same transaction as the data it describes:
  * {@code $meta} (each database's {@link DatabaseInfo}), {@code $digests} (each database's
- * digest buckets, see {@link Digests}), {@code $floors} (the timestamp each destroyed database
- * was destroyed through), {@code $peers} (peer feed cursors and peer acks) and {@code $state}
- * (the format version and the greatest timestamp committed).
+ * digest buckets in chunks, see {@link DigestTable}), {@code $floors} (the timestamp each
+ * destroyed database was destroyed through), {@code $peers} (peer feed cursors and peer acks) and
+ * {@code $state} (the format version and the greatest timestamp committed).
  *
  * <h2>Durability</h2>
  * With {@code durable}, {@code setLogDurableWrite(true)}: a commit returns only after fsync.
@@ -74,7 +74,7 @@ final class XodusStore implements Store {
   private final jetbrains.exodus.env.Store meta;
   private final jetbrains.exodus.env.Store state;
   private final jetbrains.exodus.env.Store floorStore;
-  private final jetbrains.exodus.env.Store digestStore;
+  private final DigestTable digests;
   private final jetbrains.exodus.env.Store peerStore;
   private final Map<String, Tables> tables = new ConcurrentHashMap<>();
   private final Map<String, String> floors = new ConcurrentHashMap<>();
@@ -132,7 +132,7 @@ final class XodusStore implements Store {
     meta = opened[0];
     state = opened[1];
     floorStore = opened[2];
-    digestStore = opened[3];
+    digests = new DigestTable(opened[3]);
     peerStore = opened[4];
     env.executeInExclusiveTransaction(txn -> {
       boolean upgrade = state.get(txn, key("format")) == null;
@@ -141,8 +141,7 @@ final class XodusStore implements Store {
           DatabaseInfo info = readInfo(c.getValue());
           Tables t = openTables(info, txn);
           if (upgrade) upgradeToFormat2(t, txn);
-          ByteIterable d = digestStore.get(txn, key(info.name()));
-          t.digest = d == null ? new long[Digests.BUCKETS] : Digests.fromBytes(d.getBytesUnsafe(), d.getLength());
+          t.digest = digests.read(txn, info.name());
           tables.put(info.name(), t);
         }
       }
@@ -185,7 +184,7 @@ final class XodusStore implements Store {
       }
     }
     rewritten.forEach((k, v) -> t.registers.put(txn, new ArrayByteIterable(k), v));
-    digestStore.put(txn, key(t.info.name()), new ArrayByteIterable(Digests.toBytes(digest)));
+    digests.write(txn, t.info.name(), new long[Digests.BUCKETS], digest);
     if (clock != null) raiseClock(txn, clock);
   }
 
@@ -231,8 +230,7 @@ final class XodusStore implements Store {
       }
       for (DatabaseInfo info : newInfo.values()) {
         meta.put(txn, key(info.name()), infoBytes(info));
-        // the head moves with every register written, so its digest changed with it
-        digestStore.put(txn, key(info.name()), new ArrayByteIterable(Digests.toBytes(newDigests.get(info.name()))));
+        digests.write(txn, info.name(), tables.get(info.name()).digest, newDigests.get(info.name()));
       }
       if (clock != null && !clock.equals(clockBefore)) state.put(txn, key("clock"), key(clock));
       long syncStarted = System.nanoTime();
@@ -411,7 +409,6 @@ final class XodusStore implements Store {
     Tables t = env.computeInExclusiveTransaction(txn -> {
       Tables opened = openTables(info, txn);
       meta.put(txn, key(db), infoBytes(info));
-      digestStore.put(txn, key(db), new ArrayByteIterable(Digests.toBytes(opened.digest)));
       return opened;
     });
     tables.put(db, t);
@@ -440,13 +437,13 @@ final class XodusStore implements Store {
         env.removeStore("doc:" + db, txn);
         env.removeStore("log:" + db, txn);
         meta.delete(txn, key(db));
-        digestStore.delete(txn, key(db));
+        digests.delete(txn, db);
         outcome = DestroyOutcome.REMOVED;
       } else {
         digest = t.digest.clone();
         trimmed = trim(t, txn, floor, digest);
         meta.put(txn, key(db), infoBytes(trimmed));
-        digestStore.put(txn, key(db), new ArrayByteIterable(Digests.toBytes(digest)));
+        digests.write(txn, db, t.digest, digest);
         outcome = DestroyOutcome.TRIMMED;
       }
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
@@ -537,7 +534,7 @@ final class XodusStore implements Store {
       }
       DatabaseInfo after = n.toInfo(t.info);
       meta.put(txn, key(db), infoBytes(after));
-      digestStore.put(txn, key(db), new ArrayByteIterable(Digests.toBytes(digest)));
+      digests.write(txn, db, t.digest, digest);
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
       t.digest = digest;
       t.info = after;

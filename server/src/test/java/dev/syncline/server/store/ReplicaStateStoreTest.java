@@ -287,7 +287,13 @@ class ReplicaStateStoreTest extends StoreTestBase {
         }
       }
       rewrite.forEach(kv -> regs.put(txn, new ArrayByteIterable(kv[0]), new ArrayByteIterable(kv[1])));
-      env.openStore("$digests", StoreConfig.WITHOUT_DUPLICATES, txn).delete(txn, StringBinding.stringToEntry("db"));
+      jetbrains.exodus.env.Store digests = env.openStore("$digests", StoreConfig.WITHOUT_DUPLICATES, txn);
+      List<ArrayByteIterable> digestKeys = new ArrayList<>();
+      try (Cursor c = digests.openCursor(txn)) {
+        while (c.getNext()) digestKeys.add(new ArrayByteIterable(Layout.copy(c.getKey())));
+      }
+      assertFalse(digestKeys.isEmpty());
+      digestKeys.forEach(k -> digests.delete(txn, k));
       env.openStore("$state", StoreConfig.WITHOUT_DUPLICATES, txn).delete(txn, StringBinding.stringToEntry("format"));
     });
     env.close();
@@ -295,6 +301,72 @@ class ReplicaStateStoreTest extends StoreTestBase {
     assertEquals(before.digest(), store.digest("db").orElseThrow().digest());
     assertEquals(List.of(Merge.Outcome.DUPLICATE), store.commit(List.of(WriteBatch.of("db", List.of(
         new Delta("c", "d", "a", IntNode.valueOf(1), ts(1, 0, "w")))))).get(0).outcomes(), "registers read as before");
+  }
+
+  @Test
+  @DisplayName("digests read back from disk bucket for bucket after random writes, removals, trims and purges, each followed by a reopen")
+  void digestsSurviveReopen() {
+    long seed = System.nanoTime();
+    Random rnd = new Random(seed);
+    long ms = 1_000;
+    for (int round = 0; round < 12; round++) {
+      List<Delta> deltas = new ArrayList<>();
+      for (int i = 0; i < 1 + rnd.nextInt(80); i++) {
+        String id = "d" + rnd.nextInt(40);
+        JsonNode value = rnd.nextInt(4) == 0 ? NullNode.getInstance() : IntNode.valueOf(rnd.nextInt(100));
+        deltas.add(new Delta("c", id, "a" + rnd.nextInt(3), value, ts(ms++, 0, "w")));
+      }
+      store.commit(List.of(WriteBatch.of("db", deltas)));
+      switch (rnd.nextInt(3)) {
+        case 0 -> store.purgeTombstones("db", Long.MAX_VALUE, Long.MAX_VALUE, 1000);
+        case 1 -> store.destroyThrough("db", ts(ms - rnd.nextInt(40), 0, "admin"));
+        default -> { }
+      }
+      long[] before = store.digest("db").map(DatabaseDigest::buckets).orElse(null);
+      reopen();
+      long[] after = store.digest("db").map(DatabaseDigest::buckets).orElse(null);
+      assertArrayEquals(before, after, "round " + round + ", seed " + seed);
+      if (after == null) store.createDatabase("db", ms);
+    }
+  }
+
+  @Test
+  @DisplayName("a store that kept each digest as one whole array opens with the same digest, and goes on from it in chunks")
+  void readsWholeArrayDigests() throws IOException {
+    List<Delta> first = List.of(
+        new Delta("c", "d", "a", IntNode.valueOf(1), ts(1, 0, "w")),
+        new Delta("c", "e", "b", NullNode.getInstance(), ts(2, 0, "w")),
+        new Delta("k", "f", "a", IntNode.valueOf(3), ts(3, 0, "w")));
+    store.commit(List.of(WriteBatch.of("db", first)));
+    long[] buckets = store.digest("db").orElseThrow().buckets();
+    store.close();
+    // the layout before chunks: the whole array under the database's name
+    Environment env = Environments.newInstance(dir.toFile());
+    env.executeInExclusiveTransaction(txn -> {
+      jetbrains.exodus.env.Store digests = env.openStore("$digests", StoreConfig.WITHOUT_DUPLICATES, txn);
+      List<ArrayByteIterable> keys = new ArrayList<>();
+      try (Cursor c = digests.openCursor(txn)) {
+        while (c.getNext()) keys.add(new ArrayByteIterable(Layout.copy(c.getKey())));
+      }
+      keys.forEach(k -> digests.delete(txn, k));
+      ByteBuffer whole = ByteBuffer.allocate(Digests.BUCKETS * 8);
+      for (long b : buckets) whole.putLong(b);
+      digests.put(txn, StringBinding.stringToEntry("db"), new ArrayByteIterable(whole.array()));
+    });
+    env.close();
+    store = Store.openXodus(dir, true, 8 << 20);
+    assertArrayEquals(buckets, store.digest("db").orElseThrow().buckets());
+
+    Delta later = new Delta("c", "d", "a", IntNode.valueOf(2), ts(4, 0, "w"));
+    store.commit(List.of(WriteBatch.of("db", List.of(later))));
+    reopen();
+    Path other = Files.createTempDirectory("syncline-store-other");
+    try (Store fresh = Store.openXodus(other, false, 8 << 20)) {
+      fresh.createDatabase("db", 1);
+      fresh.commit(List.of(WriteBatch.of("db", first)));
+      fresh.commit(List.of(WriteBatch.of("db", List.of(later))));
+      assertArrayEquals(fresh.digest("db").orElseThrow().buckets(), store.digest("db").orElseThrow().buckets());
+    }
   }
 
   private static BitSet all() {
