@@ -43,7 +43,7 @@ class LogFilesTest {
   }
 
   @Test
-  @DisplayName("a new store writes 1 MB log files, and reads back all it wrote after reopening")
+  @DisplayName("a new store writes 512 KB log files, and reads back all it wrote after reopening")
   void newStoreUsesSmallFiles() {
     Store store = Store.openXodus(dir, true, 8 << 20);
     store.createDatabase("db", 1);
@@ -52,7 +52,7 @@ class LogFilesTest {
 
     long[] sizes = fileSizes();
     assertTrue(sizes.length >= 4, "4 MB written, files: " + Arrays.toString(sizes));
-    assertEquals(1024 * 1024, sizes[sizes.length - 1], "largest file");
+    assertEquals(512 * 1024, sizes[sizes.length - 1], "largest file");
 
     store = Store.openXodus(dir, true, 8 << 20);
     try {
@@ -98,11 +98,13 @@ class LogFilesTest {
   }
 
   @Test
-  @DisplayName("the file size is read from the files there: none or one small file means new, one large file old, several their largest")
+  @DisplayName("the file size is read from the files there: none or one small file means new, one larger file the smallest earlier size that holds it, several their largest")
   void fileSizeFromFiles() throws IOException {
-    assertEquals(1024, LogFiles.fileKb(dir.resolve("missing")));
-    assertEquals(1024, LogFiles.fileKb(dir));
+    assertEquals(512, LogFiles.fileKb(dir.resolve("missing")));
+    assertEquals(512, LogFiles.fileKb(dir));
     file("00000000000.xd", 300 * 1024);
+    assertEquals(512, LogFiles.fileKb(dir));
+    file("00000000000.xd", 700 * 1024);
     assertEquals(1024, LogFiles.fileKb(dir));
     file("00000000000.xd", 3 << 20);
     assertEquals(8192, LogFiles.fileKb(dir));
