@@ -24,6 +24,7 @@ final class DigestTable {
   /** Buckets per stored chunk. */
   static final int CHUNK = 16;
   private static final int CHUNKS = Digests.BUCKETS / CHUNK;
+  private static final long[] ZEROS = new long[CHUNK];
 
   private final Store store;
 
@@ -33,18 +34,19 @@ final class DigestTable {
 
   /** The buckets of {@code db}; zeros if none are stored. */
   long[] read(Transaction txn, String db) {
-    ByteIterable legacy = store.get(txn, prefix(db));
+    ArrayByteIterable name = prefix(db);
+    ByteIterable legacy = store.get(txn, name);
     if (legacy != null) {
       long[] buckets = Digests.fromBytes(legacy.getBytesUnsafe(), legacy.getLength());
-      store.delete(txn, prefix(db));
+      store.delete(txn, name);
       write(txn, db, new long[Digests.BUCKETS], buckets);
       return buckets;
     }
     long[] buckets = new long[Digests.BUCKETS];
-    byte[] prefix = prefix(db).getBytesUnsafe();
-    int prefixLength = prefix(db).getLength();
+    byte[] prefix = name.getBytesUnsafe();
+    int prefixLength = name.getLength();
     try (Cursor c = store.openCursor(txn)) {
-      for (boolean has = c.getSearchKeyRange(new ArrayByteIterable(prefix, prefixLength)) != null; has; has = c.getNext()) {
+      for (boolean has = c.getSearchKeyRange(name) != null; has; has = c.getNext()) {
         ByteIterable key = c.getKey();
         if (key.getLength() != prefixLength + 1 || !startsWith(key, prefix, prefixLength)) break;
         int chunk = key.getBytesUnsafe()[prefixLength] & 0xff;
@@ -60,7 +62,7 @@ final class DigestTable {
     for (int chunk = 0; chunk < CHUNKS; chunk++) {
       int from = chunk * CHUNK;
       if (Arrays.equals(before, from, from + CHUNK, after, from, from + CHUNK)) continue;
-      if (Arrays.equals(after, from, from + CHUNK, new long[CHUNK], 0, CHUNK)) {
+      if (Arrays.equals(after, from, from + CHUNK, ZEROS, 0, CHUNK)) {
         store.delete(txn, chunkKey(db, chunk));
         continue;
       }
