@@ -151,6 +151,21 @@ describe('the admin page', () => {
     await editor.fill('{"read": [');
     await form.getByRole('button', { name: 'Save policy' }).click();
     await form.getByRole('alert').filter({ hasText: /^Not JSON/ }).waitFor();
+
+    // typed while a policy.get is on its way: its answer updates the note but leaves the text alone
+    const typed = '{"read": ["role:typed-meanwhile"]}';
+    await page.evaluate((text) => {
+      const f = document.getElementById('policy-form');
+      f.elements.col.value = 'no-policy-here';
+      f.elements.col.dispatchEvent(new Event('change'));
+      f.elements.policy.value = text;
+      f.elements.policy.dispatchEvent(new Event('input'));
+    }, typed);
+    await page.getByText('Nothing is stored here.', { exact: false }).waitFor();
+    assert.equal(await editor.inputValue(), typed);
+    await form.getByLabel('Collection').fill('');
+    await form.getByLabel('Collection').dispatchEvent('change');
+    await until('the policy of app back in the editor', () => editor.inputValue(), (v) => v.includes('"$user"'));
   });
 
   step('a policy set in the page takes the client\'s read access away: reset, then nothing of it', async () => {

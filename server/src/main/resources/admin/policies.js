@@ -12,6 +12,7 @@ export class PoliciesPanel {
   #system;
   #ui;
   #loading = 0; // the latest policy.get: older answers are dropped
+  #typed = false; // the editor was typed in since the latest policy.get began: its answer leaves the text alone
 
   constructor({ conn, system, ui }) {
     this.#conn = conn;
@@ -21,6 +22,7 @@ export class PoliciesPanel {
     const form = this.#form();
     form.elements.db.addEventListener('change', () => this.#load());
     form.elements.col.addEventListener('change', () => this.#load());
+    form.elements.policy.addEventListener('input', () => { this.#typed = true; });
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.#save();
@@ -79,13 +81,14 @@ export class PoliciesPanel {
 
   async #load() {
     const loading = ++this.#loading;
+    this.#typed = false;
     this.#problem('');
     const target = this.#target();
     if (!target.db) return;
     try {
       const answer = await this.#conn.admin('policy.get', target);
       if (loading !== this.#loading) return;
-      this.#form().elements.policy.value = format(answer.policy ?? answer.effective);
+      if (!this.#typed) this.#form().elements.policy.value = format(answer.policy ?? answer.effective);
       byId('policy-source').textContent = answer.policy
         ? 'This policy is stored here and in force.'
         : `Nothing is stored here. Shown is the policy in force, from ${target.col ? 'the database' : "the server's default"}; saving stores it here.`;
