@@ -43,13 +43,12 @@ final class DigestTable {
       return buckets;
     }
     long[] buckets = new long[Digests.BUCKETS];
-    byte[] prefix = name.getBytesUnsafe();
-    int prefixLength = name.getLength();
+    byte[] prefix = Arrays.copyOf(name.getBytesUnsafe(), name.getLength());
     try (Cursor c = store.openCursor(txn)) {
       for (boolean has = c.getSearchKeyRange(name) != null; has; has = c.getNext()) {
         ByteIterable key = c.getKey();
-        if (key.getLength() != prefixLength + 1 || !startsWith(key, prefix, prefixLength)) break;
-        int chunk = key.getBytesUnsafe()[prefixLength] & 0xff;
+        if (key.getLength() != prefix.length + 1 || !Layout.startsWith(key, prefix)) break;
+        int chunk = key.getBytesUnsafe()[prefix.length] & 0xff;
         ByteBuffer value = ByteBuffer.wrap(c.getValue().getBytesUnsafe(), 0, CHUNK * 8);
         for (int i = 0; i < CHUNK; i++) buckets[chunk * CHUNK + i] = value.getLong();
       }
@@ -87,9 +86,5 @@ final class DigestTable {
     byte[] key = Arrays.copyOf(p.getBytesUnsafe(), p.getLength() + 1);
     key[p.getLength()] = (byte) chunk;
     return new ArrayByteIterable(key);
-  }
-
-  private static boolean startsWith(ByteIterable key, byte[] prefix, int length) {
-    return Arrays.equals(key.getBytesUnsafe(), 0, length, prefix, 0, length);
   }
 }
