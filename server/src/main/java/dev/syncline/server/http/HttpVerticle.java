@@ -93,6 +93,9 @@ public final class HttpVerticle extends VerticleBase {
         .setPerMessageWebSocketCompressionSupported(settings.compression())
         .setPerFrameWebSocketCompressionSupported(false)
         .setRegisterWebSocketWriteHandlers(false)
+        // every response is written on its connection's event loop, so the HTTP connection needs no
+        // cross-thread write queue; that queue (a 4 KB array) stayed alive beside each WebSocket
+        .setStrictThreadMode(true)
         .setReadIdleTimeout(settings.readIdleTimeoutSeconds());
     if (settings.tls()) {
       options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
