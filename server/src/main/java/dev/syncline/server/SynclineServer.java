@@ -193,6 +193,8 @@ public final class SynclineServer {
     metrics.counter("syncline.write.overloaded", "Pushes refused because the write queue was full", committer,
         c -> c.stats().overloadedRejections());
     metrics.counter("syncline.commit.groups", "Group commits", committer, c -> c.stats().groups());
+    metrics.counter("syncline.store.log.files.cleaned", "Store log files the writer cleaned of garbage", committer,
+        c -> c.stats().logFilesCleaned());
     committer.stats().observe(metrics::groupCommitted);
     metrics.counter("syncline.auth.failed", "Sign-ins refused for a wrong username or password", auth,
         Auth::failedSignIns);
@@ -374,7 +376,9 @@ public final class SynclineServer {
         .put("deltas", c.deltas())
         .put("meanCommitMicros", c.meanCommitMicros())
         .put("queuedDeltas", committer.queuedDeltas())
-        .put("overloaded", c.overloadedRejections());
+        .put("overloaded", c.overloadedRejections())
+        .put("logFilesCleaned", c.logFilesCleaned())
+        .put("cleanMs", c.cleanMillis());
     out.putObject("fanout")
         .put("subscriptions", hub.subscriptions())
         .put("lagging", hub.laggingSubscriptions())

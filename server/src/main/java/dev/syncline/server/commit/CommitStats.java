@@ -16,6 +16,8 @@ public final class CommitStats {
   final LongAdder deltas = new LongAdder();
   final LongAdder commitNanos = new LongAdder();
   final LongAdder overloaded = new LongAdder();
+  final LongAdder logFilesCleaned = new LongAdder();
+  final LongAdder cleanNanos = new LongAdder();
 
   void recordGroup(int pushCount, int deltaCount, long nanos, long syncNanos) {
     groups.increment();
@@ -23,6 +25,11 @@ public final class CommitStats {
     deltas.add(deltaCount);
     commitNanos.add(nanos);
     observer.committed(deltaCount, nanos, syncNanos);
+  }
+
+  void recordClean(long nanos) {
+    logFilesCleaned.increment();
+    cleanNanos.add(nanos);
   }
 
   public void observe(GroupObserver o) {
@@ -49,5 +56,15 @@ public final class CommitStats {
 
   public long overloadedRejections() {
     return overloaded.sum();
+  }
+
+  /** Store log files the writer cleaned ({@link dev.syncline.server.store.Store#cleanLog}). */
+  public long logFilesCleaned() {
+    return logFilesCleaned.sum();
+  }
+
+  /** Time the writer spent cleaning log files, in milliseconds: time in which nothing committed. */
+  public long cleanMillis() {
+    return cleanNanos.sum() / 1_000_000;
   }
 }

@@ -78,6 +78,13 @@ public interface Store extends AutoCloseable {
   /** Forgets everything about a peer: its cursors and its acks. */
   void forgetPeer(String peer);
 
+  /**
+   * Cleans one file of the store's log when more than half of the log is garbage (what old
+   * versions of entries leave behind); true if it cleaned one, so the caller may call again. A
+   * file takes a few ms, during which nothing commits: the caller picks the moment.
+   */
+  boolean cleanLog();
+
   // ---- readers: any thread ----
 
   /**

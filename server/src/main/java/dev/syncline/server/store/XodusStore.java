@@ -71,6 +71,7 @@ final class XodusStore implements Store {
   private static final String OUT = "out\0";
 
   private final Environment env;
+  private final LogCleaner cleaner;
   private final jetbrains.exodus.env.Store meta;
   private final jetbrains.exodus.env.Store state;
   private final jetbrains.exodus.env.Store floorStore;
@@ -123,6 +124,7 @@ final class XodusStore implements Store {
     if (cacheBytes > 0) config.setMemoryUsage(cacheBytes);
     else config.setMemoryUsagePercentage(25);
     env = openEnvironment(dir, config);
+    cleaner = new LogCleaner(env);
     jetbrains.exodus.env.Store[] opened = env.computeInExclusiveTransaction(txn -> new jetbrains.exodus.env.Store[] {
         env.openStore(META, StoreConfig.WITHOUT_DUPLICATES, txn),
         env.openStore(STATE, StoreConfig.WITHOUT_DUPLICATES, txn),
@@ -860,7 +862,17 @@ final class XodusStore implements Store {
 
   @Override
   public void backup(java.util.zip.ZipOutputStream zip, String prefix) throws java.io.IOException {
-    XodusBackup.write(env, zip, prefix);
+    cleaner.backupStarted();
+    try {
+      XodusBackup.write(env, zip, prefix);
+    } finally {
+      cleaner.backupEnded();
+    }
+  }
+
+  @Override
+  public boolean cleanLog() {
+    return cleaner.cleanOne();
   }
 
   @Override

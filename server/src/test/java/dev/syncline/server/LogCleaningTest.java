@@ -1,0 +1,84 @@
+package dev.syncline.server;
+
+import static dev.syncline.server.testing.Deltas.admin;
+import static dev.syncline.server.testing.Deltas.args;
+import static dev.syncline.server.testing.Deltas.delta;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static dev.syncline.server.testing.Deltas.sub;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.server.testing.Replica;
+import dev.syncline.server.testing.TestServer;
+import dev.syncline.server.testing.WsClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("The store's log is cleaned by the writer while the server runs, and nothing it holds is lost")
+class LogCleaningTest {
+  private static final int PUSHES = 3000;
+  private static final int REGISTERS = 10;
+  /** Live data is ~30 KB; the log may hold as much garbage again, the newest files, and files waiting for deletion. */
+  private static final long CLEANED_LOG_BYTES = 3L << 20;
+
+  @Test
+  @DisplayName("3,000 overwrites of 10 registers write ~11 MB of log; it shrinks to a few files, and each register keeps its last value across a restart")
+  void overwritesAreCleanedAway() throws IOException {
+    try (TestServer server = TestServer.start()) {
+      Map<String, Replica.Reg> expected = new HashMap<>();
+      String value = "x".repeat(3000);
+      try (WsClient writer = server.connect("writer")) {
+        for (int i = 0; i < PUSHES; i++) {
+          String id = "d" + (i % REGISTERS);
+          String ts = now(i, writer.clientId());
+          // one push at a time: one small commit each, the load that leaves most of each file garbage
+          JsonNode ack = writer.request(push("app", delta("c", id, "v", value + i, ts)));
+          assertEquals("applied", ack.path("results").path(0).asText(), ack.toString());
+          expected.put(Replica.key("c", id, "v"), new Replica.Reg(WsClient.obj("x").textNode(value + i), ts));
+        }
+      }
+      // Xodus deletes a cleaned file a few seconds after it is cleaned
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      long logBytes = logBytes(server.dataDir());
+      while (logBytes > CLEANED_LOG_BYTES && System.nanoTime() < deadline) {
+        sleepQuietly(200);
+        logBytes = logBytes(server.dataDir());
+      }
+      assertTrue(logBytes <= CLEANED_LOG_BYTES, "log files still hold " + logBytes + " bytes");
+      JsonNode writes = server.admin(admin("server.stats", args())).path("data").path("writes");
+      assertTrue(writes.path("logFilesCleaned").asLong() >= 3, writes.toString());
+
+      server.restart();
+      try (WsClient reader = server.connect("reader")) {
+        Replica replica = new Replica();
+        reader.listen(replica::apply);
+        reader.request(sub("app", 0));
+        reader.next("synced");
+        assertEquals(expected, replica.registers());
+      }
+    }
+  }
+
+  private static long logBytes(Path dataDir) throws IOException {
+    try (Stream<Path> files = Files.walk(dataDir)) {
+      return files.filter(p -> p.toString().endsWith(".xd")).mapToLong(p -> p.toFile().length()).sum();
+    }
+  }
+
+  private static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,161 @@
+package dev.syncline.server.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.syncline.protocol.Delta;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("Cleaning the store's log, a file per call, on the writer's thread")
+class LogCleanerTest {
+  private static final int REGISTERS = 10;
+  private static final String VALUE = "x".repeat(1000);
+  private Path dir;
+  private Path restored;
+  private Store store;
+
+  @BeforeEach
+  void open() throws IOException {
+    dir = Files.createTempDirectory("syncline-cleaner");
+    restored = Files.createTempDirectory("syncline-cleaner-restored");
+    store = Store.openXodus(dir, false, 8 << 20);
+    store.createDatabase("db", 1);
+  }
+
+  @AfterEach
+  void close() throws IOException {
+    store.close();
+    for (Path d : List.of(dir, restored)) {
+      try (Stream<Path> files = Files.walk(d)) {
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("nothing is cleaned while few files are garbage; after many overwrites files are cleaned until less than half is, and every register reads back after a reopen")
+  void cleansUntilMostlyLive() {
+    writeDistinct(100);
+    assertFalse(store.cleanLog(), "a log of live data has nothing to clean");
+
+    overwrite(2000, 0);
+    int cleaned = 0;
+    while (store.cleanLog()) cleaned++;
+    // 9 files of 512 KB, one in five live: the four most fragmented bring it over half live
+    assertTrue(cleaned >= 3, "~4.5 MB of log, nearly all garbage: " + cleaned + " files cleaned");
+    assertFalse(store.cleanLog(), "no more once less than half is garbage");
+
+    store.close();
+    store = Store.openXodus(dir, false, 8 << 20);
+    assertLastValues(store, 2000);
+    assertEquals(100, store.registers("db", "live").size());
+  }
+
+  @Test
+  @DisplayName("no file is cleaned while a backup is being written; the backup opens with every register, and cleaning goes on after it")
+  void noCleaningDuringBackup() throws Exception {
+    overwrite(1000, 0);
+    assertTrue(store.cleanLog(), "cleaned before the backup");
+
+    CountDownLatch writing = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    ByteArrayOutputStream zipped = new ByteArrayOutputStream();
+    // the backup's first write blocks until released: the test holds the backup open meanwhile
+    OutputStream held = new OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+      }
+
+      @Override
+      public void write(byte[] b, int off, int len) throws IOException {
+        writing.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          throw new IOException(e);
+        }
+        zipped.write(b, off, len);
+      }
+    };
+    CompletableFuture<Void> backup = CompletableFuture.runAsync(() -> {
+      try (ZipOutputStream zip = new ZipOutputStream(held)) {
+        store.backup(zip, "store/");
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    assertTrue(writing.await(20, TimeUnit.SECONDS), "the backup started writing");
+    overwrite(1000, 1000);
+    assertFalse(store.cleanLog(), "a file cleaned now could be deleted while the backup copies it");
+    release.countDown();
+    backup.get(20, TimeUnit.SECONDS);
+
+    assertTrue(store.cleanLog(), "cleaning goes on once the backup is done");
+    unzip(zipped.toByteArray(), restored);
+    Store copy = Store.openXodus(restored, false, 8 << 20);
+    try {
+      assertLastValues(copy, 1000);
+    } finally {
+      copy.close();
+    }
+  }
+
+  /** {@code n} single-delta commits, each overwriting one of {@link #REGISTERS} registers. */
+  private void overwrite(int n, int from) {
+    for (int i = from; i < from + n; i++) {
+      store.commit(List.of(WriteBatch.of("db", List.of(delta("c", "d" + (i % REGISTERS), i)))));
+    }
+  }
+
+  private void writeDistinct(int n) {
+    for (int i = 0; i < n; i++) store.commit(List.of(WriteBatch.of("db", List.of(delta("live", "l" + i, i)))));
+  }
+
+  private static Delta delta(String col, String id, int i) {
+    return new Delta(col, id, "v", TextNode.valueOf(VALUE + i), String.format("%013d-%04x-t", 1_700_000_000_000L + i, 0));
+  }
+
+  /** Every register holds the value of the last of {@code written} overwrites. */
+  private static void assertLastValues(Store s, int written) {
+    List<Delta> regs = s.registers("db", "c");
+    assertEquals(REGISTERS, regs.size());
+    for (Delta d : regs) {
+      int k = Integer.parseInt(d.id().substring(1));
+      int last = written - REGISTERS + k;
+      assertEquals(VALUE + last, d.value().asText(), d.id());
+    }
+  }
+
+  private static void unzip(byte[] zip, Path into) throws IOException {
+    try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip))) {
+      for (ZipEntry e = in.getNextEntry(); e != null; e = in.getNextEntry()) {
+        Path file = into.resolve(e.getName().substring("store/".length()));
+        Files.createDirectories(file.getParent());
+        try (OutputStream out = Files.newOutputStream(file)) {
+          in.transferTo(out); // to the end of this entry
+        }
+      }
+    }
+  }
+}
