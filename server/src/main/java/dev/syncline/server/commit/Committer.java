@@ -108,7 +108,7 @@ public final class Committer implements AutoCloseable {
    */
   private static final long IDLE_WAKE_MS = 1000;
   /** Under constant load, one log file cleaned this often: up to 20 files (10 MB of 512 KB files) a second. */
-  static final long BUSY_CLEAN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+  private static final long BUSY_CLEAN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
   private final Store store;
   private final CommitterOptions options;
