@@ -88,6 +88,9 @@ final class BenchClient implements AutoCloseable {
     BenchConnection c = openHello(index, "bench-admin", deadline, toPort);
     if (adminPassword != null && !adminPassword.isEmpty()) {
       deadline.await(c.request("login", "\"username\":\"admin\",\"password\":" + dev.syncline.protocol.Json.MAPPER.valueToTree(adminPassword)), "login");
+      // once before any warm-up, so that neither side meets server.stats' code for the first time
+      // when a measured phase starts
+      ServerStats.fetch(c, deadline);
     }
     return c;
   }

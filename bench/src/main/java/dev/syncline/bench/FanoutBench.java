@@ -9,7 +9,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 import picocli.CommandLine.Command;
@@ -59,48 +62,93 @@ final class FanoutBench implements Callable<Integer> {
   Path timeline;
 
   /**
-   * Per measured delta, only with {@code --timeline} (so a plain run's delivery path is as before): its
-   * send time (nanoTime), its slowest delivery (ns), how many subscribers got it later than the goal.
+   * A part of the writer's stream: the warm-up, the measured deltas, or the cool-down. Each part's
+   * deltas go to their own collection, and all are sent and recorded by the same code: a branch
+   * the warm-up never took would make the generator's JIT recompile its receive path at the
+   * measured window's start.
    */
-  private AtomicLongArray sentNanos;
-  private AtomicLongArray slowest;
-  private AtomicLongArray late;
-  private long lateNanos;
+  private static final class Phase {
+    /** 0 warm-up, 1 measured, 2 cool-down: the subscriber's tally to record in */
+    final int index;
+    final String col;
+    final int count;
+    final LongAdder delivered = new LongAdder();
+    /**
+     * Per delta, only with {@code --timeline}: its send time (nanoTime), its slowest delivery (ns),
+     * how many subscribers got it later than {@link #lateNanos}.
+     */
+    final AtomicLongArray sentNanos;
+    final AtomicLongArray slowest;
+    final AtomicLongArray late;
+    final long lateNanos;
 
-  /** One subscriber's tally; touched only on its connection's event loop. */
+    Phase(int index, String col, int count, boolean timeline, double goalMs) {
+      this.index = index;
+      this.col = col;
+      this.count = count;
+      sentNanos = timeline ? new AtomicLongArray(count) : null;
+      slowest = timeline ? new AtomicLongArray(count) : null;
+      late = timeline ? new AtomicLongArray(count) : null;
+      lateNanos = (long) (goalMs * 1_000_000);
+    }
+  }
+
+  /** One subscriber's record of one phase; touched only on its connection's event loop. */
   private static final class Tally {
     final BitSet seen = new BitSet();
     final Latencies latencies = new Latencies();
     int duplicates;
-    /** changes frames that carried measured deltas: deltas per frame shows whether the server coalesces */
+    /** changes frames that carried this phase's deltas: deltas per frame shows whether the server coalesces */
     int frames;
+    long lastFrame = -1;
+
+    void record(Phase phase, String id, long latency, long frame) {
+      if (lastFrame != frame) {
+        lastFrame = frame;
+        frames++;
+      }
+      int index = Integer.parseInt(id, 1, id.length(), 10);
+      if (seen.get(index)) {
+        duplicates++;
+        return;
+      }
+      seen.set(index);
+      latencies.record(latency);
+      if (phase.slowest != null) {
+        phase.slowest.accumulateAndGet(index, latency, Math::max);
+        if (latency > phase.lateNanos) phase.late.incrementAndGet(index);
+      }
+      phase.delivered.increment();
+    }
+  }
+
+  /** One subscriber's tallies, by {@link Phase#index}. */
+  private static final class Subscriber {
+    final Tally[] tallies = {new Tally(), new Tally(), new Tally()};
+    long frames;
   }
 
   private final LongAdder writerAcks = new LongAdder();
   private volatile String writerError;
-  private final LongAdder warmDelivered = new LongAdder();
-  private final LongAdder delivered = new LongAdder();
 
   @Override
   public Integer call() throws Exception {
     Deadline deadline = Deadline.inSeconds(common.timeoutSeconds);
     String tag = CommonOptions.runTag();
-    String warmCol = "warm-" + tag;
-    String col = "fan-" + tag;
     int warmup = this.warmup != null ? this.warmup : Math.max(500, Math.min(10_000, 500_000 / subscribers));
     double goal = targetP99Ms != null ? targetP99Ms : subscribers <= 100 ? 6 : 250;
-    if (timeline != null) {
-      sentNanos = new AtomicLongArray(total);
-      slowest = new AtomicLongArray(total);
-      late = new AtomicLongArray(total);
-      lateNanos = (long) (goal * 1_000_000);
-    }
+    Phase warm = new Phase(0, "warm-" + tag, warmup, timeline != null, goal);
+    Phase measured = new Phase(1, "fan-" + tag, total, timeline != null, goal);
+    // sent after the measured deltas until they are all delivered, so that their last ones meet no
+    // change in the writer's stream either
+    Phase cool = new Phase(2, "cool-" + tag, rate * (drainSeconds + 1), timeline != null, goal);
+    Map<String, Phase> phases = Map.of(warm.col, warm, measured.col, measured, cool.col, cool);
     try (BenchClient client = new BenchClient(common.port, common.eventLoops())) {
-      List<Tally> tallies = new ArrayList<>(subscribers);
-      for (int i = 0; i < subscribers; i++) tallies.add(new Tally());
+      List<Subscriber> tallies = new ArrayList<>(subscribers);
+      for (int i = 0; i < subscribers; i++) tallies.add(new Subscriber());
       long connectStart = System.nanoTime();
       List<BenchConnection> subs = client.openMany(subscribers, connectParallel, "fs-" + tag + "-", common.db,
-          i -> (m, at) -> onMessage(tallies.get(i), m, at, warmCol, col), true, deadline);
+          i -> (m, at) -> onMessage(tallies.get(i), m, at, phases), true, deadline);
       double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
 
       BenchConnection writerConn = client.openHello(subscribers, "fw-" + tag, deadline);
@@ -113,27 +161,29 @@ final class FanoutBench implements Callable<Integer> {
           writerError = m.is("ack") ? m.firstRefusal : m.describeError();
         }
       }, false);
-      if (warmup > 0) {
-        deadline.await(paced(writerConn, encoder, warmCol, warmup, null), "warm-up sends");
-        long want = (long) warmup * subscribers;
-        deadline.until(() -> warmDelivered.sum() >= want || anyFailed(subs), "warm-up deliveries");
-      }
+      Pacer pacer = new Pacer(writerConn, encoder);
+      StatsPoller poller = new StatsPoller(stats, deadline);
+      Pacer.Run warming = pacer.send(warm);
+      poller.until(() -> warming.sent >= warmup || anyFailed(subs), "warm-up sends");
+      long warmWant = (long) warmup * subscribers;
+      poller.until(() -> warm.delivered.sum() >= warmWant || anyFailed(subs), "warm-up deliveries");
 
-      ServerStats before = ServerStats.fetch(stats, deadline);
-      CpuMeter cpu = new CpuMeter(common.serverPid);
       long start = System.nanoTime();
       long startEpochMillis = System.currentTimeMillis();
-      deadline.await(paced(writerConn, encoder, col, total, sentNanos), "sends");
+      ServerStats before = ServerStats.fetch(stats, deadline);
+      CpuMeter cpu = new CpuMeter(common.serverPid);
+      Pacer.Run sending = pacer.send(measured);
+      poller.until(() -> sending.sent >= total || anyFailed(subs), "sends");
       double sendSeconds = (System.nanoTime() - start) / 1e9;
+      pacer.send(cool);
       long want = (long) total * subscribers;
       long drainEnd = System.nanoTime() + drainSeconds * 1_000_000_000L;
-      while (delivered.sum() < want && System.nanoTime() < drainEnd && deadline.remainingMillis() > 0
-          && !anyFailed(subs)) {
-        Thread.sleep(2);
-      }
+      poller.until(() -> measured.delivered.sum() >= want || System.nanoTime() >= drainEnd || anyFailed(subs),
+          "deliveries");
       double seconds = (System.nanoTime() - start) / 1e9;
       ServerStats after = ServerStats.fetch(stats, deadline);
       ObjectNode cpuUse = cpu.stop();
+      pacer.stop();
 
       // tallies are read on this thread after the loops have gone quiet; hop through each loop to be sure
       for (BenchConnection s : subs) {
@@ -146,7 +196,8 @@ final class FanoutBench implements Callable<Integer> {
       long dups = 0;
       int incomplete = 0;
       List<Latencies> parts = new ArrayList<>();
-      for (Tally t : tallies) {
+      for (Subscriber sub : tallies) {
+        Tally t = sub.tallies[measured.index];
         got += t.seen.cardinality();
         dups += t.duplicates;
         frames += t.frames;
@@ -165,7 +216,7 @@ final class FanoutBench implements Callable<Integer> {
       BenchClient.closeAll(subs);
       writerConn.close();
 
-      if (timeline != null) writeTimeline(start, startEpochMillis);
+      if (timeline != null) writeTimeline(measured, start, startEpochMillis);
       if (writerError != null && firstFailure == null) firstFailure = "writer: " + writerError;
       boolean ok = got == want && dups == 0 && failed == 0 && writerError == null;
       ObjectNode server = ServerStats.between(before, after, seconds);
@@ -192,68 +243,111 @@ final class FanoutBench implements Callable<Integer> {
     }
   }
 
-  private void onMessage(Tally t, Incoming m, long receivedNanos, String warmCol, String col) {
+  private static void onMessage(Subscriber s, Incoming m, long receivedNanos, Map<String, Phase> phases) {
     if (!m.is("changes")) return;
-    boolean measured = false;
+    long frame = s.frames++;
     for (int i = 0; i < m.deltaCount; i++) {
-      if (col.equals(m.cols[i])) {
-        measured = true;
-        int index = Integer.parseInt(m.ids[i], 1, m.ids[i].length(), 10);
-        if (t.seen.get(index)) {
-          t.duplicates++;
-          continue;
-        }
-        t.seen.set(index);
-        long latency = receivedNanos - m.values[i];
-        t.latencies.record(latency);
-        if (slowest != null) {
-          slowest.accumulateAndGet(index, latency, Math::max);
-          if (latency > lateNanos) late.incrementAndGet(index);
-        }
-        delivered.increment();
-      } else if (warmCol.equals(m.cols[i])) {
-        warmDelivered.increment();
-      }
+      Phase phase = phases.get(m.cols[i]);
+      if (phase != null) s.tallies[phase.index].record(phase, m.ids[i], receivedNanos - m.values[i], frame);
     }
-    if (measured) t.frames++;
   }
 
   /**
-   * Sends {@code count} single-delta pushes at {@link #rate} per second from the writer's event
-   * loop: a 1 ms timer sends however many are due by the schedule, so a late tick catches up
-   * instead of lowering the rate. Latency is measured from each actual send, not the schedule.
+   * The writer's single-delta pushes at {@link #rate} per second: a 1 ms timer on the writer's
+   * event loop sends however many of the current phase's deltas are due, so a late tick catches up
+   * instead of lowering the rate; latency is measured from each actual send. One timer for the
+   * whole run, idle between phases, and a phase's end noticed by polling rather than by a callback:
+   * with a timer per phase, the warm-up's end (its timer cancelled, a promise completed) ran code the
+   * generator's JIT had not seen while compiling its event loops, so it discarded them, and
+   * compiling them again took one of the two cores for the measured window's first half second.
    */
-  private io.vertx.core.Future<Void> paced(BenchConnection writer, PushEncoder encoder, String col, int count,
-      AtomicLongArray sentAt) {
-    Promise<Void> done = Promise.promise();
-    writer.context().runOnContext(v -> {
-      long start = System.nanoTime();
-      int[] sent = {0};
-      writer.context().owner().setPeriodic(1, id -> {
-        long due = Math.min(count, (System.nanoTime() - start) * rate / 1_000_000_000L + 1);
-        while (sent[0] < due) {
-          int i = sent[0]++;
-          long now = System.nanoTime();
-          if (sentAt != null) sentAt.set(i, now);
-          writer.send(encoder.begin(i).delta(col, "f" + i, "t", now).end());
-        }
-        if (sent[0] == count) {
-          writer.context().owner().cancelTimer(id);
-          done.complete();
-        }
+  private final class Pacer {
+    /** One phase's sending, from when it became current. */
+    final class Run {
+      final Phase phase;
+      final long startNanos = System.nanoTime();
+      /** deltas of the phase sent so far; written by the writer's event loop */
+      volatile int sent;
+
+      Run(Phase phase) {
+        this.phase = phase;
+      }
+    }
+
+    private final BenchConnection writer;
+    private final PushEncoder encoder;
+    private volatile Run current;
+    private long timer = -1;
+
+    Pacer(BenchConnection writer, PushEncoder encoder) {
+      this.writer = writer;
+      this.encoder = encoder;
+    }
+
+    /** Sends the phase's deltas from now on, after the previous phase's (all sent or not). */
+    Run send(Phase phase) {
+      Run run = new Run(phase);
+      current = run;
+      writer.context().runOnContext(v -> {
+        if (timer < 0) timer = writer.context().owner().setPeriodic(1, id -> tick());
       });
-    });
-    return done.future();
+      return run;
+    }
+
+    private void tick() {
+      Run run = current;
+      Phase p = run.phase;
+      long due = Math.min(p.count, (System.nanoTime() - run.startNanos) * rate / 1_000_000_000L + 1);
+      int i = run.sent;
+      while (i < due) {
+        long now = System.nanoTime();
+        if (p.sentNanos != null) p.sentNanos.set(i, now);
+        writer.send(encoder.begin(i).delta(p.col, "f" + i, "t", now).end());
+        i++;
+      }
+      run.sent = i;
+    }
+
+    void stop() {
+      writer.context().runOnContext(v -> writer.context().owner().cancelTimer(timer));
+    }
   }
 
   /** Each delta's value is its send time in nanoTime; the epoch column puts it on the servers' log clock. */
-  private void writeTimeline(long startNanos, long startEpochMillis) throws IOException {
+  private void writeTimeline(Phase phase, long startNanos, long startEpochMillis) throws IOException {
     try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(timeline))) {
       out.println("delta,sentEpochMs,slowestMs,lateSubscribers");
       for (int i = 0; i < total; i++) {
-        long sent = sentNanos.get(i);
-        out.printf("%d,%.3f,%.3f,%d%n", i, startEpochMillis + (sent - startNanos) / 1e6, slowest.get(i) / 1e6, late.get(i));
+        long sent = phase.sentNanos.get(i);
+        out.printf("%d,%.3f,%.3f,%d%n", i, startEpochMillis + (sent - startNanos) / 1e6, phase.slowest.get(i) / 1e6,
+            phase.late.get(i));
       }
+    }
+  }
+
+  /**
+   * Waits as {@link Deadline#until} does, asking {@code server.stats} once a second meanwhile, as an
+   * open admin page does. Asked only at the measured window's edges, its reply was code the
+   * generator's JIT had not compiled into its event loops, which it discarded there.
+   */
+  private static final class StatsPoller {
+    private final BenchConnection stats;
+    private final Deadline deadline;
+    private long next = System.nanoTime();
+
+    StatsPoller(BenchConnection stats, Deadline deadline) {
+      this.stats = stats;
+      this.deadline = deadline;
+    }
+
+    void until(BooleanSupplier done, String what) throws TimeoutException {
+      deadline.until(() -> {
+        if (System.nanoTime() - next >= 0) {
+          next += 1_000_000_000L;
+          ServerStats.fetch(stats, deadline);
+        }
+        return done.getAsBoolean();
+      }, what);
     }
   }
 
