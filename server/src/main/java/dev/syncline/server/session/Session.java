@@ -303,28 +303,9 @@ public final class Session {
     int n = push.deltas().size();
     PushResult[] refused = new PushResult[n];
     List<Delta> accepted = new ArrayList<>(push.deltas());
-    long now = System.currentTimeMillis();
-    long maxMs = now + services.limits().maxClockSkewMs();
-    int acceptedCount = 0;
-    String latest = null; // the clock needs only the push's latest ts: one parse and one lock per push
-    for (int i = 0; i < n; i++) {
-      ProtocolException reject = push.rejects().get(i);
-      Delta d = accepted.get(i);
-      if (reject != null) {
-        refused[i] = PushResult.refused(reject.code(), reject.getMessage());
-      } else if (!isOwnOrigin(d.ts())) {
-        refused[i] = PushResult.refused(ErrorCode.BAD_REQUEST, "ts: its ORIGIN must be this connection's clientId, " + clientId);
-        accepted.set(i, null);
-      } else if (Hlc.msOf(d.ts()) > maxMs) {
-        refused[i] = PushResult.clockSkew("ts is " + (Hlc.msOf(d.ts()) - now) + " ms ahead of the server clock", now);
-        accepted.set(i, null);
-      } else {
-        // valid timestamps order as strings: MS and COUNTER are fixed-width, so the latest sorts last
-        if (latest == null || d.ts().compareTo(latest) > 0) latest = d.ts();
-        acceptedCount++;
-      }
-    }
-    if (latest != null) services.clock().receive(Hlc.parse(latest));
+    Screened screened = screen(push, refused, accepted);
+    int acceptedCount = screened.accepted();
+    if (screened.latest() != null) services.clock().receive(Hlc.parse(screened.latest()));
     if (acceptedCount == 0) {
       answerPush(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null, 0)));
       return;
@@ -350,6 +331,41 @@ public final class Session {
         answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.INTERNAL, "the write could not be stored"));
       }
     });
+  }
+
+  /** How many of a push's deltas {@link #screen} let through, and the latest ts among them (null if none). */
+  private record Screened(int accepted, String latest) {}
+
+  /**
+   * Refuses the deltas of a push that the decoder rejected, that carry another origin's ts, or
+   * that are too far ahead of the server's clock: their {@code refused} slot is filled and their
+   * {@code accepted} one emptied. The loop is a method of its own so that the JIT compiles it, not
+   * all of {@code onPush} with it, while a long push runs (on-stack replacement), and then compiles
+   * {@code onPush} once more whole: in {@code writes-100} that was two compilations of 0.4-0.5 s.
+   */
+  private Screened screen(ClientMessage.Push push, PushResult[] refused, List<Delta> accepted) {
+    long now = System.currentTimeMillis();
+    long maxMs = now + services.limits().maxClockSkewMs();
+    int acceptedCount = 0;
+    String latest = null; // the clock needs only the push's latest ts: one parse and one lock per push
+    for (int i = 0; i < refused.length; i++) {
+      ProtocolException reject = push.rejects().get(i);
+      Delta d = accepted.get(i);
+      if (reject != null) {
+        refused[i] = PushResult.refused(reject.code(), reject.getMessage());
+      } else if (!isOwnOrigin(d.ts())) {
+        refused[i] = PushResult.refused(ErrorCode.BAD_REQUEST, "ts: its ORIGIN must be this connection's clientId, " + clientId);
+        accepted.set(i, null);
+      } else if (Hlc.msOf(d.ts()) > maxMs) {
+        refused[i] = PushResult.clockSkew("ts is " + (Hlc.msOf(d.ts()) - now) + " ms ahead of the server clock", now);
+        accepted.set(i, null);
+      } else {
+        // valid timestamps order as strings: MS and COUNTER are fixed-width, so the latest sorts last
+        if (latest == null || d.ts().compareTo(latest) > 0) latest = d.ts();
+        acceptedCount++;
+      }
+    }
+    return new Screened(acceptedCount, latest);
   }
 
   /**

@@ -219,11 +219,7 @@ final class XodusStore implements Store {
         }
         DatabaseInfo before = newInfo.getOrDefault(batch.db(), t.info);
         Merger m = new Merger(t, txn, batch, before, newDigests.computeIfAbsent(batch.db(), d -> t.digest.clone()));
-        List<Merge.Outcome> results = new ArrayList<>(batch.deltas().size());
-        for (int i = 0; i < batch.deltas().size(); i++) {
-          Delta d = batch.deltas().get(i);
-          results.add(d == null ? null : m.apply(d, batch.encoded().get(i)));
-        }
+        List<Merge.Outcome> results = m.applyAll();
         if (batch.cursor() != null) storeCursor(txn, batch.cursor());
         if (m.maxTs != null && (clock == null || m.maxTs.compareTo(clock) > 0)) clock = m.maxTs;
         DatabaseInfo after = m.n.toInfo(before);
@@ -294,6 +290,21 @@ final class XodusStore implements Store {
       this.n = new Counters(before);
       this.digest = digest;
       this.floor = floors.get(batch.db());
+    }
+
+    /**
+     * Merges every delta of the batch; null for one refused before the writer. The loop is a
+     * method of its own so that, while a big group runs, the JIT compiles it on-stack rather
+     * than all of {@code commit} (in {@code writes-100}, {@code commit} was compiled on-stack and
+     * then whole, 0.3 and 0.55 s).
+     */
+    List<Merge.Outcome> applyAll() {
+      List<Merge.Outcome> results = new ArrayList<>(batch.deltas().size());
+      for (int i = 0; i < batch.deltas().size(); i++) {
+        Delta d = batch.deltas().get(i);
+        results.add(d == null ? null : apply(d, batch.encoded().get(i)));
+      }
+      return results;
     }
 
     /**
