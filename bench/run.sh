@@ -10,9 +10,11 @@
 # with the same generator, and prints each side's median headline figure and their ratio: a change
 # is judged against its parent on the same machine in the same hour, not against old numbers.
 #
-# Scenarios: writes-1 writes-100 writes-100-steady fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle, and the replication ones
+# Scenarios: writes-1 writes-100 writes-100-steady writes-50x1 redis-50x1 fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle, and the replication ones
 # replication-lag-5000 replication-lag-20000 replication-catchup quorum, which start their own
 # servers, and java-client (the Java SDK) (default: all, in that order), or generator arguments in one quoted word, e.g.
+# redis-50x1 is not Syncline: Redis (if installed) with appendfsync always, under redis-benchmark's
+# default load, the same machine's reference for writes-50x1.
 # "fanout --subscribers 1000 --rate 100".
 # Settings (environment):
 #   SERVER_JAVA_OPTS  JVM options of the server       (default: -Xmx1g)
@@ -45,7 +47,7 @@ OUT=${OUT:-$(mktemp -d /tmp/syncline-bench-XXXXXX)}
 export SYNCLINE_ADMIN_PASSWORD=${SYNCLINE_ADMIN_PASSWORD:-bench-admin-password}
 ADMIN_PASSWORD=$SYNCLINE_ADMIN_PASSWORD
 mkdir -p "$OUT"
-ALL=(writes-1 writes-100 writes-100-steady fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum java-client)
+ALL=(writes-1 writes-100 writes-100-steady writes-50x1 redis-50x1 fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum java-client)
 
 # The figure a scenario is judged by, and whether more is better (up) or less (down).
 headline() {
@@ -55,6 +57,7 @@ headline() {
     catchup) echo "medianAttributesPerSecond up" ;;
     idle) echo "kbPerConnection down" ;;
     replication-catchup) echo "registersPerSecond up" ;;
+    redis-*) echo "setsPerSecond up" ;;
     quorum) echo "ratio up" ;;
     java-client) echo "editsPerSecond up" ;;
     *) echo "ok up" ;;
@@ -207,6 +210,44 @@ start_server() {
   return 1
 }
 
+# The reference users compare a durable write with: Redis with appendfsync always (every write on
+# disk before its reply; writes of one event-loop turn share an fsync), loaded by redis-benchmark
+# the way writes-50x1 loads Syncline: 50 connections, one SET in flight each, a new key each time.
+# Appends {"scenario":"redis",...} to results.jsonl and a summary line to the log.
+run_redis() {
+  local name=$1 port=$2
+  if ! command -v redis-server > /dev/null || ! command -v redis-benchmark > /dev/null; then
+    echo "redis: not installed (apt-get install -y redis-server): skipped" > "$OUT/bench-$name.log"
+    return 0
+  fi
+  DATA=$(mktemp -d /tmp/syncline-bench-data-XXXXXX)
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$DATA" --appendonly yes --appendfsync always --save "" \
+    > "$OUT/server-$name.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 100); do
+    redis-cli -p "$port" ping > /dev/null 2>&1 && break
+    sleep 0.1
+  done
+  local warm csv
+  warm=$(redis-benchmark -p "$port" -t set -n 200000 -r 100000000 -d 20 -c 50 --csv 2>&1 | tail -n 1)
+  local started ended
+  started=$(date +%s.%N)
+  csv=$(redis-benchmark -p "$port" -t set -n 300000 -r 100000000 -d 20 -c 50 --csv 2>&1 | tail -n 1)
+  ended=$(date +%s.%N)
+  local fsync
+  fsync=$(redis-cli -p "$port" config get appendfsync | tail -n 1)
+  # "SET","rps","avg","min","p50","p95","p99","max"
+  IFS=, read -r _ rps _ _ p50 _ p99 max <<< "$(tr -d '"' <<< "$csv")"
+  if [ -z "${rps:-}" ] || [ "$fsync" != always ]; then
+    { echo "warm-up: $warm"; echo "run: $csv"; echo "appendfsync: $fsync"; echo "redis: no result"; } > "$OUT/bench-$name.log"
+    return 1
+  fi
+  printf '{"scenario":"redis","connections":50,"inFlight":1,"total":300000,"appendfsync":"%s","seconds":%.2f,"setsPerSecond":%.0f,"p50Ms":%s,"p99Ms":%s,"maxMs":%s,"ok":true}\n' \
+    "$fsync" "$(awk -v a="$started" -v b="$ended" 'BEGIN { print b - a }')" "$rps" "$p50" "$p99" "$max" >> "$OUT/results.jsonl"
+  printf 'redis SET x 300000 new keys, 50 connections, 1 in flight each, appendfsync %s (%s): %.0f sets/s, p50 %s ms p99 %s ms max %s ms | reference for writes-50x1, not a Syncline figure\n' \
+    "$fsync" "$(redis-server --version | grep -o 'v=[0-9.]*')" "$rps" "$p50" "$p99" "$max" > "$OUT/bench-$name.log"
+}
+
 # Runs the generator in the background (so a signal reaches the trap at once) and waits for it.
 run_bench() {
   local name=$1; shift
@@ -232,6 +273,9 @@ for name in "${scenarios[@]}"; do
     writes-100)  args=(writes --deltas-per-push 100 --total 1000000 --in-flight 1000) ;;
     # after 2 M deltas instead of 200,000: the writer's code compiled, as in a server that has been up a while
     writes-100-steady) args=(writes --deltas-per-push 100 --total 1000000 --in-flight 1000 --warmup 2000000) ;;
+    # how apps write: many clients, each waiting for its ack; the load redis-50x1 puts on Redis
+    writes-50x1) args=(writes --deltas-per-push 1 --connections 50 --in-flight 1 --total 200000) ;;
+    redis-50x1)  args=(redis) ;;
     fanout-100)  args=(fanout --subscribers 100 --rate 500 --total 2000) ;;
     fanout-1000) args=(fanout --subscribers 1000 --rate 500 --total 2000) ;;
     # after 30 s at 500 pushes/s: JIT compiled, and the store's log cleaner at its steady pace
@@ -252,6 +296,8 @@ for name in "${scenarios[@]}"; do
     wait_quiet
     rc=0
     case "${args[0]}" in
+      redis)
+        run_redis "$name" "$port" || rc=$? ;;
       replication-*|quorum)
         # these start their own servers, several of them, from the same jar
         run_bench "$name" "${args[@]}" --server-jar "$SERVER_JAR" --server-java-opts "$SERVER_JAVA_OPTS" \
@@ -262,7 +308,7 @@ for name in "${scenarios[@]}"; do
     esac
     cleanup
     grep -v '^{' "$OUT/bench-$name.log" | tail -n 20 || true
-    line=$(grep -E '^(writes|fanout|catchup|idle|replication-lag|replication-catchup|quorum|java-client)[ :]' "$OUT/bench-$name.log" || echo "$name: no result")
+    line=$(grep -E '^(writes|fanout|catchup|idle|replication-lag|replication-catchup|quorum|java-client|redis)[ :]' "$OUT/bench-$name.log" || echo "$name: no result")
     cp "$OUT/bench-$name.log" "$OUT/bench-$name.$attempt.log"
     case "$line" in
       *NOISY*) [ "$attempt" -le "$RETRIES" ] && { echo "-- noisy (another process was busy): running $name again"; continue; } ;;

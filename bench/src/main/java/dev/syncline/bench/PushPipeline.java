@@ -94,6 +94,18 @@ final class PushPipeline implements BenchConnection.Listener {
     return (lastAnswer - firstSend) / 1e9;
   }
 
+  long firstSendNanos() {
+    return firstSend;
+  }
+
+  long lastAnswerNanos() {
+    return lastAnswer;
+  }
+
+  int pushes() {
+    return pushes;
+  }
+
   Latencies latencies() {
     return latencies;
   }

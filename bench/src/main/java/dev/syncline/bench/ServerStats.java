@@ -10,7 +10,7 @@ import dev.syncline.protocol.Json;
  * group transaction including its fsync.
  */
 record ServerStats(long groups, long pushes, long deltas, double meanCommitMicros, long overloaded,
-    long heapUsedBytes, long connections, long subscriptions) {
+    long logFilesCleaned, long cleanMs, long heapUsedBytes, long connections, long subscriptions) {
 
   /** A snapshot, or null when the server does not answer {@code server.stats} (it is optional). */
   static ServerStats fetch(BenchConnection c, Deadline deadline) {
@@ -19,6 +19,7 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
       JsonNode w = d.path("writes");
       return new ServerStats(w.path("groups").asLong(), w.path("pushes").asLong(), w.path("deltas").asLong(),
           w.path("meanCommitMicros").asDouble(), w.path("overloaded").asLong(),
+          w.path("logFilesCleaned").asLong(), w.path("cleanMs").asLong(),
           d.path("heap").path("usedBytes").asLong(), d.path("connections").asLong(),
           d.path("subscriptions").asLong());
     } catch (Exception e) {
@@ -30,7 +31,8 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
   /**
    * The writer's work between two snapshots taken {@code wallSeconds} apart, as JSON; empty when
    * either is missing. {@code commitBusyPercent} is the share of that time the writer thread spent
-   * inside group transactions: near 100 means the writer is the bottleneck.
+   * inside group transactions: near 100 means the writer is the bottleneck. {@code cleanMs} is the
+   * writer's time cleaning the store's log between groups, not part of the commits.
    */
   static ObjectNode between(ServerStats before, ServerStats after, double wallSeconds) {
     ObjectNode out = Json.MAPPER.createObjectNode();
@@ -46,17 +48,21 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
         .put("deltasPerGroup", groups == 0 ? 0 : round1((double) deltas / groups))
         .put("meanCommitMicros", groups == 0 ? 0 : round1(commitMicros / groups))
         .put("commitBusyPercent", wallSeconds <= 0 ? 0 : round1(commitMicros / 1e4 / wallSeconds))
-        .put("overloaded", after.overloaded - before.overloaded);
+        .put("overloaded", after.overloaded - before.overloaded)
+        .put("logFilesCleaned", after.logFilesCleaned - before.logFilesCleaned)
+        .put("cleanMs", after.cleanMs - before.cleanMs);
     return out;
   }
 
   /** A short text of {@link #between}, for summary lines. */
   static String describe(ObjectNode between) {
     if (!between.has("groups")) return "server stats n/a";
-    return String.format("server: %d groups, %.1f pushes / %.1f deltas per group, commit %.0f us, writer busy %.0f%%",
+    return String.format("server: %d groups, %.1f pushes / %.1f deltas per group, commit %.0f us, writer busy %.0f%%, "
+            + "cleaned %d log files in %d ms",
         between.get("groups").asLong(), between.get("pushesPerGroup").asDouble(),
         between.get("deltasPerGroup").asDouble(), between.get("meanCommitMicros").asDouble(),
-        between.get("commitBusyPercent").asDouble());
+        between.get("commitBusyPercent").asDouble(), between.get("logFilesCleaned").asLong(),
+        between.get("cleanMs").asLong());
   }
 
   static double round1(double v) {

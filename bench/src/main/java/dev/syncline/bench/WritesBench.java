@@ -1,18 +1,22 @@
 package dev.syncline.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * Write throughput of one connection: pushes pipelined with at most {@code --in-flight} unacked,
- * every delta a new register. Reports acked deltas per second, from the first send to the last
- * ack, and the latency from sending a push to receiving its ack.
+ * Write throughput: {@code --connections} writers (one by default), each pushing pipelined with at
+ * most {@code --in-flight} unacked, every delta a new register. Reports acked deltas per second,
+ * from the first send to the last ack, and the latency from sending a push to receiving its ack.
+ * Many connections with one push in flight each is how apps write (every user waits for its own
+ * ack), and what {@code redis-benchmark} measures by default.
  */
 @Command(name = "writes", mixinStandardHelpOptions = true,
-    description = "One connection pushing pipelined: acked deltas/s and ack latency.")
+    description = "Connections pushing pipelined: acked deltas/s and ack latency.")
 final class WritesBench implements Callable<Integer> {
   @Mixin CommonOptions common;
 
@@ -25,6 +29,10 @@ final class WritesBench implements Callable<Integer> {
   @Option(names = "--in-flight", defaultValue = "1000", description = "most pushes sent but not yet acked (default ${DEFAULT-VALUE})")
   int inFlight;
 
+  @Option(names = "--connections", defaultValue = "1",
+      description = "writers, each with its own connection, client id and --in-flight window; the deltas are split among them (default ${DEFAULT-VALUE})")
+  int connections;
+
   @Option(names = "--warmup", defaultValue = "200000",
       description = "deltas pushed and acked before measuring, so both JITs are warm (default ${DEFAULT-VALUE})")
   int warmup;
@@ -36,62 +44,108 @@ final class WritesBench implements Callable<Integer> {
   public Integer call() throws Exception {
     Deadline deadline = Deadline.inSeconds(common.timeoutSeconds);
     String tag = CommonOptions.runTag();
-    String clientId = "bw-" + tag;
     try (BenchClient client = new BenchClient(common.port, common.eventLoops())) {
-      BenchConnection c = client.openHello(0, clientId, deadline);
-      BenchConnection stats = client.openAdmin(1, common.adminPassword, deadline);
-      PushEncoder encoder = new PushEncoder(common.db, clientId);
+      List<Writer> writers = new ArrayList<>();
+      for (int i = 0; i < connections; i++) {
+        String clientId = "bw-" + tag + "-" + i;
+        writers.add(new Writer(client.openHello(i, clientId, deadline), new PushEncoder(common.db, clientId)));
+      }
+      BenchConnection stats = client.openAdmin(connections, common.adminPassword, deadline);
 
       if (warmup > 0) {
-        PushPipeline w = pipeline(c, encoder, warmup, "warm-" + tag + "-");
-        deadline.await(w.run(), "warm-up acks");
-        if (w.errors() > 0 || w.refused() > 0) System.err.println("warm-up: errors, first: " + w.firstError());
+        Run w = run(writers, warmup, "warm-" + tag + "-", deadline, "warm-up acks");
+        if (w.errors > 0 || w.refused > 0) System.err.println("warm-up: errors, first: " + w.firstError);
       }
 
       ServerStats before = ServerStats.fetch(stats, deadline);
       CpuMeter cpu = new CpuMeter(common.serverPid);
-      PushPipeline run = pipeline(c, encoder, total, "d-" + tag + "-");
-      deadline.await(run.run(), "acks");
+      Run run = run(writers, total, "d-" + tag + "-", deadline, "acks");
       ServerStats after = ServerStats.fetch(stats, deadline);
       ObjectNode cpuUse = cpu.stop();
-      c.close();
+      for (Writer w : writers) w.connection.close();
 
-      double seconds = run.seconds();
+      double seconds = run.seconds;
       double rate = total / seconds;
-      Latencies.Summary lat = run.latencies().summarize();
+      Latencies.Summary lat = run.latencies.summarize();
       ObjectNode server = ServerStats.between(before, after, seconds);
       double goal = target != null ? target : deltasPerPush >= 100 ? 200_000 : deltasPerPush == 1 ? 60_000 : 0;
-      boolean ok = run.errors() == 0 && run.refused() == 0 && run.applied() == total;
+      boolean ok = run.errors == 0 && run.refused == 0 && run.applied == total;
 
       Report r = new Report("writes");
-      r.json.put("deltasPerPush", deltasPerPush).put("total", total).put("inFlight", inFlight).put("warmup", warmup)
+      r.json.put("deltasPerPush", deltasPerPush).put("total", total).put("connections", connections)
+          .put("inFlight", inFlight).put("warmup", warmup)
           .put("seconds", seconds).put("deltasPerSecond", Math.round(rate))
-          .put("pushesPerSecond", Math.round(pushes(total) / seconds))
+          .put("pushesPerSecond", Math.round(run.pushes / seconds))
           .put("ackP50Ms", lat.ms(0.50)).put("ackP99Ms", lat.ms(0.99)).put("ackMaxMs", lat.maxMs())
-          .put("applied", run.applied()).put("unchanged", run.unchanged()).put("refused", run.refused())
-          .put("errors", run.errors()).put("ok", ok);
+          .put("applied", run.applied).put("unchanged", run.unchanged).put("refused", run.refused)
+          .put("errors", run.errors).put("ok", ok);
       r.json.set("server", server);
       r.json.set("cpu", cpuUse);
       String verdict = goal > 0 ? String.format(" | target >= %.0f deltas/s: %s", goal, Report.atLeast(rate, goal)) : "";
-      r.emit(String.format("writes %d/push x %d deltas, %d in flight: %.0f deltas/s (%.0f pushes/s), "
+      String who = connections == 1 ? "" : connections + " connections, ";
+      r.emit(String.format("writes %d/push x %d deltas, %s%d in flight%s: %.0f deltas/s (%.0f pushes/s), "
               + "ack p50 %.2f ms p99 %.2f ms max %.2f ms, applied %d, errors %d%s | %s | %s%s",
-          deltasPerPush, total, inFlight, rate, pushes(total) / seconds, lat.ms(0.50), lat.ms(0.99), lat.maxMs(),
-          run.applied(), run.errors() + run.refused(), run.firstError() == null ? "" : " (" + run.firstError() + ")",
+          deltasPerPush, total, who, inFlight, connections == 1 ? "" : " each", rate, run.pushes / seconds,
+          lat.ms(0.50), lat.ms(0.99), lat.maxMs(),
+          run.applied, run.errors + run.refused, run.firstError == null ? "" : " (" + run.firstError + ")",
           ServerStats.describe(server), CpuMeter.describe(cpuUse), verdict), common.json);
       return ok ? 0 : 1;
     }
+  }
+
+  private record Writer(BenchConnection connection, PushEncoder encoder) {}
+
+  /** What the writers' pipelines did together: from the first send to the last answer. */
+  private record Run(double seconds, long pushes, Latencies latencies, long applied, long unchanged,
+      long refused, long errors, String firstError) {}
+
+  /**
+   * Pushes {@code deltas} new registers, split among the writers as evenly as pushes allow, every
+   * writer's pipeline started at once; waits for every answer.
+   */
+  private Run run(List<Writer> writers, int deltas, String prefix, Deadline deadline, String what)
+      throws java.util.concurrent.TimeoutException {
+    List<PushPipeline> pipelines = new ArrayList<>();
+    int from = 0;
+    for (int i = 0; i < writers.size(); i++) {
+      int share = pushes(deltas) / writers.size() + (i < pushes(deltas) % writers.size() ? 1 : 0);
+      int to = Math.min(deltas, from + share * deltasPerPush);
+      Writer w = writers.get(i);
+      pipelines.add(pipeline(w.connection, w.encoder, from, to, prefix));
+      from = to;
+    }
+    List<io.vertx.core.Future<Void>> done = new ArrayList<>();
+    for (PushPipeline p : pipelines) done.add(p.run());
+    deadline.await(io.vertx.core.Future.all(done), what);
+
+    long first = Long.MAX_VALUE, last = Long.MIN_VALUE, pushes = 0, applied = 0, unchanged = 0, refused = 0, errors = 0;
+    String firstError = null;
+    List<Latencies> latencies = new ArrayList<>();
+    for (PushPipeline p : pipelines) {
+      first = Math.min(first, p.firstSendNanos());
+      last = Math.max(last, p.lastAnswerNanos());
+      pushes += p.pushes();
+      applied += p.applied();
+      unchanged += p.unchanged();
+      refused += p.refused();
+      errors += p.errors();
+      if (firstError == null) firstError = p.firstError();
+      latencies.add(p.latencies());
+    }
+    return new Run((last - first) / 1e9, pushes, Latencies.merge(latencies), applied, unchanged, refused, errors, firstError);
   }
 
   private int pushes(int deltas) {
     return (deltas + deltasPerPush - 1) / deltasPerPush;
   }
 
-  /** Pushes {@code deltas} new registers {@code prefix<i>}.a, {@code deltasPerPush} to a push. */
-  private PushPipeline pipeline(BenchConnection c, PushEncoder encoder, int deltas, String prefix) {
-    return new PushPipeline(c, encoder, pushes(deltas), inFlight, (enc, k) -> {
-      int from = k * deltasPerPush;
-      int to = Math.min(deltas, from + deltasPerPush);
-      for (int i = from; i < to; i++) enc.delta("c", prefix + i, "a", i);
+  /** Pushes registers {@code prefix<from>}.a to {@code prefix<to - 1>}.a, {@code deltasPerPush} to a push. */
+  private PushPipeline pipeline(BenchConnection c, PushEncoder encoder, int from, int to, String prefix) {
+    int pushes = (to - from + deltasPerPush - 1) / deltasPerPush;
+    return new PushPipeline(c, encoder, pushes, inFlight, (enc, k) -> {
+      int start = from + k * deltasPerPush;
+      int end = Math.min(to, start + deltasPerPush);
+      for (int i = start; i < end; i++) enc.delta("c", prefix + i, "a", i);
     });
   }
 }

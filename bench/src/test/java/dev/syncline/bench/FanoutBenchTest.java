@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.protocol.Json;
 import dev.syncline.server.SynclineServer;
-import dev.syncline.server.config.ServerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.DisplayName;
@@ -16,28 +15,15 @@ import picocli.CommandLine;
 
 /** The fan-out scenario against a real server on port 0: its phases are counted apart, each delivery once. */
 class FanoutBenchTest {
-  private static final String ADMIN_PASSWORD = "bench-test-admin-password";
-
   @Test
   @DisplayName("every subscriber gets every measured delta once; warm-up and cool-down deltas are not counted")
   void measuredDeltasCountedOnce(@TempDir Path dir) throws Exception {
-    ServerConfig c = new ServerConfig();
-    c.port = 0;
-    c.data = dir.resolve("data").toString();
-    c.eventLoops = 2;
-    c.adminPassword = ADMIN_PASSWORD;
-    c.todoExample = false;
-    // anyone may read and write, as in bench/run.sh's servers: the generator does not sign in to push
-    c.messagesPerSecond = 0; // no rate limit, as in bench/run.sh
-    c.newDatabasePolicy = Json.MAPPER.readTree(
-        "{\"read\":[\"$all\"],\"create\":[\"$all\"],\"update\":[\"$all\"],\"destroy\":[\"$all\"]}");
-    c.databases.add(ServerConfig.DatabaseSpec.named("bench"));
-    SynclineServer server = SynclineServer.start(c).await();
+    SynclineServer server = EmbeddedServer.start(dir);
     try {
       Path json = dir.resolve("result.jsonl");
       Path timeline = dir.resolve("timeline.csv");
       int exit = new CommandLine(new FanoutBench()).execute("--port", Integer.toString(server.port()),
-          "--admin-password", ADMIN_PASSWORD, "--subscribers", "5", "--rate", "400", "--total", "300",
+          "--admin-password", EmbeddedServer.ADMIN_PASSWORD, "--subscribers", "5", "--rate", "400", "--total", "300",
           "--warmup", "200", "--timeout", "60", "--json", json.toString(), "--timeline", timeline.toString());
       assertEquals(0, exit, "the run completes with everything delivered");
 
