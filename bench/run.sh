@@ -13,9 +13,8 @@
 # Scenarios: writes-1 writes-100 writes-100-steady writes-50x1 redis-50x1 fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle, and the replication ones
 # replication-lag-5000 replication-lag-20000 replication-catchup quorum, which start their own
 # servers, and java-client (the Java SDK) (default: all, in that order), or generator arguments in one quoted word, e.g.
-# redis-50x1 is not Syncline: Redis (if installed) with appendfsync always, under redis-benchmark's
-# default load, the same machine's reference for writes-50x1.
-# "fanout --subscribers 1000 --rate 100".
+# "fanout --subscribers 1000 --rate 100". redis-50x1 is not Syncline: Redis (if installed) with
+# appendfsync always under redis-benchmark's default load, the same machine's reference for writes-50x1.
 # Settings (environment):
 #   SERVER_JAVA_OPTS  JVM options of the server       (default: -Xmx1g)
 #   BENCH_JAVA_OPTS   JVM options of the generator    (default: -Xmx2g)
