@@ -1,9 +1,11 @@
 package dev.syncline.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -110,7 +112,7 @@ final class WritesBench implements Callable<Integer> {
    * writer's pipeline started at once; waits for every answer.
    */
   private Run run(List<Writer> writers, int deltas, String prefix, Deadline deadline, String what)
-      throws java.util.concurrent.TimeoutException {
+      throws TimeoutException {
     List<PushPipeline> pipelines = new ArrayList<>();
     int pushes = pushes(deltas);
     int from = 0;
@@ -121,9 +123,9 @@ final class WritesBench implements Callable<Integer> {
       pipelines.add(pipeline(w.connection, w.encoder, from, to, prefix));
       from = to;
     }
-    List<io.vertx.core.Future<Void>> done = new ArrayList<>();
+    List<Future<Void>> done = new ArrayList<>();
     for (PushPipeline p : pipelines) done.add(p.run());
-    deadline.await(io.vertx.core.Future.all(done), what);
+    deadline.await(Future.all(done), what);
 
     long first = Long.MAX_VALUE, last = Long.MIN_VALUE, answered = 0, applied = 0, unchanged = 0, refused = 0, errors = 0;
     String firstError = null;

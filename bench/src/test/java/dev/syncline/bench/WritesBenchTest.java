@@ -46,4 +46,14 @@ class WritesBenchTest {
       server.close().await();
     }
   }
+
+  @Test
+  @DisplayName("no writers, no window or empty pushes: refused before anything connects")
+  void refusesEmptyOptions() {
+    for (String[] bad : new String[][] {{"--connections", "0"}, {"--in-flight", "0"}, {"--deltas-per-push", "0"}}) {
+      // port 1: nothing listens there, so a run that went ahead would fail to connect with 1, not 2
+      int exit = new CommandLine(new WritesBench()).execute("--port", "1", "--timeout", "5", bad[0], bad[1]);
+      assertEquals(2, exit, String.join(" ", bad));
+    }
+  }
 }
