@@ -13,7 +13,9 @@ import jetbrains.exodus.ByteIterable;
  * <ul>
  *   <li>register key: {@code col\0id\0attr}; value: seq (8 bytes), flags (1), entry hash (8,
  *       see {@link Digests}), then the HLC timestamp in ASCII
- *   <li>document key: {@code col\0id\0}; value: the {@code $owner} in UTF-8 (empty: none)
+ *   <li>document key: {@code col\0id\0}, in the registers' table, just before its registers; value:
+ *       the {@code $owner} in UTF-8 (empty: none). No register key ends with NUL (an attr has 1
+ *       or more characters), so the two never clash
  *   <li>log key: seq (order-preserving 8 bytes); value: register key length (4), register key,
  *       then the delta's wire encoding with its seq
  * </ul>
@@ -63,6 +65,11 @@ final class Layout {
   private static int indexOf(byte[] b, int from) {
     for (int i = from; i < b.length; i++) if (b[i] == 0) return i;
     throw new IllegalStateException("corrupt register key");
+  }
+
+  /** Whether a key of the registers' table is a document's entry ({@code col\0id\0}), not a register. */
+  static boolean isDocumentKey(ByteIterable key) {
+    return key.getBytesUnsafe()[key.getLength() - 1] == 0;
   }
 
   static ArrayByteIterable ownerValue(String owner) {

@@ -42,9 +42,11 @@ import jetbrains.exodus.env.Transaction;
  * One environment holds every database. Per database {@code D} (byte layouts in {@link Layout}):
  * <ul>
  *   <li>{@code reg:D} — the registers, keyed {@code col\0id\0attr}: seq, flags, entry hash, ts.
- *   <li>{@code doc:D} — one key per stored document, {@code col\0id\0}; the value is the
- *       document's {@code $owner}. Whether a write is a document's first, and who owns it, is one
- *       lookup, not a scan of its registers.
+ *       Beside them, one entry per stored document, keyed {@code col\0id\0} (just before its
+ *       registers); the value is the document's {@code $owner}. Whether a write is a document's
+ *       first, and who owns it, is one lookup, not a scan of its registers; and a new document's
+ *       entry shares its Patricia-tree path with its first register, where a table of its own
+ *       (format 2) rewrote a second path at each commit.
  *   <li>{@code log:D} — the compacted change log, keyed by seq: the register key and the delta's
  *       wire encoding with its seq. When a register is overwritten its old entry is deleted, so
  *       the log holds exactly one entry per register and catch-up copies stored bytes to the
@@ -60,8 +62,11 @@ import jetbrains.exodus.env.Transaction;
  * With {@code durable}, {@code setLogDurableWrite(true)}: a commit returns only after fsync.
  */
 final class XodusStore implements Store {
-  /** Format 2 added the entry hash to registers, and the digests, floors, peers and clock. */
-  private static final int FORMAT = 2;
+  /**
+   * Format 2 added the entry hash to registers, and the digests, floors, peers and clock; format
+   * 3 moved each document's entry from {@code doc:D} into {@code reg:D}.
+   */
+  private static final int FORMAT = 3;
   private static final String META = "$meta";
   private static final String STATE = "$state";
   private static final String FLOORS = "$floors";
@@ -84,8 +89,8 @@ final class XodusStore implements Store {
 
   /** A database's Xodus stores and what the last commit published of it. */
   private static final class Tables {
+    /** Registers and document entries ({@link Layout#isDocumentKey}). */
     final jetbrains.exodus.env.Store registers;
-    final jetbrains.exodus.env.Store documents;
     final jetbrains.exodus.env.Store log;
     volatile DatabaseInfo info;
     /** Replaced after each commit that changed it, never changed in place: readers may hold it. */
@@ -93,10 +98,8 @@ final class XodusStore implements Store {
     /** Writer thread only: the seq the next purge step starts after. */
     long purgeAfter;
 
-    Tables(jetbrains.exodus.env.Store registers, jetbrains.exodus.env.Store documents,
-        jetbrains.exodus.env.Store log, DatabaseInfo info, long[] digest) {
+    Tables(jetbrains.exodus.env.Store registers, jetbrains.exodus.env.Store log, DatabaseInfo info, long[] digest) {
       this.registers = registers;
-      this.documents = documents;
       this.log = log;
       this.info = info;
       this.digest = digest;
@@ -137,17 +140,21 @@ final class XodusStore implements Store {
     digests = new DigestTable(opened[3]);
     peerStore = opened[4];
     env.executeInExclusiveTransaction(txn -> {
-      boolean upgrade = state.get(txn, key("format")) == null;
+      ByteIterable stored = state.get(txn, key("format"));
+      int format = stored == null ? 1 : Integer.parseInt(StringBinding.entryToString(stored));
+      if (format > FORMAT) throw new IllegalStateException("the store in " + dir + " has format " + format
+          + ", newer than this server's " + FORMAT + ": run a newer server");
       try (Cursor c = meta.openCursor(txn)) {
         while (c.getNext()) {
           DatabaseInfo info = readInfo(c.getValue());
           Tables t = openTables(info, txn);
-          if (upgrade) upgradeToFormat2(t, txn);
+          if (format < 2) upgradeToFormat2(t, txn);
+          if (format < 3) moveDocumentsIntoRegisters(t, txn);
           t.digest = digests.read(txn, info.name());
           tables.put(info.name(), t);
         }
       }
-      if (upgrade) state.put(txn, key("format"), key(Integer.toString(FORMAT)));
+      if (format < FORMAT) state.put(txn, key("format"), key(Integer.toString(FORMAT)));
       try (Cursor c = floorStore.openCursor(txn)) {
         while (c.getNext()) floors.put(StringBinding.entryToString(c.getKey()), StringBinding.entryToString(c.getValue()));
       }
@@ -159,7 +166,6 @@ final class XodusStore implements Store {
   private Tables openTables(DatabaseInfo info, Transaction txn) {
     return new Tables(
         env.openStore("reg:" + info.name(), StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn),
-        env.openStore("doc:" + info.name(), StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn),
         env.openStore("log:" + info.name(), StoreConfig.WITHOUT_DUPLICATES, txn),
         info, new long[Digests.BUCKETS]);
   }
@@ -188,6 +194,17 @@ final class XodusStore implements Store {
     rewritten.forEach((k, v) -> t.registers.put(txn, new ArrayByteIterable(k), v));
     digests.write(txn, t.info.name(), new long[Digests.BUCKETS], digest);
     if (clock != null) raiseClock(txn, clock);
+  }
+
+  /** A store written before format 3 keeps its document entries in {@code doc:D}: they move into {@code reg:D}. */
+  private void moveDocumentsIntoRegisters(Tables t, Transaction txn) {
+    String name = "doc:" + t.info.name();
+    if (!env.storeExists(name, txn)) return;
+    jetbrains.exodus.env.Store documents = env.openStore(name, StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn);
+    try (Cursor c = documents.openCursor(txn)) {
+      while (c.getNext()) t.registers.put(txn, new ArrayByteIterable(Layout.copy(c.getKey())), new ArrayByteIterable(Layout.copy(c.getValue())));
+    }
+    env.removeStore(name, txn);
   }
 
   private boolean isLocal(String db, String col) {
@@ -309,13 +326,13 @@ final class XodusStore implements Store {
 
     /**
      * Merges one delta. Returns null when the batch's guard refuses it. The first write of a
-     * document records it in {@code doc:D} with the batch's writer as owner, and (for a signed-in
+     * document records its entry in {@code reg:D} with the batch's writer as owner, and (for a signed-in
      * writer) writes the {@code $owner} register just before it, stamped with the same ts.
      */
     Merge.Outcome apply(Delta d, EncodedDelta e) {
       byte[] docPrefix = e.documentPrefix();
       ArrayByteIterable docKey = new ArrayByteIterable(docPrefix);
-      ByteIterable doc = t.documents.get(txn, docKey);
+      ByteIterable doc = t.registers.get(txn, docKey);
       String owner = doc == null ? null : Layout.ownerOf(doc);
       ByteIterable old = t.registers.get(txn, new ArrayByteIterable(e.registerKey));
       long hash = e.hash;
@@ -336,7 +353,7 @@ final class XodusStore implements Store {
 
       if (doc == null) {
         owner = batch.writer();
-        t.documents.put(txn, docKey, Layout.ownerValue(owner));
+        t.registers.put(txn, docKey, Layout.ownerValue(owner));
         n.documents++;
         if (owner != null && !d.attr().equals(Delta.OWNER)) {
           Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
@@ -351,7 +368,7 @@ final class XodusStore implements Store {
         if (doc != null && !java.util.Objects.equals(owner, next)) n.ownerChanges++;
         else previousOwner = next; // a first write or the same owner again: no transfer
         owner = next;
-        t.documents.put(txn, docKey, Layout.ownerValue(owner));
+        t.registers.put(txn, docKey, Layout.ownerValue(owner));
       }
       write(d, e, docPrefix, old, owner, previousOwner);
       return outcome;
@@ -447,7 +464,6 @@ final class XodusStore implements Store {
         outcome = DestroyOutcome.ABSENT;
       } else if (!hasRegisterAfter(t, txn, floor)) {
         env.removeStore("reg:" + db, txn);
-        env.removeStore("doc:" + db, txn);
         env.removeStore("log:" + db, txn);
         meta.delete(txn, key(db));
         digests.delete(txn, db);
@@ -475,7 +491,7 @@ final class XodusStore implements Store {
 
   private static boolean hasRegisterAfter(Tables t, Transaction txn, String ts) {
     try (Cursor c = t.registers.openCursor(txn)) {
-      while (c.getNext()) if (Layout.tsOf(c.getValue()).compareTo(ts) > 0) return true;
+      while (c.getNext()) if (!Layout.isDocumentKey(c.getKey()) && Layout.tsOf(c.getValue()).compareTo(ts) > 0) return true;
     }
     return false;
   }
@@ -488,7 +504,9 @@ final class XodusStore implements Store {
     Counters n = new Counters(t.info);
     List<byte[]> gone = new ArrayList<>();
     try (Cursor c = t.registers.openCursor(txn)) {
-      while (c.getNext()) if (Layout.tsOf(c.getValue()).compareTo(floor) <= 0) gone.add(Layout.copy(c.getKey()));
+      while (c.getNext()) {
+        if (!Layout.isDocumentKey(c.getKey()) && Layout.tsOf(c.getValue()).compareTo(floor) <= 0) gone.add(Layout.copy(c.getKey()));
+      }
     }
     Set<String> touched = new HashSet<>();
     for (byte[] k : gone) {
@@ -501,7 +519,7 @@ final class XodusStore implements Store {
       if (!documentExists(t, txn, docKey)) {
         removeDocument(t, txn, docKey, n);
       } else if (t.registers.get(txn, new ArrayByteIterable(Layout.registerKey(parts[0], parts[1], Delta.OWNER))) == null) {
-        t.documents.put(txn, new ArrayByteIterable(docKey), Layout.EMPTY); // its $owner went with the rest
+        t.registers.put(txn, new ArrayByteIterable(docKey), Layout.EMPTY); // its $owner went with the rest
       }
     }
     n.purged = n.head;
@@ -579,6 +597,7 @@ final class XodusStore implements Store {
       if (c.getSearchKeyRange(new ArrayByteIterable(prefix)) == null) return 0;
       do {
         if (!Layout.startsWith(c.getKey(), prefix)) break;
+        if (Layout.isDocumentKey(c.getKey())) continue;
         // something written after the destroy keeps the document visible: leave it alone
         if (Layout.tsOf(c.getValue()).compareTo(deletedTs) > 0) return 0;
         keys.add(Layout.copy(c.getKey()));
@@ -589,15 +608,17 @@ final class XodusStore implements Store {
     return keys.size();
   }
 
+  /** Whether the document still has a register (not whether its entry is there). */
   private static boolean documentExists(Tables t, Transaction txn, byte[] docKey) {
     try (Cursor c = t.registers.openCursor(txn)) {
-      ByteIterable found = c.getSearchKeyRange(new ArrayByteIterable(docKey));
-      return found != null && Layout.startsWith(c.getKey(), docKey);
+      boolean has = c.getSearchKeyRange(new ArrayByteIterable(docKey)) != null;
+      if (has && c.getKey().getLength() == docKey.length && Layout.startsWith(c.getKey(), docKey)) has = c.getNext(); // its entry
+      return has && Layout.startsWith(c.getKey(), docKey);
     }
   }
 
   private static void removeDocument(Tables t, Transaction txn, byte[] docKey, Counters n) {
-    t.documents.delete(txn, new ArrayByteIterable(docKey));
+    t.registers.delete(txn, new ArrayByteIterable(docKey));
     n.documents--;
   }
 
@@ -744,7 +765,7 @@ final class XodusStore implements Store {
     String[] parts = Layout.partsOf(Layout.regKeyOf(log));
     String owner = null;
     if (filter.needsOwner(parts[0])) {
-      ByteIterable doc = t.documents.get(txn, new ArrayByteIterable(Layout.documentPrefix(parts[0], parts[1])));
+      ByteIterable doc = t.registers.get(txn, new ArrayByteIterable(Layout.documentPrefix(parts[0], parts[1])));
       owner = doc == null ? null : Layout.ownerOf(doc);
     }
     return filter.allows(parts[0], parts[2], owner);
@@ -769,6 +790,7 @@ final class XodusStore implements Store {
           has = c.getNext(); // after, not at
         }
         for (; has; has = c.getNext()) {
+          if (Layout.isDocumentKey(c.getKey())) continue;
           byte[] key = Layout.copy(c.getKey());
           if (docPrefix == null || !Layout.startsWith(c.getKey(), docPrefix)) {
             bytes += emit(doc, purgeableBeforeMs, out);

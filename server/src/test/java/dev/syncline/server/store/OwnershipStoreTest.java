@@ -96,6 +96,36 @@ class OwnershipStoreTest extends StoreTestBase {
     assertFalse(same.committed().get(0).ownerChanged(), "the same owner again is no transfer");
   }
 
+  @Test
+  @DisplayName("a store written in format 2 (documents in a table of their own) keeps its documents and owners at the first open")
+  void upgradesFormatTwo() {
+    commit("alice", null, delta("c", "a", "t", 1, 1));
+    commit(null, null, delta("c", "b", "t", 2, 2));
+    store.close();
+    OldFormats.toFormat2(dir);
+    store = Store.openXodus(dir, true, 8 << 20);
+
+    List<String> seen = new ArrayList<>();
+    WriteGuard recording = (col, action, owner) -> {
+      seen.add(action + ":" + owner);
+      return true;
+    };
+    BatchOutcome o = commit("bob", recording, delta("c", "a", "t", 3, 3), delta("c", "b", "t", 4, 4), delta("c", "n", "t", 5, 5));
+    assertEquals(List.of("UPDATE:alice", "UPDATE:null", "CREATE:bob"), seen, "existing documents and their owners kept");
+    assertEquals(List.of("t", "t", Delta.OWNER, "t"), o.committed().stream().map(d -> d.delta().attr()).toList());
+    assertEquals(3, store.database("db").orElseThrow().documents());
+    store.close();
+    assertFalse(OldFormats.hasTable(dir, "doc:db"), "the old table is gone");
+    store = Store.openXodus(dir, true, 8 << 20);
+    assertEquals(List.of("UPDATE:alice"), guardActions(delta("c", "a", "t", 6, 6)), "and it stays so after another open");
+  }
+
+  private List<String> guardActions(Delta d) {
+    List<String> seen = new ArrayList<>();
+    commit("bob", (col, action, owner) -> seen.add(action + ":" + owner), d);
+    return seen;
+  }
+
   private BatchOutcome commit(String writer, WriteGuard guard, Delta... deltas) {
     return store.commit(List.of(WriteBatch.of("db", List.of(deltas), writer, guard))).get(0);
   }

@@ -274,9 +274,11 @@ class ReplicaStateStoreTest extends StoreTestBase {
         new Delta("c", "e", "b", NullNode.getInstance(), ts(2, 0, "w"))))));
     DatabaseDigest before = store.digest("db").orElseThrow();
     store.close();
-    // turn it back into format 1: registers without hashes, no digests, no format mark
+    // turn it back into format 1: document entries in their own table, registers without hashes,
+    // no digests, no format mark
     Environment env = Environments.newInstance(dir.toFile());
     env.executeInExclusiveTransaction(txn -> {
+      OldFormats.moveDocumentEntriesOut(env, txn);
       jetbrains.exodus.env.Store regs = env.openStore("reg:db", StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn);
       List<byte[][]> rewrite = new ArrayList<>();
       try (Cursor c = regs.openCursor(txn)) {
@@ -301,6 +303,10 @@ class ReplicaStateStoreTest extends StoreTestBase {
     assertEquals(before.digest(), store.digest("db").orElseThrow().digest());
     assertEquals(List.of(Merge.Outcome.DUPLICATE), store.commit(List.of(WriteBatch.of("db", List.of(
         new Delta("c", "d", "a", IntNode.valueOf(1), ts(1, 0, "w")))))).get(0).outcomes(), "registers read as before");
+    assertEquals(2, store.database("db").orElseThrow().documents());
+    store.close();
+    assertFalse(OldFormats.hasTable(dir, "doc:db"), "document entries moved beside the registers");
+    store = Store.openXodus(dir, true, 8 << 20);
   }
 
   @Test
