@@ -12,7 +12,9 @@ import picocli.CommandLine.Option;
 
 /**
  * Write throughput: {@code --connections} writers (one by default), each pushing pipelined with at
- * most {@code --in-flight} unacked, every delta a new register. Reports acked deltas per second,
+ * most {@code --in-flight} unacked, every delta a new document's register, or with {@code
+ * --documents N} an update of one of the writer's N documents (warm-up and run cycle through the
+ * same ones, so the store overwrites and its log fills with garbage as an app's does). Reports acked deltas per second,
  * from the first send to the last ack, and the latency from sending a push to receiving its ack.
  * Many connections with one push in flight each is how apps write (every user waits for its own
  * ack), and what {@code redis-benchmark} measures by default.
@@ -39,13 +41,17 @@ final class WritesBench implements Callable<Integer> {
       description = "deltas pushed and acked before measuring, so both JITs are warm (default ${DEFAULT-VALUE})")
   int warmup;
 
+  @Option(names = "--documents", defaultValue = "0",
+      description = "documents each writer cycles through, so every write after the first N overwrites one (an app's updates); 0 (default): every delta a new document")
+  int documents;
+
   @Option(names = "--target", description = "deltas/s to reach (default, for one connection: 60000 at 1 per push, 200000 at 100 or more)")
   Double target;
 
   @Override
   public Integer call() throws Exception {
-    if (connections < 1 || inFlight < 1 || deltasPerPush < 1) {
-      System.err.println("--connections, --in-flight and --deltas-per-push must be at least 1");
+    if (connections < 1 || inFlight < 1 || deltasPerPush < 1 || documents < 0 || (documents > 0 && documents < deltasPerPush)) {
+      System.err.println("--connections, --in-flight and --deltas-per-push must be at least 1; --documents 0 or at least --deltas-per-push");
       return 2;
     }
     Deadline deadline = Deadline.inSeconds(common.timeoutSeconds);
@@ -56,16 +62,16 @@ final class WritesBench implements Callable<Integer> {
         String clientId = "bw-" + tag + "-" + i;
         writers.add(new Writer(client.openHello(i, clientId, deadline), new PushEncoder(common.db, clientId)));
       }
-      BenchConnection stats = client.openAdmin(connections, common.adminPassword, deadline);
-
       if (warmup > 0) {
-        Run w = run(writers, warmup, "warm-" + tag + "-", deadline, "warm-up acks");
+        Run w = run(writers, warmup, documents > 0 ? "u-" + tag + "-" : "warm-" + tag + "-", deadline, "warm-up acks");
         if (w.errors > 0 || w.refused > 0) System.err.println("warm-up: errors, first: " + w.firstError);
       }
+      // opened after the warm-up: an admin connection silent through a long one is closed as idle
+      BenchConnection stats = client.openAdmin(connections, common.adminPassword, deadline);
 
       ServerStats before = ServerStats.fetch(stats, deadline);
       CpuMeter cpu = new CpuMeter(common.serverPid);
-      Run run = run(writers, total, "d-" + tag + "-", deadline, "acks");
+      Run run = run(writers, total, documents > 0 ? "u-" + tag + "-" : "d-" + tag + "-", deadline, "acks");
       ServerStats after = ServerStats.fetch(stats, deadline);
       ObjectNode cpuUse = cpu.stop();
       for (Writer w : writers) w.connection.close();
@@ -81,7 +87,7 @@ final class WritesBench implements Callable<Integer> {
 
       Report r = new Report("writes");
       r.json.put("deltasPerPush", deltasPerPush).put("total", total).put("connections", connections)
-          .put("inFlight", inFlight).put("warmup", warmup)
+          .put("inFlight", inFlight).put("warmup", warmup).put("documents", documents)
           .put("seconds", seconds).put("deltasPerSecond", Math.round(rate))
           .put("pushesPerSecond", Math.round(run.pushes / seconds))
           .put("ackP50Ms", lat.ms(0.50)).put("ackP99Ms", lat.ms(0.99)).put("ackMaxMs", lat.maxMs())
@@ -91,9 +97,10 @@ final class WritesBench implements Callable<Integer> {
       r.json.set("cpu", cpuUse);
       String verdict = goal > 0 ? String.format(" | target >= %.0f deltas/s: %s", goal, Report.atLeast(rate, goal)) : "";
       String who = connections == 1 ? "" : connections + " connections, ";
-      r.emit(String.format("writes %d/push x %d deltas, %s%d in flight%s: %.0f deltas/s (%.0f pushes/s), "
+      String what = documents == 0 ? "" : ", updates of " + documents + " documents per writer";
+      r.emit(String.format("writes %d/push x %d deltas%s, %s%d in flight%s: %.0f deltas/s (%.0f pushes/s), "
               + "ack p50 %.2f ms p99 %.2f ms max %.2f ms, applied %d, errors %d%s | %s | %s%s",
-          deltasPerPush, total, who, inFlight, connections == 1 ? "" : " each", rate, run.pushes / seconds,
+          deltasPerPush, total, what, who, inFlight, connections == 1 ? "" : " each", rate, run.pushes / seconds,
           lat.ms(0.50), lat.ms(0.99), lat.maxMs(),
           run.applied, run.errors + run.refused, run.firstError == null ? "" : " (" + run.firstError + ")",
           ServerStats.describe(server), CpuMeter.describe(cpuUse), verdict), common.json);
@@ -108,7 +115,7 @@ final class WritesBench implements Callable<Integer> {
       long refused, long errors, String firstError) {}
 
   /**
-   * Pushes {@code deltas} new registers, split among the writers as evenly as pushes allow, every
+   * Pushes {@code deltas} deltas, split among the writers as evenly as pushes allow, every
    * writer's pipeline started at once; waits for every answer.
    */
   private Run run(List<Writer> writers, int deltas, String prefix, Deadline deadline, String what)
@@ -120,7 +127,7 @@ final class WritesBench implements Callable<Integer> {
       int share = pushes / writers.size() + (i < pushes % writers.size() ? 1 : 0);
       int to = Math.min(deltas, from + share * deltasPerPush);
       Writer w = writers.get(i);
-      pipelines.add(pipeline(w.connection, w.encoder, from, to, prefix));
+      pipelines.add(pipeline(w.connection, w.encoder, from, to, documents > 0 ? prefix + i + "-" : prefix));
       from = to;
     }
     List<Future<Void>> done = new ArrayList<>();
@@ -148,13 +155,16 @@ final class WritesBench implements Callable<Integer> {
     return (deltas + deltasPerPush - 1) / deltasPerPush;
   }
 
-  /** Pushes registers {@code prefix<from>}.a to {@code prefix<to - 1>}.a, {@code deltasPerPush} to a push. */
+  /**
+   * Pushes registers {@code prefix<from>}.a to {@code prefix<to - 1>}.a, {@code deltasPerPush} to a
+   * push; with {@code --documents N}, to {@code prefix<i mod N>}.a (the prefix then names the writer).
+   */
   private PushPipeline pipeline(BenchConnection c, PushEncoder encoder, int from, int to, String prefix) {
     int pushes = (to - from + deltasPerPush - 1) / deltasPerPush;
     return new PushPipeline(c, encoder, pushes, inFlight, (enc, k) -> {
       int start = from + k * deltasPerPush;
       int end = Math.min(to, start + deltasPerPush);
-      for (int i = start; i < end; i++) enc.delta("c", prefix + i, "a", i);
+      for (int i = start; i < end; i++) enc.delta("c", prefix + (documents > 0 ? i % documents : i), "a", i);
     });
   }
 }
