@@ -224,7 +224,8 @@ public final class SynclineServer {
     Path dir = Path.of(config.data);
     Files.createDirectories(dir);
     serverId = config.serverId != null ? config.serverId : loadOrCreateServerId(dir);
-    store = Store.openXodus(dir.resolve("store"), config.durable(), config.storeCacheBytes, SystemDb.LOCAL_COLLECTIONS);
+    store = Store.openXodus(dir.resolve("store"), config.durable(), config.storeCacheBytes,
+        config.storeMinUtilization, SystemDb.LOCAL_COLLECTIONS);
     clock = new HlcClock(serverId);
     // never stamp below what was written before a restart, even if the wall clock went back
     if (store.maxTimestamp() != null) clock.receive(Hlc.parse(store.maxTimestamp()));

@@ -35,6 +35,15 @@ public final class ServerConfig {
   /** Bytes of page cache for the store; 0 (default) lets it take a quarter of the heap. */
   public long storeCacheBytes = 0;
 
+  /**
+   * The store's log is cleaned (its live entries copied out of mostly-garbage files, which are then
+   * deleted) only while less than this percentage of it is live. Default 50: the log takes up to
+   * about twice its live data. Lower takes more disk (up to 100/N times the live data) for fewer
+   * cleanings, which cost the single writer time and hold up the pushes that arrive meanwhile;
+   * higher, the reverse. 10 to 90.
+   */
+  public int storeMinUtilization = 50;
+
   /** This server's id: the ORIGIN of timestamps it writes. Default: made once and kept in the data folder. */
   public String serverId;
 
@@ -237,6 +246,7 @@ public final class ServerConfig {
     }
     if (port < 0 || port > 65535) throw new ConfigException("port: 0 to 65535");
     if (eventLoops < 1) throw new ConfigException("eventLoops: at least 1");
+    if (storeMinUtilization < 10 || storeMinUtilization > 90) throw new ConfigException("storeMinUtilization: 10 to 90 (percent)");
     if (maxMessageBytes < 1024) throw new ConfigException("maxMessageBytes: at least 1024");
     if (readIdleTimeoutSeconds < 0) throw new ConfigException("readIdleTimeoutSeconds: 0 (off) or more");
     if (maxDeltasPerPush < 1) throw new ConfigException("maxDeltasPerPush: at least 1");

@@ -21,8 +21,9 @@ import jetbrains.exodus.gc.GarbageCollector;
  *
  * <p>Uses two Kotlin-internal members of Xodus 2.0.1 ({@code isTooMuchFreeSpace},
  * {@code getFilesSortedByUtilization}), public in its bytecode, so that files are chosen exactly as
- * the background cleaner chooses them: only while more than half of the log is garbage, most
- * garbage first, never the newest files.
+ * the background cleaner chooses them: only while less of the log is live than its minimum
+ * utilization ({@code storeMinUtilization}, half by default), most garbage first, never the
+ * newest files.
  */
 final class LogCleaner {
   private final EnvironmentImpl env;
@@ -34,7 +35,7 @@ final class LogCleaner {
     env.suspendGC();
   }
 
-  /** Cleans one file if the log is more than half garbage; true if it did (call again for the next). */
+  /** Cleans one file if too little of the log is live; true if it did (call again for the next). */
   synchronized boolean cleanOne() {
     if (backups > 0) return false;
     GarbageCollector gc = env.getGC();

@@ -18,17 +18,22 @@ import java.util.Set;
  */
 public interface Store extends AutoCloseable {
 
+  /** Percentage of the log that must be live for {@link #cleanLog} to leave it be: Xodus's default. */
+  int DEFAULT_MIN_UTILIZATION = 50;
+
   /**
    * Opens (creating when absent) a Xodus store in {@code dir}. {@code cacheBytes} bounds the
-   * engine's page cache; 0 lets it take a quarter of the heap. {@code localCollections} maps a
+   * engine's page cache; 0 lets it take a quarter of the heap. Log files are cleaned while less
+   * than {@code minUtilization} percent of the log is live. {@code localCollections} maps a
    * database to collections that belong to this server alone: they are left out of its digest.
    */
-  static Store openXodus(Path dir, boolean durable, long cacheBytes, Map<String, Set<String>> localCollections) {
-    return new XodusStore(dir, durable, cacheBytes, localCollections);
+  static Store openXodus(Path dir, boolean durable, long cacheBytes, int minUtilization,
+      Map<String, Set<String>> localCollections) {
+    return new XodusStore(dir, durable, cacheBytes, minUtilization, localCollections);
   }
 
   static Store openXodus(Path dir, boolean durable, long cacheBytes) {
-    return openXodus(dir, durable, cacheBytes, Map.of());
+    return openXodus(dir, durable, cacheBytes, DEFAULT_MIN_UTILIZATION, Map.of());
   }
 
   // ---- writer side: the committer thread only ----

@@ -119,9 +119,10 @@ final class XodusStore implements Store {
   /** Written and read by the writer thread only. */
   private long lastCommitSyncNanos;
 
-  XodusStore(Path dir, boolean durable, long cacheBytes, Map<String, Set<String>> localCollections) {
+  XodusStore(Path dir, boolean durable, long cacheBytes, int minUtilization, Map<String, Set<String>> localCollections) {
     this.localCollections = Map.copyOf(localCollections);
     EnvironmentConfig config = LogFiles.configure(new EnvironmentConfig(), dir)
+        .setGcMinUtilization(minUtilization)
         .setLogDurableWrite(durable)
         .setEnvCloseForcedly(true);
     if (cacheBytes > 0) config.setMemoryUsage(cacheBytes);

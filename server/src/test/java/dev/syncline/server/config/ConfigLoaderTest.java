@@ -24,6 +24,7 @@ class ConfigLoaderTest {
     assertEquals("sync", c.durability);
     assertTrue(c.durable());
     assertEquals(1 << 20, c.limits().maxMessageBytes());
+    assertEquals(50, c.storeMinUtilization);
   }
 
   @Test
@@ -88,6 +89,12 @@ class ConfigLoaderTest {
     ServerConfig reserved = ConfigLoader.load(null, Map.of("SYNCLINE_DATABASES", "ok,$system"));
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, reserved::validate);
     assertTrue(e.getMessage().contains("$system"), e.getMessage());
+    for (String bad : new String[] {"9", "91"}) {
+      ServerConfig cleaning = ConfigLoader.load(null, Map.of("SYNCLINE_STORE_MIN_UTILIZATION", bad));
+      IllegalArgumentException u = assertThrows(IllegalArgumentException.class, cleaning::validate, bad);
+      assertTrue(u.getMessage().startsWith("storeMinUtilization"), u.getMessage());
+    }
+    ConfigLoader.load(null, Map.of("SYNCLINE_STORE_MIN_UTILIZATION", "30")).validate();
   }
 
   @Test

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -46,6 +47,35 @@ class LogCleanerTest extends StoreTestBase {
     reopen();
     assertLastValues(store, 2000);
     assertEquals(100, store.registers("db", "live").size());
+  }
+
+  @Test
+  @DisplayName("storeMinUtilization sets when the log is cleaned: of three stores given the same writes, one requiring 80% live cleans a log ~60% live, which the default leaves; the default cleans one ~25% live, which one requiring 10% leaves")
+  void minUtilizationSetsWhenToClean() throws IOException {
+    Path strictDir = Files.createTempDirectory("syncline-store");
+    Path lenientDir = Files.createTempDirectory("syncline-store");
+    try (Store strict = Store.openXodus(strictDir, true, 8 << 20, 80, Map.of());
+        Store lenient = Store.openXodus(lenientDir, true, 8 << 20, 10, Map.of())) {
+      List<Store> all = List.of(store, strict, lenient);
+      for (Store s : all) {
+        if (s != store) s.createDatabase("db", 1);
+        writeLive(s, 3000); // ~3 MB in three commits: hardly any garbage
+        overwrite(s, 1500, 0); // ~1.5 MB of overwritten values, and the tree paths each commit replaced
+      }
+      assertTrue(strict.cleanLog(), "with 80% to be live, this log has too much garbage");
+      assertFalse(store.cleanLog(), "the default waits until less than half is live");
+
+      for (Store s : all) overwrite(s, 4500, 1500);
+      assertTrue(store.cleanLog(), "the default cleans a log a quarter live");
+      assertFalse(lenient.cleanLog(), "with 10% to be live, a quarter live is not yet too little");
+      for (Store s : all) {
+        assertLastValues(s, 6000);
+        assertEquals(3000, s.registers("db", "live").size());
+      }
+    } finally {
+      deleteTree(strictDir);
+      deleteTree(lenientDir);
+    }
   }
 
   @Test
@@ -102,8 +132,21 @@ class LogCleanerTest extends StoreTestBase {
 
   /** {@code n} single-delta commits, each overwriting one of {@link #REGISTERS} registers. */
   private void overwrite(int n, int from) {
+    overwrite(store, n, from);
+  }
+
+  private static void overwrite(Store s, int n, int from) {
     for (int i = from; i < from + n; i++) {
-      store.commit(List.of(WriteBatch.of("db", List.of(delta("c", "d" + (i % REGISTERS), i)))));
+      s.commit(List.of(WriteBatch.of("db", List.of(delta("c", "d" + (i % REGISTERS), i)))));
+    }
+  }
+
+  /** {@code n} new registers in commits of 1000. */
+  private static void writeLive(Store s, int n) {
+    for (int from = 0; from < n; from += 1000) {
+      List<Delta> batch = new java.util.ArrayList<>();
+      for (int i = from; i < Math.min(n, from + 1000); i++) batch.add(delta("live", "l" + i, i));
+      s.commit(List.of(WriteBatch.of("db", batch)));
     }
   }
 

@@ -83,7 +83,7 @@ class ReplicaStateStoreTest extends StoreTestBase {
   @DisplayName("an empty database's digest is the same everywhere; a local collection is left out of it")
   void localCollectionsAreNotInTheDigest() throws IOException {
     Path other = Files.createTempDirectory("syncline-store-local");
-    try (Store withLocal = Store.openXodus(other, false, 8 << 20, Map.of("db", Set.of("secrets")))) {
+    try (Store withLocal = Store.openXodus(other, false, 8 << 20, Store.DEFAULT_MIN_UTILIZATION, Map.of("db", Set.of("secrets")))) {
       withLocal.createDatabase("db", 1);
       assertEquals(store.digest("db").orElseThrow().digest(), withLocal.digest("db").orElseThrow().digest());
       withLocal.commit(List.of(WriteBatch.of("db", List.of(new Delta("secrets", "jwt", "key", TextNode.valueOf("k"), ts(1, 0, "s"))))));
