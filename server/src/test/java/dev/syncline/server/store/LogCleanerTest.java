@@ -22,6 +22,14 @@ import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
+import jetbrains.exodus.bindings.IntegerBinding;
+import jetbrains.exodus.bindings.StringBinding;
+import jetbrains.exodus.env.Environment;
+import jetbrains.exodus.env.EnvironmentConfig;
+import jetbrains.exodus.env.EnvironmentImpl;
+import jetbrains.exodus.env.Environments;
+import jetbrains.exodus.env.StoreConfig;
+import jetbrains.exodus.gc.UtilizationProfile;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -75,6 +83,39 @@ class LogCleanerTest extends StoreTestBase {
     } finally {
       deleteTree(strictDir);
       deleteTree(lenientDir);
+    }
+  }
+
+  @Test
+  @DisplayName("the utilization profile, rewritten whole by the commit after it is marked, is marked at most once in 30 s however many files are cleaned")
+  void profileMarkedForSavingAtMostEveryInterval() throws IOException {
+    Path envDir = Files.createTempDirectory("syncline-env");
+    Environment env = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
+    try {
+      jetbrains.exodus.env.Store kv = env.computeInTransaction(t -> env.openStore("kv", StoreConfig.WITHOUT_DUPLICATES, t));
+      for (int i = 0; i < 3000; i++) { // ~3 MB of overwrites of 10 keys: nearly all garbage
+        int k = i;
+        env.executeInTransaction(t -> kv.put(t, IntegerBinding.intToEntry(k % 10), StringBinding.stringToEntry(VALUE + k)));
+      }
+      long[] now = {0};
+      LogCleaner cleaner = new LogCleaner(env, () -> now[0]);
+      UtilizationProfile profile = ((EnvironmentImpl) env).getGC().getUtilizationProfile();
+      Runnable commit = () -> env.executeInTransaction(t -> kv.put(t, IntegerBinding.intToEntry(0), StringBinding.stringToEntry("x")));
+      commit.run();
+      assertFalse(profile.isDirty(), "a commit saves a marked profile");
+
+      assertTrue(cleaner.cleanOne());
+      assertTrue(profile.isDirty(), "the first file cleaned marks it");
+      commit.run();
+      now[0] = TimeUnit.SECONDS.toNanos(29);
+      assertTrue(cleaner.cleanOne());
+      assertFalse(profile.isDirty(), "another file within 30 s does not");
+      now[0] = TimeUnit.SECONDS.toNanos(31);
+      cleaner.cleanOne();
+      assertTrue(profile.isDirty(), "30 s on, the files cleaned meanwhile mark it");
+    } finally {
+      env.close();
+      deleteTree(envDir);
     }
   }
 
