@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
  * Write throughput: {@code --connections} writers (one by default), each pushing pipelined with at
  * most {@code --in-flight} unacked, every delta a new document's register, or with {@code
  * --documents N} an update of one of the writer's N documents (warm-up and run cycle through the
- * same ones, so the store overwrites and its log fills with garbage as an app's does). Reports acked deltas per second,
- * from the first send to the last ack, and the latency from sending a push to receiving its ack.
+ * same ones, so the store overwrites and its log fills with garbage as an app's does). Reports
+ * acked deltas per second, from the first send to the last ack, and the latency from sending a push to receiving its ack.
  * Many connections with one push in flight each is how apps write (every user waits for its own
  * ack), and what {@code redis-benchmark} measures by default.
  */
@@ -63,7 +63,7 @@ final class WritesBench implements Callable<Integer> {
         writers.add(new Writer(client.openHello(i, clientId, deadline), new PushEncoder(common.db, clientId)));
       }
       if (warmup > 0) {
-        Run w = run(writers, warmup, documents > 0 ? "u-" + tag + "-" : "warm-" + tag + "-", deadline, "warm-up acks");
+        Run w = run(writers, warmup, idPrefix("warm", tag), deadline, "warm-up acks");
         if (w.errors > 0 || w.refused > 0) System.err.println("warm-up: errors, first: " + w.firstError);
       }
       // opened after the warm-up: an admin connection silent through a long one is closed as idle
@@ -71,7 +71,7 @@ final class WritesBench implements Callable<Integer> {
 
       ServerStats before = ServerStats.fetch(stats, deadline);
       CpuMeter cpu = new CpuMeter(common.serverPid);
-      Run run = run(writers, total, documents > 0 ? "u-" + tag + "-" : "d-" + tag + "-", deadline, "acks");
+      Run run = run(writers, total, idPrefix("d", tag), deadline, "acks");
       ServerStats after = ServerStats.fetch(stats, deadline);
       ObjectNode cpuUse = cpu.stop();
       for (Writer w : writers) w.connection.close();
@@ -149,6 +149,11 @@ final class WritesBench implements Callable<Integer> {
       latencies.add(p.latencies());
     }
     return new Run((last - first) / 1e9, answered, Latencies.merge(latencies), applied, unchanged, refused, errors, firstError);
+  }
+
+  /** Document ids of a phase: its own for new documents; with --documents, the same in both phases. */
+  private String idPrefix(String phase, String tag) {
+    return (documents > 0 ? "u" : phase) + "-" + tag + "-";
   }
 
   private int pushes(int deltas) {
