@@ -10,7 +10,7 @@ import dev.syncline.protocol.Json;
  * group transaction including its fsync.
  */
 record ServerStats(long groups, long pushes, long deltas, double meanCommitMicros, long overloaded,
-    long logFilesCleaned, long cleanMs, long heapUsedBytes, long connections, long subscriptions) {
+    long logFilesCleaned, long cleanMs, long logEntriesSwept, long sweepMs, long heapUsedBytes, long connections, long subscriptions) {
 
   /** A snapshot, or null when the server does not answer {@code server.stats} (it is optional). */
   static ServerStats fetch(BenchConnection c, Deadline deadline) {
@@ -20,6 +20,7 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
       return new ServerStats(w.path("groups").asLong(), w.path("pushes").asLong(), w.path("deltas").asLong(),
           w.path("meanCommitMicros").asDouble(), w.path("overloaded").asLong(),
           w.path("logFilesCleaned").asLong(), w.path("cleanMs").asLong(),
+          w.path("logEntriesSwept").asLong(), w.path("sweepMs").asLong(),
           d.path("heap").path("usedBytes").asLong(), d.path("connections").asLong(),
           d.path("subscriptions").asLong());
     } catch (Exception e) {
@@ -32,7 +33,8 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
    * The writer's work between two snapshots taken {@code wallSeconds} apart, as JSON; empty when
    * either is missing. {@code commitBusyPercent} is the share of that time the writer thread spent
    * inside group transactions: near 100 means the writer is the bottleneck. {@code cleanMs} is the
-   * writer's time cleaning the store's log between groups, not part of the commits.
+   * writer's time cleaning the store's log between groups, not part of the commits; {@code
+   * sweepMs} the same for deleting superseded log entries.
    */
   static ObjectNode between(ServerStats before, ServerStats after, double wallSeconds) {
     ObjectNode out = Json.MAPPER.createObjectNode();
@@ -50,7 +52,9 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
         .put("commitBusyPercent", wallSeconds <= 0 ? 0 : round1(commitMicros / 1e4 / wallSeconds))
         .put("overloaded", after.overloaded - before.overloaded)
         .put("logFilesCleaned", after.logFilesCleaned - before.logFilesCleaned)
-        .put("cleanMs", after.cleanMs - before.cleanMs);
+        .put("cleanMs", after.cleanMs - before.cleanMs)
+        .put("logEntriesSwept", after.logEntriesSwept - before.logEntriesSwept)
+        .put("sweepMs", after.sweepMs - before.sweepMs);
     return out;
   }
 
@@ -58,11 +62,11 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
   static String describe(ObjectNode between) {
     if (!between.has("groups")) return "server stats n/a";
     return String.format("server: %d groups, %.1f pushes / %.1f deltas per group, commit %.0f us, writer busy %.0f%%, "
-            + "cleaned %d log files in %d ms",
+            + "cleaned %d log files in %d ms, swept %d log entries in %d ms",
         between.get("groups").asLong(), between.get("pushesPerGroup").asDouble(),
         between.get("deltasPerGroup").asDouble(), between.get("meanCommitMicros").asDouble(),
         between.get("commitBusyPercent").asDouble(), between.get("logFilesCleaned").asLong(),
-        between.get("cleanMs").asLong());
+        between.get("cleanMs").asLong(), between.get("logEntriesSwept").asLong(), between.get("sweepMs").asLong());
   }
 
   static double round1(double v) {

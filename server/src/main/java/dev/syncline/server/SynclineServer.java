@@ -195,6 +195,8 @@ public final class SynclineServer {
     metrics.counter("syncline.commit.groups", "Group commits", committer, c -> c.stats().groups());
     metrics.counter("syncline.store.log.files.cleaned", "Store log files the writer cleaned of garbage", committer,
         c -> c.stats().logFilesCleaned());
+    metrics.counter("syncline.store.log.entries.swept", "Superseded change-log entries the writer deleted", committer,
+        c -> c.stats().logEntriesSwept());
     committer.stats().observe(metrics::groupCommitted);
     metrics.counter("syncline.auth.failed", "Sign-ins refused for a wrong username or password", auth,
         Auth::failedSignIns);
@@ -379,7 +381,9 @@ public final class SynclineServer {
         .put("queuedDeltas", committer.queuedDeltas())
         .put("overloaded", c.overloadedRejections())
         .put("logFilesCleaned", c.logFilesCleaned())
-        .put("cleanMs", c.cleanMillis());
+        .put("cleanMs", c.cleanMillis())
+        .put("logEntriesSwept", c.logEntriesSwept())
+        .put("sweepMs", c.sweepMillis());
     out.putObject("fanout")
         .put("subscriptions", hub.subscriptions())
         .put("lagging", hub.laggingSubscriptions())

@@ -30,7 +30,7 @@ class LogCleaningTest {
   private static final long CLEANED_LOG_BYTES = 3L << 20;
 
   @Test
-  @DisplayName("3,000 overwrites of 10 registers write ~11 MB of log; it shrinks to a few files, and each register keeps its last value across a restart")
+  @DisplayName("3,000 overwrites of 10 registers write ~11 MB of log; a catch-up right after gets only the 10 newest values; the idle writer sweeps the 2,990 superseded entries, the log shrinks to a few files, and each register keeps its last value across a restart")
   void overwritesAreCleanedAway() throws IOException {
     try (TestServer server = TestServer.start()) {
       Map<String, Replica.Reg> expected = new HashMap<>();
@@ -45,6 +45,15 @@ class LogCleaningTest {
           expected.put(Replica.key("c", id, "v"), new Replica.Reg(WsClient.obj("x").textNode(value + i), ts));
         }
       }
+      // superseded entries wait in the log until the writer has been idle for a second
+      try (WsClient early = server.connect("early")) {
+        Replica replica = new Replica();
+        early.listen(replica::apply);
+        early.request(sub("app", 0));
+        early.next("synced");
+        assertEquals(REGISTERS, replica.deltaCount(), "catching up never replays superseded values");
+        assertEquals(expected, replica.registers());
+      }
       // Xodus deletes a cleaned file a few seconds after it is cleaned
       long deadline = System.nanoTime() + 30_000_000_000L;
       long logBytes = logBytes(server.dataDir());
@@ -55,6 +64,7 @@ class LogCleaningTest {
       assertTrue(logBytes <= CLEANED_LOG_BYTES, "log files still hold " + logBytes + " bytes");
       JsonNode writes = server.admin(admin("server.stats", args())).path("data").path("writes");
       assertTrue(writes.path("logFilesCleaned").asLong() >= 3, writes.toString());
+      assertEquals(PUSHES - REGISTERS, writes.path("logEntriesSwept").asLong(), writes.toString());
 
       server.restart();
       try (WsClient reader = server.connect("reader")) {

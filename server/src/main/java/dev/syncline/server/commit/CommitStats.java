@@ -18,6 +18,8 @@ public final class CommitStats {
   final LongAdder overloaded = new LongAdder();
   final LongAdder logFilesCleaned = new LongAdder();
   final LongAdder cleanNanos = new LongAdder();
+  final LongAdder logEntriesSwept = new LongAdder();
+  final LongAdder sweepNanos = new LongAdder();
 
   void recordGroup(int pushCount, int deltaCount, long nanos, long syncNanos) {
     groups.increment();
@@ -30,6 +32,11 @@ public final class CommitStats {
   void recordClean(long nanos) {
     logFilesCleaned.increment();
     cleanNanos.add(nanos);
+  }
+
+  void recordSweep(int entries, long nanos) {
+    logEntriesSwept.add(entries);
+    sweepNanos.add(nanos);
   }
 
   public void observe(GroupObserver o) {
@@ -66,5 +73,15 @@ public final class CommitStats {
   /** Time the writer spent cleaning log files, in milliseconds: time in which nothing committed. */
   public long cleanMillis() {
     return cleanNanos.sum() / 1_000_000;
+  }
+
+  /** Superseded log entries the writer deleted ({@link dev.syncline.server.store.Store#sweepLog}). */
+  public long logEntriesSwept() {
+    return logEntriesSwept.sum();
+  }
+
+  /** Time the writer spent sweeping, in milliseconds: time in which nothing committed. */
+  public long sweepMillis() {
+    return sweepNanos.sum() / 1_000_000;
   }
 }

@@ -58,6 +58,12 @@ import org.slf4j.LoggerFactory;
  * never holds up a commit for longer than one file: whenever the queue is empty after a group,
  * file after file until something waits; under a load that never empties the queue, one file
  * every {@link #BUSY_CLEAN_INTERVAL_NANOS}, so garbage cannot pile up.
+ *
+ * <h2>Sweeping superseded log entries</h2>
+ * A commit leaves the log entries its writes superseded in place ({@link Store#sweepLog}). The
+ * writer deletes them {@link #SWEEP_BATCH} at a time, the lowest seqs first: after a group while
+ * more than {@link #SWEEP_BACKLOG} wait, and all of them while it is idle. The larger the backlog,
+ * the closer together the lowest of it lie, and the more of a batch share the log pages rewritten.
  */
 public final class Committer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Committer.class);
@@ -109,6 +115,10 @@ public final class Committer implements AutoCloseable {
   private static final long IDLE_WAKE_MS = 1000;
   /** Under constant load, one log file cleaned this often: up to 20 files (10 MB of 512 KB files) a second. */
   private static final long BUSY_CLEAN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+  /** Superseded log entries a busy writer leaves waiting (~100 bytes of memory each). */
+  static final int SWEEP_BACKLOG = 16_384;
+  /** Superseded log entries deleted per sweep transaction, during which nothing commits. */
+  static final int SWEEP_BATCH = 1024;
 
   private final Store store;
   private final CommitterOptions options;
@@ -122,6 +132,8 @@ public final class Committer implements AutoCloseable {
   private long nextBusyCleanAt = System.nanoTime();
   /** After a failed cleaning, none is tried before this (nanoTime), so a lasting fault is not logged per group. */
   private long cleaningPausedUntil = System.nanoTime();
+  /** The same for sweeping. */
+  private long sweepingPausedUntil = System.nanoTime();
   /** Nothing is purged until the owner of peers' confirmations says how far it may go. */
   private volatile java.util.function.ToLongFunction<String> purgeHorizon = db -> 0;
 
@@ -224,6 +236,7 @@ public final class Committer implements AutoCloseable {
       }
       if (first == null) {
         purgeIfDue();
+        sweepLog(1);
         cleanLog();
         continue;
       }
@@ -238,6 +251,7 @@ public final class Committer implements AutoCloseable {
       stop = process(drained);
       drained.clear();
       purgeIfDue(); // on a timer, not only when idle: a busy server must purge too
+      sweepLog(SWEEP_BACKLOG);
       cleanLog();
     }
     log.debug("committer stopped");
@@ -351,6 +365,24 @@ public final class Committer implements AutoCloseable {
     } catch (RuntimeException e) {
       cleaningPausedUntil = now + TimeUnit.SECONDS.toNanos(10);
       log.warn("cleaning the store's log failed; tried again in 10 s", e);
+    }
+  }
+
+  /** Sweeps while at least {@code atLeast} superseded entries wait and no push does. */
+  private void sweepLog(int atLeast) {
+    long now = System.nanoTime();
+    if (now - sweepingPausedUntil < 0) return;
+    try {
+      while (store.staleLogEntries() >= atLeast) {
+        long started = System.nanoTime();
+        int n = store.sweepLog(SWEEP_BATCH);
+        if (n == 0) return;
+        stats.recordSweep(n, System.nanoTime() - started);
+        if (!queue.isEmpty()) return;
+      }
+    } catch (RuntimeException e) {
+      sweepingPausedUntil = now + TimeUnit.SECONDS.toNanos(10);
+      log.warn("sweeping superseded log entries failed; tried again in 10 s", e);
     }
   }
 

@@ -9,7 +9,7 @@ package dev.syncline.server.store;
  * @param createdAt creation time, epoch ms
  * @param purgedThrough tombstones with seq up to here may have been purged; older cursors need a resync
  * @param documents documents with at least one stored register (destroyed ones included)
- * @param attributes stored registers, tombstones included (also the size of the compacted log)
+ * @param attributes stored registers, tombstones included (also the log's current entries)
  * @param tombstones registers whose value is null
  * @param ownerChanges how many times a document's {@code $owner} was replaced by another (not first
  *     writes); what owner-only readers may see changes with it

@@ -21,8 +21,8 @@ import jetbrains.exodus.gc.GarbageCollector;
  * Xodus's delay. A backup suspends and then resumes it ({@code BackupStrategy}); while one runs no
  * file is cleaned here, and when it ends the background cleaner is suspended again.
  *
- * <p>Uses two Kotlin-internal members of Xodus 2.0.1 ({@code isTooMuchFreeSpace},
- * {@code getFilesSortedByUtilization}), public in its bytecode, so that files are chosen exactly as
+ * <p>Uses three Kotlin-internal members of Xodus 2.0.1 ({@code isTooMuchFreeSpace},
+ * {@code getFilesSortedByUtilization}, {@code estimateTotalBytes}), public in its bytecode, so that files are chosen exactly as
  * the background cleaner chooses them: only while less of the log is live than its minimum
  * utilization ({@code storeMinUtilization}, half by default), most garbage first, never the
  * newest files.
@@ -68,6 +68,15 @@ final class LogCleaner {
     }
     markProfileIfDue();
     return cleaned;
+  }
+
+  /**
+   * After a transaction that made much garbage at once (a sweep of the change log): Xodus counts
+   * the free bytes per file at once, but updates the share of the whole log that is live only
+   * when it starts a log file, so without this the garbage would go unseen until then.
+   */
+  void garbageMade() {
+    env.getGC().getUtilizationProfile().estimateTotalBytes$xodus_environment();
   }
 
   /** Marks the utilization profile for saving with the next commit, at most once an interval. */

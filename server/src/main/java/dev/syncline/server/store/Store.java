@@ -90,6 +90,18 @@ public interface Store extends AutoCloseable {
    */
   boolean cleanLog();
 
+  /**
+   * Deletes from the change log up to {@code maxEntries} entries that newer writes superseded,
+   * the oldest supersessions first, in one transaction; returns how many. A commit leaves them
+   * there (readers skip them), since deleting many at once rewrites far fewer pages than
+   * deleting each in the commit that supersedes it. The caller picks the moment, as for
+   * {@link #cleanLog}.
+   */
+  int sweepLog(int maxEntries);
+
+  /** Superseded log entries waiting for {@link #sweepLog}, in every database. */
+  long staleLogEntries();
+
   // ---- readers: any thread ----
 
   /**

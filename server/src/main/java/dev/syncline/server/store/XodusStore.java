@@ -64,9 +64,11 @@ import jetbrains.exodus.env.Transaction;
 final class XodusStore implements Store {
   /**
    * Format 2 added the entry hash to registers, and the digests, floors, peers and clock; format
-   * 3 moved each document's entry from {@code doc:D} into {@code reg:D}.
+   * 3 moved each document's entry from {@code doc:D} into {@code reg:D}; format 4 keeps superseded
+   * log entries until a sweep, listed in {@code stale:D} ({@link StaleEntries}), which a server of
+   * format 3 would replay.
    */
-  private static final int FORMAT = 3;
+  private static final int FORMAT = 4;
   private static final String META = "$meta";
   private static final String STATE = "$state";
   private static final String FLOORS = "$floors";
@@ -92,15 +94,19 @@ final class XodusStore implements Store {
     /** Registers and document entries ({@link Layout#isDocumentKey}). */
     final jetbrains.exodus.env.Store registers;
     final jetbrains.exodus.env.Store log;
+    /** Log entries superseded but not yet deleted: every reader of {@link #log} skips them. */
+    final StaleEntries stale;
     volatile DatabaseInfo info;
     /** Replaced after each commit that changed it, never changed in place: readers may hold it. */
     volatile long[] digest;
     /** Writer thread only: the seq the next purge step starts after. */
     long purgeAfter;
 
-    Tables(jetbrains.exodus.env.Store registers, jetbrains.exodus.env.Store log, DatabaseInfo info, long[] digest) {
+    Tables(jetbrains.exodus.env.Store registers, jetbrains.exodus.env.Store log, StaleEntries stale, DatabaseInfo info,
+        long[] digest) {
       this.registers = registers;
       this.log = log;
+      this.stale = stale;
       this.info = info;
       this.digest = digest;
     }
@@ -168,6 +174,7 @@ final class XodusStore implements Store {
     return new Tables(
         env.openStore("reg:" + info.name(), StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn),
         env.openStore("log:" + info.name(), StoreConfig.WITHOUT_DUPLICATES, txn),
+        StaleEntries.open(env, info.name(), txn),
         info, new long[Digests.BUCKETS]);
   }
 
@@ -227,6 +234,7 @@ final class XodusStore implements Store {
     List<BatchOutcome> outcomes = new ArrayList<>(batches.size());
     String clockBefore = maxTs;
     String clock = clockBefore;
+    Set<Tables> written = new HashSet<>();
     Transaction txn = env.beginExclusiveTransaction();
     try {
       for (WriteBatch batch : batches) {
@@ -235,6 +243,7 @@ final class XodusStore implements Store {
           outcomes.add(new BatchOutcome(batch.db(), true, List.of(), List.of(), 0));
           continue;
         }
+        written.add(t);
         DatabaseInfo before = newInfo.getOrDefault(batch.db(), t.info);
         Merger m = new Merger(t, txn, batch, before, newDigests.computeIfAbsent(batch.db(), d -> t.digest.clone()));
         List<Merge.Outcome> results = m.applyAll();
@@ -254,8 +263,10 @@ final class XodusStore implements Store {
       lastCommitSyncNanos = System.nanoTime() - syncStarted;
     } catch (RuntimeException e) {
       if (!txn.isFinished()) txn.abort();
+      written.forEach(t -> t.stale.transactionEnded(false));
       throw e;
     }
+    written.forEach(t -> t.stale.transactionEnded(true));
     // publish only once it is durable
     newInfo.forEach((db, info) -> {
       Tables t = tables.get(db);
@@ -398,18 +409,21 @@ final class XodusStore implements Store {
       }
     }
 
-    /** Stores a winning delta: its register, its log entry (replacing the register's old one), the digest and the counts. */
+    /**
+     * Stores a winning delta: its register, its log entry (the register's old one is listed as
+     * stale, for a later sweep), the digest and the counts.
+     */
     private void write(Delta d, EncodedDelta e, byte[] docPrefix, ByteIterable old, String owner, String previousOwner) {
       long digestChange = e.hash;
+      long seq = ++n.head;
       if (old != null) {
-        t.log.delete(txn, LongBinding.longToEntry(Layout.seqOf(old)));
+        t.stale.superseded(txn, seq, Layout.seqOf(old));
         if ((Layout.flagsOf(old) & REMOVED) != 0) n.tombstones--;
         digestChange ^= Layout.hashOf(old);
       } else {
         n.attributes++;
       }
       if (!isLocal(batch.db(), d.col())) digest[Digests.bucketOf(docPrefix)] ^= digestChange;
-      long seq = ++n.head;
       byte[] json = MessageCodec.withSeq(e.open, seq);
       byte flags = 0;
       if (d.isRemoval()) {
@@ -466,6 +480,7 @@ final class XodusStore implements Store {
       } else if (!hasRegisterAfter(t, txn, floor)) {
         env.removeStore("reg:" + db, txn);
         env.removeStore("log:" + db, txn);
+        env.removeStore(StaleEntries.tableName(db), txn);
         meta.delete(txn, key(db));
         digests.delete(txn, db);
         outcome = DestroyOutcome.REMOVED;
@@ -732,7 +747,7 @@ final class XodusStore implements Store {
     Tables t = tables.get(db);
     if (t == null) return null;
     byte[][] colPrefixes = cols == null ? null : cols.stream().map(Layout::collectionPrefix).toArray(byte[][]::new);
-    return env.computeInReadonlyTransaction(txn -> {
+    return readLog(t, (txn, checkEvery) -> {
       ByteIterable infoBytes = meta.get(txn, key(db));
       if (infoBytes == null) return null; // destroyed since the lookup above
       DatabaseInfo info = readInfo(infoBytes);
@@ -749,7 +764,8 @@ final class XodusStore implements Store {
           }
           ByteIterable v = c.getValue();
           seq = LongBinding.entryToLong(c.getKey());
-          if ((colPrefixes == null || Layout.logMatchesAny(v, colPrefixes)) && (filter == null || allows(t, txn, v, filter))) {
+          if ((colPrefixes == null || Layout.logMatchesAny(v, colPrefixes)) && isCurrent(t, txn, seq, v, checkEvery)
+              && (filter == null || allows(t, txn, v, filter))) {
             byte[] json = Layout.jsonOf(v);
             out.add(json);
             bytes += json.length + 1;
@@ -760,6 +776,25 @@ final class XodusStore implements Store {
       if (!more) seq = Math.max(seq, info.head());
       return new ChangePage(out, seq, more, info.head(), info.purgedThrough());
     });
+  }
+
+  /**
+   * Runs a read of {@code t}'s log in a snapshot; when a sweep committed meanwhile, once more
+   * with {@code checkEvery}, since the sweep may have unlisted stale entries the snapshot still
+   * holds ({@link StaleEntries}).
+   */
+  private <T> T readLog(Tables t, java.util.function.BiFunction<Transaction, Boolean, T> read) {
+    long sweeps = t.stale.sweeps();
+    T result = env.computeInReadonlyTransaction(txn -> read.apply(txn, false));
+    if (t.stale.sweeps() == sweeps) return result;
+    return env.computeInReadonlyTransaction(txn -> read.apply(txn, true));
+  }
+
+  /** Whether log entry {@code seq} is its register's newest, not one superseded and waiting for a sweep. */
+  private static boolean isCurrent(Tables t, Transaction txn, long seq, ByteIterable log, boolean checkEvery) {
+    if (!checkEvery && !t.stale.mayBeStale(seq)) return true;
+    ByteIterable reg = t.registers.get(txn, new ArrayByteIterable(Layout.regKeyOf(log)));
+    return reg != null && Layout.seqOf(reg) == seq;
   }
 
   private static boolean allows(Tables t, Transaction txn, ByteIterable log, ReadFilter filter) {
@@ -849,11 +884,14 @@ final class XodusStore implements Store {
     Tables t = tables.get(db);
     if (t == null) return List.of();
     byte[][] prefix = {Layout.collectionPrefix(col)};
-    return env.computeInReadonlyTransaction(txn -> {
+    return readLog(t, (txn, checkEvery) -> {
       List<Delta> out = new ArrayList<>();
       try (Cursor c = t.log.openCursor(txn)) {
         while (c.getNext()) {
-          if (!Layout.logMatchesAny(c.getValue(), prefix)) continue;
+          if (!Layout.logMatchesAny(c.getValue(), prefix)
+              || !isCurrent(t, txn, LongBinding.entryToLong(c.getKey()), c.getValue(), checkEvery)) {
+            continue;
+          }
           try {
             out.add(Json.MAPPER.readValue(Layout.jsonOf(c.getValue()), Delta.class));
           } catch (java.io.IOException e) {
@@ -907,6 +945,40 @@ final class XodusStore implements Store {
   @Override
   public boolean cleanLog() {
     return cleaner.cleanOne();
+  }
+
+  @Override
+  public int sweepLog(int maxEntries) {
+    Map<Tables, long[]> swept = new HashMap<>();
+    int n = 0;
+    Transaction txn = env.beginExclusiveTransaction();
+    try {
+      for (Tables t : tables.values()) {
+        if (n >= maxEntries) break;
+        if (t.stale.size() == 0) continue;
+        long[] seqs = t.stale.sweep(txn, t.log, maxEntries - n);
+        swept.put(t, seqs);
+        n += seqs.length;
+      }
+      if (n == 0) {
+        txn.abort();
+        return 0;
+      }
+      if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
+    } catch (RuntimeException e) {
+      if (!txn.isFinished()) txn.abort();
+      throw e;
+    }
+    swept.forEach((t, seqs) -> t.stale.swept(seqs));
+    cleaner.garbageMade();
+    return n;
+  }
+
+  @Override
+  public long staleLogEntries() {
+    long n = 0;
+    for (Tables t : tables.values()) n += t.stale.size();
+    return n;
   }
 
   @Override

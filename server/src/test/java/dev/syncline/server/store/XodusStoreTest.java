@@ -34,7 +34,7 @@ class XodusStoreTest extends StoreTestBase {
   }
 
   @Test
-  @DisplayName("random groups of deltas: outcomes, registers, compacted log and counters match the model, also after reopening")
+  @DisplayName("random groups of deltas and sweeps: outcomes, registers, compacted log and counters match the model, also after reopening with superseded entries not yet swept, and after sweeping them")
   void randomAgainstModel() {
     long seed = System.nanoTime();
     Random rnd = new Random(seed);
@@ -50,6 +50,7 @@ class XodusStoreTest extends StoreTestBase {
         deltasPerBatch.add(deltas);
       }
       List<BatchOutcome> outcomes = store.commit(batches);
+      if (rnd.nextInt(8) == 0) store.sweepLog(1 + rnd.nextInt(20));
       for (int b = 0; b < batches.size(); b++) {
         BatchOutcome o = outcomes.get(b);
         List<Delta> deltas = deltasPerBatch.get(b);
@@ -75,6 +76,20 @@ class XodusStoreTest extends StoreTestBase {
         assertEquals(head, o.head());
       }
     }
+    // one more overwrite, newer than everything, so that the reopen below has one to list at least
+    String last = model.keySet().stream().filter(k -> !k.endsWith("/" + Delta.DELETED)).findFirst().orElseThrow();
+    String[] parts = last.split("/");
+    Delta newest = new Delta(parts[0], parts[1], parts[2], IntNode.valueOf(1000), ts(1_700_000_100_000L, 0));
+    assertEquals(Merge.Outcome.APPLIED, store.commit(List.of(WriteBatch.of("db", List.of(newest)))).get(0).outcomes().get(0));
+    model.put(last, new Reg(newest.value(), newest.ts(), ++head));
+    assertMatches(model, head, seed);
+    long stale = store.staleLogEntries();
+    assertTrue(stale > 0, "seed " + seed + ": some superseded entries wait for a sweep");
+    reopen();
+    assertEquals(stale, store.staleLogEntries(), "seed " + seed + ": the list of superseded entries is stored");
+    assertMatches(model, head, seed);
+    assertEquals(stale, store.sweepLog(Integer.MAX_VALUE), "seed " + seed);
+    assertEquals(0, store.staleLogEntries());
     assertMatches(model, head, seed);
     reopen();
     assertMatches(model, head, seed);
@@ -101,6 +116,17 @@ class XodusStoreTest extends StoreTestBase {
       assertEquals(r.ts(), d.ts(), "seed " + seed);
       assertEquals(r.value(), d.value());
       assertEquals(r.seq(), d.seq());
+    }
+    for (String col : List.of("c0", "c1")) {
+      Map<String, Reg> expected = new HashMap<>();
+      model.forEach((k, r) -> {
+        if (k.startsWith(col + "/")) expected.put(k, r);
+      });
+      Map<String, Reg> stored = new HashMap<>();
+      for (Delta d : store.registers("db", col)) {
+        assertNull(stored.put(key(d), new Reg(d.value(), d.ts(), d.seq())), "seed " + seed + ": one value per register");
+      }
+      assertEquals(expected, stored, "seed " + seed);
     }
   }
 
@@ -179,8 +205,11 @@ class XodusStoreTest extends StoreTestBase {
   @DisplayName("a destroyed database is gone with its data; created again, it starts from seq 0 with a new epoch, and what was written before the destroy stays out")
   void destroyAndCreate() {
     store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(0))))));
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(2), ts(1))))));
+    assertEquals(1, store.staleLogEntries(), "the first value's entry waits for a sweep");
     String epoch = store.database("db").orElseThrow().epoch();
     assertEquals(DestroyOutcome.REMOVED, store.destroyThrough("db", ts(5)));
+    assertEquals(0, store.staleLogEntries(), "gone with the database");
     assertEquals(DestroyOutcome.ABSENT, store.destroyThrough("db", ts(5)));
     assertTrue(store.database("db").isEmpty());
     assertTrue(store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(1)))))).get(0).missing());
@@ -197,6 +226,8 @@ class XodusStoreTest extends StoreTestBase {
     reopen();
     assertEquals(ts(5), store.floor("db"), "the floor is stored");
     assertEquals(1, store.database("db").orElseThrow().attributes());
+    assertEquals(0, store.staleLogEntries(), "the new life does not inherit the old one's list");
+    assertEquals(1, store.changesSince("db", null, 0, 10, Integer.MAX_VALUE).deltas().size());
   }
 
   private static String ts(int i) {

@@ -1,0 +1,132 @@
+package dev.syncline.server.store;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import jetbrains.exodus.bindings.LongBinding;
+import jetbrains.exodus.env.Cursor;
+import jetbrains.exodus.env.Environment;
+import jetbrains.exodus.env.StoreConfig;
+import jetbrains.exodus.env.Transaction;
+
+/**
+ * A database's log entries that a newer write to their register superseded, still in the log.
+ *
+ * <p>Why they stay: deleting the old entry in the commit that supersedes it rewrote a B-tree
+ * page at a random place in the log for every update, nearly half of an update's cost. Instead,
+ * the commit appends {@code new seq → old seq} to the table {@code stale:D} (at its end, beside
+ * the log's own append), and the writer later deletes many at once ({@link #sweep}): the lowest
+ * old seqs first, so that the entries deleted together lie close and share the pages rewritten.
+ *
+ * <p>Readers of the log skip them: an entry whose seq is {@linkplain #mayBeStale listed} is
+ * emitted only if its register still points at it. The list is in memory, for readers on any
+ * thread, and is kept so that a reader never misses a superseded entry of its snapshot:
+ * <ul>
+ *   <li>a seq is listed before the commit that supersedes it is visible;
+ *   <li>a sweep's seqs are unlisted only after its commit, and after {@link #sweeps} has counted
+ *       it. A reader whose snapshot began before a sweep committed may still hold entries that
+ *       the sweep unlisted, so it reads {@link #sweeps} before and after, and reads again,
+ *       checking every entry, when the two differ.
+ * </ul>
+ *
+ * <p>Everything but {@link #mayBeStale} and {@link #sweeps} is for the writer thread.
+ */
+final class StaleEntries {
+  private final jetbrains.exodus.env.Store table;
+  /** Old seqs, for readers. */
+  private final Set<Long> listed = ConcurrentHashMap.newKeySet();
+  /** Committed supersessions, old seq → new seq (the key of {@link #table}), lowest old seq first. */
+  private final TreeMap<Long, Long> committed = new TreeMap<>();
+  /** Supersessions of the transaction being written: old seq, new seq, … */
+  private final List<long[]> uncommitted = new ArrayList<>();
+  private volatile long sweeps;
+
+  private StaleEntries(jetbrains.exodus.env.Store table) {
+    this.table = table;
+  }
+
+  /** Opens (creating) the table of database {@code db} and lists what it holds. */
+  static StaleEntries open(Environment env, String db, Transaction txn) {
+    StaleEntries s = new StaleEntries(env.openStore(tableName(db), StoreConfig.WITHOUT_DUPLICATES, txn));
+    try (Cursor c = s.table.openCursor(txn)) {
+      while (c.getNext()) {
+        long oldSeq = LongBinding.entryToLong(c.getValue());
+        s.listed.add(oldSeq);
+        s.committed.put(oldSeq, LongBinding.entryToLong(c.getKey()));
+      }
+    }
+    return s;
+  }
+
+  static String tableName(String db) {
+    return "stale:" + db;
+  }
+
+  /** In {@code txn}: the register whose entry was {@code oldSeq} now has {@code newSeq}. */
+  void superseded(Transaction txn, long newSeq, long oldSeq) {
+    listed.add(oldSeq);
+    uncommitted.add(new long[] {oldSeq, newSeq});
+    // new seqs only grow: an append, like the log's own
+    table.putRight(txn, LongBinding.longToEntry(newSeq), LongBinding.longToEntry(oldSeq));
+  }
+
+  /** The transaction of the last {@link #superseded} calls ended: committed, or not (they are forgotten). */
+  void transactionEnded(boolean wasCommitted) {
+    for (long[] s : uncommitted) {
+      if (wasCommitted) committed.put(s[0], s[1]);
+      else listed.remove(s[0]);
+    }
+    uncommitted.clear();
+  }
+
+  /**
+   * Deletes, in {@code txn}, the log entries of up to {@code max} committed supersessions, the
+   * lowest old seqs first, and their rows; returns their old seqs, for {@link #swept} once
+   * {@code txn} commits.
+   */
+  long[] sweep(Transaction txn, jetbrains.exodus.env.Store log, int max) {
+    int n = Math.min(max, committed.size());
+    long[] oldSeqs = new long[n];
+    long[] newSeqs = new long[n];
+    Iterator<Map.Entry<Long, Long>> it = committed.entrySet().iterator();
+    for (int i = 0; i < n; i++) {
+      Map.Entry<Long, Long> e = it.next();
+      oldSeqs[i] = e.getKey();
+      newSeqs[i] = e.getValue();
+    }
+    Arrays.sort(newSeqs);
+    // in key order, so each page of either tree is rewritten once
+    for (long seq : oldSeqs) log.delete(txn, LongBinding.longToEntry(seq));
+    for (long seq : newSeqs) table.delete(txn, LongBinding.longToEntry(seq));
+    return oldSeqs;
+  }
+
+  /** After the sweep's commit. */
+  void swept(long[] oldSeqs) {
+    sweeps++; // before unlisting: see the class comment
+    for (long seq : oldSeqs) {
+      committed.remove(seq);
+      listed.remove(seq);
+    }
+  }
+
+  /** Whether the log entry {@code seq} may be superseded, so a reader must check its register. Any thread. */
+  boolean mayBeStale(long seq) {
+    return listed.contains(seq);
+  }
+
+  /** How many sweeps have committed. Any thread. */
+  long sweeps() {
+    return sweeps;
+  }
+
+  /** Committed supersessions whose entries wait for a sweep. */
+  int size() {
+    return committed.size();
+  }
+}
