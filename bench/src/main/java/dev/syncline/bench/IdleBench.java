@@ -19,6 +19,10 @@ import picocli.CommandLine.Option;
  * <p>A second batch of as many connections is then opened beside the first: its growth is the
  * marginal cost of a connection on a server that has already served that many, without the
  * one-time costs.
+ *
+ * <p>Then, with every figure above taken ({@code --live-heap}), what the connections keep alive:
+ * the server's heap after a full GC with all of them open, against after a full GC once they are
+ * closed. Forced GCs change what the RSS shows, so they come last.
  */
 @Command(name = "idle", mixinStandardHelpOptions = true,
     description = "N idle subscribed connections: server RSS growth per connection (needs --server-pid).")
@@ -43,6 +47,10 @@ final class IdleBench implements Callable<Integer> {
 
   @Option(names = "--target-kb", defaultValue = "20", description = "KB per connection to stay under (default ${DEFAULT-VALUE})")
   double targetKb;
+
+  @Option(names = "--live-heap", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "at the end, the live heap per connection, from full GCs forced with jcmd (default ${DEFAULT-VALUE})")
+  boolean liveHeap;
 
   @Override
   public Integer call() throws Exception {
@@ -79,13 +87,23 @@ final class IdleBench implements Callable<Integer> {
       }
       int failed = 0;
       for (BenchConnection c : idle) if (c.failure() != null) failed++;
-      BenchClient.closeAll(idle);
+      double liveKb = Double.NaN;
+      if (liveHeap) {
+        server.fullGc();
+        ServerStats open = ServerStats.fetch(stats, deadline);
+        BenchClient.closeAll(idle);
+        awaitClosed(stats, s0, deadline);
+        server.fullGc();
+        liveKb = heapKbPerConnection(ServerStats.fetch(stats, deadline), open, idle.size());
+      } else {
+        BenchClient.closeAll(idle);
+      }
       control.close();
 
       double kbPerConn = (double) (rss2 - rss0) / connections;
       double marginalKb = (double) (rss3 - rss2) / connections;
-      double heapKb = heapKbPerConnection(s0, s2);
-      double marginalHeapKb = heapKbPerConnection(s2, s3);
+      double heapKb = heapKbPerConnection(s0, s2, connections);
+      double marginalHeapKb = heapKbPerConnection(s2, s3, connections);
       int open = secondBatch ? 2 * connections : connections;
       boolean ok = failed == 0 && (s3 == null || s3.subscriptions() >= open);
       Report r = new Report("idle");
@@ -100,20 +118,31 @@ final class IdleBench implements Callable<Integer> {
         r.json.put("rssSecondBatchKb", rss3).put("marginalKbPerConnection", ServerStats.round1(marginalKb))
             .put("marginalHeapUsedKbPerConnection", ServerStats.round1(marginalHeapKb));
       }
+      if (liveHeap) r.json.put("liveHeapKbPerConnection", ServerStats.round1(liveKb));
       r.json.set("cpu", cpuUse);
       String marginal = secondBatch
           ? String.format("; next %d: %.1f KB/connection (heap used %+.1f KB)", connections, marginalKb, marginalHeapKb)
           : "";
+      String live = liveHeap ? String.format("; live heap after a full GC %.1f KB/connection", liveKb) : "";
       r.emit(String.format("idle %d connections (hello + sub, synced): server RSS %d -> %d KB (%d KB right after), "
-              + "%.1f KB/connection (heap used %+.1f KB)%s; failed %d | target <= %.0f KB: %s",
-          connections, rss0, rss2, rss1, kbPerConn, heapKb, marginal, failed, targetKb,
+              + "%.1f KB/connection (heap used %+.1f KB)%s%s; failed %d | target <= %.0f KB (RSS): %s",
+          connections, rss0, rss2, rss1, kbPerConn, heapKb, marginal, live, failed, targetKb,
           Report.atMost(kbPerConn, targetKb)), common.json);
       return ok ? 0 : 1;
     }
   }
 
-  private double heapKbPerConnection(ServerStats before, ServerStats after) {
+  private static double heapKbPerConnection(ServerStats before, ServerStats after, int connections) {
     if (before == null || after == null) return Double.NaN;
     return (after.heapUsedBytes() - before.heapUsedBytes()) / 1024.0 / connections;
+  }
+
+  /** Waits until the server counts no more connections than at the baseline: the closed ones are gone from its heap too. */
+  private static void awaitClosed(BenchConnection stats, ServerStats baseline, Deadline deadline) throws InterruptedException {
+    for (int i = 0; i < 100; i++) {
+      ServerStats now = ServerStats.fetch(stats, deadline);
+      if (now == null || baseline == null || now.connections() <= baseline.connections()) return;
+      Thread.sleep(100);
+    }
   }
 }

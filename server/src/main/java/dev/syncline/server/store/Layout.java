@@ -18,6 +18,8 @@ import jetbrains.exodus.ByteIterable;
  *       or more characters), so the two never clash
  *   <li>log key: seq (order-preserving 8 bytes); value: register key length (4), register key,
  *       then the delta's wire encoding with its seq
+ *   <li>stale key ({@code stale:D}, {@link StaleEntries}): the seq of a write (8 bytes); value: the
+ *       seq of the log entry it superseded, which waits in the log for a sweep
  * </ul>
  */
 final class Layout {
