@@ -197,6 +197,8 @@ public final class SynclineServer {
         c -> c.stats().logFilesCleaned());
     metrics.counter("syncline.store.log.entries.swept", "Superseded change-log entries the writer deleted", committer,
         c -> c.stats().logEntriesSwept());
+    metrics.gauge("syncline.store.log.entries.waiting", "Superseded change-log entries waiting to be swept", store,
+        Store::staleLogEntries);
     committer.stats().observe(metrics::groupCommitted);
     metrics.counter("syncline.auth.failed", "Sign-ins refused for a wrong username or password", auth,
         Auth::failedSignIns);
@@ -383,6 +385,7 @@ public final class SynclineServer {
         .put("logFilesCleaned", c.logFilesCleaned())
         .put("cleanMs", c.cleanMillis())
         .put("logEntriesSwept", c.logEntriesSwept())
+        .put("logEntriesWaiting", store.staleLogEntries())
         .put("sweepMs", c.sweepMillis());
     out.putObject("fanout")
         .put("subscriptions", hub.subscriptions())

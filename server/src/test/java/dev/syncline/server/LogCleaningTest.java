@@ -6,10 +6,15 @@ import static dev.syncline.server.testing.Deltas.delta;
 import static dev.syncline.server.testing.Deltas.now;
 import static dev.syncline.server.testing.Deltas.push;
 import static dev.syncline.server.testing.Deltas.sub;
+import static dev.syncline.server.testing.Deltas.ts;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.server.commit.Committer;
+import dev.syncline.server.config.ServerConfig;
 import dev.syncline.server.testing.Replica;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
@@ -18,6 +23,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -75,6 +82,50 @@ class LogCleaningTest {
         assertEquals(expected, replica.registers());
       }
     }
+  }
+
+  @Test
+  @DisplayName("150 pushes of 1,000 updates, 20 in flight: groups supersede far more than one sweep deletes, yet the entries waiting stay under the backlog plus two groups, and the idle writer sweeps the rest")
+  void sweepsKeepUpWithLargeGroups() {
+    int registers = 1000;
+    int updates = 150;
+    int inFlight = 20; // 20,000 deltas: maxUnansweredDeltas
+    long bound = Committer.SWEEP_BACKLOG + 2L * new ServerConfig().maxGroupDeltas;
+    try (TestServer server = TestServer.start(); WsClient writer = server.connect("bulk")) {
+      AtomicInteger acked = new AtomicInteger();
+      AtomicReference<String> refused = new AtomicReference<>();
+      writer.stopRecording(); // acks are counted as they come
+      writer.listen(m -> {
+        if (!"ack".equals(m.path("type").asText())) return;
+        for (JsonNode r : m.path("results")) if (!"applied".equals(r.asText())) refused.compareAndSet(null, m.toString());
+        acked.incrementAndGet();
+      });
+      long base = System.currentTimeMillis();
+      long maxWaiting = 0;
+      int sent = 0;
+      while (acked.get() <= updates) { // the first push creates the registers; each one after updates them all
+        while (sent <= updates && sent - acked.get() < inFlight) {
+          ObjectNode p = push("app");
+          ArrayNode deltas = (ArrayNode) p.get("deltas");
+          for (int r = 0; r < registers; r++) deltas.add(delta("c", "d" + r, "v", sent, ts(base + sent, r, writer.clientId())));
+          writer.sendWithRid(p);
+          sent++;
+        }
+        maxWaiting = Math.max(maxWaiting, writes(server).path("logEntriesWaiting").asLong());
+        assertEquals(null, refused.get());
+      }
+      assertTrue(maxWaiting <= bound, "at most " + bound + " waiting; saw " + maxWaiting);
+
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while (writes(server).path("logEntriesWaiting").asLong() > 0 && System.nanoTime() < deadline) sleepQuietly(100);
+      JsonNode writes = writes(server);
+      assertEquals(0, writes.path("logEntriesWaiting").asLong(), writes.toString());
+      assertEquals((long) updates * registers, writes.path("logEntriesSwept").asLong(), writes.toString());
+    }
+  }
+
+  private static JsonNode writes(TestServer server) {
+    return server.admin(admin("server.stats", args())).path("data").path("writes");
   }
 
   private static long logBytes(Path dataDir) throws IOException {

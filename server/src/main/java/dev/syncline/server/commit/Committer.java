@@ -61,8 +61,8 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Sweeping superseded log entries</h2>
  * A commit leaves the log entries its writes superseded in place ({@link Store#sweepLog}). The
- * writer deletes them {@link #SWEEP_BATCH} at a time, the lowest seqs first: after a group while
- * more than {@link #SWEEP_BACKLOG} wait, and all of them while it is idle. The larger the backlog,
+ * writer deletes them {@link #SWEEP_BATCH} at a time, the lowest seqs first: after a group until
+ * fewer than {@link #SWEEP_BACKLOG} wait, and all of them while it is idle. The larger the backlog,
  * the closer together the lowest of it lie, and the more of a batch share the log pages rewritten.
  */
 public final class Committer implements AutoCloseable {
@@ -116,7 +116,7 @@ public final class Committer implements AutoCloseable {
   /** Under constant load, one log file cleaned this often: up to 20 files (10 MB of 512 KB files) a second. */
   private static final long BUSY_CLEAN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   /** Superseded log entries a busy writer leaves waiting (~100 bytes of memory each). */
-  static final int SWEEP_BACKLOG = 16_384;
+  public static final int SWEEP_BACKLOG = 16_384;
   /** Superseded log entries deleted per sweep transaction, during which nothing commits. */
   static final int SWEEP_BATCH = 1024;
 
@@ -236,7 +236,7 @@ public final class Committer implements AutoCloseable {
       }
       if (first == null) {
         purgeIfDue();
-        sweepLog(1);
+        sweepLog(true);
         cleanLog();
         continue;
       }
@@ -251,7 +251,7 @@ public final class Committer implements AutoCloseable {
       stop = process(drained);
       drained.clear();
       purgeIfDue(); // on a timer, not only when idle: a busy server must purge too
-      sweepLog(SWEEP_BACKLOG);
+      sweepLog(false);
       cleanLog();
     }
     log.debug("committer stopped");
@@ -368,17 +368,22 @@ public final class Committer implements AutoCloseable {
     }
   }
 
-  /** Sweeps while at least {@code atLeast} superseded entries wait and no push does. */
-  private void sweepLog(int atLeast) {
+  /**
+   * Busy ({@code idle} false): sweeps until fewer than {@link #SWEEP_BACKLOG} entries wait, however
+   * many the last group superseded, so the backlog stays bounded under any load. Idle: sweeps
+   * everything, until a push waits.
+   */
+  private void sweepLog(boolean idle) {
     long now = System.nanoTime();
     if (now - sweepingPausedUntil < 0) return;
     try {
-      while (store.staleLogEntries() >= atLeast) {
+      while (true) {
+        long waiting = store.staleLogEntries();
+        if (idle ? waiting == 0 || !queue.isEmpty() : waiting < SWEEP_BACKLOG) return;
         long started = System.nanoTime();
         int n = store.sweepLog(SWEEP_BATCH);
         if (n == 0) return;
         stats.recordSweep(n, System.nanoTime() - started);
-        if (!queue.isEmpty()) return;
       }
     } catch (RuntimeException e) {
       sweepingPausedUntil = now + TimeUnit.SECONDS.toNanos(10);

@@ -34,7 +34,7 @@ import jetbrains.exodus.env.Transaction;
  *       checking every entry, when the two differ.
  * </ul>
  *
- * <p>Everything but {@link #mayBeStale} and {@link #sweeps} is for the writer thread.
+ * <p>Everything but {@link #mayBeStale}, {@link #sweeps} and {@link #size} is for the writer thread.
  */
 final class StaleEntries {
   private final jetbrains.exodus.env.Store table;
@@ -125,8 +125,8 @@ final class StaleEntries {
     return sweeps;
   }
 
-  /** Committed supersessions whose entries wait for a sweep. */
+  /** Superseded entries waiting for a sweep, with those of a commit being written. Any thread. */
   int size() {
-    return committed.size();
+    return listed.size();
   }
 }

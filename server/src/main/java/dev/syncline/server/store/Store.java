@@ -99,7 +99,7 @@ public interface Store extends AutoCloseable {
    */
   int sweepLog(int maxEntries);
 
-  /** Superseded log entries waiting for {@link #sweepLog}, in every database. */
+  /** Superseded log entries waiting for {@link #sweepLog}, in every database. Any thread. */
   long staleLogEntries();
 
   // ---- readers: any thread ----
