@@ -23,6 +23,10 @@ import jetbrains.exodus.env.Transaction;
  * the log's own append), and the writer later deletes many at once ({@link #sweep}): the lowest
  * old seqs first, so that the entries deleted together lie close and share the pages rewritten.
  *
+ * <p>Old entries that already lie close together, as a bulk rewrite leaves them ({@link #RUN} or
+ * more, each within {@link #GAP} seqs of the next), share their pages anyway: those the commit
+ * deletes itself ({@link #flush}), which costs less than listing them and sweeping them later.
+ *
  * <p>Readers of the log skip them: an entry whose seq is {@linkplain #mayBeStale listed} is
  * emitted only if its register still points at it. The list is in memory, for readers on any
  * thread, and is kept so that a reader never misses a superseded entry of its snapshot:
@@ -42,8 +46,18 @@ final class StaleEntries {
   private final Set<Long> listed = ConcurrentHashMap.newKeySet();
   /** Committed supersessions, old seq → new seq (the key of {@link #table}), lowest old seq first. */
   private final TreeMap<Long, Long> committed = new TreeMap<>();
-  /** Supersessions of the transaction being written: old seq, new seq, … */
+  /** Supersessions of the transaction being written, {old seq, new seq}, until {@link #flush}. */
+  private final List<long[]> pending = new ArrayList<>();
+  /** Those of them {@link #flush} listed, until the transaction ends. */
   private final List<long[]> uncommitted = new ArrayList<>();
+  /** Seqs within this of each other are taken to share a log page (a page holds up to 128 entries). */
+  static final long GAP = 64;
+  /**
+   * This many old entries close together are deleted by the commit itself: about what a sweep's
+   * batch puts in one page (1,024 of the lowest of a 16,384 backlog). Fewer, as the old entries of
+   * a few spread updates written together once, cost the commit a page rewrite a sweep would share.
+   */
+  static final int RUN = 32;
   private volatile long sweeps;
 
   private StaleEntries(jetbrains.exodus.env.Store table) {
@@ -67,21 +81,47 @@ final class StaleEntries {
     return "stale:" + db;
   }
 
-  /** In {@code txn}: the register whose entry was {@code oldSeq} now has {@code newSeq}. */
-  void superseded(Transaction txn, long newSeq, long oldSeq) {
-    listed.add(oldSeq);
-    uncommitted.add(new long[] {oldSeq, newSeq});
-    // new seqs only grow: an append, like the log's own
-    table.putRight(txn, LongBinding.longToEntry(newSeq), LongBinding.longToEntry(oldSeq));
+  /** The register whose entry was {@code oldSeq} now has {@code newSeq}, in the transaction being written. */
+  void superseded(long newSeq, long oldSeq) {
+    pending.add(new long[] {oldSeq, newSeq});
   }
 
-  /** The transaction of the last {@link #superseded} calls ended: committed, or not (they are forgotten). */
+  /**
+   * In {@code txn}, once every write is merged and before it commits: deletes from {@code log}
+   * the old entries of this transaction's supersessions that lie in runs, and lists the rest.
+   */
+  void flush(Transaction txn, jetbrains.exodus.env.Store log) {
+    if (pending.isEmpty()) return;
+    pending.sort((a, b) -> Long.compare(a[0], b[0]));
+    List<long[]> deferred = new ArrayList<>();
+    for (int from = 0, to; from < pending.size(); from = to) {
+      to = from + 1;
+      while (to < pending.size() && pending.get(to)[0] - pending.get(to - 1)[0] <= GAP) to++;
+      List<long[]> run = pending.subList(from, to);
+      if (run.size() >= RUN) {
+        for (long[] s : run) log.delete(txn, LongBinding.longToEntry(s[0]));
+      } else {
+        deferred.addAll(run);
+      }
+    }
+    deferred.sort((a, b) -> Long.compare(a[1], b[1]));
+    for (long[] s : deferred) {
+      listed.add(s[0]); // before the commit is visible: see the class comment
+      // new seqs only grow: an append, like the log's own
+      table.putRight(txn, LongBinding.longToEntry(s[1]), LongBinding.longToEntry(s[0]));
+    }
+    uncommitted.addAll(deferred);
+    pending.clear();
+  }
+
+  /** The transaction being written ended: committed, or not (what it listed is forgotten). */
   void transactionEnded(boolean wasCommitted) {
     for (long[] s : uncommitted) {
       if (wasCommitted) committed.put(s[0], s[1]);
       else listed.remove(s[0]);
     }
     uncommitted.clear();
+    pending.clear();
   }
 
   /**

@@ -253,6 +253,7 @@ final class XodusStore implements Store {
         if (after != before) newInfo.put(batch.db(), after);
         outcomes.add(new BatchOutcome(batch.db(), false, results, m.out, after.head()));
       }
+      for (Tables t : written) t.stale.flush(txn, t.log);
       for (DatabaseInfo info : newInfo.values()) {
         meta.put(txn, key(info.name()), infoBytes(info));
         digests.write(txn, info.name(), tables.get(info.name()).digest, newDigests.get(info.name()));
@@ -410,14 +411,14 @@ final class XodusStore implements Store {
     }
 
     /**
-     * Stores a winning delta: its register, its log entry (the register's old one is listed as
-     * stale, for a later sweep), the digest and the counts.
+     * Stores a winning delta: its register, its log entry (the register's old one goes to
+     * {@link StaleEntries}, deleted before the commit or swept later), the digest and the counts.
      */
     private void write(Delta d, EncodedDelta e, byte[] docPrefix, ByteIterable old, String owner, String previousOwner) {
       long digestChange = e.hash;
       long seq = ++n.head;
       if (old != null) {
-        t.stale.superseded(txn, seq, Layout.seqOf(old));
+        t.stale.superseded(seq, Layout.seqOf(old));
         if ((Layout.flagsOf(old) & REMOVED) != 0) n.tombstones--;
         digestChange ^= Layout.hashOf(old);
       } else {

@@ -84,6 +84,42 @@ class StaleEntriesTest extends StoreTestBase {
     assertEquals(2, store.changesSince("db", null, 0, 100, Integer.MAX_VALUE).deltas().size());
   }
 
+  @Test
+  @DisplayName("a commit that rewrites registers written together deletes their old entries itself; old entries far apart wait for a sweep")
+  void runsAreDeletedByTheCommit() throws IOException {
+    List<Delta> all = new ArrayList<>();
+    for (int r = 0; r < REGISTERS; r++) all.add(delta(r, 0));
+    store.commit(List.of(WriteBatch.of("db", all)));
+
+    List<Delta> bulk = new ArrayList<>(); // registers 0-99: their entries are seqs 1-100
+    for (int r = 0; r < 100; r++) bulk.add(delta(r, 1));
+    store.commit(List.of(WriteBatch.of("db", bulk)));
+    assertEquals(0, store.staleLogEntries(), "one run of 100: deleted in the commit");
+
+    List<Delta> few = new ArrayList<>(); // a run, but of fewer than StaleEntries.RUN
+    for (int r = 100; r < 100 + StaleEntries.RUN - 1; r++) few.add(delta(r, 1));
+    store.commit(List.of(WriteBatch.of("db", few)));
+    assertEquals(few.size(), store.staleLogEntries(), "too few to be worth a page rewrite in the commit");
+    assertEquals(few.size(), store.sweepLog(Integer.MAX_VALUE));
+
+    List<Delta> spread = new ArrayList<>(); // every 100th of the rest: 100 seqs apart
+    for (int r = 200; r < REGISTERS; r += 100) spread.add(delta(r, 1));
+    store.commit(List.of(WriteBatch.of("db", spread)));
+    assertEquals(spread.size(), store.staleLogEntries(), "far apart: listed for a sweep");
+
+    List<Delta> mixed = new ArrayList<>(); // a run of 40 beside three far apart, none of them rewritten above
+    for (int r = 210; r < 250; r++) mixed.add(delta(r, 2));
+    for (int r = 350; r < 800; r += 200) mixed.add(delta(r, 2));
+    store.commit(List.of(WriteBatch.of("db", mixed)));
+    assertEquals(spread.size() + 3, store.staleLogEntries(), "the run deleted, the three listed");
+
+    assertEachOnce(store.changesSince("db", null, 0, Integer.MAX_VALUE, Integer.MAX_VALUE).deltas(), "before the sweep");
+    reopen();
+    assertEquals(spread.size() + 3, store.staleLogEntries());
+    assertEquals(spread.size() + 3, store.sweepLog(Integer.MAX_VALUE));
+    assertEachOnce(store.changesSince("db", null, 0, Integer.MAX_VALUE, Integer.MAX_VALUE).deltas(), "after it");
+  }
+
   /** Every register once, and none other. */
   private static void assertEachOnce(List<byte[]> deltas, String what) throws IOException {
     Set<String> ids = new HashSet<>();
