@@ -73,11 +73,12 @@ class LogCleanerTest extends StoreTestBase {
       assertTrue(strict.cleanLog(), "with 80% to be live, this log has too much garbage");
       assertFalse(store.cleanLog(), "the default waits until less than half is live");
 
-      for (Store s : all) overwrite(s, 4500, 1500);
+      // ~25% live by Xodus's estimate; 4,500 left ~20%, too near 10, since each commit also writes a stale:D row
+      for (Store s : all) overwrite(s, 3000, 1500);
       assertTrue(store.cleanLog(), "the default cleans a log a quarter live");
       assertFalse(lenient.cleanLog(), "with 10% to be live, a quarter live is not yet too little");
       for (Store s : all) {
-        assertLastValues(s, 6000);
+        assertLastValues(s, 4500);
         assertEquals(3000, s.registers("db", "live").size());
       }
     } finally {
