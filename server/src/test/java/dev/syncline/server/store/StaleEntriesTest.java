@@ -1,6 +1,7 @@
 package dev.syncline.server.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -118,6 +119,27 @@ class StaleEntriesTest extends StoreTestBase {
     assertEquals(spread.size() + 3, store.staleLogEntries());
     assertEquals(spread.size() + 3, store.sweepLog(Integer.MAX_VALUE));
     assertEachOnce(store.changesSince("db", null, 0, Integer.MAX_VALUE, Integer.MAX_VALUE).deltas(), "after it");
+  }
+
+  @Test
+  @DisplayName("a commit that fails after superseding an entry lists nothing: that entry is still current, and no later sweep deletes it")
+  void failedCommitListsNothing() throws IOException {
+    List<Delta> all = new ArrayList<>();
+    for (int r = 0; r < REGISTERS; r++) all.add(delta(r, 0));
+    store.commit(List.of(WriteBatch.of("db", all)));
+
+    int[] calls = {0};
+    WriteGuard failsOnTheSecond = (col, action, owner) -> {
+      if (++calls[0] == 2) throw new IllegalStateException("a fault in the middle of the transaction");
+      return true;
+    };
+    WriteBatch failing = WriteBatch.of("db", List.of(delta(5, 1), delta(6, 1)), "w", failsOnTheSecond);
+    assertThrows(IllegalStateException.class, () -> store.commit(List.of(failing)));
+    assertEquals(0, store.staleLogEntries());
+
+    store.commit(List.of(WriteBatch.of("db", List.of(delta(500, 1))))); // a later commit, and its sweep
+    assertEquals(1, store.sweepLog(Integer.MAX_VALUE));
+    assertEachOnce(store.changesSince("db", null, 0, Integer.MAX_VALUE, Integer.MAX_VALUE).deltas(), "after the sweep");
   }
 
   /** Every register once, and none other. */
