@@ -30,9 +30,7 @@ class StaleEntriesTest extends StoreTestBase {
   void readersNeverGetSupersededEntries() throws Exception {
     long seed = System.nanoTime();
     Random rnd = new Random(seed);
-    List<Delta> first = new ArrayList<>();
-    for (int r = 0; r < REGISTERS; r++) first.add(delta(r, 0));
-    store.commit(List.of(WriteBatch.of("db", first)));
+    writeEveryRegister();
 
     AtomicBoolean stop = new AtomicBoolean();
     AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -88,9 +86,7 @@ class StaleEntriesTest extends StoreTestBase {
   @Test
   @DisplayName("a commit that rewrites registers written together deletes their old entries itself; old entries far apart wait for a sweep")
   void runsAreDeletedByTheCommit() throws IOException {
-    List<Delta> all = new ArrayList<>();
-    for (int r = 0; r < REGISTERS; r++) all.add(delta(r, 0));
-    store.commit(List.of(WriteBatch.of("db", all)));
+    writeEveryRegister();
 
     List<Delta> bulk = new ArrayList<>(); // registers 0-99: their entries are seqs 1-100
     for (int r = 0; r < 100; r++) bulk.add(delta(r, 1));
@@ -124,9 +120,7 @@ class StaleEntriesTest extends StoreTestBase {
   @Test
   @DisplayName("a commit that fails after superseding an entry lists nothing: that entry is still current, and no later sweep deletes it")
   void failedCommitListsNothing() throws IOException {
-    List<Delta> all = new ArrayList<>();
-    for (int r = 0; r < REGISTERS; r++) all.add(delta(r, 0));
-    store.commit(List.of(WriteBatch.of("db", all)));
+    writeEveryRegister();
 
     int[] calls = {0};
     WriteGuard failsOnTheSecond = (col, action, owner) -> {
@@ -140,6 +134,13 @@ class StaleEntriesTest extends StoreTestBase {
     store.commit(List.of(WriteBatch.of("db", List.of(delta(500, 1))))); // a later commit, and its sweep
     assertEquals(1, store.sweepLog(Integer.MAX_VALUE));
     assertEachOnce(store.changesSince("db", null, 0, Integer.MAX_VALUE, Integer.MAX_VALUE).deltas(), "after the sweep");
+  }
+
+  /** Every register's first value, in one commit: seqs 1 to {@link #REGISTERS}, in register order. */
+  private void writeEveryRegister() {
+    List<Delta> all = new ArrayList<>();
+    for (int r = 0; r < REGISTERS; r++) all.add(delta(r, 0));
+    store.commit(List.of(WriteBatch.of("db", all)));
   }
 
   /** Every register once, and none other. */
