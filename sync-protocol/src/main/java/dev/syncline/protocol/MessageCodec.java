@@ -504,11 +504,18 @@ public final class MessageCodec {
 
   /** Closes an {@link #encodeDeltaOpen} encoding with its seq: {@code …,"seq":N}}. */
   public static byte[] withSeq(byte[] open, long seq) {
-    byte[] tail = (",\"seq\":" + seq + "}").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    byte[] out = java.util.Arrays.copyOf(open, open.length + tail.length);
-    System.arraycopy(tail, 0, out, open.length, tail.length);
+    if (seq < 0) throw new IllegalArgumentException("seq: negative " + seq);
+    int digits = 1;
+    for (long rest = seq / 10; rest > 0; rest /= 10) digits++;
+    // the writer closes every delta it stores: digits written in place, no string in between
+    byte[] out = java.util.Arrays.copyOf(open, open.length + SEQ.length + digits + 1);
+    int at = put(out, open.length, SEQ) + digits;
+    out[at] = '}';
+    for (long rest = seq; at > open.length + SEQ.length; rest /= 10) out[--at] = (byte) ('0' + rest % 10);
     return out;
   }
+
+  private static final byte[] SEQ = ascii(",\"seq\":");
 
   public static byte[] encodeDelta(Delta delta) {
     return Json.bytes(delta);

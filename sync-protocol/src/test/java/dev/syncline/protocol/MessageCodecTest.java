@@ -367,7 +367,8 @@ class MessageCodecTest {
           ? Json.MAPPER.readTree(values[rnd.nextInt(values.length)])
           : com.fasterxml.jackson.databind.node.TextNode.valueOf(strings[rnd.nextInt(strings.length)]);
       Delta d = new Delta(strings[1 + rnd.nextInt(strings.length - 1)], strings[1 + rnd.nextInt(strings.length - 1)],
-          strings[1 + rnd.nextInt(strings.length - 1)], value, "1732212345678-000" + rnd.nextInt(10) + "-c7f3a", 1 + rnd.nextInt(1_000_000));
+          strings[1 + rnd.nextInt(strings.length - 1)], value, "1732212345678-000" + rnd.nextInt(10) + "-c7f3a",
+          rnd.nextBoolean() ? 1 + rnd.nextInt(1_000_000) : Long.MAX_VALUE >> rnd.nextInt(63)); // every digit count
       byte[] expected = Json.bytes(d);
       byte[] actual = MessageCodec.withSeq(MessageCodec.encodeDeltaOpen(d), d.seq());
       org.junit.jupiter.api.Assertions.assertEquals(new String(expected, StandardCharsets.UTF_8), new String(actual, StandardCharsets.UTF_8),

@@ -190,14 +190,15 @@ final class PeerLink implements Replication.LinkHandle {
    * too far ahead to apply.
    */
   boolean admit(java.util.List<dev.syncline.protocol.Delta> deltas) {
-    long limit = System.currentTimeMillis() + replication.options().maxClockSkewMs();
-    for (var d : deltas) {
-      if (dev.syncline.protocol.Hlc.msOf(d.ts()) > limit) {
-        clockAhead(d.ts());
-        return false;
-      }
+    // timestamps order as strings, and the clock keeps only the greatest it receives: one will do
+    String latest = null;
+    for (var d : deltas) if (latest == null || d.ts().compareTo(latest) > 0) latest = d.ts();
+    if (latest == null) return true;
+    if (dev.syncline.protocol.Hlc.msOf(latest) > System.currentTimeMillis() + replication.options().maxClockSkewMs()) {
+      clockAhead(latest);
+      return false;
     }
-    for (var d : deltas) replication.clock().receive(dev.syncline.protocol.Hlc.parse(d.ts()));
+    replication.clock().receive(dev.syncline.protocol.Hlc.parse(latest));
     return true;
   }
 

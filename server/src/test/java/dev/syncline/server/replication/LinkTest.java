@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.server.testing.Cluster;
 import dev.syncline.server.testing.ClusterNode;
+import dev.syncline.server.testing.Deltas;
 import dev.syncline.server.testing.WsClient;
 import java.time.Duration;
 import org.junit.jupiter.api.DisplayName;
@@ -128,18 +129,30 @@ class LinkTest {
         assertEquals("welcome", peer.request(peerHello("srv-x", "n1", time, proof)).path("type").asText());
         peer.send(WsClient.obj("subscribed").put("sid", "s1").put("db", "app").put("epoch", "e1").put("head", 2)
             .put("createdAt", time));
-        // read by the streaming reader: the hub's own form, a committed seq on each delta
+        // the hub's own form: a committed seq on each delta
+        // its second delta is stamped 20 s ahead (inside maxClockSkewMs), its third back at now
+        String ahead = Deltas.ts(System.currentTimeMillis() + 20_000, 7, "srv-x");
         peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":1,\"deltas\":[{\"col\":\"c\",\"id\":\"d1\","
-            + "\"attr\":\"v\",\"value\":{\"n\":[1.50,null]},\"ts\":\"" + now(0, "srv-x") + "\",\"seq\":1}]}");
+            + "\"attr\":\"v\",\"value\":{\"n\":[1.50,null]},\"ts\":\"" + now(0, "srv-x") + "\",\"seq\":1},"
+            + "{\"col\":\"c\",\"id\":\"d1\",\"attr\":\"w\",\"value\":2,\"ts\":\"" + ahead + "\",\"seq\":1},"
+            + "{\"col\":\"c\",\"id\":\"d1\",\"attr\":\"x\",\"value\":3,\"ts\":\"" + now(1, "srv-x") + "\",\"seq\":1}]}");
         JsonNode ack = peer.next("feed.ack");
         assertEquals(1, ack.path("seq").asLong(), ack.toString());
         assertEquals("{\"n\":[1.50,null]}", a.registers("app").get("c/d1/v").value().toString());
+        // the server's clock moved past the page's latest ts: what it stamps next orders after it
+        var systemBefore = a.registers("$system");
+        assertEquals("result", a.admin(admin("user.create", args().put("username", "carol").put("password", "correct horse battery")))
+            .path("type").asText());
+        var written = new java.util.HashMap<>(a.registers("$system"));
+        written.entrySet().removeIf(e -> e.getValue().equals(systemBefore.get(e.getKey())));
+        assertFalse(written.isEmpty(), "the user was stored");
+        written.forEach((key, reg) -> assertTrue(reg.ts().compareTo(ahead) > 0, key + " stamped " + reg.ts() + ", not after " + ahead));
         // an empty collection name: the tree reader says what is wrong, and the link fails
         peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":[{\"col\":\"\",\"id\":\"d2\","
             + "\"attr\":\"v\",\"value\":1,\"ts\":\"" + now(1, "srv-x") + "\",\"seq\":2}]}");
         peer.awaitClose();
       }
-      assertEquals(1, a.registers("app").size(), "nothing of the malformed page is stored");
+      assertEquals(3, a.registers("app").size(), "nothing of the malformed page is stored");
     }
   }
 
