@@ -1,10 +1,12 @@
 package dev.syncline.server.store;
 
+import dev.syncline.protocol.Json;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import jetbrains.exodus.ArrayByteIterable;
 import jetbrains.exodus.ByteIterable;
+import jetbrains.exodus.bindings.StringBinding;
 
 /**
  * How keys and values of {@link XodusStore} are laid out in bytes. Names cannot hold NUL, so
@@ -143,6 +145,24 @@ final class Layout {
       if (p.length + 4 <= log.getLength() && Arrays.equals(raw, 4, 4 + p.length, p, 0, p.length)) return true;
     }
     return false;
+  }
+
+  /** A key or value of {@code $meta}, {@code $state} or {@code $floors}: Xodus's string binding. */
+  static ArrayByteIterable text(String s) {
+    return StringBinding.stringToEntry(s);
+  }
+
+  /** A value of {@code $meta}: the database's {@link DatabaseInfo} as JSON. */
+  static ArrayByteIterable infoValue(DatabaseInfo info) {
+    return new ArrayByteIterable(Json.bytes(info));
+  }
+
+  static DatabaseInfo infoOf(ByteIterable meta) {
+    try {
+      return Json.MAPPER.readValue(meta.getBytesUnsafe(), 0, meta.getLength(), DatabaseInfo.class);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("corrupt database metadata", e);
+    }
   }
 
   static byte[] copy(ByteIterable b) {

@@ -1,0 +1,122 @@
+package dev.syncline.server.store;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import jetbrains.exodus.ArrayByteIterable;
+import jetbrains.exodus.ByteIterable;
+import jetbrains.exodus.env.Cursor;
+import jetbrains.exodus.env.Environment;
+import jetbrains.exodus.env.Store;
+import jetbrains.exodus.env.Transaction;
+
+/**
+ * The {@code $peers} table: this server's cursor into each peer's feed of each database
+ * ({@code in\0PEER\0DB}: seq, epoch), written in the same transaction as the data it covers, and
+ * each peer's last ack of this server's feed ({@code out\0PEER\0DB}: seq, the peer's head,
+ * epoch, the peer's epoch). Keys are plain UTF-8, since their parts are separated by NUL.
+ */
+final class PeerTable {
+  private static final String IN = "in\0";
+  private static final String OUT = "out\0";
+
+  private final Environment env;
+  private final Store table;
+
+  PeerTable(Environment env, Store table) {
+    this.env = env;
+    this.table = table;
+  }
+
+  /** Stores a feed cursor in the writer's transaction, beside the data it covers. */
+  void storeCursor(Transaction txn, PeerCursor c) {
+    byte[] epoch = c.epoch().getBytes(StandardCharsets.UTF_8);
+    ByteBuffer v = ByteBuffer.allocate(8 + epoch.length).putLong(c.seq()).put(epoch);
+    table.put(txn, raw(IN + c.peer() + '\0' + c.db()), new ArrayByteIterable(v.array()));
+  }
+
+  void savePeerAcks(Collection<PeerAck> acks) {
+    if (acks.isEmpty()) return;
+    env.executeInExclusiveTransaction(txn -> {
+      for (PeerAck a : acks) {
+        byte[] epoch = (a.epoch() + '\0' + a.peerEpoch()).getBytes(StandardCharsets.UTF_8);
+        ByteBuffer v = ByteBuffer.allocate(16 + epoch.length).putLong(a.seq()).putLong(a.peerHead()).put(epoch);
+        table.put(txn, raw(OUT + a.peer() + '\0' + a.db()), new ArrayByteIterable(v.array()));
+      }
+    });
+  }
+
+  void saveCursors(Collection<PeerCursor> cursors) {
+    if (cursors.isEmpty()) return;
+    env.executeInExclusiveTransaction(txn -> {
+      for (PeerCursor c : cursors) {
+        ByteIterable old = table.get(txn, raw(IN + c.peer() + '\0' + c.db()));
+        if (old != null) {
+          byte[] v = Layout.copy(old);
+          long seq = ByteBuffer.wrap(v).getLong();
+          String epoch = new String(v, 8, v.length - 8, StandardCharsets.UTF_8);
+          if (epoch.equals(c.epoch()) && seq >= c.seq()) continue; // a data write already stored as much
+        }
+        storeCursor(txn, c);
+      }
+    });
+  }
+
+  void forgetPeer(String peer) {
+    env.executeInExclusiveTransaction(txn -> {
+      List<ByteIterable> keys = new ArrayList<>();
+      for (String side : List.of(IN, OUT)) {
+        scanPeers(txn, side + peer + '\0', (k, v) -> keys.add(raw(k)));
+      }
+      keys.forEach(k -> table.delete(txn, k));
+    });
+  }
+
+  Map<String, PeerCursor> peerCursors(String peer) {
+    return env.computeInReadonlyTransaction(txn -> {
+      Map<String, PeerCursor> out = new HashMap<>();
+      String prefix = IN + peer + '\0';
+      scanPeers(txn, prefix, (k, v) -> {
+        String db = k.substring(prefix.length());
+        ByteBuffer b = ByteBuffer.wrap(v);
+        long seq = b.getLong();
+        out.put(db, new PeerCursor(peer, db, new String(v, 8, v.length - 8, StandardCharsets.UTF_8), seq));
+      });
+      return out;
+    });
+  }
+
+  List<PeerAck> peerAcks() {
+    return env.computeInReadonlyTransaction(txn -> {
+      List<PeerAck> out = new ArrayList<>();
+      scanPeers(txn, OUT, (k, v) -> {
+        String[] parts = k.split("\0", 3);
+        ByteBuffer b = ByteBuffer.wrap(v);
+        long seq = b.getLong();
+        long head = b.getLong();
+        String[] epochs = new String(v, 16, v.length - 16, StandardCharsets.UTF_8).split("\0", 2);
+        out.add(new PeerAck(parts[1], parts[2], epochs[0], seq, head, epochs.length > 1 ? epochs[1] : ""));
+      });
+      return out;
+    });
+  }
+
+  private void scanPeers(Transaction txn, String prefix, java.util.function.BiConsumer<String, byte[]> each) {
+    byte[] p = prefix.getBytes(StandardCharsets.UTF_8);
+    try (Cursor c = table.openCursor(txn)) {
+      if (c.getSearchKeyRange(new ArrayByteIterable(p)) == null) return;
+      do {
+        if (!Layout.startsWith(c.getKey(), p)) break;
+        each.accept(new String(Layout.copy(c.getKey()), StandardCharsets.UTF_8), Layout.copy(c.getValue()));
+      } while (c.getNext());
+    }
+  }
+
+  private static ArrayByteIterable raw(String s) {
+    return new ArrayByteIterable(s.getBytes(StandardCharsets.UTF_8));
+  }
+}
