@@ -374,5 +374,8 @@ class MessageCodecTest {
       org.junit.jupiter.api.Assertions.assertEquals(new String(expected, StandardCharsets.UTF_8), new String(actual, StandardCharsets.UTF_8),
           "seed " + seed);
     }
+    // a negative seq is a writer bug: refused, not written as "-1"
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> MessageCodec.withSeq(MessageCodec.encodeDeltaOpen(new Delta("c", "i", "a", null, "1732212345678-0000-c7f3a")), -1));
   }
 }
