@@ -16,9 +16,11 @@ final class WriteAccess implements WriteGuard {
   // (only the writer thread calls permits)
   private Directory seen;
   private Caller now;
-  // the policy of the collection last asked about: a push's deltas mostly share one
+  // the levels of the collection last asked about, by action (null until asked): a push's
+  // deltas mostly share one collection, and a level depends only on the policy and the caller
   private String col;
   private Policy policy;
+  private final Policy.Level[] levels = new Policy.Level[Action.values().length];
 
   WriteAccess(Auth auth, Caller caller, String db) {
     this.auth = auth;
@@ -32,18 +34,23 @@ final class WriteAccess implements WriteGuard {
     if (dir != seen) {
       seen = dir;
       now = auth.refresh(caller);
-      this.col = null;
+      this.col = null; // the policies or the caller may have changed: every level is asked again
     }
     if (now == null) return false; // signed out meanwhile: disabled, deleted, or a new password
     if (!col.equals(this.col)) {
       this.col = col;
       policy = dir.policy(db, col);
+      java.util.Arrays.fill(levels, null);
     }
-    Policy.Level level = policy.level(switch (action) {
-      case CREATE -> Policy.Action.CREATE;
-      case UPDATE -> Policy.Action.UPDATE;
-      case DESTROY -> Policy.Action.DESTROY;
-    }, now);
+    Policy.Level level = levels[action.ordinal()];
+    if (level == null) {
+      level = policy.level(switch (action) {
+        case CREATE -> Policy.Action.CREATE;
+        case UPDATE -> Policy.Action.UPDATE;
+        case DESTROY -> Policy.Action.DESTROY;
+      }, now);
+      levels[action.ordinal()] = level;
+    }
     return level == Policy.Level.ALL || (level == Policy.Level.OWNED && now.user() != null && now.user().equals(owner));
   }
 }

@@ -72,7 +72,8 @@ final class Merger {
     ArrayByteIterable docKey = new ArrayByteIterable(docPrefix);
     ByteIterable doc = t.registers.get(txn, docKey);
     String owner = doc == null ? null : Layout.ownerOf(doc);
-    ByteIterable old = t.registers.get(txn, new ArrayByteIterable(e.registerKey));
+    // a document's entry goes only with its last register (Removals), so without one it has none
+    ByteIterable old = doc == null ? null : t.registers.get(txn, new ArrayByteIterable(e.registerKey));
     long hash = e.hash;
     // written before the database was destroyed: superseded by the destroy, like by a newer value
     Merge.Outcome outcome = floor != null && d.ts().compareTo(floor) <= 0 ? Merge.Outcome.SUPERSEDED : decide(old, d, hash);
@@ -96,8 +97,7 @@ final class Merger {
       if (owner != null && !d.attr().equals(Delta.OWNER)) {
         Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
         EncodedDelta ownerEncoded = EncodedDelta.of(ownerDelta);
-        write(ownerDelta, ownerEncoded, docPrefix,
-            t.registers.get(txn, new ArrayByteIterable(ownerEncoded.registerKey)), owner, owner);
+        write(ownerDelta, ownerEncoded, docPrefix, null, owner, owner); // a new document has no $owner yet
       }
     }
     String previousOwner = owner;

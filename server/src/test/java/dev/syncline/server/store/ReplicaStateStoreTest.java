@@ -337,6 +337,70 @@ class ReplicaStateStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("counts and digest always equal a fresh store's given only the stored registers: random writes to new and "
+      + "existing documents (owned ones too), removals, destroys, purges, trims and reopens")
+  void bookkeepingFollowsTheRegisters() throws IOException {
+    long seed = System.nanoTime();
+    Random rnd = new Random(seed);
+    long ms = 1_000;
+    for (int round = 0; round < 40; round++) {
+      String context = "round " + round + ", seed " + seed;
+      List<Delta> deltas = new ArrayList<>();
+      for (int i = 0; i < 1 + rnd.nextInt(30); i++) {
+        String id = "d" + rnd.nextInt(25);
+        int kind = rnd.nextInt(10);
+        String attr = kind == 0 ? Delta.DELETED : kind == 1 ? Delta.OWNER : "a" + rnd.nextInt(3);
+        JsonNode value = switch (kind) {
+          case 0 -> BooleanNode.valueOf(rnd.nextInt(3) > 0);
+          case 1 -> TextNode.valueOf(rnd.nextBoolean() ? "alice" : "bob");
+          default -> rnd.nextInt(4) == 0 ? NullNode.getInstance() : IntNode.valueOf(rnd.nextInt(100));
+        };
+        // now and then stamped in the past, so some writes lose to what is stored
+        deltas.add(new Delta("c", id, attr, value, ts(rnd.nextInt(6) == 0 ? ms - 20 : ms++, i, "w")));
+      }
+      // a signed-in writer makes the $owner of each document it creates
+      store.commit(List.of(WriteBatch.of("db", deltas, rnd.nextBoolean() ? "alice" : null, null)));
+      switch (rnd.nextInt(6)) {
+        case 0 -> store.purgeTombstones("db", ms - rnd.nextInt(30), Long.MAX_VALUE, 1 + rnd.nextInt(200));
+        case 1 -> store.destroyThrough("db", ts(ms - rnd.nextInt(60), 0, "admin"));
+        case 2 -> reopen();
+        default -> { }
+      }
+      if (store.database("db").isEmpty()) {
+        store.createDatabase("db", ms);
+        continue;
+      }
+      assertMatchesItsRegisters(context);
+    }
+  }
+
+  /** Loads every register of {@code db} into a fresh store and compares the counts and digest. */
+  private void assertMatchesItsRegisters(String context) throws IOException {
+    List<Delta> registers = new ArrayList<>();
+    byte[] after = null;
+    RegisterPage page;
+    do {
+      page = store.registersInBuckets("db", all(), after, 100, 1 << 20, 0);
+      for (byte[] json : page.deltas()) registers.add(dev.syncline.protocol.MessageCodec.decodeStoredDelta(readTree(json)));
+      after = page.resumeKey();
+    } while (page.more());
+    Path other = Files.createTempDirectory("syncline-store-rebuilt");
+    try (Store rebuilt = Store.openXodus(other, false, 8 << 20)) {
+      rebuilt.createDatabase("db", 1);
+      if (!registers.isEmpty()) rebuilt.commit(List.of(WriteBatch.replicated("db", registers, "peer", null)));
+      DatabaseInfo want = rebuilt.database("db").orElseThrow();
+      DatabaseInfo got = store.database("db").orElseThrow();
+      assertEquals(List.of(want.documents(), want.attributes(), want.tombstones()),
+          List.of(got.documents(), got.attributes(), got.tombstones()), "documents, attributes, tombstones; " + context);
+      assertArrayEquals(rebuilt.digest("db").orElseThrow().buckets(), store.digest("db").orElseThrow().buckets(), context);
+    } finally {
+      try (var files = Files.walk(other)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a store that kept each digest as one whole array opens with the same digest, and goes on from it in chunks")
   void readsWholeArrayDigests() throws IOException {
     List<Delta> first = List.of(
