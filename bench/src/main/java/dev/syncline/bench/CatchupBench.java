@@ -120,6 +120,7 @@ final class CatchupBench implements Callable<Integer> {
       r.json.set("rounds", roundsJson);
       r.json.set("loadServer", loadServer);
       r.json.set("loadCpu", loadCpuUse);
+      r.json.set("cpu", cpus[medianRound]); // the median round's, as in the summary line (and its window, for profile-summary)
       StringBuilder each = new StringBuilder();
       for (double rate : rates) each.append(each.length() == 0 ? "" : ", ").append(Math.round(rate));
       r.emit(String.format("catchup %d attributes: median %.0f attributes/s (rounds: %s), load %.0f deltas/s "

@@ -21,6 +21,8 @@ final class CpuMeter {
 
   private final long[] serverPids;
   private final long startNanos = System.nanoTime();
+  /** The window's start on the wall clock, so a server's profile can be cut to it ({@code profile-summary --from}). */
+  private final long startEpochMs = System.currentTimeMillis();
   private final long machineBusy0;
   private final long server0;
   private final long self0;
@@ -57,6 +59,8 @@ final class CpuMeter {
     int cores = Runtime.getRuntime().availableProcessors();
     return Json.MAPPER.createObjectNode()
         .put("wallSeconds", ServerStats.round1(wall))
+        .put("fromEpochMs", startEpochMs)
+        .put("toEpochMs", System.currentTimeMillis())
         .put("cores", cores)
         .put("serverCpuSeconds", ServerStats.round1(server))
         .put("generatorCpuSeconds", ServerStats.round1(self))

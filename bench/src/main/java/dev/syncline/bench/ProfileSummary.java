@@ -2,6 +2,7 @@ package dev.syncline.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -35,14 +36,41 @@ final class ProfileSummary implements Callable<Integer> {
   @Option(names = "--threads", description = "threads listed (default 4)")
   int threads = 4;
 
+  @Option(names = "--from", description = "only samples at or after this time, epoch ms (a result's cpu.fromEpochMs: the measured window)")
+  long fromEpochMs = Long.MIN_VALUE;
+
+  @Option(names = "--to", description = "only samples before this time, epoch ms (a result's cpu.toEpochMs)")
+  long toEpochMs = Long.MAX_VALUE;
+
+  @Option(names = "--window-of", paramLabel = "RESULTS", description = "only samples in the measured window of the last result in "
+      + "RESULTS (run.sh's results.jsonl)")
+  Path windowOf;
+
   private final Map<String, Integer> samplesByThread = new HashMap<>();
   private final Map<String, Map<String, Integer>> inclusive = new HashMap<>();
   private final Map<String, Map<String, Integer>> self = new HashMap<>();
 
   @Override
   public Integer call() throws IOException {
+    read();
+    print(System.out);
+    return 0;
+  }
+
+  /** Counts the recording's CPU samples in the window, by thread and method. */
+  void read() throws IOException {
+    if (windowOf != null) {
+      List<String> lines = Files.readAllLines(windowOf).stream().filter(l -> !l.isBlank()).toList();
+      if (lines.isEmpty()) throw new IOException(windowOf + ": no result");
+      com.fasterxml.jackson.databind.JsonNode cpu = dev.syncline.protocol.Json.MAPPER.readTree(lines.get(lines.size() - 1)).path("cpu");
+      if (!cpu.has("fromEpochMs")) throw new IOException(windowOf + ": its last result has no measured window (cpu.fromEpochMs)");
+      fromEpochMs = cpu.path("fromEpochMs").asLong();
+      toEpochMs = cpu.path("toEpochMs").asLong();
+    }
     for (RecordedEvent e : RecordingFile.readAllEvents(file)) {
       if (!e.getEventType().getName().equals("jdk.ExecutionSample") || e.getStackTrace() == null) continue;
+      long at = e.getStartTime().toEpochMilli();
+      if (at < fromEpochMs || at >= toEpochMs) continue;
       String thread = pool(e.getThread("sampledThread").getJavaName());
       samplesByThread.merge(thread, 1, Integer::sum);
       List<RecordedFrame> frames = e.getStackTrace().getFrames();
@@ -53,13 +81,13 @@ final class ProfileSummary implements Callable<Integer> {
         if (seen.add(name(f))) inclusive.computeIfAbsent(thread, t -> new HashMap<>()).merge(name(f), 1, Integer::sum);
       }
     }
-    print(System.out);
-    return 0;
   }
 
-  private void print(PrintStream out) {
+  void print(PrintStream out) {
     int total = samplesByThread.values().stream().mapToInt(Integer::intValue).sum();
-    out.printf("%s: %d CPU samples%n%nthreads%n", file.getFileName(), total);
+    String window = fromEpochMs == Long.MIN_VALUE && toEpochMs == Long.MAX_VALUE ? ""
+        : String.format(" from %s to %s", instant(fromEpochMs), instant(toEpochMs));
+    out.printf("%s: %d CPU samples%s%n%nthreads%n", file.getFileName(), total, window);
     List<Map.Entry<String, Integer>> busiest = sorted(samplesByThread);
     for (Map.Entry<String, Integer> t : busiest) out.printf("  %5.1f%%  %s%n", 100.0 * t.getValue() / total, t.getKey());
     for (Map.Entry<String, Integer> t : busiest.subList(0, Math.min(threads, busiest.size()))) {
@@ -87,6 +115,11 @@ final class ProfileSummary implements Callable<Integer> {
 
   private static String name(RecordedFrame f) {
     return f.getMethod().getType().getName() + "." + f.getMethod().getName();
+  }
+
+  private static String instant(long epochMs) {
+    if (epochMs == Long.MIN_VALUE) return "the start";
+    return epochMs == Long.MAX_VALUE ? "the end" : java.time.Instant.ofEpochMilli(epochMs).toString();
   }
 
   /** "vert.x-eventloop-thread-1" → "vert.x-eventloop-thread-*". */
