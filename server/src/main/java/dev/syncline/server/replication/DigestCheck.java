@@ -9,7 +9,6 @@ import dev.syncline.protocol.Merge;
 import dev.syncline.server.store.DatabaseDigest;
 import dev.syncline.server.store.Digests;
 import dev.syncline.server.store.WriteBatch;
-import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
@@ -109,11 +108,11 @@ final class DigestCheck {
   /** One page of the peer's registers of the buckets asked for. */
   void onRepair(JsonNode m) {
     String db = m.path("db").asText();
-    List<Delta> deltas = new ArrayList<>();
+    List<Delta> deltas;
     try {
-      for (JsonNode d : m.path("deltas")) deltas.add(Json.MAPPER.treeToValue(d, Delta.class));
-    } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
-      link.fail("the peer sent a malformed repair page");
+      deltas = FeedSink.deltasOf(m.get("deltas"));
+    } catch (IllegalArgumentException e) {
+      link.fail("the peer sent a malformed repair page: " + e.getMessage());
       return;
     }
     if (!link.admit(deltas)) {

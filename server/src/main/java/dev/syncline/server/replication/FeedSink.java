@@ -248,8 +248,11 @@ final class FeedSink {
     }
   }
 
-  /** Deltas as a peer sends them: already checked by the server that took them, so only their shape is. */
-  private static List<Delta> deltasOf(JsonNode array) {
+  /**
+   * Deltas as a peer sends them (feed and repair pages): already checked by the server that took
+   * them, so only their shape is. Throws {@link IllegalArgumentException} naming what is wrong.
+   */
+  static List<Delta> deltasOf(JsonNode array) {
     if (array == null || !array.isArray()) throw new IllegalArgumentException("deltas: not an array");
     List<Delta> out = new ArrayList<>(array.size());
     for (JsonNode d : array) out.add(MessageCodec.decodeStoredDelta(d));

@@ -156,6 +156,39 @@ class LinkTest {
     }
   }
 
+  @Test
+  @DisplayName("a peer's repair page is merged; one with a malformed delta fails the link, stores nothing, and the server serves on")
+  void peerRepairPages() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      long time = System.currentTimeMillis();
+      String proof = new PeerAuth(ClusterNode.CLUSTER_SECRET).dialProof("srv-x", "n2", time);
+      try (WsClient peer = WsClient.connect(a.port())) {
+        assertEquals("welcome", peer.request(peerHello("srv-x", "n2", time, proof)).path("type").asText());
+        peer.sendRaw(repairPage("{\"col\":\"c\",\"id\":\"r1\",\"attr\":\"v\",\"value\":1,\"ts\":\"" + now(0, "srv-x") + "\",\"seq\":4}"));
+        Cluster.await(() -> a.registers("app").containsKey("c/r1/v"), WITHIN, () -> "the repaired register " + a.registers("app"));
+        // an empty collection name: before repair pages were checked as feed pages are, this was stored
+        peer.sendRaw(repairPage("{\"col\":\"\",\"id\":\"r2\",\"attr\":\"v\",\"value\":2,\"ts\":\"" + now(1, "srv-x") + "\"}"));
+        peer.awaitClose();
+      }
+      try (WsClient peer = WsClient.connect(a.port())) {
+        String proof2 = new PeerAuth(ClusterNode.CLUSTER_SECRET).dialProof("srv-x", "n3", time);
+        assertEquals("welcome", peer.request(peerHello("srv-x", "n3", time, proof2)).path("type").asText());
+        peer.sendRaw(repairPage("{\"col\":\"c\",\"id\":\"r3\",\"attr\":\"v\",\"value\":3,\"ts\":\"not-a-timestamp\"}"));
+        peer.awaitClose();
+      }
+      try (WsClient writer = a.connect("writer-a")) {
+        assertEquals("ack", writer.request(push("app", delta("c", "w1", "v", 4, now(0, "writer-a")))).path("type").asText());
+      }
+      assertEquals(java.util.Set.of("c/r1/v", "c/w1/v"), a.registers("app").keySet(), "nothing of the malformed pages is stored");
+    }
+  }
+
+  private static String repairPage(String delta) {
+    return "{\"type\":\"repair\",\"db\":\"app\",\"buckets\":[],\"more\":false,\"deltas\":[" + delta + "]}";
+  }
+
   private static void assertRefused(ClusterNode a, String id, String nonce, long time, String proof) {
     try (WsClient raw = WsClient.connect(a.port())) {
       JsonNode answer = raw.request(peerHello(id, nonce, time, proof));
