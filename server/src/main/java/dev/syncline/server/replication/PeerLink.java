@@ -198,7 +198,7 @@ final class PeerLink implements Replication.LinkHandle {
       clockAhead(latest);
       return false;
     }
-    replication.clock().receive(dev.syncline.protocol.Hlc.parse(latest));
+    replication.clock().receive(latest);
     return true;
   }
 

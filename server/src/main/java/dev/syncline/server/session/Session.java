@@ -305,7 +305,7 @@ public final class Session {
     List<Delta> accepted = new ArrayList<>(push.deltas());
     Screened screened = screen(push, refused, accepted);
     int acceptedCount = screened.accepted();
-    if (screened.latest() != null) services.clock().receive(Hlc.parse(screened.latest()));
+    if (screened.latest() != null) services.clock().receive(screened.latest());
     if (acceptedCount == 0) {
       answerPush(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null, 0)));
       return;
