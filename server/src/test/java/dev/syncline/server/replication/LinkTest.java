@@ -124,9 +124,7 @@ class LinkTest {
       c.startAll();
       ClusterNode a = c.node(0);
       long time = System.currentTimeMillis();
-      String proof = new PeerAuth(ClusterNode.CLUSTER_SECRET).dialProof("srv-x", "n1", time);
-      try (WsClient peer = WsClient.connect(a.port())) {
-        assertEquals("welcome", peer.request(peerHello("srv-x", "n1", time, proof)).path("type").asText());
+      try (WsClient peer = connectAsPeer(a, "srv-x", "n1")) {
         peer.send(WsClient.obj("subscribed").put("sid", "s1").put("db", "app").put("epoch", "e1").put("head", 2)
             .put("createdAt", time));
         // the hub's own form: a committed seq on each delta
@@ -162,19 +160,14 @@ class LinkTest {
     try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
       c.startAll();
       ClusterNode a = c.node(0);
-      long time = System.currentTimeMillis();
-      String proof = new PeerAuth(ClusterNode.CLUSTER_SECRET).dialProof("srv-x", "n2", time);
-      try (WsClient peer = WsClient.connect(a.port())) {
-        assertEquals("welcome", peer.request(peerHello("srv-x", "n2", time, proof)).path("type").asText());
+      try (WsClient peer = connectAsPeer(a, "srv-x", "n2")) {
         peer.sendRaw(repairPage("{\"col\":\"c\",\"id\":\"r1\",\"attr\":\"v\",\"value\":1,\"ts\":\"" + now(0, "srv-x") + "\",\"seq\":4}"));
         Cluster.await(() -> a.registers("app").containsKey("c/r1/v"), WITHIN, () -> "the repaired register " + a.registers("app"));
         // an empty collection name: before repair pages were checked as feed pages are, this was stored
         peer.sendRaw(repairPage("{\"col\":\"\",\"id\":\"r2\",\"attr\":\"v\",\"value\":2,\"ts\":\"" + now(1, "srv-x") + "\"}"));
         peer.awaitClose();
       }
-      try (WsClient peer = WsClient.connect(a.port())) {
-        String proof2 = new PeerAuth(ClusterNode.CLUSTER_SECRET).dialProof("srv-x", "n3", time);
-        assertEquals("welcome", peer.request(peerHello("srv-x", "n3", time, proof2)).path("type").asText());
+      try (WsClient peer = connectAsPeer(a, "srv-x", "n3")) {
         peer.sendRaw(repairPage("{\"col\":\"c\",\"id\":\"r3\",\"attr\":\"v\",\"value\":3,\"ts\":\"not-a-timestamp\"}"));
         peer.awaitClose();
       }
@@ -183,6 +176,15 @@ class LinkTest {
       }
       assertEquals(java.util.Set.of("c/r1/v", "c/w1/v"), a.registers("app").keySet(), "nothing of the malformed pages is stored");
     }
+  }
+
+  /** A connection that has said hello as peer {@code id} with a good proof, and been welcomed. */
+  private static WsClient connectAsPeer(ClusterNode server, String id, String nonce) {
+    long time = System.currentTimeMillis();
+    WsClient peer = WsClient.connect(server.port());
+    assertEquals("welcome", peer.request(peerHello(id, nonce, time, new PeerAuth(ClusterNode.CLUSTER_SECRET).dialProof(id, nonce, time)))
+        .path("type").asText());
+    return peer;
   }
 
   private static String repairPage(String delta) {
