@@ -480,8 +480,9 @@ public final class MessageCodec {
 
   /**
    * A delta as a server stored or forwarded it (a peer's feed, a dump): it was checked when it was
-   * first taken, so only its shape is checked here — unlike {@link #decodeDelta}, reserved
-   * attributes such as {@code $owner} pass. Throws {@link IllegalArgumentException} naming the field.
+   * first taken, so only its shape, and that its value is one a server stores ({@link #valueFault}),
+   * are checked here — unlike {@link #decodeDelta}, reserved attributes such as {@code $owner} pass.
+   * Throws {@link IllegalArgumentException} naming the field.
    */
   public static Delta decodeStoredDelta(JsonNode d) {
     String col = storedText(d, "col");
@@ -491,6 +492,9 @@ public final class MessageCodec {
     JsonNode value = d.get("value");
     if (value == null) throw new IllegalArgumentException("value: missing in " + d);
     if (!Hlc.isValid(ts)) throw new IllegalArgumentException("ts: not a timestamp in " + d);
+    // what no server stores: a lone surrogate would fail the encoder later, or be merged with its neighbour
+    String fault = valueFault(value);
+    if (fault != null) throw new IllegalArgumentException("value: " + fault + " in " + d);
     return new Delta(col, id, attr, value, ts);
   }
 

@@ -115,7 +115,8 @@ final class Dialer extends VerticleBase {
     }
     JsonNode peer = m.path("peer");
     String peerId = peer.path("serverId").asText(null);
-    if (!"welcome".equals(m.path("type").asText()) || peerId == null
+    // the id names the peer in stored keys ($peers), as the accepting side checks it
+    if (!"welcome".equals(m.path("type").asText()) || !dev.syncline.protocol.Hlc.isValidOrigin(peerId)
         || !replication.auth().checkAccept(peerId, replication.serverId(), nonce, peer.path("proof").asText(null))) {
       String why = "error".equals(m.path("type").asText()) ? "the peer refused the link: " + m.path("message").asText()
           : "the peer did not prove it knows the cluster secret";

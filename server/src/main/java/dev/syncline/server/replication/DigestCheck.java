@@ -107,20 +107,18 @@ final class DigestCheck {
 
   /** One page of the peer's registers of the buckets asked for. */
   void onRepair(JsonNode m) {
-    String db = m.path("db").asText();
-    List<Delta> deltas;
-    try {
-      deltas = FeedSink.deltasOf(m.get("deltas"));
-    } catch (IllegalArgumentException e) {
-      link.fail("the peer sent a malformed repair page: " + e.getMessage());
-      return;
+    String db = PeerFields.db(m);
+    List<Delta> deltas = FeedSink.deltasOf(m.get("deltas"));
+    BitSet buckets = new BitSet();
+    for (JsonNode b : m.path("buckets")) {
+      if (!b.isInt() || b.intValue() < 0 || b.intValue() >= Digests.BUCKETS) throw new IllegalArgumentException("buckets: " + b + " is not a bucket");
+      buckets.set(b.intValue());
     }
-    if (!link.admit(deltas)) {
+    // the database was destroyed here since the page was asked for: nothing to repair
+    if (link.replication().store().database(db).isEmpty() || !link.admit(deltas)) {
       repairing = false;
       return;
     }
-    BitSet buckets = new BitSet();
-    m.path("buckets").forEach(b -> buckets.set(b.asInt()));
     String after = m.path("after").asText(null);
     boolean more = m.path("more").asBoolean(false);
     Comparison c = byDb.computeIfAbsent(db, k -> new Comparison());

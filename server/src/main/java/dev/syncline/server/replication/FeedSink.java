@@ -56,6 +56,8 @@ final class FeedSink {
     boolean ignored;
     /** The stored cursor this link started from (0: from the beginning). */
     long resumedFrom;
+    /** The seq of the last changes or synced frame of this life: a feed's seqs never go back. */
+    long lastFrameSeq;
 
     DbFeed(String db, String epoch, long head) {
       this.db = db;
@@ -117,10 +119,15 @@ final class FeedSink {
   }
 
   void onSubscribed(JsonNode m) {
-    String sid = m.path("sid").asText();
-    String db = m.path("db").asText();
-    String epoch = m.path("epoch").asText();
-    DbFeed f = new DbFeed(db, epoch, m.path("head").asLong());
+    String sid = PeerFields.token(m, "sid");
+    String db = PeerFields.db(m);
+    String epoch = PeerFields.token(m, "epoch");
+    long createdAt = PeerFields.count(m, "createdAt");
+    // a database made in the future would outlive any destroy (see below)
+    if (createdAt > System.currentTimeMillis() + link.replication().options().maxClockSkewMs()) {
+      throw new IllegalArgumentException("createdAt: ahead of this server's clock");
+    }
+    DbFeed f = new DbFeed(db, epoch, PeerFields.count(m, "head"));
     PeerCursor stored = cursors.get(db);
     DbFeed before = byDb.get(db);
     if (before != null && before.epoch.equals(epoch)) f.applied = before.applied;
@@ -132,7 +139,6 @@ final class FeedSink {
     link.syncStateChanged();
     if (link.replication().store().database(db).isEmpty()) {
       String floor = link.replication().store().floor(db);
-      long createdAt = m.path("createdAt").asLong();
       if (floor != null && createdAt <= Hlc.msOf(floor)) {
         f.ignored = true; // a life of it destroyed here; the peer destroys it when that reaches it
         return;
@@ -150,8 +156,9 @@ final class FeedSink {
       link.fail("the peer's database " + f.db + " started a new life; linking again to learn it");
       return;
     }
-    f.epoch = m.path("epoch").asText();
+    f.epoch = PeerFields.token(m, "epoch");
     f.applied = 0;
+    f.lastFrameSeq = 0;
     f.synced = false;
     link.replication().applied(link.peer(), f.db, f.epoch, 0);
     link.syncStateChanged();
@@ -160,9 +167,20 @@ final class FeedSink {
   void onSynced(JsonNode m) {
     DbFeed f = bySid.get(m.path("sid").asText());
     if (f == null || f.ignored) return;
-    long seq = m.path("seq").asLong();
+    long seq = frameSeq(f, m);
     f.peerHead = Math.max(f.peerHead, seq);
     confirmInOrder(new Frame(f, f.epoch, seq, true));
+  }
+
+  /**
+   * A frame's seq: it is stored as the feed's cursor with the frame's deltas, so one that went back
+   * would have them sent again, and the purge horizon trusts it.
+   */
+  private static long frameSeq(DbFeed f, JsonNode m) {
+    long seq = PeerFields.count(m, "seq");
+    if (seq < f.lastFrameSeq) throw new IllegalArgumentException("seq: " + seq + " after " + f.lastFrameSeq + " in the same feed");
+    f.lastFrameSeq = seq;
+    return seq;
   }
 
   /** The peer's database is gone (destroyed there): its subscription ended. */
@@ -174,7 +192,7 @@ final class FeedSink {
   void onChanges(JsonNode m) {
     DbFeed f = bySid.get(m.path("sid").asText());
     if (f == null || f.ignored) return;
-    long seq = m.path("seq").asLong();
+    long seq = frameSeq(f, m);
     List<Delta> deltas;
     try {
       deltas = deltasOf(m.get("deltas"));

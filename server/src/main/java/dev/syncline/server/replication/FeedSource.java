@@ -55,10 +55,23 @@ final class FeedSource {
         new PeerFilter(link.peer(), link.replication().localCollections(db)), DatabaseInfo::epoch, true));
   }
 
-  /** The peer applied {@code db} (of this server's {@code epoch}) through {@code seq}; its own head was {@code head}. */
+  /**
+   * The peer applied {@code db} (of this server's {@code epoch}) through {@code seq}; its own head was
+   * {@code head}. An ack of a database or a life this server no longer has is late, and dropped; one
+   * past this server's head cannot be true, and would count the peer as holding writes it does not
+   * (quorum, purge horizon).
+   */
   void onAck(JsonNode m) {
-    link.replication().acked(link.peer(), m.path("db").asText(), m.path("epoch").asText(), m.path("seq").asLong(),
-        m.path("head").asLong(), m.path("headEpoch").asText(""));
+    String db = PeerFields.db(m);
+    String epoch = PeerFields.token(m, "epoch");
+    long seq = PeerFields.count(m, "seq");
+    long head = PeerFields.count(m, "head");
+    // "" (or absent) when the peer has no such database
+    String headEpoch = m.has("headEpoch") ? PeerFields.tokenOrEmpty(m, "headEpoch") : "";
+    var info = link.replication().store().database(db);
+    if (info.isEmpty() || !info.get().epoch().equals(epoch)) return;
+    if (seq > info.get().head()) throw new IllegalArgumentException("seq: " + seq + " is past this server's head " + info.get().head());
+    link.replication().acked(link.peer(), db, epoch, seq, head, headEpoch);
   }
 
   void close() {

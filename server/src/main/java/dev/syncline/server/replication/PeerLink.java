@@ -85,6 +85,9 @@ final class PeerLink implements Replication.LinkHandle {
     }
     try {
       dispatch(m);
+    } catch (IllegalArgumentException e) {
+      // a field no server sends (PeerFields, MessageCodec.decodeStoredDelta): the peer's fault, said plainly
+      fail("the peer sent a malformed " + m.path("type").asText() + ": " + e.getMessage());
     } catch (RuntimeException e) {
       log.error("link to {}: handling {} failed", peer, m.path("type").asText(), e);
       fail("handling a " + m.path("type").asText() + " message failed");
@@ -125,10 +128,10 @@ final class PeerLink implements Replication.LinkHandle {
     BitSet buckets = new BitSet();
     ArrayNode asked = Json.MAPPER.createArrayNode();
     for (JsonNode b : m.path("buckets")) {
-      int i = b.asInt(-1);
-      if (i < 0 || i >= Digests.BUCKETS) return;
-      buckets.set(i);
-      asked.add(i);
+      // unanswered, the asking side would wait for this page for as long as the link lives
+      if (!b.isInt() || b.intValue() < 0 || b.intValue() >= Digests.BUCKETS) throw new IllegalArgumentException("buckets: " + b + " is not a bucket");
+      buckets.set(b.intValue());
+      asked.add(b.intValue());
     }
     byte[] after = m.hasNonNull("after") ? Base64.getDecoder().decode(m.get("after").asText()) : null;
     int pageDeltas = replication.pageDeltas();

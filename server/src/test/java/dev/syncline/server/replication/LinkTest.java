@@ -178,6 +178,60 @@ class LinkTest {
     }
   }
 
+  @Test
+  @DisplayName("a peer's message with a field no server sends fails the link, and none of it is kept: bad database names, "
+      + "a future createdAt, a seq going back, a lone surrogate, an ack past the head, bucket numbers out of range")
+  void peerFieldsChecked() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      long now = System.currentTimeMillis();
+      JsonNode databasesBefore = a.admin(admin("db.list", null)).path("data").path("databases");
+      String subscribedApp = "{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"app\",\"epoch\":\"e1\",\"head\":9,\"createdAt\":" + now + "}";
+      String good = "{\"col\":\"c\",\"id\":\"ok\",\"attr\":\"v\",\"value\":1,\"ts\":\"" + now(0, "srv-x") + "\"}";
+      int nonce = 0;
+      for (String[] hostile : new String[][] {
+          {"{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"no such/db\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":" + now + "}"},
+          {"{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"future\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":" + (now + 86_400_000L) + "}"},
+          {"{\"type\":\"subscribed\",\"sid\":\"\",\"db\":\"blank\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":" + now + "}"},
+          {subscribedApp, "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":-3,\"deltas\":[" + good + "]}"},
+          {subscribedApp, "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":5,\"deltas\":[]}",
+              "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":4,\"deltas\":[" + good + "]}"},
+          {subscribedApp, "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":6,\"deltas\":[{\"col\":\"c\",\"id\":\"lone\","
+              + "\"attr\":\"v\",\"value\":{\"k\":\"\\ud800x\"},\"ts\":\"" + now(1, "srv-x") + "\"}]}"},
+          {"{\"type\":\"repair\",\"db\":\"app\",\"buckets\":[2147483647],\"more\":false,\"deltas\":[" + good + "]}"},
+          {"{\"type\":\"repair.get\",\"rid\":1,\"db\":\"app\",\"buckets\":[-1]}"},
+          {"{\"type\":\"feed.ack\",\"db\":\"app\",\"epoch\":\"" + epochOf(a, "app") + "\",\"seq\":1000000,\"head\":0,\"headEpoch\":\"\"}"}}) {
+        try (WsClient peer = connectAsPeer(a, "srv-x", "h" + nonce++)) {
+          for (String message : hostile) peer.sendRaw(message);
+          peer.awaitClose();
+        }
+      }
+      // an ack of a life the server no longer has is late, not hostile: dropped, and the link lives on
+      try (WsClient peer = connectAsPeer(a, "srv-x", "h" + nonce)) {
+        peer.sendRaw("{\"type\":\"feed.ack\",\"db\":\"app\",\"epoch\":\"an-old-life\",\"seq\":1000000,\"head\":0,\"headEpoch\":\"\"}");
+        peer.send(WsClient.obj("ping"));
+        peer.next("pong");
+        assertFalse(peer.isClosed());
+      }
+      assertEquals(databasesBefore, a.admin(admin("db.list", null)).path("data").path("databases"), "no database was made");
+      assertEquals(java.util.Map.of(), a.registers("app"), "nothing was stored");
+      try (WsClient writer = a.connect("writer-a")) {
+        assertEquals("ack", writer.request(push("app", delta("c", "w1", "v", 4, now(0, "writer-a")))).path("type").asText());
+      }
+    }
+  }
+
+  /** The epoch a server serves its database at, as a peer asking for its feed is told. */
+  private static String epochOf(ClusterNode server, String db) {
+    try (WsClient peer = connectAsPeer(server, "srv-y", "epoch-of")) {
+      var feed = WsClient.obj("feed");
+      feed.putObject("cursors");
+      peer.send(feed);
+      return peer.await(m -> "subscribed".equals(m.path("type").asText()) && db.equals(m.path("db").asText())).path("epoch").asText();
+    }
+  }
+
   /** A connection that has said hello as peer {@code id} with a good proof, and been welcomed. */
   private static WsClient connectAsPeer(ClusterNode server, String id, String nonce) {
     long time = System.currentTimeMillis();
