@@ -23,7 +23,11 @@ class ProfileSummaryTest {
       r.enable("jdk.ExecutionSample").withPeriod(Duration.ofMillis(10));
       r.start();
       spin("busy-before");
+      // JFR stamps samples with its own clock, a few ms off System.currentTimeMillis: an idle gap
+      // either side of the boundary keeps each thread's samples on its own side
+      Thread.sleep(100);
       between = System.currentTimeMillis();
+      Thread.sleep(100);
       spin("busy-after");
       r.stop();
       r.dump(file);
