@@ -44,6 +44,10 @@ final class DigestCheck {
   private long timer = -1;
   private long nextRid = 1;
   private boolean repairing;
+  /** The repair page asked for and not answered yet (null: none): only that answer is merged. */
+  private Asked asked;
+
+  private record Asked(long rid, String db, BitSet buckets) {}
 
   DigestCheck(PeerLink link) {
     this.link = link;
@@ -98,6 +102,7 @@ final class DigestCheck {
   }
 
   private void requestPage(String db, BitSet buckets, String after) {
+    asked = new Asked(nextRid, db, buckets);
     ObjectNode m = Json.MAPPER.createObjectNode().put("type", "repair.get").put("rid", nextRid++).put("db", db);
     ArrayNode list = m.putArray("buckets");
     buckets.stream().forEach(list::add);
@@ -105,15 +110,18 @@ final class DigestCheck {
     link.send(m);
   }
 
-  /** One page of the peer's registers of the buckets asked for. */
+  /**
+   * One page of the peer's registers of the buckets asked for. Only the answer to the page this
+   * side asked for is merged, and its database and buckets are the ones asked for: a page nobody
+   * asked for (late, or made up) would otherwise drive this side's repair.
+   */
   void onRepair(JsonNode m) {
-    String db = PeerFields.db(m);
-    List<Delta> deltas = FeedSink.deltasOf(m.get("deltas"));
-    BitSet buckets = new BitSet();
-    for (JsonNode b : m.path("buckets")) {
-      if (!b.isInt() || b.intValue() < 0 || b.intValue() >= Digests.BUCKETS) throw new IllegalArgumentException("buckets: " + b + " is not a bucket");
-      buckets.set(b.intValue());
-    }
+    List<Delta> deltas = FeedSink.deltasOf(m.get("deltas")); // a malformed page drops the link, asked for or not
+    Asked a = asked;
+    if (a == null || !m.path("rid").isIntegralNumber() || m.path("rid").longValue() != a.rid()) return;
+    asked = null;
+    String db = a.db();
+    BitSet buckets = a.buckets();
     // the database was destroyed here since the page was asked for: nothing to repair
     if (link.replication().store().database(db).isEmpty() || !link.admit(deltas)) {
       repairing = false;

@@ -155,32 +155,56 @@ class LinkTest {
   }
 
   @Test
-  @DisplayName("a peer's repair page is merged; one with a malformed delta fails the link, stores nothing, and the server serves on")
+  @DisplayName("a repair page is merged when it answers this server's repair.get, a page nobody asked for is not; one with "
+      + "a malformed delta fails the link, stores nothing, and the server serves on")
   void peerRepairPages() {
-    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.digestIntervalMs = 100)) {
       c.startAll();
       ClusterNode a = c.node(0);
+      long now = System.currentTimeMillis();
       try (WsClient peer = connectAsPeer(a, "srv-x", "n2")) {
-        peer.sendRaw(repairPage("{\"col\":\"c\",\"id\":\"r1\",\"attr\":\"v\",\"value\":1,\"ts\":\"" + now(0, "srv-x") + "\",\"seq\":4}"));
+        // the fake peer's feed of app, empty and caught up: the server starts comparing digests with it
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"app\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":" + now + "}");
+        peer.sendRaw("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
+        peer.sendRaw(repairPage(99, "{\"col\":\"c\",\"id\":\"unasked\",\"attr\":\"v\",\"value\":0,\"ts\":\"" + now(0, "srv-x") + "\"}"));
+        // every bucket differs, twice in a row: the server asks for the registers of all of them
+        JsonNode repairGet = null;
+        while (repairGet == null) {
+          JsonNode m = peer.next(x -> "digest.get".equals(x.path("type").asText()) || "repair.get".equals(x.path("type").asText()));
+          if ("repair.get".equals(m.path("type").asText())) {
+            repairGet = m;
+            continue;
+          }
+          var digest = WsClient.obj("digest").put("db", "app");
+          digest.set("rid", m.get("rid"));
+          var buckets = digest.putArray("buckets");
+          for (int i = 0; i < 256; i++) buckets.add("not this");
+          peer.send(digest);
+        }
+        assertEquals(256, repairGet.path("buckets").size(), repairGet.toString());
+        peer.sendRaw(repairPage(repairGet.path("rid").asLong(),
+            "{\"col\":\"c\",\"id\":\"r1\",\"attr\":\"v\",\"value\":1,\"ts\":\"" + now(1, "srv-x") + "\",\"seq\":4}"));
         Cluster.await(() -> a.registers("app").containsKey("c/r1/v"), WITHIN, () -> "the repaired register " + a.registers("app"));
         // an empty collection name: before repair pages were checked as feed pages are, this was stored
-        peer.sendRaw(repairPage("{\"col\":\"\",\"id\":\"r2\",\"attr\":\"v\",\"value\":2,\"ts\":\"" + now(1, "srv-x") + "\"}"));
+        peer.sendRaw(repairPage(repairGet.path("rid").asLong(),
+            "{\"col\":\"\",\"id\":\"r2\",\"attr\":\"v\",\"value\":2,\"ts\":\"" + now(2, "srv-x") + "\"}"));
         peer.awaitClose();
       }
       try (WsClient peer = connectAsPeer(a, "srv-x", "n3")) {
-        peer.sendRaw(repairPage("{\"col\":\"c\",\"id\":\"r3\",\"attr\":\"v\",\"value\":3,\"ts\":\"not-a-timestamp\"}"));
+        peer.sendRaw(repairPage(1, "{\"col\":\"c\",\"id\":\"r3\",\"attr\":\"v\",\"value\":3,\"ts\":\"not-a-timestamp\"}"));
         peer.awaitClose();
       }
       try (WsClient writer = a.connect("writer-a")) {
         assertEquals("ack", writer.request(push("app", delta("c", "w1", "v", 4, now(0, "writer-a")))).path("type").asText());
       }
-      assertEquals(java.util.Set.of("c/r1/v", "c/w1/v"), a.registers("app").keySet(), "nothing of the malformed pages is stored");
+      assertEquals(java.util.Set.of("c/r1/v", "c/w1/v"), a.registers("app").keySet(),
+          "the page asked for is merged; nothing of the unasked or malformed pages is");
     }
   }
 
   @Test
   @DisplayName("a peer's message with a field no server sends fails the link, and none of it is kept: bad database names, "
-      + "a future createdAt, a seq going back, a lone surrogate, an ack past the head, bucket numbers out of range")
+      + "a future createdAt, a seq going back, a lone surrogate, an ack past the head, a bucket number out of range")
   void peerFieldsChecked() {
     try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
       c.startAll();
@@ -199,7 +223,6 @@ class LinkTest {
               "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":4,\"deltas\":[" + good + "]}"},
           {subscribedApp, "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":6,\"deltas\":[{\"col\":\"c\",\"id\":\"lone\","
               + "\"attr\":\"v\",\"value\":{\"k\":\"\\ud800x\"},\"ts\":\"" + now(1, "srv-x") + "\"}]}"},
-          {"{\"type\":\"repair\",\"db\":\"app\",\"buckets\":[2147483647],\"more\":false,\"deltas\":[" + good + "]}"},
           {"{\"type\":\"repair.get\",\"rid\":1,\"db\":\"app\",\"buckets\":[-1]}"},
           {"{\"type\":\"feed.ack\",\"db\":\"app\",\"epoch\":\"" + epochOf(a, "app") + "\",\"seq\":1000000,\"head\":0,\"headEpoch\":\"\"}"}}) {
         try (WsClient peer = connectAsPeer(a, "srv-x", "h" + nonce++)) {
@@ -241,8 +264,8 @@ class LinkTest {
     return peer;
   }
 
-  private static String repairPage(String delta) {
-    return "{\"type\":\"repair\",\"db\":\"app\",\"buckets\":[],\"more\":false,\"deltas\":[" + delta + "]}";
+  private static String repairPage(long rid, String delta) {
+    return "{\"type\":\"repair\",\"rid\":" + rid + ",\"db\":\"app\",\"more\":false,\"deltas\":[" + delta + "]}";
   }
 
   private static void assertRefused(ClusterNode a, String id, String nonce, long time, String proof) {
