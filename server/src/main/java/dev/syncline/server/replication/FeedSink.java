@@ -193,13 +193,7 @@ final class FeedSink {
     DbFeed f = bySid.get(m.path("sid").asText());
     if (f == null || f.ignored) return;
     long seq = frameSeq(f, m);
-    List<Delta> deltas;
-    try {
-      deltas = deltasOf(m.get("deltas"));
-    } catch (IllegalArgumentException e) {
-      link.fail("the peer sent a malformed delta: " + e.getMessage());
-      return;
-    }
+    List<Delta> deltas = deltasOf(m.get("deltas")); // malformed: PeerLink drops the link, saying what is wrong
     if (!link.admit(deltas)) return;
     f.peerHead = Math.max(f.peerHead, seq);
     Frame frame = new Frame(f, f.epoch, seq, false);
