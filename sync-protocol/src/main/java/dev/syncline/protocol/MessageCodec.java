@@ -500,10 +500,49 @@ public final class MessageCodec {
 
   private static String storedText(JsonNode d, String field) {
     JsonNode v = d.get(field);
-    if (v == null || !v.isTextual() || v.textValue().isEmpty() || v.textValue().indexOf('\0') >= 0) {
+    if (v == null || !v.isTextual() || !isStoredText(v.textValue())) {
       throw new IllegalArgumentException(field + ": not a non-empty string in " + d);
     }
     return v.textValue();
+  }
+
+  /** A name or timestamp a server stores: not empty, no NUL (the store's key separator). */
+  static boolean isStoredText(String s) {
+    return !s.isEmpty() && s.indexOf('\0') < 0;
+  }
+
+  /**
+   * A {@code changes} frame as a server sends it, to a peer or to a client: {@code sid}, {@code db},
+   * {@code seq} and stored deltas ({@link #decodeStoredDelta}). Throws {@link IllegalArgumentException}
+   * naming the field that is wrong; other fields are passed over.
+   */
+  public static ServerMessage.Changes decodeChanges(JsonNode m) {
+    JsonNode sid = m.path("sid");
+    if (!sid.isTextual() || sid.textValue().isEmpty()) throw new IllegalArgumentException("sid: not a non-empty string");
+    JsonNode db = m.path("db");
+    if (!db.isTextual() || !isDatabaseName(db.textValue())) throw new IllegalArgumentException("db: not a database name");
+    JsonNode seq = m.path("seq");
+    if (!seq.isIntegralNumber() || !seq.canConvertToLong() || seq.longValue() < 0) {
+      throw new IllegalArgumentException("seq: not a whole number of 0 or more");
+    }
+    return new ServerMessage.Changes(sid.textValue(), db.textValue(), seq.longValue(), decodeStoredDeltas(m.get("deltas")));
+  }
+
+  /** An array of {@link #decodeStoredDelta stored deltas} (a changes frame's, a repair page's). */
+  public static List<Delta> decodeStoredDeltas(JsonNode array) {
+    if (array == null || !array.isArray()) throw new IllegalArgumentException("deltas: not an array");
+    List<Delta> deltas = new ArrayList<>(array.size());
+    for (JsonNode d : array) deltas.add(decodeStoredDelta(d));
+    return deltas;
+  }
+
+  /**
+   * The {@code changes} frame in {@code text} read in one streaming pass, when it is a plain one
+   * that {@link #decodeChanges(JsonNode)} takes; else null, and the tree must decide (a frame of
+   * another type, a field a server does not send, a fault).
+   */
+  public static ServerMessage.Changes decodePlainChanges(String text) {
+    return StreamedChanges.decode(text);
   }
 
   /** Closes an {@link #encodeDeltaOpen} encoding with its seq: {@code …,"seq":N}}. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Json;
+import dev.syncline.protocol.MessageCodec;
 import dev.syncline.protocol.Merge;
 import dev.syncline.server.store.DatabaseDigest;
 import dev.syncline.server.store.Digests;
@@ -116,7 +117,7 @@ final class DigestCheck {
    * asked for (late, or made up) would otherwise drive this side's repair.
    */
   void onRepair(JsonNode m) {
-    List<Delta> deltas = FeedSink.deltasOf(m.get("deltas")); // a malformed page drops the link, asked for or not
+    List<Delta> deltas = MessageCodec.decodeStoredDeltas(m.get("deltas")); // a malformed page drops the link, asked for or not
     Asked a = asked;
     if (a == null || !m.path("rid").isIntegralNumber() || m.path("rid").longValue() != a.rid()) return;
     asked = null;

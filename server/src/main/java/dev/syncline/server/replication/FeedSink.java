@@ -5,13 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Json;
-import dev.syncline.protocol.MessageCodec;
+import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.PeerCursor;
 import dev.syncline.server.store.WriteBatch;
 import io.vertx.core.Future;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -167,7 +166,7 @@ final class FeedSink {
   void onSynced(JsonNode m) {
     DbFeed f = bySid.get(m.path("sid").asText());
     if (f == null || f.ignored) return;
-    long seq = frameSeq(f, m);
+    long seq = frameSeq(f, PeerFields.count(m, "seq"));
     f.peerHead = Math.max(f.peerHead, seq);
     confirmInOrder(new Frame(f, f.epoch, seq, true));
   }
@@ -176,8 +175,7 @@ final class FeedSink {
    * A frame's seq: it is stored as the feed's cursor with the frame's deltas, so one that went back
    * would have them sent again, and the purge horizon trusts it.
    */
-  private static long frameSeq(DbFeed f, JsonNode m) {
-    long seq = PeerFields.count(m, "seq");
+  private static long frameSeq(DbFeed f, long seq) {
     if (seq < f.lastFrameSeq) throw new IllegalArgumentException("seq: " + seq + " after " + f.lastFrameSeq + " in the same feed");
     f.lastFrameSeq = seq;
     return seq;
@@ -189,11 +187,12 @@ final class FeedSink {
     if (f != null && byDb.get(f.db) == f) byDb.remove(f.db);
   }
 
-  void onChanges(JsonNode m) {
-    DbFeed f = bySid.get(m.path("sid").asText());
+  void onChanges(ServerMessage.Changes m) {
+    DbFeed f = bySid.get(m.sid());
     if (f == null || f.ignored) return;
-    long seq = frameSeq(f, m);
-    List<Delta> deltas = deltasOf(m.get("deltas")); // malformed: PeerLink drops the link, saying what is wrong
+    if (!m.db().equals(f.db)) throw new IllegalArgumentException("db: " + m.db() + " is not subscription " + m.sid() + "'s " + f.db);
+    long seq = frameSeq(f, m.seq());
+    List<Delta> deltas = m.deltas();
     if (!link.admit(deltas)) return;
     f.peerHead = Math.max(f.peerHead, seq);
     Frame frame = new Frame(f, f.epoch, seq, false);
@@ -258,16 +257,5 @@ final class FeedSink {
         link.syncStateChanged();
       }
     }
-  }
-
-  /**
-   * Deltas as a peer sends them (feed and repair pages): already checked by the server that took
-   * them, so only their shape is. Throws {@link IllegalArgumentException} naming what is wrong.
-   */
-  static List<Delta> deltasOf(JsonNode array) {
-    if (array == null || !array.isArray()) throw new IllegalArgumentException("deltas: not an array");
-    List<Delta> out = new ArrayList<>(array.size());
-    for (JsonNode d : array) out.add(MessageCodec.decodeStoredDelta(d));
-    return out;
   }
 }

@@ -204,7 +204,8 @@ class LinkTest {
 
   @Test
   @DisplayName("a peer's message with a field no server sends fails the link, and none of it is kept: bad database names, "
-      + "a future createdAt, a seq going back, a lone surrogate, an ack past the head, a bucket number out of range")
+      + "a future createdAt, a seq going back, changes for another database than the subscription's, a lone surrogate, an ack past the head, "
+      + "a bucket number out of range")
   void peerFieldsChecked() {
     try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
       c.startAll();
@@ -221,6 +222,7 @@ class LinkTest {
           {subscribedApp, "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":-3,\"deltas\":[" + good + "]}"},
           {subscribedApp, "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":5,\"deltas\":[]}",
               "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":4,\"deltas\":[" + good + "]}"},
+          {subscribedApp, "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"other\",\"seq\":7,\"deltas\":[" + good + "]}"},
           {subscribedApp, "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":6,\"deltas\":[{\"col\":\"c\",\"id\":\"lone\","
               + "\"attr\":\"v\",\"value\":{\"k\":\"\\ud800x\"},\"ts\":\"" + now(1, "srv-x") + "\"}]}"},
           {"{\"type\":\"repair.get\",\"rid\":1,\"db\":\"app\",\"buckets\":[-1]}"},
