@@ -7,6 +7,8 @@ import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.Limits;
 import dev.syncline.protocol.Merge;
+import dev.syncline.protocol.MessageCodec;
+import dev.syncline.protocol.ServerMessage;
 import dev.syncline.protocol.UserInfo;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -109,7 +111,17 @@ final class Session {
     handlers.put("welcome", this::onWelcome);
     handlers.put("subscribed", this::onSubscribed);
     handlers.put("reset", this::onReset);
-    handlers.put("changes", this::onChanges);
+    handlers.put("changes", m -> {
+      ServerMessage.Changes changes;
+      try {
+        changes = MessageCodec.decodeChanges(m);
+      } catch (IllegalArgumentException e) {
+        // nothing of a frame no server sends is stored; the cursor stays before it
+        core.emitError("protocol", "malformed changes: " + e.getMessage(), null, null, null, null, null);
+        return;
+      }
+      onChanges(changes);
+    });
     handlers.put("synced", this::onSynced);
     handlers.put("ack", this::onAck);
     handlers.put("error", this::onError);
@@ -197,6 +209,12 @@ final class Session {
 
   /** One text frame from the server. */
   void receive(String text) {
+    // most frames of a catch-up: read without a tree of them
+    ServerMessage.Changes changes = MessageCodec.decodePlainChanges(text);
+    if (changes != null) {
+      onChanges(changes);
+      return;
+    }
     JsonNode m;
     try {
       m = Json.MAPPER.readTree(text);
@@ -322,10 +340,10 @@ final class Session {
     if (m.hasNonNull("epoch")) sub.epoch = m.get("epoch").asText();
   }
 
-  private void onChanges(JsonNode m) {
-    Sub sub = bySid.get(m.path("sid").asText());
+  private void onChanges(ServerMessage.Changes m) {
+    Sub sub = bySid.get(m.sid());
     if (sub == null) return;
-    List<Delta> deltas = deltasOf(m.path("deltas"));
+    List<Delta> deltas = m.deltas();
     if (sub.buffer != null) {
       for (Delta d : deltas) {
         String k = d.col() + '\0' + d.id() + '\0' + d.attr();
@@ -334,17 +352,9 @@ final class Session {
       }
       return;
     }
-    long seq = m.path("seq").asLong();
+    long seq = m.seq();
     core.applyChanges(sub.db, deltas, new Cursor(seq, sub.epoch));
     if (sub.live) core.setSynced(sub.db, seq);
-  }
-
-  private static List<Delta> deltasOf(JsonNode array) {
-    List<Delta> out = new ArrayList<>(array.size());
-    for (JsonNode d : array) {
-      out.add(new Delta(d.path("col").asText(), d.path("id").asText(), d.path("attr").asText(), d.get("value"), d.path("ts").asText()));
-    }
-    return out;
   }
 
   private void onSynced(JsonNode m) {
