@@ -61,9 +61,14 @@ final class Layout {
     return Arrays.copyOf(regKey, indexOf(regKey, first + 1) + 1);
   }
 
-  /** col, id and attr of a register key. */
+  /** col, id and attr of a register key; each decoded from its bytes (a peer's catch-up reads one per change). */
   static String[] partsOf(byte[] regKey) {
-    return new String(regKey, StandardCharsets.UTF_8).split("\0", 3);
+    int first = indexOf(regKey, 0);
+    int second = indexOf(regKey, first + 1);
+    return new String[] {
+        new String(regKey, 0, first, StandardCharsets.UTF_8),
+        new String(regKey, first + 1, second - first - 1, StandardCharsets.UTF_8),
+        new String(regKey, second + 1, regKey.length - second - 1, StandardCharsets.UTF_8)};
   }
 
   private static int indexOf(byte[] b, int from) {
