@@ -209,12 +209,6 @@ final class Session {
 
   /** One text frame from the server. */
   void receive(String text) {
-    // most frames of a catch-up: read without a tree of them
-    ServerMessage.Changes changes = MessageCodec.decodePlainChanges(text);
-    if (changes != null) {
-      onChanges(changes);
-      return;
-    }
     JsonNode m;
     try {
       m = Json.MAPPER.readTree(text);

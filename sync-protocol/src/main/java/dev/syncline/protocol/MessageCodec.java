@@ -500,15 +500,10 @@ public final class MessageCodec {
 
   private static String storedText(JsonNode d, String field) {
     JsonNode v = d.get(field);
-    if (v == null || !v.isTextual() || !isStoredText(v.textValue())) {
+    if (v == null || !v.isTextual() || v.textValue().isEmpty() || v.textValue().indexOf('\0') >= 0) {
       throw new IllegalArgumentException(field + ": not a non-empty string in " + d);
     }
     return v.textValue();
-  }
-
-  /** A name or timestamp a server stores: not empty, no NUL (the store's key separator). */
-  static boolean isStoredText(String s) {
-    return !s.isEmpty() && s.indexOf('\0') < 0;
   }
 
   /**
@@ -534,15 +529,6 @@ public final class MessageCodec {
     List<Delta> deltas = new ArrayList<>(array.size());
     for (JsonNode d : array) deltas.add(decodeStoredDelta(d));
     return deltas;
-  }
-
-  /**
-   * The {@code changes} frame in {@code text} read in one streaming pass, when it is a plain one
-   * that {@link #decodeChanges(JsonNode)} takes; else null, and the tree must decide (a frame of
-   * another type, a field a server does not send, a fault).
-   */
-  public static ServerMessage.Changes decodePlainChanges(String text) {
-    return StreamedChanges.decode(text);
   }
 
   /** Closes an {@link #encodeDeltaOpen} encoding with its seq: {@code …,"seq":N}}. */

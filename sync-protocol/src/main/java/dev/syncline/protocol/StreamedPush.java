@@ -1,11 +1,15 @@
 package dev.syncline.protocol;
 
-import static dev.syncline.protocol.StreamedJson.expect;
-
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.syncline.protocol.StreamedJson.Decline;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -25,15 +29,31 @@ import java.util.List;
 final class StreamedPush {
   private StreamedPush() {}
 
+  /** Reads one value as the tree decoder would build it; not a root, so what follows is not its concern. */
+  private static final ObjectReader VALUE_READER =
+      Json.MAPPER.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
   /** The message's fields, in the order of their bits in {@code read}'s set of fields seen. */
   private static final List<String> FIELDS = List.of("type", "rid", "db", "w", "deltas");
 
   /** The bit of {@code type}, the first of {@link #FIELDS}. */
   private static final int TYPE = 1;
 
+  /** Thrown to give up on the streaming pass; no stack trace, it is not an error. */
+  private static final class Decline extends Exception {
+    private static final Decline INSTANCE = new Decline();
+
+    private Decline() {
+      super(null, null, false, false);
+    }
+  }
+
   /** The push in {@code text}, or null when the tree decoder must decide. */
   static ClientMessage.Push decode(String text, Limits limits) {
-    try (JsonParser p = StreamedJson.parser(text)) {
+    try (JsonParser p = Json.MAPPER.createParser(text)) {
+      // the fields read here are tracked by hand (a second one declines), which costs nothing;
+      // Jackson's check keeps a hash set per object. Values that are containers turn it back on.
+      p.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
       return read(p, limits);
     } catch (Decline | ProtocolException | IOException | RuntimeException e) {
       // not a plain, valid push (or not JSON at all): the tree decoder says exactly what is wrong
@@ -99,12 +119,70 @@ final class StreamedPush {
   }
 
   private static Delta delta(JsonParser p, Limits limits) throws IOException, Decline, ProtocolException {
-    StreamedJson.DeltaFields d = StreamedJson.delta(p, false);
+    String col = null;
+    String id = null;
+    String attr = null;
+    String ts = null;
+    JsonNode value = null;
+    JsonToken t;
+    while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      JsonToken v = p.nextToken();
+      switch (field) {
+        case "col" -> col = text(p, v, col);
+        case "id" -> id = text(p, v, id);
+        case "attr" -> attr = text(p, v, attr);
+        case "ts" -> ts = text(p, v, ts);
+        case "value" -> {
+          expect(value == null);
+          value = value(p, v);
+        }
+        default -> throw Decline.INSTANCE;
+      }
+    }
+    expect(t == JsonToken.END_OBJECT && col != null && id != null && attr != null && ts != null && value != null);
     // the checks decodeDelta makes once the fields have the right types; a refusal declines
-    Fields.checkName("col", d.col(), limits.maxColLength());
-    expect(!d.col().startsWith("$"));
-    Fields.checkName("id", d.id(), limits.maxIdLength());
-    Fields.checkName("attr", d.attr(), limits.maxAttrLength());
-    return MessageCodec.checkedDelta(d.col(), d.id(), d.attr(), d.value(), d.ts(), limits);
+    Fields.checkName("col", col, limits.maxColLength());
+    expect(!col.startsWith("$"));
+    Fields.checkName("id", id, limits.maxIdLength());
+    Fields.checkName("attr", attr, limits.maxAttrLength());
+    return MessageCodec.checkedDelta(col, id, attr, value, ts, limits);
+  }
+
+  /** A string field read once; {@code before} is what an earlier field of the same name held. */
+  private static String text(JsonParser p, JsonToken v, String before) throws IOException, Decline {
+    expect(v == JsonToken.VALUE_STRING && before == null);
+    return p.getText();
+  }
+
+  /** Scalars built here as the tree would build them; decimals, big integers and containers by the tree's own reader. */
+  private static JsonNode value(JsonParser p, JsonToken v) throws IOException {
+    switch (v) {
+      case VALUE_STRING:
+        return TextNode.valueOf(p.getText());
+      case VALUE_TRUE:
+        return BooleanNode.TRUE;
+      case VALUE_FALSE:
+        return BooleanNode.FALSE;
+      case VALUE_NULL:
+        return NullNode.getInstance();
+      case VALUE_NUMBER_INT:
+        JsonParser.NumberType type = p.getNumberType();
+        if (type == JsonParser.NumberType.INT) return IntNode.valueOf(p.getIntValue());
+        if (type == JsonParser.NumberType.LONG) return LongNode.valueOf(p.getLongValue());
+        return VALUE_READER.readTree(p);
+      case START_OBJECT, START_ARRAY:
+        // inside a value duplicate keys are refused, as everywhere: Jackson checks them from here down
+        p.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        JsonNode container = VALUE_READER.readTree(p);
+        p.disable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        return container;
+      default:
+        return VALUE_READER.readTree(p);
+    }
+  }
+
+  private static void expect(boolean ok) throws Decline {
+    if (!ok) throw Decline.INSTANCE;
   }
 }

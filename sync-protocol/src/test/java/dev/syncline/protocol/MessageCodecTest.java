@@ -378,4 +378,30 @@ class MessageCodecTest {
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> MessageCodec.withSeq(MessageCodec.encodeDeltaOpen(new Delta("c", "i", "a", null, "1732212345678-0000-c7f3a")), -1));
   }
+
+  @Test
+  @DisplayName("a changes frame is read as a server sends it, deltas without their seq, $owner too; a field no server sends is named")
+  void changesFrames() throws Exception {
+    String frame = "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"d\",\"seq\":12,\"deltas\":["
+        + "{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\",\"value\":{\"n\":[1,2]},\"ts\":\"" + TS + "\",\"seq\":11},"
+        + "{\"col\":\"c\",\"id\":\"i\",\"attr\":\"$owner\",\"value\":\"u\",\"ts\":\"" + TS + "\",\"seq\":12}]}";
+    ObjectNode n = Json.MAPPER.createObjectNode();
+    n.putArray("n").add(1).add(2);
+    assertEquals(new ServerMessage.Changes("s1", "d", 12, List.of(new Delta("c", "i", "a", n, TS),
+        new Delta("c", "i", "$owner", TextNode.valueOf("u"), TS))), MessageCodec.decodeChanges(Json.MAPPER.readTree(frame)));
+    for (String[] fault : new String[][] {
+        {"\"sid\":\"s1\"", "\"sid\":\"\"", "sid: "},
+        {"\"db\":\"d\"", "\"db\":\"a b\"", "db: "},
+        {"\"seq\":12,", "\"seq\":-1,", "seq: "},
+        {"\"seq\":12,", "\"seq\":1.5,", "seq: "},
+        {"\"deltas\":[", "\"deltas\":7,\"x\":[", "deltas: "},
+        {"{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\"", "{\"col\":\"c\",\"id\":\"\",\"attr\":\"a\"", "id: "},
+        {"\"value\":\"u\"", "\"value\":\"\\ud800\"", "value: unpaired surrogate"},
+        {"\"ts\":\"" + TS + "\",\"seq\":11", "\"ts\":\"t1\",\"seq\":11", "ts: "}}) {
+      String bad = frame.replace(fault[0], fault[1]);
+      JsonNode m = Json.MAPPER.readTree(bad);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MessageCodec.decodeChanges(m), bad);
+      assertTrue(e.getMessage().startsWith(fault[2]), e.getMessage());
+    }
+  }
 }

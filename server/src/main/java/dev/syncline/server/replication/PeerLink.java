@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.MessageCodec;
-import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.store.Digests;
 import dev.syncline.server.store.RegisterPage;
 import io.vertx.core.Context;
@@ -78,12 +77,6 @@ final class PeerLink implements Replication.LinkHandle {
   public void onText(String text) {
     if (closed) return;
     lastHeard = System.currentTimeMillis();
-    // most of a catch-up's frames: read without a tree of them
-    ServerMessage.Changes changes = MessageCodec.decodePlainChanges(text);
-    if (changes != null) {
-      handle("changes", () -> sink.onChanges(changes));
-      return;
-    }
     JsonNode m;
     try {
       m = Json.MAPPER.readTree(text);
@@ -91,18 +84,14 @@ final class PeerLink implements Replication.LinkHandle {
       fail("the peer sent a frame that is not JSON");
       return;
     }
-    handle(m.path("type").asText(), () -> dispatch(m));
-  }
-
-  private void handle(String type, Runnable handler) {
     try {
-      handler.run();
+      dispatch(m);
     } catch (IllegalArgumentException e) {
       // a field no server sends (PeerFields, MessageCodec's decoders): the peer's fault, said plainly
-      fail("the peer sent a malformed " + type + ": " + e.getMessage());
+      fail("the peer sent a malformed " + m.path("type").asText() + ": " + e.getMessage());
     } catch (RuntimeException e) {
-      log.error("link to {}: handling {} failed", peer, type, e);
-      fail("handling a " + type + " message failed");
+      log.error("link to {}: handling {} failed", peer, m.path("type").asText(), e);
+      fail("handling a " + m.path("type").asText() + " message failed");
     }
   }
 
