@@ -25,6 +25,7 @@ import dev.syncline.server.hub.HubOptions;
 import dev.syncline.server.metrics.Rates;
 import dev.syncline.server.metrics.ServerMetrics;
 import dev.syncline.server.session.SessionServices;
+import dev.syncline.server.store.Digests;
 import dev.syncline.server.store.Store;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -225,6 +226,7 @@ public final class SynclineServer {
   }
 
   private Void openStore() throws IOException {
+    Digests.warmUp(); // every delta stored or replicated is hashed, on the event loops
     Path dir = Path.of(config.data);
     Files.createDirectories(dir);
     serverId = config.serverId != null ? config.serverId : loadOrCreateServerId(dir);
