@@ -139,26 +139,33 @@ final class PeerLink implements Replication.LinkHandle {
     int pageBytes = replication.pageBytes();
     long retention = replication.options().tombstoneRetentionMs();
     long purgeable = retention > 0 ? System.currentTimeMillis() - retention : 0;
-    context.owner().executeBlocking(() -> replication.store().registersInBuckets(db, buckets, after, pageDeltas, pageBytes, purgeable), false)
+    // the page's deltas are read on the worker too: a page is thousands, and one that cannot be
+    // read (a corrupt store) fails the read, which is answered below, instead of the event loop
+    context.owner().executeBlocking(() -> repairAnswer(m.get("rid"), db, asked,
+            replication.store().registersInBuckets(db, buckets, after, pageDeltas, pageBytes, purgeable)), false)
         .onComplete(ar -> {
           if (closed) return;
-          // always answered, an empty last page at worst, so the asking side's repair ends
-          if (ar.failed()) log.error("reading registers of {} for a repair failed", db, ar.cause());
-          RegisterPage page = ar.succeeded() ? ar.result() : null;
-          ObjectNode out = Json.MAPPER.createObjectNode().put("type", "repair");
-          out.set("rid", m.get("rid"));
-          out.put("db", db);
-          out.set("buckets", asked);
-          ArrayNode deltas = out.putArray("deltas");
-          boolean more = false;
-          if (page != null) {
-            for (byte[] d : page.deltas()) deltas.add(readTree(d));
-            more = page.more();
-            if (page.resumeKey() != null) out.put("after", Base64.getEncoder().encodeToString(page.resumeKey()));
+          if (ar.succeeded()) {
+            send(ar.result());
+            return;
           }
-          out.put("more", more);
-          send(out);
+          // always answered, an empty last page at worst, so the asking side's repair ends
+          log.error("reading registers of {} for a repair failed", db, ar.cause());
+          send(repairAnswer(m.get("rid"), db, asked, null));
         });
+  }
+
+  /** The answer to a {@code repair.get}: {@code page}'s deltas, or none and no more when it is null. */
+  private static ObjectNode repairAnswer(JsonNode rid, String db, ArrayNode buckets, RegisterPage page) {
+    ObjectNode out = Json.MAPPER.createObjectNode().put("type", "repair");
+    out.set("rid", rid);
+    out.put("db", db);
+    out.set("buckets", buckets);
+    ArrayNode deltas = out.putArray("deltas");
+    if (page == null) return out.put("more", false);
+    for (byte[] d : page.deltas()) deltas.add(readTree(d));
+    if (page.resumeKey() != null) out.put("after", Base64.getEncoder().encodeToString(page.resumeKey()));
+    return out.put("more", page.more());
   }
 
   private static JsonNode readTree(byte[] json) {

@@ -203,6 +203,45 @@ class LinkTest {
   }
 
   @Test
+  @DisplayName("a peer's repair.get is answered page by page, with its rid and buckets, until every register of them is sent")
+  void repairAnsweredInPages() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.catchUpPageDeltas = 4)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient writer = a.connect("writer-a")) {
+        JsonNode[] deltas = new JsonNode[10];
+        for (int i = 0; i < deltas.length; i++) deltas[i] = delta("c", "d" + i, "v", i, now(i, "writer-a"));
+        assertEquals("ack", writer.request(push("app", deltas)).path("type").asText());
+      }
+      java.util.Set<String> sent = new java.util.HashSet<>();
+      int pages = 0;
+      try (WsClient peer = connectAsPeer(a, "srv-x", "pages")) {
+        String after = null;
+        boolean more = true;
+        for (long rid = 1; more; rid++) {
+          var get = WsClient.obj("repair.get").put("rid", rid).put("db", "app");
+          var buckets = get.putArray("buckets");
+          for (int b = 0; b < 256; b++) buckets.add(b);
+          if (after != null) get.put("after", after);
+          peer.send(get);
+          long asked = rid;
+          JsonNode page = peer.next(m -> "repair".equals(m.path("type").asText()) && m.path("rid").asLong() == asked);
+          assertEquals("app", page.path("db").asText());
+          assertEquals(256, page.path("buckets").size());
+          for (JsonNode d : page.path("deltas")) {
+            assertTrue(sent.add(d.path("col").asText() + "/" + d.path("id").asText() + "/" + d.path("attr").asText()), "sent once: " + d);
+          }
+          more = page.path("more").asBoolean();
+          after = page.path("after").asText(null);
+          pages++;
+        }
+      }
+      assertEquals(a.registers("app").keySet(), sent, "every register, once");
+      assertTrue(pages >= 3, "pages of about 4 deltas (whole documents): " + pages);
+    }
+  }
+
+  @Test
   @DisplayName("a peer's message with a field no server sends fails the link, and none of it is kept: bad database names, "
       + "a future createdAt, a seq going back, changes for another database than the subscription's, a lone surrogate, an ack past the head, "
       + "a bucket number out of range")
