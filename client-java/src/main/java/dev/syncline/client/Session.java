@@ -116,7 +116,7 @@ final class Session {
       try {
         changes = MessageCodec.decodeChanges(m);
       } catch (IllegalArgumentException e) {
-        // nothing of a frame no server sends is stored; the cursor stays before it
+        // nothing of a frame no server sends is stored (the JS SDK drops such a frame too)
         core.emitError("protocol", "malformed changes: " + e.getMessage(), null, null, null, null, null);
         return;
       }
