@@ -29,8 +29,9 @@ public final class CommitStats {
     observer.committed(deltaCount, nanos, syncNanos);
   }
 
-  void recordClean(long nanos) {
-    logFilesCleaned.increment();
+  /** A step of cleaning the store's log that took {@code nanos}; {@code finishedFile} if it finished a file. */
+  void recordClean(long nanos, boolean finishedFile) {
+    if (finishedFile) logFilesCleaned.increment();
     cleanNanos.add(nanos);
   }
 

@@ -1,31 +1,67 @@
 package dev.syncline.server.store;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.util.HashMap;
 import java.util.Iterator;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import jetbrains.exodus.bindings.LongBinding;
+import jetbrains.exodus.bindings.StringBinding;
+import jetbrains.exodus.core.dataStructures.hash.PackedLongHashSet;
+import jetbrains.exodus.core.execution.Job;
 import jetbrains.exodus.env.Environment;
 import jetbrains.exodus.env.EnvironmentImpl;
+import jetbrains.exodus.env.ReadWriteTransaction;
+import jetbrains.exodus.env.StoreConfig;
+import jetbrains.exodus.env.StoreImpl;
 import jetbrains.exodus.gc.GarbageCollector;
+import jetbrains.exodus.log.Log;
+import jetbrains.exodus.log.LogConfig;
+import jetbrains.exodus.log.Loggable;
+import jetbrains.exodus.log.LoggableIterator;
+import jetbrains.exodus.log.RandomAccessLoggable;
+import jetbrains.exodus.util.DeferredIO;
 
 /**
  * Cleans the store's log (copies what is still live out of mostly-garbage {@code .xd} files, which
- * are then deleted) on the writer thread, one file per call, instead of in Xodus's background cleaner.
+ * are then deleted) on the writer thread, a step of at most a few ms per call, instead of in
+ * Xodus's background cleaner.
  *
- * <p>Why: the background cleaner wakes every few seconds and cleans file after file, each in an
- * exclusive transaction, and the writer waiting for its own exclusive transaction does not get in
- * between them: at 500 small commits/s no commit happened for 60–70 ms at a time, and every
- * delivery in that window was late. Called by the writer between groups, a file's cleaning can
- * only delay the pushes that arrive during it, and the writer chooses when: while nothing waits.
+ * <p>Why on the writer: the background cleaner wakes every few seconds and cleans file after file,
+ * each in an exclusive transaction, and the writer waiting for its own exclusive transaction does
+ * not get in between them: at 500 small commits/s no commit happened for 60–70 ms at a time, and
+ * every delivery in that window was late. Called by the writer between groups, a step can only
+ * delay the pushes that arrive during it, and the writer chooses when: while nothing waits.
+ *
+ * <p>Why in steps: Xodus cleans a file in one transaction that checks every entry of it against
+ * the live trees, 11–24 ms for a 512 KB file of small commits, and every push arriving meanwhile
+ * waited that long (most of {@code fanout-100}'s tail above 6 ms). A step checks the file's
+ * entries in order until its time is up, at the end of a tree's version (a commit's worth of one
+ * store), and commits the live ones it copied; the next step goes on from there. That is Xodus's
+ * own per-file loop ({@code GarbageCollector.cleanSingleFile}) cut where it may be: once a step has
+ * committed, nothing live refers to the part of the file it checked, and commits made between
+ * steps only add entries at the log's end. A part that copied nothing is not committed, but the
+ * file's last part always is: a cleaning transaction writes the whole meta tree (the stores'
+ * roots) anew, and that is what moves the meta tree's own pages, which no step checks, out of the
+ * file. Once the whole file is checked, it is handed to Xodus as one it cleaned itself: deleted
+ * after its delay (5 s), once no reader can still be on it. The deletion runs on Xodus's thread;
+ * a step that reads a tree version begun in a file deleted at that moment fails, and the writer
+ * tries again later ({@code Committer}).
  *
  * <p>The background cleaner is kept suspended; its thread still deletes cleaned files after
  * Xodus's delay. A backup suspends and then resumes it ({@code BackupStrategy}); while one runs no
- * file is cleaned here, and when it ends the background cleaner is suspended again.
+ * step is taken here, and when it ends the background cleaner is suspended again.
  *
- * <p>Uses three Kotlin-internal members of Xodus 2.0.1 ({@code isTooMuchFreeSpace},
- * {@code getFilesSortedByUtilization}, {@code estimateTotalBytes}), public in its bytecode, so that files are chosen exactly as
- * the background cleaner chooses them: only while less of the log is live than its minimum
+ * <p>Uses Kotlin-internal members of Xodus 2.0.1 ({@code isTooMuchFreeSpace},
+ * {@code getFilesSortedByUtilization}, {@code estimateTotalBytes}, {@code resetFile},
+ * {@code isFileCleaned}), public in its bytecode, so that files are chosen exactly as the
+ * background cleaner chooses them: only while less of the log is live than its minimum
  * utilization ({@code storeMinUtilization}, half by default), most garbage first, never the
- * newest files.
+ * newest files. Handing a checked file over takes two private members, reached by reflection
+ * when the store opens, so a Xodus without them fails at startup rather than mid-cleaning.
  *
  * <p>Each file cleaned changes Xodus's utilization profile (free bytes per file). Marked dirty,
  * the whole profile, an entry per file, is rewritten by the next commit: with thousands of files
@@ -36,11 +72,22 @@ import jetbrains.exodus.gc.GarbageCollector;
  */
 final class LogCleaner {
   static final long PROFILE_SAVE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(30);
+  private static final long NO_FILE = -1;
+  /** Holds the address of the last file cleaned, written when a file's last part copied nothing. */
+  private static final String CLEANED = "$logCleaner";
 
   private final EnvironmentImpl env;
+  private final GarbageCollector gc;
   private final LongSupplier nanoTime;
+  /** Xodus's set of cleaned files waiting for deletion (private in {@code GarbageCollector}). */
+  private final PackedLongHashSet filesToDelete;
+  /** Xodus's {@code GarbageCollector.queueDeletionOfFiles}, through its public accessor. */
+  private final Method queueDeletion;
   /** Backups running; guarded by this. */
   private int backups;
+  /** The file being cleaned, or {@link #NO_FILE}, and the address its next step starts at; guarded by this. */
+  private long file = NO_FILE;
+  private long resumeAt;
   /** Files cleaned since the profile was last marked for saving; guarded by this. */
   private boolean cleanedSinceMarked;
   private long markedAt;
@@ -51,23 +98,143 @@ final class LogCleaner {
 
   LogCleaner(Environment env, LongSupplier nanoTime) {
     this.env = (EnvironmentImpl) env;
+    this.gc = this.env.getGC();
     this.nanoTime = nanoTime;
     this.markedAt = nanoTime.getAsLong() - PROFILE_SAVE_INTERVAL_NANOS;
+    try {
+      Field pending = GarbageCollector.class.getDeclaredField("pendingFilesToDelete");
+      pending.setAccessible(true);
+      filesToDelete = (PackedLongHashSet) pending.get(gc);
+      queueDeletion = GarbageCollector.class.getMethod(
+          "access$queueDeletionOfFiles", GarbageCollector.class, PackedLongHashSet.class);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("this Xodus has no GarbageCollector members the log cleaner needs", e);
+    }
     env.suspendGC();
   }
 
-  /** Cleans one file if too little of the log is live; true if it did (call again for the next). */
-  synchronized boolean cleanOne() {
-    if (backups > 0) return false;
-    GarbageCollector gc = env.getGC();
-    boolean cleaned = false;
-    if (gc.isTooMuchFreeSpace$xodus_environment()) {
-      Iterator<Long> files = gc.getUtilizationProfile().getFilesSortedByUtilization$xodus_environment(env.getLog().getHighFileAddress());
-      cleaned = files.hasNext() && gc.doCleanFile(files.next());
-      cleanedSinceMarked |= cleaned;
+  /**
+   * Takes one step of cleaning (checks entries of a file for up to about {@code budgetNanos}, and
+   * commits), if less of the log is live than it should be or a file is under way.
+   */
+  synchronized Store.Cleaning step(long budgetNanos) {
+    if (backups > 0) return Store.Cleaning.NOTHING;
+    if (file != NO_FILE && (gc.isFileCleaned$xodus_environment(file) || !fileExists(file))) {
+      file = NO_FILE; // cleaned by Xodus's own cleaner in the moment a backup resumed it
+    }
+    if (file == NO_FILE && !chooseFile()) {
+      markProfileIfDue();
+      return Store.Cleaning.NOTHING;
+    }
+    boolean checkedWhole = checkPart(budgetNanos);
+    if (checkedWhole) {
+      handOver(file);
+      file = NO_FILE;
+      cleanedSinceMarked = true;
     }
     markProfileIfDue();
-    return cleaned;
+    return checkedWhole ? Store.Cleaning.FILE_CLEANED : Store.Cleaning.PART_OF_A_FILE;
+  }
+
+  /** The file with most garbage, when too little of the log is live. */
+  private boolean chooseFile() {
+    if (!gc.isTooMuchFreeSpace$xodus_environment()) return false;
+    Iterator<Long> files = gc.getUtilizationProfile().getFilesSortedByUtilization$xodus_environment(env.getLog().getHighFileAddress());
+    if (!files.hasNext()) return false;
+    file = files.next();
+    resumeAt = file;
+    return true;
+  }
+
+  /**
+   * Checks the file's entries from {@link #resumeAt} until the budget is spent, copying the live
+   * ones, and commits; true if it reached the file's end. Always checks at least one tree version,
+   * so every step moves on.
+   */
+  private boolean checkPart(long budgetNanos) {
+    Log log = env.getLog();
+    long end = file + log.getFileLengthBound();
+    long deadline = nanoTime.getAsLong() + budgetNanos;
+    ReadWriteTransaction txn = env.beginGCTransaction();
+    try {
+      Map<Integer, StoreImpl> stores = new HashMap<>();
+      LoggableIterator loggables = log.getLoggableIterator(resumeAt);
+      boolean reachedEnd = true;
+      boolean checkedOne = false;
+      while (loggables.hasNext()) {
+        RandomAccessLoggable loggable = loggables.next();
+        if (loggable == null || loggable.getAddress() >= end) break;
+        if (checkedOne && nanoTime.getAsLong() - deadline >= 0) {
+          resumeAt = loggable.getAddress(); // the first entry of a tree's version: the reclaim below reads each version whole
+          reachedEnd = false;
+          break;
+        }
+        int structure = loggable.getStructureId();
+        if (structure != Loggable.NO_STRUCTURE_ID && structure != EnvironmentImpl.META_TREE_ID) {
+          stores.computeIfAbsent(structure, txn::openStoreByStructureId).reclaim(txn, loggable, loggables);
+          checkedOne = true;
+        }
+      }
+      if (txn.isIdempotent()) {
+        // Nothing copied. A part of the file needs no commit then. The file's last part always
+        // commits: a cleaning transaction writes the whole meta tree (the stores' roots) anew,
+        // which is how Xodus moves the meta tree's pages out of a file it is about to delete.
+        if (!reachedEnd) return false;
+        // Xodus would commit an unchanged transaction too, but such a commit appends its root
+        // to the JVM-wide ExpiredLoggableCollection.EMPTY (Xodus 2.0.1), which every later
+        // commit of every store then counts as garbage: utilization estimates go wrong and each
+        // commit reads a growing list. A change (the file just cleaned, on record) avoids that.
+        env.openStore(CLEANED, StoreConfig.WITHOUT_DUPLICATES, txn).put(txn, StringBinding.stringToEntry("file"), LongBinding.longToEntry(file));
+      }
+      if (!flushWithoutSync(txn)) throw new IllegalStateException("the cleaning transaction was not committed");
+      return reachedEnd;
+    } finally {
+      txn.abort(); // ends it; after a flush there is nothing left to undo
+    }
+  }
+
+  /**
+   * Commits a step without its own fsync, which took most of a step's time (~1 ms). The copies it
+   * wrote need not be on disk yet: until the file they came from is deleted, that file still
+   * holds them, and Xodus syncs the log before it deletes a cleaned file. The next durable commit's
+   * fsync covers them anyway, as the log is written in order.
+   */
+  private boolean flushWithoutSync(ReadWriteTransaction txn) {
+    LogConfig config = env.getLog().getConfig();
+    boolean durable = config.isDurableWrite();
+    config.setDurableWrite(false); // read by the committing thread only: this one
+    try {
+      return txn.forceFlush();
+    } finally {
+      config.setDurableWrite(durable);
+    }
+  }
+
+  /** As Xodus does after cleaning a file itself: it waits for its deletion, counted as live till then. */
+  private void handOver(long cleaned) {
+    env.getLog().clearFileFromLogCache(cleaned, 0);
+    filesToDelete.add(cleaned);
+    gc.getUtilizationProfile().resetFile$xodus_environment(cleaned);
+    gc.getUtilizationProfile().estimateTotalBytes$xodus_environment();
+    PackedLongHashSet files = new PackedLongHashSet();
+    files.add(cleaned);
+    env.executeTransactionSafeTask(() -> DeferredIO.getJobProcessor().queueIn(new Job() {
+      @Override
+      protected void execute() {
+        try {
+          queueDeletion.invoke(null, gc, files);
+        } catch (IllegalAccessException | InvocationTargetException e) {
+          throw new IllegalStateException("queueing a cleaned log file for deletion failed", e);
+        }
+      }
+    }, env.getEnvironmentConfig().getGcFilesDeletionDelay()));
+  }
+
+  private boolean fileExists(long address) {
+    for (long f : env.getLog().getAllFileAddresses()) {
+      if (f == address) return true;
+    }
+    return false;
   }
 
   /**
@@ -76,19 +243,24 @@ final class LogCleaner {
    * when it starts a log file, so without this the garbage would go unseen until then.
    */
   void garbageMade() {
-    env.getGC().getUtilizationProfile().estimateTotalBytes$xodus_environment();
+    gc.getUtilizationProfile().estimateTotalBytes$xodus_environment();
+  }
+
+  /** The share of the log that is live by Xodus's estimate, in percent: what {@link #step} compares with the minimum. */
+  int livePercent() {
+    return gc.getUtilizationProfile().totalUtilizationPercent();
   }
 
   /** Marks the utilization profile for saving with the next commit, at most once an interval. */
   private void markProfileIfDue() {
     long now = nanoTime.getAsLong();
     if (!cleanedSinceMarked || now - markedAt < PROFILE_SAVE_INTERVAL_NANOS) return;
-    env.getGC().getUtilizationProfile().setDirty(true);
+    gc.getUtilizationProfile().setDirty(true);
     cleanedSinceMarked = false;
     markedAt = now;
   }
 
-  /** A backup begins: waits for a file being cleaned, then cleans none until it ends. */
+  /** A backup begins: waits for a step under way, then takes none until it ends. */
   synchronized void backupStarted() {
     backups++;
   }

@@ -7,13 +7,13 @@ import jetbrains.exodus.env.EnvironmentConfig;
 /**
  * How big the store's log files (Xodus {@code .xd} files) are, and how they are cleaned.
  *
- * <p>Cleaning a file holds the store's write lock for a time that grows with the number of
- * entries in the file, not with the live data it copies: at 500 small commits/s an 8 MB file
- * (Xodus's default) is ~95% garbage and still took 40–170 ms, during which no write commits. Small
- * files, cleaned one per transaction ({@link LogCleaner}), keep each pause to a few ms. New stores
- * get 512 KB: since digests are written in chunks ({@link DigestTable}) a small commit writes 43%
- * fewer bytes for as many entries, so a 512 KB file holds about as many entries as a 1 MB file did
- * before, and 1 MB files made each pause longer.
+ * <p>Cleaning a file takes a time that grows with the number of entries in the file, not with the
+ * live data it copies: at 500 small commits/s an 8 MB file (Xodus's default) is ~95% garbage and
+ * still took 40–170 ms, during which no write committed. Small files kept each pause to a few ms
+ * while a file was cleaned in one transaction; now {@link LogCleaner} cleans in steps of about a
+ * millisecond whatever the file's size. New stores get 512 KB: since digests are written in chunks
+ * ({@link DigestTable}) a small commit writes 43% fewer bytes for as many entries, so a 512 KB file
+ * holds about as many entries as a 1 MB file did before.
  *
  * <p>Xodus fixes a log's file size for its life and refuses to open it with another, so a store
  * made with 8 MB or 1 MB files keeps them.

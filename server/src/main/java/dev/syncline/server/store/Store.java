@@ -83,12 +83,23 @@ public interface Store extends AutoCloseable {
   /** Forgets everything about a peer: its cursors and its acks. */
   void forgetPeer(String peer);
 
+  /** What one call of {@link #cleanLog} did. */
+  enum Cleaning {
+    /** Nothing: enough of the log is live (or a backup is being written). */
+    NOTHING,
+    /** Cleaned part of a file; the next call goes on with it. */
+    PART_OF_A_FILE,
+    /** Finished cleaning a file, which is deleted a few seconds later. */
+    FILE_CLEANED
+  }
+
   /**
-   * Cleans one file of the store's log when more than half of the log is garbage (what old
-   * versions of entries leave behind); true if it cleaned one, so the caller may call again. A
-   * file takes a few ms, during which nothing commits: the caller picks the moment.
+   * Takes one step of cleaning the store's log while more than half of it is garbage (what old
+   * versions of entries leave behind): copies out what is still live of part of a file, for about
+   * {@code budgetNanos} (at least one tree version), in one transaction. Nothing commits
+   * meanwhile: the caller picks the moment, and calls again while it returns other than NOTHING.
    */
-  boolean cleanLog();
+  Cleaning cleanLog(long budgetNanos);
 
   /**
    * Deletes from the change log up to {@code maxEntries} entries that newer writes superseded,

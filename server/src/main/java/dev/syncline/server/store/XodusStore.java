@@ -487,8 +487,13 @@ final class XodusStore implements Store {
   }
 
   @Override
-  public boolean cleanLog() {
-    return cleaner.cleanOne();
+  public Cleaning cleanLog(long budgetNanos) {
+    return cleaner.step(budgetNanos);
+  }
+
+  /** The share of the log that is live by Xodus's estimate, in percent (for tests' messages). */
+  int logLivePercent() {
+    return cleaner.livePercent();
   }
 
   @Override
