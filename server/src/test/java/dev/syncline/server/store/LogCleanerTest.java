@@ -6,12 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.syncline.protocol.Delta;
+import dev.syncline.server.testing.Cluster;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.HashMap;
@@ -175,13 +178,9 @@ class LogCleanerTest extends StoreTestBase {
       assertTrue(parts > 100 * files, "each step checked one tree version, not a file: " + why);
       assertStoresHold(env, stores, models, why);
 
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      long deleted;
-      do {
-        Set<String> left = logFiles(envDir);
-        deleted = filesSeen.stream().filter(f -> !left.contains(f)).count();
-      } while (deleted < files && System.nanoTime() < deadline && sleep(20));
-      assertEquals(files, deleted, "the files cleaned are deleted: " + why);
+      int cleaned = files;
+      Cluster.await(() -> gone(filesSeen, envDir) >= cleaned, Duration.ofSeconds(20), () -> "the files cleaned to be deleted, " + why);
+      assertEquals(files, gone(filesSeen, envDir), "only the files cleaned are deleted: " + why);
       assertStoresHold(env, stores, models, why);
 
       env.close();
@@ -246,12 +245,13 @@ class LogCleanerTest extends StoreTestBase {
     }
   }
 
-  private static boolean sleep(long ms) {
+  /** How many of {@code seen} are no longer in {@code dir}. */
+  private static long gone(Set<String> seen, Path dir) {
     try {
-      Thread.sleep(ms);
-      return true;
-    } catch (InterruptedException e) {
-      throw new IllegalStateException(e);
+      Set<String> left = logFiles(dir);
+      return seen.stream().filter(f -> !left.contains(f)).count();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 
