@@ -115,7 +115,7 @@ final class LogCleaner {
 
   /**
    * Takes one step of cleaning (checks entries of a file for up to about {@code budgetNanos}, and
-   * commits), if less of the log is live than it should be or a file is under way.
+   * commits what it copied), if less of the log is live than it should be or a file is under way.
    */
   synchronized Store.Cleaning step(long budgetNanos) {
     if (backups > 0) return Store.Cleaning.NOTHING;
@@ -148,8 +148,9 @@ final class LogCleaner {
 
   /**
    * Checks the file's entries from {@link #resumeAt} until the budget is spent, copying the live
-   * ones, and commits; true if it reached the file's end. Always checks at least one tree version,
-   * so every step moves on.
+   * ones, and commits the copies (a part with none is not committed; the file's last part always
+   * is); true if it reached the file's end. Always checks at least one tree version, so every step
+   * moves on.
    */
   private boolean checkPart(long budgetNanos) {
     Log log = env.getLog();
