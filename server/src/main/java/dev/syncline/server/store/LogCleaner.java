@@ -43,10 +43,11 @@ import jetbrains.exodus.util.DeferredIO;
  * store), and commits the live ones it copied; the next step goes on from there. That is Xodus's
  * own per-file loop ({@code GarbageCollector.cleanSingleFile}) cut where it may be: once a step has
  * committed, nothing live refers to the part of the file it checked, and commits made between
- * steps only add entries at the log's end. A part that copied nothing is not committed, but the
- * file's last part always is: a cleaning transaction writes the whole meta tree (the stores'
- * roots) anew, and that is what moves the meta tree's own pages, which no step checks, out of the
- * file. Once the whole file is checked, it is handed to Xodus as one it cleaned itself: deleted
+ * steps only add entries at the log's end. A part commits as an ordinary transaction (one that
+ * copied nothing commits nothing). After the file's last part, one cleaning transaction moves the
+ * meta tree's own pages, which no step checks, out of the file: it writes the whole meta tree (the
+ * stores' roots) anew, tens of KB with thousands of stores, so once per file and not per step.
+ * Once the whole file is checked, it is handed to Xodus as one it cleaned itself: deleted
  * after its delay (5 s), once no reader can still be on it. The deletion runs on Xodus's thread;
  * a step that reads a tree version begun in a file deleted at that moment fails, and the writer
  * tries again later ({@code Committer}).
@@ -73,7 +74,7 @@ import jetbrains.exodus.util.DeferredIO;
 final class LogCleaner {
   static final long PROFILE_SAVE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(30);
   private static final long NO_FILE = -1;
-  /** Holds the address of the last file cleaned, written when a file's last part copied nothing. */
+  /** Holds the address of the last file cleaned, written by the commit that moves the meta tree out of it. */
   private static final String CLEANED = "$logCleaner";
 
   private final EnvironmentImpl env;
@@ -148,19 +149,20 @@ final class LogCleaner {
 
   /**
    * Checks the file's entries from {@link #resumeAt} until the budget is spent, copying the live
-   * ones, and commits the copies (a part with none is not committed; the file's last part always
-   * is); true if it reached the file's end. Always checks at least one tree version, so every step
-   * moves on.
+   * ones, and commits the copies (a part with none is not committed); true if it reached the
+   * file's end, whose meta-tree pages are then moved out too. Always checks at least one tree
+   * version, so every step moves on.
    */
   private boolean checkPart(long budgetNanos) {
     Log log = env.getLog();
     long end = file + log.getFileLengthBound();
     long deadline = nanoTime.getAsLong() + budgetNanos;
-    ReadWriteTransaction txn = env.beginGCTransaction();
+    boolean reachedEnd = true;
+    // an ordinary transaction: a cleaning one would write the whole meta tree at every step
+    ReadWriteTransaction txn = (ReadWriteTransaction) env.beginExclusiveTransaction();
     try {
       Map<Integer, StoreImpl> stores = new HashMap<>();
       LoggableIterator loggables = log.getLoggableIterator(resumeAt);
-      boolean reachedEnd = true;
       boolean checkedOne = false;
       while (loggables.hasNext()) {
         RandomAccessLoggable loggable = loggables.next();
@@ -176,21 +178,34 @@ final class LogCleaner {
           checkedOne = true;
         }
       }
-      if (txn.isIdempotent()) {
-        // Nothing copied. A part of the file needs no commit then. The file's last part always
-        // commits: a cleaning transaction writes the whole meta tree (the stores' roots) anew,
-        // which is how Xodus moves the meta tree's pages out of a file it is about to delete.
-        if (!reachedEnd) return false;
-        // Xodus would commit an unchanged transaction too, but such a commit appends its root
-        // to the JVM-wide ExpiredLoggableCollection.EMPTY (Xodus 2.0.1), which every later
-        // commit of every store then counts as garbage: utilization estimates go wrong and each
-        // commit reads a growing list. A change (the file just cleaned, on record) avoids that.
-        env.openStore(CLEANED, StoreConfig.WITHOUT_DUPLICATES, txn).put(txn, StringBinding.stringToEntry("file"), LongBinding.longToEntry(file));
+      // Nothing copied: nothing to commit. (Xodus would commit it anyway, but a commit that
+      // changes no tree appends its root to the JVM-wide ExpiredLoggableCollection.EMPTY in Xodus
+      // 2.0.1, which every later commit of every store then counts as garbage: utilization
+      // estimates go wrong and each commit reads a growing list.)
+      if (!txn.isIdempotent() && !flushWithoutSync(txn)) {
+        throw new IllegalStateException("the cleaning transaction was not committed");
       }
-      if (!flushWithoutSync(txn)) throw new IllegalStateException("the cleaning transaction was not committed");
-      return reachedEnd;
     } finally {
       txn.abort(); // ends it; after a flush there is nothing left to undo
+    }
+    if (reachedEnd) moveMetaTree();
+    return reachedEnd;
+  }
+
+  /**
+   * Writes the meta tree (every store's root) anew, moving its pages, which no step checks, out
+   * of the file: a cleaning transaction starts from a copy of the whole meta tree, so its commit
+   * writes all of it. Once per file, as Xodus's own cleaner does; with thousands of stores the
+   * meta tree is tens of KB, too much to write at every step. The commit records the file just
+   * cleaned, so that it changes a tree (see EMPTY above).
+   */
+  private void moveMetaTree() {
+    ReadWriteTransaction txn = env.beginGCTransaction();
+    try {
+      env.openStore(CLEANED, StoreConfig.WITHOUT_DUPLICATES, txn).put(txn, StringBinding.stringToEntry("file"), LongBinding.longToEntry(file));
+      if (!flushWithoutSync(txn)) throw new IllegalStateException("the cleaning transaction was not committed");
+    } finally {
+      txn.abort();
     }
   }
 

@@ -134,7 +134,46 @@ class LogCleanerTest extends StoreTestBase {
   }
 
   @Test
-  @DisplayName("cleaned a tree version per step, with commits of overwrites and new keys between the steps, in a Patricia and a B-tree store: files are finished and deleted, and every key reads its last value, before and after a reopen (seeded)")
+  @DisplayName("with 2,000 stores (400 databases), cleaning files a tree version per step writes less than it frees: the meta tree (every store's root, ~150 KB) is written once per file, not at every step")
+  void stepsDoNotRewriteTheMetaTree() throws IOException {
+    Path envDir = Files.createTempDirectory("syncline-env");
+    Environment env = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
+    try {
+      env.executeInTransaction(t -> {
+        for (int i = 0; i < 2000; i++) {
+          env.openStore("db" + i / 5 + ":" + i % 5, StoreConfig.WITHOUT_DUPLICATES, t).put(t, IntegerBinding.intToEntry(0), IntegerBinding.intToEntry(i));
+        }
+      });
+      jetbrains.exodus.env.Store kv = env.computeInTransaction(t -> env.openStore("kv", StoreConfig.WITHOUT_DUPLICATES, t));
+      jetbrains.exodus.env.Store live = env.computeInTransaction(t -> env.openStore("live", StoreConfig.WITHOUT_DUPLICATES, t));
+      for (int i = 0; i < 3000; i++) { // ~3 MB of overwrites of 10 keys, each commit with a small new key that stays live
+        int k = i;
+        env.executeInTransaction(t -> {
+          kv.put(t, IntegerBinding.intToEntry(k % 10), StringBinding.stringToEntry(VALUE + k));
+          live.put(t, IntegerBinding.intToEntry(k), IntegerBinding.intToEntry(k));
+        });
+      }
+      LogCleaner cleaner = new LogCleaner(env);
+      long before = ((EnvironmentImpl) env).getLog().getHighAddress();
+      int steps = 0;
+      int files = 0;
+      for (Store.Cleaning done; (done = cleaner.step(0)) != Store.Cleaning.NOTHING && files < 3; steps++) {
+        if (done == Store.Cleaning.FILE_CLEANED) files++;
+      }
+      long written = ((EnvironmentImpl) env).getLog().getHighAddress() - before;
+      assertEquals(3, files);
+      assertTrue(steps > 300, "a tree version per step: " + steps + " steps");
+      long freed = files * LogFiles.NEW_FILE_KB * 1024;
+      // ~1.1 MB: the live keys copied, each step's commit, three meta trees (a meta tree per step: ~18 MB)
+      assertTrue(written < freed, "cleaning " + files + " files (" + freed + " bytes) in " + steps + " steps wrote " + written + " bytes");
+    } finally {
+      env.close();
+      deleteTree(envDir);
+    }
+  }
+
+  @Test
+  @DisplayName("cleaned a tree version per step, with commits of overwrites and new keys between the steps, in a Patricia and a B-tree store and beside 1,000 stores written once: files are finished and deleted, and every key of every store reads its last value, before and after a reopen (seeded)")
   void stepsBetweenCommitsLoseNothing() throws Exception {
     long seed = Long.getLong("syncline.cleaner.seed", System.nanoTime());
     try {
@@ -156,8 +195,13 @@ class LogCleanerTest extends StoreTestBase {
           env.openStore("patricia", StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, t),
           env.openStore("btree", StoreConfig.WITHOUT_DUPLICATES, t)));
       List<Map<Integer, String>> models = List.of(new HashMap<>(), new HashMap<>());
-      // ~3 MB of overwrites of 200 keys per store: mostly garbage, with live entries spread through it
-      for (int i = 0; i < 3000; i++) putRandom(env, stores, models, rnd, 200);
+      // ~3 MB of overwrites of 200 keys per store: mostly garbage, with live entries spread through it;
+      // and 1,000 stores written once each in between, whose entries in the meta tree (their roots)
+      // stay in those files, which only moving the meta tree out of a file empties
+      for (int i = 0; i < 3000; i++) {
+        putRandom(env, stores, models, rnd, 200);
+        if (i % (3000 / QUIET_STORES) == 0) writeQuietStore(env, i / (3000 / QUIET_STORES));
+      }
       LogCleaner cleaner = new LogCleaner(env);
       int sharedExpired = ExpiredLoggableCollection.getEMPTY().getSize();
 
@@ -182,6 +226,7 @@ class LogCleanerTest extends StoreTestBase {
       Cluster.await(() -> gone(filesSeen, envDir) >= cleaned, Duration.ofSeconds(20), () -> "the files cleaned to be deleted, " + why);
       assertEquals(files, gone(filesSeen, envDir), "only the files cleaned are deleted: " + why);
       assertStoresHold(env, stores, models, why);
+      assertQuietStoresHold(env, why);
 
       env.close();
       Environment reopened = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
@@ -190,6 +235,7 @@ class LogCleanerTest extends StoreTestBase {
             reopened.openStore("patricia", StoreConfig.USE_EXISTING, t),
             reopened.openStore("btree", StoreConfig.USE_EXISTING, t)));
         assertStoresHold(reopened, again, models, "after a reopen, " + why);
+        assertQuietStoresHold(reopened, "after a reopen, " + why);
       } finally {
         reopened.close();
       }
@@ -207,6 +253,23 @@ class LogCleanerTest extends StoreTestBase {
       if (env.isOpen()) env.close();
       deleteTree(envDir);
     }
+  }
+
+  private static final int QUIET_STORES = 1000;
+
+  /** Creates store {@code quiet<q>} with one key, in a commit of its own; nothing writes to it again. */
+  private static void writeQuietStore(Environment env, int q) {
+    env.executeInTransaction(t -> env.openStore("quiet" + q, StoreConfig.WITHOUT_DUPLICATES, t)
+        .put(t, IntegerBinding.intToEntry(q), IntegerBinding.intToEntry(q)));
+  }
+
+  private static void assertQuietStoresHold(Environment env, String why) {
+    env.executeInReadonlyTransaction(t -> {
+      for (int q = 0; q < QUIET_STORES; q++) {
+        jetbrains.exodus.env.Store quiet = env.openStore("quiet" + q, StoreConfig.USE_EXISTING, t);
+        assertEquals(q, IntegerBinding.entryToInt(quiet.get(t, IntegerBinding.intToEntry(q))), "quiet" + q + ", " + why);
+      }
+    });
   }
 
   /** One commit putting a random key of {@code [0, keys)} with a fresh value into each store. */
