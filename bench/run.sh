@@ -10,7 +10,7 @@
 # with the same generator, and prints each side's median headline figure and their ratio: a change
 # is judged against its parent on the same machine in the same hour, not against old numbers.
 #
-# Scenarios: writes-1 writes-100 writes-100-steady writes-50x1 redis-50x1 fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle, and the replication ones
+# Scenarios: writes-1 writes-100 writes-100-steady writes-50x1 redis-50x1 writes-updates writes-updates-400db fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle, and the replication ones
 # replication-lag-5000 replication-lag-20000 replication-catchup quorum, which start their own
 # servers, and java-client (the Java SDK) (default: all, in that order), or generator arguments in one quoted word, e.g.
 # "fanout --subscribers 1000 --rate 100". redis-50x1 is not Syncline: Redis (if installed) with
@@ -46,7 +46,7 @@ OUT=${OUT:-$(mktemp -d /tmp/syncline-bench-XXXXXX)}
 export SYNCLINE_ADMIN_PASSWORD=${SYNCLINE_ADMIN_PASSWORD:-bench-admin-password}
 ADMIN_PASSWORD=$SYNCLINE_ADMIN_PASSWORD
 mkdir -p "$OUT"
-ALL=(writes-1 writes-100 writes-100-steady writes-50x1 redis-50x1 fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum java-client)
+ALL=(writes-1 writes-100 writes-100-steady writes-50x1 redis-50x1 writes-updates writes-updates-400db fanout-100 fanout-100-steady fanout-1000 fanout-1000-steady catchup idle replication-lag-5000 replication-lag-20000 replication-catchup quorum java-client)
 
 # The figure a scenario is judged by, and whether more is better (up) or less (down).
 headline() {
@@ -193,8 +193,11 @@ start_server() {
   DATA=$(mktemp -d /tmp/syncline-bench-data-XXXXXX)
   # "bench" is open to anonymous writers, as in an app with an $all policy; the generator funnels
   # many clients through few connections, so the per-connection message rate limit is off
-  printf '{"databases":[{"name":"bench","policy":{"read":["$all"],"create":["$all"],"update":["$all"],"destroy":["$all"]}}],"durability":"%s","adminPassword":"%s","messagesPerSecond":0}\n' \
-    "$DURABILITY" "$ADMIN_PASSWORD" > "$DATA/config.json"
+  # plus $extra_dbs empty databases (t1, t2, ...), for the scenarios that measure a store holding many
+  local others=""
+  for n in $(seq "${extra_dbs:-0}"); do others="$others,\"t$n\""; done
+  printf '{"databases":[{"name":"bench","policy":{"read":["$all"],"create":["$all"],"update":["$all"],"destroy":["$all"]}}%s],"durability":"%s","adminPassword":"%s","messagesPerSecond":0}\n' \
+    "$others" "$DURABILITY" "$ADMIN_PASSWORD" > "$DATA/config.json"
   # shellcheck disable=SC2086 # options are words on purpose
   java $SERVER_JAVA_OPTS $scenario_opts -jar "$SERVER_JAR" --port "$port" --data "$DATA/data" --config "$DATA/config.json" \
     > "$OUT/server-$name.log" 2>&1 &
@@ -266,6 +269,7 @@ for name in "${scenarios[@]}"; do
   port=$((BASE_PORT + i))
   i=$((i + 1))
   scenario_opts=""
+  extra_dbs=0
   case "$name" in
     *" "*)       read -r -a args <<< "$name"; name=$(printf '%s' "$name" | tr -s ' -' '_' | tr -cd 'A-Za-z0-9_') ;;
     # measured over seconds, not fractions of one: shorter runs varied by a quarter between rounds
@@ -276,6 +280,11 @@ for name in "${scenarios[@]}"; do
     # how apps write: many clients, each waiting for its ack; the load redis-50x1 puts on Redis
     writes-50x1) args=(writes --deltas-per-push 1 --connections 50 --in-flight 1 --total 200000) ;;
     redis-50x1)  args=(redis) ;;
+    # apps editing what they wrote: each of 50 writers updates its own 200 documents, so the store
+    # overwrites and its log is cleaned at its steady pace; the same beside 400 other databases
+    # (2,000 more stores, whose roots the store's meta tree holds)
+    writes-updates)       args=(writes --deltas-per-push 1 --connections 50 --in-flight 1 --total 200000 --warmup 100000 --documents 200) ;;
+    writes-updates-400db) args=(writes --deltas-per-push 1 --connections 50 --in-flight 1 --total 200000 --warmup 100000 --documents 200); extra_dbs=400 ;;
     fanout-100)  args=(fanout --subscribers 100 --rate 500 --total 2000) ;;
     fanout-1000) args=(fanout --subscribers 1000 --rate 500 --total 2000) ;;
     # after 30 s at 500 pushes/s: JIT compiled, and the store's log cleaner at its steady pace

@@ -10,7 +10,8 @@ import dev.syncline.protocol.Json;
  * group transaction including its fsync.
  */
 record ServerStats(long groups, long pushes, long deltas, double meanCommitMicros, long overloaded,
-    long logFilesCleaned, long cleanMs, long logEntriesSwept, long sweepMs, long heapUsedBytes, long connections, long subscriptions) {
+    long logFilesCleaned, long cleanMs, long logEntriesSwept, long sweepMs, long heapUsedBytes, long connections, long subscriptions,
+    long diskBytes) {
 
   /** A snapshot, or null when the server does not answer {@code server.stats} (it is optional). */
   static ServerStats fetch(BenchConnection c, Deadline deadline) {
@@ -22,7 +23,7 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
           w.path("logFilesCleaned").asLong(), w.path("cleanMs").asLong(),
           w.path("logEntriesSwept").asLong(), w.path("sweepMs").asLong(),
           d.path("heap").path("usedBytes").asLong(), d.path("connections").asLong(),
-          d.path("subscriptions").asLong());
+          d.path("subscriptions").asLong(), d.path("diskBytes").asLong());
     } catch (Exception e) {
       System.err.println("server.stats unavailable: " + e.getMessage());
       return null;
@@ -34,7 +35,8 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
    * either is missing. {@code commitBusyPercent} is the share of that time the writer thread spent
    * inside group transactions: near 100 means the writer is the bottleneck. {@code cleanMs} is the
    * writer's time cleaning the store's log between groups, not part of the commits; {@code
-   * sweepMs} the same for deleting superseded log entries.
+   * sweepMs} the same for deleting superseded log entries. {@code storeMb} is the store's size on
+   * disk at the second snapshot: whether cleaning keeps the log near its live data.
    */
   static ObjectNode between(ServerStats before, ServerStats after, double wallSeconds) {
     ObjectNode out = Json.MAPPER.createObjectNode();
@@ -54,7 +56,8 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
         .put("logFilesCleaned", after.logFilesCleaned - before.logFilesCleaned)
         .put("cleanMs", after.cleanMs - before.cleanMs)
         .put("logEntriesSwept", after.logEntriesSwept - before.logEntriesSwept)
-        .put("sweepMs", after.sweepMs - before.sweepMs);
+        .put("sweepMs", after.sweepMs - before.sweepMs)
+        .put("storeMb", round1(after.diskBytes / 1e6));
     return out;
   }
 
@@ -62,11 +65,12 @@ record ServerStats(long groups, long pushes, long deltas, double meanCommitMicro
   static String describe(ObjectNode between) {
     if (!between.has("groups")) return "server stats n/a";
     return String.format("server: %d groups, %.1f pushes / %.1f deltas per group, commit %.0f us, writer busy %.0f%%, "
-            + "cleaned %d log files in %d ms, swept %d log entries in %d ms",
+            + "cleaned %d log files in %d ms, swept %d log entries in %d ms, store %.1f MB",
         between.get("groups").asLong(), between.get("pushesPerGroup").asDouble(),
         between.get("deltasPerGroup").asDouble(), between.get("meanCommitMicros").asDouble(),
         between.get("commitBusyPercent").asDouble(), between.get("logFilesCleaned").asLong(),
-        between.get("cleanMs").asLong(), between.get("logEntriesSwept").asLong(), between.get("sweepMs").asLong());
+        between.get("cleanMs").asLong(), between.get("logEntriesSwept").asLong(), between.get("sweepMs").asLong(),
+        between.get("storeMb").asDouble());
   }
 
   static double round1(double v) {
