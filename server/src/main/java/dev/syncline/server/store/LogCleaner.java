@@ -84,6 +84,8 @@ final class LogCleaner {
   private final PackedLongHashSet filesToDelete;
   /** Xodus's {@code GarbageCollector.queueDeletionOfFiles}, through its public accessor. */
   private final Method queueDeletion;
+  /** Store names by structure id, as {@link #openStore} found them; guarded by this. */
+  private final Map<Integer, String> storeNames = new HashMap<>();
   /** Backups running; guarded by this. */
   private int backups;
   /** The file being cleaned, or {@link #NO_FILE}, and the address its next step starts at; guarded by this. */
@@ -174,7 +176,7 @@ final class LogCleaner {
         }
         int structure = loggable.getStructureId();
         if (structure != Loggable.NO_STRUCTURE_ID && structure != EnvironmentImpl.META_TREE_ID) {
-          stores.computeIfAbsent(structure, txn::openStoreByStructureId).reclaim(txn, loggable, loggables);
+          stores.computeIfAbsent(structure, id -> openStore(txn, id)).reclaim(txn, loggable, loggables);
           checkedOne = true;
         }
       }
@@ -190,6 +192,26 @@ final class LogCleaner {
     }
     if (reachedEnd) moveMetaTree();
     return reachedEnd;
+  }
+
+  /**
+   * The store a structure id belongs to, in this transaction. Xodus's own lookup
+   * ({@code openStoreByStructureId}) scans the whole meta tree, reading every store's entry until
+   * it finds the id: with thousands of stores that was most of a step, for each store a step met.
+   * So the names found are kept, and a kept name is used only while its store still has that id (a
+   * database destroyed and made again has stores of the same names under new ids).
+   */
+  private StoreImpl openStore(ReadWriteTransaction txn, int structureId) {
+    String name = storeNames.get(structureId);
+    if (name != null) {
+      StoreImpl store = env.openStore(name, StoreConfig.USE_EXISTING, txn, false);
+      if (store != null && txn.getTree(store).getStructureId() == structureId) return store;
+      storeNames.remove(structureId);
+    }
+    StoreImpl store = txn.openStoreByStructureId(structureId);
+    // a removed store's entries get a stand-in, an empty store: not one to remember
+    if (store.getConfig() != StoreConfig.TEMPORARY_EMPTY) storeNames.put(structureId, store.getName());
+    return store;
   }
 
   /**

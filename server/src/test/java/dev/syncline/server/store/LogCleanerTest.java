@@ -173,6 +173,64 @@ class LogCleanerTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("a store removed and made again under the same name while its files are being cleaned holds exactly what was written to it anew, before and after a reopen: the cleaner's names of stores follow the store, not the name")
+  void storeRemadeUnderItsNameWhileCleaning() throws Exception {
+    Path envDir = Files.createTempDirectory("syncline-env");
+    Environment env = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
+    try {
+      jetbrains.exodus.env.Store kv = env.computeInTransaction(t -> env.openStore("kv", StoreConfig.WITHOUT_DUPLICATES, t));
+      for (int i = 0; i < 3000; i++) { // overwrites of 10 keys, and a key of "remade" per commit, live until it is removed
+        int k = i;
+        env.executeInTransaction(t -> {
+          kv.put(t, IntegerBinding.intToEntry(k % 10), StringBinding.stringToEntry(VALUE + k));
+          env.openStore("remade", StoreConfig.WITHOUT_DUPLICATES, t).put(t, IntegerBinding.intToEntry(k), StringBinding.stringToEntry("old" + k));
+        });
+      }
+      Set<String> filesSeen = new HashSet<>(logFiles(envDir));
+      LogCleaner cleaner = new LogCleaner(env);
+      for (int i = 0; i < 50; i++) cleaner.step(0); // "remade"'s entries met and copied, part of a file
+
+      env.executeInTransaction(t -> env.removeStore("remade", t));
+      Map<Integer, String> model = new HashMap<>();
+      for (int k = 0; k < 3000; k += 7) model.put(k, "new" + k); // some keys the old store had, under new values
+      env.executeInTransaction(t -> {
+        jetbrains.exodus.env.Store remade = env.openStore("remade", StoreConfig.WITHOUT_DUPLICATES, t);
+        model.forEach((k, v) -> remade.put(t, IntegerBinding.intToEntry(k), StringBinding.stringToEntry(v)));
+      });
+      int files = 0;
+      for (Store.Cleaning done; (done = cleaner.step(0)) != Store.Cleaning.NOTHING && files < 3; ) {
+        if (done == Store.Cleaning.FILE_CLEANED) files++;
+      }
+      assertTrue(files >= 2, files + " files cleaned");
+      assertRemadeHolds(env, model, "cleaned");
+      int cleaned = files;
+      Cluster.await(() -> gone(filesSeen, envDir) >= cleaned, Duration.ofSeconds(20), () -> "the files cleaned to be deleted");
+      assertRemadeHolds(env, model, "its files deleted");
+      env.close();
+      Environment reopened = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
+      try {
+        assertRemadeHolds(reopened, model, "reopened");
+      } finally {
+        reopened.close();
+      }
+    } finally {
+      if (env.isOpen()) env.close();
+      deleteTree(envDir);
+    }
+  }
+
+  private static void assertRemadeHolds(Environment env, Map<Integer, String> model, String when) {
+    env.executeInReadonlyTransaction(t -> {
+      jetbrains.exodus.env.Store remade = env.openStore("remade", StoreConfig.USE_EXISTING, t);
+      Map<Integer, String> read = new HashMap<>();
+      try (Cursor c = remade.openCursor(t)) {
+        while (c.getNext()) read.put(IntegerBinding.entryToInt(c.getKey()), StringBinding.entryToString(c.getValue()));
+      }
+      assertEquals(model, read, when);
+    });
+  }
+
+  @Test
   @DisplayName("cleaned a tree version per step, with commits of overwrites and new keys between the steps, in a Patricia and a B-tree store and beside 1,000 stores written once: files are finished and deleted, and every key of every store reads its last value, before and after a reopen (seeded)")
   void stepsBetweenCommitsLoseNothing() throws Exception {
     long seed = Long.getLong("syncline.cleaner.seed", System.nanoTime());
