@@ -104,13 +104,9 @@ class LogCleanerTest extends StoreTestBase {
   @DisplayName("the utilization profile, rewritten whole by the commit after it is marked, is marked at most once in 30 s however many files are cleaned")
   void profileMarkedForSavingAtMostEveryInterval() throws IOException {
     Path envDir = Files.createTempDirectory("syncline-env");
-    Environment env = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
+    Environment env = openEnv(envDir);
     try {
-      jetbrains.exodus.env.Store kv = env.computeInTransaction(t -> env.openStore("kv", StoreConfig.WITHOUT_DUPLICATES, t));
-      for (int i = 0; i < 3000; i++) { // ~3 MB of overwrites of 10 keys: nearly all garbage
-        int k = i;
-        env.executeInTransaction(t -> kv.put(t, IntegerBinding.intToEntry(k % 10), StringBinding.stringToEntry(VALUE + k)));
-      }
+      jetbrains.exodus.env.Store kv = overwriteKv(env, (t, k) -> { });
       long[] now = {0};
       LogCleaner cleaner = new LogCleaner(env, () -> now[0]);
       UtilizationProfile profile = ((EnvironmentImpl) env).getGC().getUtilizationProfile();
@@ -137,22 +133,15 @@ class LogCleanerTest extends StoreTestBase {
   @DisplayName("with 2,000 stores (400 databases), cleaning files a tree version per step writes less than it frees: the meta tree (every store's root, ~150 KB) is written once per file, not at every step")
   void stepsDoNotRewriteTheMetaTree() throws IOException {
     Path envDir = Files.createTempDirectory("syncline-env");
-    Environment env = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
+    Environment env = openEnv(envDir);
     try {
       env.executeInTransaction(t -> {
         for (int i = 0; i < 2000; i++) {
           env.openStore("db" + i / 5 + ":" + i % 5, StoreConfig.WITHOUT_DUPLICATES, t).put(t, IntegerBinding.intToEntry(0), IntegerBinding.intToEntry(i));
         }
       });
-      jetbrains.exodus.env.Store kv = env.computeInTransaction(t -> env.openStore("kv", StoreConfig.WITHOUT_DUPLICATES, t));
       jetbrains.exodus.env.Store live = env.computeInTransaction(t -> env.openStore("live", StoreConfig.WITHOUT_DUPLICATES, t));
-      for (int i = 0; i < 3000; i++) { // ~3 MB of overwrites of 10 keys, each commit with a small new key that stays live
-        int k = i;
-        env.executeInTransaction(t -> {
-          kv.put(t, IntegerBinding.intToEntry(k % 10), StringBinding.stringToEntry(VALUE + k));
-          live.put(t, IntegerBinding.intToEntry(k), IntegerBinding.intToEntry(k));
-        });
-      }
+      overwriteKv(env, (t, k) -> live.put(t, IntegerBinding.intToEntry(k), IntegerBinding.intToEntry(k))); // a small key per commit that stays live
       LogCleaner cleaner = new LogCleaner(env);
       long before = ((EnvironmentImpl) env).getLog().getHighAddress();
       int steps = 0;
@@ -176,16 +165,10 @@ class LogCleanerTest extends StoreTestBase {
   @DisplayName("a store removed and made again under the same name while its files are being cleaned holds exactly what was written to it anew, before and after a reopen: the cleaner's names of stores follow the store, not the name")
   void storeRemadeUnderItsNameWhileCleaning() throws Exception {
     Path envDir = Files.createTempDirectory("syncline-env");
-    Environment env = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
+    Environment env = openEnv(envDir);
     try {
-      jetbrains.exodus.env.Store kv = env.computeInTransaction(t -> env.openStore("kv", StoreConfig.WITHOUT_DUPLICATES, t));
-      for (int i = 0; i < 3000; i++) { // overwrites of 10 keys, and a key of "remade" per commit, live until it is removed
-        int k = i;
-        env.executeInTransaction(t -> {
-          kv.put(t, IntegerBinding.intToEntry(k % 10), StringBinding.stringToEntry(VALUE + k));
-          env.openStore("remade", StoreConfig.WITHOUT_DUPLICATES, t).put(t, IntegerBinding.intToEntry(k), StringBinding.stringToEntry("old" + k));
-        });
-      }
+      overwriteKv(env, (t, k) -> // a key of "remade" per commit, live until the store is removed
+          env.openStore("remade", StoreConfig.WITHOUT_DUPLICATES, t).put(t, IntegerBinding.intToEntry(k), StringBinding.stringToEntry("old" + k)));
       Set<String> filesSeen = new HashSet<>(logFiles(envDir));
       LogCleaner cleaner = new LogCleaner(env);
       for (int i = 0; i < 50; i++) cleaner.step(0); // "remade"'s entries met and copied, part of a file
@@ -207,7 +190,7 @@ class LogCleanerTest extends StoreTestBase {
       Cluster.await(() -> gone(filesSeen, envDir) >= cleaned, Duration.ofSeconds(20), () -> "the files cleaned to be deleted");
       assertRemadeHolds(env, model, "its files deleted");
       env.close();
-      Environment reopened = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
+      Environment reopened = openEnv(envDir);
       try {
         assertRemadeHolds(reopened, model, "reopened");
       } finally {
@@ -217,6 +200,27 @@ class LogCleanerTest extends StoreTestBase {
       if (env.isOpen()) env.close();
       deleteTree(envDir);
     }
+  }
+
+  /** A Xodus environment in {@code dir}, configured as the store configures its own. */
+  private static Environment openEnv(Path dir) {
+    return Environments.newInstance(dir.toFile(), LogFiles.configure(new EnvironmentConfig(), dir));
+  }
+
+  /**
+   * ~3 MB of commits each overwriting one of 10 keys of store "kv" with ~1 KB (nearly all garbage),
+   * {@code also} adding to each commit (given its number); returns "kv".
+   */
+  private static jetbrains.exodus.env.Store overwriteKv(Environment env, java.util.function.ObjIntConsumer<jetbrains.exodus.env.Transaction> also) {
+    jetbrains.exodus.env.Store kv = env.computeInTransaction(t -> env.openStore("kv", StoreConfig.WITHOUT_DUPLICATES, t));
+    for (int i = 0; i < 3000; i++) {
+      int k = i;
+      env.executeInTransaction(t -> {
+        kv.put(t, IntegerBinding.intToEntry(k % 10), StringBinding.stringToEntry(VALUE + k));
+        also.accept(t, k);
+      });
+    }
+    return kv;
   }
 
   private static void assertRemadeHolds(Environment env, Map<Integer, String> model, String when) {
@@ -287,7 +291,7 @@ class LogCleanerTest extends StoreTestBase {
       assertQuietStoresHold(env, why);
 
       env.close();
-      Environment reopened = Environments.newInstance(envDir.toFile(), LogFiles.configure(new EnvironmentConfig(), envDir));
+      Environment reopened = openEnv(envDir);
       try {
         List<jetbrains.exodus.env.Store> again = reopened.computeInTransaction(t -> List.of(
             reopened.openStore("patricia", StoreConfig.USE_EXISTING, t),
