@@ -23,6 +23,7 @@ import jetbrains.exodus.log.LogConfig;
 import jetbrains.exodus.log.Loggable;
 import jetbrains.exodus.log.LoggableIterator;
 import jetbrains.exodus.log.RandomAccessLoggable;
+import jetbrains.exodus.tree.LongIterator;
 import jetbrains.exodus.util.DeferredIO;
 
 /**
@@ -44,9 +45,10 @@ import jetbrains.exodus.util.DeferredIO;
  * own per-file loop ({@code GarbageCollector.cleanSingleFile}) cut where it may be: once a step has
  * committed, nothing live refers to the part of the file it checked, and commits made between
  * steps only add entries at the log's end. A part commits as an ordinary transaction (one that
- * copied nothing commits nothing). After the file's last part, one cleaning transaction moves the
- * meta tree's own pages, which no step checks, out of the file: it writes the whole meta tree (the
- * stores' roots) anew, tens of KB with thousands of stores, so once per file and not per step.
+ * copied nothing commits nothing). After the file's last part, if the file still holds entries
+ * of the meta tree (the list of stores and their roots, which no step checks), one cleaning
+ * transaction moves them out: it writes the whole meta tree anew, hundreds of KB with thousands of
+ * stores, so at most once per file and not per step.
  * Once the whole file is checked, it is handed to Xodus as one it cleaned itself: deleted
  * after its delay (5 s), once no reader can still be on it. The deletion runs on Xodus's thread;
  * a step that reads a tree version begun in a file deleted at that moment fails, and the writer
@@ -61,8 +63,9 @@ import jetbrains.exodus.util.DeferredIO;
  * {@code isFileCleaned}), public in its bytecode, so that files are chosen exactly as the
  * background cleaner chooses them: only while less of the log is live than its minimum
  * utilization ({@code storeMinUtilization}, half by default), most garbage first, never the
- * newest files. Handing a checked file over takes two private members, reached by reflection
- * when the store opens, so a Xodus without them fails at startup rather than mid-cleaning.
+ * newest files. Handing a checked file over takes two private members, and seeing whether the
+ * meta tree is in it two package-private ones, reached by reflection when the store opens, so a
+ * Xodus without them fails at startup rather than mid-cleaning.
  *
  * <p>Each file cleaned changes Xodus's utilization profile (free bytes per file). Marked dirty,
  * the whole profile, an entry per file, is rewritten by the next commit: with thousands of files
@@ -84,6 +87,9 @@ final class LogCleaner {
   private final PackedLongHashSet filesToDelete;
   /** Xodus's {@code GarbageCollector.queueDeletionOfFiles}, through its public accessor. */
   private final Method queueDeletion;
+  /** Xodus's current meta tree ({@code EnvironmentImpl.getMetaTreeInternal}) and its entries' addresses ({@code MetaTreeImpl.addressIterator}), both package-private. */
+  private final Method currentMetaTree;
+  private final Method metaTreeAddresses;
   /** Store names by structure id, as {@link #openStore} found them; guarded by this. */
   private final Map<Integer, String> storeNames = new HashMap<>();
   /** Backups running; guarded by this. */
@@ -110,6 +116,10 @@ final class LogCleaner {
       filesToDelete = (PackedLongHashSet) pending.get(gc);
       queueDeletion = GarbageCollector.class.getMethod(
           "access$queueDeletionOfFiles", GarbageCollector.class, PackedLongHashSet.class);
+      currentMetaTree = EnvironmentImpl.class.getDeclaredMethod("getMetaTreeInternal");
+      currentMetaTree.setAccessible(true);
+      metaTreeAddresses = currentMetaTree.getReturnType().getDeclaredMethod("addressIterator");
+      metaTreeAddresses.setAccessible(true);
     } catch (ReflectiveOperationException e) {
       throw new IllegalStateException("this Xodus has no GarbageCollector members the log cleaner needs", e);
     }
@@ -190,7 +200,7 @@ final class LogCleaner {
     } finally {
       txn.abort(); // ends it; after a flush there is nothing left to undo
     }
-    if (reachedEnd) moveMetaTree();
+    if (reachedEnd && metaTreeIn(file, end)) moveMetaTree();
     return reachedEnd;
   }
 
@@ -215,11 +225,32 @@ final class LogCleaner {
   }
 
   /**
-   * Writes the meta tree (every store's root) anew, moving its pages, which no step checks, out
+   * Whether any entry of the current meta tree lies in {@code [file, end)}. Each commit writes the
+   * meta tree's path to the stores it changed; what stays behind in older files are the entries
+   * of stores written to rarely, so most files being cleaned hold none still in use. Reading the
+   * tree's addresses costs far less than writing it anew: with 2,000 databases the meta tree is
+   * ~220 KB, written in 10–34 ms.
+   */
+  private boolean metaTreeIn(long file, long end) {
+    LongIterator addresses;
+    try {
+      addresses = (LongIterator) metaTreeAddresses.invoke(currentMetaTree.invoke(env));
+    } catch (IllegalAccessException | InvocationTargetException e) {
+      throw new IllegalStateException("reading the meta tree's addresses failed", e);
+    }
+    while (addresses.hasNext()) {
+      long address = addresses.next();
+      if (address >= file && address < end) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Writes the meta tree (every store's root) anew, moving its entries, which no step checks, out
    * of the file: a cleaning transaction starts from a copy of the whole meta tree, so its commit
-   * writes all of it. Once per file, as Xodus's own cleaner does; with thousands of stores the
-   * meta tree is tens of KB, too much to write at every step. The commit records the file just
-   * cleaned, so that it changes a tree (see EMPTY above).
+   * writes all of it. At most once per file, as Xodus's own cleaner does; with thousands of stores
+   * the meta tree is hundreds of KB, too much to write at every step. The commit records the file
+   * just cleaned, so that it changes a tree (see EMPTY above).
    */
   private void moveMetaTree() {
     ReadWriteTransaction txn = env.beginGCTransaction();
