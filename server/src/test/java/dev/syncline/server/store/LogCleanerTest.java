@@ -102,10 +102,8 @@ class LogCleanerTest extends StoreTestBase {
 
   @Test
   @DisplayName("the utilization profile, rewritten whole by the commit after it is marked, is marked at most once in 30 s however many files are cleaned")
-  void profileMarkedForSavingAtMostEveryInterval() throws IOException {
-    Path envDir = Files.createTempDirectory("syncline-env");
-    Environment env = openEnv(envDir);
-    try {
+  void profileMarkedForSavingAtMostEveryInterval() throws Exception {
+    inFreshEnv((env, envDir) -> {
       jetbrains.exodus.env.Store kv = overwriteKv(env, (t, k) -> { });
       long[] now = {0};
       LogCleaner cleaner = new LogCleaner(env, () -> now[0]);
@@ -123,18 +121,13 @@ class LogCleanerTest extends StoreTestBase {
       now[0] = TimeUnit.SECONDS.toNanos(31);
       cleanFile(cleaner::step);
       assertTrue(profile.isDirty(), "30 s on, the files cleaned meanwhile mark it");
-    } finally {
-      env.close();
-      deleteTree(envDir);
-    }
+    });
   }
 
   @Test
   @DisplayName("with 2,000 stores (400 databases), cleaning files a tree version per step writes less than it frees: the meta tree (every store's root, ~150 KB) is written once per file, not at every step")
-  void stepsDoNotRewriteTheMetaTree() throws IOException {
-    Path envDir = Files.createTempDirectory("syncline-env");
-    Environment env = openEnv(envDir);
-    try {
+  void stepsDoNotRewriteTheMetaTree() throws Exception {
+    inFreshEnv((env, envDir) -> {
       env.executeInTransaction(t -> {
         for (int i = 0; i < 2000; i++) {
           env.openStore("db" + i / 5 + ":" + i % 5, StoreConfig.WITHOUT_DUPLICATES, t).put(t, IntegerBinding.intToEntry(0), IntegerBinding.intToEntry(i));
@@ -155,18 +148,13 @@ class LogCleanerTest extends StoreTestBase {
       long freed = files * LogFiles.NEW_FILE_KB * 1024;
       // ~1.1 MB: the live keys copied, each step's commit, three meta trees (a meta tree per step: ~18 MB)
       assertTrue(written < freed, "cleaning " + files + " files (" + freed + " bytes) in " + steps + " steps wrote " + written + " bytes");
-    } finally {
-      env.close();
-      deleteTree(envDir);
-    }
+    });
   }
 
   @Test
   @DisplayName("a store removed and made again under the same name while its files are being cleaned holds exactly what was written to it anew, before and after a reopen: the cleaner's names of stores follow the store, not the name")
   void storeRemadeUnderItsNameWhileCleaning() throws Exception {
-    Path envDir = Files.createTempDirectory("syncline-env");
-    Environment env = openEnv(envDir);
-    try {
+    inFreshEnv((env, envDir) -> {
       overwriteKv(env, (t, k) -> // a key of "remade" per commit, live until the store is removed
           env.openStore("remade", StoreConfig.WITHOUT_DUPLICATES, t).put(t, IntegerBinding.intToEntry(k), StringBinding.stringToEntry("old" + k)));
       Set<String> filesSeen = new HashSet<>(logFiles(envDir));
@@ -196,6 +184,19 @@ class LogCleanerTest extends StoreTestBase {
       } finally {
         reopened.close();
       }
+    });
+  }
+
+  /** A test given a fresh environment in a temporary folder; both are closed and deleted after it. */
+  private interface EnvTest {
+    void run(Environment env, Path dir) throws Exception;
+  }
+
+  private static void inFreshEnv(EnvTest test) throws Exception {
+    Path envDir = Files.createTempDirectory("syncline-env");
+    Environment env = openEnv(envDir);
+    try {
+      test.run(env, envDir);
     } finally {
       if (env.isOpen()) env.close();
       deleteTree(envDir);
