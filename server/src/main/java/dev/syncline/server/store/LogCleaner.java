@@ -121,7 +121,7 @@ final class LogCleaner {
       metaTreeAddresses = currentMetaTree.getReturnType().getDeclaredMethod("addressIterator");
       metaTreeAddresses.setAccessible(true);
     } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("this Xodus has no GarbageCollector members the log cleaner needs", e);
+      throw new IllegalStateException("this Xodus lacks members the log cleaner needs", e);
     }
     env.suspendGC();
   }
