@@ -77,6 +77,8 @@ import jetbrains.exodus.util.DeferredIO;
 final class LogCleaner {
   static final long PROFILE_SAVE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(30);
   private static final long NO_FILE = -1;
+  /** Most store names kept by structure id ({@link #openStore}): far more than a store has, bounded for one that makes and removes databases without end. */
+  private static final int MAX_STORE_NAMES = 100_000;
   /** Holds the address of the last file cleaned, written by the commit that moves the meta tree out of it. */
   private static final String CLEANED = "$logCleaner";
 
@@ -220,7 +222,11 @@ final class LogCleaner {
     }
     StoreImpl store = txn.openStoreByStructureId(structureId);
     // a removed store's entries get a stand-in, an empty store: not one to remember
-    if (store.getConfig() != StoreConfig.TEMPORARY_EMPTY) storeNames.put(structureId, store.getName());
+    if (store.getConfig() != StoreConfig.TEMPORARY_EMPTY) {
+      // names of stores since removed stay until their id is met again: start over now and then
+      if (storeNames.size() >= MAX_STORE_NAMES) storeNames.clear();
+      storeNames.put(structureId, store.getName());
+    }
     return store;
   }
 
