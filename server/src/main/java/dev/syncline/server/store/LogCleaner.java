@@ -164,8 +164,8 @@ final class LogCleaner {
   /**
    * Checks the file's entries from {@link #resumeAt} until the budget is spent, copying the live
    * ones, and commits the copies (a part with none is not committed); true if it reached the
-   * file's end, whose meta-tree pages are then moved out too. Always checks at least one tree
-   * version, so every step moves on.
+   * file's end, out of which any meta-tree entries still in use are then moved too. Always checks
+   * at least one tree version, so every step moves on.
    */
   private boolean checkPart(long budgetNanos) {
     Log log = env.getLog();
