@@ -62,9 +62,12 @@ def main():
     timeline = collections.defaultdict(list)  # server name -> [(time, on-cpu ns, waiting ns)]
     while run.poll() is None:
         now = time.time()
-        names.update(servers())
+        for pid, server in servers().items():
+            if pid not in names:
+                # a scenario run again (RETRIES) starts a server of the same name
+                names[pid] = server if server not in names.values() else f'{server} (pid {pid})'
         for pid, server in names.items():
-            watched = [0, 0, False]
+            watched = None
             try:
                 for tid in os.listdir(f'/proc/{pid}/task'):
                     try:
@@ -72,13 +75,14 @@ def main():
                         cpu, wait = read(f'/proc/{pid}/task/{tid}/schedstat').split()[:2]
                         threads[(pid, tid)] = (name, int(cpu), int(wait))
                         if watch and name.startswith(watch):
-                            watched = [watched[0] + int(cpu), watched[1] + int(wait), True]
+                            c, w = watched or (0, 0)
+                            watched = (c + int(cpu), w + int(wait))
                     except OSError:
                         pass
             except OSError:
                 continue  # that server is gone
-            if watched[2]:
-                timeline[server].append((now, watched[0], watched[1]))
+            if watched:
+                timeline[server].append((now, *watched))
         time.sleep(1)
     lines = read(log).strip().splitlines()
     print(lines[-2] if len(lines) > 1 else '\n'.join(lines))
