@@ -16,6 +16,7 @@
 # "fanout --subscribers 1000 --rate 100". redis-50x1 is not Syncline: Redis (if installed) with
 # appendfsync always under redis-benchmark's default load, the same machine's reference for writes-50x1.
 # Settings (environment):
+#   SERVER_JAVA       the server's java command       (default: java; e.g. another JDK's bin/java)
 #   SERVER_JAVA_OPTS  JVM options of the server       (default: -Xmx1g)
 #   BENCH_JAVA_OPTS   JVM options of the generator    (default: -Xmx2g)
 #   DURABILITY        sync or async                   (default: sync)
@@ -33,6 +34,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SERVER_JAR=${SERVER_JAR:-$ROOT/server/target/syncline-server.jar}
 BENCH_JAR=${BENCH_JAR:-$ROOT/bench/target/syncline-bench.jar}
+SERVER_JAVA=${SERVER_JAVA:-java}
 SERVER_JAVA_OPTS=${SERVER_JAVA_OPTS:--Xmx1g}
 BENCH_JAVA_OPTS=${BENCH_JAVA_OPTS:--Xmx2g}
 DURABILITY=${DURABILITY:-sync}
@@ -199,7 +201,7 @@ start_server() {
   printf '{"databases":[{"name":"bench","policy":{"read":["$all"],"create":["$all"],"update":["$all"],"destroy":["$all"]}}%s],"durability":"%s","adminPassword":"%s","messagesPerSecond":0}\n' \
     "$others" "$DURABILITY" "$ADMIN_PASSWORD" > "$DATA/config.json"
   # shellcheck disable=SC2086 # options are words on purpose
-  java $SERVER_JAVA_OPTS $scenario_opts -jar "$SERVER_JAR" --port "$port" --data "$DATA/data" --config "$DATA/config.json" \
+  "$SERVER_JAVA" $SERVER_JAVA_OPTS $scenario_opts -jar "$SERVER_JAR" --port "$port" --data "$DATA/data" --config "$DATA/config.json" \
     > "$OUT/server-$name.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 300); do
@@ -313,7 +315,7 @@ for name in "${scenarios[@]}"; do
         run_redis "$name" "$port" || rc=$? ;;
       replication-*|quorum)
         # these start their own servers, several of them, from the same jar
-        run_bench "$name" "${args[@]}" --server-jar "$SERVER_JAR" --server-java-opts "$SERVER_JAVA_OPTS" \
+        run_bench "$name" "${args[@]}" --server-jar "$SERVER_JAR" --server-java "$SERVER_JAVA" --server-java-opts "$SERVER_JAVA_OPTS" \
           --durability "$DURABILITY" --base-port $((BASE_PORT + 100 + 4 * i)) || rc=$? ;;
       *)
         if ! start_server "$port" "$name"; then rc=1; cleanup; break; fi

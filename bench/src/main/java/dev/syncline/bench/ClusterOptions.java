@@ -8,6 +8,9 @@ final class ClusterOptions {
       description = "server jar to start (default ${DEFAULT-VALUE})")
   String serverJar;
 
+  @Option(names = "--server-java", description = "java command of each server (default: the generator's own)")
+  String serverJava;
+
   @Option(names = "--server-java-opts", defaultValue = "-Xmx1g", description = "JVM options of each server; {name} stands for the server's name (default ${DEFAULT-VALUE})")
   String serverJavaOpts;
 

@@ -59,7 +59,7 @@ final class LocalCluster implements AutoCloseable {
     Path file = data.resolve("config.json");
     Files.writeString(file, config.toString());
     List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add(options.serverJava != null ? options.serverJava : Path.of(System.getProperty("java.home"), "bin", "java").toString());
     // "{name}" in the options is the server's name, e.g. for a flight recording per server
     command.addAll(List.of(options.serverJavaOpts.replace("{name}", name).trim().split("\\s+")));
     command.addAll(List.of("-jar", options.serverJar, "--port", Integer.toString(port), "--data", data.resolve("store").toString(),
