@@ -27,12 +27,18 @@ final class Removals {
     return false;
   }
 
-  /** Purges one register if it is an old tombstone, or its whole document if that is destroyed. */
-  static int purgeRegister(DatabaseTables t, Transaction txn, byte[] regKey, long olderThanMs, Counters n, long[] digest) {
+  /**
+   * Purges one register if it is an old tombstone, or its whole document if that is destroyed;
+   * nothing committed after {@code maxSeq} (what every peer has confirmed): a peer that has not
+   * seen a tombstone must get it before it goes, or the value it removed would come back.
+   */
+  static int purgeRegister(DatabaseTables t, Transaction txn, byte[] regKey, long olderThanMs, long maxSeq, Counters n,
+      long[] digest) {
     ByteIterable reg = t.registers.get(txn, new ArrayByteIterable(regKey));
-    if (reg == null || Hlc.msOf(Layout.tsOf(reg)) >= olderThanMs) return 0;
+    // the log entry that led here may be a superseded one, so the register's own seq is checked
+    if (reg == null || Layout.seqOf(reg) > maxSeq || Hlc.msOf(Layout.tsOf(reg)) >= olderThanMs) return 0;
     byte flags = Layout.flagsOf(reg);
-    if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, Layout.tsOf(reg), n, digest);
+    if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, Layout.tsOf(reg), maxSeq, n, digest);
     if ((flags & REMOVED) == 0) return 0;
     removeRegister(t, txn, regKey, reg, n, digest);
     byte[] docKey = Layout.documentPrefixOf(regKey);
@@ -40,8 +46,8 @@ final class Removals {
     return 1;
   }
 
-  private static int purgeDestroyedDocument(DatabaseTables t, Transaction txn, byte[] deletedKey, String deletedTs, Counters n,
-      long[] digest) {
+  private static int purgeDestroyedDocument(DatabaseTables t, Transaction txn, byte[] deletedKey, String deletedTs, long maxSeq,
+      Counters n, long[] digest) {
     byte[] prefix = Layout.documentPrefixOf(deletedKey);
     List<byte[]> keys = new ArrayList<>();
     try (Cursor c = t.registers.openCursor(txn)) {
@@ -51,6 +57,8 @@ final class Removals {
         if (Layout.isDocumentKey(c.getKey())) continue;
         // something written after the destroy keeps the document visible: leave it alone
         if (Layout.tsOf(c.getValue()).compareTo(deletedTs) > 0) return 0;
+        // an older write that arrived late, not yet at every peer: the document waits for it
+        if (Layout.seqOf(c.getValue()) > maxSeq) return 0;
         keys.add(Layout.copy(c.getKey()));
       } while (c.getNext());
     }

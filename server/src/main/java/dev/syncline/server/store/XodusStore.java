@@ -381,7 +381,7 @@ final class XodusStore implements Store {
       // the next step goes on from here; after the newest entry, over again from the oldest
       t.purgeAfter = end ? 0 : last;
       int removed = 0;
-      for (byte[] regKey : regKeys) removed += Removals.purgeRegister(t, txn, regKey, olderThanMs, n, digest);
+      for (byte[] regKey : regKeys) removed += Removals.purgeRegister(t, txn, regKey, olderThanMs, maxSeq, n, digest);
       if (removed == 0) {
         txn.abort();
         return 0;

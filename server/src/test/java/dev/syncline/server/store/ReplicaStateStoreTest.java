@@ -152,6 +152,35 @@ class ReplicaStateStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("a purge step never takes a tombstone committed after the horizon, even when a superseded entry within it leads there")
+  void purgeKeepsTombstonesPeersHaveNotSeen() {
+    long old = 1_700_000_000_000L;
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "x", "a", IntNode.valueOf(1), ts(old, 0, "w")))))); // seq 1
+    // edited offline long ago, arriving now: seq 2, and entry 1 stays in the log until swept
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "x", "a", NullNode.getInstance(), ts(old, 1, "w"))))));
+    assertEquals(0, store.purgeTombstones("db", old + 10, 1, 100), "peers have confirmed seq 1 only");
+    assertEquals(0, store.database("db").orElseThrow().purgedThrough(), "no peer is made to start over");
+    assertEquals(1, store.database("db").orElseThrow().tombstones());
+    assertEquals(1, store.purgeTombstones("db", old + 10, 2, 100), "once every peer has the tombstone, it goes");
+    assertEquals(0, store.database("db").orElseThrow().tombstones());
+  }
+
+  @Test
+  @DisplayName("a destroyed document is not purged while a register of it committed after the horizon is not at every peer")
+  void purgeKeepsDestroyedDocumentsWithLateWrites() {
+    long old = 1_700_000_000_000L;
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "x", Delta.DELETED, BooleanNode.TRUE, ts(old, 5, "w")))))); // seq 1
+    // older than the destroy, arriving after it: stored (seq 2), the document stays destroyed
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "x", "a", IntNode.valueOf(1), ts(old, 1, "w"))))));
+    assertEquals(0, store.purgeTombstones("db", old + 10, 1, 100), "seq 2 is not at every peer yet");
+    assertEquals(0, store.database("db").orElseThrow().purgedThrough());
+    assertEquals(2, store.database("db").orElseThrow().attributes());
+    assertEquals(2, store.purgeTombstones("db", old + 10, 2, 100), "the whole document, once it is");
+    assertEquals(0, store.database("db").orElseThrow().attributes());
+    assertEquals(0, store.database("db").orElseThrow().documents());
+  }
+
+  @Test
   @DisplayName("a replicated delta keeps its origin and owner, and names where it came from")
   void replicatedDeltas() {
     Delta owner = new Delta("c", "d", Delta.OWNER, TextNode.valueOf("alice"), ts(1, 0, "client"));
