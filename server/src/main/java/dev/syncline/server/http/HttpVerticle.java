@@ -26,7 +26,10 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One event loop's HTTP server: the {@code /sync} WebSocket, {@code /health} and static files.
@@ -37,6 +40,7 @@ import java.util.function.Supplier;
  * 503.
  */
 public final class HttpVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(HttpVerticle.class);
   /** The WebSocket path of PROTOCOL.md. */
   public static final String SYNC_PATH = "/sync";
 
@@ -73,8 +77,18 @@ public final class HttpVerticle extends VerticleBase {
     context.runOnContext(v -> {
       this.services = services;
       this.backups = backups;
-      // users or policies changed: every session on this loop re-checks itself, in order with live changes
-      services.auth().onChange(change -> context.runOnContext(x -> List.copyOf(sessions).forEach(s -> s.authChanged(change))));
+      // users or policies changed: every session on this loop re-checks itself, in order with live
+      // changes (through the hub, so a change committed after this one reaches it under the new rules)
+      Executor inCommitOrder = services.hub().inCommitOrder();
+      services.auth().onChange(change -> inCommitOrder.execute(() -> {
+        for (Session s : List.copyOf(sessions)) {
+          try {
+            s.authChanged(change);
+          } catch (RuntimeException e) {
+            log.error("re-checking a session after a change of users or policies failed", e); // the others still are
+          }
+        }
+      }));
       attached.complete();
     });
     return attached.future();

@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -87,9 +88,7 @@ public final class Hub implements Committer.CommitListener {
    */
   public Subscription subscribe(String sid, String db, Set<String> cols, long since, String clientEpoch, Outlet outlet,
       ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
-    // each connection runs on its own duplicate of its event loop's context: key by the loop's thread
-    Context context = Vertx.currentContext();
-    LoopRegistry registry = loops.computeIfAbsent(Thread.currentThread(), t -> new LoopRegistry(context, options.catchUpPageBytes()));
+    LoopRegistry registry = registryOfThisLoop();
     var info = store.database(db);
     if (info.isEmpty()) return null;
     Subscription s = new Subscription(this, registry, sid, db, cols, outlet, filter, epochOf, feed);
@@ -98,6 +97,22 @@ public final class Hub implements Committer.CommitListener {
     boolean otherEpoch = clientEpoch != null && !clientEpoch.equals(epochOf.apply(info.get()));
     s.start(since, otherEpoch, info.get());
     return s;
+  }
+
+  /**
+   * Runs tasks on the calling event loop in order with the commits handed to this loop's
+   * subscriptions: after every commit handed over before the task, before every later one. What
+   * changes how subscriptions filter (users, policies) goes this way, so no change committed after
+   * it reaches a subscriber under the old filter. Call on an event loop.
+   */
+  public Executor inCommitOrder() {
+    return registryOfThisLoop()::post;
+  }
+
+  private LoopRegistry registryOfThisLoop() {
+    // each connection runs on its own duplicate of its event loop's context: key by the loop's thread
+    Context context = Vertx.currentContext();
+    return loops.computeIfAbsent(Thread.currentThread(), t -> new LoopRegistry(context, options.catchUpPageBytes()));
   }
 
   /** Ends every subscription of a database that was destroyed; each is told {@code not_found}. */

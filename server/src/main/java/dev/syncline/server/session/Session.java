@@ -196,7 +196,7 @@ public final class Session {
       expiryTimer = -1;
       signOut("token expired");
     });
-    subscriptions.values().forEach(this::recheck);
+    List.copyOf(subscriptions.values()).forEach(this::recheck);
   }
 
   /**
@@ -214,12 +214,13 @@ public final class Session {
         return;
       }
       caller = now;
-      subscriptions.values().forEach(this::recheck);
+      List.copyOf(subscriptions.values()).forEach(this::recheck);
       return;
     }
-    for (Subscription s : subscriptions.values()) if (change.databases().contains(s.db())) recheck(s);
+    for (Subscription s : List.copyOf(subscriptions.values())) if (change.databases().contains(s.db())) recheck(s);
   }
 
+  /** Re-checks one subscription's access; may end it (its database gone), so callers iterate a copy of the map. */
   private void recheck(Subscription s) {
     ReadAccess access = services.auth().readAccess(caller, s.db(), s.cols());
     s.accessChanged(access.filter(), access::epoch);
