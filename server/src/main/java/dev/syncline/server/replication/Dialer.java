@@ -137,14 +137,18 @@ final class Dialer extends VerticleBase {
   }
 
   private void closed() {
-    if (socket != null) socket.closed();
-    // only a link that got as far as caught up resets the backoff: one that fails soon after
-    // each handshake (a clock ahead, a failing apply) is dialed ever more slowly
-    if (link != null && link.wasLive()) failures = 0;
-    if (link != null) link.closed();
-    link = null;
-    socket = null;
-    retry();
+    try {
+      if (socket != null) socket.closed();
+      // only a link that got as far as caught up resets the backoff: one that fails soon after
+      // each handshake (a clock ahead, a failing apply) is dialed ever more slowly
+      if (link != null && link.wasLive()) failures = 0;
+      if (link != null) link.closed();
+    } finally {
+      // whatever closing the link threw, this peer is dialed again
+      link = null;
+      socket = null;
+      retry();
+    }
   }
 
   private void retry() {

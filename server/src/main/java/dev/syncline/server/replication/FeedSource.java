@@ -51,8 +51,10 @@ final class FeedSource {
     String sid = "f" + nextSid++;
     link.send(Json.MAPPER.createObjectNode().put("type", "subscribed").put("sid", sid).put("db", db)
         .put("head", info.get().head()).put("epoch", info.get().epoch()).put("createdAt", info.get().createdAt()));
-    byDb.put(db, link.replication().hub().subscribe(sid, db, null, since, epoch, link.socket(),
-        new PeerFilter(link.peer(), link.replication().localCollections(db)), DatabaseInfo::epoch, true));
+    Subscription s = link.replication().hub().subscribe(sid, db, null, since, epoch, link.socket(),
+        new PeerFilter(link.peer(), link.replication().localCollections(db)), DatabaseInfo::epoch, true);
+    if (s != null) byDb.put(db, s);
+    else byDb.remove(db); // destroyed since the check above: the destroy reaches the peer as a change of $system
   }
 
   /**

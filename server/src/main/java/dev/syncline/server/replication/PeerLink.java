@@ -3,6 +3,7 @@ package dev.syncline.server.replication;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.ErrorCode;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.MessageCodec;
 import dev.syncline.server.store.Digests;
@@ -103,8 +104,10 @@ final class PeerLink implements Replication.LinkHandle {
       case "synced" -> sink.onSynced(m);
       case "reset" -> sink.onReset(m);
       case "error" -> {
-        if (m.hasNonNull("sid")) sink.onEnded(m);
-        else log.warn("link to {}: the peer reports {}", peer, m);
+        if (!m.hasNonNull("sid")) log.warn("link to {}: the peer reports {}", peer, m);
+        else if (ErrorCode.NOT_FOUND.wire().equals(m.path("code").asText())) sink.onEnded(m); // destroyed there
+        // its feed of a database failed there (a read failed): a new link resumes it from the stored cursor
+        else fail("the peer's feed failed: " + m.path("message").asText());
       }
       case "feed" -> source.onFeed(m.get("cursors"));
       case "digest.get" -> answerDigest(m);

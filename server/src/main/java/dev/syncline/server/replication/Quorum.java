@@ -66,11 +66,12 @@ final class Quorum {
     if (now >= w) return Future.succeededFuture(now);
     Waiter waiter = new Waiter(db, epoch, seq, w, Vertx.currentContext());
     synchronized (waiters) {
+      // published with its timer: a confirmation on another thread cancels this timer, never another
       waiters.add(waiter);
+      waiter.timer = vertx.setTimer(timeoutMs, id -> {
+        if (remove(waiter)) complete(waiter, holders(db, epoch, seq));
+      });
     }
-    waiter.timer = vertx.setTimer(timeoutMs, id -> {
-      if (remove(waiter)) complete(waiter, holders(db, epoch, seq));
-    });
     // a confirmation may have come between the first count and the registration
     int again = holders(db, epoch, seq);
     if (again >= w && remove(waiter)) {

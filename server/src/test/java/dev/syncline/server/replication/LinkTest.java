@@ -155,6 +155,29 @@ class LinkTest {
   }
 
   @Test
+  @DisplayName("a peer's feed of a database that ended because it was destroyed there ends here; one that failed there drops "
+      + "the link, so the next one resumes it")
+  void peerFeedErrors() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      long now = System.currentTimeMillis();
+      try (WsClient peer = connectAsPeer(a, "srv-x", "n3")) {
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"app\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":" + now + "}");
+        peer.sendRaw("{\"type\":\"error\",\"code\":\"not_found\",\"message\":\"database app was destroyed\",\"sid\":\"s1\"}");
+        peer.send(WsClient.obj("ping"));
+        peer.next("pong"); // still linked
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s2\",\"db\":\"app\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":" + now + "}");
+        peer.sendRaw("{\"type\":\"error\",\"code\":\"internal\",\"message\":\"catch-up read failed\",\"sid\":\"s2\"}");
+        peer.awaitClose();
+      }
+      String errors = "";
+      for (JsonNode p : a.stats().path("peers")) errors += p.path("lastError").asText();
+      assertTrue(errors.contains("the peer's feed failed: catch-up read failed"), "dropped for the failed feed: " + a.stats().path("peers"));
+    }
+  }
+
+  @Test
   @DisplayName("a repair page is merged when it answers this server's repair.get, a page nobody asked for is not; one with "
       + "a malformed delta fails the link, stores nothing, and the server serves on")
   void peerRepairPages() {
