@@ -218,7 +218,10 @@ public final class ServerConfig {
    */
   public int readIdleTimeoutSeconds = 300;
 
-  /** Per-message WebSocket compression (permessage-deflate). Default off: it costs CPU on every frame. */
+  /**
+   * Per-message WebSocket compression (permessage-deflate). Default off: it costs CPU on every frame,
+   * and Vert.x inflates a frame whole before {@link #maxMessageBytes} is checked against it.
+   */
   public boolean compression = false;
 
   // ---- operations ----

@@ -44,7 +44,9 @@ final class MessageAssembler {
   void frame(WebSocketFrame frame) {
     if (frame.isText() || frame.isBinary()) {
       if (frame.isFinal()) {
-        deliver(frame.isText(), frame.binaryData());
+        // the frame decoder bounds what was sent; with per-message compression a frame inflates past that
+        if (frame.binaryData().length() > maxBytes) receiver.close(TOO_BIG, "message larger than " + maxBytes + " bytes");
+        else deliver(frame.isText(), frame.binaryData());
       } else {
         fragments = Buffer.buffer().appendBuffer(frame.binaryData());
         fragmentsAreText = frame.isText();

@@ -1,0 +1,62 @@
+package dev.syncline.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.syncline.server.testing.TestServer;
+import dev.syncline.server.testing.WsClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("With per-message compression on, maxMessageBytes bounds a message as inflated, not as sent")
+class CompressedMessageTest {
+  static final int MAX_MESSAGE_BYTES = 16 * 1024;
+
+  static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start(c -> {
+      c.compression = true;
+      c.maxMessageBytes = MAX_MESSAGE_BYTES;
+      c.catchUpPageBytes = MAX_MESSAGE_BYTES / 2;
+    });
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  private static WsClient compressing() {
+    return WsClient.connect(server.port(), new WebSocketClientOptions().setTryUsePerMessageCompression(true)
+        .setMaxMessageSize(64 << 20).setMaxFrameSize(64 << 20));
+  }
+
+  private static String pingOfSize(int bytes) {
+    String head = "{\"type\":\"ping\",\"pad\":\"";
+    return head + "a".repeat(bytes - head.length() - 2) + "\"}";
+  }
+
+  @Test
+  @DisplayName("a message of maxMessageBytes, compressed, is served")
+  void atTheLimit() {
+    try (WsClient c = compressing()) {
+      c.hello("compressed-ok");
+      c.sendRaw(pingOfSize(MAX_MESSAGE_BYTES));
+      c.next("pong");
+    }
+  }
+
+  @Test
+  @DisplayName("a single frame that inflates past maxMessageBytes closes with 1009, though a few hundred bytes were sent")
+  void inflatedPastTheLimit() {
+    try (WsClient c = compressing()) {
+      c.hello("compressed-big");
+      c.sendRaw(pingOfSize(50 * MAX_MESSAGE_BYTES)); // ~800 KB of one letter: under 2 KB on the wire
+      assertEquals(1009, c.awaitClose());
+    }
+  }
+}
