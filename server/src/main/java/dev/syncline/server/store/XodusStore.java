@@ -70,7 +70,7 @@ final class XodusStore implements Store {
    * log entries until a sweep, listed in {@code stale:D} ({@link StaleEntries}), which a server of
    * format 3 would replay.
    */
-  private static final int FORMAT = 4;
+  static final int FORMAT = 4;
   private static final String META = "$meta";
   private static final String STATE = "$state";
   private static final String FLOORS = "$floors";
@@ -112,41 +112,51 @@ final class XodusStore implements Store {
     if (cacheBytes > 0) config.setMemoryUsage(cacheBytes);
     else config.setMemoryUsagePercentage(25);
     env = openEnvironment(dir, config);
-    cleaner = new LogCleaner(env);
-    jetbrains.exodus.env.Store[] opened = env.computeInExclusiveTransaction(txn -> new jetbrains.exodus.env.Store[] {
-        env.openStore(META, StoreConfig.WITHOUT_DUPLICATES, txn),
-        env.openStore(STATE, StoreConfig.WITHOUT_DUPLICATES, txn),
-        env.openStore(FLOORS, StoreConfig.WITHOUT_DUPLICATES, txn),
-        env.openStore(DIGESTS, StoreConfig.WITHOUT_DUPLICATES, txn),
-        env.openStore(PEERS, StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn)});
-    meta = opened[0];
-    state = opened[1];
-    floorStore = opened[2];
-    digests = new DigestTable(opened[3]);
-    peers = new PeerTable(env, opened[4]);
-    reads = new SnapshotReads(env, meta);
-    env.executeInExclusiveTransaction(txn -> {
-      ByteIterable stored = state.get(txn, Layout.text("format"));
-      int format = stored == null ? 1 : Integer.parseInt(StringBinding.entryToString(stored));
-      if (format > FORMAT) throw new IllegalStateException("the store in " + dir + " has format " + format
-          + ", newer than this server's " + FORMAT + ": run a newer server");
-      try (Cursor c = meta.openCursor(txn)) {
-        while (c.getNext()) {
-          DatabaseInfo info = Layout.infoOf(c.getValue());
-          DatabaseTables t = openTables(info, txn);
-          if (format < 2) upgradeToFormat2(t, txn);
-          if (format < 3) moveDocumentsIntoRegisters(t, txn);
-          t.digest = digests.read(txn, info.name());
-          tables.put(info.name(), t);
+    try {
+      cleaner = new LogCleaner(env);
+      jetbrains.exodus.env.Store[] opened = env.computeInExclusiveTransaction(txn -> new jetbrains.exodus.env.Store[] {
+          env.openStore(META, StoreConfig.WITHOUT_DUPLICATES, txn),
+          env.openStore(STATE, StoreConfig.WITHOUT_DUPLICATES, txn),
+          env.openStore(FLOORS, StoreConfig.WITHOUT_DUPLICATES, txn),
+          env.openStore(DIGESTS, StoreConfig.WITHOUT_DUPLICATES, txn),
+          env.openStore(PEERS, StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn)});
+      meta = opened[0];
+      state = opened[1];
+      floorStore = opened[2];
+      digests = new DigestTable(opened[3]);
+      peers = new PeerTable(env, opened[4]);
+      reads = new SnapshotReads(env, meta);
+      env.executeInExclusiveTransaction(txn -> {
+        ByteIterable stored = state.get(txn, Layout.text("format"));
+        int format = stored == null ? 1 : Integer.parseInt(StringBinding.entryToString(stored));
+        if (format > FORMAT) throw new IllegalStateException("the store in " + dir + " has format " + format
+            + ", newer than this server's " + FORMAT + ": run a newer server");
+        try (Cursor c = meta.openCursor(txn)) {
+          while (c.getNext()) {
+            DatabaseInfo info = Layout.infoOf(c.getValue());
+            DatabaseTables t = openTables(info, txn);
+            if (format < 2) upgradeToFormat2(t, txn);
+            if (format < 3) moveDocumentsIntoRegisters(t, txn);
+            t.digest = digests.read(txn, info.name());
+            tables.put(info.name(), t);
+          }
         }
+        if (format < FORMAT) state.put(txn, Layout.text("format"), Layout.text(Integer.toString(FORMAT)));
+        try (Cursor c = floorStore.openCursor(txn)) {
+          while (c.getNext()) floors.put(StringBinding.entryToString(c.getKey()), StringBinding.entryToString(c.getValue()));
+        }
+        ByteIterable clock = state.get(txn, Layout.text("clock"));
+        maxTs = clock == null ? null : StringBinding.entryToString(clock);
+      });
+    } catch (RuntimeException | Error e) {
+      // not served: the folder's lock goes with it, so the same process may open it again
+      try {
+        env.close();
+      } catch (RuntimeException closing) {
+        e.addSuppressed(closing);
       }
-      if (format < FORMAT) state.put(txn, Layout.text("format"), Layout.text(Integer.toString(FORMAT)));
-      try (Cursor c = floorStore.openCursor(txn)) {
-        while (c.getNext()) floors.put(StringBinding.entryToString(c.getKey()), StringBinding.entryToString(c.getValue()));
-      }
-      ByteIterable clock = state.get(txn, Layout.text("clock"));
-      maxTs = clock == null ? null : StringBinding.entryToString(clock);
-    });
+      throw e;
+    }
   }
 
   private DatabaseTables openTables(DatabaseInfo info, Transaction txn) {

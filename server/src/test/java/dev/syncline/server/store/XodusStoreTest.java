@@ -3,6 +3,7 @@ package dev.syncline.server.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -228,6 +229,28 @@ class XodusStoreTest extends StoreTestBase {
     assertEquals(1, store.database("db").orElseThrow().attributes());
     assertEquals(0, store.staleLogEntries(), "the new life does not inherit the old one's list");
     assertEquals(1, store.changesSince("db", null, 0, 10, Integer.MAX_VALUE).deltas().size());
+  }
+
+  @Test
+  @DisplayName("a store this server refuses to open (a newer format) is left unlocked: opening it again says the same, not 'locked'")
+  void refusedOpenReleasesTheFolder() {
+    store.close();
+    jetbrains.exodus.env.Environment env = jetbrains.exodus.env.Environments.newInstance(dir.toFile());
+    env.executeInExclusiveTransaction(txn -> env.openStore("$state", jetbrains.exodus.env.StoreConfig.WITHOUT_DUPLICATES, txn)
+        .put(txn, jetbrains.exodus.bindings.StringBinding.stringToEntry("format"), jetbrains.exodus.bindings.StringBinding.stringToEntry("99")));
+    env.close();
+    for (int attempt = 0; attempt < 2; attempt++) {
+      IllegalStateException e = assertThrows(IllegalStateException.class, () -> Store.openXodus(dir, true, 8 << 20));
+      assertTrue(e.getMessage().contains("newer than this server's"), e.getMessage());
+    }
+    // back to this server's format: the folder opens in this process, its data intact
+    jetbrains.exodus.env.Environment again = jetbrains.exodus.env.Environments.newInstance(dir.toFile());
+    again.executeInExclusiveTransaction(txn -> again.openStore("$state", jetbrains.exodus.env.StoreConfig.WITHOUT_DUPLICATES, txn)
+        .put(txn, jetbrains.exodus.bindings.StringBinding.stringToEntry("format"),
+            jetbrains.exodus.bindings.StringBinding.stringToEntry(Integer.toString(XodusStore.FORMAT))));
+    again.close();
+    store = Store.openXodus(dir, true, 8 << 20);
+    assertTrue(store.database("db").isPresent());
   }
 
   private static String ts(int i) {
