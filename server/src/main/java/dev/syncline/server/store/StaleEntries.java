@@ -107,11 +107,11 @@ final class StaleEntries {
     }
     deferred.sort((a, b) -> Long.compare(a[1], b[1]));
     for (long[] s : deferred) {
+      uncommitted.add(s); // first: should a write below fail, the abort un-lists what was listed
       listed.add(s[0]); // before the commit is visible: see the class comment
       // new seqs only grow: an append, like the log's own
       table.putRight(txn, LongBinding.longToEntry(s[1]), LongBinding.longToEntry(s[0]));
     }
-    uncommitted.addAll(deferred);
     pending.clear();
   }
 
