@@ -7,6 +7,7 @@ import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Json;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Set;
@@ -108,6 +109,7 @@ final class SnapshotReads {
       boolean inBucket = false;
       List<StoredRegister> doc = new ArrayList<>(); // the current document's registers, when in the buckets
       int docBytes = 0;
+      boolean part = false; // the current document is the rest of one the last page split
       try (Cursor c = t.registers.openCursor(txn)) {
         boolean has = afterKey == null ? c.getNext() : c.getSearchKeyRange(new ArrayByteIterable(afterKey)) != null;
         if (has && afterKey != null && Layout.startsWith(c.getKey(), afterKey) && c.getKey().getLength() == afterKey.length) {
@@ -117,12 +119,16 @@ final class SnapshotReads {
           if (Layout.isDocumentKey(c.getKey())) continue;
           byte[] key = Layout.copy(c.getKey());
           if (docPrefix == null || !Layout.startsWith(c.getKey(), docPrefix)) {
-            bytes += emit(doc, purgeableBeforeMs, out);
+            bytes += emit(doc, purgeableBeforeMs, out, part);
             doc.clear();
             docBytes = 0;
             // a page ends between documents, so a repair never lands half a document
             if (out.size() >= maxDeltas || bytes >= maxBytes) return new RegisterPage(out, last, true);
-            docPrefix = Layout.documentPrefixOf(key);
+            byte[] prefix = Layout.documentPrefixOf(key);
+            // (afterKey is the peer's: any bytes; the stored key's prefix is what is compared)
+            part = docPrefix == null && afterKey != null && afterKey.length >= prefix.length
+                && Arrays.equals(afterKey, 0, prefix.length, prefix, 0, prefix.length);
+            docPrefix = prefix;
             inBucket = buckets.get(Digests.bucketOf(docPrefix)) && !t.isLocal(Layout.partsOf(key)[0]);
           }
           last = key;
@@ -132,12 +138,12 @@ final class SnapshotReads {
           doc.add(new StoredRegister(Layout.flagsOf(reg), Layout.tsOf(reg), json));
           docBytes += json.length + 1;
           if (docBytes >= maxBytes + maxBytes / 2) {
-            emit(doc, purgeableBeforeMs, out); // one document larger than a page: split after all
+            emit(doc, purgeableBeforeMs, out, true); // one document larger than a page: split after all
             return new RegisterPage(out, last, true);
           }
         }
       }
-      emit(doc, purgeableBeforeMs, out);
+      emit(doc, purgeableBeforeMs, out, part);
       return new RegisterPage(out, last, false);
     });
   }
@@ -148,13 +154,16 @@ final class SnapshotReads {
    * Adds a document's registers to a repair page, leaving out what a purge at
    * {@code purgeableBeforeMs} removes (old tombstones; a document destroyed that long ago with
    * nothing written since): sending those would only bring back what a peer purged already.
+   * Whether a destroyed document is purgeable depends on all its registers, so {@code part} (a
+   * document split over pages) is sent whole, its {@code $deleted} with it: a peer that purged it
+   * only destroys it again.
    */
-  private static int emit(List<StoredRegister> doc, long purgeableBeforeMs, List<byte[]> out) {
+  private static int emit(List<StoredRegister> doc, long purgeableBeforeMs, List<byte[]> out, boolean part) {
     String destroyedAt = null;
     for (StoredRegister r : doc) {
       if ((r.flags() & DESTROYS) != 0 && Hlc.msOf(r.ts()) < purgeableBeforeMs) destroyedAt = r.ts();
     }
-    if (destroyedAt != null) {
+    if (destroyedAt != null && !part) {
       String at = destroyedAt;
       if (doc.stream().noneMatch(r -> r.ts().compareTo(at) > 0)) return 0; // the whole document is purgeable
     }

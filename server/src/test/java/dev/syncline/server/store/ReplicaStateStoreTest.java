@@ -138,6 +138,31 @@ class ReplicaStateStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("a destroyed document split over repair pages is sent with its $deleted when a register of it is newer than the destroy")
+  void repairOfASplitDocumentKeepsItsDestroy() {
+    long old = 1_700_000_000_000L;
+    List<Delta> deltas = new ArrayList<>();
+    deltas.add(new Delta("c", "big", Delta.DELETED, BooleanNode.TRUE, ts(old, 50, "w")));
+    for (int i = 0; i < 40; i++) deltas.add(new Delta("c", "big", String.format("a%02d", i), IntNode.valueOf(i), ts(old, i, "w")));
+    deltas.add(new Delta("c", "big", "zz", IntNode.valueOf(1), ts(old + 1_000_000, 0, "w"))); // after the destroy, sorts last
+    store.commit(List.of(WriteBatch.of("db", deltas)));
+
+    List<String> attrs = new ArrayList<>();
+    int pages = 0;
+    byte[] after = null;
+    RegisterPage page;
+    do {
+      page = store.registersInBuckets("db", all(), after, 100, 300, old + 10);
+      pages++;
+      for (byte[] json : page.deltas()) attrs.add(readTree(json).get("attr").asText());
+      after = page.resumeKey();
+    } while (page.more());
+    assertTrue(pages > 2, "the document is split over pages: " + pages);
+    assertTrue(attrs.contains(Delta.DELETED), "the destroy is sent, or a peer that missed it would show the document: " + attrs);
+    assertEquals(42, attrs.size(), "nothing is purgeable in a document written to after its destroy");
+  }
+
+  @Test
   @DisplayName("a purge step that stops at the horizon starts over from the oldest next time, even with no entry at the horizon")
   void purgeWrapsAtTheHorizon() {
     long old = 1_700_000_000_000L;
