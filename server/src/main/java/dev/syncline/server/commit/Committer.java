@@ -134,6 +134,8 @@ public final class Committer implements AutoCloseable {
   private final Thread thread;
   private final CommitStats stats = new CommitStats();
   private volatile boolean closing;
+  /** The writer thread has ended: what is queued from now on is answered by whoever queues it. */
+  private volatile boolean stopped;
   private long nextPurgeAt;
   private long nextBusyCleanAt = System.nanoTime();
   /** After a failed cleaning, none is tried before this (nanoTime), so a lasting fault is not logged per group. */
@@ -178,6 +180,7 @@ public final class Committer implements AutoCloseable {
       return Future.failedFuture(new OverloadedException("write queue is full"));
     }
     queue.add(new PushTask(ctx, WriteBatch.of(db, deltas, writer, guard), promise, weight)); // encodes here, on the caller's thread
+    if (stopped) failQueued();
     return promise.future();
   }
 
@@ -191,6 +194,7 @@ public final class Committer implements AutoCloseable {
     int weight = Math.max(1, batch.deltas().size());
     queuedDeltas.addAndGet(weight);
     queue.add(new PushTask(Vertx.currentContext(), batch, promise, weight));
+    if (stopped) failQueued();
     return promise.future();
   }
 
@@ -204,6 +208,7 @@ public final class Committer implements AutoCloseable {
     if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
     Promise<T> promise = Promise.promise();
     queue.add(new OpTask<>(Vertx.currentContext(), op, promise));
+    if (stopped) failQueued();
     return promise.future();
   }
 
@@ -231,6 +236,35 @@ public final class Committer implements AutoCloseable {
   // ---- the writer thread ----
 
   private void run() {
+    try {
+      loop();
+    } catch (RuntimeException | Error e) {
+      log.error("the writer stopped: this server takes no more writes", e);
+      throw e;
+    } finally {
+      // a push that raced close(), or any left by a writer that failed, is answered, not left waiting
+      closing = true;
+      stopped = true;
+      failQueued();
+    }
+  }
+
+  private void failQueued() {
+    List<Task> left = new ArrayList<>();
+    queue.drainTo(left);
+    OverloadedException gone = new OverloadedException("server is shutting down");
+    List<PushTask> pushes = new ArrayList<>();
+    for (Task t : left) {
+      if (t instanceof PushTask p) pushes.add(p);
+      else if (t instanceof OpTask<?> op) deliver(op.context, () -> op.promise.fail(gone));
+    }
+    int weight = 0;
+    for (PushTask p : pushes) weight += p.weight;
+    queuedDeltas.addAndGet(-weight);
+    completeAll(pushes, null, gone);
+  }
+
+  private void loop() {
     List<Task> drained = new ArrayList<>();
     boolean stop = false;
     while (!stop) {
@@ -307,10 +341,11 @@ public final class Committer implements AutoCloseable {
     List<BatchOutcome> outcomes;
     try {
       outcomes = store.commit(batches);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       log.error("group commit of {} pushes failed; none of it is stored", group.size(), e);
       queuedDeltas.addAndGet(-weight);
       completeAll(group, null, e);
+      if (e instanceof VirtualMachineError fatal) throw fatal; // out of memory: stop, answering what waits
       return;
     }
     queuedDeltas.addAndGet(-weight);
@@ -318,7 +353,8 @@ public final class Committer implements AutoCloseable {
     // the listener first: whoever is acked must find the change already published (e.g. a new policy)
     try {
       listener.committed(outcomes);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // the group is durable: its pushes are answered as committed whatever went wrong here
       log.error("commit listener failed", e);
     }
     completeAll(group, outcomes, null);

@@ -247,7 +247,8 @@ final class XodusStore implements Store {
       long syncStarted = System.nanoTime();
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
       lastCommitSyncNanos = System.nanoTime() - syncStarted;
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // whatever failed, the exclusive transaction ends here: left open it would block every later one
       if (!txn.isFinished()) txn.abort();
       written.forEach(t -> t.stale.transactionEnded(false));
       throw e;

@@ -1,0 +1,59 @@
+package dev.syncline.server.commit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.databind.node.IntNode;
+import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Hlc;
+import dev.syncline.server.store.BatchOutcome;
+import dev.syncline.server.store.Store;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("The writer answers every push, whatever fails around a commit")
+class WriterFailureTest {
+
+  @Test
+  @DisplayName("a commit listener that throws an Error (not an exception): its group is still acked as durable, and the writer goes on")
+  void listenerErrorDoesNotStopTheWriter() throws Exception {
+    Path dir = Files.createTempDirectory("syncline-writer");
+    Store store = Store.openXodus(dir, false, 8 << 20);
+    store.createDatabase("db", 1);
+    AtomicInteger groups = new AtomicInteger();
+    Committer committer = new Committer(store, new CommitterOptions(1_000_000, 1, 60_000, 3_600_000, 1000), group -> {
+      if (groups.incrementAndGet() == 1) throw new AssertionError("a bug in a listener");
+    });
+    try {
+      BatchOutcome first = await(committer, "first", 1);
+      assertEquals(1, first.committed().size(), "the first group is durable and answered so");
+      BatchOutcome second = await(committer, "second", 2);
+      assertEquals(1, second.committed().size(), "the writer still commits");
+      assertEquals(2, store.registers("db", "c").size());
+    } finally {
+      committer.close();
+      store.close();
+      try (Stream<Path> files = Files.walk(dir)) {
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  private static BatchOutcome await(Committer committer, String id, long ms) throws Exception {
+    CompletableFuture<BatchOutcome> done = new CompletableFuture<>();
+    // no Vert.x context here: the future completes on the writer's thread
+    committer.push("db", List.of(new Delta("c", id, "a", IntNode.valueOf(1), new Hlc(ms, 0, "w").format())))
+        .onComplete(ar -> {
+          if (ar.succeeded()) done.complete(ar.result());
+          else done.completeExceptionally(ar.cause());
+        });
+    return done.get(10, TimeUnit.SECONDS);
+  }
+}
