@@ -185,6 +185,7 @@ final class FeedSink {
   void onEnded(JsonNode m) {
     DbFeed f = bySid.remove(m.path("sid").asText());
     if (f != null && byDb.get(f.db) == f) byDb.remove(f.db);
+    link.syncStateChanged(); // it may have been the last one not caught up
   }
 
   void onChanges(ServerMessage.Changes m) {

@@ -70,7 +70,8 @@ final class LinkStatus {
 
   /** A link ended; a state of trouble (refused, clock ahead) stays until a link is up again. */
   void unlinked(PeerLink l) {
-    if (link == l) link = null;
+    if (link != l) return; // an older link of this peer, ending after a newer one came up: the state is the newer's
+    link = null;
     if (state == State.CATCHING_UP || state == State.LIVE) state(dialed ? State.CONNECTING : State.DISCONNECTED);
   }
 

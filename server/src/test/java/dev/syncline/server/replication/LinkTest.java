@@ -163,10 +163,14 @@ class LinkTest {
       ClusterNode a = c.node(0);
       long now = System.currentTimeMillis();
       try (WsClient peer = connectAsPeer(a, "srv-x", "n3")) {
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s0\",\"db\":\"$system\",\"epoch\":\"e0\",\"head\":0,\"createdAt\":1}");
+        peer.sendRaw("{\"type\":\"synced\",\"sid\":\"s0\",\"seq\":0}");
         peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"app\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":" + now + "}");
         peer.sendRaw("{\"type\":\"error\",\"code\":\"not_found\",\"message\":\"database app was destroyed\",\"sid\":\"s1\"}");
         peer.send(WsClient.obj("ping"));
         peer.next("pong"); // still linked
+        assertEquals("live", a.stats().path("peers").get(0).path("state").asText(),
+            "the feed that ended was the only one not caught up: " + a.stats().path("peers"));
         peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s2\",\"db\":\"app\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":" + now + "}");
         peer.sendRaw("{\"type\":\"error\",\"code\":\"internal\",\"message\":\"catch-up read failed\",\"sid\":\"s2\"}");
         peer.awaitClose();
