@@ -66,6 +66,12 @@ public final class Subscription {
   private int generation;
 
   private State state = State.CATCHING_UP;
+  /**
+   * {@link #state} is CLOSED, for the catch-up workers: a read queued for a subscription closed
+   * meanwhile (a client subscribing and unsubscribing in a loop) is skipped, not done for nothing
+   * while other subscribers' reads wait behind it.
+   */
+  private volatile boolean closed;
   private long cursor;
   private long liveSeen;
   private boolean reading;
@@ -134,6 +140,7 @@ public final class Subscription {
   public void close() {
     if (state == State.CLOSED) return;
     setState(State.CLOSED);
+    closed = true;
     dropPending();
     registry.remove(this);
     hub.removed();
@@ -301,7 +308,7 @@ public final class Subscription {
     ReadFilter f = filter;
     HubOptions o = hub.options();
     hub.readers()
-        .executeBlocking(() -> hub.store().changesSince(db, cols, f, from, o.catchUpPageDeltas(), o.catchUpPageBytes()), false)
+        .executeBlocking(() -> closed ? null : hub.store().changesSince(db, cols, f, from, o.catchUpPageDeltas(), o.catchUpPageBytes()), false)
         .onComplete(ar -> {
           reading = false;
           if (state == State.CLOSED) {
