@@ -206,8 +206,18 @@ public final class ServerConfig {
   public int subscriberBufferBytes = 1 << 20;
   /** Most deltas per catch-up page. Default 2000. */
   public int catchUpPageDeltas = 2000;
-  /** About the most bytes per catch-up page. Default 512 KiB. */
+  /**
+   * Most bytes of deltas per catch-up page (a delta larger than that goes alone). Default 512 KiB;
+   * at most {@link #maxMessageBytes} less {@link #PAGE_ENVELOPE_BYTES}, so a page's frame fits a message.
+   */
   public int catchUpPageBytes = 512 * 1024;
+  /** The most a {@code changes} frame adds around its deltas: type, sid (up to 64), db (up to 64), seq. */
+  public static final int PAGE_ENVELOPE_BYTES = 512;
+  /**
+   * The largest {@link #maxMessageBytes}. A peer accepts messages of up to 64 MiB from another
+   * server (a replicated page, a repaired document), which this keeps above any page or delta.
+   */
+  public static final int MAX_MESSAGE_BYTES_CAP = 16 << 20;
   /** Threads reading catch-up pages. Default 4. */
   public int catchUpThreads = 4;
 
@@ -253,8 +263,12 @@ public final class ServerConfig {
     if (maxMessageBytes < 1024) throw new ConfigException("maxMessageBytes: at least 1024");
     if (readIdleTimeoutSeconds < 0) throw new ConfigException("readIdleTimeoutSeconds: 0 (off) or more");
     if (maxDeltasPerPush < 1) throw new ConfigException("maxDeltasPerPush: at least 1");
-    if (catchUpPageBytes > maxMessageBytes) {
-      throw new ConfigException("catchUpPageBytes: must not exceed maxMessageBytes");
+    if (maxMessageBytes > MAX_MESSAGE_BYTES_CAP) {
+      throw new ConfigException("maxMessageBytes: at most " + MAX_MESSAGE_BYTES_CAP + " (16 MiB)");
+    }
+    if (catchUpPageBytes < 1 || catchUpPageBytes > maxMessageBytes - PAGE_ENVELOPE_BYTES) {
+      throw new ConfigException("catchUpPageBytes: 1 to maxMessageBytes - " + PAGE_ENVELOPE_BYTES
+          + " (room for the changes frame around a page)");
     }
     for (DatabaseSpec db : databases) {
       if (db.name == null || !dev.syncline.protocol.MessageCodec.isDatabaseName(db.name) || db.name.startsWith("$")) {

@@ -207,7 +207,8 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   private void connected(ServerWebSocket ws) {
-    WebSocketConnection connection = new WebSocketConnection(ws, context, settings.socketWriteQueueBytes(), settings.trustProxy());
+    WebSocketConnection connection = new WebSocketConnection(ws, context, settings.socketWriteQueueBytes(), settings.maxMessageBytes(),
+        settings.trustProxy());
     Session session = new Session(connection, services);
     sessions.add(session);
     // the session ends when either side decides to close, not when the TCP connection goes
@@ -215,7 +216,7 @@ public final class HttpVerticle extends VerticleBase {
       session.onClose();
       sessions.remove(session);
     });
-    MessageAssembler assembler = new MessageAssembler(settings.maxMessageBytes(), new MessageAssembler.Receiver() {
+    MessageAssembler assembler = new MessageAssembler(connection::messageLimit, new MessageAssembler.Receiver() {
       @Override
       public void text(String message) {
         session.onText(message);

@@ -7,6 +7,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.function.IntSupplier;
 
 /**
  * Joins WebSocket frames into messages and checks what RFC 6455 requires and Vert.x's own
@@ -28,7 +29,7 @@ final class MessageAssembler {
     void close(short code, String reason);
   }
 
-  private final int maxBytes;
+  private final IntSupplier maxBytes;
   private final Receiver receiver;
   private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
       .onMalformedInput(CodingErrorAction.REPORT)
@@ -36,7 +37,7 @@ final class MessageAssembler {
   private Buffer fragments;
   private boolean fragmentsAreText;
 
-  MessageAssembler(int maxBytes, Receiver receiver) {
+  MessageAssembler(IntSupplier maxBytes, Receiver receiver) {
     this.maxBytes = maxBytes;
     this.receiver = receiver;
   }
@@ -45,7 +46,8 @@ final class MessageAssembler {
     if (frame.isText() || frame.isBinary()) {
       if (frame.isFinal()) {
         // the frame decoder bounds what was sent; with per-message compression a frame inflates past that
-        if (frame.binaryData().length() > maxBytes) receiver.close(TOO_BIG, "message larger than " + maxBytes + " bytes");
+        int max = maxBytes.getAsInt();
+        if (frame.binaryData().length() > max) receiver.close(TOO_BIG, "message larger than " + max + " bytes");
         else deliver(frame.isText(), frame.binaryData());
       } else {
         fragments = Buffer.buffer().appendBuffer(frame.binaryData());
@@ -54,9 +56,10 @@ final class MessageAssembler {
     } else if (frame.isContinuation() && fragments != null) {
       // the frame decoder has refused a continuation outside a fragmented message already
       fragments.appendBuffer(frame.binaryData());
-      if (fragments.length() > maxBytes) {
+      int max = maxBytes.getAsInt();
+      if (fragments.length() > max) {
         fragments = null;
-        receiver.close(TOO_BIG, "message larger than " + maxBytes + " bytes");
+        receiver.close(TOO_BIG, "message larger than " + max + " bytes");
       } else if (frame.isFinal()) {
         Buffer whole = fragments;
         fragments = null;

@@ -25,6 +25,14 @@ public final class VertxInternals {
   }
 
   /**
+   * One frame of a text message sent in fragments: the first is a text frame, the rest
+   * continuation frames, the last one final.
+   */
+  public static WebSocketFrame textFragment(ByteBuf utf8, boolean first, boolean last) {
+    return new WebSocketFrameImpl(first ? WebSocketFrameType.TEXT : WebSocketFrameType.CONTINUATION, utf8, last);
+  }
+
+  /**
    * The Netty channel under a WebSocket, for what the public API cannot do (see {@link
    * WebSocketConnection}): write a close frame straight after a framing violation, check close
    * codes before Vert.x echoes them, and drop a TCP connection whose close handshake timed out.

@@ -56,9 +56,12 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   private boolean ended;
   private boolean socketClosed;
   private long dropTimer = -1;
+  /** The largest message taken; a client's limit until it proves it is a peer server. */
+  private int messageLimit;
 
-  WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes, boolean trustProxy) {
+  WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes, int messageLimit, boolean trustProxy) {
     this.ws = ws;
+    this.messageLimit = messageLimit;
     this.context = context;
     this.drainWaiters = new DrainWaiters(context);
     this.clientAddress = ClientAddress.of(ws.remoteAddress(), ws.headers(), trustProxy);
@@ -68,6 +71,15 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
     // ahead of Vert.x's handler, which echoes whatever close code it receives
     pipeline.addBefore("handler", "syncline-close-codes", new CloseCodeCheck());
     pipeline.addFirst("syncline-flush-deferral", flushDeferral);
+  }
+
+  int messageLimit() {
+    return messageLimit;
+  }
+
+  @Override
+  public void allowMessagesUpTo(int bytes) {
+    messageLimit = bytes;
   }
 
   /** Runs once, on this connection's event loop, when the connection ends (see the class comment). */

@@ -386,7 +386,8 @@ public final class Hub implements Committer.CommitListener {
     }
 
     /**
-     * The batch as frame bodies of at most about {@code pageBytes} each, in seq order: each
+     * The batch as frame bodies of deltas of at most {@code pageBytes} each (a delta larger than
+     * that alone), in seq order: each
      * names as its cursor the seq of its last delta, the last one the batch's last seq.
      */
     List<byte[]> pages(int pageBytes) {
@@ -395,14 +396,15 @@ public final class Hub implements Committer.CommitListener {
       int from = 0;
       int size = 0;
       for (int i = 0; i < deltas.size(); i++) {
-        size += deltas.get(i).length + 1;
-        boolean last = i == deltas.size() - 1;
-        if (size >= pageBytes || last) {
-          pages.add(ChangesFrame.body(batch.db(), last ? batch.lastSeq() : seqs[i], deltas.subList(from, i + 1)));
-          from = i + 1;
+        int added = deltas.get(i).length + 1;
+        if (i > from && size + added > pageBytes) { // no room for delta i: the page ends before it
+          pages.add(ChangesFrame.body(batch.db(), seqs[i - 1], deltas.subList(from, i)));
+          from = i;
           size = 0;
         }
+        size += added;
       }
+      pages.add(ChangesFrame.body(batch.db(), batch.lastSeq(), deltas.subList(from, deltas.size())));
       return pages;
     }
 

@@ -14,12 +14,19 @@ final class ClientSocket implements PeerSocket {
   private final WebSocket ws;
   private final DrainWaiters drainWaiters;
   private boolean open = true;
+  /** The largest frame the peer reads; a longer message goes in fragments of this size. */
+  private int frameBytes = Integer.MAX_VALUE;
 
   ClientSocket(WebSocket ws, Context context, int writeQueueBytes) {
     this.ws = ws;
     this.drainWaiters = new DrainWaiters(context);
     ws.setWriteQueueMaxSize(writeQueueBytes);
     ws.drainHandler(v -> drainWaiters.runAll());
+  }
+
+  /** The largest frame the peer reads, from its welcome. */
+  void frameBytes(int bytes) {
+    frameBytes = Math.max(bytes, Dialer.MIN_FRAME_BYTES);
   }
 
   /** The socket closed (its close handler ran): nothing more is written. */
@@ -35,7 +42,18 @@ final class ClientSocket implements PeerSocket {
       return;
     }
     try {
-      ws.writeFrame(VertxInternals.textFrame(frame));
+      if (frame.readableBytes() <= frameBytes) {
+        ws.writeFrame(VertxInternals.textFrame(frame));
+        return;
+      }
+      // one message in several frames, all written in this task, so nothing comes between them
+      boolean first = true;
+      while (frame.readableBytes() > 0) {
+        int size = Math.min(frameBytes, frame.readableBytes());
+        ws.writeFrame(VertxInternals.textFragment(frame.readRetainedSlice(size), first, frame.readableBytes() == 0));
+        first = false;
+      }
+      frame.release();
     } catch (RuntimeException e) {
       open = false; // closed under us; the close handler ends the link
     }
@@ -48,12 +66,7 @@ final class ClientSocket implements PeerSocket {
 
   @Override
   public void sendText(String text) {
-    if (!open) return;
-    try {
-      ws.writeTextMessage(text);
-    } catch (RuntimeException e) {
-      open = false;
-    }
+    writeText(Unpooled.wrappedBuffer(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
   }
 
   @Override

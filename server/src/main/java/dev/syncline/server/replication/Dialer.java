@@ -25,6 +25,8 @@ final class Dialer extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(Dialer.class);
   private static final long FIRST_RETRY_MS = 100;
   private static final int SOCKET_WRITE_QUEUE_BYTES = 1 << 20;
+  /** The smallest {@code maxMessageBytes} a server may have: the frame size for a peer that names none. */
+  static final int MIN_FRAME_BYTES = 1024;
 
   private final Replication replication;
   private final String url;
@@ -45,7 +47,7 @@ final class Dialer extends VerticleBase {
   @Override
   public Future<?> start() {
     WebSocketClientOptions options = new WebSocketClientOptions()
-        .setMaxMessageSize(64 << 20).setMaxFrameSize(64 << 20).setConnectTimeout(5000).setClosingTimeout(3);
+        .setMaxMessageSize(Replication.PEER_MESSAGE_BYTES).setMaxFrameSize(Replication.PEER_MESSAGE_BYTES).setConnectTimeout(5000).setClosingTimeout(3);
     String trust = replication.options().trustFile();
     if (trust != null) options.setTrustOptions(new PemTrustOptions().addCertPath(trust)); // wss:// URLs turn TLS on
     client = vertx.createWebSocketClient(options);
@@ -131,6 +133,8 @@ final class Dialer extends VerticleBase {
       return;
     }
     status.peer(peerId);
+    // the peer reads frames of up to its maxMessageBytes, and messages of those up to PEER_MESSAGE_BYTES
+    socket.frameBytes(m.path("limits").path("maxMessageBytes").asInt(MIN_FRAME_BYTES));
     link = replication.linked(socket, context, peerId, status);
     ws.textMessageHandler(link::onText);
     link.start();

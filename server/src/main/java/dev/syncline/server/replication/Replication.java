@@ -55,6 +55,13 @@ public final class Replication {
     void closed();
   }
 
+  /**
+   * The largest message one server takes from another, in either direction: above any page or
+   * single delta a server sends (its {@code maxMessageBytes} is at most 16 MiB), so a link never
+   * fails on a message it can neither take nor skip. Only a proven peer gets this much.
+   */
+  public static final int PEER_MESSAGE_BYTES = 64 << 20;
+
   private final Vertx vertx;
   private final String serverId;
   private final ReplicationOptions options;

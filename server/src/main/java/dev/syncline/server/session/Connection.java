@@ -8,6 +8,12 @@ public interface Connection extends Outlet {
   void close(short code, String reason);
 
   /**
+   * Takes messages of up to {@code bytes} from now on, more than a client may send: for a peer
+   * server, once it proved it is one. Its frames stay within the client limit.
+   */
+  void allowMessagesUpTo(int bytes);
+
+  /**
    * Sends {@code message}, letting its flush wait for the end of the current event-loop task:
    * for answers made many at a time, such as the acks of one group commit.
    */

@@ -278,6 +278,7 @@ public final class Session {
     Replication.LinkHandle accepted = services.replication().accept(new PeerConnection(connection), hello.clientId(),
         hello.peer(), hello.rid(), welcome);
     if (accepted == null) return; // refused, answered and closed
+    connection.allowMessagesUpTo(Replication.PEER_MESSAGE_BYTES);
     clientId = hello.clientId();
     link = accepted;
   }

@@ -49,18 +49,21 @@ final class SnapshotReads {
       try (Cursor c = t.log.openCursor(txn)) {
         boolean has = c.getSearchKeyRange(LongBinding.longToEntry(afterSeq + 1)) != null;
         while (has) {
-          if (out.size() >= maxDeltas || bytes >= maxBytes) {
-            more = true;
-            break;
-          }
           ByteIterable v = c.getValue();
-          seq = LongBinding.entryToLong(c.getKey());
-          if ((colPrefixes == null || Layout.logMatchesAny(v, colPrefixes)) && isCurrent(t, txn, seq, v, checkEvery)
+          long at = LongBinding.entryToLong(c.getKey());
+          if ((colPrefixes == null || Layout.logMatchesAny(v, colPrefixes)) && isCurrent(t, txn, at, v, checkEvery)
               && (filter == null || allows(t, txn, v, filter))) {
             byte[] json = Layout.jsonOf(v);
+            // the page ends before a delta it has no room for, so it stays within maxBytes
+            // (a delta larger than that goes alone)
+            if (out.size() >= maxDeltas || (!out.isEmpty() && bytes + json.length + 1 > maxBytes)) {
+              more = true;
+              break;
+            }
             out.add(json);
             bytes += json.length + 1;
           }
+          seq = at;
           has = c.getNext();
         }
       }
@@ -105,6 +108,7 @@ final class SnapshotReads {
       List<byte[]> out = new ArrayList<>();
       int bytes = 0;
       byte[] last = afterKey;
+      byte[] docStart = afterKey; // where a page that ends before the current document resumes
       byte[] docPrefix = null;
       boolean inBucket = false;
       List<StoredRegister> doc = new ArrayList<>(); // the current document's registers, when in the buckets
@@ -124,6 +128,7 @@ final class SnapshotReads {
             docBytes = 0;
             // a page ends between documents, so a repair never lands half a document
             if (out.size() >= maxDeltas || bytes >= maxBytes) return new RegisterPage(out, last, true);
+            docStart = last;
             byte[] prefix = Layout.documentPrefixOf(key);
             // (afterKey is the peer's: any bytes; the stored key's prefix is what is compared)
             part = docPrefix == null && afterKey != null && afterKey.length >= prefix.length
@@ -131,16 +136,22 @@ final class SnapshotReads {
             docPrefix = prefix;
             inBucket = buckets.get(Digests.bucketOf(docPrefix)) && !t.isLocal(Layout.partsOf(key)[0]);
           }
-          last = key;
-          if (!inBucket) continue;
-          ByteIterable reg = c.getValue();
-          byte[] json = Layout.jsonOf(t.log.get(txn, LongBinding.longToEntry(Layout.seqOf(reg))));
-          doc.add(new StoredRegister(Layout.flagsOf(reg), Layout.tsOf(reg), json));
-          docBytes += json.length + 1;
-          if (docBytes >= maxBytes + maxBytes / 2) {
-            emit(doc, purgeableBeforeMs, out, true); // one document larger than a page: split after all
-            return new RegisterPage(out, last, true);
+          if (inBucket) {
+            ByteIterable reg = c.getValue();
+            byte[] json = Layout.jsonOf(t.log.get(txn, LongBinding.longToEntry(Layout.seqOf(reg))));
+            if (bytes + docBytes + json.length + 1 > maxBytes) {
+              // no room for this document: the next page starts with it
+              if (bytes > 0) return new RegisterPage(out, docStart, true);
+              // one document larger than a page: split after all (a register larger than a page goes alone)
+              if (!doc.isEmpty()) {
+                emit(doc, purgeableBeforeMs, out, true);
+                return new RegisterPage(out, last, true);
+              }
+            }
+            doc.add(new StoredRegister(Layout.flagsOf(reg), Layout.tsOf(reg), json));
+            docBytes += json.length + 1;
           }
+          last = key;
         }
       }
       emit(doc, purgeableBeforeMs, out, part);

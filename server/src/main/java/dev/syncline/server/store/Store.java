@@ -116,7 +116,8 @@ public interface Store extends AutoCloseable {
   // ---- readers: any thread ----
 
   /**
-   * Up to {@code maxDeltas} changes (and about {@code maxBytes}) with seq above {@code afterSeq},
+   * Up to {@code maxDeltas} changes, and at most {@code maxBytes} of them (a change larger than
+   * that goes alone), with seq above {@code afterSeq},
    * in seq order, of the given collections (null: all), read from one snapshot.
    */
   ChangePage changesSince(String db, Set<String> cols, ReadFilter filter, long afterSeq, int maxDeltas, int maxBytes);
@@ -128,9 +129,9 @@ public interface Store extends AutoCloseable {
 
   /**
    * The registers of the documents in {@code buckets}, in key order (a document's registers
-   * together, not split across pages unless it alone outgrows one and a half pages), starting
-   * after register key {@code afterKey} (null: from
-   * the first). {@link RegisterPage#more()} tells whether more follow; its
+   * together, not split across pages unless it alone outgrows one), at most {@code maxBytes} of
+   * them per page (a register larger than that goes alone), starting after register key
+   * {@code afterKey} (null: from the first). {@link RegisterPage#more()} tells whether more follow; its
    * {@code resumeKey} is where to continue. Registers a purge at {@code purgeableBeforeMs} would
    * remove (tombstones and destroyed documents older than that; 0: none) are left out. Null
    * when the database does not exist.

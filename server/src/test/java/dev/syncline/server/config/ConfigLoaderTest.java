@@ -95,6 +95,16 @@ class ConfigLoaderTest {
       assertTrue(u.getMessage().startsWith("storeMinUtilization"), u.getMessage());
     }
     ConfigLoader.load(null, Map.of("SYNCLINE_STORE_MIN_UTILIZATION", "30")).validate();
+    // a page and its frame's envelope must fit a message; a message must stay under what a peer takes
+    Map<Map<String, String>, String> limits = Map.of(
+        Map.of("SYNCLINE_MAX_MESSAGE_BYTES", "65536", "SYNCLINE_CATCH_UP_PAGE_BYTES", "65536"), "catchUpPageBytes",
+        Map.of("SYNCLINE_CATCH_UP_PAGE_BYTES", "0"), "catchUpPageBytes",
+        Map.of("SYNCLINE_MAX_MESSAGE_BYTES", Integer.toString(32 << 20)), "maxMessageBytes");
+    limits.forEach((env, key) -> {
+      IllegalArgumentException p = assertThrows(IllegalArgumentException.class, ConfigLoader.load(null, env)::validate, env.toString());
+      assertTrue(p.getMessage().startsWith(key), p.getMessage());
+    });
+    ConfigLoader.load(null, Map.of("SYNCLINE_MAX_MESSAGE_BYTES", "65536", "SYNCLINE_CATCH_UP_PAGE_BYTES", "65024")).validate();
   }
 
   @Test
