@@ -71,6 +71,9 @@ public final class Session {
   /** Deltas of this connection's pushes not answered yet, and whether reading stopped for them. */
   private int unansweredDeltas;
   private boolean pausedForWriter;
+  /** Set while the client leaves unread what it was sent (see {@link #readWhenAllowed}). */
+  private boolean pausedForSocket;
+  private boolean paused;
 
   public Session(Connection connection, SessionServices services) {
     this.connection = connection;
@@ -96,6 +99,11 @@ public final class Session {
       link.onText(text);
       return;
     }
+    onClientText(text);
+    readWhenAllowed();
+  }
+
+  private void onClientText(String text) {
     ClientMessage message;
     try {
       message = MessageCodec.decodeClient(text, services.limits());
@@ -381,8 +389,8 @@ public final class Session {
     unansweredDeltas += deltas;
     if (!pausedForWriter && unansweredDeltas >= services.maxUnansweredDeltas()) {
       pausedForWriter = true;
-      connection.pause();
       services.metrics().pushesPaused();
+      readWhenAllowed();
     }
   }
 
@@ -390,8 +398,30 @@ public final class Session {
     unansweredDeltas -= deltas;
     if (pausedForWriter && unansweredDeltas <= services.maxUnansweredDeltas() / 2) {
       pausedForWriter = false;
-      connection.resume();
+      readWhenAllowed();
     }
+  }
+
+  /**
+   * Reads the socket only while neither the writer ({@link #holdUntilAnswered}) nor the socket
+   * holds this client back. A client that sends requests and leaves the answers unread would
+   * otherwise have them queued on the server's heap without bound (pongs, acks, errors, one per
+   * message); past {@code socketWriteQueueBytes} of unsent answers its requests wait in TCP
+   * instead, until it reads. Subscriptions hold back on their own ({@code Subscription}).
+   */
+  private void readWhenAllowed() {
+    if (!pausedForSocket && !closed && connection.writeQueueFull()) {
+      pausedForSocket = true;
+      connection.whenDrained(() -> {
+        pausedForSocket = false;
+        readWhenAllowed();
+      });
+    }
+    boolean pause = pausedForWriter || pausedForSocket;
+    if (pause == paused) return;
+    paused = pause;
+    if (pause) connection.pause();
+    else connection.resume();
   }
 
   /** Sends a push's answer, counted for {@code /metrics}. */
