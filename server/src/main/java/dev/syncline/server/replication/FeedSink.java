@@ -149,17 +149,22 @@ final class FeedSink {
   void onReset(JsonNode m) {
     DbFeed f = bySid.get(m.path("sid").asText());
     if (f == null) return;
+    String epoch = PeerFields.token(m, "epoch");
+    // the epoch subscribed named, whose life was judged then (a cursor of another epoch is reset
+    // at once): an ignored feed stays ignored. Relinking would only get the same answer again,
+    // and drop the link for every database each time, until the destroy reached the peer
+    if (f.ignored && epoch.equals(f.epoch)) return;
     if (f.ignored || link.replication().store().database(f.db).isEmpty()) {
       // a new life of a database this server does not hold (or ignored): whether to take it
       // depends on when that life began, which a new link's subscribed tells
       link.fail("the peer's database " + f.db + " started a new life; linking again to learn it");
       return;
     }
-    f.epoch = PeerFields.token(m, "epoch");
+    f.epoch = epoch;
     f.applied = 0;
     f.lastFrameSeq = 0;
     f.synced = false;
-    link.replication().applied(link.peer(), f.db, f.epoch, 0);
+    link.replication().feedReset(link.peer(), f.db, f.epoch);
     link.syncStateChanged();
   }
 

@@ -204,6 +204,16 @@ public final class Replication {
   }
 
   /**
+   * {@code peer}'s feed of {@code db} starts over under {@code epoch}. A cursor of the old epoch
+   * not stored yet is dropped: stored after the new epoch's first data, it would replace that
+   * cursor, and the next link would download the database again from 0.
+   */
+  void feedReset(String peer, String db, String epoch) {
+    applied(peer, db, epoch, 0);
+    unsavedCursors.computeIfPresent(peer + '\0' + db, (k, c) -> c.epoch().equals(epoch) ? c : null);
+  }
+
+  /**
    * A peer's feed cursor moved without data to store with it (empty frames, {@code synced}): it is
    * stored within a second, so a restart does not go back further than that.
    */

@@ -324,7 +324,7 @@ class LinkTest {
   }
 
   /** A connection that has said hello as peer {@code id} with a good proof, and been welcomed. */
-  private static WsClient connectAsPeer(ClusterNode server, String id, String nonce) {
+  static WsClient connectAsPeer(ClusterNode server, String id, String nonce) {
     long time = System.currentTimeMillis();
     WsClient peer = WsClient.connect(server.port());
     assertEquals("welcome", peer.request(peerHello(id, nonce, time, new PeerAuth(ClusterNode.CLUSTER_SECRET).dialProof(id, nonce, time)))
