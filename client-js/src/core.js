@@ -304,9 +304,11 @@ export class ClientCore {
       if (r === undefined) return; // no result: stays queued and is pushed again
       if (typeof r === 'string') {
         const entry = this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
-        // the server holds it, or something newer; only a register that won here is stored, so
-        // the store never goes back to an older value than a change that came in meanwhile
-        const won = this.replica.mergeConfirmed(db, d) === 'applied';
+        // the server holds it (applied, duplicate); only a register that won here is stored, so
+        // the store never goes back to an older value than a change that came in meanwhile.
+        // Superseded: the server kept something newer, or nothing at all (a write from before a
+        // destroy), so the losing value is not this replica's copy of the server's
+        const won = r !== 'superseded' && this.replica.mergeConfirmed(db, d) === 'applied';
         // Written again since? Then the newer write tells whose edit this attribute is.
         const mine = entry ? entry.mine : (this.replica.pendingEntry(db, d.col, d.id, d.attr)?.mine ?? false);
         recorded.push({ d, result: r, mine, won });

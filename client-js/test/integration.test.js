@@ -261,6 +261,25 @@ describe('integration', () => {
     assert.deepEqual(third.db('resetdb').col('c').all().map((d) => d.id), ['mine', 'new']);
   });
 
+  it('an offline edit made before its database was destroyed is answered superseded and not kept as the server\'s', async () => {
+    await admin(server.url, 'db.create', { db: 'olddb', policy: OPEN_POLICY });
+    const a = client({ offline: true }); // never connected: no cursor, so no reset comes
+    await a.ready;
+    await a.db('olddb').col('c').doc('x').set({ v: 'draft' });
+    await sleep(5); // the destroy is stamped after the edit
+    await admin(server.url, 'db.destroy', { db: 'olddb' });
+    await admin(server.url, 'db.create', { db: 'olddb', policy: OPEN_POLICY });
+    const log = recordEvents(a);
+    a.offline(false);
+    await until(() => settled(a) && syncedTo(a, 'olddb'), { what: 'the edit to be answered' });
+    assert.deepEqual(log.filter((e) => e.name === 'doc:record').map((e) => e.payload.result), ['superseded']);
+    assert.equal(a.db('olddb').col('c').doc('x').get() ?? null, null, 'the server holds no x; neither does this replica');
+    const b = client();
+    b.db('olddb');
+    await until(() => syncedTo(b, 'olddb'));
+    assert.equal(b.db('olddb').col('c').doc('x').get() ?? null, null);
+  });
+
   it('a database destroyed while subscribed, or one that does not exist, is reported as not_found', async () => {
     const c = client();
     const log = recordEvents(c);

@@ -314,8 +314,11 @@ final class ClientCore {
       if (r == null) continue; // no result: stays queued, pushed again
       if (r.isTextual()) {
         replica.removePending(db, d.col(), d.id(), d.attr(), d.ts());
-        // the server holds it, or something newer, which may have reached the replica first
-        Merge.Outcome held = replica.mergeConfirmed(db, d.col(), d.id(), d.attr(), d.value(), d.ts());
+        // the server holds it (applied, duplicate), which a change may have brought here first.
+        // Superseded: the server kept something newer, or nothing at all (a write from before a
+        // destroy), so the losing value is not this replica's copy of the server's
+        Merge.Outcome held = r.asText().equals("superseded") ? Merge.Outcome.SUPERSEDED
+            : replica.mergeConfirmed(db, d.col(), d.id(), d.attr(), d.value(), d.ts());
         recorded.add(new Recorded(d, r.asText(), held == Merge.Outcome.APPLIED));
         continue;
       }

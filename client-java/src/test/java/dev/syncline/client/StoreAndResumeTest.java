@@ -2,6 +2,7 @@ package dev.syncline.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.syncline.server.config.ServerConfig;
@@ -103,6 +104,36 @@ class StoreAndResumeTest {
         Await.result(first.close());
       }
       assertTrue(Files.exists(dir));
+    }
+  }
+
+  @Test
+  @DisplayName("an offline write from before its database was destroyed is answered superseded and not kept as the server's")
+  void supersededByADestroyIsNotKept() {
+    try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {
+      AdminConnection.admin(server.url(), "db.create", "{\"db\":\"old\"}");
+      SynclineClient a = SynclineClient.create(new ClientOptions().setUrl(server.url()).setOffline(true)); // no cursor: no reset
+      SynclineClient b = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        Await.result(a.ready());
+        Await.result(a.db("old").col("c").doc("d").set(Map.of("y", "draft")));
+        long wroteAt = a.core().clock.last().ms();
+        Await.until(() -> System.currentTimeMillis() > wroteAt, () -> "the clock to pass the write");
+        AdminConnection.admin(server.url(), "db.destroy", "{\"db\":\"old\"}");
+        AdminConnection.admin(server.url(), "db.create", "{\"db\":\"old\"}");
+        List<ClientEvent.Recorded> recorded = new CopyOnWriteArrayList<>();
+        a.on(ClientEvent.DOC_RECORD, recorded::add);
+        a.offline(false);
+        Await.until(() -> !recorded.isEmpty() && a.status().pending() == 0, () -> "the write answered");
+        assertEquals("superseded", recorded.get(0).result());
+        assertNull(a.db("old").col("c").doc("d").get(), "the server holds no d; neither does this replica");
+        Await.result(b.ready());
+        b.blocking().awaitSynced("old", Await.TIMEOUT);
+        assertNull(b.db("old").col("c").doc("d").get());
+      } finally {
+        Await.result(b.close());
+        Await.result(a.close());
+      }
     }
   }
 
