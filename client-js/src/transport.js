@@ -126,7 +126,7 @@ export class Transport {
     };
     socket.onmessage = (event) => {
       if (this.#socket !== socket) return;
-      this.#alive(socket);
+      this.#alive();
       if (typeof event.data === 'string') this.#handlers.message(event.data);
     };
     socket.onerror = () => {}; // a close event follows
@@ -174,21 +174,25 @@ export class Transport {
     this.#later(delay, () => this.#connect());
   }
 
+  // A ping every interval, however busy the link is the other way: the server closes a connection
+  // that sends nothing for readIdleTimeoutSeconds, and a client that only listens sends nothing else.
   #armPing(socket) {
     clearTimeout(this.#pingTimer);
     this.#pingTimer = setTimeout(() => {
       if (this.#socket !== socket) return;
       this.send(encodeClient({ type: 'ping' }));
-      this.#deadTimer = setTimeout(() => {
-        if (this.#socket === socket) this.#drop(4000, 'no answer to ping', false);
-      }, this.#opts.pingTimeoutMs);
+      if (this.#deadTimer === null) {
+        this.#deadTimer = setTimeout(() => {
+          if (this.#socket === socket) this.#drop(4000, 'no answer to ping', false);
+        }, this.#opts.pingTimeoutMs);
+      }
+      this.#armPing(socket);
     }, this.#opts.pingIntervalMs);
   }
 
   // Any frame proves the link alive.
-  #alive(socket) {
+  #alive() {
     clearTimeout(this.#deadTimer);
     this.#deadTimer = null;
-    this.#armPing(socket);
   }
 }

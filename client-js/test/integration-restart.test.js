@@ -116,6 +116,22 @@ describe('integration: server restarts', () => {
     assert.equal(log.filter((e) => e.name === 'connect').length, 2);
   });
 
+  it('a client that only listens, on a busy database, still pings, so the server does not close it as idle', async () => {
+    const s = await server({ config: { databases: openDatabases(['todo']), readIdleTimeoutSeconds: 2 } });
+    const reader = client(s.url, { pingIntervalMs: 1000 });
+    const writer = client(s.url);
+    const log = recordEvents(reader);
+    reader.db('todo');
+    await until(() => reader.status.synced.todo !== undefined);
+    // something to hear every 300 ms, for three of the server's idle timeouts
+    for (let i = 0; i < 20; i++) {
+      await writer.db('todo').col('busy').doc('d').set({ i });
+      await sleep(300);
+    }
+    await until(() => reader.db('todo').col('busy').doc('d').get()?.i === 19, { what: 'the last edit heard' });
+    assert.deepEqual(log.filter((e) => e.name === 'disconnect').map((e) => e.payload), [], 'never closed as idle');
+  });
+
   it('pushes refused as overloaded are sent again after retryAfterMs, and nothing is lost', async () => {
     const s = await server({ config: { databases: openDatabases(['todo']), maxQueuedDeltas: 10 } });
     const counter = {};

@@ -39,6 +39,8 @@ final class Transport {
   private long retryTimer = -1;
   private long pingTimer = -1;
   private long lastHeard;
+  /** When this side last wrote: the server closes a connection that sends nothing for a while. */
+  private long lastSent;
   private long pingSentAt = -1;
 
   Transport(Vertx vertx, ClientOptions options, Handlers handlers) {
@@ -84,7 +86,9 @@ final class Transport {
   }
 
   void send(String text) {
-    if (socket != null) socket.writeTextMessage(text);
+    if (socket == null) return;
+    socket.writeTextMessage(text);
+    lastSent = System.currentTimeMillis();
   }
 
   /** Closes the client for good (after {@link #stop()}). */
@@ -110,6 +114,7 @@ final class Transport {
   private void opened(WebSocket ws) {
     socket = ws;
     lastHeard = System.currentTimeMillis();
+    lastSent = lastHeard;
     pingSentAt = -1;
     ws.textMessageHandler(text -> {
       lastHeard = System.currentTimeMillis();
@@ -129,13 +134,17 @@ final class Transport {
     handlers.open();
   }
 
-  /** Pings an idle link; drops it when a ping went unanswered (and nothing else came) for pingTimeoutMs. */
+  /**
+   * Pings a link idle either way: nothing heard (is the server still there?) or nothing sent (a
+   * client that only listens would be closed by the server's readIdleTimeoutSeconds). Drops it
+   * when a ping went unanswered (and nothing else came) for pingTimeoutMs.
+   */
   private void checkAlive() {
     long now = System.currentTimeMillis();
     if (pingSentAt >= 0 && now - pingSentAt > options.pingTimeoutMs()) {
       drop(NO_ANSWER, "no answer to a ping");
       retry();
-    } else if (pingSentAt < 0 && now - lastHeard >= options.pingIntervalMs()) {
+    } else if (pingSentAt < 0 && (now - lastHeard >= options.pingIntervalMs() || now - lastSent >= options.pingIntervalMs())) {
       pingSentAt = now;
       send("{\"type\":\"ping\"}");
     }

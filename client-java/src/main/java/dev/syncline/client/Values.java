@@ -43,8 +43,9 @@ final class Values {
     }
   }
 
+  /** {@code depth}: containers around {@code n}; one more if {@code n} is one itself, as the server counts. */
   private static String problem(JsonNode n, int depth) {
-    if (depth > MAX_DEPTH) return "nests deeper than " + MAX_DEPTH;
+    if (n.isContainerNode() && depth + 1 > MAX_DEPTH) return "nests deeper than " + MAX_DEPTH;
     if (n.isTextual()) return wellFormed(n.textValue()) ? null : "a string holds an unpaired surrogate";
     if (n.isNumber()) return Double.isFinite(n.doubleValue()) ? null : "a number that is not finite";
     if (n.isArray()) {

@@ -2,6 +2,7 @@ package dev.syncline.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.syncline.protocol.Hlc;
@@ -145,6 +146,67 @@ class ServerAnswersTest {
         Await.result(c.close());
       }
     }
+  }
+
+  @Test
+  @DisplayName("a value nested as deep as the server takes is pushed; one level deeper is refused at once, and later edits land")
+  void valueDepth() {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        Await.result(c.ready());
+        Collection col = c.db("app").col("c");
+        // empty innermost: a depth check that looks only at what containers hold lets one level too many through
+        SynclineException tooDeep = assertThrows(SynclineException.class,
+            () -> col.doc("too-deep").set(Map.of("t", nested(Values.MAX_DEPTH + 1))));
+        assertTrue(tooDeep.getMessage().contains("nests deeper"), tooDeep.getMessage());
+        Await.result(col.doc("deepest").set(Map.of("t", nested(Values.MAX_DEPTH))));
+        Await.result(col.doc("after").set(Map.of("n", 1)));
+        Await.until(() -> c.status().online() && c.status().pending() == 0, () -> "both edits answered: " + c.status());
+        reader.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+        Await.until(() -> reader.db("app").col("c").doc("after").get() != null, () -> "the later edit to land");
+        assertTrue(reader.db("app").col("c").doc("deepest").get() != null, "the deepest value landed");
+      } finally {
+        Await.result(reader.close());
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a client that only listens, on a busy database, still pings, so the server does not close it as idle")
+  void listenerStaysConnected() throws InterruptedException {
+    try (EmbeddedServer server = EmbeddedServer.start(cfg -> cfg.readIdleTimeoutSeconds = 2)) {
+      SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()).setPingIntervalMs(1000));
+      SynclineClient writer = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        List<ClientEvent.Disconnected> dropped = new CopyOnWriteArrayList<>();
+        reader.on(ClientEvent.DISCONNECT, dropped::add);
+        reader.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+        Await.result(writer.ready());
+        // something to hear every 300 ms, for three of the server's idle timeouts
+        for (int i = 0; i < 20; i++) {
+          Await.result(writer.db("app").col("busy").doc("d").set(Map.of("i", i)));
+          Thread.sleep(300);
+        }
+        Await.until(() -> {
+          Doc d = reader.db("app").col("busy").doc("d").get();
+          return d != null && d.getNumber("i").intValue() == 19;
+        }, () -> "the last edit heard");
+        assertEquals(List.of(), dropped, "never closed as idle");
+      } finally {
+        Await.result(writer.close());
+        Await.result(reader.close());
+      }
+    }
+  }
+
+  /** {@code levels} lists, one inside the other, the innermost empty. */
+  private static Object nested(int levels) {
+    Object v = List.of();
+    for (int i = 1; i < levels; i++) v = List.of(v);
+    return v;
   }
 
   @Test
