@@ -93,6 +93,24 @@ export class ClientCore {
       this.replica.setPending({ ...register(p.db, p), mine: true });
       this.clock.receive(p.ts);
     }
+    // Edits queued under an earlier clientId carry its ORIGIN, and the server takes from a
+    // connection only its own id's (it would refuse them for good): stamp them again under this one.
+    const restamped = [];
+    for (const p of state.pending) {
+      if (p.ts.slice(19) === clientId) continue;
+      const next = { ...register(p.db, p), ts: this.clock.tick(this.now()) };
+      this.replica.removePending(p.db, p.col, p.id, p.attr, p.ts);
+      this.replica.setPending({ ...next, mine: true });
+      restamped.push({ from: p.ts, row: next });
+    }
+    if (restamped.length) {
+      await this.persist({
+        registers: [],
+        pendingDelete: restamped.map(({ from, row }) => ({ ...row, ts: from })),
+        pendingPut: restamped.map(({ row }) => row),
+        clock: this.clock.state,
+      });
+    }
     for (const [db, c] of Object.entries(state.cursors)) this.cursors.set(db, { seq: c.seq, epoch: c.epoch ?? null });
     this.auth = readTokenRecord(state.auth ?? null);
     this.owner = typeof state.owner === 'string' ? state.owner : null;

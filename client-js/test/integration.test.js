@@ -280,6 +280,22 @@ describe('integration', () => {
     assert.equal(b.db('olddb').col('c').doc('x').get() ?? null, null);
   });
 
+  it('edits queued offline under one clientId are pushed after the app starts with another', async () => {
+    const store = memoryStore();
+    const before = client({ store, clientId: 'dev-1', offline: true });
+    await before.ready;
+    await before.db('todo').col('c').doc('queued').set({ v: 'offline' });
+    await before.close();
+    const after = client({ store, clientId: 'dev-2' });
+    const log = recordEvents(after);
+    after.db('todo');
+    await until(() => settled(after) && syncedTo(after, 'todo'), { what: 'the queued edit answered' });
+    assert.deepEqual(log.filter((e) => e.name === 'error').map((e) => e.payload.code), []);
+    assert.deepEqual(log.filter((e) => e.name === 'doc:record').map((e) => [e.payload.id, e.payload.ts.slice(19)]), [['queued', 'dev-2']]);
+    const reader = client();
+    await until(() => reader.db('todo').col('c').doc('queued').get()?.v === 'offline', { what: 'the edit on the server' });
+  });
+
   it('a database destroyed while subscribed, or one that does not exist, is reported as not_found', async () => {
     const c = client();
     const log = recordEvents(c);

@@ -96,6 +96,19 @@ final class ClientCore {
       replica.setPending(new Replica.Pending(p.db(), p.col(), p.id(), p.attr(), p.value(), p.ts()));
       clock.receive(Hlc.parse(p.ts()));
     }
+    // Edits queued under an earlier clientId carry its ORIGIN, and the server takes from a
+    // connection only its own id's (it would refuse them for good): stamp them again under this one
+    StoreWrite restamped = new StoreWrite();
+    boolean anyRestamped = false;
+    for (StoredRegister p : state.pending()) {
+      if (Hlc.parse(p.ts()).origin().equals(clientId)) continue;
+      Replica.Pending next = new Replica.Pending(p.db(), p.col(), p.id(), p.attr(), p.value(), clock.tick().format());
+      replica.removePending(p.db(), p.col(), p.id(), p.attr(), p.ts());
+      replica.setPending(next);
+      restamped.pendingDelete(p).pendingPut(next.stored());
+      anyRestamped = true;
+    }
+    if (anyRestamped) persist(restamped.clock(clock.last().format()));
     cursors.putAll(state.cursors());
     auth = TokenRecord.fromJson(state.auth());
     owner = state.owner();

@@ -108,6 +108,34 @@ class StoreAndResumeTest {
   }
 
   @Test
+  @DisplayName("edits queued offline under one clientId are pushed after the app starts with another")
+  void queuedEditsFollowANewClientId(@TempDir Path dir) {
+    try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {
+      SynclineClient before = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir)
+          .setClientId("device-a").setOffline(true));
+      Await.result(before.ready());
+      Await.result(before.db("app").col("c").doc("queued").set(Map.of("v", "offline")));
+      Await.result(before.close());
+      SynclineClient after = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir)
+          .setClientId("device-b"));
+      SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        after.on(ClientEvent.ERROR, errors::add);
+        Await.result(after.ready());
+        Await.until(() -> after.status().online() && after.status().pending() == 0, () -> "the queued edit answered");
+        assertEquals(List.of(), errors);
+        reader.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+        Await.until(() -> reader.db("app").col("c").doc("queued").get() != null, () -> "the edit on the server");
+        assertEquals("offline", reader.db("app").col("c").doc("queued").get().attributes().get("v"));
+      } finally {
+        Await.result(reader.close());
+        Await.result(after.close());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("an offline write from before its database was destroyed is answered superseded and not kept as the server's")
   void supersededByADestroyIsNotKept() {
     try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {
