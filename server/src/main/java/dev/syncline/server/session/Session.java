@@ -55,6 +55,8 @@ public final class Session {
 
   /** How long a client may leave over {@code socketWriteQueueBytes} of answers unread before it is not read either. */
   private static final long UNREAD_GRACE_NANOS = 100_000_000;
+  /** Client messages between two looks at the socket's unsent bytes. */
+  private static final int SOCKET_CHECK_EVERY = 16;
 
   /** Retry hint sent with {@code overloaded}. */
   private static final long OVERLOADED_RETRY_MS = 250;
@@ -74,10 +76,11 @@ public final class Session {
   /** Deltas of this connection's pushes not answered yet, and whether reading stopped for them. */
   private int unansweredDeltas;
   private boolean pausedForWriter;
-  /** Set while the client leaves unread what it was sent (see {@link #readWhenAllowed}). */
+  /** Set while the client leaves unread what it was sent (see {@link #checkSocket}). */
   private boolean pausedForSocket;
   /** When the socket was last found over its budget without draining since (nanoTime); -1: it drained. */
   private long fullSince = -1;
+  private int sinceSocketCheck;
   private boolean paused;
 
   public Session(Connection connection, SessionServices services) {
@@ -105,7 +108,11 @@ public final class Session {
       return;
     }
     onClientText(text);
-    readWhenAllowed();
+    // the socket is looked at every few messages: its answers grow by a few at most meanwhile
+    if (++sinceSocketCheck >= SOCKET_CHECK_EVERY) {
+      sinceSocketCheck = 0;
+      checkSocket();
+    }
   }
 
   private void onClientText(String text) {
@@ -408,16 +415,14 @@ public final class Session {
   }
 
   /**
-   * Reads the socket only while neither the writer ({@link #holdUntilAnswered}) nor the socket
-   * holds this client back. A client that sends requests and leaves the answers unread would
-   * otherwise have them queued on the server's heap without bound (pongs, acks, errors, one per
+   * Holds back a client that leaves its answers unread, which would otherwise have them queued on the server's heap without bound (pongs, acks, errors, one per
    * message); past {@code socketWriteQueueBytes} of unsent answers its requests wait in TCP
    * instead, until it reads. A socket full for less than {@link #UNREAD_GRACE_NANOS} is not
    * paused: a client that reads drains it sooner (a pipelining writer's acks fill it for a moment
    * each group commit), and pausing and resuming it each time read 0.87–0.95 of the rate before in
    * {@code writes-1} compares. Subscriptions hold back on their own ({@code Subscription}).
    */
-  private void readWhenAllowed() {
+  private void checkSocket() {
     if (!pausedForSocket && !closed && connection.writeQueueFull()) {
       long now = System.nanoTime();
       if (fullSince < 0) {
@@ -433,6 +438,11 @@ public final class Session {
         pausedForSocket = true;
       }
     }
+    readWhenAllowed();
+  }
+
+  /** Reads the socket only while neither the writer nor the socket ({@link #checkSocket}) holds this client back. */
+  private void readWhenAllowed() {
     boolean pause = pausedForWriter || pausedForSocket;
     if (pause == paused) return;
     paused = pause;
