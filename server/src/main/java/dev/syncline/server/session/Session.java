@@ -415,12 +415,12 @@ public final class Session {
   }
 
   /**
-   * Holds back a client that leaves its answers unread, which would otherwise have them queued on the server's heap without bound (pongs, acks, errors, one per
-   * message); past {@code socketWriteQueueBytes} of unsent answers its requests wait in TCP
-   * instead, until it reads. A socket full for less than {@link #UNREAD_GRACE_NANOS} is not
-   * paused: a client that reads drains it sooner (a pipelining writer's acks fill it for a moment
-   * each group commit), and pausing and resuming it each time read 0.87–0.95 of the rate before in
-   * {@code writes-1} compares. Subscriptions hold back on their own ({@code Subscription}).
+   * Holds back a client that leaves its answers unread (pongs, acks, errors), which would otherwise
+   * pile up on the server's heap without bound: once more than {@code socketWriteQueueBytes} stay
+   * unsent for {@link #UNREAD_GRACE_NANOS}, its requests wait in TCP until it reads. The grace
+   * spares a client that reads: a pipelining writer's acks fill the budget for a moment each group
+   * commit. Called every {@link #SOCKET_CHECK_EVERY} messages; a look per message cost
+   * {@code writes-1} ~13% (bench/README.md, nineteenth pass). Subscriptions hold back on their own.
    */
   private void checkSocket() {
     if (!pausedForSocket && !closed && connection.writeQueueFull()) {
