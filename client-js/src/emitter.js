@@ -1,5 +1,7 @@
 // A small event emitter. A listener that throws does not stop the others or the SDK: its error
-// is reported asynchronously, the way an EventTarget reports it.
+// is reported asynchronously, the way an EventTarget reports it. An event a listener causes (it
+// writes a document, say) waits until every listener has had the one being emitted, so each
+// listener sees events in the order they happened.
 
 const report = typeof globalThis.reportError === 'function'
   ? (e) => globalThis.reportError(e)
@@ -7,6 +9,8 @@ const report = typeof globalThis.reportError === 'function'
 
 export class Emitter {
   #listeners = new Map();
+  #waiting = [];
+  #emitting = false;
 
   /** Adds a listener; returns a function that removes it. */
   on(event, fn) {
@@ -19,6 +23,18 @@ export class Emitter {
   }
 
   emit(event, payload) {
+    this.#waiting.push([event, payload]);
+    if (this.#emitting) return;
+    this.#emitting = true;
+    try {
+      for (let i = 0; i < this.#waiting.length; i++) this.#deliver(...this.#waiting[i]);
+    } finally {
+      this.#waiting = [];
+      this.#emitting = false;
+    }
+  }
+
+  #deliver(event, payload) {
     const set = this.#listeners.get(event);
     if (!set) return;
     for (const { fn } of [...set]) {

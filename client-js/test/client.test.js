@@ -25,6 +25,24 @@ describe('client, offline', () => {
     await client.close();
   });
 
+  it('a listener that writes: every listener sees the event it reacted to before the one its write made', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const doc = client.db('todo').col('c').doc('d');
+    // the first listener moves every v=1 on to v=2; the second keeps what it saw, as a view would
+    client.on('doc:update', ({ doc: after }) => {
+      if (after.v === 1) doc.set({ v: 2 });
+    });
+    const seen = [];
+    client.on('doc:create', ({ doc: after }) => seen.push(after.v));
+    client.on('doc:update', ({ doc: after }) => seen.push(after.v));
+    await doc.set({ v: 0 });
+    await doc.set({ v: 1 });
+    assert.deepEqual(seen, [0, 1, 2], 'the last event seen is the document as it is');
+    assert.equal(doc.get().v, 2);
+    await client.close();
+  });
+
   it('set() merges attributes; null removes one; destroy and restore', async () => {
     const client = offlineClient();
     await client.ready;

@@ -1,6 +1,7 @@
 package dev.syncline.client;
 
 import io.vertx.core.Handler;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -15,11 +16,17 @@ import org.slf4j.LoggerFactory;
  * such as a failed assertion included, is logged and reported as an {@link ClientEvent#ERROR}
  * {@code listener}, and the other listeners and the client go on. Only a {@link
  * VirtualMachineError} (out of memory, stack overflow) is thrown on: nothing sane follows it.
+ *
+ * <p>An event a listener causes (it writes a document, say) waits until every listener has had
+ * the one being emitted: each listener sees events in the order they happened.
  */
 final class Emitter {
   private static final Logger log = LoggerFactory.getLogger(Emitter.class);
 
   private final Map<ClientEvent<?>, List<Handler<?>>> handlers = new ConcurrentHashMap<>();
+  /** Events waiting for the one being emitted (event loop only). */
+  private final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
+  private boolean emitting;
 
   <T> Runnable on(ClientEvent<T> event, Handler<T> handler) {
     List<Handler<?>> list = handlers.computeIfAbsent(event, e -> new CopyOnWriteArrayList<>());
@@ -27,8 +34,19 @@ final class Emitter {
     return () -> list.remove(handler);
   }
 
-  @SuppressWarnings("unchecked")
   <T> void emit(ClientEvent<T> event, T payload) {
+    waiting.add(() -> deliver(event, payload));
+    if (emitting) return;
+    emitting = true;
+    try {
+      for (Runnable next; (next = waiting.poll()) != null; ) next.run();
+    } finally {
+      emitting = false;
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> void deliver(ClientEvent<T> event, T payload) {
     for (Handler<?> h : handlers.getOrDefault(event, List.of())) {
       // a failing ERROR listener is only logged: reporting it would call it again
       run("a " + event + " listener", event != ClientEvent.ERROR, () -> ((Handler<T>) h).handle(payload));

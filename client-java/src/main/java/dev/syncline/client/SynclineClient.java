@@ -9,6 +9,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
 import java.security.SecureRandom;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -33,8 +34,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * }</pre>
  *
  * <h2>Threads</h2>
- * The client lives on one Vert.x event loop: everything that changes its state runs there, and
- * listeners are called there. Any thread may call its methods: reads ({@link Document#get()},
+ * The client lives on one Vert.x event loop (the one it is created on, or a new one when created
+ * on any other thread, a worker's included): everything that changes its state runs there, and
+ * listeners are called there, each seeing events in the order they happened. Any thread may call its methods: reads ({@link Document#get()},
  * {@link Collection#all()}) answer from immutable snapshots, writes hop onto the event loop and
  * return a {@link Future}. Plain Java code that would rather wait uses {@link #blocking()}.
  */
@@ -63,7 +65,7 @@ public final class SynclineClient {
     this.ownsVertx = ownsVertx;
     this.options = options;
     this.offline = options.offline();
-    this.context = vertx.getOrCreateContext();
+    this.context = eventLoopContext(vertx);
     LocalStore store = options.storeDirectory() == null ? LocalStore.memory() : null;
     this.core = new ClientCore(context, store, options.wallClock(), events);
     this.ids = new Ulid(core::now);
@@ -89,6 +91,17 @@ public final class SynclineClient {
       }
     });
     this.ready = start(store);
+  }
+
+  /**
+   * The caller's event loop, or a new one. Never a worker's or a virtual thread's context: its
+   * tasks run one at a time, so an app blocking there on the client ({@link #blocking()}) would
+   * wait for work queued behind itself.
+   */
+  private static Context eventLoopContext(Vertx vertx) {
+    Context current = Vertx.currentContext();
+    if (current != null && current.isEventLoopContext()) return current;
+    return ((VertxInternal) vertx).createEventLoopContext();
   }
 
   /**
@@ -118,7 +131,7 @@ public final class SynclineClient {
 
   // opens and loads the store off the event loop, then starts connecting
   private Future<Void> start(LocalStore memory) {
-    Future<ClientCore> loaded = vertx.executeBlocking(() -> {
+    Future<ClientCore> loaded = context.executeBlocking(() -> {
       LocalStore store = memory != null ? memory : LocalStore.xodus(options.storeDirectory());
       try {
         String fresh = randomClientId();
@@ -274,7 +287,7 @@ public final class SynclineClient {
       if (session != null) session.close();
       session = null;
       failWaitingForSession("the client closed");
-      return vertx.<Void>executeBlocking(() -> {
+      return context.<Void>executeBlocking(() -> {
         if (core.store != null) core.store.close();
         return null;
       });
