@@ -170,6 +170,14 @@ export class ClientCore {
     this.updateStatus();
   }
 
+  /** The database is no longer followed (the server says it does not exist). */
+  setUnsynced(db) {
+    if (!(db in this.synced)) return;
+    const { [db]: _gone, ...rest } = this.synced;
+    this.synced = rest;
+    this.updateStatus();
+  }
+
   emitError(code, message, details) {
     this.events.emit('error', errorEvent(code, message, details));
   }

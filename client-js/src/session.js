@@ -27,6 +27,10 @@ const DEFAULT_RETRY_MS = 1000;
 /** Retry delay for a renew the server failed (not refused) to answer. */
 const RENEW_RETRY_MS = 60000;
 const TRANSIENT = new Set(['rate_limited', 'overloaded']);
+/** Longest wait between looks for a database the server says does not exist (it may be created again). */
+const MISSING_RETRY_MAX_MS = 60000;
+/** What #blocked holds for a database whose push found it missing: pushed again once subscribed. */
+const MISSING = 'missing';
 
 export class Session {
   #core;
@@ -36,7 +40,8 @@ export class Session {
   #subs = new Map(); // db -> {db, sid, epoch, buffer, live}
   #bySid = new Map(); // sid -> sub
   #inflight = new Map(); // db -> deltas of the push in flight
-  #blocked = new Map(); // db -> timer, or true until the next connection
+  #blocked = new Map(); // db -> timer, MISSING, or true until the next connection
+  #missing = new Map(); // db -> ms until the next look, while the server says it does not exist
   #timers = new Set();
   #helloAt = 0;
   #closed = false;
@@ -220,8 +225,8 @@ export class Session {
   }
 
   #block(db, ms) {
-    if (ms === Infinity) {
-      this.#blocked.set(db, true);
+    if (ms === Infinity || ms === MISSING) {
+      this.#blocked.set(db, ms === MISSING ? MISSING : true);
       return;
     }
     this.#blocked.set(db, this.#later(ms, () => {
@@ -254,6 +259,11 @@ export class Session {
       sub.sid = m.sid;
       sub.epoch = m.epoch ?? null;
       this.#bySid.set(m.sid, sub);
+      this.#missing.delete(sub.db);
+      if (this.#blocked.get(sub.db) === MISSING) {
+        this.#blocked.delete(sub.db);
+        this.push(sub.db);
+      }
     },
 
     reset(m) {
@@ -359,17 +369,20 @@ export class Session {
     } else if (req.kind === 'sub') {
       this.#subs.delete(req.db);
       if (TRANSIENT.has(m.code)) return this.#resubscribeLater(req.db, retryMs);
+      if (m.code === 'not_found') return this.#databaseMissing(req.db, m);
       this.#core.emitError(m.code, m.message, { db: req.db });
-      // not_found, forbidden, too_large: try again on the next connection (forbidden: also after
-      // a sign-in on this one). Anything else is a server fault: try again soon.
-      if (!['not_found', 'forbidden', 'too_large', 'bad_request'].includes(m.code)) this.#resubscribeLater(req.db, retryMs);
+      // forbidden, too_large: try again on the next connection (forbidden: also after a sign-in
+      // on this one). Anything else is a server fault: try again soon.
+      if (!['forbidden', 'too_large', 'bad_request'].includes(m.code)) this.#resubscribeLater(req.db, retryMs);
     } else if (req.kind === 'push') {
       this.#inflight.delete(req.db);
       if (TRANSIENT.has(m.code)) return this.#block(req.db, retryMs);
-      this.#core.emitError(m.code, m.message, { db: req.db });
-      // The whole push was refused: no such database, or (never expected) a push this client got
+      // The whole push was refused: no such database (pushed again once a subscription finds it;
+      // reported unless the subscription already did), or (never expected) a push this client got
       // wrong. Keep the deltas and try again on the next connection; a server fault, sooner.
-      const final = ['not_found', 'forbidden', 'bad_request', 'too_large'].includes(m.code);
+      if (!(m.code === 'not_found' && this.#missing.has(req.db))) this.#core.emitError(m.code, m.message, { db: req.db });
+      if (m.code === 'not_found') return this.#block(req.db, MISSING);
+      const final = ['forbidden', 'bad_request', 'too_large'].includes(m.code);
       this.#block(req.db, final ? Infinity : retryMs);
     } else {
       this.#core.emitError(m.code, m.message);
@@ -381,7 +394,19 @@ export class Session {
   #subscriptionEnded(sub, m) {
     this.#bySid.delete(sub.sid);
     this.#subs.delete(sub.db);
+    if (m.code === 'not_found') return this.#databaseMissing(sub.db, m);
     this.#core.emitError(m.code, m.message, { db: sub.db });
-    if (m.code !== 'not_found' && m.code !== 'forbidden') this.#resubscribeLater(sub.db, m.retryAfterMs ?? DEFAULT_RETRY_MS);
+    if (m.code !== 'forbidden') this.#resubscribeLater(sub.db, m.retryAfterMs ?? DEFAULT_RETRY_MS);
+  }
+
+  // The database does not exist (or was destroyed): not synced any more. An admin may create it
+  // again, and nothing tells a client so: look again, less and less often. Reported once.
+  #databaseMissing(db, m) {
+    const wait = this.#missing.get(db);
+    if (wait === undefined) this.#core.emitError(m.code, m.message, { db });
+    this.#core.setUnsynced(db);
+    const next = wait === undefined ? DEFAULT_RETRY_MS : Math.min(wait * 2, MISSING_RETRY_MAX_MS);
+    this.#missing.set(db, next);
+    this.#resubscribeLater(db, next);
   }
 }

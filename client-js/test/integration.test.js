@@ -296,6 +296,33 @@ describe('integration', () => {
     await until(() => reader.db('todo').col('c').doc('queued').get()?.v === 'offline', { what: 'the edit on the server' });
   });
 
+  it('a database destroyed and created again while subscribed is followed again on the same connection', async () => {
+    await admin(server.url, 'db.create', { db: 'reborn', policy: OPEN_POLICY });
+    const c = client();
+    const log = recordEvents(c);
+    const col = c.db('reborn').col('c');
+    await col.doc('old').set({ v: 'first life' });
+    await until(() => settled(c) && syncedTo(c, 'reborn'), { what: 'the first life synced' });
+    const connects = log.filter((e) => e.name === 'connect').length;
+
+    await admin(server.url, 'db.destroy', { db: 'reborn' });
+    await until(() => !syncedTo(c, 'reborn'), { what: 'synced to drop the destroyed database', detail: () => JSON.stringify(c.status) });
+    await col.doc('mine').set({ v: 'while gone' }); // its push is refused not_found: kept, sent later
+    await until(() => log.filter((e) => e.name === 'error').length >= 1);
+    await admin(server.url, 'db.create', { db: 'reborn', policy: OPEN_POLICY });
+    const writer = client();
+    await writer.db('reborn').col('c').doc('new').set({ v: 'second life' });
+    await until(() => settled(writer));
+
+    await until(() => settled(c) && syncedTo(c, 'reborn') && col.all().length === 2,
+      { what: 'the second life synced', detail: () => JSON.stringify([c.status, col.all()]) });
+    assert.deepEqual(col.all().map((d) => d.id), ['mine', 'new'], 'the first life is gone, the edit made meanwhile kept');
+    assert.equal(log.filter((e) => e.name === 'connect').length, connects, 'on the same connection');
+    assert.deepEqual(log.filter((e) => e.name === 'error').map((e) => e.payload.code), ['not_found'], 'reported once');
+    const reader = client();
+    await until(() => reader.db('reborn').col('c').doc('mine').get()?.v === 'while gone', { what: 'the edit made while gone on the server' });
+  });
+
   it('a database destroyed while subscribed, or one that does not exist, is reported as not_found', async () => {
     const c = client();
     const log = recordEvents(c);

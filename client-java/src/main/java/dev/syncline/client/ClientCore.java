@@ -173,6 +173,15 @@ final class ClientCore {
     updateStatus();
   }
 
+  /** The database is no longer followed (the server says it does not exist). */
+  void setUnsynced(String db) {
+    if (!synced.containsKey(db)) return;
+    Map<String, Long> next = new LinkedHashMap<>(synced);
+    next.remove(db);
+    synced = Map.copyOf(next);
+    updateStatus();
+  }
+
   void emitError(String code, String message, String db, String col, String id, String attr, Integer servers) {
     events.emit(ClientEvent.ERROR, new ClientEvent.ClientError(code, message, db, col, id, attr, servers));
   }

@@ -38,6 +38,10 @@ final class Session {
   /** Retry delay for a renew the server failed (not refused) to answer. */
   private static final long RENEW_RETRY_MS = 60_000;
   private static final Set<String> TRANSIENT = Set.of("rate_limited", "overloaded");
+  /** Longest wait between looks for a database the server says does not exist (it may be created again). */
+  private static final long MISSING_RETRY_MAX_MS = 60_000;
+  /** In {@link #blocked}: a push found the database missing; pushed again once a subscription finds it. */
+  private static final long MISSING = -2L;
 
   /** What the session needs of the client around it. */
   interface Hooks {
@@ -93,8 +97,10 @@ final class Session {
   private final Map<String, Sub> subs = new HashMap<>();
   private final Map<String, Sub> bySid = new HashMap<>();
   private final Map<String, List<Delta>> inflight = new HashMap<>();
-  /** Databases whose pushes wait: a timer id, or -1 until the next connection. */
+  /** Databases whose pushes wait: a timer id, {@link #MISSING}, or -1 until the next connection. */
   private final Map<String, Long> blocked = new HashMap<>();
+  /** Databases the server says do not exist: how long until the next look. */
+  private final Map<String, Long> missing = new HashMap<>();
   private final List<Long> timers = new ArrayList<>();
   private long rid;
   private long helloAt;
@@ -325,6 +331,12 @@ final class Session {
     sub.sid = m.path("sid").asText();
     sub.epoch = m.path("epoch").asText(null);
     bySid.put(sub.sid, sub);
+    missing.remove(sub.db);
+    Long block = blocked.get(sub.db);
+    if (block != null && block == MISSING) {
+      blocked.remove(sub.db);
+      push(sub.db);
+    }
   }
 
   private void onReset(JsonNode m) {
@@ -437,9 +449,13 @@ final class Session {
           later(retryMs, () -> subscribe(req.db));
           return;
         }
+        if (code.equals("not_found")) {
+          databaseMissing(req.db, code, message);
+          return;
+        }
         core.emitError(code, message, req.db, null, null, null, null);
-        // not_found, forbidden, too_large: again on the next connection (forbidden: also after a sign-in)
-        if (!Set.of("not_found", "forbidden", "too_large", "bad_request").contains(code)) later(retryMs, () -> subscribe(req.db));
+        // forbidden, too_large: again on the next connection (forbidden: also after a sign-in)
+        if (!Set.of("forbidden", "too_large", "bad_request").contains(code)) later(retryMs, () -> subscribe(req.db));
       }
       case "push" -> {
         inflight.remove(req.db);
@@ -447,9 +463,15 @@ final class Session {
           block(req.db, retryMs);
           return;
         }
-        core.emitError(code, message, req.db, null, null, null, null);
-        // refused whole: keep the deltas, try again on the next connection; a server fault, sooner
-        boolean fin = Set.of("not_found", "forbidden", "bad_request", "too_large").contains(code);
+        // refused whole: keep the deltas, try again once a subscription finds the database
+        // (not_found; reported unless the subscription already did), on the next connection, or
+        // (a server fault) sooner
+        if (!(code.equals("not_found") && missing.containsKey(req.db))) core.emitError(code, message, req.db, null, null, null, null);
+        if (code.equals("not_found")) {
+          blocked.put(req.db, MISSING);
+          return;
+        }
+        boolean fin = Set.of("forbidden", "bad_request", "too_large").contains(code);
         block(req.db, fin ? Long.MAX_VALUE : retryMs);
       }
       default -> core.emitError(code, message, null, null, null, null, null);
@@ -461,8 +483,23 @@ final class Session {
   private void subscriptionEnded(Sub sub, String code, String message, Long retryAfterMs) {
     bySid.remove(sub.sid);
     subs.remove(sub.db);
+    if (code.equals("not_found")) {
+      databaseMissing(sub.db, code, message);
+      return;
+    }
     core.emitError(code, message, sub.db, null, null, null, null);
-    if (code.equals("not_found") || code.equals("forbidden")) return;
+    if (code.equals("forbidden")) return;
     later(retryAfterMs != null ? retryAfterMs : DEFAULT_RETRY_MS, () -> subscribe(sub.db));
+  }
+
+  // The database does not exist (or was destroyed): not synced any more. An admin may create it
+  // again, and nothing tells a client so: look again, less and less often. Reported once.
+  private void databaseMissing(String db, String code, String message) {
+    Long wait = missing.get(db);
+    if (wait == null) core.emitError(code, message, db, null, null, null, null);
+    core.setUnsynced(db);
+    long next = wait == null ? DEFAULT_RETRY_MS : Math.min(wait * 2, MISSING_RETRY_MAX_MS);
+    missing.put(db, next);
+    later(next, () -> subscribe(db));
   }
 }

@@ -166,6 +166,46 @@ class StoreAndResumeTest {
   }
 
   @Test
+  @DisplayName("a database destroyed and created again while subscribed is followed again on the same connection; an edit made meanwhile lands")
+  void destroyedAndCreatedAgainIsFollowedAgain() {
+    try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {
+      AdminConnection.admin(server.url(), "db.create", "{\"db\":\"reborn\"}");
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      SynclineClient writer = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        c.on(ClientEvent.ERROR, errors::add);
+        List<ClientEvent.Connected> connects = new CopyOnWriteArrayList<>();
+        c.on(ClientEvent.CONNECT, connects::add);
+        Collection col = c.db("reborn").col("c");
+        Await.result(c.ready());
+        Await.result(col.doc("old").set(Map.of("v", "first life")));
+        c.blocking().awaitSynced("reborn", Await.TIMEOUT);
+        int connected = connects.size();
+
+        AdminConnection.admin(server.url(), "db.destroy", "{\"db\":\"reborn\"}");
+        Await.until(() -> !c.status().synced().containsKey("reborn"), () -> "synced to drop the destroyed database: " + c.status());
+        Await.result(col.doc("mine").set(Map.of("v", "while gone"))); // refused not_found: kept, sent later
+        Await.until(() -> !errors.isEmpty(), () -> "the error");
+        AdminConnection.admin(server.url(), "db.create", "{\"db\":\"reborn\"}");
+        Await.result(writer.ready());
+        Await.result(writer.db("reborn").col("c").doc("new").set(Map.of("v", "second life")));
+        writer.blocking().awaitSynced("reborn", Await.TIMEOUT);
+
+        Await.until(() -> col.all().size() == 2 && c.status().pending() == 0 && c.status().synced().containsKey("reborn"),
+            () -> "the second life synced: " + c.status() + " " + col.all());
+        assertEquals(List.of("mine", "new"), col.all().stream().map(Doc::id).toList(), "the first life gone, the edit made meanwhile kept");
+        assertEquals(connected, connects.size(), "on the same connection");
+        assertEquals(List.of("not_found"), errors.stream().map(ClientEvent.ClientError::code).toList(), "reported once");
+        Await.until(() -> writer.db("reborn").col("c").doc("mine").get() != null, () -> "the edit made while gone on the server");
+      } finally {
+        Await.result(writer.close());
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a write acknowledged as superseded, after the newer value had arrived, leaves the newer value in the store")
   void supersededAckKeepsNewerValueStored(@TempDir Path dir) {
     try (EmbeddedServer server = EmbeddedServer.start(c -> c.users.add(new ServerConfig.UserSpec("erin", "erin's long password", List.of())))) {
