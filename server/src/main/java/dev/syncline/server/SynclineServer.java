@@ -189,6 +189,8 @@ public final class SynclineServer {
         hub, Hub::laggingSubscriptions);
     metrics.counter("syncline.subscriptions.lag.events", "Times a subscription fell behind", hub, Hub::lagEvents);
     metrics.counter("syncline.catchup.pages", "Catch-up pages read from the store", hub, Hub::pagesRead);
+    metrics.counter("syncline.fanout.commits.not.queued", "Group commits an event loop was too far behind to queue; its subscribers read them from the store",
+        hub, Hub::commitsNotQueued);
     metrics.gauge("syncline.fanout.buffered.bytes", "Live changes held for busy subscribers", hub, Hub::bufferedBytes);
     metrics.gauge("syncline.write.queue.deltas", "Deltas waiting for the writer", committer, Committer::queuedDeltas);
     metrics.counter("syncline.write.overloaded", "Pushes refused because the write queue was full", committer,
@@ -241,7 +243,7 @@ public final class SynclineServer {
     auth = opened.auth();
     startupNotice = opened.notice();
     hub = new Hub(vertx, store, new HubOptions(config.subscriberBufferBytes, config.catchUpPageDeltas,
-        config.catchUpPageBytes, config.catchUpThreads));
+        config.catchUpPageBytes, config.catchUpThreads, config.loopInboxBytes));
     databases = new DatabaseLifecycle(store, hub);
     databases.catchUp(); // a destroy that was committed but not carried out before a stop
     return null;
@@ -393,6 +395,7 @@ public final class SynclineServer {
         .put("subscriptions", hub.subscriptions())
         .put("lagging", hub.laggingSubscriptions())
         .put("lagEvents", hub.lagEvents())
+        .put("commitsNotQueued", hub.commitsNotQueued())
         .put("bufferedBytes", hub.bufferedBytes());
     out.putObject("heap").put("usedBytes", rt.totalMemory() - rt.freeMemory()).put("maxBytes", rt.maxMemory());
     ObjectNode perSecond = out.putObject("rates")

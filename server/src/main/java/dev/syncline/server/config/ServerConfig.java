@@ -220,6 +220,11 @@ public final class ServerConfig {
   public static final int MAX_MESSAGE_BYTES_CAP = 16 << 20;
   /** Threads reading catch-up pages. Default 4. */
   public int catchUpThreads = 4;
+  /**
+   * Bytes of commits queued for one event loop that fell behind (busy with many subscribers);
+   * past this its subscribers read the further commits from the store. Default 32 MiB.
+   */
+  public long loopInboxBytes = 32L << 20;
 
   /**
    * Seconds a connection may send nothing (no message, no ping) before it is closed, so a client
@@ -270,6 +275,7 @@ public final class ServerConfig {
       throw new ConfigException("catchUpPageBytes: 1 to maxMessageBytes - " + PAGE_ENVELOPE_BYTES
           + " (room for the changes frame around a page)");
     }
+    if (loopInboxBytes < 1 << 20) throw new ConfigException("loopInboxBytes: at least 1048576 (1 MiB)");
     for (DatabaseSpec db : databases) {
       if (db.name == null || !dev.syncline.protocol.MessageCodec.isDatabaseName(db.name) || db.name.startsWith("$")) {
         throw new ConfigException("databases: " + db.name + " is not a database name (1 to 64 of [A-Za-z0-9_.-])");

@@ -22,6 +22,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +61,7 @@ public final class Hub implements Committer.CommitListener {
   private final AtomicInteger lagging = new AtomicInteger();
   private final java.util.concurrent.atomic.LongAdder lagEvents = new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.LongAdder pagesRead = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder commitsNotQueued = new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.AtomicLong bufferedBytes = new java.util.concurrent.atomic.AtomicLong();
   private final List<java.util.function.Consumer<String>> createdListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -112,7 +114,7 @@ public final class Hub implements Committer.CommitListener {
   private LoopRegistry registryOfThisLoop() {
     // each connection runs on its own duplicate of its event loop's context: key by the loop's thread
     Context context = Vertx.currentContext();
-    return loops.computeIfAbsent(Thread.currentThread(), t -> new LoopRegistry(context, options.catchUpPageBytes()));
+    return loops.computeIfAbsent(Thread.currentThread(), t -> new LoopRegistry(this, context));
   }
 
   /** Ends every subscription of a database that was destroyed; each is told {@code not_found}. */
@@ -169,6 +171,11 @@ public final class Hub implements Committer.CommitListener {
     return lagEvents.sum();
   }
 
+  /** Group commits not queued for an event loop whose inbox was full: its subscribers read them from the store. */
+  public long commitsNotQueued() {
+    return commitsNotQueued.sum();
+  }
+
   /** Catch-up pages read from the store (for subscribers catching up or lagging). */
   public long pagesRead() {
     return pagesRead.sum();
@@ -217,30 +224,61 @@ public final class Hub implements Committer.CommitListener {
    * it commits and tasks through its inbox, which the loop drains in order. A loop that fell
    * behind finds several commits queued and merges each database's into one batch (up to a page),
    * so its subscribers get one frame for all of them: the busier the loop, the fewer frames.
+   *
+   * <p>The inbox holds at most {@link HubOptions#loopInboxBytes()} of commits. A commit past that
+   * is not queued: its database is noted as missed, with its last seq and any owner transfers, and
+   * one marker is queued in its place. When the loop reaches the marker, that database's
+   * subscriptions fall behind as a slow socket makes them, and read what they missed from the store
+   * (it is durable there before it is handed over): no gap, no duplicate, and a loop that stalls
+   * costs bounded memory however fast others write.
    */
   static final class LoopRegistry {
     private static final Logger log = LoggerFactory.getLogger(LoopRegistry.class);
     private final Map<String, List<Subscription>> byDb = new HashMap<>();
+    private final Hub hub;
     /** A context of this loop (any one: they all run tasks on its thread, in order). */
     private final Context context;
     /** The most bytes of deltas merged into one batch: a catch-up page, what one frame may hold. */
     private final int mergeBytes;
+    private final long inboxBytes;
     private final Queue<Queued> inbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    /** Bytes of the commits in {@link #inbox}. */
+    private final AtomicLong queuedBytes = new AtomicLong();
+    /** Databases whose commits were not queued, since the last marker was taken. */
+    private final Map<String, Missed> missed = new ConcurrentHashMap<>();
+    /** A marker is queued and not yet taken: a commit missed meanwhile is taken with it. */
+    private final AtomicBoolean markerQueued = new AtomicBoolean();
 
-    LoopRegistry(Context context, int mergeBytes) {
+    LoopRegistry(Hub hub, Context context) {
+      this.hub = hub;
       this.context = context;
-      this.mergeBytes = mergeBytes;
+      this.mergeBytes = hub.options.catchUpPageBytes();
+      this.inboxBytes = hub.options.loopInboxBytes();
     }
 
     /** Runs {@code task} on this registry's loop, after the commits and tasks handed over before it. */
     void post(Runnable task) {
-      enqueue(new Queued(null, task));
+      enqueue(new Queued(null, 0, task));
     }
 
-    /** Delivers one group commit's batches (one per database) on this registry's loop, in order. */
+    /**
+     * Delivers one group commit's batches (one per database) on this registry's loop, in order.
+     * Called by the committer's thread only.
+     */
     void postCommit(List<LiveBatch> commit) {
-      enqueue(new Queued(commit, null));
+      int bytes = 0;
+      for (LiveBatch b : commit) bytes += b.bytes();
+      long queued = queuedBytes.get();
+      if (queued > 0 && queued + bytes > inboxBytes) {
+        // noted before the marker is looked at: a loop that takes the marker after this sees it
+        for (LiveBatch b : commit) missed.merge(b.db(), Missed.of(b), Missed::then);
+        hub.commitsNotQueued.increment();
+        if (markerQueued.compareAndSet(false, true)) enqueue(Queued.MARKER);
+        return;
+      }
+      queuedBytes.addAndGet(bytes);
+      enqueue(new Queued(commit, bytes, null));
     }
 
     private void enqueue(Queued q) {
@@ -259,6 +297,12 @@ public final class Hub implements Committer.CommitListener {
           runTask(q.task());
           continue;
         }
+        if (q == Queued.MARKER) {
+          deliverHeld(held); // what was queued before the missed commits goes first
+          takeMissed();
+          continue;
+        }
+        queuedBytes.addAndGet(-q.bytes());
         for (LiveBatch b : q.commit()) {
           List<LiveBatch> same = held.computeIfAbsent(b.db(), d -> new ArrayList<>());
           if (!same.isEmpty() && heldBytes(same) + b.bytes() > mergeBytes) {
@@ -269,6 +313,23 @@ public final class Hub implements Committer.CommitListener {
         }
       }
       deliverHeld(held);
+    }
+
+    private void takeMissed() {
+      // cleared before reading: a commit missed after this either is read below or queues a new marker
+      markerQueued.set(false);
+      for (String db : List.copyOf(missed.keySet())) {
+        Missed m = missed.remove(db);
+        List<Subscription> subs = byDb.get(db);
+        if (m == null || subs == null) continue;
+        for (Subscription s : List.copyOf(subs)) {
+          try {
+            s.missed(m.lastSeq(), m.transfers());
+          } catch (RuntimeException e) {
+            s.abort(e);
+          }
+        }
+      }
     }
 
     private void deliverHeld(Map<String, List<LiveBatch>> held) {
@@ -339,8 +400,30 @@ public final class Hub implements Committer.CommitListener {
     }
   }
 
-  /** A group commit's batches, or a task, in a loop's inbox. */
-  private record Queued(List<LiveBatch> commit, Runnable task) {}
+  /** A group commit's batches and their bytes, or a task, or (neither) the missed-commits marker, in a loop's inbox. */
+  private record Queued(List<LiveBatch> commit, int bytes, Runnable task) {
+    static final Queued MARKER = new Queued(null, 0, null);
+  }
+
+  /**
+   * Commits of one database a loop did not queue: up to which seq, and their owner transfers (rare;
+   * a reader that sees one must start over, as if it had been delivered), or null if none.
+   */
+  private record Missed(long lastSeq, LiveBatch transfers) {
+    static Missed of(LiveBatch b) {
+      List<CommittedDelta> moved = new ArrayList<>();
+      if (b.ownerChanges()) {
+        for (CommittedDelta d : b.deltas()) if (d.ownerChanged()) moved.add(d);
+      }
+      return new Missed(b.lastSeq(), moved.isEmpty() ? null : LiveBatch.of(b.db(), moved));
+    }
+
+    Missed then(Missed later) {
+      if (later.transfers == null) return new Missed(later.lastSeq, transfers);
+      if (transfers == null) return later;
+      return new Missed(later.lastSeq, LiveBatch.merge(List.of(transfers, later.transfers)));
+    }
+  }
 
   /** Subscribers with equal collection filters and equal access see the same deltas. */
   private record AudienceKey(Set<String> cols, ReadFilter filter) {}

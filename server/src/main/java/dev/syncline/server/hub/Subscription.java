@@ -253,6 +253,26 @@ public final class Subscription {
     if (first) outlet.whenDrained(this::flushPending);
   }
 
+  /**
+   * Commits of this database up to {@code lastSeq} were not handed to this loop (its inbox was
+   * full); {@code transfers} are their owner transfers, or null. Live, the subscription falls
+   * behind and reads them from the store; catching up, it reads on until past them.
+   */
+  void missed(long lastSeq, LiveBatch transfers) {
+    if (state == State.CLOSED) return;
+    if (transfers != null && ownershipMoved(transfers)) {
+      restart();
+      return;
+    }
+    if (state != State.LIVE) {
+      liveSeen = Math.max(liveSeen, lastSeq);
+      return;
+    }
+    if (lastSeq <= cursor) return;
+    dropPending();
+    fallBehind();
+  }
+
   private void flushPending() {
     if (state != State.LIVE || pending.isEmpty()) return;
     if (outlet.writeQueueFull()) {

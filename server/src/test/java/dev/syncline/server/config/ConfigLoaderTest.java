@@ -99,12 +99,14 @@ class ConfigLoaderTest {
     Map<Map<String, String>, String> limits = Map.of(
         Map.of("SYNCLINE_MAX_MESSAGE_BYTES", "65536", "SYNCLINE_CATCH_UP_PAGE_BYTES", "65536"), "catchUpPageBytes",
         Map.of("SYNCLINE_CATCH_UP_PAGE_BYTES", "0"), "catchUpPageBytes",
-        Map.of("SYNCLINE_MAX_MESSAGE_BYTES", Integer.toString(32 << 20)), "maxMessageBytes");
+        Map.of("SYNCLINE_MAX_MESSAGE_BYTES", Integer.toString(32 << 20)), "maxMessageBytes",
+        Map.of("SYNCLINE_LOOP_INBOX_BYTES", "65536"), "loopInboxBytes");
     limits.forEach((env, key) -> {
       IllegalArgumentException p = assertThrows(IllegalArgumentException.class, ConfigLoader.load(null, env)::validate, env.toString());
       assertTrue(p.getMessage().startsWith(key), p.getMessage());
     });
     ConfigLoader.load(null, Map.of("SYNCLINE_MAX_MESSAGE_BYTES", "65536", "SYNCLINE_CATCH_UP_PAGE_BYTES", "65024")).validate();
+    assertEquals(8L << 30, ConfigLoader.load(null, Map.of("SYNCLINE_LOOP_INBOX_BYTES", Long.toString(8L << 30))).loopInboxBytes);
   }
 
   @Test

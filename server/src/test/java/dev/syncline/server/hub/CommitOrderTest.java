@@ -41,7 +41,7 @@ class CommitOrderTest {
     vertx = Vertx.vertx();
     store = Store.openXodus(dir, false, 8 << 20);
     store.createDatabase("db", 1);
-    hub = new Hub(vertx, store, new HubOptions(1 << 20, 1000, 1 << 20, 1));
+    hub = new Hub(vertx, store, new HubOptions(1 << 20, 1000, 1 << 20, 1, 32 << 20));
   }
 
   @AfterEach
@@ -88,7 +88,7 @@ class CommitOrderTest {
   }
 
   /** Records each changes frame as the ids it carries; completes {@code onSynced} at go-live. */
-  private record RecordingOutlet(List<String> seen, Runnable onSynced) implements Outlet {
+  private record RecordingOutlet(List<String> seen, Runnable onSynced) implements DrainedOutlet {
     @Override
     public void writeText(ByteBuf frame) {
       try {
@@ -106,21 +106,6 @@ class CommitOrderTest {
     @Override
     public void send(ServerMessage message) {
       if (message instanceof ServerMessage.Synced) onSynced.run();
-    }
-
-    @Override
-    public boolean writeQueueFull() {
-      return false;
-    }
-
-    @Override
-    public void whenDrained(Runnable r) {
-      r.run();
-    }
-
-    @Override
-    public boolean isOpen() {
-      return true;
     }
   }
 
