@@ -29,8 +29,8 @@ const RENEW_RETRY_MS = 60000;
 const TRANSIENT = new Set(['rate_limited', 'overloaded']);
 /** Longest wait between looks for a database the server says does not exist (it may be created again). */
 const MISSING_RETRY_MAX_MS = 60000;
-/** What #blocked holds for a database whose push found it missing: pushed again once subscribed. */
-const MISSING = 'missing';
+/** The wait after `wait` (undefined: the first) while a database is missing: 1 s, doubling up to a minute. */
+const nextMissingWait = (wait) => (wait === undefined ? DEFAULT_RETRY_MS : Math.min(wait * 2, MISSING_RETRY_MAX_MS));
 
 export class Session {
   #core;
@@ -40,8 +40,9 @@ export class Session {
   #subs = new Map(); // db -> {db, sid, epoch, buffer, live}
   #bySid = new Map(); // sid -> sub
   #inflight = new Map(); // db -> deltas of the push in flight
-  #blocked = new Map(); // db -> timer, MISSING, or true until the next connection
-  #missing = new Map(); // db -> ms until the next look, while the server says it does not exist
+  #blocked = new Map(); // db -> timer, or true until the next connection
+  #missing = new Map(); // db -> {wait, timer} of the next look, while a sub is answered not_found
+  #heldPushes = new Map(); // db -> the last wait, while its pushes are answered not_found
   #timers = new Set();
   #helloAt = 0;
   #closed = false;
@@ -224,9 +225,14 @@ export class Session {
     this.#requests.set(rid, { kind: 'push', db });
   }
 
+  #cancel(timer) {
+    clearTimeout(timer);
+    this.#timers.delete(timer);
+  }
+
   #block(db, ms) {
-    if (ms === Infinity || ms === MISSING) {
-      this.#blocked.set(db, ms === MISSING ? MISSING : true);
+    if (ms === Infinity) {
+      this.#blocked.set(db, true);
       return;
     }
     this.#blocked.set(db, this.#later(ms, () => {
@@ -259,11 +265,7 @@ export class Session {
       sub.sid = m.sid;
       sub.epoch = m.epoch ?? null;
       this.#bySid.set(m.sid, sub);
-      this.#missing.delete(sub.db);
-      if (this.#blocked.get(sub.db) === MISSING) {
-        this.#blocked.delete(sub.db);
-        this.push(sub.db);
-      }
+      this.#databaseFound(sub.db);
     },
 
     reset(m) {
@@ -313,6 +315,7 @@ export class Session {
       const batch = this.#inflight.get(req.db);
       this.#inflight.delete(req.db);
       if (!batch) return;
+      this.#heldPushes.delete(req.db);
       const { retry, retryAfterMs } = this.#core.settle(req.db, batch, m.results);
       if (retry) this.#block(req.db, retryAfterMs ?? DEFAULT_RETRY_MS);
       else this.push(req.db);
@@ -370,6 +373,7 @@ export class Session {
       this.#subs.delete(req.db);
       if (TRANSIENT.has(m.code)) return this.#resubscribeLater(req.db, retryMs);
       if (m.code === 'not_found') return this.#databaseMissing(req.db, m);
+      if (m.code === 'forbidden') this.#databaseFound(req.db); // it exists: held pushes may go
       this.#core.emitError(m.code, m.message, { db: req.db });
       // forbidden, too_large: try again on the next connection (forbidden: also after a sign-in
       // on this one). Anything else is a server fault: try again soon.
@@ -377,11 +381,11 @@ export class Session {
     } else if (req.kind === 'push') {
       this.#inflight.delete(req.db);
       if (TRANSIENT.has(m.code)) return this.#block(req.db, retryMs);
-      // The whole push was refused: no such database (pushed again once a subscription finds it;
-      // reported unless the subscription already did), or (never expected) a push this client got
-      // wrong. Keep the deltas and try again on the next connection; a server fault, sooner.
-      if (!(m.code === 'not_found' && this.#missing.has(req.db))) this.#core.emitError(m.code, m.message, { db: req.db });
-      if (m.code === 'not_found') return this.#block(req.db, MISSING);
+      // The whole push was refused: no such database (see #pushMissing), or (never expected) a
+      // push this client got wrong. Keep the deltas and try again on the next connection; a server
+      // fault, sooner.
+      if (m.code === 'not_found') return this.#pushMissing(req.db, m);
+      this.#core.emitError(m.code, m.message, { db: req.db });
       const final = ['forbidden', 'bad_request', 'too_large'].includes(m.code);
       this.#block(req.db, final ? Infinity : retryMs);
     } else {
@@ -400,13 +404,37 @@ export class Session {
   }
 
   // The database does not exist (or was destroyed): not synced any more. An admin may create it
-  // again, and nothing tells a client so: look again, less and less often. Reported once.
+  // again, and nothing tells a client so: look again, less and less often, one look pending at a
+  // time (a sign-in subscribes at once too). Reported once.
   #databaseMissing(db, m) {
-    const wait = this.#missing.get(db);
-    if (wait === undefined) this.#core.emitError(m.code, m.message, { db });
+    const prev = this.#missing.get(db);
+    if (!prev && !this.#heldPushes.has(db)) this.#core.emitError(m.code, m.message, { db });
     this.#core.setUnsynced(db);
-    const next = wait === undefined ? DEFAULT_RETRY_MS : Math.min(wait * 2, MISSING_RETRY_MAX_MS);
-    this.#missing.set(db, next);
-    this.#resubscribeLater(db, next);
+    if (prev) this.#cancel(prev.timer);
+    const wait = nextMissingWait(prev?.wait);
+    this.#missing.set(db, { wait, timer: this.#later(wait, () => this.subscribe(db)) });
+  }
+
+  // A push found no such database: its edits are kept and pushed again once a subscription finds
+  // it, or else after a wait that grows as the lookups' does (a database written to but not
+  // subscribed this run has no lookups). Reported once.
+  #pushMissing(db, m) {
+    const prev = this.#heldPushes.get(db);
+    if (prev === undefined && !this.#missing.has(db)) this.#core.emitError(m.code, m.message, { db });
+    const wait = nextMissingWait(prev);
+    this.#heldPushes.set(db, wait);
+    this.#block(db, wait);
+  }
+
+  // The server answered a subscription as for a database that exists: held pushes go now.
+  #databaseFound(db) {
+    const lookup = this.#missing.get(db);
+    if (lookup) this.#cancel(lookup.timer);
+    this.#missing.delete(db);
+    if (!this.#heldPushes.delete(db)) return;
+    const timer = this.#blocked.get(db);
+    if (timer !== true) this.#cancel(timer);
+    this.#blocked.delete(db);
+    this.push(db);
   }
 }

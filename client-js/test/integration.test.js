@@ -298,7 +298,8 @@ describe('integration', () => {
 
   it('a database destroyed and created again while subscribed is followed again on the same connection', async () => {
     await admin(server.url, 'db.create', { db: 'reborn', policy: OPEN_POLICY });
-    const c = client();
+    const seen = {};
+    const c = client({ WebSocket: countingWebSocket(seen) });
     const log = recordEvents(c);
     const col = c.db('reborn').col('c');
     await col.doc('old').set({ v: 'first life' });
@@ -308,7 +309,7 @@ describe('integration', () => {
     await admin(server.url, 'db.destroy', { db: 'reborn' });
     await until(() => !syncedTo(c, 'reborn'), { what: 'synced to drop the destroyed database', detail: () => JSON.stringify(c.status) });
     await col.doc('mine').set({ v: 'while gone' }); // its push is refused not_found: kept, sent later
-    await until(() => log.filter((e) => e.name === 'error').length >= 1);
+    await until(() => seen.refused.some((r) => r.type === 'push' && r.code === 'not_found'), { what: 'the push refused' });
     await admin(server.url, 'db.create', { db: 'reborn', policy: OPEN_POLICY });
     const writer = client();
     await writer.db('reborn').col('c').doc('new').set({ v: 'second life' });
@@ -321,6 +322,23 @@ describe('integration', () => {
     assert.deepEqual(log.filter((e) => e.name === 'error').map((e) => e.payload.code), ['not_found'], 'reported once');
     const reader = client();
     await until(() => reader.db('reborn').col('c').doc('mine').get()?.v === 'while gone', { what: 'the edit made while gone on the server' });
+  });
+
+  it('edits queued for a database that does not exist, and that this run does not open, are pushed once it is created', async () => {
+    const store = memoryStore();
+    const before = client({ store, offline: true });
+    await before.ready;
+    await before.db('notyet').col('c').doc('x').set({ v: 'queued' });
+    await before.close();
+    const seen = {};
+    const after = client({ store, WebSocket: countingWebSocket(seen) }); // never calls db('notyet'): no subscription
+    const log = recordEvents(after);
+    await until(() => seen.refused.some((r) => r.type === 'push' && r.code === 'not_found'), { what: 'the push refused' });
+    await admin(server.url, 'db.create', { db: 'notyet', policy: OPEN_POLICY });
+    await until(() => settled(after), { what: 'the queued edit pushed again and applied', detail: () => JSON.stringify(after.status) });
+    assert.deepEqual(log.filter((e) => e.name === 'error').map((e) => e.payload.code), ['not_found'], 'reported once');
+    const reader = client();
+    await until(() => reader.db('notyet').col('c').doc('x').get()?.v === 'queued', { what: 'the edit on the server' });
   });
 
   it('a database destroyed while subscribed, or one that does not exist, is reported as not_found', async () => {

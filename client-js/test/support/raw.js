@@ -43,18 +43,31 @@ export async function admin(url, op, args = {}) {
   }
 }
 
-/** A WebSocket class (for createClient's WebSocket option) that counts received deltas in `counter.deltas`. */
+/**
+ * A WebSocket class (for createClient's WebSocket option) that counts received deltas in
+ * `counter.deltas`, lists received types in `counter.frames`, and lists the requests whose answer
+ * was an error in `counter.refused` ({type, code}).
+ */
 export function countingWebSocket(counter) {
   counter.deltas ??= 0;
   counter.frames ??= [];
+  counter.refused ??= [];
   return class CountingWebSocket extends WebSocket {
+    #sent = new Map(); // rid -> type
     constructor(url, protocols) {
       super(url, protocols);
       this.addEventListener('message', (event) => {
         const m = JSON.parse(event.data);
         counter.frames.push(m.type);
         if (m.type === 'changes') counter.deltas += m.deltas.length;
+        if (m.type === 'error' && this.#sent.has(m.rid)) counter.refused.push({ type: this.#sent.get(m.rid), code: m.code });
       });
+    }
+
+    send(data, ...rest) {
+      const m = JSON.parse(data);
+      if (m.rid != null) this.#sent.set(m.rid, m.type);
+      return super.send(data, ...rest);
     }
   };
 }

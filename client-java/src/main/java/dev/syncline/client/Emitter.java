@@ -41,6 +41,7 @@ final class Emitter {
     try {
       for (Runnable next; (next = waiting.poll()) != null; ) next.run();
     } finally {
+      waiting.clear(); // after a VirtualMachineError: not delivered later, with some unrelated event
       emitting = false;
     }
   }

@@ -40,8 +40,6 @@ final class Session {
   private static final Set<String> TRANSIENT = Set.of("rate_limited", "overloaded");
   /** Longest wait between looks for a database the server says does not exist (it may be created again). */
   private static final long MISSING_RETRY_MAX_MS = 60_000;
-  /** In {@link #blocked}: a push found the database missing; pushed again once a subscription finds it. */
-  private static final long MISSING = -2L;
 
   /** What the session needs of the client around it. */
   interface Hooks {
@@ -97,10 +95,12 @@ final class Session {
   private final Map<String, Sub> subs = new HashMap<>();
   private final Map<String, Sub> bySid = new HashMap<>();
   private final Map<String, List<Delta>> inflight = new HashMap<>();
-  /** Databases whose pushes wait: a timer id, {@link #MISSING}, or -1 until the next connection. */
+  /** Databases whose pushes wait: a timer id, or -1 until the next connection. */
   private final Map<String, Long> blocked = new HashMap<>();
-  /** Databases the server says do not exist: how long until the next look. */
-  private final Map<String, Long> missing = new HashMap<>();
+  /** Databases whose sub is answered not_found: the next look. */
+  private final Map<String, Lookup> missing = new HashMap<>();
+  /** Databases whose pushes are answered not_found: the last wait. */
+  private final Map<String, Long> heldPushes = new HashMap<>();
   private final List<Long> timers = new ArrayList<>();
   private long rid;
   private long helloAt;
@@ -155,6 +155,11 @@ final class Session {
     });
     timers.add(id[0]);
     return id[0];
+  }
+
+  private void cancel(long timer) {
+    vertx.cancelTimer(timer);
+    timers.remove((Long) timer);
   }
 
   /** The socket opened: say hello, with the stored token if there is one. */
@@ -331,12 +336,7 @@ final class Session {
     sub.sid = m.path("sid").asText();
     sub.epoch = m.path("epoch").asText(null);
     bySid.put(sub.sid, sub);
-    missing.remove(sub.db);
-    Long block = blocked.get(sub.db);
-    if (block != null && block == MISSING) {
-      blocked.remove(sub.db);
-      push(sub.db);
-    }
+    databaseFound(sub.db);
   }
 
   private void onReset(JsonNode m) {
@@ -382,6 +382,7 @@ final class Session {
     if (req == null || !req.kind.equals("push")) return;
     List<Delta> batch = inflight.remove(req.db);
     if (batch == null) return;
+    heldPushes.remove(req.db);
     List<JsonNode> results = new ArrayList<>();
     m.path("results").forEach(results::add);
     ClientCore.Settled s = core.settle(req.db, batch, results);
@@ -453,6 +454,7 @@ final class Session {
           databaseMissing(req.db, code, message);
           return;
         }
+        if (code.equals("forbidden")) databaseFound(req.db); // it exists: held pushes may go
         core.emitError(code, message, req.db, null, null, null, null);
         // forbidden, too_large: again on the next connection (forbidden: also after a sign-in)
         if (!Set.of("forbidden", "too_large", "bad_request").contains(code)) later(retryMs, () -> subscribe(req.db));
@@ -463,14 +465,13 @@ final class Session {
           block(req.db, retryMs);
           return;
         }
-        // refused whole: keep the deltas, try again once a subscription finds the database
-        // (not_found; reported unless the subscription already did), on the next connection, or
-        // (a server fault) sooner
-        if (!(code.equals("not_found") && missing.containsKey(req.db))) core.emitError(code, message, req.db, null, null, null, null);
+        // refused whole: no such database (see pushMissing), or keep the deltas and try again on
+        // the next connection, or (a server fault) sooner
         if (code.equals("not_found")) {
-          blocked.put(req.db, MISSING);
+          pushMissing(req.db, code, message);
           return;
         }
+        core.emitError(code, message, req.db, null, null, null, null);
         boolean fin = Set.of("forbidden", "bad_request", "too_large").contains(code);
         block(req.db, fin ? Long.MAX_VALUE : retryMs);
       }
@@ -492,14 +493,49 @@ final class Session {
     later(retryAfterMs != null ? retryAfterMs : DEFAULT_RETRY_MS, () -> subscribe(sub.db));
   }
 
+  /** Whether pushes to {@code db} wait because the server said it does not exist (for tests; event loop). */
+  boolean holdingPushes(String db) {
+    return heldPushes.containsKey(db);
+  }
+
+  /** The next look for a missing database: when, and its timer. */
+  private record Lookup(long waitMs, long timer) {}
+
+  /** The wait after {@code wait} (null: the first) while a database is missing: 1 s, doubling up to a minute. */
+  private static long nextMissingWait(Long wait) {
+    return wait == null ? DEFAULT_RETRY_MS : Math.min(wait * 2, MISSING_RETRY_MAX_MS);
+  }
+
   // The database does not exist (or was destroyed): not synced any more. An admin may create it
-  // again, and nothing tells a client so: look again, less and less often. Reported once.
+  // again, and nothing tells a client so: look again, less and less often, one look pending at a
+  // time (a sign-in subscribes at once too). Reported once.
   private void databaseMissing(String db, String code, String message) {
-    Long wait = missing.get(db);
-    if (wait == null) core.emitError(code, message, db, null, null, null, null);
+    Lookup prev = missing.get(db);
+    if (prev == null && !heldPushes.containsKey(db)) core.emitError(code, message, db, null, null, null, null);
     core.setUnsynced(db);
-    long next = wait == null ? DEFAULT_RETRY_MS : Math.min(wait * 2, MISSING_RETRY_MAX_MS);
-    missing.put(db, next);
-    later(next, () -> subscribe(db));
+    if (prev != null) cancel(prev.timer());
+    long wait = nextMissingWait(prev == null ? null : prev.waitMs());
+    missing.put(db, new Lookup(wait, later(wait, () -> subscribe(db))));
+  }
+
+  // A push found no such database: its edits are kept and pushed again once a subscription finds
+  // it, or else after a wait that grows as the lookups' does (a database written to but not
+  // subscribed this run has no lookups). Reported once.
+  private void pushMissing(String db, String code, String message) {
+    Long prev = heldPushes.get(db);
+    if (prev == null && !missing.containsKey(db)) core.emitError(code, message, db, null, null, null, null);
+    long wait = nextMissingWait(prev);
+    heldPushes.put(db, wait);
+    block(db, wait);
+  }
+
+  // The server answered a subscription as for a database that exists: held pushes go now.
+  private void databaseFound(String db) {
+    Lookup lookup = missing.remove(db);
+    if (lookup != null) cancel(lookup.timer());
+    if (heldPushes.remove(db) == null) return;
+    Long timer = blocked.remove(db);
+    if (timer != null && timer >= 0) cancel(timer);
+    push(db);
   }
 }

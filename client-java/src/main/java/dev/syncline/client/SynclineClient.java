@@ -94,13 +94,13 @@ public final class SynclineClient {
   }
 
   /**
-   * The caller's event loop, or a new one. Never a worker's or a virtual thread's context: its
-   * tasks run one at a time, so an app blocking there on the client ({@link #blocking()}) would
-   * wait for work queued behind itself.
+   * The caller's event loop (of this Vert.x), or a new one. Never a worker's or a virtual
+   * thread's context: its tasks run one at a time, so an app blocking there on the client
+   * ({@link #blocking()}) would wait for work queued behind itself.
    */
   private static Context eventLoopContext(Vertx vertx) {
     Context current = Vertx.currentContext();
-    if (current != null && current.isEventLoopContext()) return current;
+    if (current != null && current.isEventLoopContext() && current.owner() == vertx) return current;
     return ((VertxInternal) vertx).createEventLoopContext();
   }
 
@@ -141,7 +141,7 @@ public final class SynclineClient {
         store.close();
         throw e;
       }
-    }).compose(l -> {
+    }, false).compose(l -> { // unordered: never behind the app's own blocking work on this context
       Promise<ClientCore> p = Promise.promise();
       context.runOnContext(v -> {
         core.useStore(l.store());
@@ -290,7 +290,7 @@ public final class SynclineClient {
       return context.<Void>executeBlocking(() -> {
         if (core.store != null) core.store.close();
         return null;
-      });
+      }, false);
     })).onComplete(ar -> {
       if (ownsVertx) vertx.close().onComplete(x -> done.tryComplete());
       else done.tryComplete();

@@ -186,7 +186,7 @@ class StoreAndResumeTest {
         AdminConnection.admin(server.url(), "db.destroy", "{\"db\":\"reborn\"}");
         Await.until(() -> !c.status().synced().containsKey("reborn"), () -> "synced to drop the destroyed database: " + c.status());
         Await.result(col.doc("mine").set(Map.of("v", "while gone"))); // refused not_found: kept, sent later
-        Await.until(() -> !errors.isEmpty(), () -> "the error");
+        Await.until(() -> holdingPushes(c, "reborn"), () -> "the push refused");
         AdminConnection.admin(server.url(), "db.create", "{\"db\":\"reborn\"}");
         Await.result(writer.ready());
         Await.result(writer.db("reborn").col("c").doc("new").set(Map.of("v", "second life")));
@@ -203,6 +203,44 @@ class StoreAndResumeTest {
         Await.result(c.close());
       }
     }
+  }
+
+  @Test
+  @DisplayName("edits queued for a database that does not exist, and that this run does not open, are pushed once it is created")
+  void queuedForAMissingDatabaseArePushedOnceCreated(@TempDir Path dir) {
+    try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {
+      SynclineClient before = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir).setOffline(true));
+      try {
+        Await.result(before.ready());
+        Await.result(before.db("notyet").col("c").doc("x").set(Map.of("v", "queued")));
+      } finally {
+        Await.result(before.close());
+      }
+      SynclineClient after = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir)); // never opens notyet
+      SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        after.on(ClientEvent.ERROR, errors::add);
+        Await.result(after.ready());
+        Await.until(() -> holdingPushes(after, "notyet"), () -> "the push refused");
+        AdminConnection.admin(server.url(), "db.create", "{\"db\":\"notyet\"}");
+        Await.until(() -> after.status().pending() == 0, () -> "the queued edit pushed again and applied: " + after.status());
+        assertEquals(List.of("not_found"), errors.stream().map(ClientEvent.ClientError::code).toList(), "reported once");
+        Await.result(reader.ready());
+        reader.blocking().awaitSynced("notyet", Await.TIMEOUT);
+        assertEquals("queued", reader.db("notyet").col("c").doc("x").get().getString("v"));
+      } finally {
+        Await.result(reader.close());
+        Await.result(after.close());
+      }
+    }
+  }
+
+  /** Whether {@code c}'s connection holds pushes to {@code db} back because the server said it does not exist. */
+  private static boolean holdingPushes(SynclineClient c, String db) {
+    io.vertx.core.Promise<Boolean> held = io.vertx.core.Promise.promise();
+    c.onContext(() -> held.complete(c.session() != null && c.session().holdingPushes(db)));
+    return Await.result(held.future());
   }
 
   @Test
