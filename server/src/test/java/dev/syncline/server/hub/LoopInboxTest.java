@@ -164,8 +164,17 @@ class LoopInboxTest {
     }
   }
 
-  /** A client's copy of one subscription: frames applied in order, a reset empties it; checks seqs only rise. */
+  /**
+   * A client's copy of one subscription: frames applied in order, a reset empties it; checks seqs
+   * only rise. Its socket drains at once, but as a real one tells of it: in a later task on the
+   * loop, so a subscription that fell behind stays behind while the rest of a drain goes on.
+   */
   private static final class Recorder implements DrainedOutlet {
+    @Override
+    public void whenDrained(Runnable r) {
+      Vertx.currentContext().runOnContext(v -> r.run());
+    }
+
     private final Map<String, JsonNode> state = new HashMap<>();
     final List<String> problems = new ArrayList<>();
     volatile boolean synced;
