@@ -289,7 +289,11 @@ export class ClientCore {
     this.publish(this.replica.refresh(), false);
     if (applied.length) this.tabs?.post({ kind: 'remote', db, rows: applied });
     this.cursors.set(db, cursor);
-    return this.persist({ registers: applied, cursors: { [db]: cursor }, clock: this.clock.state });
+    // Every register of the frame goes with its cursor, also one this replica already held: it may
+    // have come from another tab, whose store write may land after this cursor, or never. (The
+    // store keeps the newest of what it has and what it is given, so this never goes back.)
+    const rows = applied.length === deltas.length ? applied : deltas.map((d) => register(db, d));
+    return this.persist({ registers: rows, cursors: { [db]: cursor }, clock: this.clock.state });
   }
 
   /** After a reset: `deltas` is the database's whole state; pending writes stay. */
@@ -330,14 +334,14 @@ export class ClientCore {
       if (r === undefined) return; // no result: stays queued and is pushed again
       if (typeof r === 'string') {
         const entry = this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
-        // the server holds it (applied, duplicate); only a register that won here is stored, so
-        // the store never goes back to an older value than a change that came in meanwhile.
+        // the server holds it (applied, duplicate): it joins the confirmed state (the store, too,
+        // keeps the newest, so it never goes back to an older value that came in meanwhile).
         // Superseded: the server kept something newer, or nothing at all (a write from before a
         // destroy), so the losing value is not this replica's copy of the server's
-        const won = r !== 'superseded' && this.replica.mergeConfirmed(db, d) === 'applied';
+        if (r !== 'superseded') this.replica.mergeConfirmed(db, d);
         // Written again since? Then the newer write tells whose edit this attribute is.
         const mine = entry ? entry.mine : (this.replica.pendingEntry(db, d.col, d.id, d.attr)?.mine ?? false);
-        recorded.push({ d, result: r, mine, won });
+        recorded.push({ d, result: r, mine });
       } else if (r.error === 'clock_skew') {
         skewed.push({ d, serverTime: r.serverTime });
       } else if (r.error === 'quorum_timeout') {
@@ -381,7 +385,9 @@ export class ClientCore {
         restamped,
       });
       this.persist({
-        registers: recorded.filter(({ won }) => won).map(({ d }) => register(db, d)),
+        // also one that did not win here: it may have won from another tab's message, whose
+        // store write may never land, while this one removes the pending entry
+        registers: recorded.filter(({ result }) => result !== 'superseded').map(({ d }) => register(db, d)),
         pendingDelete: [...recorded, ...dropped].map(({ d }) => register(db, d))
           .concat(restamped.map(({ from, row }) => ({ ...row, ts: from }))),
         pendingPut: restamped.map(({ row }) => row),
@@ -468,7 +474,7 @@ export class ClientCore {
         const records = [];
         for (const d of message.recorded) {
           const entry = this.replica.removePending(db, d.col, d.id, d.attr, d.ts);
-          this.replica.mergeConfirmed(db, d);
+          if (d.result !== 'superseded') this.replica.mergeConfirmed(db, d); // as settle() does
           if (entry?.mine) records.push(d);
         }
         const errors = [];

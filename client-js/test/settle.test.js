@@ -24,3 +24,61 @@ describe('settling an ack', () => {
     assert.equal((await store.load()).pending.length, 0, 'the acked write left the queue');
   });
 });
+
+// Two tabs on one store, their channel wired by hand; tab A's store writes stop landing (it was
+// closed or crashed before they committed) after it has told tab B of what they held.
+async function twoTabs() {
+  const store = memoryStore();
+  const tabA = { alive: true };
+  const storeOfA = { ...store, write: (batch) => (tabA.alive ? store.write(batch) : new Promise(() => {})) };
+  const a = new ClientCore({ store: storeOfA, now: () => Date.now(), events: new Emitter() });
+  const b = new ClientCore({ store, now: () => Date.now(), events: new Emitter() });
+  await a.load('me');
+  await b.load('me');
+  a.tabs = { post: (m) => b.fromTab(structuredClone(m)) };
+  b.tabs = { post: (m) => a.fromTab(structuredClone(m)) };
+  return { store, tabA, a, b };
+}
+
+const otherTs = (ms) => `${String(ms).padStart(13, '0')}-0000-other`;
+
+describe('two tabs on one store', () => {
+  it('a tab stores a frame\'s registers with its cursor, also ones another tab told it of first', async () => {
+    const { store, tabA, a, b } = await twoTabs();
+    const v0 = { col: 'items', id: 'x', attr: 'title', value: 'v0', ts: otherTs(Date.now() - 1000), seq: 10 };
+    await a.applyChanges('todo', [v0], { seq: 10, epoch: 'e1' });
+    await b.applyChanges('todo', [v0], { seq: 10, epoch: 'e1' });
+    tabA.alive = false;
+    const v1 = { ...v0, value: 'v1', ts: otherTs(Date.now()), seq: 11 };
+    a.applyChanges('todo', [v1], { seq: 11, epoch: 'e1' }); // A tells B, and its write never lands
+    await b.applyChanges('todo', [v1], { seq: 11, epoch: 'e1' }); // in B a duplicate by now
+    const state = await store.load();
+    assert.equal(state.cursors.todo.seq, 11);
+    assert.equal(state.registers.find((r) => r.id === 'x').value, 'v1', 'a reload resumes after seq 11: it must hold v1');
+  });
+
+  it('an edit acked in both tabs stays in the store when one tab\'s write of it never lands', async () => {
+    const { store, tabA, a, b } = await twoTabs();
+    await a.write('todo', 'items', 'y', { title: 'mine' });
+    await b.flushed();
+    const [p] = (await store.load()).pending;
+    const d = { col: 'items', id: 'y', attr: 'title', value: 'mine', ts: p.ts };
+    tabA.alive = false;
+    a.settle('todo', [d], ['applied']); // A tells B (settled), and its write never lands
+    b.settle('todo', [d], ['duplicate']); // both tabs push every pending edit
+    await b.applyChanges('todo', [{ ...d, seq: 12 }], { seq: 12, epoch: 'e1' });
+    await b.flushed();
+    const state = await store.load();
+    const kept = state.registers.find((r) => r.id === 'y') ?? state.pending.find((r) => r.id === 'y');
+    assert.equal(kept?.value, 'mine', 'the edit is in the store, as a register or still queued');
+  });
+
+  it('a write another tab was answered superseded for is not taken as the server\'s', async () => {
+    const { a, b } = await twoTabs();
+    await a.write('todo', 'items', 'z', { title: 'draft' });
+    const d = { col: 'items', id: 'z', attr: 'title', value: 'draft', ts: a.replica.pendingEntry('todo', 'items', 'z', 'title').ts };
+    a.settle('todo', [d], ['superseded']);
+    assert.equal(b.replica.confirmed('todo', 'items', 'z', 'title') ?? null, null);
+    assert.equal(a.replica.confirmed('todo', 'items', 'z', 'title') ?? null, null);
+  });
+});
