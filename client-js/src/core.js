@@ -346,8 +346,10 @@ export class ClientCore {
         skewed.push({ d, serverTime: r.serverTime });
       } else if (r.error === 'quorum_timeout') {
         // Stored on that server, but not yet on w servers: not recorded; pushed again, like overloaded.
+        // Reported only while it is still the attribute's write: a newer one gets an answer of its own.
         retry = true;
-        if (this.replica.pendingEntry(db, d.col, d.id, d.attr)?.mine) unconfirmed.push({ d, error: r });
+        const still = this.replica.pendingEntry(db, d.col, d.id, d.attr);
+        if (still?.mine && still.ts === d.ts) unconfirmed.push({ d, error: r });
       } else if (!FINAL.has(r.error)) {
         retry = true;
         if (Number.isFinite(r.retryAfterMs)) retryAfterMs = Math.max(retryAfterMs ?? 0, r.retryAfterMs);

@@ -25,6 +25,25 @@ describe('settling an ack', () => {
   });
 });
 
+describe('settling quorum_timeout', () => {
+  it('is reported for the attribute\'s current write, not for one a newer edit has replaced', async () => {
+    const events = new Emitter();
+    const errors = [];
+    events.on('error', (e) => errors.push(e));
+    const core = new ClientCore({ store: memoryStore(), now: () => Date.now(), events });
+    await core.load('me');
+    await core.write('todo', 'items', 'a', { title: 'first' });
+    const first = { col: 'items', id: 'a', attr: 'title', value: 'first', ts: core.replica.pendingEntry('todo', 'items', 'a', 'title').ts };
+    await core.write('todo', 'items', 'a', { title: 'second' });
+    const timeout = { error: 'quorum_timeout', message: 'held by 1 server(s)', servers: 1 };
+    assert.equal(core.settle('todo', [first], [timeout]).retry, true);
+    assert.deepEqual(errors, [], 'the newer write gets an answer of its own');
+    const second = { ...first, value: 'second', ts: core.replica.pendingEntry('todo', 'items', 'a', 'title').ts };
+    core.settle('todo', [second], [timeout]);
+    assert.deepEqual(errors.map((e) => [e.code, e.servers]), [['quorum_timeout', 1]]);
+  });
+});
+
 // Two tabs on one store, their channel wired by hand; tab A's store writes stop landing (it was
 // closed or crashed before they committed) after it has told tab B of what they held.
 async function twoTabs() {

@@ -9,8 +9,10 @@ import dev.syncline.protocol.MessageCodec;
 final class Names {
   private Names() {}
 
+  /** Reserved databases ({@code $system}) are the admin's, through admin ops: refused, as the JS SDK does. */
   static String dbProblem(String db) {
-    return db == null || !MessageCodec.isDatabaseName(db) ? "db: " + db + " is not a database name (1 to 64 of [A-Za-z0-9_.-])" : null;
+    return db == null || db.startsWith("$") || !MessageCodec.isDatabaseName(db)
+        ? "db: " + db + " is not a database name (1 to 64 of [A-Za-z0-9_.-])" : null;
   }
 
   static String colProblem(String col, Limits limits) {

@@ -243,8 +243,12 @@ public final class SynclineClient {
   }
 
   private Future<UserInfo> signIn(String type, String username, String password) {
-    if (username == null || username.isEmpty() || password == null || password.isEmpty()) {
-      return Future.failedFuture(new SynclineException("bad_request", "username and password are required"));
+    // the server's limits (PROTOCOL.md §11), in characters: refused here, not sent
+    if (username == null || username.isEmpty() || username.codePointCount(0, username.length()) > 256) {
+      return Future.failedFuture(new SynclineException("bad_request", "username: 1 to 256 characters"));
+    }
+    if (password == null || password.isEmpty() || password.codePointCount(0, password.length()) > 1024) {
+      return Future.failedFuture(new SynclineException("bad_request", "password: 1 to 1024 characters"));
     }
     return ready.compose(v -> onContextFuture(() -> whenOnline()))
         .compose(s -> onContextFuture(() -> s.signIn(type, username, password)))

@@ -98,10 +98,17 @@ class ServerAnswersTest {
             assertEquals("bad_request", e.code());
           }
         }
-        try {
-          c.db("not a db!");
-          throw new AssertionError("accepted a bad database name");
-        } catch (SynclineException e) {
+        for (String bad : List.of("not a db!", "$system", "$anything")) { // a push to a reserved one could never land
+          try {
+            c.db(bad);
+            throw new AssertionError("accepted database " + bad);
+          } catch (SynclineException e) {
+            assertEquals("bad_request", e.code());
+          }
+        }
+        // sign-in limits of the server, in characters, refused before anything is sent
+        for (String[] creds : List.of(new String[] {"u".repeat(257), "pw"}, new String[] {"bob", "p".repeat(1025)})) {
+          SynclineException e = assertThrows(SynclineException.class, () -> Await.result(c.login(creds[0], creds[1])));
           assertEquals("bad_request", e.code());
         }
       } finally {
