@@ -25,6 +25,23 @@ import { encodedValueBytes, jsonEqual, toStoredValue } from './values.js';
 const FINAL = new Set(['bad_request', 'forbidden', 'too_large', 'not_found', 'unauthenticated', 'unsupported_protocol']);
 
 const register = (db, d) => ({ db, col: d.col, id: d.id, attr: d.attr, value: d.value, ts: d.ts });
+
+/**
+ * `batch` with what failed write `unstored` (or null) would have done to confirmed data first: its
+ * wipe, drops and registers, less the registers `batch` wipes or drops again. (Its pending changes
+ * are not carried: a pending entry the store missed is pushed again, and answered duplicate.)
+ */
+function withUnstored(unstored, batch) {
+  if (!unstored || !(unstored.wipe || unstored.drop?.length || unstored.registers?.length)) return batch;
+  const dropped = new Set(batch.drop ?? []);
+  const kept = batch.wipe ? [] : (unstored.registers ?? []).filter((r) => !dropped.has(r.db));
+  return {
+    ...batch,
+    wipe: Boolean(unstored.wipe || batch.wipe),
+    drop: [...new Set([...(unstored.drop ?? []), ...dropped])],
+    registers: [...kept, ...(batch.registers ?? [])],
+  };
+}
 const delta = (d) => ({ col: d.col, id: d.id, attr: d.attr, value: d.value, ts: d.ts });
 
 export class ClientCore {
@@ -36,6 +53,8 @@ export class ClientCore {
   onAuth = () => {};
 
   #writes = Promise.resolve();
+  /** The last failed store write, if the one after it has not landed yet (see persist). */
+  #unstored = null;
 
   /**
    * @param {{store: any, now: () => number, events: import('./emitter.js').Emitter}} deps
@@ -126,9 +145,22 @@ export class ClientCore {
     return this.auth?.user ?? null;
   }
 
-  /** Queues a store write after the earlier ones. Rejects (and emits 'error') if it fails. */
+  /**
+   * Queues a store write after the earlier ones. Rejects (and emits 'error') if it fails. What a
+   * failed write would have wiped, dropped and stored rides along with the next one, so a later
+   * cursor is never stored without the registers it covers (a reload would never fetch them).
+   */
   persist(batch) {
-    const p = this.#writes.then(() => this.store.write(batch));
+    const p = this.#writes.then(() => {
+      const full = withUnstored(this.#unstored, batch);
+      return this.store.write(full).then(
+        () => { this.#unstored = null; },
+        (e) => {
+          this.#unstored = full;
+          throw e;
+        },
+      );
+    });
     this.#writes = p.catch(() => {});
     p.catch((e) => this.events.emit('error', errorEvent('storage', `store: ${e?.message ?? e}`)));
     return p;

@@ -6,6 +6,8 @@ import { ClientCore } from '../src/core.js';
 import { Emitter } from '../src/emitter.js';
 import { memoryStore } from '../src/index.js';
 
+const otherTs = (ms) => `${String(ms).padStart(13, '0')}-0000-other`;
+
 describe('settling an ack', () => {
   it('a write acked after a newer change arrived leaves the newer value in memory and in the store', async () => {
     const store = memoryStore();
@@ -44,6 +46,41 @@ describe('settling quorum_timeout', () => {
   });
 });
 
+describe('a store write that fails', () => {
+  it('leaves no cursor stored past its registers: they go with the next write', async () => {
+    const store = memoryStore();
+    let failNext = false;
+    const flaky = { ...store, write: (batch) => (failNext ? ((failNext = false), Promise.reject(new Error('quota'))) : store.write(batch)) };
+    const core = new ClientCore({ store: flaky, now: () => Date.now(), events: new Emitter() });
+    await core.load('me');
+    const d = (id, seq) => ({ col: 'items', id, attr: 'title', value: id, ts: otherTs(Date.now() - 1000 + seq), seq });
+    await core.applyChanges('todo', [d('a', 1)], { seq: 1, epoch: 'e1' });
+    failNext = true;
+    await assert.rejects(core.applyChanges('todo', [d('b', 2)], { seq: 2, epoch: 'e1' }));
+    await core.applyChanges('todo', [d('c', 3)], { seq: 3, epoch: 'e1' });
+    const state = await store.load();
+    assert.equal(state.cursors.todo.seq, 3);
+    assert.deepEqual(state.registers.map((r) => r.id).sort(), ['a', 'b', 'c'], 'b came with the next write');
+  });
+
+  it('a failed reset\'s drop goes with the next write, and the older registers it dropped stay dropped', async () => {
+    const store = memoryStore();
+    let failNext = false;
+    const flaky = { ...store, write: (batch) => (failNext ? ((failNext = false), Promise.reject(new Error('quota'))) : store.write(batch)) };
+    const core = new ClientCore({ store: flaky, now: () => Date.now(), events: new Emitter() });
+    await core.load('me');
+    const d = (id, seq) => ({ col: 'items', id, attr: 'title', value: id, ts: otherTs(Date.now() - 1000 + seq), seq });
+    failNext = true;
+    await assert.rejects(core.applyChanges('todo', [d('old', 1)], { seq: 1, epoch: 'e1' }));
+    failNext = true;
+    await assert.rejects(core.replaceDatabase('todo', [d('new', 1)], { seq: 1, epoch: 'e2' }));
+    await core.applyChanges('todo', [d('later', 2)], { seq: 2, epoch: 'e2' });
+    const state = await store.load();
+    assert.deepEqual(state.cursors.todo, { seq: 2, epoch: 'e2' });
+    assert.deepEqual(state.registers.map((r) => r.id).sort(), ['later', 'new'], 'the first life\'s register is gone');
+  });
+});
+
 // Two tabs on one store, their channel wired by hand; tab A's store writes stop landing (it was
 // closed or crashed before they committed) after it has told tab B of what they held.
 async function twoTabs() {
@@ -58,8 +95,6 @@ async function twoTabs() {
   b.tabs = { post: (m) => a.fromTab(structuredClone(m)) };
   return { store, tabA, a, b };
 }
-
-const otherTs = (ms) => `${String(ms).padStart(13, '0')}-0000-other`;
 
 describe('two tabs on one store', () => {
   it('a tab stores a frame\'s registers with its cursor, also ones another tab told it of first', async () => {
