@@ -46,35 +46,37 @@ describe('settling quorum_timeout', () => {
   });
 });
 
+// A core on a memory store whose next write fails once failNext() is called.
+async function coreOnAFlakyStore() {
+  const store = memoryStore();
+  let fail = false;
+  const flaky = { ...store, write: (batch) => (fail ? ((fail = false), Promise.reject(new Error('quota'))) : store.write(batch)) };
+  const core = new ClientCore({ store: flaky, now: () => Date.now(), events: new Emitter() });
+  await core.load('me');
+  return { store, core, failNext: () => { fail = true; } };
+}
+
+const titleDelta = (id, seq) => ({ col: 'items', id, attr: 'title', value: id, ts: otherTs(Date.now() - 1000 + seq), seq });
+
 describe('a store write that fails', () => {
   it('leaves no cursor stored past its registers: they go with the next write', async () => {
-    const store = memoryStore();
-    let failNext = false;
-    const flaky = { ...store, write: (batch) => (failNext ? ((failNext = false), Promise.reject(new Error('quota'))) : store.write(batch)) };
-    const core = new ClientCore({ store: flaky, now: () => Date.now(), events: new Emitter() });
-    await core.load('me');
-    const d = (id, seq) => ({ col: 'items', id, attr: 'title', value: id, ts: otherTs(Date.now() - 1000 + seq), seq });
-    await core.applyChanges('todo', [d('a', 1)], { seq: 1, epoch: 'e1' });
-    failNext = true;
-    await assert.rejects(core.applyChanges('todo', [d('b', 2)], { seq: 2, epoch: 'e1' }));
-    await core.applyChanges('todo', [d('c', 3)], { seq: 3, epoch: 'e1' });
+    const { store, core, failNext } = await coreOnAFlakyStore();
+    await core.applyChanges('todo', [titleDelta('a', 1)], { seq: 1, epoch: 'e1' });
+    failNext();
+    await assert.rejects(core.applyChanges('todo', [titleDelta('b', 2)], { seq: 2, epoch: 'e1' }));
+    await core.applyChanges('todo', [titleDelta('c', 3)], { seq: 3, epoch: 'e1' });
     const state = await store.load();
     assert.equal(state.cursors.todo.seq, 3);
     assert.deepEqual(state.registers.map((r) => r.id).sort(), ['a', 'b', 'c'], 'b came with the next write');
   });
 
   it('a failed reset\'s drop goes with the next write, and the older registers it dropped stay dropped', async () => {
-    const store = memoryStore();
-    let failNext = false;
-    const flaky = { ...store, write: (batch) => (failNext ? ((failNext = false), Promise.reject(new Error('quota'))) : store.write(batch)) };
-    const core = new ClientCore({ store: flaky, now: () => Date.now(), events: new Emitter() });
-    await core.load('me');
-    const d = (id, seq) => ({ col: 'items', id, attr: 'title', value: id, ts: otherTs(Date.now() - 1000 + seq), seq });
-    failNext = true;
-    await assert.rejects(core.applyChanges('todo', [d('old', 1)], { seq: 1, epoch: 'e1' }));
-    failNext = true;
-    await assert.rejects(core.replaceDatabase('todo', [d('new', 1)], { seq: 1, epoch: 'e2' }));
-    await core.applyChanges('todo', [d('later', 2)], { seq: 2, epoch: 'e2' });
+    const { store, core, failNext } = await coreOnAFlakyStore();
+    failNext();
+    await assert.rejects(core.applyChanges('todo', [titleDelta('old', 1)], { seq: 1, epoch: 'e1' }));
+    failNext();
+    await assert.rejects(core.replaceDatabase('todo', [titleDelta('new', 1)], { seq: 1, epoch: 'e2' }));
+    await core.applyChanges('todo', [titleDelta('later', 2)], { seq: 2, epoch: 'e2' });
     const state = await store.load();
     assert.deepEqual(state.cursors.todo, { seq: 2, epoch: 'e2' });
     assert.deepEqual(state.registers.map((r) => r.id).sort(), ['later', 'new'], 'the first life\'s register is gone');
