@@ -36,9 +36,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * <h2>Threads</h2>
  * The client lives on one Vert.x event loop (the one it is created on, or a new one when created
  * on any other thread, a worker's included): everything that changes its state runs there, and
- * listeners are called there, each seeing events in the order they happened. Any thread may call its methods: reads ({@link Document#get()},
- * {@link Collection#all()}) answer from immutable snapshots, writes hop onto the event loop and
- * return a {@link Future}. Plain Java code that would rather wait uses {@link #blocking()}.
+ * listeners are called there, each seeing events in the order they happened. Any thread may call
+ * its methods: reads ({@link Document#get()}, {@link Collection#all()}) answer from immutable
+ * snapshots, writes hop onto the event loop and return a {@link Future}. Plain Java code that
+ * would rather wait uses {@link #blocking()}.
  */
 public final class SynclineClient {
   private final Vertx vertx;
