@@ -43,6 +43,31 @@ class ThreadsAndOrderTest {
   }
 
   @Test
+  @DisplayName("a client made on an event loop of the app's Vert.x lives there: its listeners run on that loop's thread")
+  void livesOnTheCallersEventLoop() {
+    Vertx vertx = Vertx.vertx();
+    try {
+      List<Thread> seen = new CopyOnWriteArrayList<>();
+      List<SynclineClient> made = new CopyOnWriteArrayList<>();
+      Await.result(vertx.deployVerticle(new VerticleBase() {
+        @Override
+        public Future<?> start() {
+          seen.add(Thread.currentThread());
+          SynclineClient c = SynclineClient.create(vertx, new ClientOptions().setUrl("ws://127.0.0.1:9/sync").setOffline(true));
+          made.add(c);
+          c.on(ClientEvent.DOC_CREATE, ch -> seen.add(Thread.currentThread()));
+          return c.ready().compose(v -> c.db("app").col("c").doc("d").set(Map.of("v", 1)));
+        }
+      }));
+      assertEquals(2, seen.size(), "the verticle's start and the listener");
+      assertEquals(seen.get(0), seen.get(1), "the listener ran on the verticle's event loop");
+      for (SynclineClient c : made) Await.result(c.close());
+    } finally {
+      Await.result(vertx.close());
+    }
+  }
+
+  @Test
   @DisplayName("a client made in a worker verticle can be used blocking from that worker's thread")
   void blockingFromAWorker() {
     try (EmbeddedServer server = EmbeddedServer.start()) {
