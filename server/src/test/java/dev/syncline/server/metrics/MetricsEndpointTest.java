@@ -59,6 +59,31 @@ class MetricsEndpointTest {
   }
 
   @Test
+  @DisplayName("HTTP methods a client makes up are counted as one label value, other: they cannot grow the metrics")
+  void madeUpMethodsAreOneLabel() throws Exception {
+    try (TestServer server = TestServer.start()) {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+        StringBuilder requests = new StringBuilder();
+        for (int i = 0; i < 50; i++) requests.append("XMETHOD").append(i).append(" /health HTTP/1.1\r\nHost: x\r\n\r\n");
+        s.getOutputStream().write(requests.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        s.setSoTimeout(10_000);
+        java.io.InputStream in = s.getInputStream();
+        String answers = "";
+        byte[] buf = new byte[8192];
+        while (answers.split("HTTP/1.1 ", -1).length - 1 < 50) { // every request answered, so every one was counted
+          int n = in.read(buf);
+          if (n < 0) break;
+          answers += new String(buf, 0, n, java.nio.charset.StandardCharsets.US_ASCII);
+        }
+      }
+      String body = get(server, "/metrics", null).body();
+      assertTrue(body.contains("method=\"other\""), "made-up methods counted as other");
+      assertTrue(!body.contains("XMETHOD"), "no label value per made-up method");
+    }
+  }
+
+  @Test
   @DisplayName("bytes in and out and the store size are counted (Vert.x reports bytes at the latest when a connection closes)")
   void bytes() throws Exception {
     try (TestServer server = TestServer.start()) {
