@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Json;
+import dev.syncline.server.testing.Cluster;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
 import java.util.List;
@@ -52,6 +54,43 @@ class LargeCommitTest {
       assertEquals(200, deltas);
       assertEquals(head, cursor);
     }
+  }
+
+  @Test
+  @DisplayName("to a live subscriber that stops reading, a commit far larger than its socket is sent only while the socket takes it: "
+      + "it falls behind, and once it reads it gets every delta once")
+  void largeCommitToASocketThatFills() throws Exception {
+    int values = 60_000;
+    int count = 250; // 15 MB: several times what the kernel's buffers on both ends hold on loopback
+    try (TestServer server = TestServer.start(c -> c.maxMessageBytes = 16 << 20);
+        dev.syncline.server.testing.RawWebSocket reader = dev.syncline.server.testing.RawWebSocket.connect(server.port(), 64 * 1024);
+        WsClient writer = server.connect("writer")) {
+      reader.sendText("{\"type\":\"hello\",\"protocol\":1,\"clientId\":\"slow-reader\"}");
+      reader.sendText("{\"type\":\"sub\",\"rid\":1,\"db\":\"app\"}");
+      for (String type = ""; !type.equals("synced"); ) type = Json.MAPPER.readTree(reader.readText()).path("type").asText();
+
+      ObjectNode p = push("app");
+      for (int i = 0; i < count; i++) p.withArray("deltas").add(delta("c", "d" + i, "v", "x".repeat(values), now(i, "writer")));
+      long head = writer.request(p).path("seq").asLong();
+      Cluster.await(() -> fanout(server).path("lagEvents").asLong() >= 1, java.time.Duration.ofSeconds(10),
+          () -> "the subscriber to fall behind: " + fanout(server));
+
+      long lastSeq = 0;
+      int deltas = 0;
+      while (lastSeq < head) { // it reads: the rest comes from the store, each delta once, in order
+        JsonNode m = Json.MAPPER.readTree(reader.readText());
+        for (JsonNode d : m.path("deltas")) {
+          assertTrue(d.path("seq").asLong() > lastSeq, "seq order, no duplicate");
+          lastSeq = d.path("seq").asLong();
+          deltas++;
+        }
+      }
+      assertEquals(count, deltas);
+    }
+  }
+
+  private static JsonNode fanout(TestServer server) {
+    return server.admin(dev.syncline.server.testing.Deltas.admin("server.stats", null)).path("data").path("fanout");
   }
 
   private static List<JsonNode> frames(WsClient c, String sid) {

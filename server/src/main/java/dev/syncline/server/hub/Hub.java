@@ -438,6 +438,8 @@ public final class Hub implements Committer.CommitListener {
     private final int bytes;
     private byte[] body;
     private List<byte[]> pages;
+    /** The cursor each of {@link #pages} names: the seq of its last delta. */
+    private long[] pageSeqs;
 
     Audience(LiveBatch batch, Set<String> cols, ReadFilter filter) {
       this.batch = batch;
@@ -476,19 +478,28 @@ public final class Hub implements Committer.CommitListener {
     List<byte[]> pages(int pageBytes) {
       if (pages != null) return pages;
       pages = new ArrayList<>();
+      List<Long> cursors = new ArrayList<>();
       int from = 0;
       int size = 0;
       for (int i = 0; i < deltas.size(); i++) {
         int added = deltas.get(i).length + 1;
         if (i > from && size + added > pageBytes) { // no room for delta i: the page ends before it
           pages.add(ChangesFrame.body(batch.db(), seqs[i - 1], deltas.subList(from, i)));
+          cursors.add(seqs[i - 1]);
           from = i;
           size = 0;
         }
         size += added;
       }
       pages.add(ChangesFrame.body(batch.db(), batch.lastSeq(), deltas.subList(from, deltas.size())));
+      cursors.add(batch.lastSeq());
+      pageSeqs = cursors.stream().mapToLong(Long::longValue).toArray();
       return pages;
+    }
+
+    /** The cursor page {@code i} of {@link #pages} names (call pages first). */
+    long pageSeq(int i) {
+      return pageSeqs[i];
     }
 
     int bytes() {

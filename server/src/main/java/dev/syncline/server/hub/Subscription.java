@@ -78,6 +78,13 @@ public final class Subscription {
   private final List<byte[]> pending = new ArrayList<>();
   private long pendingSeq;
   private int pendingBytes;
+  /** A resume is registered with the socket's drain: one at a time, however often it falls behind meanwhile. */
+  private boolean resumeRegistered;
+  /**
+   * A restart happened while the socket was busy: its {@code reset} goes out before the next page,
+   * so a reader whose access keeps changing while it does not read costs one, not one per change.
+   */
+  private boolean resetOwed;
   /** Told when the hub ends this subscription on its own; see {@link #onEnded}. */
   private Runnable ended = () -> { };
 
@@ -182,7 +189,7 @@ public final class Subscription {
     dropPending();
     setState(State.CATCHING_UP);
     generation++;
-    outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info.get())));
+    resetOwed = true; // sent before the next page (at once, unless the socket is busy)
     cursor = 0;
     liveSeen = 0;
     readNextPage();
@@ -224,12 +231,21 @@ public final class Subscription {
     if (pending.isEmpty() && !outlet.writeQueueFull()) {
       if (added <= pageBytes) {
         outlet.writeText(ChangesFrame.frame(header, audience.body()));
-      } else {
-        // one commit too large for one frame (a bulk load): in frames of a page each, so none
-        // outgrows what a peer or client accepts
-        for (byte[] page : audience.pages(pageBytes)) outlet.writeText(ChangesFrame.frame(header, page));
+        cursor = batch.lastSeq();
+        return;
       }
-      cursor = batch.lastSeq();
+      // one commit too large for one frame (a bulk load): in frames of a page each, so none
+      // outgrows what a peer or client accepts, and only while the socket takes them: the rest
+      // is read from the store once it drains, not copied for every subscriber at once
+      List<byte[]> pages = audience.pages(pageBytes);
+      for (int i = 0; i < pages.size(); i++) {
+        if (i > 0 && outlet.writeQueueFull()) {
+          fallBehind();
+          return;
+        }
+        outlet.writeText(ChangesFrame.frame(header, pages.get(i)));
+        cursor = audience.pageSeq(i);
+      }
       return;
     }
     if (added > pageBytes) {
@@ -300,10 +316,13 @@ public final class Subscription {
   private void fallBehind() {
     setState(State.LAGGING);
     log.debug("subscription {} on {} is lagging at seq {}", sid, db, cursor);
+    if (resumeRegistered) return;
+    resumeRegistered = true;
     outlet.whenDrained(this::resumeFromStore);
   }
 
   private void resumeFromStore() {
+    resumeRegistered = false;
     if (state != State.LAGGING) return;
     setState(State.CATCHING_UP);
     liveSeen = cursor;
@@ -321,6 +340,15 @@ public final class Subscription {
     if (outlet.writeQueueFull()) {
       fallBehind(); // waiting for the socket: lagging, until it drains
       return;
+    }
+    if (resetOwed) {
+      var info = hub.store().database(db);
+      if (info.isEmpty()) {
+        databaseGone();
+        return;
+      }
+      resetOwed = false;
+      outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info.get())));
     }
     reading = true;
     long from = cursor;
