@@ -161,7 +161,7 @@ public final class SynclineServer {
               store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS, config.catchUpPageDeltas, config.catchUpPageBytes);
           AdminOps admin = new AdminOps(store, committer, hub, auth, replication, this::stats);
           SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),
-              config.maxBadMessagesPerMinute, config.messagesPerSecond, config.maxUnansweredDeltas, auth, store, committer, hub, admin, replication,
+              config.maxBadMessagesPerMinute, config.messagesPerSecond, config.maxUnansweredDeltas, config.maxUnansweredBytes, auth, store, committer, hub, admin, replication,
               metrics);
           bindMetrics();
           startRates();

@@ -85,6 +85,24 @@ class OverloadTest {
     }
   }
 
+  @Test
+  @DisplayName("pushes of large values pause the connection by their bytes, long before maxUnansweredDeltas; every push is still acked")
+  void pausedByBytes() {
+    try (TestServer server = TestServer.start(c -> c.maxUnansweredBytes = 1 << 20)) {
+      try (WsClient c = server.connect("big-values")) {
+        Pipeline p = new Pipeline(c, 40);
+        List<CompletableFuture<JsonNode>> answers = new ArrayList<>();
+        for (int i = 0; i < 40; i++) { // 40 pushes of ~300 KB, 5 deltas each: 200 deltas, 12 MB
+          JsonNode[] big = new JsonNode[5];
+          for (int j = 0; j < 5; j++) big[j] = delta("c", "big" + i, "a" + j, "x".repeat(60_000), now(j, "big-values"));
+          answers.add(p.send(push("app", big)));
+        }
+        for (CompletableFuture<JsonNode> f : answers) assertEquals("ack", f.join().get("type").asText());
+      }
+      assertTrue(metric(server, "syncline_push_pauses_total") > 0, "paused by bytes: 200 deltas are far below maxUnansweredDeltas");
+    }
+  }
+
   private static double metric(TestServer server, String name) {
     try {
       HttpResponse<String> r = HttpClient.newHttpClient().send(

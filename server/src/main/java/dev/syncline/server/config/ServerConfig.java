@@ -156,6 +156,11 @@ public final class ServerConfig {
    * the writer commits waits in TCP instead of filling the heap. Default 20000 (a full group).
    */
   public int maxUnansweredDeltas = 20_000;
+  /**
+   * Bytes of one connection's pushes (as sent) that may wait for their answer, the same way: large
+   * values reach the heap long before 20,000 deltas do. Default 16 MiB.
+   */
+  public long maxUnansweredBytes = 16L << 20;
   /** How long tombstones are kept before they may be purged; 0 keeps them forever. Default 30 days. */
   public long tombstoneRetentionMs = 30L * 24 * 3600 * 1000;
   /** How often the writer takes a purge step per database (busy or idle). Default 60000. */
@@ -290,6 +295,7 @@ public final class ServerConfig {
     if (lockoutBaseMs < 1 || lockoutMaxMs < lockoutBaseMs) throw new ConfigException("lockoutBaseMs/lockoutMaxMs: 1 ≤ base ≤ max");
     if (messagesPerSecond < 0) throw new ConfigException("messagesPerSecond: 0 (off) or more");
     if (maxUnansweredDeltas < 1) throw new ConfigException("maxUnansweredDeltas: at least 1");
+    if (maxUnansweredBytes < 1 << 20) throw new ConfigException("maxUnansweredBytes: at least 1048576 (1 MiB)");
     if (clusterSecret != null && clusterSecret.length() < 32) throw new ConfigException("clusterSecret: at least 32 characters");
     if (!peers.isEmpty() && clusterSecret == null) {
       throw new ConfigException("peers: needs clusterSecret, the secret every server of the cluster shares");

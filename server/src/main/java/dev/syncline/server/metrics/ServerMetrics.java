@@ -71,7 +71,7 @@ public final class ServerMetrics {
         .description("Time a group commit spent making its transaction durable (write and fsync)")
         .serviceLevelObjectives(COMMIT_BUCKETS).register(registry);
     pushPauses = Counter.builder("syncline.push.pauses")
-        .description("Times a connection was not read on because its pushes held maxUnansweredDeltas unanswered deltas")
+        .description("Times a connection was not read on because its pushes held maxUnansweredDeltas deltas or maxUnansweredBytes bytes unanswered")
         .register(registry);
     peerUp = MultiGauge.builder("syncline.peer.up").description("1 while the link to a peer is live").register(registry);
     peerLagDeltas = MultiGauge.builder("syncline.replication.lag.deltas")

@@ -75,6 +75,7 @@ public final class Session {
   private boolean closed;
   /** Deltas of this connection's pushes not answered yet, and whether reading stopped for them. */
   private int unansweredDeltas;
+  private long unansweredBytes;
   private boolean pausedForWriter;
   /** Set while the client leaves unread what it was sent (see {@link #checkSocket}). */
   private boolean pausedForSocket;
@@ -137,7 +138,7 @@ public final class Session {
       }
       return;
     }
-    dispatch(message);
+    dispatch(message, text.length());
   }
 
   public void onBinary() {
@@ -159,7 +160,8 @@ public final class Session {
     close(CLOSE_GOING_AWAY, "server shutting down");
   }
 
-  private void dispatch(ClientMessage message) {
+  /** {@code chars}: the message's length as sent, what a push holds on the heap until answered. */
+  private void dispatch(ClientMessage message, int chars) {
     if (messages != null && !messages.take()) {
       send(new ServerMessage.Error(message.rid(), ErrorCode.RATE_LIMITED, "too many messages; slow down",
           Math.max(1, messages.retryAfterMs()), null, null, null));
@@ -167,7 +169,7 @@ public final class Session {
       if (!badMessages.take()) close(CLOSE_POLICY_VIOLATION, "too many messages");
       return;
     }
-    if (message instanceof ClientMessage.Push push) onPush(push);
+    if (message instanceof ClientMessage.Push push) onPush(push, chars);
     else if (message instanceof ClientMessage.Sub sub) onSub(sub);
     else if (message instanceof ClientMessage.Unsub unsub) onUnsub(unsub);
     else if (message instanceof ClientMessage.Ping ping) send(new ServerMessage.Pong(ping.rid()));
@@ -305,7 +307,7 @@ public final class Session {
 
   // ---- push ----
 
-  private void onPush(ClientMessage.Push push) {
+  private void onPush(ClientMessage.Push push, int chars) {
     if (push.db().startsWith("$")) {
       answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.FORBIDDEN, "db: " + push.db() + " is reserved"));
       return;
@@ -332,13 +334,13 @@ public final class Session {
       answerPush(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null, 0)));
       return;
     }
-    holdUntilAnswered(acceptedCount);
+    holdUntilAnswered(acceptedCount, chars);
     int held = acceptedCount;
     services.committer().push(push.db(), accepted, caller.user(), services.auth().writeGuard(caller, push.db()))
         .compose(outcome -> w <= 1 || outcome.missing() ? Future.succeededFuture(new Held(outcome, w))
             : replication.awaitQuorum(push.db(), outcome.head(), w).map(servers -> new Held(outcome, servers)))
         .onComplete(ar -> {
-      answered(held);
+      answered(held, chars);
       if (ar.succeeded()) {
         BatchOutcome outcome = ar.result().outcome();
         if (outcome.missing()) {
@@ -391,24 +393,27 @@ public final class Session {
   }
 
   /**
-   * Counts a push's deltas until its answer; past {@code maxUnansweredDeltas} the connection is not
-   * read until half are answered. A client that sends faster than the writer commits then waits in
+   * Counts a push's deltas and bytes until its answer; past {@code maxUnansweredDeltas} or
+   * {@code maxUnansweredBytes} the connection is not read until both are down to half. A client that sends faster than the writer commits then waits in
    * TCP, and its pushes wait as bytes in socket buffers instead of decoded deltas on the heap, where
    * every young collection copies them again: in {@code writes-100} (100,000 deltas in flight) GC
    * pauses fell from ~1.5 s to ~0.5 s of a 5-7 s run with the default bound, a full group's worth.
    */
-  private void holdUntilAnswered(int deltas) {
+  private void holdUntilAnswered(int deltas, int chars) {
     unansweredDeltas += deltas;
-    if (!pausedForWriter && unansweredDeltas >= services.maxUnansweredDeltas()) {
+    unansweredBytes += chars;
+    if (!pausedForWriter && (unansweredDeltas >= services.maxUnansweredDeltas() || unansweredBytes >= services.maxUnansweredBytes())) {
       pausedForWriter = true;
       services.metrics().pushesPaused();
       readWhenAllowed();
     }
   }
 
-  private void answered(int deltas) {
+  private void answered(int deltas, int chars) {
     unansweredDeltas -= deltas;
-    if (pausedForWriter && unansweredDeltas <= services.maxUnansweredDeltas() / 2) {
+    unansweredBytes -= chars;
+    if (pausedForWriter && unansweredDeltas <= services.maxUnansweredDeltas() / 2
+        && unansweredBytes <= services.maxUnansweredBytes() / 2) {
       pausedForWriter = false;
       readWhenAllowed();
     }

@@ -22,6 +22,7 @@ public record SessionServices(
     int maxBadMessagesPerMinute,
     int messagesPerSecond,
     int maxUnansweredDeltas,
+    long maxUnansweredBytes,
     Auth auth,
     Store store,
     Committer committer,
