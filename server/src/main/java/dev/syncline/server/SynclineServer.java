@@ -146,7 +146,7 @@ public final class SynclineServer {
         .compose(v -> {
           // auth and destroys see each commit before the hub fans it out, so access checks already use it
           committer = new Committer(store, new CommitterOptions(config.maxQueuedDeltas, config.maxGroupDeltas,
-              config.tombstoneRetentionMs, config.purgeIntervalMs, config.purgeBatchEntries), group -> {
+              config.tombstoneRetentionMs, config.purgeIntervalMs, config.purgeBatchEntries, config.maxQueuedBytes), group -> {
                 try {
                   auth.committed(group);
                   databases.committed(group);

@@ -86,21 +86,49 @@ class OverloadTest {
   }
 
   @Test
+  @DisplayName("pushes of large values overflow the write queue by their bytes, long before maxQueuedDeltas: overloaded; only acked pushes are stored")
+  void boundedWriteQueueBytes() {
+    try (TestServer server = TestServer.start(c -> c.maxQueuedBytes = 1 << 20)) {
+      try (WsClient c = server.connect("flood-bytes")) {
+        List<CompletableFuture<JsonNode>> answers = pipelineLargeValues(c, "flood-bytes");
+        int acked = 0;
+        int overloaded = 0;
+        for (CompletableFuture<JsonNode> f : answers) {
+          JsonNode m = f.join();
+          if (m.get("type").asText().equals("ack")) acked++;
+          else if (m.get("code").asText().equals("overloaded")) overloaded++;
+        }
+        assertEquals(40, acked + overloaded);
+        assertTrue(overloaded > 0, "12 MB pipelined overflow a queue of 1 MiB");
+        assertTrue(acked > 0, "the writer keeps taking work while refusing the excess");
+        JsonNode stats = server.admin(admin("db.stats", args().put("db", "app"))).get("data");
+        assertEquals(5L * acked, stats.get("attributes").asLong(), "exactly the acked pushes are stored");
+      }
+    }
+  }
+
+  @Test
   @DisplayName("pushes of large values pause the connection by their bytes, long before maxUnansweredDeltas; every push is still acked")
   void pausedByBytes() {
     try (TestServer server = TestServer.start(c -> c.maxUnansweredBytes = 1 << 20)) {
       try (WsClient c = server.connect("big-values")) {
-        Pipeline p = new Pipeline(c, 40);
-        List<CompletableFuture<JsonNode>> answers = new ArrayList<>();
-        for (int i = 0; i < 40; i++) { // 40 pushes of ~300 KB, 5 deltas each: 200 deltas, 12 MB
-          JsonNode[] big = new JsonNode[5];
-          for (int j = 0; j < 5; j++) big[j] = delta("c", "big" + i, "a" + j, "x".repeat(60_000), now(j, "big-values"));
-          answers.add(p.send(push("app", big)));
-        }
+        List<CompletableFuture<JsonNode>> answers = pipelineLargeValues(c, "big-values");
         for (CompletableFuture<JsonNode> f : answers) assertEquals("ack", f.join().get("type").asText());
       }
       assertTrue(metric(server, "syncline_push_pauses_total") > 0, "paused by bytes: 200 deltas are far below maxUnansweredDeltas");
     }
+  }
+
+  /** 40 pipelined pushes of ~300 KB, 5 deltas each (200 deltas, 12 MB), by {@code client}; their answers. */
+  private static List<CompletableFuture<JsonNode>> pipelineLargeValues(WsClient c, String client) {
+    Pipeline p = new Pipeline(c, 40);
+    List<CompletableFuture<JsonNode>> answers = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      JsonNode[] big = new JsonNode[5];
+      for (int j = 0; j < 5; j++) big[j] = delta("c", client + i, "a" + j, "x".repeat(60_000), now(j, client));
+      answers.add(p.send(push("app", big)));
+    }
+    return answers;
   }
 
   private static double metric(TestServer server, String name) {

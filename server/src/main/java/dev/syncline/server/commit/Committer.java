@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * on the contexts that called {@link #push}, batched: one task per context per group, not one per push.
  *
  * <h2>Back-pressure</h2>
- * At most {@link CommitterOptions#maxQueuedDeltas()} deltas wait; past that a push fails at once
- * with {@link OverloadedException}, so a flood cannot grow the heap. Batches replicated from
+ * At most {@link CommitterOptions#maxQueuedDeltas()} deltas, and {@link
+ * CommitterOptions#maxQueuedBytes()} bytes of them, wait; past either a push fails at once with
+ * {@link OverloadedException}, so a flood cannot grow the heap. Batches replicated from
  * peers ({@link #replicate}) are never refused: each link bounds what it has in flight itself,
  * and refusing one would stall the link, not the flood.
  *
@@ -88,12 +89,14 @@ public final class Committer implements AutoCloseable {
     final WriteBatch batch;
     final Promise<BatchOutcome> promise;
     final int weight;
+    final long bytes;
 
-    PushTask(Context context, WriteBatch batch, Promise<BatchOutcome> promise, int weight) {
+    PushTask(Context context, WriteBatch batch, Promise<BatchOutcome> promise, int weight, long bytes) {
       super(context);
       this.batch = batch;
       this.promise = promise;
       this.weight = weight;
+      this.bytes = bytes;
     }
   }
 
@@ -131,6 +134,7 @@ public final class Committer implements AutoCloseable {
   private final CommitListener listener;
   private final LinkedBlockingQueue<Task> queue = new LinkedBlockingQueue<>();
   private final AtomicInteger queuedDeltas = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
   private final Thread thread;
   private final CommitStats stats = new CommitStats();
   private volatile boolean closing;
@@ -172,14 +176,18 @@ public final class Committer implements AutoCloseable {
     Promise<BatchOutcome> promise = Promise.promise();
     int weight = Math.max(1, deltas.size());
     if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
+    WriteBatch batch = WriteBatch.of(db, deltas, writer, guard); // encodes here, on the caller's thread
+    long bytes = batch.encodedBytes();
     int before = queuedDeltas.getAndAdd(weight);
-    if (before > 0 && before + weight > options.maxQueuedDeltas()) {
+    long bytesBefore = queuedBytes.getAndAdd(bytes);
+    if (before > 0 && (before + weight > options.maxQueuedDeltas() || bytesBefore + bytes > options.maxQueuedBytes())) {
       // an empty queue takes any push, so one larger than the bound is not refused forever
       queuedDeltas.addAndGet(-weight);
+      queuedBytes.addAndGet(-bytes);
       stats.overloaded.increment();
       return Future.failedFuture(new OverloadedException("write queue is full"));
     }
-    queue.add(new PushTask(ctx, WriteBatch.of(db, deltas, writer, guard), promise, weight)); // encodes here, on the caller's thread
+    queue.add(new PushTask(ctx, batch, promise, weight, bytes));
     if (stopped) failQueued();
     return promise.future();
   }
@@ -192,8 +200,10 @@ public final class Committer implements AutoCloseable {
     if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
     Promise<BatchOutcome> promise = Promise.promise();
     int weight = Math.max(1, batch.deltas().size());
+    long bytes = batch.encodedBytes();
     queuedDeltas.addAndGet(weight);
-    queue.add(new PushTask(Vertx.currentContext(), batch, promise, weight));
+    queuedBytes.addAndGet(bytes);
+    queue.add(new PushTask(Vertx.currentContext(), batch, promise, weight, bytes));
     if (stopped) failQueued();
     return promise.future();
   }
@@ -259,8 +269,13 @@ public final class Committer implements AutoCloseable {
       else if (t instanceof OpTask<?> op) deliver(op.context, () -> op.promise.fail(gone));
     }
     int weight = 0;
-    for (PushTask p : pushes) weight += p.weight;
+    long bytes = 0;
+    for (PushTask p : pushes) {
+      weight += p.weight;
+      bytes += p.bytes;
+    }
     queuedDeltas.addAndGet(-weight);
+    queuedBytes.addAndGet(-bytes);
     completeAll(pushes, null, gone);
   }
 
@@ -333,9 +348,11 @@ public final class Committer implements AutoCloseable {
     if (group.isEmpty()) return;
     List<WriteBatch> batches = new ArrayList<>(group.size());
     int weight = 0;
+    long bytes = 0;
     for (PushTask p : group) {
       batches.add(p.batch);
       weight += p.weight;
+      bytes += p.bytes;
     }
     long started = System.nanoTime();
     List<BatchOutcome> outcomes;
@@ -344,11 +361,13 @@ public final class Committer implements AutoCloseable {
     } catch (RuntimeException | Error e) {
       log.error("group commit of {} pushes failed; none of it is stored", group.size(), e);
       queuedDeltas.addAndGet(-weight);
+      queuedBytes.addAndGet(-bytes);
       completeAll(group, null, e);
       if (e instanceof VirtualMachineError fatal) throw fatal; // out of memory: stop, answering what waits
       return;
     }
     queuedDeltas.addAndGet(-weight);
+    queuedBytes.addAndGet(-bytes);
     stats.recordGroup(group.size(), weight, System.nanoTime() - started, store.lastCommitSyncNanos());
     // the listener first: whoever is acked must find the change already published (e.g. a new policy)
     try {

@@ -8,6 +8,8 @@ package dev.syncline.server.commit;
  * @param tombstoneRetentionMs how long tombstones are kept before purging; 0 keeps them forever
  * @param purgeIntervalMs how often an idle writer looks for tombstones to purge
  * @param purgeBatchEntries most log entries one purge pass visits per database
+ * @param maxQueuedBytes bytes of encoded deltas that may wait for the writer, likewise
  */
 public record CommitterOptions(
-    int maxQueuedDeltas, int maxGroupDeltas, long tombstoneRetentionMs, long purgeIntervalMs, int purgeBatchEntries) {}
+    int maxQueuedDeltas, int maxGroupDeltas, long tombstoneRetentionMs, long purgeIntervalMs, int purgeBatchEntries,
+    long maxQueuedBytes) {}

@@ -148,6 +148,8 @@ public final class ServerConfig {
 
   /** Deltas that may wait for the writer before pushes get {@code overloaded}. Default 200000. */
   public int maxQueuedDeltas = 200_000;
+  /** Bytes of encoded deltas waiting for the writer before pushes get {@code overloaded}. Default 256 MiB. */
+  public long maxQueuedBytes = 256L << 20;
   /** Most deltas in one group commit. Default 20000. */
   public int maxGroupDeltas = 20_000;
   /**
@@ -295,6 +297,7 @@ public final class ServerConfig {
     if (lockoutBaseMs < 1 || lockoutMaxMs < lockoutBaseMs) throw new ConfigException("lockoutBaseMs/lockoutMaxMs: 1 ≤ base ≤ max");
     if (messagesPerSecond < 0) throw new ConfigException("messagesPerSecond: 0 (off) or more");
     if (maxUnansweredDeltas < 1) throw new ConfigException("maxUnansweredDeltas: at least 1");
+    if (maxQueuedBytes < 1 << 20) throw new ConfigException("maxQueuedBytes: at least 1048576 (1 MiB)");
     if (maxUnansweredBytes < 1 << 20) throw new ConfigException("maxUnansweredBytes: at least 1048576 (1 MiB)");
     if (clusterSecret != null && clusterSecret.length() < 32) throw new ConfigException("clusterSecret: at least 32 characters");
     if (!peers.isEmpty() && clusterSecret == null) {

@@ -34,6 +34,13 @@ public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encod
     return new WriteBatch(db, deltas, encode(deltas), null, null, source, cursor);
   }
 
+  /** What the batch's encoded deltas hold on the heap, about: their wire bytes and register keys. */
+  public long encodedBytes() {
+    long bytes = 0;
+    for (EncodedDelta e : encoded) if (e != null) bytes += e.open.length + e.registerKey.length;
+    return bytes;
+  }
+
   private static List<EncodedDelta> encode(List<Delta> deltas) {
     List<EncodedDelta> encoded = new ArrayList<>(deltas.size());
     for (Delta d : deltas) encoded.add(d == null ? null : EncodedDelta.of(d));

@@ -31,7 +31,7 @@ class BusyCleaningTest {
     Path dir = Files.createTempDirectory("syncline-busy");
     Store store = Store.openXodus(dir, false, 8 << 20);
     store.createDatabase("db", 1);
-    Committer committer = new Committer(store, new CommitterOptions(1_000_000, 1, 60_000, 3_600_000, 1000), group -> {});
+    Committer committer = new Committer(store, new CommitterOptions(1_000_000, 1, 60_000, 3_600_000, 1000, Long.MAX_VALUE), group -> {});
     try {
       String value = "x".repeat(500);
       Semaphore slots = new Semaphore(IN_FLIGHT);

@@ -28,7 +28,7 @@ class WriterFailureTest {
     Store store = Store.openXodus(dir, false, 8 << 20);
     store.createDatabase("db", 1);
     AtomicInteger groups = new AtomicInteger();
-    Committer committer = new Committer(store, new CommitterOptions(1_000_000, 1, 60_000, 3_600_000, 1000), group -> {
+    Committer committer = new Committer(store, new CommitterOptions(1_000_000, 1, 60_000, 3_600_000, 1000, Long.MAX_VALUE), group -> {
       if (groups.incrementAndGet() == 1) throw new AssertionError("a bug in a listener");
     });
     try {

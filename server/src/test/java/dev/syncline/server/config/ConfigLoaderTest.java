@@ -101,7 +101,8 @@ class ConfigLoaderTest {
         Map.of("SYNCLINE_CATCH_UP_PAGE_BYTES", "0"), "catchUpPageBytes",
         Map.of("SYNCLINE_MAX_MESSAGE_BYTES", Integer.toString(32 << 20)), "maxMessageBytes",
         Map.of("SYNCLINE_LOOP_INBOX_BYTES", "65536"), "loopInboxBytes",
-        Map.of("SYNCLINE_MAX_UNANSWERED_BYTES", "65536"), "maxUnansweredBytes");
+        Map.of("SYNCLINE_MAX_UNANSWERED_BYTES", "65536"), "maxUnansweredBytes",
+        Map.of("SYNCLINE_MAX_QUEUED_BYTES", "65536"), "maxQueuedBytes");
     limits.forEach((env, key) -> {
       IllegalArgumentException p = assertThrows(IllegalArgumentException.class, ConfigLoader.load(null, env)::validate, env.toString());
       assertTrue(p.getMessage().startsWith(key), p.getMessage());
