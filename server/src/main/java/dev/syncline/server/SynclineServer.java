@@ -396,6 +396,7 @@ public final class SynclineServer {
         .put("lagging", hub.laggingSubscriptions())
         .put("lagEvents", hub.lagEvents())
         .put("commitsNotQueued", hub.commitsNotQueued())
+        .put("pagesRead", hub.pagesRead())
         .put("bufferedBytes", hub.bufferedBytes());
     out.putObject("heap").put("usedBytes", rt.totalMemory() - rt.freeMemory()).put("maxBytes", rt.maxMemory());
     ObjectNode perSecond = out.putObject("rates")

@@ -84,6 +84,77 @@ class SlowSubscriberTest {
     }
   }
 
+  @Test
+  @DisplayName("that subscribes to many databases at once is sent catch-up pages only while its socket takes them, "
+      + "not one per subscription, and once it reads gets every database whole, each delta once")
+  void manySubscriptionsOnePageAtATime() throws Exception {
+    int dbs = 90;
+    int perDb = 600; // 1 KB each: two pages per database (512 KiB and the rest), 54 MB in all
+    try (TestServer server = TestServer.start(c -> {
+          for (int i = 0; i < dbs; i++) c.databases.add(dev.syncline.server.config.ServerConfig.DatabaseSpec.named("db" + i));
+        });
+        WsClient writer = server.connect("writer")) {
+      HlcClock clock = new HlcClock("writer");
+      for (int i = 0; i < dbs; i++) {
+        ObjectNode p = push("db" + i);
+        for (int k = 0; k < perDb; k++) p.withArray("deltas").add(delta("c", "d" + k, "v", PAYLOAD, clock.tick().format()));
+        assertEquals("ack", writer.request(p).path("type").asText());
+      }
+      long pagesBefore = fanout(server).path("pagesRead").asLong();
+
+      try (var reader = dev.syncline.server.testing.RawWebSocket.connect(server.port(), 64 * 1024)) {
+        reader.sendText("{\"type\":\"hello\",\"protocol\":1,\"clientId\":\"many-subs\"}");
+        for (int i = 0; i < dbs; i++) reader.sendText("{\"type\":\"sub\",\"rid\":" + (i + 1) + ",\"db\":\"db" + i + "\"}");
+        // it reads nothing: the server reads pages until the socket is full, then waits for it to drain
+        long pagesRead = quietPagesRead(server) - pagesBefore;
+        assertTrue(fanout(server).path("lagging").asInt() > 0, "subscriptions wait for the socket: " + fanout(server));
+        System.out.println("pages read for a socket that took none: " + pagesRead);
+        assertTrue(pagesRead < dbs / 2, pagesRead + " pages read for a socket that took none: the loopback's buffers hold "
+            + "a few, not one per subscription");
+
+        Map<String, String> dbOfSid = new HashMap<>();
+        Map<String, Long> lastSeq = new HashMap<>();
+        Map<String, Integer> deltas = new HashMap<>();
+        for (int synced = 0; synced < dbs; ) {
+          JsonNode m = dev.syncline.protocol.Json.MAPPER.readTree(reader.readText());
+          String sid = m.path("sid").asText();
+          switch (m.path("type").asText()) {
+            case "subscribed" -> dbOfSid.put(sid, "db" + (m.path("rid").asInt() - 1));
+            case "changes" -> {
+              for (JsonNode d : m.path("deltas")) {
+                long seq = d.path("seq").asLong();
+                assertTrue(seq > lastSeq.getOrDefault(sid, 0L), "seq order, no duplicate");
+                lastSeq.put(sid, seq);
+                deltas.merge(sid, 1, Integer::sum);
+              }
+            }
+            case "synced" -> synced++;
+            case "welcome" -> { }
+            default -> throw new AssertionError("unexpected " + m);
+          }
+        }
+        assertEquals(dbs, dbOfSid.size());
+        for (String sid : dbOfSid.keySet()) assertEquals(perDb, deltas.getOrDefault(sid, 0), dbOfSid.get(sid));
+      }
+    }
+  }
+
+  /** Catch-up pages read so far, once no more were read for a second. */
+  private static long quietPagesRead(TestServer server) throws InterruptedException {
+    long last = -1;
+    for (int quiet = 0; quiet < 5; ) {
+      Thread.sleep(200);
+      long now = fanout(server).path("pagesRead").asLong();
+      quiet = now == last ? quiet + 1 : 0;
+      last = now;
+    }
+    return last;
+  }
+
+  private static JsonNode fanout(TestServer server) {
+    return server.admin(admin("server.stats", null)).path("data").path("fanout");
+  }
+
   /** Pushes {@code n} deltas round the registers; returns the most bytes the hub held meanwhile. */
   private static long pushAll(Pipeline pipeline, WsClient admin, HlcClock clock, Map<String, Replica.Reg> model, int n) {
     List<CompletableFuture<Void>> acks = new ArrayList<>(); // checked on arrival, not kept: they would weigh on the heap

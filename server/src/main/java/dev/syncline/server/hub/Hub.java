@@ -249,12 +249,18 @@ public final class Hub implements Committer.CommitListener {
     private final Map<String, Missed> missed = new ConcurrentHashMap<>();
     /** A marker is queued and not yet taken: a commit missed meanwhile is taken with it. */
     private final AtomicBoolean markerQueued = new AtomicBoolean();
+    private final ReadTurns readTurns;
 
     LoopRegistry(Hub hub, Context context) {
       this.hub = hub;
       this.context = context;
+      this.readTurns = new ReadTurns(context);
       this.mergeBytes = hub.options.catchUpPageBytes();
       this.inboxBytes = hub.options.loopInboxBytes();
+    }
+
+    ReadTurns readTurns() {
+      return readTurns;
     }
 
     /** Runs {@code task} on this registry's loop, after the commits and tasks handed over before it. */

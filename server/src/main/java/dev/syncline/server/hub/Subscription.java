@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * <h2>States</h2>
  * <ul>
  *   <li>{@code CATCHING_UP}: pages of stored changes above the cursor are read on a worker thread
- *       and sent, one frame per page, waiting for the socket to drain between pages. Live
+ *       and sent, one frame per page, waiting for the socket to drain between pages; the
+ *       subscriptions of one connection take turns, one page read at a time ({@link ReadTurns}). Live
  *       batches are not sent, only noted ({@code liveSeen}). When a page reaches the end of its
  *       snapshot and no live batch above it was noted, the subscription goes live: every later
  *       batch has a seq above the cursor (the hub delivers in commit order), and batches at or
@@ -149,6 +150,7 @@ public final class Subscription {
     setState(State.CLOSED);
     closed = true;
     dropPending();
+    registry.readTurns().leave(outlet, this);
     registry.remove(this);
     hub.removed();
   }
@@ -341,6 +343,7 @@ public final class Subscription {
       fallBehind(); // waiting for the socket: lagging, until it drains
       return;
     }
+    if (!registry.readTurns().take(outlet, this)) return; // another subscription of this connection reads first
     if (resetOwed) {
       var info = hub.store().database(db);
       if (info.isEmpty()) {
@@ -359,6 +362,7 @@ public final class Subscription {
         .executeBlocking(() -> closed ? null : hub.store().changesSince(db, cols, f, from, o.catchUpPageDeltas(), o.catchUpPageBytes()), false)
         .onComplete(ar -> {
           reading = false;
+          registry.readTurns().passOn(outlet, this);
           if (state == State.CLOSED) {
             return; // closed or destroyed meanwhile: nothing more to say
           } else if (readFor != generation) {
@@ -375,6 +379,12 @@ public final class Subscription {
             onPage(ar.result());
           }
         });
+  }
+
+  /** Its connection's read turn came (see {@link ReadTurns}): it reads its next page, or passes the turn on. */
+  void turnGranted() {
+    readNextPage();
+    if (!reading) registry.readTurns().passOn(outlet, this);
   }
 
   private void onPage(ChangePage page) {
