@@ -239,7 +239,7 @@ public final class SynclineServer {
     if (store.maxTimestamp() != null) clock.receive(Hlc.parse(store.maxTimestamp()));
     AuthSetup.Opened opened = AuthSetup.open(vertx, store, new Auth.Options(config.jwtIssuer, config.tokenExpirySeconds,
         config.signup, config.loginFailuresPerUser, config.loginFailuresPerAddress, config.lockoutBaseMs,
-        config.lockoutMaxMs, newDatabasePolicy()), clock, seed());
+        config.lockoutMaxMs, config.signupsPerAddressPerHour, newDatabasePolicy()), clock, seed());
     auth = opened.auth();
     startupNotice = opened.notice();
     hub = new Hub(vertx, store, new HubOptions(config.subscriberBufferBytes, config.catchUpPageDeltas,

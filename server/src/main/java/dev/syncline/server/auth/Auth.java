@@ -29,7 +29,7 @@ public final class Auth {
 
   /** {@code newDatabasePolicy}: the policy of a database created without one. */
   public record Options(String issuer, long tokenExpirySeconds, boolean signup, int failuresPerUser,
-      int failuresPerAddress, long lockoutBaseMs, long lockoutMaxMs, Policy newDatabasePolicy) {}
+      int failuresPerAddress, long lockoutBaseMs, long lockoutMaxMs, int signupsPerAddressPerHour, Policy newDatabasePolicy) {}
 
   /** A signed-in caller with the token that proves it. */
   public record SignedIn(Caller caller, String token, long expiresAt) {}
@@ -39,6 +39,7 @@ public final class Auth {
   private final Directory.Model model;
   private final Tokens tokens;
   private final Lockout lockout;
+  private final SignupBudget signups;
   private final WorkerExecutor hashing;
   private final AtomicInteger queuedHashes = new AtomicInteger();
   private final java.util.concurrent.atomic.LongAdder failedSignIns = new java.util.concurrent.atomic.LongAdder();
@@ -58,6 +59,7 @@ public final class Auth {
     this.tokens = new Tokens(vertx, signingKey, options.issuer(), options.tokenExpirySeconds());
     this.lockout = new Lockout(options.failuresPerUser(), options.failuresPerAddress(), options.lockoutBaseMs(),
         options.lockoutMaxMs());
+    this.signups = new SignupBudget(options.signupsPerAddressPerHour());
     this.hashing = vertx.createSharedWorkerExecutor("syncline-auth", 2);
   }
 
@@ -171,14 +173,19 @@ public final class Auth {
     });
   }
 
-  /** Self sign-up, when enabled: a new user without roles, signed in at once. */
-  public Future<SignedIn> signup(String username, String password) {
+  /**
+   * Self sign-up, when enabled: a new user without roles, signed in at once. Each one that gets as
+   * far as hashing its password takes one from its address's budget.
+   */
+  public Future<SignedIn> signup(String username, String password, String address) {
     if (!options.signup()) return Future.failedFuture(new AuthException(ErrorCode.FORBIDDEN, "sign-up is not enabled on this server"));
     try {
       checkNewUser(username, password);
     } catch (AuthException e) {
       return Future.failedFuture(e);
     }
+    long wait = signups.take(address, System.currentTimeMillis());
+    if (wait > 0) return Future.failedFuture(rateLimited("too many accounts made from this address; try again later", wait));
     return hash(password).compose(hash -> serially(() -> {
       checkNewUser(username, password); // again: someone may have taken the name while we hashed
       return committer.push(SystemDb.NAME, system.createUser(username, hash, List.of(), username))

@@ -90,6 +90,12 @@ public final class ServerConfig {
   public boolean signup = false;
 
   /**
+   * Accounts one address may create by {@code signup} per hour, refilled evenly; beyond it
+   * {@code signup} gets {@code rate_limited}. 0 turns the budget off. Default 10.
+   */
+  public int signupsPerAddressPerHour = 10;
+
+  /**
    * Policy of a database created without one (by {@code db.create} or {@link #databases}), as
    * {@code {"read": [...], ...}}. Default null: every action for {@code $user}, any signed-in user.
    */
@@ -294,6 +300,7 @@ public final class ServerConfig {
     if (jwtSecret != null && jwtSecret.length() < 32) throw new ConfigException("jwtSecret: at least 32 characters");
     if (tokenExpirySeconds < 60) throw new ConfigException("tokenExpirySeconds: at least 60");
     if (loginFailuresPerUser < 1 || loginFailuresPerAddress < 1) throw new ConfigException("loginFailuresPer*: at least 1");
+    if (signupsPerAddressPerHour < 0) throw new ConfigException("signupsPerAddressPerHour: 0 (no budget) or more");
     if (lockoutBaseMs < 1 || lockoutMaxMs < lockoutBaseMs) throw new ConfigException("lockoutBaseMs/lockoutMaxMs: 1 ≤ base ≤ max");
     if (messagesPerSecond < 0) throw new ConfigException("messagesPerSecond: 0 (off) or more");
     if (maxUnansweredDeltas < 1) throw new ConfigException("maxUnansweredDeltas: at least 1");

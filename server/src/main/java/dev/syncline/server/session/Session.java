@@ -179,7 +179,7 @@ public final class Session {
     } else if (message instanceof ClientMessage.Login login) {
       signIn(login.rid(), services.auth().login(login.username(), login.password(), connection.remoteAddress()));
     } else if (message instanceof ClientMessage.Signup signup) {
-      signIn(signup.rid(), services.auth().signup(signup.username(), signup.password()));
+      signIn(signup.rid(), services.auth().signup(signup.username(), signup.password(), connection.remoteAddress()));
     } else if (message instanceof ClientMessage.Renew renew) {
       try {
         signIn(renew.rid(), io.vertx.core.Future.succeededFuture(services.auth().renew(caller)));

@@ -69,6 +69,7 @@ class SignInTest {
       c.signup = true;
       c.loginFailuresPerUser = FAILURES_PER_USER;
       c.loginFailuresPerAddress = 10_000; // every test signs in from 127.0.0.1
+      c.signupsPerAddressPerHour = 0; // and signs up from there: the budget has a test of its own
       c.lockoutBaseMs = BASE_MS;
       c.lockoutMaxMs = 5_000;
       for (String u : List.of("carol", "dave", "erin", "frank", "gina", "henry", "ivan", "judy", "kate", "leo", "mia")) {
@@ -303,6 +304,31 @@ class SignInTest {
       assertError("unauthenticated", c.request(renew()));
     }
     assertEquals(before, users(server));
+  }
+
+  @Test
+  @DisplayName("one address makes at most signupsPerAddressPerHour accounts: the next signup is rate_limited with retryAfterMs "
+      + "and creates nothing; refused requests take nothing from the budget")
+  void signupBudgetPerAddress() {
+    try (TestServer budget = TestServer.start(c -> {
+          c.signup = true;
+          c.signupsPerAddressPerHour = 3;
+        });
+        WsClient c = budget.connect("many-accounts")) {
+      assertError("bad_request", c.request(signup("no spaces", "a-long-enough-pw")));
+      assertError("bad_request", c.request(signup("short.pw", "short")));
+      for (int i = 0; i < 3; i++) assertToken("account" + i, c.request(signup("account" + i, "a-long-enough-pw")));
+      List<String> before = users(budget);
+      try (WsClient again = budget.connect("from-the-same-address")) {
+        JsonNode a = again.request(signup("account3", "a-long-enough-pw"));
+        assertError("rate_limited", a);
+        long retry = a.path("retryAfterMs").asLong();
+        assertTrue(retry > 0 && retry <= 3_600_000 / 3, "retryAfterMs " + retry);
+        assertServes(again);
+      }
+      assertEquals(before, users(budget));
+      assertFalse(before.contains("account3"));
+    }
   }
 
   @Test
