@@ -110,6 +110,34 @@ class CatchUpToLiveTest {
     }
   }
 
+  @Test
+  @DisplayName("a catch-up of many pages from 0 reaches synced after tombstones above its first page were purged, "
+      + "with every live attribute and no purged document")
+  void catchUpPastPurgedTombstones() throws Exception {
+    try (TestServer server = TestServer.start(c -> {
+      c.catchUpPageDeltas = 10;
+      c.tombstoneRetentionMs = 200;
+      c.purgeIntervalMs = 100;
+    })) {
+      try (WsClient w = server.connect("writer")) {
+        for (int i = 0; i < 50; i++) w.request(push("app", delta("c", "d" + i, "v", i, now(i, "writer"))));
+        w.request(push("app", delta("c", "d0", "$deleted", true, now(50, "writer")))); // a tombstone at seq 51
+        for (int i = 51; i < 60; i++) w.request(push("app", delta("c", "d" + i, "v", i, now(i, "writer"))));
+      }
+      waitFor(() -> server.admin(dev.syncline.server.testing.Deltas.admin("db.stats",
+          dev.syncline.server.testing.Deltas.args().put("db", "app"))).path("data").path("purgedThrough").asLong() >= 51);
+      try (WsClient reader = server.connect("reader")) {
+        String sid = reader.request(sub("app", 0)).path("sid").asText();
+        reader.await(m -> "synced".equals(m.path("type").asText()) && sid.equals(m.path("sid").asText()));
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (JsonNode m : reader.receivedOfType("changes")) for (JsonNode d : m.path("deltas")) ids.add(d.path("id").asText());
+        assertEquals(58, ids.size(), "every live document: " + ids);
+        org.junit.jupiter.api.Assertions.assertFalse(ids.contains("d0"), "the purged one is gone");
+        assertEquals(0, reader.receivedOfType("reset").size(), "no restart");
+      }
+    }
+  }
+
   private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
     long deadline = System.nanoTime() + WsClient.TIMEOUT.toNanos();
     while (!condition.getAsBoolean()) {

@@ -74,6 +74,12 @@ public final class Subscription {
    */
   private volatile boolean closed;
   private long cursor;
+  /**
+   * The store's purgedThrough when this subscription last looked: a purge past the cursor since
+   * then may have taken tombstones it was never sent. One from before is no loss: what it was sent
+   * since came from stores already without them.
+   */
+  private long purgedSeen;
   private long liveSeen;
   private boolean reading;
   private final List<byte[]> pending = new ArrayList<>();
@@ -132,6 +138,7 @@ public final class Subscription {
     }
     cursor = since;
     liveSeen = since;
+    purgedSeen = info.purgedThrough();
     readNextPage();
   }
 
@@ -192,6 +199,7 @@ public final class Subscription {
     setState(State.CATCHING_UP);
     generation++;
     resetOwed = true; // sent before the next page (at once, unless the socket is busy)
+    purgedSeen = info.get().purgedThrough();
     cursor = 0;
     liveSeen = 0;
     readNextPage();
@@ -389,11 +397,12 @@ public final class Subscription {
 
   private void onPage(ChangePage page) {
     if (state != State.CATCHING_UP) return;
-    if (cursor > 0 && page.purgedThrough() > cursor) {
+    if (cursor > 0 && page.purgedThrough() > cursor && page.purgedThrough() > purgedSeen) {
       // tombstones this client never saw were purged: it must start over
       restart();
       return;
     }
+    purgedSeen = page.purgedThrough();
     if (!page.deltas().isEmpty()) {
       outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, page.seq(), page.deltas())));
     }
