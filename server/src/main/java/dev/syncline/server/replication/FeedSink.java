@@ -57,6 +57,8 @@ final class FeedSink {
     long resumedFrom;
     /** The seq of the last changes or synced frame of this life: a feed's seqs never go back. */
     long lastFrameSeq;
+    /** The cursor of the last frame handed to the committer in this life (or the stored one resumed from). */
+    long lastQueued;
 
     DbFeed(String db, String epoch, long head) {
       this.db = db;
@@ -132,6 +134,7 @@ final class FeedSink {
     if (before != null && before.epoch.equals(epoch)) f.applied = before.applied;
     else if (stored != null && stored.epoch().equals(epoch)) f.applied = stored.seq();
     f.resumedFrom = stored != null && stored.epoch().equals(epoch) ? stored.seq() : 0;
+    f.lastQueued = before != null && before.epoch.equals(epoch) ? before.lastQueued : f.resumedFrom;
     bySid.put(sid, f);
     byDb.put(db, f);
     link.replication().applied(link.peer(), db, epoch, f.applied);
@@ -163,6 +166,7 @@ final class FeedSink {
     f.epoch = epoch;
     f.applied = 0;
     f.lastFrameSeq = 0;
+    f.lastQueued = 0;
     f.synced = false;
     link.replication().feedReset(link.peer(), f.db, f.epoch);
     link.syncStateChanged();
@@ -212,8 +216,10 @@ final class FeedSink {
       paused = true;
       link.socket().pause();
     }
+    // stored only after the frame before it: if that one's commit fails, the next link resumes before it
     Future<BatchOutcome> applied = link.replication().committer().replicate(
-        WriteBatch.replicated(f.db, deltas, link.peer(), new PeerCursor(link.peer(), f.db, f.epoch, seq)));
+        WriteBatch.fromFeed(f.db, deltas, link.peer(), new PeerCursor(link.peer(), f.db, f.epoch, seq), f.lastQueued));
+    f.lastQueued = seq;
     applied.onComplete(ar -> {
       inFlight--;
       if (paused && inFlight < WINDOW / 2) {

@@ -39,6 +39,26 @@ final class PeerTable {
     table.put(txn, raw(IN + c.peer() + '\0' + c.db()), new ArrayByteIterable(v.array()));
   }
 
+  /**
+   * Stores a feed frame's cursor beside its data, if the cursor stored for its epoch has reached
+   * {@code after}, the frame before it. If not, that frame's commit failed: the link is failing,
+   * and the next one must resume before it, so this later cursor is not stored (its data is, and
+   * comes again, harmlessly).
+   */
+  void storeFeedCursor(Transaction txn, PeerCursor c, long after) {
+    if (after > 0 && storedSeq(txn, c) < after) return;
+    storeCursor(txn, c);
+  }
+
+  /** The seq stored for {@code c}'s peer, database and epoch; 0 if none (or another epoch's). */
+  private long storedSeq(Transaction txn, PeerCursor c) {
+    ByteIterable old = table.get(txn, raw(IN + c.peer() + '\0' + c.db()));
+    if (old == null) return 0;
+    byte[] v = Layout.copy(old);
+    String epoch = new String(v, 8, v.length - 8, StandardCharsets.UTF_8);
+    return epoch.equals(c.epoch()) ? ByteBuffer.wrap(v).getLong() : 0;
+  }
+
   void savePeerAcks(Collection<PeerAck> acks) {
     if (acks.isEmpty()) return;
     env.executeInExclusiveTransaction(txn -> {
@@ -54,13 +74,7 @@ final class PeerTable {
     if (cursors.isEmpty()) return;
     env.executeInExclusiveTransaction(txn -> {
       for (PeerCursor c : cursors) {
-        ByteIterable old = table.get(txn, raw(IN + c.peer() + '\0' + c.db()));
-        if (old != null) {
-          byte[] v = Layout.copy(old);
-          long seq = ByteBuffer.wrap(v).getLong();
-          String epoch = new String(v, 8, v.length - 8, StandardCharsets.UTF_8);
-          if (epoch.equals(c.epoch()) && seq >= c.seq()) continue; // a data write already stored as much
-        }
+        if (storedSeq(txn, c) >= c.seq() && c.seq() > 0) continue; // a data write already stored as much
         storeCursor(txn, c);
       }
     });

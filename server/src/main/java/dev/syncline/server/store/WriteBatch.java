@@ -16,22 +16,29 @@ import java.util.List;
  *
  * <p>A batch replicated from a peer names that peer ({@code source}), so its winners are not
  * sent straight back to it, and carries the peer's feed {@code cursor}, stored in the same
- * transaction. Both are null for a client's push.
+ * transaction — only if the stored cursor has reached {@code cursorAfter}, the frame before it:
+ * when that one's commit failed, the feed must resume before it, not after this one. Both are
+ * null for a client's push.
  */
 public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encoded, String writer, WriteGuard guard,
-    String source, PeerCursor cursor) {
+    String source, PeerCursor cursor, long cursorAfter) {
 
   public static WriteBatch of(String db, List<Delta> deltas) {
     return of(db, deltas, null, null);
   }
 
   public static WriteBatch of(String db, List<Delta> deltas, String writer, WriteGuard guard) {
-    return new WriteBatch(db, deltas, encode(deltas), writer, guard, null, null);
+    return new WriteBatch(db, deltas, encode(deltas), writer, guard, null, null, 0);
   }
 
   /** Deltas from a peer's feed (or a repair, with no cursor): merged as they are, origins and owners kept. */
   public static WriteBatch replicated(String db, List<Delta> deltas, String source, PeerCursor cursor) {
-    return new WriteBatch(db, deltas, encode(deltas), null, null, source, cursor);
+    return fromFeed(db, deltas, source, cursor, 0);
+  }
+
+  /** A frame of a peer's feed: its cursor is stored only if the one stored has reached {@code after}. */
+  public static WriteBatch fromFeed(String db, List<Delta> deltas, String source, PeerCursor cursor, long after) {
+    return new WriteBatch(db, deltas, encode(deltas), null, null, source, cursor, after);
   }
 
   /** What the batch's encoded deltas hold on the heap, about: their wire bytes and register keys. */

@@ -232,7 +232,7 @@ final class XodusStore implements Store {
         Merger m = new Merger(t, txn, batch, before, newDigests.computeIfAbsent(batch.db(), d -> t.digest.clone()),
             floors.get(batch.db()));
         List<Merge.Outcome> results = m.applyAll();
-        if (batch.cursor() != null) peers.storeCursor(txn, batch.cursor());
+        if (batch.cursor() != null) peers.storeFeedCursor(txn, batch.cursor(), batch.cursorAfter());
         if (m.maxTs != null && (clock == null || m.maxTs.compareTo(clock) > 0)) clock = m.maxTs;
         DatabaseInfo after = m.n.toInfo(before);
         if (after != before) newInfo.put(batch.db(), after);

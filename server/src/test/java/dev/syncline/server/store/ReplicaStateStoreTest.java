@@ -93,6 +93,27 @@ class ReplicaStateStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("a feed frame's cursor is stored only once the frame before it is: after one whose commit failed, "
+      + "later frames' data lands but the cursor stays before the lost one")
+  void feedCursorAfterALostFrame() {
+    store.commit(List.of(WriteBatch.fromFeed("db", List.of(new Delta("c", "d1", "a", IntNode.valueOf(1), ts(1, 0, "x"))),
+        "srv-b", new PeerCursor("srv-b", "db", "e1", 10), 0)));
+    // the frame at 20 (after 10) failed to commit; the one at 30 (after 20) commits
+    store.commit(List.of(WriteBatch.fromFeed("db", List.of(new Delta("c", "d3", "a", IntNode.valueOf(3), ts(3, 0, "x"))),
+        "srv-b", new PeerCursor("srv-b", "db", "e1", 30), 20)));
+    assertEquals(new PeerCursor("srv-b", "db", "e1", 10), store.peerCursors("srv-b").get("db"), "resumes before the lost frame");
+    assertEquals(2, store.registers("db", "c").size(), "the later frame's data is stored");
+    // the next link resends from 10: each frame after the one stored moves the cursor on
+    store.commit(List.of(WriteBatch.fromFeed("db", List.of(new Delta("c", "d2", "a", IntNode.valueOf(2), ts(2, 0, "x"))),
+        "srv-b", new PeerCursor("srv-b", "db", "e1", 20), 10)));
+    store.commit(List.of(WriteBatch.fromFeed("db", List.of(), "srv-b", new PeerCursor("srv-b", "db", "e1", 30), 20)));
+    assertEquals(new PeerCursor("srv-b", "db", "e1", 30), store.peerCursors("srv-b").get("db"));
+    // a new epoch's first frame follows nothing
+    store.commit(List.of(WriteBatch.fromFeed("db", List.of(), "srv-b", new PeerCursor("srv-b", "db", "e2", 5), 0)));
+    assertEquals(new PeerCursor("srv-b", "db", "e2", 5), store.peerCursors("srv-b").get("db"));
+  }
+
+  @Test
   @DisplayName("a peer's cursor is stored with the deltas it came with, survives a restart, and goes when the peer is forgotten")
   void peerCursors() {
     PeerCursor c = new PeerCursor("srv-b", "db", "e1", 42);
