@@ -22,6 +22,8 @@ final class Tokens {
   record Issued(String token, long expiresAt) {}
 
   private final JWTAuth jwt;
+  private static final int CLOCK_LEEWAY_SECONDS = 60;
+
   private final String issuer;
   private final long expirySeconds;
 
@@ -34,7 +36,9 @@ final class Tokens {
     this.expirySeconds = expirySeconds;
     this.jwt = JWTAuth.create(vertx, new JWTAuthOptions()
         .addPubSecKey(new PubSecKeyOptions().setAlgorithm("HS256").setBuffer(signingKey))
-        .setJWTOptions(new JWTOptions().setIssuer(issuer).setLeeway(0)));
+        // iat and nbf may be up to a minute ahead: a token made by another server of the cluster,
+        // whose clock is a little ahead, must work here at once (expiry is checked exactly, below)
+        .setJWTOptions(new JWTOptions().setIssuer(issuer).setLeeway(CLOCK_LEEWAY_SECONDS)));
   }
 
   /** {@code stamp}: the user's password stamp, checked again whenever the token is used. */
