@@ -98,7 +98,10 @@ public final class AuthSetup {
         throw new IllegalArgumentException("users: " + u.username() + ": user and role names are 1 to 64 of [A-Za-z0-9_.@-]");
       }
       Directory.User existing = dir.user(u.username());
-      if (existing == null) {
+      if (existing == null && dir.retired(u.username())) {
+        // deleted by an admin: a name is never given out again (its documents and grants still name the old user)
+        log.warn("users: {} was deleted; it is not created again (remove it from the configuration)", u.username());
+      } else if (existing == null) {
         Auth.checkPassword(u.password());
         writes.addAll(system.createUser(u.username(), seed.hash(u.username(), u.password()), u.roles(), null));
       } else if (!existing.roles().equals(new java.util.HashSet<>(u.roles()))) {

@@ -332,6 +332,23 @@ class SignInTest {
   }
 
   @Test
+  @DisplayName("a user of the configuration deleted by an admin is not created again at the next start: "
+      + "its password and its old token stay refused")
+  void deletedConfiguredUserStaysDeleted() {
+    try (TestServer s = TestServer.start(c -> c.users.add(new ServerConfig.UserSpec("ops", "ops-password-1", List.of())));
+        WsClient c = s.connect("ops-laptop")) {
+      String token = c.request(login("ops", "ops-password-1")).path("token").asText();
+      adminOk(s, "user.delete", args().put("username", "ops"));
+      s.restart();
+      assertFalse(users(s).contains("ops"), "not created again: " + users(s));
+      try (WsClient again = s.connect("ops-laptop-2")) {
+        assertError("unauthenticated", again.request(login("ops", "ops-password-1")));
+      }
+      assertError("unauthenticated", helloAnswer(s.port(), token));
+    }
+  }
+
+  @Test
   @DisplayName("signup is forbidden when the server does not enable it, and creates nothing")
   void signupOff() {
     try (TestServer off = TestServer.start()) {
