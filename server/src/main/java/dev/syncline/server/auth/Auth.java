@@ -284,6 +284,7 @@ public final class Auth {
         changed |= model.apply(d.delta());
         if (d.delta().col().equals(SystemDb.USERS)) users.add(d.delta().id());
         if (d.delta().col().equals(SystemDb.POLICIES)) databases.add(d.delta().id().split("/", 2)[0]);
+        if (d.delta().col().equals(SystemDb.DATABASES)) databases.add(d.delta().id());
       }
     }
     if (!changed) return;

@@ -64,7 +64,7 @@ public final class AuthSetup {
     if (store.createDatabase(SystemDb.NAME, System.currentTimeMillis()).isPresent()) log.info("created database {}", SystemDb.NAME);
     Directory.Model model = new Directory.Model(options.newDatabasePolicy());
     boolean anyUserEver = false;
-    for (String col : List.of(SystemDb.USERS, SystemDb.POLICIES, SystemDb.SECRETS)) {
+    for (String col : List.of(SystemDb.USERS, SystemDb.POLICIES, SystemDb.SECRETS, SystemDb.DATABASES)) {
       for (Delta d : store.registers(SystemDb.NAME, col)) {
         model.apply(d);
         anyUserEver |= col.equals(SystemDb.USERS);

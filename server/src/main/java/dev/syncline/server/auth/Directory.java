@@ -47,15 +47,18 @@ public final class Directory {
   private final Set<String> retired;
   private final Map<String, Policy> databasePolicies;
   private final Map<String, Map<String, Policy>> collectionPolicies;
+  /** Databases ever destroyed: without a stored policy, such a name is for admins only (see {@link #databasePolicy}). */
+  private final Set<String> destroyed;
   private final Policy newDatabasePolicy;
   private final String signingKey;
 
   private Directory(UserTable users, Set<String> retired, Map<String, Policy> databasePolicies,
-      Map<String, Map<String, Policy>> collectionPolicies, Policy newDatabasePolicy, String signingKey) {
+      Map<String, Map<String, Policy>> collectionPolicies, Set<String> destroyed, Policy newDatabasePolicy, String signingKey) {
     this.users = users;
     this.retired = retired;
     this.databasePolicies = databasePolicies;
     this.collectionPolicies = collectionPolicies;
+    this.destroyed = destroyed;
     this.newDatabasePolicy = newDatabasePolicy;
     this.signingKey = signingKey;
   }
@@ -87,11 +90,17 @@ public final class Directory {
     return collectionPolicies.getOrDefault(db, Map.of()).get(col);
   }
 
-  /** The database's own policy: stored, else the server's policy for new databases (nobody but admins for {@code $system}). */
+  /**
+   * The database's own policy: stored, else the server's policy for new databases. Nobody but
+   * admins for {@code $system}, and for a name that was destroyed: {@code db.destroy} removes its
+   * policies at once, while the data goes a moment later, and writes made after the destroy
+   * elsewhere survive it, or a peer may bring a new life before its policy arrives. Neither is
+   * opened to everyone; {@code db.create} and the configuration store a policy again.
+   */
   public Policy databasePolicy(String db) {
     Policy p = databasePolicies.get(db);
     if (p != null) return p;
-    return db.equals(SystemDb.NAME) ? Policy.NOBODY : newDatabasePolicy;
+    return db.equals(SystemDb.NAME) || destroyed.contains(db) ? Policy.NOBODY : newDatabasePolicy;
   }
 
   /** Collection overrides of a database's policy. */
@@ -146,6 +155,7 @@ public final class Directory {
     private boolean policiesChanged = true;
     private Map<String, Policy> databasePolicies = Map.of();
     private Map<String, Map<String, Policy>> collectionPolicies = Map.of();
+    private Set<String> destroyed = Set.of();
 
     Model(Policy newDatabasePolicy) {
       this.newDatabasePolicy = newDatabasePolicy;
@@ -158,7 +168,7 @@ public final class Directory {
           .computeIfAbsent(d.id(), i -> new HashMap<>())
           .put(d.attr(), new Register(d.value(), d.ts()));
       if (d.col().equals(SystemDb.USERS)) changedUsers.add(d.id());
-      if (d.col().equals(SystemDb.POLICIES)) policiesChanged = true;
+      if (d.col().equals(SystemDb.POLICIES) || d.col().equals(SystemDb.DATABASES)) policiesChanged = true;
       return true;
     }
 
@@ -184,7 +194,7 @@ public final class Directory {
       if (policiesChanged) rebuildPolicies();
       Map<String, Register> secret = docs.getOrDefault(SystemDb.SECRETS, Map.of()).get(SystemDb.SIGNING_KEY_ID);
       Register key = secret == null ? null : secret.get("key");
-      return new Directory(users, retired, databasePolicies, collectionPolicies,
+      return new Directory(users, retired, databasePolicies, collectionPolicies, destroyed,
           newDatabasePolicy, key != null && key.value().isTextual() ? key.value().textValue() : null);
     }
 
@@ -203,6 +213,12 @@ public final class Directory {
       Map<String, Map<String, Policy>> frozen = new HashMap<>();
       colPolicies.forEach((db, m) -> frozen.put(db, Map.copyOf(m)));
       collectionPolicies = Map.copyOf(frozen);
+      Set<String> gone = new HashSet<>();
+      docs.getOrDefault(SystemDb.DATABASES, Map.of()).forEach((db, regs) -> {
+        Register r = regs.get(SystemDb.DESTROYED);
+        if (r != null && r.value().asBoolean(false)) gone.add(db);
+      });
+      destroyed = Set.copyOf(gone);
       policiesChanged = false;
     }
   }

@@ -67,4 +67,39 @@ class FeedResetTest {
       }
     }
   }
+
+  @Test
+  @DisplayName("a database destroyed here that a peer brings back (or writes after the destroy kept) is for admins only "
+      + "until a policy is set for it, not open under the policy for new databases; the same after a restart")
+  void destroyedNameIsForAdminsOnly() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      assertEquals("result", a.admin(admin("db.create", args().put("db", "notes"))).path("type").asText());
+      assertEquals("result", a.admin(admin("db.destroy", args().put("db", "notes"))).path("type").asText());
+      try (WsClient peer = connectAsPeer(a, "srv-x", "n4")) {
+        // a life of notes the peer began after the destroy: this server takes it
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"notes\",\"epoch\":\"e5\",\"head\":1,\"createdAt\":"
+            + System.currentTimeMillis() + "}");
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"notes\",\"seq\":1,\"deltas\":[{\"col\":\"c\",\"id\":\"d\","
+            + "\"attr\":\"v\",\"value\":\"secret\",\"ts\":\"" + now(0, "srv-x") + "\",\"seq\":1}]}");
+        assertEquals(1, peer.next("feed.ack").path("seq").asLong());
+      }
+      for (int round = 0; round < 2; round++) {
+        try (WsClient anyone = a.connect("anyone")) {
+          JsonNode answer = anyone.request(dev.syncline.server.testing.Deltas.sub("notes", 0));
+          assertEquals("forbidden", answer.path("code").asText(), "round " + round + ": " + answer);
+        }
+        assertEquals("subscribed", a.admin(dev.syncline.server.testing.Deltas.sub("notes", 0)).path("type").asText(), "admins still may");
+        a.stop();
+        a.start();
+      }
+      assertEquals("result", a.admin(admin("policy.set", args().put("db", "notes")
+          .set("policy", dev.syncline.protocol.Json.MAPPER.valueToTree(java.util.Map.of("read", java.util.List.of("$all")))))).path("type").asText());
+      try (WsClient anyone = a.connect("anyone")) {
+        assertEquals("subscribed", anyone.request(dev.syncline.server.testing.Deltas.sub("notes", 0)).path("type").asText(),
+            "a policy set for it opens it");
+      }
+    }
+  }
 }
