@@ -67,7 +67,10 @@ final class Dialer extends VerticleBase {
     if (stopping) return;
     status.state(status.state() == LinkStatus.State.REFUSED || status.state() == LinkStatus.State.CLOCK_AHEAD
         ? status.state() : LinkStatus.State.CONNECTING);
-    client.connect(new WebSocketConnectOptions().setAbsoluteURI(url)).onComplete(ar -> {
+    // a peer that takes the connection and never answers the upgrade (frozen, or a proxy that
+    // swallows it) must not hold the dial forever: the handshake has as long as the welcome
+    var connect = new WebSocketConnectOptions().setAbsoluteURI(url).setTimeout(3 * replication.options().pingIntervalMs());
+    client.connect(connect).onComplete(ar -> {
       if (ar.failed()) {
         status.problem(null, "cannot connect: " + ar.cause().getMessage());
         retry();

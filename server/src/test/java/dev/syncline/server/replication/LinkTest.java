@@ -324,6 +324,33 @@ class LinkTest {
   }
 
   /** A connection that has said hello as peer {@code id} with a good proof, and been welcomed. */
+  @Test
+  @DisplayName("a peer that takes the connection and never answers the upgrade is dialled again, not waited for forever")
+  void silentPeerIsDialledAgain() throws Exception {
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) {
+            held.add(silent.accept()); // read nothing, answer nothing
+            accepted.incrementAndGet();
+          }
+        } catch (java.io.IOException closed) {
+          // the test is over
+        }
+      });
+      acceptor.setDaemon(true);
+      acceptor.start();
+      try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peers.add("ws://127.0.0.1:" + silent.getLocalPort() + "/sync"))) {
+        c.startAll();
+        Cluster.await(() -> accepted.get() >= 2, java.time.Duration.ofSeconds(15), () -> "a second dial: " + accepted.get());
+      } finally {
+        for (java.net.Socket s : held) s.close();
+      }
+    }
+  }
+
   static WsClient connectAsPeer(ClusterNode server, String id, String nonce) {
     long time = System.currentTimeMillis();
     WsClient peer = WsClient.connect(server.port());
