@@ -231,9 +231,14 @@ final class FeedSink {
         link.fail("applying changes failed");
         return;
       }
+      if (ar.result().missing()) {
+        // destroyed here meanwhile: whether the peer's life is older (ignored) or newer (created
+        // again here) depends on when it began, which a new link's subscribed tells
+        link.fail("the database " + f.db + " was destroyed here meanwhile; linking again to learn the peer's life of it");
+        return;
+      }
       frame.done = true;
       frame.head = ar.result().head();
-      if (ar.result().missing()) f.ignored = true; // not created here (destroyed meanwhile)
       drain();
     });
   }

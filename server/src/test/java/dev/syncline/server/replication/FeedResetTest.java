@@ -102,4 +102,26 @@ class FeedResetTest {
       }
     }
   }
+
+  @Test
+  @DisplayName("a frame of a database destroyed here while it was on its way drops the link, so the next one learns "
+      + "whether the peer's life is older (ignored) or newer (taken), instead of ignoring it for as long as the link lasts")
+  void frameOfADatabaseDestroyedMeanwhileRelinks() {
+    // pings far apart: the link is dropped for the frame, not because this fake peer does not ping
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      assertEquals("result", a.admin(admin("db.create", args().put("db", "brief"))).path("type").asText());
+      try (WsClient peer = connectAsPeer(a, "srv-x", "n5")) {
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"brief\",\"epoch\":\"e1\",\"head\":1,\"createdAt\":"
+            + System.currentTimeMillis() + "}");
+        peer.send(WsClient.obj("ping"));
+        peer.next("pong");
+        assertEquals("result", a.admin(admin("db.destroy", args().put("db", "brief"))).path("type").asText());
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"brief\",\"seq\":1,\"deltas\":[{\"col\":\"c\",\"id\":\"d\","
+            + "\"attr\":\"v\",\"value\":1,\"ts\":\"" + now(0, "srv-x") + "\",\"seq\":1}]}");
+        peer.awaitClose();
+      }
+    }
+  }
 }
