@@ -80,6 +80,30 @@ public final class StoreWrite {
     return this;
   }
 
+  /**
+   * What must still be stored of {@code failed}, a write that did not commit, before anything
+   * written after it: its wipe, drops, registers and sign-in. Its cursors need not be: every later
+   * write that stores a cursor stores a newer one, which would otherwise pass registers never
+   * stored. Its pending edits are still in memory and are pushed; it was reported failed.
+   * {@code carried} is what earlier failures left (or null).
+   */
+  static StoreWrite carry(StoreWrite carried, StoreWrite failed) {
+    StoreWrite c = carried != null ? carried : new StoreWrite();
+    if (failed.wipe) {
+      c.wipe = true;
+      c.drop.clear();
+      c.registers.clear();
+    }
+    for (String db : failed.drop) {
+      c.registers.removeIf(r -> r.db().equals(db));
+      if (!c.drop.contains(db)) c.drop.add(db);
+    }
+    c.registers.addAll(failed.registers);
+    if (failed.setAuth) c.auth(failed.auth);
+    if (failed.setOwner) c.owner(failed.owner);
+    return c;
+  }
+
   public boolean isEmpty() {
     return !wipe && drop.isEmpty() && registers.isEmpty() && pendingPut.isEmpty() && pendingDelete.isEmpty()
         && cursors.isEmpty() && clock == null && !setAuth && !setOwner;

@@ -34,7 +34,10 @@ import jetbrains.exodus.env.Transaction;
  *
  * <h2>One writer, group commits</h2>
  * Writes queue up; one thread takes everything waiting and applies it in one transaction, so a
- * burst of edits costs one fsync, not one each.
+ * burst of edits costs one fsync, not one each. A group that fails is reported failed, and its
+ * wipes, drops, registers and sign-in go first in the next group ({@link StoreWrite#carry}):
+ * the writes after it were already applied in memory, and a cursor they store must not pass
+ * registers that were never stored.
  */
 final class XodusLocalStore implements LocalStore {
   private static final Task STOP = new Task(null, null);
@@ -53,6 +56,8 @@ final class XodusLocalStore implements LocalStore {
   /** Guarded by queueing: writes are taken until close, or until the writer is gone. */
   private boolean accepting = true;
   private boolean closing; // guarded by queueing
+  /** What failed groups left to store before anything else; writer thread only. */
+  private StoreWrite carried;
 
   XodusLocalStore(Path dir) {
     env = Environments.newInstance(dir.toFile(), new EnvironmentConfig().setLogDurableWrite(true).setEnvCloseForcedly(true)
@@ -117,18 +122,25 @@ final class XodusLocalStore implements LocalStore {
   private void run() {
     List<Task> group = new ArrayList<>();
     boolean stop = false;
-    while (!stop) {
-      try {
-        group.add(queue.take());
-      } catch (InterruptedException e) {
-        break;
+    try {
+      while (!stop) {
+        try {
+          group.add(queue.take());
+        } catch (InterruptedException e) {
+          break;
+        }
+        queue.drainTo(group);
+        stop = group.remove(STOP);
+        if (!group.isEmpty()) commit(group);
+        group.clear();
       }
-      queue.drainTo(group);
-      stop = group.remove(STOP);
-      if (!group.isEmpty()) commit(group);
-      group.clear();
+    } finally {
+      refuseTheRest(); // interrupted, or an error past commit's: nothing queued waits for good
     }
-    // interrupted, the writer leaves writes queued: they fail, and later ones too
+  }
+
+  /** The writer is ending: writes queued now fail, and so do later ones. */
+  private void refuseTheRest() {
     synchronized (queueing) {
       accepting = false;
     }
@@ -138,12 +150,16 @@ final class XodusLocalStore implements LocalStore {
   }
 
   private void commit(List<Task> group) {
+    StoreWrite carry = carried;
     try {
       env.executeInExclusiveTransaction(txn -> {
+        if (carry != null) apply(txn, carry);
         for (Task t : group) apply(txn, t.write());
       });
+      carried = null;
       group.forEach(t -> t.done().complete(null));
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // an Error too: the writer goes on, and every write is answered
+      for (Task t : group) carried = StoreWrite.carry(carried, t.write());
       group.forEach(t -> t.done().completeExceptionally(e));
     }
   }

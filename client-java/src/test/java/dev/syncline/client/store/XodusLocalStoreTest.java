@@ -1,0 +1,116 @@
+package dev.syncline.client.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.POJONode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The client's Xodus store when a commit fails. A value that throws while it is written stands in
+ * for a failing disk: it is the store's own transaction that fails, nothing is mocked.
+ */
+@DisplayName("The Java client's store, when a write fails")
+class XodusLocalStoreTest {
+  private final Path dir;
+
+  XodusLocalStoreTest() throws Exception {
+    dir = Files.createTempDirectory("syncline-client-store");
+  }
+
+  /** Fails the first time it is written, as a disk that was full for a moment. */
+  public static final class FailsOnce {
+    private boolean failed;
+
+    public String getText() {
+      if (!failed) {
+        failed = true;
+        throw new IllegalStateException("no space left on device (for a moment)");
+      }
+      return "kept";
+    }
+  }
+
+  /** Throws an Error whenever it is written. */
+  public static final class ThrowsError {
+    public String getText() {
+      throw new AssertionError("a bug deep in a serializer");
+    }
+  }
+
+  @AfterEach
+  void removeFolder() throws Exception {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  @Test
+  @DisplayName("its registers and drops are stored with the next write, so that write's cursor passes no register never stored")
+  void failedRegistersGoWithTheNextWrite() throws Exception {
+    LocalStore store = LocalStore.xodus(dir);
+    try {
+      store.write(new StoreWrite().register(reg("old", TextNode.valueOf("gone"))).cursor("app", new Cursor(5, "e1")))
+          .get(10, TimeUnit.SECONDS);
+      StoreWrite failing = new StoreWrite().drop("app").register(reg("r1", new POJONode(new FailsOnce())))
+          .cursor("app", new Cursor(10, "e1"));
+      ExecutionException e = assertThrows(ExecutionException.class, () -> store.write(failing).get(10, TimeUnit.SECONDS));
+      assertInstanceOf(RuntimeException.class, e.getCause());
+      store.write(new StoreWrite().register(reg("r2", TextNode.valueOf("b"))).cursor("app", new Cursor(20, "e1")))
+          .get(10, TimeUnit.SECONDS);
+    } finally {
+      store.close();
+    }
+    LocalStore reopened = LocalStore.xodus(dir);
+    try {
+      LocalState s = reopened.load();
+      assertEquals(20, s.cursors().get("app").seq());
+      var ids = s.registers().stream().map(StoredRegister::id).toList();
+      assertTrue(ids.contains("r1"), "the failed write's register is stored with the next one: " + ids);
+      assertTrue(ids.contains("r2"), ids.toString());
+      assertFalse(ids.contains("old"), "its drop too: " + ids);
+    } finally {
+      reopened.close();
+    }
+  }
+
+  @Test
+  @DisplayName("an Error in a commit fails that write; the writer goes on, and the next write is stored")
+  void errorDoesNotStopTheWriter() throws Exception {
+    LocalStore store = LocalStore.xodus(dir);
+    try {
+      StoreWrite failing = new StoreWrite().pendingPut(reg("p", new POJONode(new ThrowsError())));
+      ExecutionException e = assertThrows(ExecutionException.class, () -> store.write(failing).get(10, TimeUnit.SECONDS));
+      assertInstanceOf(AssertionError.class, e.getCause());
+      store.write(new StoreWrite().register(reg("after", TextNode.valueOf("a")))).get(10, TimeUnit.SECONDS);
+    } finally {
+      store.close();
+    }
+    LocalStore reopened = LocalStore.xodus(dir);
+    try {
+      LocalState s = reopened.load();
+      assertEquals(1, s.registers().size());
+      assertTrue(s.pending().isEmpty());
+      assertNull(s.auth());
+    } finally {
+      reopened.close();
+    }
+  }
+
+  private static StoredRegister reg(String id, com.fasterxml.jackson.databind.JsonNode value) {
+    return new StoredRegister("app", "c", id, "v", value, "1796000000000-0000-me");
+  }
+}
