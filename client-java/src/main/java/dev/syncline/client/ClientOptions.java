@@ -98,6 +98,11 @@ public final class ClientOptions {
    */
   void validate() {
     if (url == null || !url.matches("wss?://.+")) throw new IllegalArgumentException("url: a ws:// or wss:// URL");
+    try {
+      new io.vertx.core.http.WebSocketConnectOptions().setAbsoluteURI(url); // what the transport will do with it
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("url: not a URL the WebSocket client takes (" + e.getMessage() + ")");
+    }
     if (clientId != null && !Hlc.isValidOrigin(clientId)) throw new IllegalArgumentException("clientId: 1 to 64 of [A-Za-z0-9_.:-]");
     if (writeQuorum != null && (writeQuorum < 1 || writeQuorum > 64)) throw new IllegalArgumentException("writeQuorum: 1 to 64");
     if (backoffInitialMs < 1) throw new IllegalArgumentException("backoffInitialMs: at least 1, not " + backoffInitialMs);

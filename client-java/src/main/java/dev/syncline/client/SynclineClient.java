@@ -217,8 +217,9 @@ public final class SynclineClient {
   public void offline(boolean flag) {
     offline = flag;
     ready.onSuccess(v -> onContext(() -> {
+      // the latest call wins, whatever order calls from several threads arrive here in
       if (closed) return;
-      if (flag) {
+      if (offline) {
         transport.stop();
         failWaitingForSession("the client was set offline");
       } else {

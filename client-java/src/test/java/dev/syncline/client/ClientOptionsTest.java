@@ -37,10 +37,12 @@ class ClientOptionsTest {
   }
 
   @Test
-  @DisplayName("create(options) with bad options closes the Vert.x it made for the client")
+  @DisplayName("create(options) with bad options (a URL the WebSocket client refuses too) closes the Vert.x it made for the client")
   void refusedClientLeaksNoVertx() {
     long before = vertxInstances();
     for (ClientOptions bad : List.of(new ClientOptions(), new ClientOptions().setUrl("http://not-a-socket"),
+        // a ws:// URL the WebSocket client refuses: made, it would never connect, and never be ready or closed
+        new ClientOptions().setUrl("ws://localhost:8080/sync "), new ClientOptions().setUrl("ws://local host/sync"),
         new ClientOptions().setUrl("ws://127.0.0.1:1/sync").setClientId("no spaces"),
         new ClientOptions().setUrl("ws://127.0.0.1:1/sync").setWriteQuorum(0))) {
       assertThrows(IllegalArgumentException.class, () -> SynclineClient.create(bad));
