@@ -152,7 +152,7 @@ class SyncProtocolTest {
   }
 
   @Test
-  @DisplayName("a database destroyed and re-created gets a new epoch; a sub with the old epoch is reset")
+  @DisplayName("a database destroyed and re-created gets a new epoch; a sub with the old epoch is reset, from a cursor or from 0")
   void recreatedDatabaseResets() {
     try (WsClient c = server.connect("w6")) {
       String db = freshDb(c, "reborn");
@@ -171,6 +171,10 @@ class SyncProtocolTest {
       c.next(m -> m.path("type").asText().equals("reset") && m.get("sid").asText().equals(sid));
       JsonNode all = c.next(m -> m.path("type").asText().equals("changes") && m.get("sid").asText().equals(sid));
       assertEquals(List.of(1L, 2L, 3L), seqs(all), "everything of the new life, from 0");
+
+      // a copy at cursor 0 of the old life (only the client's own acknowledged writes) is reset too
+      String sid0 = c.request(sub(db, 0).put("epoch", oldEpoch)).get("sid").asText();
+      c.next(m -> m.path("type").asText().equals("reset") && m.get("sid").asText().equals(sid0));
 
       var same = sub(db, 3).put("epoch", again.get("epoch").asText());
       String sid2 = c.request(same).get("sid").asText();

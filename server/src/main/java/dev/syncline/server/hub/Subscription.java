@@ -131,8 +131,9 @@ public final class Subscription {
   }
 
   void start(long since, boolean otherEpoch, DatabaseInfo info) {
-    if (since > 0 && (otherEpoch || since > info.head() || since < info.purgedThrough())) {
-      // the client's copy is from another life of this database, or older than what is kept
+    // the client's copy is from another life of this database (also at cursor 0: it may hold its own
+    // acknowledged writes before any changes frame), or older than what is kept
+    if (otherEpoch || (since > 0 && (since > info.head() || since < info.purgedThrough()))) {
       outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info)));
       since = 0;
     }
