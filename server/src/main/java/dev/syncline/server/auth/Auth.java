@@ -25,6 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Auth {
   /** Hash checks that may wait for a worker before sign-ins get {@code rate_limited}. */
   private static final int MAX_QUEUED_HASHES = 64;
+  /** Changes to users and databases that may wait in line ({@link #serially}) before more get {@code overloaded}. */
+  static final int MAX_WAITING_CHANGES = 1000;
   public static final int MIN_PASSWORD_CHARS = 8;
 
   /** {@code newDatabasePolicy}: the policy of a database created without one. */
@@ -50,6 +52,7 @@ public final class Auth {
   private Committer committer;
   /** The last change to users in line ({@link #serially}); guarded by this. */
   private Future<Void> userChanges = Future.succeededFuture();
+  private final AtomicInteger waitingChanges = new AtomicInteger();
 
   Auth(Vertx vertx, Options options, SystemDb system, Directory.Model model, String signingKey) {
     this.options = options;
@@ -197,11 +200,17 @@ public final class Auth {
    * Runs changes to users one after another, server-wide: each starts once the one before is
    * committed and published, so a check it makes (a name is free, an admin remains) still holds
    * when it writes. Hashing happens before, outside the line. The future completes on the
-   * caller's context.
+   * caller's context. Each waits for its own commit, so the line is bounded: past
+   * {@link #MAX_WAITING_CHANGES} a change gets {@code overloaded}.
    */
   public <T> Future<T> serially(java.util.function.Supplier<Future<T>> change) {
     io.vertx.core.Context callerContext = Vertx.currentContext();
     io.vertx.core.Promise<T> done = io.vertx.core.Promise.promise();
+    if (waitingChanges.incrementAndGet() > MAX_WAITING_CHANGES) {
+      waitingChanges.decrementAndGet();
+      return Future.failedFuture(new AuthException(ErrorCode.OVERLOADED, "too many user and database changes waiting; try again shortly", 1000L));
+    }
+    done.future().onComplete(ar -> waitingChanges.decrementAndGet());
     synchronized (this) {
       userChanges = userChanges.transform(previous -> {
         Future<T> f;
