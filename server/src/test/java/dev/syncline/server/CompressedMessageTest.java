@@ -59,4 +59,27 @@ class CompressedMessageTest {
       assertEquals(1009, c.awaitClose());
     }
   }
+
+  @Test
+  @DisplayName("a frame of a few hundred KB that would inflate to 256 MiB is not inflated: 1009, and a server "
+      + "with a 64 MB heap keeps serving")
+  void inflationBomb() throws Exception {
+    java.nio.file.Path data = java.nio.file.Files.createTempDirectory("syncline-bomb");
+    try (var process = dev.syncline.server.testing.ServerProcess.start(data, "{\"compression\":true}", "-Xmx64m",
+        "-XX:MaxDirectMemorySize=64m")) {
+      try (WsClient bomb = WsClient.connect(process.port(), new WebSocketClientOptions().setTryUsePerMessageCompression(true)
+          .setMaxMessageSize(512 << 20).setMaxFrameSize(512 << 20))) {
+        bomb.hello("bomb");
+        bomb.sendRaw(pingOfSize(256 << 20)); // one letter: about 256 KB on the wire
+        assertEquals(1009, bomb.awaitClose());
+      }
+      org.junit.jupiter.api.Assertions.assertTrue(process.isAlive(), process.recentOutput());
+      try (WsClient other = WsClient.connect(process.port())) {
+        other.hello("bystander");
+        other.request(WsClient.obj("ping"));
+      }
+      org.junit.jupiter.api.Assertions.assertFalse(process.recentOutput().contains("OutOfMemoryError")
+          || process.recentOutput().contains("OutOfDirectMemoryError"), process.recentOutput());
+    }
+  }
 }

@@ -6,7 +6,12 @@ import dev.syncline.server.auth.Auth;
 import dev.syncline.server.auth.AuthException;
 import dev.syncline.server.session.Session;
 import dev.syncline.server.session.SessionServices;
+import io.netty.handler.codec.compression.DecompressionException;
+import io.netty.handler.codec.compression.ZlibCodecFactory;
 import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
+import io.netty.handler.codec.http.websocketx.WebSocketCloseStatus;
+import io.netty.handler.codec.http.websocketx.extensions.WebSocketServerExtensionHandler;
+import io.netty.handler.codec.http.websocketx.extensions.compression.PerMessageDeflateServerExtensionHandshaker;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -139,7 +144,26 @@ public final class HttpVerticle extends VerticleBase {
       if (SYNC_PATH.equals(request.path())) upgrade(request);
       else router.handle(request);
     });
+    if (settings.compression()) server.connectionHandler(this::boundInflation);
     return server.listen();
+  }
+
+  /** Vert.x names the WebSocket extension handler of each HTTP connection's pipeline so. */
+  private static final String EXTENSIONS = "webSocketExtensionHandler";
+
+  /**
+   * Vert.x sets permessage-deflate up to inflate a frame without limit before anyone sees its size:
+   * a few hundred KB of zeros become a GB on the heap. Its handshaker is replaced, with the same
+   * settings, by one that stops inflating a frame past maxMessageBytes (no one, peers included,
+   * may send a larger frame); the connection is then closed with 1009, as for any message too large.
+   */
+  private void boundInflation(io.vertx.core.http.HttpConnection connection) {
+    io.netty.channel.ChannelPipeline pipeline = VertxInternals.pipeline(connection);
+    if (pipeline.get(EXTENSIONS) == null) return;
+    pipeline.replace(EXTENSIONS, EXTENSIONS, new WebSocketServerExtensionHandler(new PerMessageDeflateServerExtensionHandshaker(
+        HttpServerOptions.DEFAULT_WEBSOCKET_COMPRESSION_LEVEL, ZlibCodecFactory.isSupportingWindowSizeAndMemLevel(),
+        PerMessageDeflateServerExtensionHandshaker.MAX_WINDOW_SIZE, HttpServerOptions.DEFAULT_WEBSOCKET_ALLOW_SERVER_NO_CONTEXT,
+        HttpServerOptions.DEFAULT_WEBSOCKET_PREFERRED_CLIENT_NO_CONTEXT, settings.maxMessageBytes() + 1)));
   }
 
   /**
@@ -238,6 +262,10 @@ public final class HttpVerticle extends VerticleBase {
     });
     ws.exceptionHandler(e -> {
       if (e instanceof CorruptedWebSocketFrameException violation) connection.closeAfterViolation(violation);
+      if (e instanceof DecompressionException) { // a frame inflating past maxMessageBytes (see boundInflation)
+        connection.closeAfterViolation(new CorruptedWebSocketFrameException(WebSocketCloseStatus.MESSAGE_TOO_BIG,
+            "message larger than " + settings.maxMessageBytes() + " bytes"));
+      }
     });
     ws.closeHandler(v -> connection.socketClosed());
   }

@@ -40,4 +40,12 @@ public final class VertxInternals {
   static ChannelHandlerContext channel(WebSocketBase ws) {
     return ((WebSocketInternal) ws).channelHandlerContext();
   }
+
+  /**
+   * The Netty pipeline of a new HTTP connection, before anything is read from it: to replace the
+   * WebSocket compression handshaker with one that bounds inflation (see {@link HttpVerticle}).
+   */
+  static io.netty.channel.ChannelPipeline pipeline(io.vertx.core.http.HttpConnection connection) {
+    return ((io.vertx.core.net.impl.ConnectionBase) connection).channelHandlerContext().pipeline();
+  }
 }
