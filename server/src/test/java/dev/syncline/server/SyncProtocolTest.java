@@ -12,6 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Json;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
 import java.util.List;
@@ -204,6 +206,27 @@ class SyncProtocolTest {
       own.admin(admin("db.create", args().put("db", db)));
       JsonNode again = c.request(push(db, delta("c", "b", "v", 2, latest)));
       assertEquals(List.of("superseded"), texts(again.get("results")), again.toString());
+    }
+  }
+
+  @Test
+  @DisplayName("a push the policy refuses does not move the server's clock: a destroy after it does not cover a later honest write")
+  void refusedPushLeavesTheClock() {
+    try (TestServer own = TestServer.start(); WsClient anonymous = own.connect("anon7"); WsClient admin = own.connectAs("adm7", "admin",
+        TestServer.ADMIN_PASSWORD)) {
+      String db = "guarded";
+      ObjectNode writers = Json.MAPPER.createObjectNode();
+      writers.putArray("read").add("$all");
+      for (String action : List.of("create", "update", "destroy")) writers.putArray(action).add("role:admin");
+      assertEquals("result", own.admin(admin("db.create", args().put("db", db).set("policy", writers))).get("type").asText());
+      long ms = System.currentTimeMillis();
+      JsonNode refused = anonymous.request(push(db, delta("c", "a", "v", 1, ts(ms + 30_000, 0, "anon7"))));
+      assertEquals("forbidden", refused.path("results").path(0).path("error").asText(), refused.toString());
+
+      own.admin(admin("db.destroy", args().put("db", db)));
+      own.admin(admin("db.create", args().put("db", db).set("policy", writers)));
+      JsonNode honest = admin.request(push(db, delta("c", "b", "v", 2, ts(ms + 20_000, 0, "adm7"))));
+      assertEquals(List.of("applied"), texts(honest.get("results")), "stamped after the destroy: " + honest);
     }
   }
 

@@ -23,6 +23,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Json;
 import io.vertx.core.Future;
 import dev.syncline.server.store.BatchOutcome;
+import dev.syncline.server.store.CommittedDelta;
 import dev.syncline.server.store.DatabaseInfo;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -329,7 +330,6 @@ public final class Session {
     List<Delta> accepted = new ArrayList<>(push.deltas());
     Screened screened = screen(push, refused, accepted);
     int acceptedCount = screened.accepted();
-    if (screened.latest() != null) services.clock().receive(screened.latest());
     if (acceptedCount == 0) {
       answerPush(new ServerMessage.Ack(push.rid(), push.db(), db.get().head(), results(refused, null, 0)));
       return;
@@ -337,6 +337,10 @@ public final class Session {
     holdUntilAnswered(acceptedCount, chars);
     int held = acceptedCount;
     services.committer().push(push.db(), accepted, caller.user(), services.auth().writeGuard(caller, push.db()))
+        .compose(outcome -> {
+          takeInStoredTimes(outcome, screened.latest());
+          return Future.succeededFuture(outcome);
+        })
         .compose(outcome -> w <= 1 || outcome.missing() ? Future.succeededFuture(new Held(outcome, w))
             : replication.awaitQuorum(push.db(), outcome.head(), w).map(servers -> new Held(outcome, servers)))
         .onComplete(ar -> {
@@ -355,6 +359,26 @@ public final class Session {
         answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.INTERNAL, "the write could not be stored"));
       }
     });
+  }
+
+  /**
+   * The server's clock takes in the latest ts the push stored, before it is acknowledged, so a
+   * destroy or other server write after the ack is stamped later than it. Only what was stored:
+   * deltas the policy refused must not move the clock (up to maxClockSkewMs ahead), or anyone
+   * could push every later server timestamp into the future. {@code latest} is the push's latest
+   * ts: when that one was stored, it is taken without looking further.
+   */
+  private void takeInStoredTimes(BatchOutcome outcome, String latest) {
+    String stored = null;
+    for (CommittedDelta d : outcome.committed()) {
+      String ts = d.delta().ts();
+      if (ts.equals(latest)) {
+        stored = ts;
+        break;
+      }
+      if (stored == null || ts.compareTo(stored) > 0) stored = ts;
+    }
+    if (stored != null) services.clock().receive(stored);
   }
 
   /** How many of a push's deltas {@link #screen} let through, and the latest ts among them (null if none). */
