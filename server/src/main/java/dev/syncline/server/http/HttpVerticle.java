@@ -126,7 +126,8 @@ public final class HttpVerticle extends VerticleBase {
     if (settings.metricsAccess() != null) router.get("/metrics").handler(this::metrics);
     router.get("/backup").handler(this::refuseUntilAttached).handler(this::backup);
     // the body handler must come first (Vert.x Web refuses it after another handler)
-    router.post("/auth/login").handler(BodyHandler.create().setBodyLimit(LOGIN_BODY_LIMIT)).handler(this::refuseUntilAttached)
+    // no file uploads: by default Vert.x keeps each uploaded file in ./file-uploads for good
+    router.post("/auth/login").handler(BodyHandler.create(false).setBodyLimit(LOGIN_BODY_LIMIT)).handler(this::refuseUntilAttached)
         .handler(this::login)
         .failureHandler(rc -> problem(rc, rc.statusCode() == 413 ? 413 : 400, ErrorCode.BAD_REQUEST,
             rc.statusCode() == 413 ? "the body is larger than " + LOGIN_BODY_LIMIT + " bytes" : "a bad request", null));

@@ -666,4 +666,28 @@ class SignInTest {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }
+
+  @Test
+  @DisplayName("POST /auth/login with a file in a multipart body is a bad request and leaves no file on disk")
+  void loginKeepsNoUploadedFiles() throws Exception {
+    java.nio.file.Path uploads = java.nio.file.Path.of("file-uploads"); // where Vert.x keeps uploads by default
+    long before = countFiles(uploads);
+    String boundary = "syncline-test-boundary";
+    String body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"f\"; filename=\"junk.bin\"\r\n"
+        + "Content-Type: application/octet-stream\r\n\r\n" + "x".repeat(1000) + "\r\n--" + boundary + "--\r\n";
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + server.port() + "/auth/login"))
+            .header("content-type", "multipart/form-data; boundary=" + boundary)
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(400, r.statusCode(), r.body());
+    assertEquals(before, countFiles(uploads), "no uploaded file kept in " + uploads.toAbsolutePath());
+  }
+
+  private static long countFiles(java.nio.file.Path dir) throws java.io.IOException {
+    if (!java.nio.file.Files.isDirectory(dir)) return 0;
+    try (var files = java.nio.file.Files.list(dir)) {
+      return files.count();
+    }
+  }
 }
