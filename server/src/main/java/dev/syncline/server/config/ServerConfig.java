@@ -338,6 +338,20 @@ public final class ServerConfig {
     if (peerPingIntervalMs < 100) throw new ConfigException("peerPingIntervalMs: at least 100");
     if (peerReconnectMaxMs < 100) throw new ConfigException("peerReconnectMaxMs: at least 100");
     if (purgeBatchEntries < 1) throw new ConfigException("purgeBatchEntries: at least 1");
+    // each of these, at 0 or below, makes a thread spin or a read never end rather than fail here
+    if (purgeIntervalMs < 100) throw new ConfigException("purgeIntervalMs: at least 100");
+    if (tombstoneRetentionMs < 0) throw new ConfigException("tombstoneRetentionMs: 0 or more");
+    if (catchUpPageDeltas < 1) throw new ConfigException("catchUpPageDeltas: at least 1");
+    if (catchUpThreads < 1) throw new ConfigException("catchUpThreads: at least 1");
+    if (maxGroupDeltas < 1) throw new ConfigException("maxGroupDeltas: at least 1");
+    if (maxQueuedDeltas < 1) throw new ConfigException("maxQueuedDeltas: at least 1");
+    if (socketWriteQueueBytes < 1024) throw new ConfigException("socketWriteQueueBytes: at least 1024");
+    if (subscriberBufferBytes < 1024) throw new ConfigException("subscriberBufferBytes: at least 1024");
+    if (maxSubscriptions < 1) throw new ConfigException("maxSubscriptions: at least 1");
+    if (maxIdLength < 1 || maxColLength < 1 || maxAttrLength < 1 || maxValueBytes < 1) {
+      throw new ConfigException("maxIdLength, maxColLength, maxAttrLength, maxValueBytes: at least 1");
+    }
+    if (maxClockSkewMs < 1) throw new ConfigException("maxClockSkewMs: at least 1");
     if (serverId != null && !dev.syncline.protocol.Hlc.isValidOrigin(serverId)) {
       throw new ConfigException("serverId: 1 to 64 characters of [A-Za-z0-9_.:-]");
     }

@@ -103,6 +103,13 @@ class ConfigLoaderTest {
         Map.of("SYNCLINE_LOOP_INBOX_BYTES", "65536"), "loopInboxBytes",
         Map.of("SYNCLINE_MAX_UNANSWERED_BYTES", "65536"), "maxUnansweredBytes",
         Map.of("SYNCLINE_MAX_QUEUED_BYTES", "65536"), "maxQueuedBytes");
+    // at 0 these made the writer spin, a catch-up never end or a pool fail to start without naming the key
+    for (String key : List.of("purgeIntervalMs", "catchUpPageDeltas", "catchUpThreads", "maxGroupDeltas", "maxQueuedDeltas",
+        "socketWriteQueueBytes", "subscriberBufferBytes", "maxSubscriptions", "maxIdLength", "maxValueBytes", "maxClockSkewMs")) {
+      IllegalArgumentException p = assertThrows(IllegalArgumentException.class,
+          ConfigLoader.load(null, Map.of(ConfigLoader.envName(key), "0"))::validate, key);
+      assertTrue(p.getMessage().contains(key), p.getMessage());
+    }
     limits.forEach((env, key) -> {
       IllegalArgumentException p = assertThrows(IllegalArgumentException.class, ConfigLoader.load(null, env)::validate, env.toString());
       assertTrue(p.getMessage().startsWith(key), p.getMessage());
