@@ -15,9 +15,14 @@ import org.junit.jupiter.api.Test;
 class ProxyAddressTest {
   static final HttpClient HTTP = HttpClient.newHttpClient();
 
+  /** As through a proxy that appends the client's address ({@code forwardedFor}) to what the client sent. */
   static int login(TestServer server, String forwardedFor, String username, String password) throws Exception {
+    return login(server, "192.0.2.99", forwardedFor, username, password);
+  }
+
+  static int login(TestServer server, String sentByClient, String forwardedFor, String username, String password) throws Exception {
     HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/auth/login"))
-        .header("X-Forwarded-For", forwardedFor + ", 192.0.2.99")
+        .header("X-Forwarded-For", sentByClient + ", " + forwardedFor)
         .POST(HttpRequest.BodyPublishers.ofString("{\"username\":\"" + username + "\",\"password\":\"" + password + "\"}"))
         .build();
     return HTTP.send(request, HttpResponse.BodyHandlers.ofString()).statusCode();
@@ -40,6 +45,16 @@ class ProxyAddressTest {
       assertEquals(401, login(server, "198.51.100.1", "ghost2", "guess"));
       assertEquals(429, login(server, "198.51.100.1", "admin", TestServer.ADMIN_PASSWORD), "that address is locked");
       assertEquals(200, login(server, "198.51.100.2", "admin", TestServer.ADMIN_PASSWORD), "another client behind the proxy is not");
+    }
+  }
+
+  @Test
+  @DisplayName("with trustProxy, an address the client writes into the header itself counts for nothing: the proxy's entry, the last, does")
+  void clientWrittenEntriesAreIgnored() throws Exception {
+    try (TestServer server = start(true)) {
+      assertEquals(401, login(server, "203.0.113.1", "198.51.100.7", "ghost1", "guess"));
+      assertEquals(401, login(server, "203.0.113.2", "198.51.100.7", "ghost2", "guess"));
+      assertEquals(429, login(server, "203.0.113.3", "198.51.100.7", "admin", TestServer.ADMIN_PASSWORD), "198.51.100.7 is locked");
     }
   }
 
