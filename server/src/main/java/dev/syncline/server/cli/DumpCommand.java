@@ -31,8 +31,10 @@ final class DumpCommand implements Callable<Integer> {
   private static final int PAGE_DELTAS = 10_000;
   private static final int PAGE_BYTES = 8 << 20;
 
-  @Option(names = "--data", paramLabel = "DIR", description = "the server's data folder (default ./data)")
-  Path data = Path.of("./data");
+  // the serve command's default too: SYNCLINE_DATA (set in the Docker image), else ./data
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "${env:SYNCLINE_DATA:-./data}",
+      description = "the server's data folder (default $SYNCLINE_DATA, else ./data)")
+  Path data;
 
   @Option(names = "--db", paramLabel = "DB", description = "only this database (repeatable; default: all)")
   List<String> only;

@@ -32,8 +32,10 @@ import picocli.CommandLine.Parameters;
 final class LoadCommand implements Callable<Integer> {
   private static final int BATCH = 5_000;
 
-  @Option(names = "--data", paramLabel = "DIR", description = "the server's data folder (default ./data; created if absent)")
-  Path data = Path.of("./data");
+  // the serve command's default too: SYNCLINE_DATA (set in the Docker image), else ./data
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "${env:SYNCLINE_DATA:-./data}",
+      description = "the server's data folder (default $SYNCLINE_DATA, else ./data; created if absent)")
+  Path data;
 
   @Parameters(paramLabel = "FILE", arity = "0..1", description = "the dump (default: standard input)")
   Path file;

@@ -23,8 +23,10 @@ final class RestoreCommand implements Callable<Integer> {
   @Parameters(paramLabel = "BACKUP", description = "what `backup` wrote: a folder or a .zip")
   Path backup;
 
-  @Option(names = "--data", paramLabel = "DIR", description = "the server's data folder (default ./data)")
-  Path data = Path.of("./data");
+  // the serve command's default too: SYNCLINE_DATA (set in the Docker image), else ./data
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "${env:SYNCLINE_DATA:-./data}",
+      description = "the server's data folder (default $SYNCLINE_DATA, else ./data)")
+  Path data;
 
   @Option(names = "--force", description = "replace a store that is there (it is kept aside as store.replaced-TIME)")
   boolean force;

@@ -78,6 +78,11 @@ class DataFolderCommandsTest {
     Result merged = Cli.run(Map.of(), "load", "--data", target.toString(), edits.toString());
     assertTrue(merged.err().contains("2 registers read, 1 applied"), merged.toString());
 
+    // without --data, SYNCLINE_DATA names the folder, as for the server itself (the Docker image sets it)
+    Result viaEnv = Cli.run(Map.of("SYNCLINE_DATA", target.toString()), "dump", "--out", dump.toString());
+    assertEquals(0, viaEnv.exit(), viaEnv.toString());
+    assertTrue(Files.readAllLines(dump).stream().anyMatch(l -> l.contains("\"newer\"")), "the dump of SYNCLINE_DATA's store");
+
     try (TestServer reopened = TestServer.reopen(target)) {
       Map<String, JsonNode> state = state(reopened);
       assertEquals(kept.path("value"), state.get(kept.path("id").asText()), "the older load lost");
