@@ -337,6 +337,9 @@ public final class HttpVerticle extends VerticleBase {
   /** {@code GET /backup}, for admins: a zip of the live store (see {@link Backups}), deleted once sent. */
   private void backup(RoutingContext rc) {
     if (refused(rc, HttpAccess.admin(rc.request(), services == null ? null : services.auth()))) return;
+    // the client sends nothing while the zip is made and sent, which may take far longer than
+    // readIdleTimeoutSeconds: that would cut the backup off
+    VertxInternals.stopReadIdleTimeout(rc.request().connection());
     backups.make().onComplete(ar -> {
       if (ar.failed()) {
         problem(rc, 500, ErrorCode.INTERNAL, "the backup failed: " + ar.cause().getMessage(), null);

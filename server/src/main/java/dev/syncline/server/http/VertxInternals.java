@@ -48,4 +48,10 @@ public final class VertxInternals {
   static io.netty.channel.ChannelPipeline pipeline(io.vertx.core.http.HttpConnection connection) {
     return ((io.vertx.core.net.impl.ConnectionBase) connection).channelHandlerContext().pipeline();
   }
+
+  /** Ends the read-idle timeout of one connection (Vert.x's handler named {@code idle}); the public API sets it per server only. */
+  static void stopReadIdleTimeout(io.vertx.core.http.HttpConnection connection) {
+    io.netty.channel.ChannelPipeline p = pipeline(connection);
+    if (p.get("idle") != null) p.remove("idle");
+  }
 }

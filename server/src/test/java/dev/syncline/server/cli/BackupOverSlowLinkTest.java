@@ -1,0 +1,71 @@
+package dev.syncline.server.cli;
+
+import static dev.syncline.server.testing.Deltas.delta;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Json;
+import dev.syncline.server.testing.TestServer;
+import dev.syncline.server.testing.WsClient;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Random;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("GET /backup over a link slower than readIdleTimeoutSeconds")
+class BackupOverSlowLinkTest {
+
+  @Test
+  @DisplayName("is sent whole: the idle timeout, meant for clients that went silent, does not cut a backup being sent")
+  void sentWhole() throws Exception {
+    try (TestServer server = TestServer.start(c -> c.readIdleTimeoutSeconds = 1); WsClient w = server.connect("filler")) {
+      Random random = new Random(7);
+      for (int i = 0; i < 20; i++) { // ~12 MB that does not compress much: more than socket buffers hold
+        ObjectNode p = push("app");
+        for (int k = 0; k < 10; k++) {
+          byte[] noise = new byte[45_000];
+          random.nextBytes(noise);
+          p.withArray("deltas").add(delta("c", "d" + i + "-" + k, "v", Base64.getEncoder().encodeToString(noise), now(i * 10 + k, "filler")));
+        }
+        assertEquals("ack", w.request(p).path("type").asText());
+      }
+      String token = Json.MAPPER.readTree(HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/auth/login"))
+              .POST(HttpRequest.BodyPublishers.ofString("{\"username\":\"admin\",\"password\":\"" + TestServer.ADMIN_PASSWORD + "\"}"))
+              .build(), HttpResponse.BodyHandlers.ofString()).body()).path("token").asText();
+
+      try (Socket s = new Socket("127.0.0.1", server.port())) {
+        s.setReceiveBufferSize(64 * 1024);
+        s.setSoTimeout(30_000);
+        s.getOutputStream().write(("GET /backup HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token
+            + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        InputStream in = s.getInputStream();
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        byte[] buf = new byte[64 * 1024];
+        for (int n; (n = in.read(buf)) > 0; ) { // about 2 MB/s: several seconds for the whole zip
+          all.write(buf, 0, n);
+          Thread.sleep(30);
+        }
+        String text = all.toString(StandardCharsets.ISO_8859_1);
+        int end = text.indexOf("\r\n\r\n");
+        assertTrue(text.startsWith("HTTP/1.1 200"), text.substring(0, Math.min(200, text.length())));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: (\\d+)").matcher(text.substring(0, end));
+        assertTrue(m.find(), text.substring(0, end));
+        long length = Long.parseLong(m.group(1));
+        assertTrue(length > 5_000_000, "a backup of some size: " + length);
+        assertEquals(length, all.size() - end - 4, "every byte of the zip arrived");
+      }
+    }
+  }
+}
