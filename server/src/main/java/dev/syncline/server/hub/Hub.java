@@ -97,7 +97,7 @@ public final class Hub implements Committer.CommitListener {
     registry.add(s);
     subscriptionCount.incrementAndGet();
     boolean otherEpoch = clientEpoch != null && !clientEpoch.equals(epochOf.apply(info.get()));
-    s.start(since, otherEpoch, info.get());
+    s.start(since, clientEpoch != null, otherEpoch, info.get());
     return s;
   }
 

@@ -130,10 +130,14 @@ public final class Subscription {
     return cursor;
   }
 
-  void start(long since, boolean otherEpoch, DatabaseInfo info) {
-    // the client's copy is from another life of this database (also at cursor 0: it may hold its own
-    // acknowledged writes before any changes frame), or older than what is kept
-    if (otherEpoch || (since > 0 && (since > info.head() || since < info.purgedThrough()))) {
+  /**
+   * {@code holdsCopy}: the client named an epoch, so it holds a copy, perhaps at cursor 0 (its own
+   * acknowledged writes, stored before any changes frame).
+   */
+  void start(long since, boolean holdsCopy, boolean otherEpoch, DatabaseInfo info) {
+    // the client's copy is from another life of this database, or older than what is kept: a
+    // tombstone it never saw may be purged, also when its copy is only its own writes at cursor 0
+    if (otherEpoch || ((since > 0 || holdsCopy) && (since > info.head() || since < info.purgedThrough()))) {
       outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info)));
       since = 0;
     }
