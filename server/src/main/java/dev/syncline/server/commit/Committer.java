@@ -262,9 +262,13 @@ public final class Committer implements AutoCloseable {
   private void failQueued() {
     List<Task> left = new ArrayList<>();
     queue.drainTo(left);
-    OverloadedException gone = new OverloadedException("server is shutting down");
+    fail(left, new OverloadedException("server is shutting down"));
+  }
+
+  /** Answers {@code tasks} with {@code gone}: the writer will not do them. */
+  private void fail(List<Task> tasks, RuntimeException gone) {
     List<PushTask> pushes = new ArrayList<>();
-    for (Task t : left) {
+    for (Task t : tasks) {
       if (t instanceof PushTask p) pushes.add(p);
       else if (t instanceof OpTask<?> op) deliver(op.context, () -> op.promise.fail(gone));
     }
@@ -312,24 +316,38 @@ public final class Committer implements AutoCloseable {
     log.debug("committer stopped");
   }
 
-  /** Commits runs of pushes as groups and runs operations in between, in queue order. */
+  /**
+   * Commits runs of pushes as groups and runs operations in between, in queue order. If the writer
+   * must stop (a VirtualMachineError), the tasks taken from the queue and not yet answered are
+   * answered first: they are in no queue the writer's end would empty.
+   */
   private boolean process(List<Task> tasks) {
     List<PushTask> group = new ArrayList<>();
-    for (Task t : tasks) {
-      if (t instanceof PushTask p) {
-        group.add(p);
-        continue;
+    int unanswered = 0; // tasks before it are answered, also when commitGroup or runOp throws
+    try {
+      for (int i = 0; i < tasks.size(); i++) {
+        Task t = tasks.get(i);
+        if (t instanceof PushTask p) {
+          group.add(p);
+          continue;
+        }
+        unanswered = i;
+        commitGroup(group);
+        group.clear();
+        if (t == STOP) {
+          drainAfterStop();
+          return true;
+        }
+        unanswered = i + 1;
+        runOp((OpTask<?>) t);
       }
+      unanswered = tasks.size();
       commitGroup(group);
-      group.clear();
-      if (t == STOP) {
-        drainAfterStop();
-        return true;
-      }
-      runOp((OpTask<?>) t);
+      return false;
+    } catch (VirtualMachineError fatal) {
+      fail(tasks.subList(unanswered, tasks.size()), new OverloadedException("the writer stopped: " + fatal));
+      throw fatal;
     }
-    commitGroup(group);
-    return false;
   }
 
   /** Work queued before close() is finished, so an acked-or-not push is never half-done. */
@@ -399,9 +417,10 @@ public final class Committer implements AutoCloseable {
     T result;
     try {
       result = t.op.apply(store);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // an Error too: the op is answered, and the writer goes on unless it must stop
       log.error("store operation failed", e);
       deliver(t.context, () -> t.promise.fail(e));
+      if (e instanceof VirtualMachineError fatal) throw fatal;
       return;
     }
     deliver(t.context, () -> t.promise.complete(result));

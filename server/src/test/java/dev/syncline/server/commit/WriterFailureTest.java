@@ -46,6 +46,34 @@ class WriterFailureTest {
     }
   }
 
+  @Test
+  @DisplayName("a store operation that throws an Error is answered with it, and the writer goes on")
+  void operationErrorIsAnswered() throws Exception {
+    Path dir = Files.createTempDirectory("syncline-writer");
+    Store store = Store.openXodus(dir, false, 8 << 20);
+    store.createDatabase("db", 1);
+    Committer committer = new Committer(store, new CommitterOptions(1_000_000, 1, 60_000, 3_600_000, 1000, Long.MAX_VALUE), group -> { });
+    try {
+      CompletableFuture<Object> op = new CompletableFuture<>();
+      committer.execute(s -> {
+        throw new AssertionError("a bug in an operation");
+      }).onComplete(ar -> {
+        if (ar.succeeded()) op.complete(ar.result());
+        else op.completeExceptionally(ar.cause());
+      });
+      java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+          java.util.concurrent.ExecutionException.class, () -> op.get(10, TimeUnit.SECONDS));
+      org.junit.jupiter.api.Assertions.assertInstanceOf(AssertionError.class, e.getCause());
+      assertEquals(1, await(committer, "after", 1).committed().size(), "the writer still commits");
+    } finally {
+      committer.close();
+      store.close();
+      try (Stream<Path> files = Files.walk(dir)) {
+        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
   private static BatchOutcome await(Committer committer, String id, long ms) throws Exception {
     CompletableFuture<BatchOutcome> done = new CompletableFuture<>();
     // no Vert.x context here: the future completes on the writer's thread
