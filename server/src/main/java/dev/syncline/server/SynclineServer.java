@@ -144,14 +144,18 @@ public final class SynclineServer {
         .map(id -> port = verticles.get(0).port())
         .compose(p -> vertx.executeBlocking(this::openStore))
         .compose(v -> {
-          // auth and destroys see each commit before the hub fans it out, so access checks already use it
+          // auth and destroys see each commit before the hub fans it out, so access checks already use it;
+          // each whatever the one before it threw: a destroy is carried out even if auth failed on its group
           committer = new Committer(store, new CommitterOptions(config.maxQueuedDeltas, config.maxGroupDeltas,
               config.tombstoneRetentionMs, config.purgeIntervalMs, config.purgeBatchEntries, config.maxQueuedBytes), group -> {
                 try {
                   auth.committed(group);
-                  databases.committed(group);
                 } finally {
-                  hub.committed(group); // subscribers get the group even if auth failed on it
+                  try {
+                    databases.committed(group);
+                  } finally {
+                    hub.committed(group);
+                  }
                 }
               });
           auth.useCommitter(committer);

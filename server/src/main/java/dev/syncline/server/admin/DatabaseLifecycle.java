@@ -35,7 +35,14 @@ public final class DatabaseLifecycle {
   public void committed(List<BatchOutcome> group) {
     for (BatchOutcome o : group) {
       if (!o.db().equals(SystemDb.NAME)) continue;
-      for (CommittedDelta d : o.committed()) if (isDestroy(d.delta())) destroy(d.delta().id(), d.delta().ts());
+      for (CommittedDelta d : o.committed()) {
+        if (!isDestroy(d.delta())) continue;
+        try {
+          destroy(d.delta().id(), d.delta().ts());
+        } catch (RuntimeException e) { // the next start carries it out (catchUp); the others of the group go ahead now
+          log.error("destroying database {} failed; it is tried again at the next start", d.delta().id(), e);
+        }
+      }
     }
   }
 

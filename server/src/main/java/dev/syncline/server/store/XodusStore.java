@@ -324,7 +324,7 @@ final class XodusStore implements Store {
         t.info = trimmed;
       }
       return outcome;
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // whatever was thrown, no exclusive transaction is left open
       if (!txn.isFinished()) txn.abort();
       throw e;
     }
@@ -404,7 +404,7 @@ final class XodusStore implements Store {
       t.digest = digest;
       t.info = after;
       return removed;
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // whatever was thrown, no exclusive transaction is left open
       if (!txn.isFinished()) txn.abort();
       throw e;
     }
@@ -525,7 +525,7 @@ final class XodusStore implements Store {
         return 0;
       }
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) { // whatever was thrown, no exclusive transaction is left open
       if (!txn.isFinished()) txn.abort();
       throw e;
     }
