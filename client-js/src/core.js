@@ -27,20 +27,37 @@ const FINAL = new Set(['bad_request', 'forbidden', 'too_large', 'not_found', 'un
 const register = (db, d) => ({ db, col: d.col, id: d.id, attr: d.attr, value: d.value, ts: d.ts });
 
 /**
- * `batch` with what failed write `unstored` (or null) would have done to confirmed data first: its
- * wipe, drops and registers, less the registers `batch` wipes or drops again. (Its pending changes
- * are not carried: a pending entry the store missed is pushed again, and answered duplicate.)
+ * `batch` with what failed write `unstored` (or null) would have done first: its wipe, drops,
+ * registers and sign-in (token record and owner), less the registers `batch` wipes or drops again
+ * and what `batch` signs in itself. One register per attribute, the newest, so a store that keeps
+ * failing does not make each write larger than the last. (Its pending changes are not carried: a
+ * pending entry the store missed is pushed again, and answered duplicate.)
  */
 function withUnstored(unstored, batch) {
-  if (!unstored || !(unstored.wipe || unstored.drop?.length || unstored.registers?.length)) return batch;
+  if (!unstored) return batch;
+  const signIn = {};
+  if (unstored.auth !== undefined && batch.auth === undefined) signIn.auth = unstored.auth;
+  if (unstored.owner !== undefined && batch.owner === undefined) signIn.owner = unstored.owner;
+  if (!(unstored.wipe || unstored.drop?.length || unstored.registers?.length || Object.keys(signIn).length)) return batch;
   const dropped = new Set(batch.drop ?? []);
   const kept = batch.wipe ? [] : (unstored.registers ?? []).filter((r) => !dropped.has(r.db));
   return {
     ...batch,
+    ...signIn,
     wipe: Boolean(unstored.wipe || batch.wipe),
     drop: [...new Set([...(unstored.drop ?? []), ...dropped])],
-    registers: [...kept, ...(batch.registers ?? [])],
+    registers: newestPerAttribute([...kept, ...(batch.registers ?? [])]),
   };
+}
+
+function newestPerAttribute(registers) {
+  const newest = new Map();
+  for (const r of registers) {
+    const key = `${r.db}\u0000${r.col}\u0000${r.id}\u0000${r.attr}`;
+    const held = newest.get(key);
+    if (!held || held.ts < r.ts) newest.set(key, r);
+  }
+  return [...newest.values()];
 }
 const delta = (d) => ({ col: d.col, id: d.id, attr: d.attr, value: d.value, ts: d.ts });
 
@@ -202,7 +219,7 @@ export class ClientCore {
     this.updateStatus();
   }
 
-  /** The database is no longer followed (the server says it does not exist). */
+  /** The database is no longer followed (it does not exist, or its subscription ended). */
   setUnsynced(db) {
     if (!(db in this.synced)) return;
     const { [db]: _gone, ...rest } = this.synced;
@@ -306,7 +323,9 @@ export class ClientCore {
     for (const r of rows) this.replica.setPending({ ...r, mine: true });
     this.publish(this.replica.refresh(), true);
     this.tabs?.post({ kind: 'local', rows });
-    return this.persist({ pendingPut: rows, clock: this.clock.state }).then(() => this.onPending(db));
+    const stored = this.persist({ pendingPut: rows, clock: this.clock.state });
+    // pushed even if the store failed: the edit is applied and pending in memory all the same
+    return stored.finally(() => this.onPending(db));
   }
 
   // ---- from the server ----

@@ -70,6 +70,45 @@ describe('a store write that fails', () => {
     assert.deepEqual(state.registers.map((r) => r.id).sort(), ['a', 'b', 'c'], 'b came with the next write');
   });
 
+  it('a failed sign-in\'s wipe, token and owner go with the next write: a reload is not the previous user', async () => {
+    const { store, core, failNext } = await coreOnAFlakyStore();
+    const record = (id) => ({ token: `t-${id}`, expiresAt: Date.now() + 3_600_000, user: { id, roles: [] } });
+    core.signIn(record('alice'));
+    await core.applyChanges('todo', [titleDelta('hers', 1)], { seq: 1, epoch: 'e1' });
+    failNext();
+    core.signIn(record('bob'));
+    await core.flushed();
+    await core.applyChanges('todo', [titleDelta('his', 1)], { seq: 1, epoch: 'e2' });
+    const state = await store.load();
+    assert.equal(state.owner, 'bob');
+    assert.equal(state.auth.user.id, 'bob');
+    assert.deepEqual(state.registers.map((r) => r.id), ['his'], 'alice\'s data was wiped');
+  });
+
+  it('an edit whose store write fails is still pushed: it is applied and pending in memory', async () => {
+    const { core, failNext } = await coreOnAFlakyStore();
+    const pushed = [];
+    core.onPending = (db) => pushed.push(db);
+    failNext();
+    await assert.rejects(core.write('todo', 'items', 'z', { title: 'x' }));
+    assert.deepEqual(pushed, ['todo']);
+  });
+
+  it('while writes keep failing, each carries one register per attribute, not every one before it', async () => {
+    const { core, failNext } = await coreOnAFlakyStore();
+    const sizes = [];
+    const flakyWrite = core.store.write;
+    core.store.write = (batch) => {
+      sizes.push(batch.registers?.length ?? 0);
+      return flakyWrite(batch);
+    };
+    for (let seq = 1; seq <= 5; seq++) {
+      failNext();
+      await assert.rejects(core.applyChanges('todo', [{ ...titleDelta('same', seq), value: seq }], { seq, epoch: 'e1' }));
+    }
+    assert.deepEqual(sizes, [1, 1, 1, 1, 1]);
+  });
+
   it('a failed reset\'s drop goes with the next write, and the older registers it dropped stay dropped', async () => {
     const { store, core, failNext } = await coreOnAFlakyStore();
     failNext();
