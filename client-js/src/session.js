@@ -72,6 +72,9 @@ export class Session {
   }
 
   #later(ms, fn) {
+    // closed already (a listener closed the client while this connection was being handled): a
+    // timer started now would outlive it, keeping a Node process alive for days (token renewal)
+    if (this.#closed) return null;
     const t = setTimeout(() => {
       this.#timers.delete(t);
       if (!this.#closed) fn();
@@ -399,6 +402,7 @@ export class Session {
     this.#bySid.delete(sub.sid);
     this.#subs.delete(sub.db);
     if (m.code === 'not_found') return this.#databaseMissing(sub.db, m);
+    this.#core.setUnsynced(sub.db); // not subscribed: status.synced holds only live subscriptions
     this.#core.emitError(m.code, m.message, { db: sub.db });
     if (m.code !== 'forbidden') this.#resubscribeLater(sub.db, m.retryAfterMs ?? DEFAULT_RETRY_MS);
   }

@@ -438,3 +438,17 @@ describe('sign-in: the connection', () => {
     assert.deepEqual(names(log2, 'auth').map((e) => e.user?.id ?? null), ['alice', null]);
   });
 });
+
+describe('a subscription the server ends', () => {
+  it('with internal: the database leaves status.synced until it is subscribed again (it is, after retryAfterMs)', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server, { store: memoryStore() });
+    c.db('todo');
+    await until(() => 'todo' in c.status.synced, { what: 'todo synced' });
+    const sid = server.received.filter((m) => m.type === 'sub').length; // the fake's sids count subs: s1, s2, ...
+    server.socket.reply({ type: 'error', code: 'internal', message: 'catch-up read failed', sid: `s${sid}`, retryAfterMs: 200 });
+    await until(() => !('todo' in c.status.synced), { what: 'todo to leave status.synced' });
+    await until(() => 'todo' in c.status.synced, { what: 'todo subscribed again' });
+    assert.equal(server.sent('sub').length, 2);
+  });
+});
