@@ -265,7 +265,8 @@ final class ClientCore {
     }
     publish(replica.refresh(), true);
     updateStatus();
-    return persist(w.clock(clock.last().format())).onSuccess(v -> onPending.accept(db));
+    // pushed even if the store failed: the edit is applied and pending in memory all the same
+    return persist(w.clock(clock.last().format())).onComplete(ar -> onPending.accept(db));
   }
 
   // ---- from the server ----
