@@ -488,6 +488,7 @@ final class Session {
       databaseMissing(sub.db, code, message);
       return;
     }
+    core.setUnsynced(sub.db); // not subscribed: status.synced holds only live subscriptions
     core.emitError(code, message, sub.db, null, null, null, null);
     if (code.equals("forbidden")) return;
     later(retryAfterMs != null ? retryAfterMs : DEFAULT_RETRY_MS, () -> subscribe(sub.db));

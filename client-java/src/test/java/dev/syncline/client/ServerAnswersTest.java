@@ -1,6 +1,7 @@
 package dev.syncline.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -276,7 +277,7 @@ class ServerAnswersTest {
   }
 
   @Test
-  @DisplayName("a subscription the server ends with retryAfterMs is taken again only after that long")
+  @DisplayName("a subscription the server ends with retryAfterMs leaves status.synced and is taken again only after that long")
   void subscriptionEndedWithRetryAfter() throws InterruptedException {
     try (EmbeddedServer server = EmbeddedServer.start()) {
       SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()));
@@ -291,6 +292,7 @@ class ServerAnswersTest {
             + "\"sid\":\"s1\",\"retryAfterMs\":5000}"));
         Await.until(() -> !errors.isEmpty(), () -> "the subscription to end");
         assertEquals("app", errors.get(0).db(), "taken as the end of the app subscription");
+        assertFalse(c.status().synced().containsKey("app"), "not synced while not subscribed: " + c.status());
         Thread.sleep(2000);
         assertEquals(1, subscriptions(server), "not taken again before retryAfterMs");
         Await.until(() -> subscriptions(server) == 2, () -> "subscribed again after retryAfterMs");
