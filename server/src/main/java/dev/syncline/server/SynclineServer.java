@@ -144,15 +144,16 @@ public final class SynclineServer {
         .map(id -> port = verticles.get(0).port())
         .compose(p -> vertx.executeBlocking(this::openStore))
         .compose(v -> {
-          // auth and destroys see each commit before the hub fans it out, so access checks already use it;
-          // each whatever the one before it threw: a destroy is carried out even if auth failed on its group
+          // destroys and auth see each commit before the hub fans it out, so access checks already use it;
+          // destroys first: a destroyed database's subscribers are told not_found before the policies it
+          // lost are looked at; each runs whatever the one before it threw
           committer = new Committer(store, new CommitterOptions(config.maxQueuedDeltas, config.maxGroupDeltas,
               config.tombstoneRetentionMs, config.purgeIntervalMs, config.purgeBatchEntries, config.maxQueuedBytes), group -> {
                 try {
-                  auth.committed(group);
+                  databases.committed(group);
                 } finally {
                   try {
-                    databases.committed(group);
+                    auth.committed(group);
                   } finally {
                     hub.committed(group);
                   }
