@@ -20,7 +20,7 @@ final class HttpAccess {
         return null;
       case "local":
         // a reverse proxy on this machine forwards others' requests: those are not local
-        return isLoopback(request.remoteAddress().hostAddress()) && request.getHeader("x-forwarded-for") == null
+        return isLoopback(request.remoteAddress().hostAddress()) && !forwarded(request)
             ? null : "metrics are served to this machine only (metrics.access is local)";
       default:
         return admin(request, auth);
@@ -39,6 +39,15 @@ final class HttpAccess {
     } catch (AuthException e) {
       return SIGN_IN + " " + e.getMessage();
     }
+  }
+
+  /** Headers by which proxies say they forward a request; each proxy sets some, not all (nginx: none unless told). */
+  private static final java.util.List<String> PROXY_HEADERS =
+      java.util.List.of("x-forwarded-for", "forwarded", "x-real-ip", "via", "x-forwarded-host", "x-forwarded-proto");
+
+  private static boolean forwarded(HttpServerRequest request) {
+    for (String h : PROXY_HEADERS) if (request.getHeader(h) != null) return true;
+    return false;
   }
 
   private static boolean isLoopback(String address) {
