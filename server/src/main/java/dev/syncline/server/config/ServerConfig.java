@@ -3,6 +3,7 @@ package dev.syncline.server.config;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.protocol.Limits;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -318,6 +319,10 @@ public final class ServerConfig {
       readable("tls.keyFile", tls.keyFile);
     }
     if (tls.trustFile != null) readable("tls.trustFile", tls.trustFile);
+    if (staticDir != null && within(Path.of(data), Path.of(staticDir))) {
+      // it would serve the store's files, the token signing key among them
+      throw new ConfigException("staticDir: " + staticDir + " holds the data folder " + data + "; serve a folder of its own");
+    }
     if (!List.of("local", "admin", "open").contains(metrics.access)) {
       throw new ConfigException("metrics.access: local, admin or open, not " + metrics.access);
     }
@@ -354,6 +359,20 @@ public final class ServerConfig {
     if (maxClockSkewMs < 1) throw new ConfigException("maxClockSkewMs: at least 1");
     if (serverId != null && !dev.syncline.protocol.Hlc.isValidOrigin(serverId)) {
       throw new ConfigException("serverId: 1 to 64 characters of [A-Za-z0-9_.:-]");
+    }
+  }
+
+  /** Whether {@code inner} is {@code outer} or inside it, links followed where the folders exist. */
+  private static boolean within(Path inner, Path outer) {
+    return real(inner).startsWith(real(outer));
+  }
+
+  private static Path real(Path p) {
+    Path abs = p.toAbsolutePath().normalize();
+    try {
+      return abs.toRealPath();
+    } catch (java.io.IOException notThereYet) {
+      return abs;
     }
   }
 

@@ -115,6 +115,13 @@ class ConfigLoaderTest {
       assertTrue(p.getMessage().startsWith(key), p.getMessage());
     });
     ConfigLoader.load(null, Map.of("SYNCLINE_MAX_MESSAGE_BYTES", "65536", "SYNCLINE_CATCH_UP_PAGE_BYTES", "65024")).validate();
+    // a static folder holding the data folder would serve the store, signing key and all
+    for (Map<String, String> env : List.of(Map.of("SYNCLINE_STATIC_DIR", "."), Map.of("SYNCLINE_STATIC_DIR", "/srv",
+        "SYNCLINE_DATA", "/srv/site/../data"))) {
+      IllegalArgumentException p = assertThrows(IllegalArgumentException.class, ConfigLoader.load(null, env)::validate, env.toString());
+      assertTrue(p.getMessage().startsWith("staticDir"), p.getMessage());
+    }
+    ConfigLoader.load(null, Map.of("SYNCLINE_STATIC_DIR", "./public")).validate();
     assertEquals(8L << 30, ConfigLoader.load(null, Map.of("SYNCLINE_LOOP_INBOX_BYTES", Long.toString(8L << 30))).loopInboxBytes);
   }
 
