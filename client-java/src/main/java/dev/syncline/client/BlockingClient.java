@@ -10,7 +10,7 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * A {@link SynclineClient} for plain Java code that would rather wait than compose futures: every
- * method blocks until done. Never call it on a Vert.x event loop. Reads need no blocking view:
+ * method blocks until done. On a Vert.x event loop it throws {@link IllegalStateException} at once. Reads need no blocking view:
  * {@link Document#get()} and {@link Collection#all()} answer at once on any thread.
  */
 public final class BlockingClient {
@@ -68,6 +68,7 @@ public final class BlockingClient {
    * {@code db} is caught up; or throws after {@code within}.
    */
   public void awaitSynced(String db, Duration within) {
+    refuseOnEventLoop();
     long deadline = System.nanoTime() + within.toNanos();
     client.db(db);
     while (true) {
@@ -87,7 +88,19 @@ public final class BlockingClient {
     await(client.close());
   }
 
+  /**
+   * On an event loop, waiting stalls the loop: when it is the client's own, what is waited for
+   * can never happen, and the call would hang for its whole timeout. Refused at once instead.
+   */
+  private static void refuseOnEventLoop() {
+    if (io.vertx.core.Context.isOnEventLoopThread()) {
+      throw new IllegalStateException("BlockingClient waits: call it from another thread (a worker, your own), "
+          + "not on a Vert.x event loop; there, use the SynclineClient's futures");
+    }
+  }
+
   private static <T> T await(Future<T> f) {
+    refuseOnEventLoop();
     try {
       return f.toCompletionStage().toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {

@@ -68,6 +68,28 @@ class ThreadsAndOrderTest {
   }
 
   @Test
+  @DisplayName("the blocking view, called on the client's own event loop, throws at once instead of hanging for its timeout")
+  void blockingOnTheEventLoopThrows() {
+    SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:9/sync").setOffline(true));
+    try {
+      Await.result(c.ready());
+      java.util.concurrent.CompletableFuture<Throwable> thrown = new java.util.concurrent.CompletableFuture<>();
+      c.onContext(() -> {
+        try {
+          c.blocking().set(c.db("app").col("c").doc("d"), Map.of("v", 1));
+          thrown.complete(null);
+        } catch (RuntimeException e) {
+          thrown.complete(e);
+        }
+      });
+      Throwable e = thrown.orTimeout(5, java.util.concurrent.TimeUnit.SECONDS).join();
+      org.junit.jupiter.api.Assertions.assertInstanceOf(IllegalStateException.class, e);
+    } finally {
+      Await.result(c.close());
+    }
+  }
+
+  @Test
   @DisplayName("a client made in a worker verticle can be used blocking from that worker's thread")
   void blockingFromAWorker() {
     try (EmbeddedServer server = EmbeddedServer.start()) {
