@@ -14,6 +14,7 @@ import { errorEvent, SynclineError } from './errors.js';
 import { LiveQueries } from './live.js';
 import { attrProblem, DEFAULT_LIMITS } from './names.js';
 import { Replica } from './replica.js';
+import { newestByKey } from './stores/batch.js';
 import { randomId } from './ulid.js';
 import { encodedValueBytes, jsonEqual, toStoredValue } from './values.js';
 
@@ -46,19 +47,16 @@ function withUnstored(unstored, batch) {
     ...signIn,
     wipe: Boolean(unstored.wipe || batch.wipe),
     drop: [...new Set([...(unstored.drop ?? []), ...dropped])],
-    registers: newestPerAttribute([...kept, ...(batch.registers ?? [])]),
+    registers: [...newestByKey([...kept, ...(batch.registers ?? [])]).values()],
   };
 }
 
-function newestPerAttribute(registers) {
-  const newest = new Map();
-  for (const r of registers) {
-    const key = `${r.db}\u0000${r.col}\u0000${r.id}\u0000${r.attr}`;
-    const held = newest.get(key);
-    if (!held || held.ts < r.ts) newest.set(key, r);
-  }
-  return [...newest.values()];
-}
+/**
+ * Whether data of `from` (a user id, or null: anonymous) belongs with a client or store whose
+ * data is `owner`'s. Anonymous data goes with whoever signs in (without dropping it); a user's
+ * data never goes to another user, nor to a client that signed out.
+ */
+const belongsWith = (from, owner) => from === null || from === undefined || from === owner;
 const delta = (d) => ({ col: d.col, id: d.id, attr: d.attr, value: d.value, ts: d.ts });
 
 export class ClientCore {
@@ -168,8 +166,12 @@ export class ClientCore {
    * cursor is never stored without the registers it covers (a reload would never fetch them).
    */
   persist(batch) {
+    // the data is this owner's: if another tab signed out or in as someone else meanwhile, the
+    // store skips it (ifOwner), so it never lands under the next user (a sign-in sets owner itself)
+    const ifOwner = this.owner;
     const p = this.#writes.then(() => {
-      const full = withUnstored(this.#unstored, batch);
+      const merged = withUnstored(this.#unstored, batch);
+      const full = merged.owner === undefined ? { ...merged, ifOwner } : merged;
       return this.store.write(full).then(
         () => { this.#unstored = null; },
         (e) => {
@@ -322,7 +324,7 @@ export class ClientCore {
     const rows = entries.map(([attr, value]) => ({ db, col, id, attr, value, ts }));
     for (const r of rows) this.replica.setPending({ ...r, mine: true });
     this.publish(this.replica.refresh(), true);
-    this.tabs?.post({ kind: 'local', rows });
+    this.tabs?.post({ kind: 'local', rows, owner: this.owner });
     const stored = this.persist({ pendingPut: rows, clock: this.clock.state });
     // pushed even if the store failed: the edit is applied and pending in memory all the same
     return stored.finally(() => this.onPending(db));
@@ -338,7 +340,7 @@ export class ClientCore {
       if (this.replica.mergeConfirmed(db, d) === 'applied') applied.push(register(db, d));
     }
     this.publish(this.replica.refresh(), false);
-    if (applied.length) this.tabs?.post({ kind: 'remote', db, rows: applied });
+    if (applied.length) this.tabs?.post({ kind: 'remote', db, rows: applied, owner: this.owner });
     this.cursors.set(db, cursor);
     // Every register of the frame goes with its cursor, also one this replica already held: it may
     // have come from another tab, whose store write may land after this cursor, or never. (The
@@ -353,7 +355,7 @@ export class ClientCore {
     const rows = deltas.map((d) => register(db, d));
     this.replica.replaceConfirmed(db, rows);
     this.publish(this.replica.refresh(), false);
-    this.tabs?.post({ kind: 'reset', db, rows });
+    this.tabs?.post({ kind: 'reset', db, rows, owner: this.owner });
     this.cursors.set(db, cursor);
     return this.persist({ drop: [db], registers: rows, cursors: { [db]: cursor }, clock: this.clock.state });
   }
@@ -433,6 +435,7 @@ export class ClientCore {
       this.tabs?.post({
         kind: 'settled',
         db,
+        owner: this.owner,
         recorded: recorded.map(({ d, result }) => ({ ...delta(d), result })),
         dropped: dropped.map(({ d, error }) => ({ ...delta(d), error })),
         restamped,
@@ -490,13 +493,15 @@ export class ClientCore {
       rows.push(register(own.db, next));
     }
     if (rows.length === 0) return;
-    this.tabs?.post({ kind: 'local', rows });
+    this.tabs?.post({ kind: 'local', rows, owner: this.owner });
     this.persist({ pendingDelete: from, pendingPut: rows, clock: this.clock.state }).catch(() => {});
   }
 
   /** A message another tab posted on the store's channel (see tabs.js). */
   fromTab(message) {
     if (!this.loaded || message === null || typeof message !== 'object') return;
+    // data a tab sent before it heard that another signed out or in as someone else
+    if (message.kind !== 'auth' && !belongsWith(message.owner, this.owner)) return;
     const { db } = message;
     switch (message.kind) {
       case 'local': {

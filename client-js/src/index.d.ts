@@ -259,6 +259,8 @@ export interface StoreBatch {
   cursors?: { [db: string]: Cursor };
   pendingDelete?: StoredRegister[];
   pendingPut?: StoredRegister[];
+  /** Apply the batch only if the stored owner is this user (the data is theirs); absent or null: always. */
+  ifOwner?: string | null;
 }
 
 /**

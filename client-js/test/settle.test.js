@@ -138,6 +138,37 @@ async function twoTabs() {
 }
 
 describe('two tabs on one store', () => {
+  it('data a tab sends before it hears of another tab\'s logout lands neither in that tab nor in the store', async () => {
+    const store = memoryStore();
+    const a = new ClientCore({ store, now: () => Date.now(), events: new Emitter() });
+    const b = new ClientCore({ store, now: () => Date.now(), events: new Emitter() });
+    await a.load('me');
+    await b.load('me');
+    const toB = []; // what A posts reaches B only when the test says
+    a.tabs = { post: (m) => toB.push(structuredClone(m)) };
+    b.tabs = { post: (m) => a.fromTab(structuredClone(m)) };
+    const deliverToB = () => toB.splice(0).forEach((m) => b.fromTab(m));
+    a.signIn({ token: 't-alice', expiresAt: Date.now() + 3_600_000, user: { id: 'alice', roles: [] } });
+    deliverToB();
+    await a.flushed();
+    assert.equal(b.owner, 'alice');
+
+    a.signOut({ wipe: true });
+    await a.flushed();
+    await b.applyChanges('todo', [titleDelta('hers', 1)], { seq: 1, epoch: 'e1' }); // B has not heard yet
+    await b.write('todo', 'items', 'edit', { title: 'hers too' });
+    assert.equal(a.replica.confirmed('todo', 'items', 'hers', 'title'), undefined, 'not in the signed-out tab');
+    assert.equal(a.replica.pendingEntry('todo', 'items', 'edit', 'title'), undefined, 'nor her edit');
+    const state = await store.load();
+    assert.equal(state.owner, null);
+    assert.deepEqual(state.registers, [], 'nor in the store');
+    assert.deepEqual(state.pending, []);
+    assert.deepEqual(state.cursors, {});
+    deliverToB();
+    assert.equal(b.owner, null);
+  });
+
+
   it('a tab stores a frame\'s registers with its cursor, also ones another tab told it of first', async () => {
     const { store, tabA, a, b } = await twoTabs();
     const v0 = { col: 'items', id: 'x', attr: 'title', value: 'v0', ts: otherTs(Date.now() - 1000), seq: 10 };

@@ -158,6 +158,17 @@ for (const [name, make] of Object.entries(backends)) {
       });
     });
 
+    it('a batch with ifOwner lands only while the stored owner is that user (anonymous data: always)', async () => {
+      const { store, reopen } = make();
+      await store.write({ owner: 'alice', registers: [reg('a', 'title', 'hers', 1)] });
+      await store.write({ ifOwner: 'bob', registers: [reg('b', 'title', 'his', 2)], cursors: { todo: { seq: 9, epoch: 'e1' } } });
+      await store.write({ ifOwner: 'alice', registers: [reg('c', 'title', 'hers too', 3)] });
+      await store.write({ ifOwner: null, registers: [reg('d', 'title', 'anyone', 4)] });
+      const state = await reopen().load();
+      assert.deepEqual(state.registers.map((r) => r.id).sort(), ['a', 'c', 'd']);
+      assert.deepEqual(state.cursors, {}, 'none of the skipped batch landed');
+    });
+
     it('keeps unicode names and values intact', async () => {
       const { store, reopen } = make();
       const r = { db: 'todo', col: 'Aufgaben', id: 'ид-😀', attr: '名前', value: 'x\u0000y🙂', ts: ts(1) };

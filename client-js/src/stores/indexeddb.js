@@ -154,13 +154,24 @@ export function indexedDbStore(name, options = {}) {
       const tx = idb.transaction(STORES, 'readwrite');
       const done = committed(tx);
       const meta = tx.objectStore('meta');
-      if (batch.clock != null) meta.put(batch.clock, 'clock');
-      for (const key of ['auth', 'owner']) {
-        if (batch[key] === null) meta.delete(key);
-        else if (batch[key] !== undefined) meta.put(batch[key], key);
+      const apply = () => {
+        if (batch.clock != null) meta.put(batch.clock, 'clock');
+        for (const key of ['auth', 'owner']) {
+          if (batch[key] === null) meta.delete(key);
+          else if (batch[key] !== undefined) meta.put(batch[key], key);
+        }
+        if (batch.wipe) for (const s of ['cursors', 'registers', 'pending']) tx.objectStore(s).clear();
+        dropDatabases(tx.objectStore('registers'), batch.drop ?? [], () => merge(tx, batch));
+      };
+      if (batch.ifOwner == null) {
+        apply();
+      } else {
+        // written for a user no longer this store's (another tab signed out or in): skipped
+        const stored = meta.get('owner');
+        stored.onsuccess = () => {
+          if ((stored.result ?? null) === batch.ifOwner) apply();
+        };
       }
-      if (batch.wipe) for (const s of ['cursors', 'registers', 'pending']) tx.objectStore(s).clear();
-      dropDatabases(tx.objectStore('registers'), batch.drop ?? [], () => merge(tx, batch));
       await done;
     },
 

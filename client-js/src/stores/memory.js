@@ -37,6 +37,8 @@ export function memoryStore() {
     },
 
     async write(batch) {
+      // written for a user no longer this store's (another tab signed out or in): skipped
+      if (batch.ifOwner != null && batch.ifOwner !== owner) return;
       if (batch.clock != null) clock = batch.clock;
       if (batch.wipe) {
         cursors.clear();
