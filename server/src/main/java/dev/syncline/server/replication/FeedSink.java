@@ -260,7 +260,10 @@ final class FeedSink {
     while (!unconfirmed.isEmpty() && unconfirmed.peek().done) {
       Frame fr = unconfirmed.poll();
       DbFeed f = fr.feed;
-      if (!fr.epoch.equals(f.epoch) || f.ignored) continue; // reset since: this frame belongs to the old epoch
+      // reset since, or the peer's database began a new life on this link (a new subscribed, a new
+      // feed): this frame belongs to the old one, whose cursor must not replace the new one's
+      DbFeed current = byDb.get(f.db);
+      if (!fr.epoch.equals(f.epoch) || f.ignored || (current != null && !current.epoch.equals(f.epoch))) continue;
       f.applied = Math.max(f.applied, fr.seq);
       link.replication().applied(link.peer(), f.db, f.epoch, f.applied);
       if (fr.empty) link.replication().cursorMoved(new PeerCursor(link.peer(), f.db, f.epoch, f.applied));
