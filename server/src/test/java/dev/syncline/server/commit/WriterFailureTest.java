@@ -15,63 +15,67 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 @DisplayName("The writer answers every push, whatever fails around a commit")
 class WriterFailureTest {
+  private Path dir;
+  private Store store;
+  private Committer committer;
+
+  @BeforeEach
+  void openStore() throws Exception {
+    dir = Files.createTempDirectory("syncline-writer");
+    store = Store.openXodus(dir, false, 8 << 20);
+    store.createDatabase("db", 1);
+  }
+
+  @AfterEach
+  void closeStore() throws Exception {
+    if (committer != null) committer.close();
+    store.close();
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  private Committer committer(Committer.CommitListener listener) {
+    committer = new Committer(store, new CommitterOptions(1_000_000, 1, 60_000, 3_600_000, 1000, Long.MAX_VALUE), listener);
+    return committer;
+  }
 
   @Test
   @DisplayName("a commit listener that throws an Error (not an exception): its group is still acked as durable, and the writer goes on")
   void listenerErrorDoesNotStopTheWriter() throws Exception {
-    Path dir = Files.createTempDirectory("syncline-writer");
-    Store store = Store.openXodus(dir, false, 8 << 20);
-    store.createDatabase("db", 1);
     AtomicInteger groups = new AtomicInteger();
-    Committer committer = new Committer(store, new CommitterOptions(1_000_000, 1, 60_000, 3_600_000, 1000, Long.MAX_VALUE), group -> {
+    Committer committer = committer(group -> {
       if (groups.incrementAndGet() == 1) throw new AssertionError("a bug in a listener");
     });
-    try {
-      BatchOutcome first = await(committer, "first", 1);
-      assertEquals(1, first.committed().size(), "the first group is durable and answered so");
-      BatchOutcome second = await(committer, "second", 2);
-      assertEquals(1, second.committed().size(), "the writer still commits");
-      assertEquals(2, store.registers("db", "c").size());
-    } finally {
-      committer.close();
-      store.close();
-      try (Stream<Path> files = Files.walk(dir)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
+    BatchOutcome first = await(committer, "first", 1);
+    assertEquals(1, first.committed().size(), "the first group is durable and answered so");
+    BatchOutcome second = await(committer, "second", 2);
+    assertEquals(1, second.committed().size(), "the writer still commits");
+    assertEquals(2, store.registers("db", "c").size());
   }
 
   @Test
   @DisplayName("a store operation that throws an Error is answered with it, and the writer goes on")
   void operationErrorIsAnswered() throws Exception {
-    Path dir = Files.createTempDirectory("syncline-writer");
-    Store store = Store.openXodus(dir, false, 8 << 20);
-    store.createDatabase("db", 1);
-    Committer committer = new Committer(store, new CommitterOptions(1_000_000, 1, 60_000, 3_600_000, 1000, Long.MAX_VALUE), group -> { });
-    try {
-      CompletableFuture<Object> op = new CompletableFuture<>();
-      committer.execute(s -> {
-        throw new AssertionError("a bug in an operation");
-      }).onComplete(ar -> {
-        if (ar.succeeded()) op.complete(ar.result());
-        else op.completeExceptionally(ar.cause());
-      });
-      java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
-          java.util.concurrent.ExecutionException.class, () -> op.get(10, TimeUnit.SECONDS));
-      org.junit.jupiter.api.Assertions.assertInstanceOf(AssertionError.class, e.getCause());
-      assertEquals(1, await(committer, "after", 1).committed().size(), "the writer still commits");
-    } finally {
-      committer.close();
-      store.close();
-      try (Stream<Path> files = Files.walk(dir)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
+    Committer committer = committer(group -> { });
+    CompletableFuture<Object> op = new CompletableFuture<>();
+    committer.execute(s -> {
+      throw new AssertionError("a bug in an operation");
+    }).onComplete(ar -> {
+      if (ar.succeeded()) op.complete(ar.result());
+      else op.completeExceptionally(ar.cause());
+    });
+    java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+        java.util.concurrent.ExecutionException.class, () -> op.get(10, TimeUnit.SECONDS));
+    org.junit.jupiter.api.Assertions.assertInstanceOf(AssertionError.class, e.getCause());
+    assertEquals(1, await(committer, "after", 1).committed().size(), "the writer still commits");
   }
 
   private static BatchOutcome await(Committer committer, String id, long ms) throws Exception {
