@@ -57,9 +57,4 @@ final class ReadTurns {
     if (t.holder == s) passOn(outlet, s);
     else t.waiting.remove(s);
   }
-
-  /** Connections with a read under way or waiting, for tests. */
-  int connections() {
-    return turns.size();
-  }
 }
