@@ -10,7 +10,8 @@ final class Remote {
   static final String PASSWORD_ENV = "SYNCLINE_PASSWORD";
 
   @Option(names = "--url", paramLabel = "URL",
-      description = "the server: http(s)://host:port or ws(s)://host:port/sync (default $SYNCLINE_URL or http://127.0.0.1:8080)")
+      description = "the server: http(s)://host:port or ws(s)://host:port/sync "
+          + "(default $SYNCLINE_URL, else http://127.0.0.1 on $SYNCLINE_PORT or 8080: the server's own settings)")
   String url;
 
   @Option(names = "--user", paramLabel = "NAME", description = "an admin to sign in as (default admin)")
@@ -24,7 +25,9 @@ final class Remote {
 
   /** The server's base as http(s)://host:port, however {@code --url} was written. */
   String httpUrl() {
-    String given = url != null ? url : System.getenv().getOrDefault("SYNCLINE_URL", "http://127.0.0.1:8080");
+    // beside a server configured by the environment (its container), the commands find it there too
+    String given = url != null ? url : System.getenv().getOrDefault("SYNCLINE_URL",
+        "http://127.0.0.1:" + System.getenv().getOrDefault("SYNCLINE_PORT", "8080"));
     URI u;
     try {
       u = URI.create(given.trim());

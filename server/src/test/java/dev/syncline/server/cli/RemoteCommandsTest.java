@@ -117,6 +117,9 @@ class RemoteCommandsTest {
     Result health = Cli.run(asAdmin, "health");
     assertEquals(0, health.exit(), health.toString());
     assertEquals("ok", Json.MAPPER.readTree(health.out()).path("status").asText());
+    // without a URL, the server's own SYNCLINE_PORT says where it is (the Docker image's health check)
+    Result byPort = Cli.run(Map.of("SYNCLINE_PORT", Integer.toString(server.port())), "health");
+    assertEquals(0, byPort.exit(), byPort.toString());
 
     int closedPort;
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
