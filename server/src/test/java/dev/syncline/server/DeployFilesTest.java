@@ -86,8 +86,8 @@ class DeployFilesTest {
       List<String> health = jsonArray(check);
       assertEquals(List.of("java", "-jar", JAR, "health"), health.subList(0, 4));
       List<String> args = new ArrayList<>(health.subList(3, health.size()));
-      args.replaceAll(a -> a.equals("http://127.0.0.1:8080") ? "http://127.0.0.1:" + port : a);
-      Cli.Result r = Cli.run(Map.of(), args.toArray(String[]::new));
+      // run as in the container: it finds the server by the same SYNCLINE_PORT the server took
+      Cli.Result r = Cli.run(Map.of("SYNCLINE_PORT", Integer.toString(port)), args.toArray(String[]::new));
       assertEquals(0, r.exit(), r.toString());
     } finally {
       p.destroy();
