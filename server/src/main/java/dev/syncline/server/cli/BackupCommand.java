@@ -25,12 +25,15 @@ final class BackupCommand implements Callable<Integer> {
     if (Files.exists(target)) throw new CliException(target + " exists already: name a new folder or .zip file");
     boolean zip = target.getFileName().toString().endsWith(".zip");
     Path file = zip ? target : Files.createTempFile(target.toAbsolutePath().getParent(), ".syncline-backup-", ".zip");
+    boolean done = false;
     try (ServerConnection server = ServerConnection.open(remote)) {
       if (!zip) Files.delete(file); // downloaded as a new file
       server.download("/backup", file);
       if (!zip) BackupArchive.extract(file, target);
+      done = true;
     } finally {
-      if (!zip) Files.deleteIfExists(file);
+      // a download cut off leaves no partial zip that could pass for a backup
+      if (!zip || !done) Files.deleteIfExists(file);
     }
     System.err.println("backup of " + remote.httpUrl() + " written to " + target);
     return 0;
