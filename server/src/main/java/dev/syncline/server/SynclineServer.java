@@ -116,6 +116,8 @@ public final class SynclineServer {
       if (ar.succeeded()) {
         started.complete(server);
       } else {
+        // the admin user it made is stored: its password is told now, or never
+        if (server.startupNotice != null) System.out.println(server.startupNotice);
         Throwable why = StartupProblems.explain(ar.cause(), config);
         // an expected mistake is told in one line by whoever started us; anything else is a bug to report in full
         if (!(why instanceof StartupException)) log.error("Syncline failed to start", why);
