@@ -318,7 +318,8 @@ for name in "${scenarios[@]}"; do
         run_bench "$name" "${args[@]}" --server-jar "$SERVER_JAR" --server-java "$SERVER_JAVA" --server-java-opts "$SERVER_JAVA_OPTS" \
           --durability "$DURABILITY" --base-port $((BASE_PORT + 100 + 4 * i)) || rc=$? ;;
       *)
-        if ! start_server "$port" "$name"; then rc=1; cleanup; break; fi
+        # no result to report, not the previous scenario's (nor an unset line under set -u)
+        if ! start_server "$port" "$name"; then rc=1; line="$name: no result (the server did not start)"; cleanup; break; fi
         run_bench "$name" "${args[@]}" --port "$port" --server-pid "$SERVER_PID" || rc=$? ;;
     esac
     cleanup
