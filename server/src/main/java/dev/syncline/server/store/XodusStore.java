@@ -257,8 +257,8 @@ final class XodusStore implements Store {
     // publish only once it is durable
     newInfo.forEach((db, info) -> {
       DatabaseTables t = tables.get(db);
+      t.info = info; // before the digest: a reader of the digest then the info gets a head at or after it
       t.digest = newDigests.get(db);
-      t.info = info;
     });
     maxTs = clock;
     return outcomes;
@@ -320,8 +320,8 @@ final class XodusStore implements Store {
       floors.put(db, floor);
       if (outcome == DestroyOutcome.REMOVED) tables.remove(db);
       if (outcome == DestroyOutcome.TRIMMED) {
+        t.info = trimmed; // before the digest, as in commit
         t.digest = digest;
-        t.info = trimmed;
       }
       return outcome;
     } catch (RuntimeException | Error e) { // whatever was thrown, no exclusive transaction is left open
@@ -401,8 +401,8 @@ final class XodusStore implements Store {
       meta.put(txn, Layout.text(db), Layout.infoValue(after));
       digests.write(txn, db, t.digest, digest);
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
+      t.info = after; // before the digest, as in commit
       t.digest = digest;
-      t.info = after;
       return removed;
     } catch (RuntimeException | Error e) { // whatever was thrown, no exclusive transaction is left open
       if (!txn.isFinished()) txn.abort();
