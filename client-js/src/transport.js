@@ -22,6 +22,8 @@ export class Transport {
   #opts;
   #handlers;
   #socket = null;
+  /** Sockets that opened: only their end is reported (handlers.close). */
+  #opened = new WeakSet();
   #running = false;
   #attempt = 0;
   #timers = new Set();
@@ -119,6 +121,7 @@ export class Transport {
     socket.onopen = () => {
       if (this.#socket !== socket) return;
       opened = true;
+      this.#opened.add(socket);
       clearTimeout(openTimer);
       this.#timers.delete(openTimer);
       this.#armPing(socket);
@@ -144,7 +147,9 @@ export class Transport {
   #drop(code, reason, final) {
     const socket = this.#socket;
     if (!socket) return;
-    const wasOpen = socket.readyState === 1;
+    // opened, and not yet reported closed: also while closing (a close handshake under way), whose
+    // close event #release turns off, so the session is ended and the client reported offline here
+    const wasOpen = this.#opened.has(socket);
     this.#release(socket);
     try {
       if (!final && typeof socket.terminate === 'function') socket.terminate(); // ws in Node: no closing handshake

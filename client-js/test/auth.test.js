@@ -452,3 +452,16 @@ describe('a subscription the server ends', () => {
     assert.equal(server.sent('sub').length, 2);
   });
 });
+
+describe('a socket already closing', () => {
+  it('when the client goes offline: it is reported offline, with a disconnect', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server, { store: memoryStore() });
+    await until(() => c.status.online);
+    const log = recordEvents(c, ['disconnect']);
+    server.socket.readyState = 2; // the server began the closing handshake; its close event has not come
+    c.offline(true);
+    await until(() => !c.status.online, { what: 'offline' });
+    assert.equal(names(log, 'disconnect').length, 1);
+  });
+});
