@@ -143,6 +143,48 @@ class CatchUpToLiveTest {
     }
   }
 
+  @Test
+  @DisplayName("a catch-up of many pages from 0 reaches synced while purges keep moving past its cursor, without a reset")
+  void catchUpFromZeroWhilePurging() throws Exception {
+    try (TestServer server = TestServer.start(c -> {
+      c.catchUpPageDeltas = 5;
+      c.tombstoneRetentionMs = 100;
+      c.purgeIntervalMs = 100;
+    })) {
+      try (WsClient w = server.connect("loader")) {
+        for (int p = 0; p < 30; p++) {
+          com.fasterxml.jackson.databind.node.ObjectNode push = push("app");
+          for (int i = 0; i < 100; i++) push.withArray("deltas").add(delta("c", "d" + (p * 100 + i), "v", i, now(p * 100 + i, "loader")));
+          w.request(push);
+        }
+      }
+      java.util.concurrent.atomic.AtomicBoolean deleting = new java.util.concurrent.atomic.AtomicBoolean(true);
+      Thread churn = new Thread(() -> { // tombstones expiring all the time: every purge step moves purgedThrough on
+        try (WsClient w = server.connect("churn")) {
+          for (int i = 0; deleting.get(); i++) {
+            w.request(push("app", delta("t", "x" + i, "v", 1, now(10_000 + 2 * i, "churn"))));
+            w.request(push("app", delta("t", "x" + i, "$deleted", true, now(10_001 + 2 * i, "churn"))));
+            Thread.sleep(10);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      churn.start();
+      try {
+        Thread.sleep(500); // purges under way
+        try (WsClient reader = server.connect("reader")) {
+          String sid = reader.request(sub("app", 0)).path("sid").asText();
+          reader.await(m -> "synced".equals(m.path("type").asText()) && sid.equals(m.path("sid").asText()));
+          assertEquals(0, reader.receivedOfType("reset").size(), "a catch-up from 0 has no copy a purge could spoil");
+        }
+      } finally {
+        deleting.set(false);
+        churn.join();
+      }
+    }
+  }
+
   private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
     long deadline = System.nanoTime() + WsClient.TIMEOUT.toNanos();
     while (!condition.getAsBoolean()) {

@@ -80,6 +80,14 @@ public final class Subscription {
    * since came from stores already without them.
    */
   private long purgedSeen;
+  /**
+   * This catch-up continues a copy the client held before it (it resumed from a cursor, or named
+   * an epoch): one that may be older than the retention, so a purge moving past the cursor may
+   * take a tombstone that copy needs. A catch-up from 0 has none to lose: what its pages sent was
+   * current when read, and only tombstones older than the retention are purged. Cleared by a reset
+   * and once live.
+   */
+  private boolean continuesCopy;
   private long liveSeen;
   private boolean reading;
   private final List<byte[]> pending = new ArrayList<>();
@@ -140,7 +148,9 @@ public final class Subscription {
     if (otherEpoch || ((since > 0 || holdsCopy) && (since > info.head() || since < info.purgedThrough()))) {
       outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info)));
       since = 0;
+      holdsCopy = false;
     }
+    continuesCopy = since > 0 || holdsCopy;
     cursor = since;
     liveSeen = since;
     purgedSeen = info.purgedThrough();
@@ -205,6 +215,7 @@ public final class Subscription {
     generation++;
     resetOwed = true; // sent before the next page (at once, unless the socket is busy)
     purgedSeen = info.get().purgedThrough();
+    continuesCopy = false; // the reset drops the client's copy
     cursor = 0;
     liveSeen = 0;
     readNextPage();
@@ -402,7 +413,7 @@ public final class Subscription {
 
   private void onPage(ChangePage page) {
     if (state != State.CATCHING_UP) return;
-    if (cursor > 0 && page.purgedThrough() > cursor && page.purgedThrough() > purgedSeen) {
+    if (continuesCopy && page.purgedThrough() > cursor && page.purgedThrough() > purgedSeen) {
       // tombstones this client never saw were purged: it must start over
       restart();
       return;
@@ -417,6 +428,7 @@ public final class Subscription {
       return;
     }
     setState(State.LIVE);
+    continuesCopy = false; // whole up to the cursor: what comes later is newer than any purge
     outlet.send(new ServerMessage.Synced(sid, cursor));
   }
 
