@@ -70,6 +70,8 @@ export class ClientCore {
   #writes = Promise.resolve();
   /** The last failed store write, if the one after it has not landed yet (see persist). */
   #unstored = null;
+  /** Whose data #unstored holds (a user id, or null: anonymous). */
+  #unstoredOwner = null;
 
   /**
    * @param {{store: any, now: () => number, events: import('./emitter.js').Emitter}} deps
@@ -170,12 +172,16 @@ export class ClientCore {
     // store skips it (ifOwner), so it never lands under the next user (a sign-in sets owner itself)
     const ifOwner = this.owner;
     const p = this.#writes.then(() => {
-      const merged = withUnstored(this.#unstored, batch);
+      // a failed write's data goes along only while it is still this client's user's (another tab
+      // may have signed out, or in as someone else, since)
+      const carried = this.#unstored && belongsWith(this.#unstoredOwner, ifOwner) ? this.#unstored : null;
+      const merged = withUnstored(carried, batch);
       const full = merged.owner === undefined ? { ...merged, ifOwner } : merged;
       return this.store.write(full).then(
         () => { this.#unstored = null; },
         (e) => {
           this.#unstored = full;
+          this.#unstoredOwner = full.owner !== undefined ? full.owner : ifOwner;
           throw e;
         },
       );

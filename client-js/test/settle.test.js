@@ -94,6 +94,18 @@ describe('a store write that fails', () => {
     assert.deepEqual(pushed, ['todo']);
   });
 
+  it('a failed write\'s data is not carried past another tab\'s logout of its user', async () => {
+    const { store, core, failNext } = await coreOnAFlakyStore();
+    core.signIn({ token: 't-alice', expiresAt: Date.now() + 3_600_000, user: { id: 'alice', roles: [] } });
+    await core.flushed();
+    failNext();
+    await assert.rejects(core.applyChanges('todo', [titleDelta('hers', 1)], { seq: 1, epoch: 'e1' }));
+    await store.write({ wipe: true, auth: null, owner: null }); // another tab's logout, stored
+    core.fromTab({ kind: 'auth', auth: null, owner: null, wiped: true });
+    await core.applyChanges('todo', [titleDelta('anyone', 1)], { seq: 1, epoch: 'e2' });
+    assert.deepEqual((await store.load()).registers.map((r) => r.id), ['anyone'], 'none of alice\'s');
+  });
+
   it('while writes keep failing, each carries one register per attribute, not every one before it', async () => {
     const { core, failNext } = await coreOnAFlakyStore();
     const sizes = [];
