@@ -116,20 +116,21 @@ public final class AdminOps {
     String db = dbArg(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: names starting with $ are reserved");
     Policy given = args.hasNonNull("policy") ? Policy.parse(args.get("policy"), "policy") : null;
-    // in line with other database changes; a given policy is stored before the database exists,
-    // so it is never open under another policy, even for a moment (and a retry still sets it)
+    // in line with other database changes; the policy is stored before the database exists, so it
+    // is never under another, even for a moment (and a retry still sets it). Without one given, the
+    // server's policy for new databases, unless one is stored already: stored, it stays if that
+    // setting changes, and a name once destroyed (admins only without one) is open again
     return auth.serially(() -> {
-      Future<?> policyFirst = given == null ? Future.succeededFuture()
-          : committer.push(SystemDb.NAME, auth.system().setPolicy(db, null, given, caller.user()));
+      Policy initial = given != null ? given
+          : auth.directory().storedPolicy(db, null) == null ? auth.newDatabasePolicy() : null;
+      Future<?> policyFirst = initial == null ? Future.succeededFuture()
+          : committer.push(SystemDb.NAME, auth.system().setPolicy(db, null, initial, caller.user()));
       return policyFirst
           .compose(v -> committer.execute(s -> s.createDatabase(db, System.currentTimeMillis())))
           .compose(created -> {
             if (created.isEmpty()) return Future.succeededFuture(false);
             hub.databaseCreated(db); // peers' feeds start serving it
-            List<Delta> changes = new ArrayList<>(auth.system().audited("db.create", caller.user(), db));
-            // the server's policy for new databases applied until now; stored, it stays if that setting changes
-            if (given == null) changes.addAll(auth.system().setPolicy(db, null, auth.newDatabasePolicy(), caller.user()));
-            return committer.push(SystemDb.NAME, changes).map(true);
+            return committer.push(SystemDb.NAME, auth.system().audited("db.create", caller.user(), db)).map(true);
           })
           .map(created -> {
             ObjectNode out = describe(store.database(db).orElseThrow());
