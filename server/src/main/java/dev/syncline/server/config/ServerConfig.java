@@ -362,16 +362,20 @@ public final class ServerConfig {
     }
   }
 
-  /** Whether {@code inner} is {@code outer} or inside it, links followed where the folders exist. */
+  /** Whether {@code inner} is {@code outer} or inside it, links followed as far as the folders exist. */
   private static boolean within(Path inner, Path outer) {
     return real(inner).startsWith(real(outer));
   }
 
+  /** {@code p} with the links of its longest existing part resolved (a data folder may not exist yet). */
   private static Path real(Path p) {
     Path abs = p.toAbsolutePath().normalize();
+    Path existing = abs;
+    while (existing != null && !java.nio.file.Files.exists(existing)) existing = existing.getParent();
+    if (existing == null) return abs;
     try {
-      return abs.toRealPath();
-    } catch (java.io.IOException notThereYet) {
+      return existing.toRealPath().resolve(existing.relativize(abs));
+    } catch (java.io.IOException e) {
       return abs;
     }
   }

@@ -122,6 +122,12 @@ class ConfigLoaderTest {
       assertTrue(p.getMessage().startsWith("staticDir"), p.getMessage());
     }
     ConfigLoader.load(null, Map.of("SYNCLINE_STATIC_DIR", "./public")).validate();
+    // through a link, before the data folder exists (its first start)
+    Path real = Files.createTempDirectory("syncline-site");
+    Path link = Files.createSymbolicLink(real.resolveSibling(real.getFileName() + "-link"), real);
+    IllegalArgumentException linked = assertThrows(IllegalArgumentException.class, ConfigLoader.load(null,
+        Map.of("SYNCLINE_STATIC_DIR", real.toString(), "SYNCLINE_DATA", link.resolve("data").toString()))::validate);
+    assertTrue(linked.getMessage().startsWith("staticDir"), linked.getMessage());
     assertEquals(8L << 30, ConfigLoader.load(null, Map.of("SYNCLINE_LOOP_INBOX_BYTES", Long.toString(8L << 30))).loopInboxBytes);
   }
 
