@@ -98,7 +98,14 @@ public final class StoreWrite {
       c.registers.removeIf(r -> r.db().equals(db));
       if (!c.drop.contains(db)) c.drop.add(db);
     }
-    c.registers.addAll(failed.registers);
+    // one per attribute, the newest: a store that keeps failing must not make each retry larger
+    Map<String, StoredRegister> newest = new LinkedHashMap<>();
+    for (List<StoredRegister> rs : List.of(c.registers, failed.registers)) {
+      for (StoredRegister r : rs) newest.merge(r.db() + '\0' + r.col() + '\0' + r.id() + '\0' + r.attr(), r,
+          (held, next) -> held.ts().compareTo(next.ts()) > 0 ? held : next);
+    }
+    c.registers.clear();
+    c.registers.addAll(newest.values());
     if (failed.setAuth) c.auth(failed.auth);
     if (failed.setOwner) c.owner(failed.owner);
     return c;

@@ -88,6 +88,18 @@ class XodusLocalStoreTest {
   }
 
   @Test
+  @DisplayName("what failed writes leave to carry holds one register per attribute, the newest")
+  void carryKeepsTheNewestPerAttribute() {
+    StoreWrite carried = null;
+    for (int i = 0; i < 5; i++) {
+      carried = StoreWrite.carry(carried, new StoreWrite().register(
+          new StoredRegister("app", "c", "same", "v", TextNode.valueOf("v" + i), "179600000000" + i + "-0000-me")));
+    }
+    assertEquals(1, carried.registers.size());
+    assertEquals("v4", carried.registers.get(0).value().asText());
+  }
+
+  @Test
   @DisplayName("an Error in a commit fails that write; the writer goes on, and the next write is stored")
   void errorDoesNotStopTheWriter() throws Exception {
     LocalStore store = LocalStore.xodus(dir);
