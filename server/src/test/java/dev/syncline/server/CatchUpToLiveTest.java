@@ -114,18 +114,13 @@ class CatchUpToLiveTest {
   @DisplayName("a catch-up of many pages from 0 reaches synced after tombstones above its first page were purged, "
       + "with every live attribute and no purged document; a copy at cursor 0 with an epoch is reset")
   void catchUpPastPurgedTombstones() throws Exception {
-    try (TestServer server = TestServer.start(c -> {
-      c.catchUpPageDeltas = 10;
-      c.tombstoneRetentionMs = 200;
-      c.purgeIntervalMs = 100;
-    })) {
+    try (TestServer server = purging(10, 200)) {
       try (WsClient w = server.connect("writer")) {
         for (int i = 0; i < 50; i++) w.request(push("app", delta("c", "d" + i, "v", i, now(i, "writer"))));
         w.request(push("app", delta("c", "d0", "$deleted", true, now(50, "writer")))); // a tombstone at seq 51
         for (int i = 51; i < 60; i++) w.request(push("app", delta("c", "d" + i, "v", i, now(i, "writer"))));
       }
-      waitFor(() -> server.admin(dev.syncline.server.testing.Deltas.admin("db.stats",
-          dev.syncline.server.testing.Deltas.args().put("db", "app"))).path("data").path("purgedThrough").asLong() >= 51);
+      waitFor(() -> purgedThrough(server) >= 51);
       try (WsClient reader = server.connect("reader")) {
         String sid = reader.request(sub("app", 0)).path("sid").asText();
         reader.await(m -> "synced".equals(m.path("type").asText()) && sid.equals(m.path("sid").asText()));
@@ -146,11 +141,7 @@ class CatchUpToLiveTest {
   @Test
   @DisplayName("a catch-up of many pages from 0 reaches synced while purges keep moving past its cursor, without a reset")
   void catchUpFromZeroWhilePurging() throws Exception {
-    try (TestServer server = TestServer.start(c -> {
-      c.catchUpPageDeltas = 5;
-      c.tombstoneRetentionMs = 100;
-      c.purgeIntervalMs = 100;
-    })) {
+    try (TestServer server = purging(5, 100)) {
       try (WsClient w = server.connect("loader")) {
         for (int p = 0; p < 30; p++) {
           com.fasterxml.jackson.databind.node.ObjectNode push = push("app");
@@ -172,7 +163,7 @@ class CatchUpToLiveTest {
       });
       churn.start();
       try {
-        Thread.sleep(500); // purges under way
+        waitFor(() -> purgedThrough(server) > 0); // purges under way
         try (WsClient reader = server.connect("reader")) {
           String sid = reader.request(sub("app", 0)).path("sid").asText();
           reader.await(m -> "synced".equals(m.path("type").asText()) && sid.equals(m.path("sid").asText()));
@@ -183,6 +174,20 @@ class CatchUpToLiveTest {
         churn.join();
       }
     }
+  }
+
+  /** A server whose tombstones are purged {@code retentionMs} after they are written, read in pages of {@code pageDeltas}. */
+  private static TestServer purging(int pageDeltas, long retentionMs) {
+    return TestServer.start(c -> {
+      c.catchUpPageDeltas = pageDeltas;
+      c.tombstoneRetentionMs = retentionMs;
+      c.purgeIntervalMs = 100;
+    });
+  }
+
+  private static long purgedThrough(TestServer server) {
+    return server.admin(dev.syncline.server.testing.Deltas.admin("db.stats", dev.syncline.server.testing.Deltas.args().put("db", "app")))
+        .path("data").path("purgedThrough").asLong();
   }
 
   private static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
