@@ -337,10 +337,7 @@ public final class Session {
     holdUntilAnswered(acceptedCount, chars);
     int held = acceptedCount;
     services.committer().push(push.db(), accepted, caller.user(), services.auth().writeGuard(caller, push.db()))
-        .compose(outcome -> {
-          takeInStoredTimes(outcome, screened.latest());
-          return Future.succeededFuture(outcome);
-        })
+        .onSuccess(outcome -> takeInStoredTimes(outcome, screened.latest())) // before the ack, which the handlers below send
         .compose(outcome -> w <= 1 || outcome.missing() ? Future.succeededFuture(new Held(outcome, w))
             : replication.awaitQuorum(push.db(), outcome.head(), w).map(servers -> new Held(outcome, servers)))
         .onComplete(ar -> {
