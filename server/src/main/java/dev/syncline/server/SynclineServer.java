@@ -165,7 +165,9 @@ public final class SynclineServer {
           replication = new Replication(vertx, serverId, new ReplicationOptions(config.peers, config.clusterSecret,
               config.writeQuorum, config.quorumTimeoutMs, config.digestIntervalMs, config.peerPingIntervalMs,
               config.peerReconnectMaxMs, config.maxClockSkewMs, config.tombstoneRetentionMs, config.tls.trustFile),
-              store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS, config.catchUpPageDeltas, config.catchUpPageBytes);
+              store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS, config.catchUpPageDeltas, config.catchUpPageBytes,
+              db -> auth.directory().storedPolicy(db, null) != null);
+          auth.onChange(change -> replication.policiesChanged(change.databases()));
           AdminOps admin = new AdminOps(store, committer, hub, auth, replication, this::stats);
           SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),
               config.maxBadMessagesPerMinute, config.messagesPerSecond, config.maxUnansweredDeltas, config.maxUnansweredBytes, auth, store, committer, hub, admin, replication,

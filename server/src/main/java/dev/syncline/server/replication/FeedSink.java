@@ -6,6 +6,7 @@ import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.ServerMessage;
+import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.PeerCursor;
 import dev.syncline.server.store.WriteBatch;
@@ -145,7 +146,10 @@ final class FeedSink {
         f.ignored = true; // a life of it destroyed here; the peer destroys it when that reaches it
         return;
       }
-      link.replication().createDatabase(db, createdAt);
+      // the peer's $system head when it offered this database: its policy there, if any, is in it
+      DbFeed system = byDb.get(SystemDb.NAME);
+      link.replication().createDatabase(db, createdAt, link.peer(), m.path("systemHead").asLong(0),
+          system == null ? 0 : system.applied);
     }
   }
 

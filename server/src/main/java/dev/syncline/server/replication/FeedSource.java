@@ -2,6 +2,7 @@ package dev.syncline.server.replication;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.protocol.Json;
+import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.hub.Subscription;
 import dev.syncline.server.store.CommittedDelta;
 import dev.syncline.server.store.DatabaseInfo;
@@ -45,12 +46,18 @@ final class FeedSource {
     if (closed) return;
     var info = link.replication().store().database(db);
     if (info.isEmpty() || info.get().epoch().equals(servedEpoch.get(db))) return;
+    if (link.replication().awaitingPolicy(db)) return; // offered once its policy is here (Replication#policyArrived)
     servedEpoch.put(db, info.get().epoch());
     Subscription before = byDb.get(db);
     if (before != null) before.close(); // a database destroyed and created again: the new life from 0
     String sid = "f" + nextSid++;
-    link.send(Json.MAPPER.createObjectNode().put("type", "subscribed").put("sid", sid).put("db", db)
-        .put("head", info.get().head()).put("epoch", info.get().epoch()).put("createdAt", info.get().createdAt()));
+    var subscribed = Json.MAPPER.createObjectNode().put("type", "subscribed").put("sid", sid).put("db", db)
+        .put("head", info.get().head()).put("epoch", info.get().epoch()).put("createdAt", info.get().createdAt());
+    // where the peer finds this database's policy (stored before it was created, or brought before it was offered)
+    if (!db.equals(SystemDb.NAME)) {
+      link.replication().store().database(SystemDb.NAME).ifPresent(system -> subscribed.put("systemHead", system.head()));
+    }
+    link.send(subscribed);
     Subscription s = link.replication().hub().subscribe(sid, db, null, since, epoch, link.socket(),
         new PeerFilter(link.peer(), link.replication().localCollections(db)), DatabaseInfo::epoch, true);
     if (s != null) byDb.put(db, s);

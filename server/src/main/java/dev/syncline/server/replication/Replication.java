@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.HlcClock;
 import dev.syncline.protocol.Json;
+import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.commit.Committer;
 import dev.syncline.server.hub.Hub;
 import dev.syncline.server.store.PeerAck;
@@ -20,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,10 +89,22 @@ public final class Replication {
   private final Map<String, PeerCursor> unsavedCursors = new ConcurrentHashMap<>();
   private final List<String> deployments = new ArrayList<>();
   private long saveTimer = -1;
+  /** Whether a database has a policy of its own stored here. */
+  private final Predicate<String> policyStored;
+  /**
+   * Databases a peer brought before the policy they have there: until it arrives (or the peer's
+   * {@code $system} is applied through {@link PolicyWait#systemSeq}, which holds it if it has one),
+   * clients are told they are not here yet, and they are not offered to other peers.
+   */
+  private final Map<String, PolicyWait> awaitingPolicy = new ConcurrentHashMap<>();
+
+  /** The peer's {@code $system} head when it offered the database: its policy there, if any, is at or below it. */
+  private record PolicyWait(String peer, long systemSeq) {}
 
   public Replication(Vertx vertx, String serverId, ReplicationOptions options, Store store, Committer committer, Hub hub,
-      HlcClock clock, Map<String, Set<String>> localCollections, int pageDeltas, int pageBytes) {
+      HlcClock clock, Map<String, Set<String>> localCollections, int pageDeltas, int pageBytes, Predicate<String> policyStored) {
     this.vertx = vertx;
+    this.policyStored = policyStored;
     this.serverId = serverId;
     this.options = options;
     this.store = store;
@@ -201,6 +215,12 @@ public final class Replication {
   void applied(String peer, String db, String epoch, long seq) {
     applied.merge(peer + '\0' + db, new PeerCursor(peer, db, epoch, seq),
         (old, now) -> old.epoch().equals(now.epoch()) && old.seq() > now.seq() ? old : now);
+    if (db.equals(SystemDb.NAME)) {
+      // the peer's users and policies are durable here through seq: a policy it had for a database it offered is too
+      awaitingPolicy.forEach((name, wait) -> {
+        if (wait.peer().equals(peer) && wait.systemSeq() <= seq) policyArrived(name, wait);
+      });
+    }
   }
 
   /**
@@ -314,14 +334,44 @@ public final class Replication {
 
   // ---- databases ----
 
-  /** A peer has a database this server does not: make it here too, and offer it to the other peers. */
-  void createDatabase(String db, long createdAt) {
-    committer.execute(s -> s.createDatabase(db, createdAt)).onSuccess(created -> {
-      if (created.isPresent()) {
-        log.info("created database {} (it exists on a peer)", db);
-        hub.databaseCreated(db);
+  /**
+   * A peer has a database this server does not: make it here too, and offer it to the other peers.
+   * If the peer's {@code $system} through {@code systemSeq} is not applied here yet, the database
+   * waits for its policy first: the policy for new databases may open it wider than the peer's
+   * admin did.
+   */
+  void createDatabase(String db, long createdAt, String peer, long systemSeq, long systemApplied) {
+    PolicyWait wait = systemSeq > systemApplied && !policyStored.test(db) ? new PolicyWait(peer, systemSeq) : null;
+    if (wait != null) awaitingPolicy.put(db, wait); // before the database is there for anyone to see
+    committer.execute(s -> s.createDatabase(db, createdAt)).onComplete(ar -> {
+      if (ar.succeeded() && ar.result().isPresent()) {
+        log.info("created database {} (it exists on a peer{})", db, wait != null ? "; its policy is on its way" : "");
+        // offered now, unless its policy is still awaited (a policy that came meanwhile offered nothing: it was not here)
+        if (wait == null || !awaitingPolicy.containsKey(db)) hub.databaseCreated(db);
+      } else if (wait != null) {
+        awaitingPolicy.remove(db, wait); // it was here already, or is not now: nothing to wait for
       }
     });
+  }
+
+  /**
+   * Whether clients are told {@code db} is not here yet: a peer brought it, and the policy it has
+   * there has not arrived.
+   */
+  public boolean awaitingPolicy(String db) {
+    return awaitingPolicy.containsKey(db) && !policyStored.test(db);
+  }
+
+  /** Policies of these databases changed (on the writer thread, once published). */
+  public void policiesChanged(Set<String> dbs) {
+    for (String db : dbs) {
+      PolicyWait wait = awaitingPolicy.get(db);
+      if (wait != null && policyStored.test(db)) policyArrived(db, wait);
+    }
+  }
+
+  private void policyArrived(String db, PolicyWait wait) {
+    if (awaitingPolicy.remove(db, wait)) hub.databaseCreated(db); // offered to the other peers now
   }
 
   Set<String> localCollections(String db) {

@@ -313,7 +313,7 @@ public final class Session {
       answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.FORBIDDEN, "db: " + push.db() + " is reserved"));
       return;
     }
-    Optional<DatabaseInfo> db = services.store().database(push.db());
+    Optional<DatabaseInfo> db = database(push.db());
     if (db.isEmpty()) {
       answerPush(ServerMessage.Error.of(push.rid(), ErrorCode.NOT_FOUND, "no database " + push.db()));
       return;
@@ -504,6 +504,11 @@ public final class Session {
     return ts.length() == 19 + clientId.length() && ts.startsWith(clientId, 19);
   }
 
+  /** A database as clients see it: one a peer brought is not here until its policy is (see Replication#awaitingPolicy). */
+  private Optional<DatabaseInfo> database(String name) {
+    return services.replication().awaitingPolicy(name) ? Optional.empty() : services.store().database(name);
+  }
+
   private static final PushResult FORBIDDEN_DELTA =
       PushResult.refused(ErrorCode.FORBIDDEN, "the policy does not let you write this document");
 
@@ -519,7 +524,7 @@ public final class Session {
       send(ServerMessage.Error.of(sub.rid(), ErrorCode.FORBIDDEN, "db: " + sub.db() + " is reserved"));
       return;
     }
-    Optional<DatabaseInfo> db = services.store().database(sub.db());
+    Optional<DatabaseInfo> db = database(sub.db());
     if (db.isEmpty()) {
       send(ServerMessage.Error.of(sub.rid(), ErrorCode.NOT_FOUND, "no database " + sub.db()));
       return;

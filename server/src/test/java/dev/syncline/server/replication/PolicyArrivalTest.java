@@ -1,0 +1,129 @@
+package dev.syncline.server.replication;
+
+import static dev.syncline.server.replication.LinkTest.connectAsPeer;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static dev.syncline.server.testing.Deltas.sub;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.server.testing.Cluster;
+import dev.syncline.server.testing.ClusterNode;
+import dev.syncline.server.testing.Deltas;
+import dev.syncline.server.testing.WsClient;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A database a peer brings comes with a policy its admin gave it there, which travels in the
+ * peer's {@code $system}, a feed of its own. Until it is here, the database is not open under this
+ * server's policy for new databases (anyone, in tests).
+ */
+@DisplayName("A database a peer brings before its policy")
+class PolicyArrivalTest {
+
+  @Test
+  @DisplayName("is not here for clients, nor offered to other peers, until the peer's $system through systemHead is applied; "
+      + "then its policy is in force")
+  void notHereUntilItsPolicyIs() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p1")) {
+        bring(a, peer, "team", 1);
+
+        try (WsClient anyone = a.connect("anyone")) {
+          JsonNode answer = anyone.request(sub("team", 0));
+          assertEquals("not_found", answer.path("code").asText(), "open under the policy for new databases: " + answer);
+          answer = anyone.request(push("team", Deltas.delta("notes", "n1", "text", "hi", now(0, anyone.clientId()))));
+          assertEquals("not_found", answer.path("code").asText(), answer.toString());
+        }
+        try (WsClient other = connectAsPeer(a, "srv-y", "p2")) {
+          assertTrue(offeredUpToAPong(other).stream().noneMatch(m -> "team".equals(m.path("db").asText())),
+              "offered to another peer, which would open it under its own policy for new databases");
+
+          // the peer's $system through 1: the policy its admin gave team (staff only)
+          String ts = now(0, "srv-x");
+          StringBuilder deltas = new StringBuilder(policyDelta("$deleted", "false", ts));
+          for (String action : List.of("read", "create", "update", "destroy")) {
+            deltas.append(',').append(policyDelta(action, "[\"role:staff\"]", ts));
+          }
+          peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[" + deltas + "]}");
+          assertEquals(1, peer.next(m -> "feed.ack".equals(m.path("type").asText()) && "$system".equals(m.path("db").asText()))
+              .path("seq").asLong());
+
+          try (WsClient anyone = a.connect("anyone-2")) {
+            JsonNode answer = anyone.request(sub("team", 0));
+            assertEquals("forbidden", answer.path("code").asText(), "the peer's policy is in force: " + answer);
+          }
+          JsonNode offered = other.next(m -> "subscribed".equals(m.path("type").asText()) && "team".equals(m.path("db").asText()));
+          assertTrue(offered.path("systemHead").asLong() > 0, "with where its policy is: " + offered);
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("that the peer has none for is open under this server's policy for new databases once the peer's $system "
+      + "through systemHead is applied, as on the peer")
+  void noPolicyThereEither() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p3")) {
+        bring(a, peer, "loaded", 2);
+        String ts = now(0, "srv-x");
+        // through 1 only: not yet
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[" + policyOf("elsewhere", "read", ts) + "]}");
+        peer.next("feed.ack");
+        try (WsClient anyone = a.connect("anyone")) {
+          assertEquals("not_found", anyone.request(sub("loaded", 0)).path("code").asText());
+        }
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":2,\"deltas\":[]}");
+        assertEquals(2, peer.next("feed.ack").path("seq").asLong());
+        try (WsClient anyone = a.connect("anyone-2")) {
+          JsonNode answer = anyone.request(sub("loaded", 0));
+          assertEquals("subscribed", answer.path("type").asText(), answer.toString());
+        }
+      }
+    }
+  }
+
+  private static String policyDelta(String attr, String value, String ts) {
+    return policyOf("team", attr, ts).replace("\"value\":null", "\"value\":" + value);
+  }
+
+  private static String policyOf(String db, String attr, String ts) {
+    return "{\"col\":\"policies\",\"id\":\"" + db + "\",\"attr\":\"" + attr + "\",\"value\":null,\"ts\":\"" + ts + "\",\"seq\":1}";
+  }
+
+  /** The fake peer offers its $system (sid s0) and {@code db} (sid s1), made after its $system reached {@code systemHead}. */
+  private static void bring(ClusterNode a, WsClient peer, String db, long systemHead) {
+    long now = System.currentTimeMillis();
+    peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s0\",\"db\":\"$system\",\"epoch\":\"e0\",\"head\":" + systemHead
+        + ",\"createdAt\":" + (now - 1000) + "}");
+    peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"" + db + "\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":" + now
+        + ",\"systemHead\":" + systemHead + "}");
+    awaitDatabase(a, db);
+  }
+
+  private static void awaitDatabase(ClusterNode a, String db) {
+    long until = System.currentTimeMillis() + WsClient.TIMEOUT.toMillis();
+    while (a.digest(db) == null) {
+      if (System.currentTimeMillis() > until) throw new AssertionError(db + " was not created");
+      Thread.onSpinWait();
+    }
+  }
+
+  /** What a new peer is offered at once when it asks for the feed (the source opens every database before it reads on). */
+  private static List<JsonNode> offeredUpToAPong(WsClient other) {
+    var feed = WsClient.obj("feed");
+    feed.putObject("cursors");
+    other.send(feed);
+    other.send(WsClient.obj("ping"));
+    other.next("pong");
+    return other.receivedOfType("subscribed");
+  }
+}
