@@ -56,6 +56,7 @@ public final class Merge {
     if (storedTs == null) return Outcome.APPLIED;
     int c = incomingTs.compareTo(storedTs);
     if (c == 0) c = compareValues(incomingValue, storedValue);
+    if (c == 0) c = compare(orNull(incomingValue), orNull(storedValue), true);
     if (c == 0) c = Arrays.compareUnsigned(Json.valueBytes(orNull(incomingValue)), Json.valueBytes(orNull(storedValue)));
     if (c > 0) return Outcome.APPLIED;
     return c == 0 ? Outcome.DUPLICATE : Outcome.SUPERSEDED;
@@ -63,22 +64,34 @@ public final class Merge {
 
   /**
    * The structural order of JSON values that breaks timestamp ties; null is JSON null. By type
-   * first: null &lt; false &lt; true &lt; number &lt; string &lt; array &lt; object. Numbers by
-   * exact value; strings by UTF-16 code units; arrays element by element, a proper prefix first;
-   * objects by their (key, value) pairs with keys sorted by code units, a proper prefix first.
-   * Returns 0 for values equal as JSON even when written differently ({@code 1} and {@code 1.0}):
-   * {@link #decide} orders those by encoding. Recursion is bounded by {@link Json#MAX_NESTING_DEPTH}.
+   * first: null &lt; false &lt; true &lt; number &lt; string &lt; array &lt; object. Numbers as
+   * IEEE doubles, which is all a JavaScript replica sees; strings by UTF-16 code units; arrays
+   * element by element, a proper prefix first; objects by their (key, value) pairs with keys
+   * sorted by code units, a proper prefix first. Returns 0 for values equal as doubles all
+   * through even when written differently ({@code 1} and {@code 1.0}, or {@code 2^53} and
+   * {@code 2^53 + 1}): {@link #decide} orders those by exact value, then by encoding. Recursion
+   * is bounded by {@link Json#MAX_NESTING_DEPTH}.
    */
   public static int compareValues(JsonNode a, JsonNode b) {
+    return compare(orNull(a), orNull(b), false);
+  }
+
+  /** The structural order, numbers compared as doubles or by their exact value. */
+  private static int compare(JsonNode a, JsonNode b, boolean exact) {
     a = orNull(a);
     b = orNull(b);
     int c = Integer.compare(rank(a), rank(b));
     if (c != 0) return c;
-    if (a.isNumber()) return a.decimalValue().compareTo(b.decimalValue());
+    if (a.isNumber()) {
+      if (exact) return a.decimalValue().compareTo(b.decimalValue());
+      double x = a.doubleValue();
+      double y = b.doubleValue();
+      return x < y ? -1 : x > y ? 1 : 0; // not Double.compare: -0 and 0 are one number, as in JavaScript
+    }
     if (a.isTextual()) return a.textValue().compareTo(b.textValue());
     if (a.isArray()) {
       for (int i = 0; i < a.size() && i < b.size(); i++) {
-        c = compareValues(a.get(i), b.get(i));
+        c = compare(a.get(i), b.get(i), exact);
         if (c != 0) return c;
       }
       return Integer.compare(a.size(), b.size());
@@ -88,7 +101,7 @@ public final class Merge {
       List<String> kb = sortedKeys(b);
       for (int i = 0; i < ka.size() && i < kb.size(); i++) {
         c = ka.get(i).compareTo(kb.get(i));
-        if (c == 0) c = compareValues(a.get(ka.get(i)), b.get(kb.get(i)));
+        if (c == 0) c = compare(a.get(ka.get(i)), b.get(kb.get(i)), exact);
         if (c != 0) return c;
       }
       return Integer.compare(ka.size(), kb.size());
