@@ -37,6 +37,9 @@ public final class Json {
         .streamReadConstraints(StreamReadConstraints.builder()
             .maxNestingDepth(MAX_NESTING_DEPTH)
             .maxNumberLength(100)
+            // keys are bounded by the value and message limits, as in the SDKs; Jackson's 50,000
+            // would refuse a whole push for one value the SDKs accept, and they would send it again
+            .maxNameLength(Integer.MAX_VALUE)
             .build())
         .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
         .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)

@@ -495,6 +495,8 @@ public final class MessageCodec {
     // what no server stores: a lone surrogate would fail the encoder later, or be merged with its neighbour
     String fault = valueFault(value);
     if (fault != null) throw new IllegalArgumentException("value: " + fault + " in " + d);
+    // as from a client: readers and the purge would read another value differently (1 is not a destroy to readers)
+    if (attr.equals(Delta.DELETED) && !value.isBoolean()) throw new IllegalArgumentException("value: $deleted must be true or false in " + d);
     return new Delta(col, id, attr, value, ts);
   }
 

@@ -267,6 +267,17 @@ class MessageCodecTest {
   }
 
   @Test
+  @DisplayName("an object key as long as a value may be is accepted, as the SDKs do (Jackson's own limit is 50,000 characters)")
+  void longObjectKey() throws Exception {
+    String key = "k".repeat(60_000);
+    ClientMessage.Push p = (ClientMessage.Push) decode(push("{\"" + key + "\":1}"));
+    assertNull(p.rejects().get(0));
+    assertTrue(p.deltas().get(0).value().has(key));
+    JsonNode tree = assertInstanceOf(JsonNode.class, Json.MAPPER.readTree("{\"" + key + "\":1}"), "the tree decoder too");
+    assertTrue(tree.has(key));
+  }
+
+  @Test
   @DisplayName("1000 deltas in a push are accepted, 1001 are too_large")
   void deltasPerPushAtDefault() throws ProtocolException {
     String delta = "{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\",\"value\":1,\"ts\":\"" + TS + "\"}";
@@ -397,6 +408,8 @@ class MessageCodecTest {
         {"\"deltas\":[", "\"deltas\":7,\"x\":[", "deltas: "},
         {"{\"col\":\"c\",\"id\":\"i\",\"attr\":\"a\"", "{\"col\":\"c\",\"id\":\"\",\"attr\":\"a\"", "id: "},
         {"\"value\":\"u\"", "\"value\":\"\\ud800\"", "value: unpaired surrogate"},
+        // a $deleted that is not a boolean: readers and the purge would disagree on whether it destroys
+        {"\"attr\":\"$owner\",\"value\":\"u\"", "\"attr\":\"$deleted\",\"value\":1", "value: $deleted must be"},
         {"\"ts\":\"" + TS + "\",\"seq\":11", "\"ts\":\"t1\",\"seq\":11", "ts: "}}) {
       String bad = frame.replace(fault[0], fault[1]);
       JsonNode m = Json.MAPPER.readTree(bad);

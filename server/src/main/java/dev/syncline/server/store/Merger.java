@@ -156,7 +156,7 @@ final class Merger {
       flags |= REMOVED;
       n.tombstones++;
     }
-    if (d.attr().equals(Delta.DELETED) && d.value().asBoolean()) flags |= DESTROYS;
+    if (d.attr().equals(Delta.DELETED) && d.value().isBoolean() && d.value().booleanValue()) flags |= DESTROYS; // as Visibility reads it
     t.registers.put(txn, new ArrayByteIterable(e.registerKey), Layout.registerValue(seq, flags, e.hash, d.ts()));
     // seqs only grow: putRight appends to the B-tree's last page instead of searching for the place
     t.log.putRight(txn, LongBinding.longToEntry(seq), Layout.logValue(e.registerKey, json));
