@@ -122,6 +122,7 @@ final class DigestCheck {
     if (a == null || !m.path("rid").isIntegralNumber() || m.path("rid").longValue() != a.rid()) return;
     asked = null;
     String db = a.db();
+    link.refuseLocal(db, deltas);
     BitSet buckets = a.buckets();
     // the database was destroyed here since the page was asked for: nothing to repair
     if (link.replication().store().database(db).isEmpty() || !link.admit(deltas)) {

@@ -207,6 +207,7 @@ final class FeedSink {
     if (!m.db().equals(f.db)) throw new IllegalArgumentException("db: " + m.db() + " is not subscription " + m.sid() + "'s " + f.db);
     long seq = frameSeq(f, m.seq());
     List<Delta> deltas = m.deltas();
+    link.refuseLocal(f.db, deltas);
     if (!link.admit(deltas)) return;
     f.peerHead = Math.max(f.peerHead, seq);
     Frame frame = new Frame(f, f.epoch, seq, false);

@@ -216,6 +216,18 @@ final class PeerLink implements Replication.LinkHandle {
     return true;
   }
 
+  /**
+   * A correct peer never sends a delta of this server's local collections (its own secrets, such
+   * as the token signing key): one drops the link.
+   */
+  void refuseLocal(String db, java.util.List<dev.syncline.protocol.Delta> deltas) {
+    var local = replication.localCollections(db);
+    if (local.isEmpty()) return;
+    for (var d : deltas) {
+      if (local.contains(d.col())) throw new IllegalArgumentException("col: " + d.col() + " of " + db + " is each server's own");
+    }
+  }
+
   /** The peer sent a delta too far ahead of this server's clock: drop the link, dial again later. */
   void clockAhead(String ts) {
     log.warn("link to {}: a delta stamped {} is more than {} ms ahead of this server's clock; not applied, retrying later",

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.server.testing.Cluster;
 import dev.syncline.server.testing.ClusterNode;
 import dev.syncline.server.testing.Deltas;
+import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
 import java.time.Duration;
 import org.junit.jupiter.api.DisplayName;
@@ -309,6 +310,32 @@ class LinkTest {
       assertEquals(java.util.Map.of(), a.registers("app"), "nothing was stored");
       try (WsClient writer = a.connect("writer-a")) {
         assertEquals("ack", writer.request(push("app", delta("c", "w1", "v", 4, now(0, "writer-a")))).path("type").asText());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a peer's change of this server's own secrets (the token signing key) fails the link, in a feed or a repair page")
+  void peerCannotWriteLocalCollections() {
+    // pings far apart: the link is dropped for the frame, not because this fake peer does not ping
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      String before;
+      try (WsClient anyone = a.connect("before")) {
+        before = anyone.request(WsClient.obj("login").put("username", "admin").put("password", TestServer.ADMIN_PASSWORD))
+            .path("token").asText();
+      }
+      String key = "{\"col\":\"secrets\",\"id\":\"jwt\",\"attr\":\"key\",\"value\":\"the peer's key\",\"ts\":\"" + now(0, "srv-x") + "\"}";
+      try (WsClient peer = connectAsPeer(a, "srv-x", "s1")) {
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s0\",\"db\":\"$system\",\"epoch\":\"e0\",\"head\":1,\"createdAt\":1}");
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[" + key + "]}");
+        peer.awaitClose();
+        assertTrue(peer.receivedOfType("feed.ack").isEmpty(), "applied: " + peer.receivedOfType("feed.ack"));
+      }
+      try (WsClient later = WsClient.connect(a.port())) {
+        JsonNode welcome = later.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "later").put("token", before));
+        assertEquals("admin", welcome.path("user").path("id").asText(), "a token signed before is still good: " + welcome);
       }
     }
   }
