@@ -172,7 +172,8 @@ public final class Subscription {
     setState(State.CLOSED);
     closed = true;
     dropPending();
-    registry.readTurns().leave(outlet, this);
+    // a read in flight keeps the turn until it ends (passOn then): else a sub/unsub loop runs many reads at once
+    if (!reading) registry.readTurns().leave(outlet, this);
     registry.remove(this);
     hub.removed();
   }

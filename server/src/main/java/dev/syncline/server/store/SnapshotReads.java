@@ -46,9 +46,14 @@ final class SnapshotReads {
       long seq = afterSeq;
       int bytes = 0;
       boolean more = false;
+      int scanned = 0;
       try (Cursor c = t.log.openCursor(txn)) {
         boolean has = c.getSearchKeyRange(LongBinding.longToEntry(afterSeq + 1)) != null;
         while (has) {
+          if (++scanned > maxScanned(maxDeltas)) {
+            more = true; // entries it may not see: the page ends here, possibly empty, and the next one goes on
+            break;
+          }
           ByteIterable v = c.getValue();
           long at = LongBinding.entryToLong(c.getKey());
           if ((colPrefixes == null || Layout.logMatchesAny(v, colPrefixes)) && isCurrent(t, txn, at, v, checkEvery)
@@ -71,6 +76,17 @@ final class SnapshotReads {
       return new ChangePage(out, seq, more, info.head(), info.purgedThrough());
     });
   }
+
+  /**
+   * Log entries one page looks at: a reader who may see few of them (a collection that is not
+   * there, an owner's documents in a large database) would otherwise scan the whole log in one
+   * read, holding a catch-up thread and a snapshot, as often as it subscribes.
+   */
+  static int maxScanned(int maxDeltas) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(MIN_SCANNED, maxDeltas * 8L));
+  }
+
+  static final int MIN_SCANNED = 4096;
 
   /**
    * Runs a read of {@code t}'s log in a snapshot; when a sweep committed meanwhile, once more

@@ -118,7 +118,9 @@ public interface Store extends AutoCloseable {
   /**
    * Up to {@code maxDeltas} changes, and at most {@code maxBytes} of them (a change larger than
    * that goes alone), with seq above {@code afterSeq},
-   * in seq order, of the given collections (null: all), read from one snapshot.
+   * in seq order, of the given collections (null: all), read from one snapshot. A page looks at
+   * a bounded number of log entries, so one of a reader who may see few of them can be short,
+   * or empty, and still have {@code more}.
    */
   ChangePage changesSince(String db, Set<String> cols, ReadFilter filter, long afterSeq, int maxDeltas, int maxBytes);
 

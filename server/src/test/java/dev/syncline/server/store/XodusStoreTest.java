@@ -168,6 +168,30 @@ class XodusStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("a page looks at a bounded number of log entries: a reader who may see none of them gets empty pages that go on, "
+      + "not one read of the whole log")
+  void pageScansABoundedPartOfTheLog() {
+    int entries = SnapshotReads.MIN_SCANNED * 2 + 100;
+    List<Delta> deltas = new ArrayList<>();
+    for (int i = 0; i < entries; i++) deltas.add(new Delta("seen", "d" + i, "v", IntNode.valueOf(i), ts(i)));
+    store.commit(List.of(WriteBatch.of("db", deltas)));
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("last", "d", "v", IntNode.valueOf(1), ts(entries))))));
+
+    List<ChangePage> pages = new ArrayList<>();
+    long cursor = 0;
+    do {
+      pages.add(store.changesSince("db", Set.of("last"), cursor, 100, Integer.MAX_VALUE));
+      assertTrue(pages.get(pages.size() - 1).seq() > cursor, "each page moves the cursor");
+      cursor = pages.get(pages.size() - 1).seq();
+    } while (pages.get(pages.size() - 1).more());
+    assertEquals(3, pages.size(), "pages of " + SnapshotReads.MIN_SCANNED + " entries looked at");
+    assertEquals(SnapshotReads.MIN_SCANNED, pages.get(0).seq());
+    assertTrue(pages.get(0).deltas().isEmpty() && pages.get(1).deltas().isEmpty());
+    assertEquals(1, pages.get(2).deltas().size(), "the one change it may see");
+    assertEquals(entries + 1, pages.get(2).seq());
+  }
+
+  @Test
   @DisplayName("tombstones and destroyed documents older than the cutoff are purged; the purge point moves; newer data stays")
   void purge() {
     long old = 1_700_000_000_000L;
