@@ -5,9 +5,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -19,8 +21,11 @@ import java.util.concurrent.ConcurrentHashMap;
 final class Quorum {
   /** What each peer confirmed: peer → db → (epoch, seq). */
   private final Map<String, Map<String, Confirmed>> confirmed = new ConcurrentHashMap<>();
-  /** Guarded by itself. */
-  private final List<Waiter> waiters = new ArrayList<>();
+  /**
+   * Waiting pushes by database, then by seq: a confirmation through seq {@code s} looks only at
+   * those at or below it, and a timeout removes its own in log time. Guarded by itself.
+   */
+  private final Map<String, TreeMap<Long, List<Waiter>>> waiters = new HashMap<>();
   private final Vertx vertx;
 
   record Confirmed(String epoch, long seq) {}
@@ -67,7 +72,7 @@ final class Quorum {
     Waiter waiter = new Waiter(db, epoch, seq, w, Vertx.currentContext());
     synchronized (waiters) {
       // published with its timer: a confirmation on another thread cancels this timer, never another
-      waiters.add(waiter);
+      waiters.computeIfAbsent(db, d -> new TreeMap<>()).computeIfAbsent(seq, q -> new ArrayList<>(1)).add(waiter);
       waiter.timer = vertx.setTimer(timeoutMs, id -> {
         if (remove(waiter)) complete(waiter, holders(db, epoch, seq));
       });
@@ -86,13 +91,19 @@ final class Quorum {
     confirmed.computeIfAbsent(peer, p -> new ConcurrentHashMap<>()).put(db, new Confirmed(epoch, seq));
     List<Waiter> done = new ArrayList<>();
     synchronized (waiters) {
-      for (Iterator<Waiter> it = waiters.iterator(); it.hasNext(); ) {
-        Waiter w = it.next();
-        if (w.db.equals(db) && holders(w.db, w.epoch, w.seq) >= w.w) {
-          it.remove();
-          done.add(w);
-        }
+      TreeMap<Long, List<Waiter>> bySeq = waiters.get(db);
+      if (bySeq == null) return;
+      // only pushes at or below seq can have gained a holder
+      for (Iterator<List<Waiter>> at = bySeq.headMap(seq, true).values().iterator(); at.hasNext(); ) {
+        List<Waiter> same = at.next();
+        same.removeIf(w -> {
+          boolean held = holders(w.db, w.epoch, w.seq) >= w.w;
+          if (held) done.add(w);
+          return held;
+        });
+        if (same.isEmpty()) at.remove();
       }
+      if (bySeq.isEmpty()) waiters.remove(db);
     }
     for (Waiter w : done) {
       vertx.cancelTimer(w.timer);
@@ -113,7 +124,12 @@ final class Quorum {
 
   private boolean remove(Waiter w) {
     synchronized (waiters) {
-      return waiters.remove(w);
+      TreeMap<Long, List<Waiter>> bySeq = waiters.get(w.db);
+      List<Waiter> same = bySeq == null ? null : bySeq.get(w.seq);
+      if (same == null || !same.remove(w)) return false;
+      if (same.isEmpty()) bySeq.remove(w.seq);
+      if (bySeq.isEmpty()) waiters.remove(w.db);
+      return true;
     }
   }
 

@@ -21,6 +21,7 @@ import dev.syncline.server.hub.Subscription;
 import dev.syncline.server.replication.Replication;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Json;
+import dev.syncline.protocol.Merge;
 import io.vertx.core.Future;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.CommittedDelta;
@@ -338,7 +339,7 @@ public final class Session {
     int held = acceptedCount;
     services.committer().push(push.db(), accepted, caller.user(), services.auth().writeGuard(caller, push.db()))
         .onSuccess(outcome -> takeInStoredTimes(outcome, screened.latest())) // before the ack, which the handlers below send
-        .compose(outcome -> w <= 1 || outcome.missing() ? Future.succeededFuture(new Held(outcome, w))
+        .compose(outcome -> w <= 1 || outcome.missing() || !holdsAny(outcome) ? Future.succeededFuture(new Held(outcome, w))
             : replication.awaitQuorum(push.db(), outcome.head(), w).map(servers -> new Held(outcome, servers)))
         .onComplete(ar -> {
       answered(held, chars);
@@ -502,6 +503,15 @@ public final class Session {
   /** Whether a timestamp's ORIGIN is this connection's clientId: a client writes only as itself. */
   private boolean isOwnOrigin(String ts) {
     return ts.length() == 19 + clientId.length() && ts.startsWith(clientId, 19);
+  }
+
+  /**
+   * Whether the push left anything for other servers to hold: a delta applied, or one stored
+   * before (a retry after quorum_timeout waits again). All refused or superseded: nothing to wait for.
+   */
+  private static boolean holdsAny(BatchOutcome outcome) {
+    for (Merge.Outcome o : outcome.outcomes()) if (o == Merge.Outcome.APPLIED || o == Merge.Outcome.DUPLICATE) return true;
+    return false;
   }
 
   /** A database as clients see it: one a peer brought is not here until its policy is (see Replication#awaitingPolicy). */

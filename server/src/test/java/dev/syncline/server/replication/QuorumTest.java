@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.server.testing.Cluster;
 import dev.syncline.server.testing.ClusterNode;
+import dev.syncline.server.testing.Deltas;
 import dev.syncline.server.testing.Replica;
 import dev.syncline.server.testing.WsClient;
 import java.time.Duration;
@@ -59,6 +60,23 @@ class QuorumTest {
         Cluster.await(() -> hub.registers("app").containsKey(Replica.key("c", "late", "v")), WITHIN, () -> "the write to replicate");
         JsonNode again = w.request(p.deepCopy());
         assertEquals("duplicate", again.path("results").get(0).asText(), again.toString());
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a push that stored nothing (every delta superseded) is answered at once, not held for servers to hold nothing")
+  void nothingStoredIsNotHeld() {
+    // a quorum wait far longer than a request waits for its answer
+    try (Cluster star = Cluster.star(1, false, cfg -> cfg.quorumTimeoutMs = 120_000)) {
+      star.awaitLinksLive(WITHIN);
+      ClusterNode spoke = star.node(1);
+      star.proxy(1, 0).stall();
+      try (WsClient w = spoke.connect("w")) {
+        long ms = System.currentTimeMillis();
+        assertEquals("applied", w.request(push("app", delta("c", "d", "v", 2, Deltas.ts(ms, 5, "w")))).path("results").get(0).asText());
+        JsonNode older = w.request(push("app", delta("c", "d", "v", 1, Deltas.ts(ms, 0, "w"))).put("w", 2));
+        assertEquals("superseded", older.path("results").get(0).asText(), older.toString());
       }
     }
   }
