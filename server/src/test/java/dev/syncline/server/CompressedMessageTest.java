@@ -31,8 +31,16 @@ class CompressedMessageTest {
   }
 
   private static WsClient compressing() {
-    return WsClient.connect(server.port(), new WebSocketClientOptions().setTryUsePerMessageCompression(true)
-        .setMaxMessageSize(64 << 20).setMaxFrameSize(64 << 20));
+    return agreed(WsClient.connect(server.port(), new WebSocketClientOptions().setTryUsePerMessageCompression(true)
+        .setMaxMessageSize(64 << 20).setMaxFrameSize(64 << 20)));
+  }
+
+  /** The connection, once it is sure the server agreed to compress: else a large message would test nothing of it. */
+  private static WsClient agreed(WsClient c) {
+    String extensions = c.handshakeHeader("sec-websocket-extensions");
+    org.junit.jupiter.api.Assertions.assertTrue(extensions != null && extensions.contains("permessage-deflate"),
+        "compression not agreed: " + extensions);
+    return c;
   }
 
   private static String pingOfSize(int bytes) {
@@ -67,8 +75,8 @@ class CompressedMessageTest {
     java.nio.file.Path data = java.nio.file.Files.createTempDirectory("syncline-bomb");
     try (var process = dev.syncline.server.testing.ServerProcess.start(data, "{\"compression\":true}", "-Xmx64m",
         "-XX:MaxDirectMemorySize=64m")) {
-      try (WsClient bomb = WsClient.connect(process.port(), new WebSocketClientOptions().setTryUsePerMessageCompression(true)
-          .setMaxMessageSize(512 << 20).setMaxFrameSize(512 << 20))) {
+      try (WsClient bomb = agreed(WsClient.connect(process.port(), new WebSocketClientOptions().setTryUsePerMessageCompression(true)
+          .setMaxMessageSize(512 << 20).setMaxFrameSize(512 << 20)))) {
         bomb.hello("bomb");
         bomb.sendRaw(pingOfSize(256 << 20)); // one letter: about 256 KB on the wire
         assertEquals(1009, bomb.awaitClose());

@@ -429,12 +429,14 @@ class AdminAuthTest {
   void lastAdminRace() {
     try (TestServer s = TestServer.start()) {
       AuthTesting.adminOk(s, "user.create", userArgs("admin2", "password-of-admin2", "admin"));
-      try (WsClient c = s.connectAs("racer", "admin", TestServer.ADMIN_PASSWORD)) {
-        c.sendWithRid(admin("user.update", args().put("username", "admin2").put("disabled", true)));
-        long second = c.sendWithRid(admin("user.update", args().put("username", "admin").put("disabled", true)));
-        c.until(() -> c.isClosed() || c.received().stream().anyMatch(m -> m.path("rid").asLong() == second), "both answers");
+      // each admin on a connection of its own, so the two changes really race (one connection's run one after the other)
+      try (WsClient one = s.connectAs("racer-1", "admin", TestServer.ADMIN_PASSWORD);
+          WsClient two = s.connectAs("racer-2", "admin2", "password-of-admin2")) {
+        long first = one.sendWithRid(admin("user.update", args().put("username", "admin2").put("disabled", true)));
+        long second = two.sendWithRid(admin("user.update", args().put("username", "admin").put("disabled", true)));
+        one.until(() -> one.isClosed() || answered(one, first), "admin's answer");
+        two.until(() -> two.isClosed() || answered(two, second), "admin2's answer");
       }
-      AuthTesting.sleep(200);
       boolean adminWorks;
       boolean admin2Works;
       try (WsClient c = s.connect("check")) {
@@ -442,6 +444,11 @@ class AdminAuthTest {
         admin2Works = type(c.request(login("admin2", "password-of-admin2"))).equals("token");
       }
       assertTrue(adminWorks || admin2Works, "neither admin can sign in any more");
+      assertTrue(adminWorks != admin2Works, "one of the two changes was refused, not both: " + adminWorks + ", " + admin2Works);
     }
+  }
+
+  private static boolean answered(WsClient c, long rid) {
+    return c.received().stream().anyMatch(m -> m.path("rid").asLong() == rid);
   }
 }

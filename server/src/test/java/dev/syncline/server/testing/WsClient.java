@@ -62,6 +62,11 @@ public final class WsClient implements AutoCloseable {
     return new WsClient(client, ws);
   }
 
+  /** A header of the server's handshake answer (e.g. the extensions it agreed to), or null. */
+  public String handshakeHeader(String name) {
+    return ws.headers() == null ? null : ws.headers().get(name);
+  }
+
   public static Vertx vertx() {
     return VERTX;
   }
@@ -95,19 +100,41 @@ public final class WsClient implements AutoCloseable {
   private volatile boolean recording = true;
   private final java.util.Set<Long> awaited = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /**
+   * The first failure on the client's event loop (a frame that is not JSON, a listener's assertion):
+   * thrown to the test by the next wait or by {@link #close}, since Vert.x would only log it.
+   */
+  private volatile Throwable failure;
+
   private void onText(String text) {
     JsonNode msg;
     try {
       msg = Json.MAPPER.readTree(text);
     } catch (Exception e) {
-      throw new AssertionError("server sent invalid JSON: " + text, e);
+      failed(new AssertionError("server sent invalid JSON: " + text, e));
+      return;
     }
-    Consumer<JsonNode> l = listener;
-    if (l != null) l.accept(msg);
-    synchronized (this) {
-      if (recording || awaited.remove(msg.path("rid").asLong(-1))) received.add(msg);
-      notifyAll();
+    try {
+      Consumer<JsonNode> l = listener;
+      if (l != null) l.accept(msg);
+    } catch (RuntimeException | AssertionError e) {
+      failed(e);
+    } finally {
+      synchronized (this) {
+        if (recording || awaited.remove(msg.path("rid").asLong(-1))) received.add(msg);
+        notifyAll();
+      }
     }
+  }
+
+  private synchronized void failed(Throwable e) {
+    if (failure == null) failure = e;
+    notifyAll();
+  }
+
+  private void throwFailure() {
+    Throwable f = failure;
+    if (f != null) throw new AssertionError("on the client's event loop: " + f, f);
   }
 
   public static ObjectNode obj(String type) {
@@ -234,6 +261,7 @@ public final class WsClient implements AutoCloseable {
   }
 
   private void waitUntil(long deadline, String what) {
+    throwFailure();
     long left = deadline - System.nanoTime();
     if (left <= 0) throw new AssertionError("timed out waiting for " + what, new TimeoutException());
     try {
@@ -253,5 +281,6 @@ public final class WsClient implements AutoCloseable {
   public void close() {
     if (closeStatus == null) ws.close().await();
     client.close();
+    throwFailure();
   }
 }
