@@ -129,8 +129,14 @@ public final class HttpVerticle extends VerticleBase {
     // no file uploads: by default Vert.x keeps each uploaded file in ./file-uploads for good
     router.post("/auth/login").handler(BodyHandler.create(false).setBodyLimit(LOGIN_BODY_LIMIT)).handler(this::refuseUntilAttached)
         .handler(this::login)
-        .failureHandler(rc -> problem(rc, rc.statusCode() == 413 ? 413 : 400, ErrorCode.BAD_REQUEST,
-            rc.statusCode() == 413 ? "the body is larger than " + LOGIN_BODY_LIMIT + " bytes" : "a bad request", null));
+        .failureHandler(rc -> {
+          if (rc.statusCode() == 413) problem(rc, 413, ErrorCode.BAD_REQUEST, "the body is larger than " + LOGIN_BODY_LIMIT + " bytes", null);
+          else if (rc.statusCode() == 400) problem(rc, 400, ErrorCode.BAD_REQUEST, "a bad request", null);
+          else { // a fault of ours, not the request's
+            log.error("POST /auth/login failed", rc.failure());
+            problem(rc, 500, ErrorCode.INTERNAL, "sign-in failed", null);
+          }
+        });
     router.getWithRegex("/admin").handler(rc -> rc.redirect("/admin/")); // its modules are imported relative to /admin/
     router.route("/admin/*").handler(HttpVerticle::adminHeaders);
     router.route("/admin/sdk/*").handler(StaticHandler.create(BUNDLED_WEB_ROOT + "/sdk").setCachingEnabled(false));
@@ -276,18 +282,23 @@ public final class HttpVerticle extends VerticleBase {
    * {@code login} message, for clients that want a token before opening a socket. 200 with
    * {@code {token, expiresAt, user}}; 400, 401 or 429 with {@code {code, message, retryAfterMs?}}.
    */
+  private static boolean hasLoneSurrogate(String s) {
+    return s.codePoints().anyMatch(cp -> cp >= Character.MIN_SURROGATE && cp <= Character.MAX_SURROGATE); // a pair is one code point
+  }
+
   private void login(RoutingContext rc) {
-    JsonObject body;
+    com.fasterxml.jackson.databind.JsonNode body;
     try {
-      body = rc.body().asJsonObject();
-    } catch (RuntimeException e) {
+      // the protocol's own reader, as for the login message: a duplicate key is refused, not the last one taken
+      body = rc.body().buffer() == null ? null : dev.syncline.protocol.Json.MAPPER.readTree(rc.body().buffer().getBytes());
+    } catch (java.io.IOException | RuntimeException e) {
       body = null;
     }
-    Object username = body == null ? null : body.getValue("username");
-    Object password = body == null ? null : body.getValue("password");
-    // lengths in characters (code points), as the login message counts them
-    if (!(username instanceof String u) || !(password instanceof String p) || u.isEmpty() || p.isEmpty()
-        || u.codePointCount(0, u.length()) > 256 || p.codePointCount(0, p.length()) > 1024) {
+    String u = body != null && body.path("username").isTextual() ? body.path("username").textValue() : null;
+    String p = body != null && body.path("password").isTextual() ? body.path("password").textValue() : null;
+    // lengths in characters (code points), as the login message counts them; no lone surrogates, as there
+    if (u == null || p == null || u.isEmpty() || p.isEmpty() || u.codePointCount(0, u.length()) > 256
+        || p.codePointCount(0, p.length()) > 1024 || hasLoneSurrogate(u) || hasLoneSurrogate(p)) {
       problem(rc, 400, ErrorCode.BAD_REQUEST, "a JSON object with username (1 to 256) and password (1 to 1024)", null);
       return;
     }
