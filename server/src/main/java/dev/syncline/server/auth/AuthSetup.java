@@ -40,6 +40,7 @@ public final class AuthSetup {
     }
   }
 
+  /** {@code roles} null: not declared (none for a new user; an existing one keeps its own). */
   public record SeedUser(String username, String password, List<String> roles) {}
 
   /**
@@ -94,7 +95,7 @@ public final class AuthSetup {
       writes.addAll(system.createUser("admin", seed.hash("admin", password), List.of(Caller.ADMIN_ROLE), null));
     }
     for (SeedUser u : seed.users()) {
-      if (!Policy.NAME.matcher(u.username()).matches() || !u.roles().stream().allMatch(r -> Policy.NAME.matcher(r).matches())) {
+      if (!Policy.NAME.matcher(u.username()).matches() || (u.roles() != null && !u.roles().stream().allMatch(r -> Policy.NAME.matcher(r).matches()))) {
         throw new IllegalArgumentException("users: " + u.username() + ": user and role names are 1 to 64 of [A-Za-z0-9_.@-]");
       }
       Directory.User existing = dir.user(u.username());
@@ -103,8 +104,8 @@ public final class AuthSetup {
         log.warn("users: {} was deleted; it is not created again (remove it from the configuration)", u.username());
       } else if (existing == null) {
         Auth.checkPassword(u.password());
-        writes.addAll(system.createUser(u.username(), seed.hash(u.username(), u.password()), u.roles(), null));
-      } else if (!existing.roles().equals(new java.util.HashSet<>(u.roles()))) {
+        writes.addAll(system.createUser(u.username(), seed.hash(u.username(), u.password()), u.roles() == null ? List.of() : u.roles(), null));
+      } else if (u.roles() != null && !existing.roles().equals(new java.util.HashSet<>(u.roles()))) {
         writes.addAll(system.updateUser(u.username(), null, u.roles(), null, null));
       }
     }

@@ -102,16 +102,21 @@ public final class ServerConfig {
    */
   public JsonNode newDatabasePolicy;
 
-  /** Users ensured at start-up: {@code [{"username", "password", "roles": [...]}]}; existing ones keep their password. */
+  /**
+   * Users ensured at start-up: {@code [{"username", "password", "roles": [...]}]}; existing ones keep
+   * their password; {@code roles}, when given, are enforced at every start (without it, an existing
+   * user keeps the roles admins gave it).
+   */
   public List<UserSpec> users = new ArrayList<>();
 
   /** Failed sign-ins for one username before it is locked out, for a time that doubles with each further failure. Default 5. */
   public int loginFailuresPerUser = 5;
 
   /**
-   * Behind a reverse proxy: take the client's address (for the per-address sign-in lock-out)
-   * from the first entry of {@code X-Forwarded-For} instead of the socket. Only with a proxy that
-   * sets that header, or clients could choose their address. Default false.
+   * Behind a reverse proxy: take the client's address (for the per-address sign-in lock-out and
+   * sign-up budget) from the last entry of {@code X-Forwarded-For}, the one the proxy added,
+   * instead of the socket. Only with a proxy that sets that header, or clients could choose their
+   * address. Default false.
    */
   public boolean trustProxy = false;
 
@@ -439,14 +444,15 @@ public final class ServerConfig {
   public static final class UserSpec {
     public String username;
     public String password;
-    public List<String> roles = new ArrayList<>();
+    /** Enforced at every start when given; absent (null): none for a new user, and an existing one keeps what admins gave it. */
+    public List<String> roles;
 
     public UserSpec() {}
 
     public UserSpec(String username, String password, List<String> roles) {
       this.username = username;
       this.password = password;
-      this.roles = new ArrayList<>(roles);
+      this.roles = roles == null ? null : new ArrayList<>(roles);
     }
   }
 }

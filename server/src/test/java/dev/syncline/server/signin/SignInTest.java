@@ -349,6 +349,21 @@ class SignInTest {
   }
 
   @Test
+  @DisplayName("a configured user without roles keeps the roles an admin gave it across a restart; one with roles gets them back")
+  void configuredRolesOnlyWhenGiven() {
+    try (TestServer s = TestServer.start(c -> {
+      c.users.add(new ServerConfig.UserSpec("kept", "kept-password-1", null));
+      c.users.add(new ServerConfig.UserSpec("declared", "declared-password-1", List.of("viewer")));
+    })) {
+      adminOk(s, "user.update", userArgs("kept", null, "editor"));
+      adminOk(s, "user.update", userArgs("declared", null, "editor"));
+      s.restart();
+      assertTrue(users(s).contains("kept[editor]"), "an admin's roles stay: " + users(s));
+      assertTrue(users(s).contains("declared[viewer]"), "declared roles are enforced: " + users(s));
+    }
+  }
+
+  @Test
   @DisplayName("signup is forbidden when the server does not enable it, and creates nothing")
   void signupOff() {
     try (TestServer off = TestServer.start()) {
@@ -471,7 +486,10 @@ class SignInTest {
         "{\"username\":1,\"password\":\"x\"}", "{\"username\":\"mia\",\"password\":null}",
         "{\"username\":\"mia\",\"password\":[\"x\"]}", "{\"username\":\"\",\"password\":\"x\"}",
         "{\"username\":\"mia\",\"password\":\"\"}", "{\"username\":\"mia\",\"password\":\"x\"",
-        loginBody("m".repeat(257), "x"), loginBody("mia", "p".repeat(1025)));
+        loginBody("m".repeat(257), "x"), loginBody("mia", "p".repeat(1025)),
+        // what the login message refuses too: a duplicate key (not the last one taken), a lone surrogate
+        "{\"username\":\"x\",\"username\":\"mia\",\"password\":\"" + pw("mia") + "\"}",
+        "{\"username\":\"mia\\ud800\",\"password\":\"x\"}");
     for (String b : bodies) {
       HttpResponse<String> r = postLogin(server.port(), b);
       assertEquals(400, r.statusCode(), "body " + b + " → " + r.body());
