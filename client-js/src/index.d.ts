@@ -175,7 +175,7 @@ export interface Collection {
   /** The visible documents, sorted by id. */
   all(): Doc[];
   /** The visible documents matching `filter`, sorted by id. */
-  find(filter: Filter): Doc[];
+  find(filter?: Filter): Doc[];
   /** Calls `listener` at once and whenever the result changes; returns a function that stops it. */
   live(filter: Filter, listener: (docs: Doc[]) => void): () => void;
 }
@@ -285,10 +285,14 @@ export function memoryStore(): Store;
 export function indexedDbStore(name: string, options?: { indexedDB?: unknown; IDBKeyRange?: unknown }): Store;
 
 export class SynclineError extends Error {
+  constructor(code: string, message: string,
+    details?: { db?: string; col?: string; id?: string; attr?: string; retryAfterMs?: number; serverTime?: number });
   /** A protocol code, or the SDK's own: 'storage', 'protocol', 'offline' (login without a connection). */
   readonly code: string;
   /** With 'rate_limited' and 'overloaded': when to try again, in ms. */
   readonly retryAfterMs?: number;
+  /** With 'clock_skew': the server's clock, in epoch ms. */
+  readonly serverTime?: number;
   readonly db?: string;
   readonly col?: string;
   readonly id?: string;
@@ -346,5 +350,6 @@ export const DEFAULT_LIMITS: Readonly<Limits>;
 export function checkDelta(delta: unknown, limits?: Limits): null | { code: 'bad_request' | 'too_large'; message: string };
 export function isDatabaseName(name: unknown): boolean;
 export function encodeClient(message: { type: string; rid?: string | number | null; [field: string]: unknown }): string;
+/** Null for a message type this SDK does not know; throws (an Error) for a frame that is not a readable server message. */
 export function decodeServer(text: string): { type: string; rid?: string | number; [field: string]: unknown } | null;
 export function ulidGenerator(now?: () => number): () => string;

@@ -359,7 +359,10 @@ function bindAccount(client) {
   client.on('auth', ({ user }) => renderAccount(user));
   client.on('error', (error) => {
     if (error.code === 'forbidden' && error.db === 'todo') {
-      openSignIn(error.col === undefined ? 'Sign in to see this list.' : 'Sign in to change this list.');
+      const what = error.col === undefined ? 'see' : 'change';
+      // signed in already: the user lacks the right, and may sign in as someone who has it
+      openSignIn(client.user ? `${client.user.id} may not ${what} this list. Sign in as someone who may.`
+        : `Sign in to ${what} this list.`);
     } else if (error.code === 'unauthenticated') {
       openSignIn('Your sign-in has expired. Sign in again.');
     }

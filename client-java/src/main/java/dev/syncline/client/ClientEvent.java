@@ -57,7 +57,7 @@ public final class ClientEvent<T> {
   /** {@code user}: who the connection is signed in as, or null. {@code time}: the server's clock. */
   public record Connected(String serverId, long time, UserInfo user) {}
 
-  /** 1001: the server is shutting down; 4000: no answer to a ping, or the connection did not open in time. */
+  /** 1001: the server is shutting down; 4000: no answer to a ping. Only a connection that was welcomed reports its end. */
   public record Disconnected(int code, String reason) {}
 
   /**
