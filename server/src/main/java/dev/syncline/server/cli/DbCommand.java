@@ -9,7 +9,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code db create|list|destroy} and {@code digest}, through a running server's admin ops. */
-@Command(name = "db", description = "Manage the databases of a running server.", mixinStandardHelpOptions = true)
+@Command(name = "db", description = "Manage the databases of a running server.", mixinStandardHelpOptions = true,
+    scope = picocli.CommandLine.ScopeType.INHERIT) // --help on each of its subcommands too
 final class DbCommand {
   @Command(name = "create", description = "Create a database (nothing happens if it exists, but a given policy is set).")
   int create(@Mixin Remote remote, @Parameters(paramLabel = "DB") String db,

@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code policy get|set}: a database's or collection's access policy, through admin ops. */
-@Command(name = "policy", description = "Read or change access policies on a running server.", mixinStandardHelpOptions = true)
+@Command(name = "policy", description = "Read or change access policies on a running server.", mixinStandardHelpOptions = true,
+    scope = picocli.CommandLine.ScopeType.INHERIT) // --help on each of its subcommands too
 final class PolicyCommand {
   @Command(name = "get", description = "Print the stored policy and the one in force.")
   int get(@Mixin Remote remote, @Parameters(paramLabel = "DB") String db,

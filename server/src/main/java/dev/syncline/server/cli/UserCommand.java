@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code user add|list|disable|enable|passwd|roles}, through a running server's admin ops. */
-@Command(name = "user", description = "Manage the users of a running server.", mixinStandardHelpOptions = true)
+@Command(name = "user", description = "Manage the users of a running server.", mixinStandardHelpOptions = true,
+    scope = picocli.CommandLine.ScopeType.INHERIT) // --help on each of its subcommands too
 final class UserCommand {
   static final String NEW_PASSWORD_ENV = "SYNCLINE_NEW_PASSWORD";
 

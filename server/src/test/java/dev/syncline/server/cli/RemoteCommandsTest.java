@@ -35,6 +35,17 @@ class RemoteCommandsTest {
   }
 
   @Test
+  @DisplayName("--help on a nested command (user add, db create, policy set) prints its usage and succeeds")
+  void helpOnNestedCommands() throws Exception {
+    for (String[] command : new String[][] {{"user", "add"}, {"db", "create"}, {"policy", "set"}}) {
+      Result help = Cli.run(Map.of(), command[0], command[1], "--help");
+      assertEquals(0, help.exit(), help.toString());
+      assertTrue(help.out().contains("Usage: syncline " + command[0] + " " + command[1]), help.toString());
+      assertTrue(help.out().contains("--help"), "lists --help itself: " + help);
+    }
+  }
+
+  @Test
   @DisplayName("user add, list, passwd, disable and enable change who can sign in")
   void users() throws Exception {
     Result add = Cli.run(with("SYNCLINE_NEW_PASSWORD", "first-password-1"), "user", "add", "carol", "--role", "editor");
