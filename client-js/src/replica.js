@@ -6,7 +6,7 @@
 
 import { decide } from './merge.js';
 import { visible } from './visibility.js';
-import { jsonEqual } from './values.js';
+import { jsonEqual, putOwn } from './values.js';
 
 const SEP = '\u0000'; // no db, col, id or attr may contain NUL, so keys can't collide
 
@@ -170,7 +170,7 @@ export class Replica {
       let after = null;
       if (attrs) {
         after = { id: s.id };
-        for (const [k, v] of Object.entries(attrs)) if (k !== 'id') after[k] = v;
+        for (const [k, v] of Object.entries(attrs)) if (k !== 'id') putOwn(after, k, v);
       }
       if (before === null ? after === null : after !== null && jsonEqual(before, after)) continue;
       s.view = after && Object.freeze(after);

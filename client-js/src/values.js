@@ -104,7 +104,7 @@ function prepared(v, depth = 0) {
   if (Array.isArray(v)) return v.map((item) => prepared(item, depth + 1));
   if (Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return v;
   const out = {};
-  for (const key of Object.keys(v)) out[key] = prepared(v[key], depth + 1);
+  for (const key of Object.keys(v)) putOwn(out, key, prepared(v[key], depth + 1)); // '__proto__' too
   return out;
 }
 
@@ -131,4 +131,13 @@ export function jsonEqual(a, b) {
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) if (!Object.hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false;
   return true;
+}
+
+/**
+ * Sets `key` on `obj` as an own data property, also for an attribute named `__proto__`, which a
+ * plain assignment would take as the object's prototype: the attribute would vanish from readers.
+ */
+export function putOwn(obj, key, value) {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }

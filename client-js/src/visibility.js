@@ -1,5 +1,7 @@
 // Which attributes of one document a reader sees (PROTOCOL.md §6).
 
+import { putOwn } from './values.js';
+
 /**
  * The visible attributes of a document whose registers are `registers` (a Map or an object from
  * attribute name to {value, ts}), or null when it is not visible.
@@ -22,8 +24,9 @@ export function visible(registers) {
   for (const [attr, { value, ts }] of entries) {
     if (attr === '$deleted' || value === null) continue;
     if (deletedAt !== null && !(ts > deletedAt)) continue;
-    doc[attr] = value;
+    putOwn(doc, attr, value);
     shown += 1;
   }
   return deletedAt !== null && shown === 0 ? null : doc;
 }
+

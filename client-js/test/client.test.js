@@ -25,6 +25,19 @@ describe('client, offline', () => {
     await client.close();
   });
 
+  it('an attribute named __proto__ is read back like any other, not taken as the view\'s prototype', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const doc = client.db('todo').col('c').doc('proto');
+    await doc.set(JSON.parse('{"__proto__":{"x":1},"title":"t","nested":{"__proto__":2}}'));
+    const view = doc.get();
+    assert.ok(Object.hasOwn(view, '__proto__'), JSON.stringify(view));
+    assert.deepEqual(view.__proto__, { x: 1 });
+    assert.equal(Object.getPrototypeOf(view), Object.prototype);
+    assert.deepEqual(JSON.parse(JSON.stringify(view)), JSON.parse(`{"id":"proto","__proto__":{"x":1},"title":"t","nested":{"__proto__":2}}`));
+    await client.close();
+  });
+
   it('a listener that writes: every listener sees the event it reacted to before the one its write made', async () => {
     const client = offlineClient();
     await client.ready;
