@@ -110,7 +110,9 @@ public final class MessageCodec {
     Decoder decoder = CLIENT_DECODERS.get(type.textValue());
     if (decoder == null) {
       String name = type.textValue();
-      String shown = name.length() <= SHOWN_TYPE_LENGTH ? name : name.substring(0, SHOWN_TYPE_LENGTH) + "…";
+      // cut between characters, never inside a surrogate pair (its half would garble the answer)
+      String shown = name.codePointCount(0, name.length()) <= SHOWN_TYPE_LENGTH ? name
+          : name.substring(0, name.offsetByCodePoints(0, SHOWN_TYPE_LENGTH)) + "…";
       throw ProtocolException.badRequest("type: unknown message type " + new TextNode(shown) + "; one of " + CLIENT_TYPES);
     }
     String fault = messageFault(obj);

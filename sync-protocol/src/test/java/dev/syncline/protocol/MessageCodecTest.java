@@ -267,6 +267,14 @@ class MessageCodecTest {
   }
 
   @Test
+  @DisplayName("a long unknown type is shown cut after 40 characters, never inside a surrogate pair")
+  void unknownTypeCutBetweenCharacters() {
+    String type = "a".repeat(39) + "\uD83D\uDE00" + "x".repeat(10);
+    ProtocolException e = refused("{\"type\":\"" + type + "\"}");
+    assertTrue(e.getMessage().contains("\"" + "a".repeat(39) + "\uD83D\uDE00…\""), e.getMessage());
+  }
+
+  @Test
   @DisplayName("an object key as long as a value may be is accepted, as the SDKs do (Jackson's own limit is 50,000 characters)")
   void longObjectKey() throws Exception {
     String key = "k".repeat(60_000);

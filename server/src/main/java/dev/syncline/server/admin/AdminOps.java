@@ -52,7 +52,7 @@ public final class AdminOps {
   private final Map<String, Op> ops = new HashMap<>();
 
   public AdminOps(Store store, Committer committer, Hub hub, Auth auth, Replication replication,
-      Supplier<Future<ObjectNode>> serverStats) {
+      Supplier<Future<ObjectNode>> serverStats, dev.syncline.protocol.Limits limits) {
     this.store = store;
     this.committer = committer;
     this.hub = hub;
@@ -60,7 +60,7 @@ public final class AdminOps {
     this.replication = replication;
     this.serverStats = serverStats;
     UserOps users = new UserOps(auth, committer);
-    PolicyOps policies = new PolicyOps(store, auth, committer);
+    PolicyOps policies = new PolicyOps(store, auth, committer, limits);
     adminOnly("db.create", this::createDatabase);
     adminOnly("db.destroy", this::destroyDatabase);
     adminOnly("db.list", (c, args) -> Future.succeededFuture(listDatabases()));

@@ -21,8 +21,11 @@ final class PolicyOps {
   private final Store store;
   private final Auth auth;
   private final Committer committer;
+  /** The names a client may write: a collection or document of any of them can be given a policy or an owner. */
+  private final dev.syncline.protocol.Limits limits;
 
-  PolicyOps(Store store, Auth auth, Committer committer) {
+  PolicyOps(Store store, Auth auth, Committer committer, dev.syncline.protocol.Limits limits) {
+    this.limits = limits;
     this.store = store;
     this.auth = auth;
     this.committer = committer;
@@ -62,8 +65,8 @@ final class PolicyOps {
   Future<JsonNode> setOwner(Caller caller, ObjectNode args) {
     String db = existingDb(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: reserved databases have no owners");
-    String col = requiredName(args, "col");
-    String id = requiredName(args, "id");
+    String col = requiredName(args, "col", limits.maxColLength());
+    String id = requiredName(args, "id", limits.maxIdLength());
     String owner = UserOps.text(args, "owner");
     if (!Policy.NAME.matcher(owner).matches()) throw new AdminException(ErrorCode.BAD_REQUEST, "owner: 1 to 64 of [A-Za-z0-9_.@-]");
     Delta d = new Delta(col, id, Delta.OWNER, TextNode.valueOf(owner), auth.system().tick());
@@ -85,15 +88,16 @@ final class PolicyOps {
     return db;
   }
 
-  private static String colArg(ObjectNode args) {
-    return args.hasNonNull("col") ? requiredName(args, "col") : null;
+  private String colArg(ObjectNode args) {
+    return args.hasNonNull("col") ? requiredName(args, "col", limits.maxColLength()) : null;
   }
 
-  private static String requiredName(ObjectNode args, String field) {
+  /** A collection or document name as a push takes it: 1 to {@code max} characters (code points), no NUL. */
+  private static String requiredName(ObjectNode args, String field, int max) {
     JsonNode n = args.get(field);
-    if (n == null || !n.isTextual() || n.textValue().isEmpty() || n.textValue().length() > 256
+    if (n == null || !n.isTextual() || n.textValue().isEmpty() || UserOps.characters(n.textValue()) > max
         || n.textValue().indexOf('\0') >= 0 || (field.equals("col") && n.textValue().startsWith("$"))) {
-      throw new AdminException(ErrorCode.BAD_REQUEST, field + ": required name of 1 to 256 characters");
+      throw new AdminException(ErrorCode.BAD_REQUEST, field + ": required name of 1 to " + max + " characters");
     }
     return n.textValue();
   }

@@ -124,9 +124,14 @@ final class UserOps {
     return out;
   }
 
+  /** Characters as the protocol counts them: code points, so an emoji is one. */
+  static int characters(String s) {
+    return s.codePointCount(0, s.length());
+  }
+
   static String text(ObjectNode args, String field) {
     JsonNode n = args.get(field);
-    if (n == null || !n.isTextual() || n.textValue().isEmpty() || n.textValue().length() > 1024) {
+    if (n == null || !n.isTextual() || n.textValue().isEmpty() || characters(n.textValue()) > 1024) {
       throw new AdminException(ErrorCode.BAD_REQUEST, field + ": required string of 1 to 1024 characters");
     }
     return n.textValue();
