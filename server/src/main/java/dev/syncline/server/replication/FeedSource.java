@@ -33,12 +33,14 @@ final class FeedSource {
   /** The peer asked for the feed, from its cursors ({@code {db: {epoch, seq}}}). */
   void onFeed(JsonNode cursors) {
     if (closed || !byDb.isEmpty()) return;
+    if (cursors != null && !cursors.isNull() && !cursors.isObject()) throw new IllegalArgumentException("cursors: not an object");
     // listening first: a database created while the others are opened is not missed
     stopListening = link.replication().hub().onDatabaseCreated(
         db -> link.context().runOnContext(v -> open(db, 0, null)));
     for (DatabaseInfo info : link.replication().store().databases()) {
       JsonNode c = cursors == null ? null : cursors.get(info.name());
-      open(info.name(), c == null ? 0 : c.path("seq").asLong(), c == null ? null : c.path("epoch").asText(null));
+      // what no server sends (a negative or fractional seq, an epoch that is not one) fails the link
+      open(info.name(), c == null ? 0 : PeerFields.count(c, "seq"), c == null ? null : PeerFields.token(c, "epoch"));
     }
   }
 

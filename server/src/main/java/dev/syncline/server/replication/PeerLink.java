@@ -121,14 +121,14 @@ final class PeerLink implements Replication.LinkHandle {
   }
 
   private void answerDigest(JsonNode m) {
-    String db = m.path("db").asText();
+    String db = PeerFields.db(m); // a name no server sends fails the link, as elsewhere
     var digest = replication.store().digest(db);
     if (digest.isEmpty()) return; // no such database here (yet): nothing to compare
     send(DigestCheck.digestAnswer(m.get("rid"), db, digest.get()));
   }
 
   private void answerRepair(JsonNode m) {
-    String db = m.path("db").asText();
+    String db = PeerFields.db(m);
     BitSet buckets = new BitSet();
     ArrayNode asked = Json.MAPPER.createArrayNode();
     for (JsonNode b : m.path("buckets")) {

@@ -272,9 +272,10 @@ class LinkTest {
   @Test
   @DisplayName("a peer's message with a field no server sends fails the link, and none of it is kept: bad database names, "
       + "a future createdAt, a seq going back, changes for another database than the subscription's, a lone surrogate, an ack past the head, "
-      + "a bucket number out of range")
+      + "a bucket number out of range, a bad database in digest.get or repair.get, a negative or fractional feed cursor")
   void peerFieldsChecked() {
-    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+    // pings far apart: a link is dropped for what it was sent, not because this fake peer does not ping
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
       c.startAll();
       ClusterNode a = c.node(0);
       long now = System.currentTimeMillis();
@@ -293,6 +294,10 @@ class LinkTest {
           {subscribedApp, "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":6,\"deltas\":[{\"col\":\"c\",\"id\":\"lone\","
               + "\"attr\":\"v\",\"value\":{\"k\":\"\\ud800x\"},\"ts\":\"" + now(1, "srv-x") + "\"}]}"},
           {"{\"type\":\"repair.get\",\"rid\":1,\"db\":\"app\",\"buckets\":[-1]}"},
+          {"{\"type\":\"repair.get\",\"rid\":1,\"db\":\"no such/db\",\"buckets\":[1]}"},
+          {"{\"type\":\"digest.get\",\"rid\":1,\"db\":7}"},
+          {"{\"type\":\"feed\",\"cursors\":{\"app\":{\"epoch\":\"e1\",\"seq\":-5}}}"},
+          {"{\"type\":\"feed\",\"cursors\":{\"app\":{\"epoch\":7,\"seq\":5}}}"},
           {"{\"type\":\"feed.ack\",\"db\":\"app\",\"epoch\":\"" + epochOf(a, "app") + "\",\"seq\":1000000,\"head\":0,\"headEpoch\":\"\"}"}}) {
         try (WsClient peer = connectAsPeer(a, "srv-x", "h" + nonce++)) {
           for (String message : hostile) peer.sendRaw(message);
