@@ -40,8 +40,16 @@ public final class Backups {
     deleteLeftovers();
   }
 
-  /** Makes a backup in a temporary file of the data folder; whoever gets it deletes it when done. */
+  /** A backup is being made or sent: each is a whole copy of the store on the data volume. */
+  private final java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * Makes a backup in a temporary file of the data folder, or returns null when one is being made
+   * or sent already (one at a time: requests that queued up could fill the disk). Whoever gets
+   * the file hands it to {@link #done} when it has been sent, or failed.
+   */
   public Future<Path> make() {
+    if (!running.compareAndSet(false, true)) return null;
     return worker.executeBlocking(() -> {
       Path tmp = Files.createTempFile(dataDir, TEMP_PREFIX, ".zip");
       try (OutputStream out = Files.newOutputStream(tmp); ZipOutputStream zip = new ZipOutputStream(out)) {
@@ -54,7 +62,18 @@ public final class Backups {
         throw e;
       }
       return tmp;
-    }, false);
+    }, false).onFailure(e -> running.set(false));
+  }
+
+  /** The backup {@code file} made by {@link #make} was sent (or could not be): it is deleted, and the next may be made. */
+  public void done(Path file) {
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      // a leftover, deleted at the next start
+    } finally {
+      running.set(false);
+    }
   }
 
   /** Temporary files of backups that a crash interrupted. */

@@ -346,14 +346,23 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   /** {@code GET /backup}, for admins: a zip of the live store (see {@link Backups}), deleted once sent. */
+  /** When to ask again for a backup while one is made: they take seconds to minutes. */
+  private static final long BACKUP_RETRY_MS = 5_000;
+
   private void backup(RoutingContext rc) {
     if (refused(rc, HttpAccess.admin(rc.request(), services == null ? null : services.auth()))) return;
     // the client sends nothing while the zip is made and sent, which may take far longer than
     // readIdleTimeoutSeconds: that would cut the backup off
     VertxInternals.stopReadIdleTimeout(rc.request().connection());
-    backups.make().onComplete(ar -> {
+    Future<Path> made = backups.make();
+    if (made == null) {
+      problem(rc, 429, ErrorCode.RATE_LIMITED, "a backup is being made or sent; one at a time", BACKUP_RETRY_MS);
+      return;
+    }
+    made.onComplete(ar -> {
       if (ar.failed()) {
-        problem(rc, 500, ErrorCode.INTERNAL, "the backup failed: " + ar.cause().getMessage(), null);
+        log.error("a backup failed", ar.cause()); // the details (paths, I/O errors) stay in the log
+        problem(rc, 500, ErrorCode.INTERNAL, "the backup failed; the server's log says why", null);
         return;
       }
       Path file = ar.result();
@@ -361,7 +370,7 @@ public final class HttpVerticle extends VerticleBase {
       rc.response().putHeader("content-type", "application/zip")
           .putHeader("content-disposition", "attachment; filename=\"" + name + "\"")
           .sendFile(file.toString())
-          .onComplete(sent -> vertx.fileSystem().delete(file.toString()));
+          .onComplete(sent -> backups.done(file));
     });
   }
 

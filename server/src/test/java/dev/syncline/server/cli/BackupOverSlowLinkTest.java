@@ -26,8 +26,14 @@ import org.junit.jupiter.api.Test;
 @DisplayName("GET /backup over a link slower than readIdleTimeoutSeconds")
 class BackupOverSlowLinkTest {
 
+  private static <T> HttpResponse<T> getBackup(TestServer server, String token, HttpResponse.BodyHandler<T> body) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/backup"))
+        .header("Authorization", "Bearer " + token).build(), body);
+  }
+
   @Test
-  @DisplayName("is sent whole: the idle timeout, meant for clients that went silent, does not cut a backup being sent")
+  @DisplayName("is sent whole: the idle timeout, meant for clients that went silent, does not cut a backup being sent; "
+      + "meanwhile another is refused with 429, and after it one is made again")
   void sentWhole() throws Exception {
     try (TestServer server = TestServer.start(c -> c.readIdleTimeoutSeconds = 1); WsClient w = server.connect("filler")) {
       Random random = new Random(7);
@@ -53,10 +59,15 @@ class BackupOverSlowLinkTest {
         InputStream in = s.getInputStream();
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         byte[] buf = new byte[64 * 1024];
+        HttpResponse<String> meanwhile = null;
         for (int n; (n = in.read(buf)) > 0; ) { // about 2 MB/s: several seconds for the whole zip
           all.write(buf, 0, n);
+          // one at a time: another copy of the store on the data volume must wait
+          if (meanwhile == null) meanwhile = getBackup(server, token, HttpResponse.BodyHandlers.ofString());
           Thread.sleep(30);
         }
+        assertEquals(429, meanwhile.statusCode(), meanwhile.body());
+        assertTrue(meanwhile.headers().firstValue("retry-after").isPresent(), meanwhile.headers().toString());
         String text = all.toString(StandardCharsets.ISO_8859_1);
         int end = text.indexOf("\r\n\r\n");
         assertTrue(text.startsWith("HTTP/1.1 200"), text.substring(0, Math.min(200, text.length())));
@@ -66,6 +77,14 @@ class BackupOverSlowLinkTest {
         assertTrue(length > 5_000_000, "a backup of some size: " + length);
         assertEquals(length, all.size() - end - 4, "every byte of the zip arrived");
       }
+      // sent: the next one may be made (the first one's end is handled on the server a moment after its last byte)
+      long until = System.currentTimeMillis() + 20_000;
+      int status;
+      while ((status = getBackup(server, token, HttpResponse.BodyHandlers.discarding()).statusCode()) == 429
+          && System.currentTimeMillis() < until) {
+        Thread.sleep(50);
+      }
+      assertEquals(200, status, "a backup after the first one ended");
     }
   }
 }
