@@ -68,7 +68,7 @@ class ConvergenceTest {
   @Test
   @DisplayName("every replica and the server equal the max-timestamp-per-register model, for random seeds")
   void convergesForRandomSeeds() throws Exception {
-    long base = System.nanoTime();
+    long base = Long.getLong("syncline.seed", System.nanoTime()); // -Dsyncline.seed=N replays a run
     for (int round = 0; round < ROUNDS; round++) {
       long seed = base + round;
       try {

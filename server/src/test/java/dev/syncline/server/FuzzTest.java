@@ -46,7 +46,7 @@ import org.junit.jupiter.api.Test;
  * the control subscriber saw.
  *
  * <p>A few seconds by default; {@code -Dsyncline.fuzz.seconds=N} runs longer and
- * {@code -Dsyncline.fuzz.seed=S} replays a run (the seed is printed, and named in every failure).
+ * {@code -Dsyncline.seed=S} replays a run (the seed is printed, and named in every failure).
  */
 @DisplayName("Fuzzing: mutated messages and frames on several connections find no untyped answer and stop no delivery")
 class FuzzTest {
@@ -64,9 +64,9 @@ class FuzzTest {
 
   @Test
   void fuzz() throws Exception {
-    long seed = Long.getLong("syncline.fuzz.seed", System.nanoTime());
+    long seed = Long.getLong("syncline.seed", System.nanoTime());
     long seconds = Long.getLong("syncline.fuzz.seconds", 3);
-    System.out.println("FuzzTest seed " + seed + " (replay with -Dsyncline.fuzz.seed=" + seed + ")");
+    System.out.println("FuzzTest seed " + seed + " (replay with -Dsyncline.seed=" + seed + ")");
     String run = "seed " + seed + ": ";
     ConcurrentLinkedQueue<String> findings = new ConcurrentLinkedQueue<>();
     try (TestServer server = TestServer.start(c -> {

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Test;
  * order must end in the model's state, byte for byte, and give each delta the outcome the model
  * predicts.
  *
- * <p>Set {@code -Dmerge.seed=N} to replay a failure; every assertion message names its seed.
+ * <p>Set {@code -Dsyncline.seed=N} to replay a failure; every assertion message names its seed.
  */
 class MergePropertyTest {
   private static final long T = 1_732_212_345_678L;
@@ -88,7 +88,7 @@ class MergePropertyTest {
   @Test
   @DisplayName("every order of the same deltas, with equal timestamps and duplicates, converges to the model byte for byte")
   void convergesToModel() {
-    long base = Long.getLong("merge.seed", new Random().nextLong());
+    long base = Long.getLong("syncline.seed", new Random().nextLong());
     for (int round = 0; round < 1500; round++) {
       long seed = base + round;
       Random random = new Random(seed);
@@ -126,7 +126,7 @@ class MergePropertyTest {
   @Test
   @DisplayName("replicas that saw different halves converge when they exchange their registers")
   void replicasConvergeByExchangingState() {
-    long base = Long.getLong("merge.seed", new Random().nextLong());
+    long base = Long.getLong("syncline.seed", new Random().nextLong());
     for (int round = 0; round < 1500; round++) {
       long seed = base + round;
       Random random = new Random(seed);
@@ -153,7 +153,7 @@ class MergePropertyTest {
   @Test
   @DisplayName("compareValues is a total order on random values that is 0 exactly for values equal as JSON")
   void compareValuesIsATotalOrder() {
-    long seed = Long.getLong("merge.seed", new Random().nextLong());
+    long seed = Long.getLong("syncline.seed", new Random().nextLong());
     Random random = new Random(seed);
     String ts = "1732212345678-0000-a";
     for (int i = 0; i < 20000; i++) {

@@ -68,7 +68,7 @@ class LoopInboxTest {
   @DisplayName("a stalled loop: live, catching-up and owner-filtered subscribers end with exactly the stored state, "
       + "each delta once; the commits not queued are counted")
   void stalledLoopLosesNothing() throws Exception {
-    long seed = Long.getLong("seed", System.nanoTime());
+    long seed = Long.getLong("syncline.seed", System.nanoTime());
     try {
       stalledLoop(new Random(seed));
     } catch (AssertionError e) {

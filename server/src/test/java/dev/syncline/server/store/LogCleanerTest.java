@@ -238,11 +238,11 @@ class LogCleanerTest extends StoreTestBase {
   @Test
   @DisplayName("cleaned a tree version per step, with commits of overwrites and new keys between the steps, in a Patricia and a B-tree store and beside 1,000 stores written once: files are finished and deleted, and every key of every store reads its last value, before and after a reopen (seeded)")
   void stepsBetweenCommitsLoseNothing() throws Exception {
-    long seed = Long.getLong("syncline.cleaner.seed", System.nanoTime());
+    long seed = Long.getLong("syncline.seed", System.nanoTime());
     try {
       stepsBetweenCommits(seed);
     } catch (RuntimeException | AssertionError e) { // a lost entry shows as an exception of Xodus's as often as a wrong value
-      throw new AssertionError("seed " + seed + " (again with -Dsyncline.cleaner.seed=" + seed + ")", e);
+      throw new AssertionError("seed " + seed + " (again with -Dsyncline.seed=" + seed + ")", e);
     }
   }
 

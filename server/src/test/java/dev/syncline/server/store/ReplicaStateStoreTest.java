@@ -43,7 +43,7 @@ class ReplicaStateStoreTest extends StoreTestBase {
   @Test
   @DisplayName("digests: the same registers reached in any order give the same digest; any difference, tombstones included, changes it")
   void digestsFollowTheData() throws IOException {
-    long seed = System.nanoTime();
+    long seed = Long.getLong("syncline.seed", System.nanoTime()); // -Dsyncline.seed=N replays a run
     Random rnd = new Random(seed);
     List<Delta> deltas = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
@@ -387,7 +387,7 @@ class ReplicaStateStoreTest extends StoreTestBase {
   @Test
   @DisplayName("digests read back from disk bucket for bucket after random writes, removals, trims and purges, each followed by a reopen")
   void digestsSurviveReopen() {
-    long seed = System.nanoTime();
+    long seed = Long.getLong("syncline.seed", System.nanoTime()); // -Dsyncline.seed=N replays a run
     Random rnd = new Random(seed);
     long ms = 1_000;
     for (int round = 0; round < 12; round++) {
@@ -415,7 +415,7 @@ class ReplicaStateStoreTest extends StoreTestBase {
   @DisplayName("counts and digest always equal a fresh store's given only the stored registers: random writes to new and "
       + "existing documents (owned ones too), removals, destroys, purges, trims and reopens")
   void bookkeepingFollowsTheRegisters() throws IOException {
-    long seed = System.nanoTime();
+    long seed = Long.getLong("syncline.seed", System.nanoTime()); // -Dsyncline.seed=N replays a run
     Random rnd = new Random(seed);
     long ms = 1_000;
     for (int round = 0; round < 40; round++) {

@@ -29,7 +29,7 @@ class StaleEntriesTest extends StoreTestBase {
   @Test
   @DisplayName("while the writer overwrites 1,000 registers and sweeps at random, readers on two other threads always read each register exactly once")
   void readersNeverGetSupersededEntries() throws Exception {
-    long seed = System.nanoTime();
+    long seed = Long.getLong("syncline.seed", System.nanoTime()); // -Dsyncline.seed=N replays a run
     Random rnd = new Random(seed);
     writeEveryRegister();
 

@@ -37,7 +37,7 @@ class XodusStoreTest extends StoreTestBase {
   @Test
   @DisplayName("random groups of deltas and sweeps: outcomes, registers, compacted log and counters match the model, also after reopening with superseded entries not yet swept, and after sweeping them")
   void randomAgainstModel() {
-    long seed = System.nanoTime();
+    long seed = Long.getLong("syncline.seed", System.nanoTime()); // -Dsyncline.seed=N replays a run
     Random rnd = new Random(seed);
     Map<String, Reg> model = new HashMap<>();
     long head = 0;
