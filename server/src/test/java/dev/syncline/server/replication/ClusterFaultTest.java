@@ -63,6 +63,26 @@ class ClusterFaultTest {
   }
 
   @Test
+  @DisplayName("a ring of 4 split in two halves, each taking writes, then healed")
+  void ringOfFourPartitioned() {
+    Random rnd = new Random(SEED + 2);
+    try (Cluster ring = Cluster.ring(4, false, cfg -> { })) {
+      ring.awaitLinksLive(CONVERGE);
+      RegisterModel model = new RegisterModel();
+      for (int round = 0; round < ROUNDS; round++) {
+        // n0>n1>n2>n3>n0 without n1>n2 and n3>n0: {n0, n1} and {n2, n3}, writers on all four
+        runWhileWriting(ring, model, rnd, "split {n0,n1} from {n2,n3}, then heal", () -> {
+          ring.proxy(1, 2).cut();
+          ring.proxy(3, 0).cut();
+          pause(2000);
+          ring.proxy(1, 2).heal();
+          ring.proxy(3, 0).heal();
+        });
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a star of 1+3 server processes: a spoke cut off, the hub killed -9 and restarted, a spoke reset repeatedly")
   void starOfFour() {
     Random rnd = new Random(SEED + 1);
