@@ -65,6 +65,25 @@ class QuorumTest {
   }
 
   @Test
+  @DisplayName("in a ring of four, a server hears from its two neighbours: w=3 is acked once both hold the write, w=4 is bad_request at once")
+  void ringOfFourCountsNeighbours() {
+    try (Cluster ring = Cluster.ring(4, false, cfg -> { })) {
+      ring.awaitLinksLive(WITHIN);
+      ClusterNode n0 = ring.node(0);
+      try (WsClient w = n0.connect("w")) {
+        JsonNode ack = w.request(push("app", delta("c", "q", "v", 1, now(0, "w"))).put("w", 3));
+        assertEquals("applied", ack.path("results").get(0).asText(), ack.toString());
+        for (int neighbour : new int[] {1, 3}) {
+          assertTrue(ring.node(neighbour).registers("app").containsKey(Replica.key("c", "q", "v")),
+              "n" + neighbour + " holds it when it is acked at w=3");
+        }
+        JsonNode four = w.request(push("app", delta("c", "q4", "v", 1, now(1, "w"))).put("w", 4));
+        assertEquals("bad_request", four.path("code").asText(), four.toString());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a push that stored nothing (every delta superseded) is answered at once, not held for servers to hold nothing")
   void nothingStoredIsNotHeld() {
     // a quorum wait far longer than a request waits for its answer
