@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Json;
 import dev.syncline.server.testing.Cli;
 import dev.syncline.server.testing.Cli.Result;
+import dev.syncline.server.testing.Cluster;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
 import java.nio.file.Files;
@@ -124,22 +125,36 @@ class DataFolderCommandsTest {
     Path zip = folder.resolveSibling("b2.zip");
     String epochBefore;
     long acked;
+    // the writes during the backups acked before each began: a backup holds them, and perhaps more
+    Map<Path, Integer> ackedBefore = new java.util.HashMap<>();
     try (TestServer live = TestServer.start(); WsClient w = live.connect("backup-writer")) {
       for (int i = 0; i < 200; i++) w.request(push("app", delta("c", "d" + i, "v", i, now(i, "backup-writer"))));
       epochBefore = w.request(sub("app", 0)).path("epoch").asText();
       AtomicBoolean stop = new AtomicBoolean();
+      java.util.concurrent.atomic.AtomicInteger moreAcked = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.atomic.AtomicReference<Throwable> moreFailed = new java.util.concurrent.atomic.AtomicReference<>();
       Thread more = new Thread(() -> {
         try (WsClient m = live.connect("more-writer")) {
-          for (int i = 0; !stop.get(); i++) m.request(push("app", delta("more", "m" + i, "v", i, now(i, "more-writer"))));
+          for (int i = 0; !stop.get(); i++) {
+            JsonNode ack = m.request(push("app", delta("more", "m" + i, "v", i, now(i, "more-writer"))));
+            if (!"ack".equals(ack.path("type").asText())) throw new AssertionError("m" + i + ": " + ack);
+            moreAcked.incrementAndGet();
+          }
+        } catch (Throwable e) {
+          moreFailed.set(e);
         }
       });
       more.start();
+      Cluster.await(() -> moreAcked.get() >= 20, java.time.Duration.ofSeconds(20), () -> "writes going on");
       Map<String, String> env = Map.of("SYNCLINE_URL", "http://127.0.0.1:" + live.port(),
           "SYNCLINE_PASSWORD", TestServer.ADMIN_PASSWORD);
+      ackedBefore.put(folder, moreAcked.get());
       Result toFolder = Cli.run(env, "backup", folder.toString());
+      ackedBefore.put(zip, moreAcked.get());
       Result toZip = Cli.run(env, "backup", zip.toString());
       stop.set(true);
       more.join();
+      if (moreFailed.get() != null) throw new AssertionError("the writer during the backups failed", moreFailed.get());
       assertEquals(0, toFolder.exit(), toFolder.toString());
       assertEquals(0, toZip.exit(), toZip.toString());
       assertTrue(Files.isDirectory(folder.resolve("store")) && Files.isRegularFile(folder.resolve("server-id")));
@@ -161,6 +176,10 @@ class DataFolderCommandsTest {
         assertNotEquals(epochBefore, subscribed.path("epoch").asText(), "a restored database starts a new epoch");
         Map<String, JsonNode> state = state(back);
         for (int i = 0; i < acked; i++) assertEquals(i, state.get("d" + i).asInt(), "d" + i + " from " + backup);
+        // of the writes made meanwhile: an unbroken run from m0, at least those acked before the backup began
+        Map<String, JsonNode> more = state(back, "more");
+        for (int i = 0; i < more.size(); i++) assertEquals(i, more.get("m" + i).asInt(), "m" + i + " of " + more.size() + " from " + backup);
+        assertTrue(more.size() >= ackedBefore.get(backup), more.size() + " of the " + ackedBefore.get(backup) + " acked before " + backup);
       }
     }
   }
@@ -171,13 +190,18 @@ class DataFolderCommandsTest {
 
   /** Document id → value of attribute v, for collection c of app, read through a subscription. */
   private static Map<String, JsonNode> state(TestServer s) {
+    return state(s, "c");
+  }
+
+  /** Attribute v of every document of collection {@code col} of database app, by id. */
+  private static Map<String, JsonNode> state(TestServer s, String col) {
     Map<String, JsonNode> out = new java.util.HashMap<>();
     try (WsClient r = s.connect("state-reader")) {
       String sid = r.request(sub("app", 0)).path("sid").asText();
       r.next(m -> m.path("type").asText().equals("synced") && m.path("sid").asText().equals(sid));
       for (JsonNode m : r.receivedOfType("changes")) {
         for (JsonNode d : m.path("deltas")) {
-          if (d.path("col").asText().equals("c") && d.path("attr").asText().equals("v")) out.put(d.path("id").asText(), d.path("value"));
+          if (d.path("col").asText().equals(col) && d.path("attr").asText().equals("v")) out.put(d.path("id").asText(), d.path("value"));
         }
       }
     }
