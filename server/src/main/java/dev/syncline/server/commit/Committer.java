@@ -176,7 +176,9 @@ public final class Committer implements AutoCloseable {
     Promise<BatchOutcome> promise = Promise.promise();
     int weight = Math.max(1, deltas.size());
     if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
-    WriteBatch batch = WriteBatch.of(db, deltas, writer, guard); // encodes here, on the caller's thread
+    // encodes here, on the caller's thread; writes older than the purge cutoff must not bring back what it purged
+    long retention = options.tombstoneRetentionMs();
+    WriteBatch batch = WriteBatch.of(db, deltas, writer, guard, retention > 0 ? System.currentTimeMillis() - retention : 0);
     long bytes = batch.encodedBytes();
     int before = queuedDeltas.getAndAdd(weight);
     long bytesBefore = queuedBytes.getAndAdd(bytes);

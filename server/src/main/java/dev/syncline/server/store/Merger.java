@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Json;
+import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Merge;
 import dev.syncline.protocol.MessageCodec;
 import java.util.ArrayList;
@@ -77,6 +78,8 @@ final class Merger {
     long hash = e.hash;
     // written before the database was destroyed: superseded by the destroy, like by a newer value
     Merge.Outcome outcome = floor != null && d.ts().compareTo(floor) <= 0 ? Merge.Outcome.SUPERSEDED : decide(old, d, hash);
+    // older than tombstones that may have been purged, to a register not held: the removal wins
+    if (old == null && outcome == Merge.Outcome.APPLIED && Hlc.msOf(d.ts()) < batch.absentFloorMs()) outcome = Merge.Outcome.SUPERSEDED;
     // a resend of a write that landed is answered duplicate, as before any policy changed; only its
     // writer knows that ts, so this tells nobody anything new
     if (outcome == Merge.Outcome.DUPLICATE) return outcome;

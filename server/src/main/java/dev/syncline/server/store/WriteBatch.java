@@ -19,16 +19,26 @@ import java.util.List;
  * transaction — only if the stored cursor has reached {@code cursorAfter}, the frame before it:
  * when that one's commit failed, the feed must resume before it, not after this one. Both are
  * null for a client's push.
+ *
+ * <p>{@code absentFloorMs} (0: none): a delta stamped before it, to a register this server does
+ * not hold, is superseded. Tombstones that old may have been purged, and the write they removed
+ * must not come back (a client's edit sent again after a month offline). Set for clients' pushes;
+ * a peer's feed is safe without it (tombstones are purged only once every peer holds them).
  */
 public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encoded, String writer, WriteGuard guard,
-    String source, PeerCursor cursor, long cursorAfter) {
+    String source, PeerCursor cursor, long cursorAfter, long absentFloorMs) {
 
   public static WriteBatch of(String db, List<Delta> deltas) {
     return of(db, deltas, null, null);
   }
 
   public static WriteBatch of(String db, List<Delta> deltas, String writer, WriteGuard guard) {
-    return new WriteBatch(db, deltas, encode(deltas), writer, guard, null, null, 0);
+    return of(db, deltas, writer, guard, 0);
+  }
+
+  /** A client's push: see {@code absentFloorMs} above. */
+  public static WriteBatch of(String db, List<Delta> deltas, String writer, WriteGuard guard, long absentFloorMs) {
+    return new WriteBatch(db, deltas, encode(deltas), writer, guard, null, null, 0, absentFloorMs);
   }
 
   /** Deltas from a peer's feed (or a repair, with no cursor): merged as they are, origins and owners kept. */
@@ -38,7 +48,7 @@ public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encod
 
   /** A frame of a peer's feed: its cursor is stored only if the one stored has reached {@code after}. */
   public static WriteBatch fromFeed(String db, List<Delta> deltas, String source, PeerCursor cursor, long after) {
-    return new WriteBatch(db, deltas, encode(deltas), null, null, source, cursor, after);
+    return new WriteBatch(db, deltas, encode(deltas), null, null, source, cursor, after, 0);
   }
 
   /** What the batch's encoded deltas hold on the heap, about: their wire bytes and register keys. */
