@@ -37,10 +37,11 @@ class BusyCleaningTest {
       Semaphore slots = new Semaphore(IN_FLIGHT);
       Map<String, String> last = new ConcurrentHashMap<>();
       long cleanedDuringLoad = 0;
+      long now = System.currentTimeMillis(); // not older than the tombstone retention: new registers take it
       for (int i = 0; i < PUSHES; i++) {
         slots.acquire();
         String id = "d" + (i % REGISTERS);
-        Delta d = new Delta("c", id, "v", TextNode.valueOf(value + i), String.format("%013d-%04x-t", 1_700_000_000_000L + i, 0));
+        Delta d = new Delta("c", id, "v", TextNode.valueOf(value + i), String.format("%013d-%04x-t", now + i, 0));
         last.put(id, value + i);
         committer.push("db", List.of(d)).onComplete(r -> slots.release()); // completes on the writer's thread
         if (i == PUSHES - IN_FLIGHT) cleanedDuringLoad = committer.stats().logFilesCleaned(); // the queue still full

@@ -78,10 +78,13 @@ class WriterFailureTest {
     assertEquals(1, await(committer, "after", 1).committed().size(), "the writer still commits");
   }
 
+  private static final long NOW = System.currentTimeMillis();
+
   private static BatchOutcome await(Committer committer, String id, long ms) throws Exception {
     CompletableFuture<BatchOutcome> done = new CompletableFuture<>();
     // no Vert.x context here: the future completes on the writer's thread
-    committer.push("db", List.of(new Delta("c", id, "a", IntNode.valueOf(1), new Hlc(ms, 0, "w").format())))
+    // stamped now (+ms): a write older than the tombstone retention to a new register is superseded
+    committer.push("db", List.of(new Delta("c", id, "a", IntNode.valueOf(1), new Hlc(NOW + ms, 0, "w").format())))
         .onComplete(ar -> {
           if (ar.succeeded()) done.complete(ar.result());
           else done.completeExceptionally(ar.cause());
