@@ -13,7 +13,6 @@ import dev.syncline.server.testing.Pipeline;
 import dev.syncline.server.testing.ServerProcess;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,8 +26,7 @@ import org.junit.jupiter.api.Test;
 class CliShutdownTest {
   @Test
   @DisplayName("SIGTERM closes clients with 1001, keeps every acked write, and exits")
-  void sigtermIsGraceful() throws Exception {
-    Path data = Files.createTempDirectory("syncline-cli");
+  void sigtermIsGraceful(@org.junit.jupiter.api.io.TempDir Path data) throws Exception {
     try (ServerProcess process = ServerProcess.start(data, "{\"databases\":[\"cli\"],\"eventLoops\":1}")) {
       int port = process.port();
       AtomicInteger acked = new AtomicInteger();

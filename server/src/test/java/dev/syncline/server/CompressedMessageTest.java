@@ -71,8 +71,7 @@ class CompressedMessageTest {
   @Test
   @DisplayName("a frame of a few hundred KB that would inflate to 256 MiB is not inflated: 1009, and a server "
       + "with a 64 MB heap keeps serving")
-  void inflationBomb() throws Exception {
-    java.nio.file.Path data = java.nio.file.Files.createTempDirectory("syncline-bomb");
+  void inflationBomb(@org.junit.jupiter.api.io.TempDir java.nio.file.Path data) throws Exception {
     try (var process = dev.syncline.server.testing.ServerProcess.start(data, "{\"compression\":true}", "-Xmx64m",
         "-XX:MaxDirectMemorySize=64m")) {
       try (WsClient bomb = agreed(WsClient.connect(process.port(), new WebSocketClientOptions().setTryUsePerMessageCompression(true)

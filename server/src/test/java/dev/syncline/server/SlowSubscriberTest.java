@@ -16,7 +16,6 @@ import dev.syncline.server.testing.Replica;
 import dev.syncline.server.testing.ServerProcess;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -37,10 +36,9 @@ class SlowSubscriberTest {
 
   @Test
   @DisplayName("costs bounded server memory while 200,000 deltas (200 MB) are pushed, others keep being served, and it converges once it reads again")
-  void boundedAndConverges() throws Exception {
+  void boundedAndConverges(@org.junit.jupiter.api.io.TempDir Path data) throws Exception {
     // the server runs in its own JVM with a heap smaller than the changes that go by, so holding
     // them for the stalled subscriber would end it with OutOfMemoryError
-    Path data = Files.createTempDirectory("syncline-slow");
     String config = "{\"databases\":[\"app\"],\"storeCacheBytes\":16777216,\"subscriberBufferBytes\":" + BUFFER_BUDGET + "}";
     try (ServerProcess server = ServerProcess.start(data, config, "-Xmx" + HEAP_MB + "m")) {
       Replica slowReplica = new Replica();

@@ -41,6 +41,7 @@ public final class ServerProcess implements AutoCloseable {
   /** Starts {@code Main --port 0 --data DATA --config CONFIG} with the given JVM options. */
   public static ServerProcess start(Path data, String configJson, String... jvmOptions) throws Exception {
     Path config = Files.createTempFile("syncline-config", ".json");
+    config.toFile().deleteOnExit();
     Files.writeString(config, configJson);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -88,6 +89,11 @@ public final class ServerProcess implements AutoCloseable {
   @Override
   public void close() {
     process.destroyForcibly();
+    try {
+      process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS); // gone before its data folder is deleted
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static int awaitPort(Process process, List<String> output) throws Exception {
