@@ -351,14 +351,14 @@ public final class HttpVerticle extends VerticleBase {
 
   private void backup(RoutingContext rc) {
     if (refused(rc, HttpAccess.admin(rc.request(), services == null ? null : services.auth()))) return;
-    // the client sends nothing while the zip is made and sent, which may take far longer than
-    // readIdleTimeoutSeconds: that would cut the backup off
-    VertxInternals.stopReadIdleTimeout(rc.request().connection());
     Future<Path> made = backups.make();
     if (made == null) {
       problem(rc, 429, ErrorCode.RATE_LIMITED, "a backup is being made or sent; one at a time", BACKUP_RETRY_MS);
       return;
     }
+    // the client sends nothing while the zip is made and sent, which may take far longer than
+    // readIdleTimeoutSeconds: that would cut the backup off
+    VertxInternals.stopReadIdleTimeout(rc.request().connection());
     made.onComplete(ar -> {
       if (ar.failed()) {
         log.error("a backup failed", ar.cause()); // the details (paths, I/O errors) stay in the log

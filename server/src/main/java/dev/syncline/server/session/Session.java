@@ -506,11 +506,12 @@ public final class Session {
   }
 
   /**
-   * Whether the push left anything for other servers to hold: a delta applied, or one stored
-   * before (a retry after quorum_timeout waits again). All refused or superseded: nothing to wait for.
+   * Whether the push has anything for other servers to hold: a delta applied, stored before (a
+   * retry after quorum_timeout waits again) or superseded (the newer value may be on this server
+   * alone). Every delta refused by the policy: nothing to wait for.
    */
   private static boolean holdsAny(BatchOutcome outcome) {
-    for (Merge.Outcome o : outcome.outcomes()) if (o == Merge.Outcome.APPLIED || o == Merge.Outcome.DUPLICATE) return true;
+    for (Merge.Outcome o : outcome.outcomes()) if (o != null) return true;
     return false;
   }
 
