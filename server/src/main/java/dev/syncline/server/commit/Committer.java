@@ -177,8 +177,7 @@ public final class Committer implements AutoCloseable {
     int weight = Math.max(1, deltas.size());
     if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
     // encodes here, on the caller's thread; writes older than the purge cutoff must not bring back what it purged
-    long retention = options.tombstoneRetentionMs();
-    WriteBatch batch = WriteBatch.of(db, deltas, writer, guard, retention > 0 ? System.currentTimeMillis() - retention : 0);
+    WriteBatch batch = WriteBatch.of(db, deltas, writer, guard, Math.max(0, options.tombstoneRetentionMs()));
     long bytes = batch.encodedBytes();
     int before = queuedDeltas.getAndAdd(weight);
     long bytesBefore = queuedBytes.getAndAdd(bytes);

@@ -30,6 +30,11 @@ final class Merger {
   private final WriteBatch batch;
   private final long[] digest;
   private final String floor;
+  /**
+   * A client's write stamped before this (ms), to a register not held here, is superseded: the
+   * database has purged tombstones up to about then (0: none purged, or not a client's push).
+   */
+  private final long absentFloorMs;
   private final Set<String> createdHere = new HashSet<>();
   /** The database's counts as the batch leaves them. */
   final Counters n;
@@ -46,6 +51,8 @@ final class Merger {
     this.n = new Counters(before);
     this.digest = digest;
     this.floor = floor;
+    // taken here, on the writer, with the purge's own clock: a purge between groups cannot slip under it
+    this.absentFloorMs = batch.retentionMs() > 0 && before.purgedThrough() > 0 ? System.currentTimeMillis() - batch.retentionMs() : 0;
   }
 
   /**
@@ -79,7 +86,7 @@ final class Merger {
     // written before the database was destroyed: superseded by the destroy, like by a newer value
     Merge.Outcome outcome = floor != null && d.ts().compareTo(floor) <= 0 ? Merge.Outcome.SUPERSEDED : decide(old, d, hash);
     // older than tombstones that may have been purged, to a register not held: the removal wins
-    if (old == null && outcome == Merge.Outcome.APPLIED && Hlc.msOf(d.ts()) < batch.absentFloorMs()) outcome = Merge.Outcome.SUPERSEDED;
+    if (old == null && outcome == Merge.Outcome.APPLIED && Hlc.msOf(d.ts()) < absentFloorMs) outcome = Merge.Outcome.SUPERSEDED;
     // a resend of a write that landed is answered duplicate, as before any policy changed; only its
     // writer knows that ts, so this tells nobody anything new
     if (outcome == Merge.Outcome.DUPLICATE) return outcome;

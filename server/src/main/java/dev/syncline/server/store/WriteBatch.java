@@ -20,13 +20,14 @@ import java.util.List;
  * when that one's commit failed, the feed must resume before it, not after this one. Both are
  * null for a client's push.
  *
- * <p>{@code absentFloorMs} (0: none): a delta stamped before it, to a register this server does
- * not hold, is superseded. Tombstones that old may have been purged, and the write they removed
- * must not come back (a client's edit sent again after a month offline). Set for clients' pushes;
- * a peer's feed is safe without it (tombstones are purged only once every peer holds them).
+ * <p>{@code retentionMs} (0: none), for a client's push: in a database that has purged
+ * tombstones, a delta stamped more than this before the commit, to a register this server does
+ * not hold, is superseded. A tombstone of it may have been purged, and the write it removed must
+ * not come back (an edit sent again after a month offline). A peer's feed is safe without it
+ * (tombstones are purged only once every peer holds them).
  */
 public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encoded, String writer, WriteGuard guard,
-    String source, PeerCursor cursor, long cursorAfter, long absentFloorMs) {
+    String source, PeerCursor cursor, long cursorAfter, long retentionMs) {
 
   public static WriteBatch of(String db, List<Delta> deltas) {
     return of(db, deltas, null, null);
@@ -36,9 +37,9 @@ public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encod
     return of(db, deltas, writer, guard, 0);
   }
 
-  /** A client's push: see {@code absentFloorMs} above. */
-  public static WriteBatch of(String db, List<Delta> deltas, String writer, WriteGuard guard, long absentFloorMs) {
-    return new WriteBatch(db, deltas, encode(deltas), writer, guard, null, null, 0, absentFloorMs);
+  /** A client's push: see {@code retentionMs} above. */
+  public static WriteBatch of(String db, List<Delta> deltas, String writer, WriteGuard guard, long retentionMs) {
+    return new WriteBatch(db, deltas, encode(deltas), writer, guard, null, null, 0, retentionMs);
   }
 
   /** Deltas from a peer's feed (or a repair, with no cursor): merged as they are, origins and owners kept. */
