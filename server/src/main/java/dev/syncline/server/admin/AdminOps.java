@@ -128,6 +128,8 @@ public final class AdminOps {
       return policyFirst
           .compose(v -> committer.execute(s -> s.createDatabase(db, System.currentTimeMillis())))
           .compose(created -> {
+            // its policy is stored now: one a peer brought is open and offered on from here
+            replication.policiesHere(db);
             if (created.isEmpty()) return Future.succeededFuture(false);
             hub.databaseCreated(db); // peers' feeds start serving it
             return committer.push(SystemDb.NAME, auth.system().audited("db.create", caller.user(), db)).map(true);

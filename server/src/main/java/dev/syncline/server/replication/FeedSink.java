@@ -140,16 +140,20 @@ final class FeedSink {
     byDb.put(db, f);
     link.replication().applied(link.peer(), db, epoch, f.applied);
     link.syncStateChanged();
-    if (link.replication().store().database(db).isEmpty()) {
+    boolean exists = link.replication().store().database(db).isPresent();
+    if (!exists) {
       String floor = link.replication().store().floor(db);
       if (floor != null && createdAt <= Hlc.msOf(floor)) {
         f.ignored = true; // a life of it destroyed here; the peer destroys it when that reaches it
         return;
       }
-      // the peer's $system head when it offered this database: its policy there, if any, is in it
+    }
+    if (!db.equals(SystemDb.NAME)) {
+      // the peer's $system head when it offered this database holds its policies there, if any
+      // (a peer of an older version does not say: nothing to wait for)
+      long systemHead = m.has("systemHead") ? PeerFields.count(m, "systemHead") : 0;
       DbFeed system = byDb.get(SystemDb.NAME);
-      link.replication().createDatabase(db, createdAt, link.peer(), m.path("systemHead").asLong(0),
-          system == null ? 0 : system.applied);
+      link.replication().offered(db, createdAt, exists, link.peer(), systemHead, system == null ? 0 : system.applied);
     }
   }
 

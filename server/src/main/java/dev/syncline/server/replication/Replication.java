@@ -92,11 +92,12 @@ public final class Replication {
   /** Whether a database has a policy of its own stored here. */
   private final Predicate<String> policyStored;
   /**
-   * Databases a peer brought before the policy they have there: until it arrives (or the peer's
-   * {@code $system} is applied through {@link PolicyWait#systemSeq}, which holds it if it has one),
-   * clients are told they are not here yet, and they are not offered to other peers.
+   * Databases a peer brought (or offered again) before this server could hold the policies it has
+   * there: until the peer's {@code $system} is applied here through {@link PolicyWait#systemSeq}
+   * (it holds them, if there are any), clients are told the database is not here yet, and it is
+   * not offered to other peers. Any one of a database's waits, met, ends them all.
    */
-  private final Map<String, PolicyWait> awaitingPolicy = new ConcurrentHashMap<>();
+  private final Map<String, Set<PolicyWait>> awaitingPolicy = new ConcurrentHashMap<>();
 
   /** The peer's {@code $system} head when it offered the database: its policy there, if any, is at or below it. */
   private record PolicyWait(String peer, long systemSeq) {}
@@ -216,9 +217,9 @@ public final class Replication {
     applied.merge(peer + '\0' + db, new PeerCursor(peer, db, epoch, seq),
         (old, now) -> old.epoch().equals(now.epoch()) && old.seq() > now.seq() ? old : now);
     if (db.equals(SystemDb.NAME)) {
-      // the peer's users and policies are durable here through seq: a policy it had for a database it offered is too
-      awaitingPolicy.forEach((name, wait) -> {
-        if (wait.peer().equals(peer) && wait.systemSeq() <= seq) policyArrived(name, wait);
+      // the peer's users and policies are durable here through seq: the policies it had for a database it offered are too
+      awaitingPolicy.forEach((name, waits) -> {
+        if (waits.stream().anyMatch(w -> w.peer().equals(peer) && w.systemSeq() <= seq)) policiesHere(name);
       });
     }
   }
@@ -322,6 +323,11 @@ public final class Replication {
   /** Forgets a peer that is gone for good: its confirmations no longer hold back purging or count for quorum. */
   public Future<Boolean> forget(String peer) {
     boolean known = acks.keySet().removeIf(k -> k.startsWith(peer + '\0')) | accepted.remove(peer) != null;
+    // gone for good, its $system never arrives: what waited only for it is opened (an admin sets its policies)
+    awaitingPolicy.forEach((db, waits) -> {
+      waits.removeIf(w -> w.peer().equals(peer));
+      if (waits.isEmpty()) policiesHere(db);
+    });
     unsaved.keySet().removeIf(k -> k.startsWith(peer + '\0'));
     unsavedCursors.keySet().removeIf(k -> k.startsWith(peer + '\0'));
     applied.keySet().removeIf(k -> k.startsWith(peer + '\0'));
@@ -335,43 +341,40 @@ public final class Replication {
   // ---- databases ----
 
   /**
-   * A peer has a database this server does not: make it here too, and offer it to the other peers.
-   * If the peer's {@code $system} through {@code systemSeq} is not applied here yet, the database
-   * waits for its policy first: the policy for new databases may open it wider than the peer's
-   * admin did.
+   * A peer offers database {@code db}, made when its {@code $system} head was {@code systemSeq}; this
+   * link has applied that {@code $system} through {@code systemApplied}. Makes the database here if
+   * {@code exists} is false, and offers it to the other peers. Unless this server stores a policy of
+   * it, or has that {@code $system} already, it waits for those policies first: the policy for new
+   * databases may open it wider than the peer's admin did. Also for a database that is here (a
+   * restart before the policies came, or one made without a policy).
    */
-  void createDatabase(String db, long createdAt, String peer, long systemSeq, long systemApplied) {
-    PolicyWait wait = systemSeq > systemApplied && !policyStored.test(db) ? new PolicyWait(peer, systemSeq) : null;
-    if (wait != null) awaitingPolicy.put(db, wait); // before the database is there for anyone to see
-    committer.execute(s -> s.createDatabase(db, createdAt)).onComplete(ar -> {
-      if (ar.succeeded() && ar.result().isPresent()) {
-        log.info("created database {} (it exists on a peer{})", db, wait != null ? "; its policy is on its way" : "");
-        // offered now, unless its policy is still awaited (a policy that came meanwhile offered nothing: it was not here)
-        if (wait == null || !awaitingPolicy.containsKey(db)) hub.databaseCreated(db);
-      } else if (wait != null) {
-        awaitingPolicy.remove(db, wait); // it was here already, or is not now: nothing to wait for
-      }
+  void offered(String db, long createdAt, boolean exists, String peer, long systemSeq, long systemApplied) {
+    boolean wait = systemSeq > systemApplied && !policyStored.test(db);
+    // before the database is there for anyone to see
+    if (wait) awaitingPolicy.computeIfAbsent(db, k -> ConcurrentHashMap.newKeySet()).add(new PolicyWait(peer, systemSeq));
+    if (exists) return;
+    committer.execute(s -> s.createDatabase(db, createdAt)).onSuccess(created -> {
+      if (created.isEmpty()) return; // made meanwhile, and offered by whoever made it
+      log.info("created database {} (it exists on a peer{})", db, awaitingPolicy(db) ? "; its policies are on their way" : "");
+      // offered now, unless its policies are still awaited (then once they are here)
+      if (!awaitingPolicy(db)) hub.databaseCreated(db);
     });
   }
 
   /**
-   * Whether clients are told {@code db} is not here yet: a peer brought it, and the policy it has
-   * there has not arrived.
+   * Whether clients are told {@code db} is not here yet: a peer brought it, and the policies it
+   * has there have not arrived.
    */
   public boolean awaitingPolicy(String db) {
-    return awaitingPolicy.containsKey(db) && !policyStored.test(db);
+    return awaitingPolicy.containsKey(db);
   }
 
-  /** Policies of these databases changed (on the writer thread, once published). */
-  public void policiesChanged(Set<String> dbs) {
-    for (String db : dbs) {
-      PolicyWait wait = awaitingPolicy.get(db);
-      if (wait != null && policyStored.test(db)) policyArrived(db, wait);
-    }
-  }
-
-  private void policyArrived(String db, PolicyWait wait) {
-    if (awaitingPolicy.remove(db, wait)) hub.databaseCreated(db); // offered to the other peers now
+  /**
+   * The policies of {@code db} are here (a peer's {@code $system} through the head it named, or an
+   * admin's {@code db.create} on this server): it is open to clients, and offered to the other peers.
+   */
+  public void policiesHere(String db) {
+    if (awaitingPolicy.remove(db) != null && store.database(db).isPresent()) hub.databaseCreated(db);
   }
 
   Set<String> localCollections(String db) {

@@ -91,6 +91,100 @@ class PolicyArrivalTest {
     }
   }
 
+  @Test
+  @DisplayName("waits for the peer's $system through systemHead, not only for the database's own policy: its collections' come after")
+  void collectionPoliciesToo() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p4")) {
+        bring(a, peer, "club", 2);
+        String ts = now(0, "srv-x");
+        StringBuilder open = new StringBuilder();
+        for (String action : List.of("read", "create", "update", "destroy")) {
+          if (open.length() > 0) open.append(',');
+          open.append(policyAttr("club", action, "[\"$all\"]", ts));
+        }
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[" + open + "]}");
+        assertEquals(1, peer.next("feed.ack").path("seq").asLong());
+        try (WsClient anyone = a.connect("anyone")) {
+          assertEquals("not_found", anyone.request(sub("club", 0)).path("code").asText(), "open before its collection's policy came");
+        }
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":2,\"deltas\":["
+            + policyAttr("club/secret", "read", "[\"role:staff\"]", now(1, "srv-x")) + "]}");
+        assertEquals(2, peer.next("feed.ack").path("seq").asLong());
+        try (WsClient anyone = a.connect("anyone-2")) {
+          var secret = sub("club", 0);
+          secret.putArray("cols").add("secret");
+          assertEquals("forbidden", anyone.request(secret).path("code").asText(), "the collection's policy is in force");
+          assertEquals("subscribed", anyone.request(sub("club", 0)).path("type").asText());
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("offered by two peers at once, waits for either's $system")
+  void twoPeersAtOnce() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient p1 = connectAsPeer(a, "srv-x", "p5"); WsClient p2 = connectAsPeer(a, "srv-y", "p6")) {
+        bring(a, p1, "shared", 1);
+        bring(a, p2, "shared", 1);
+        try (WsClient anyone = a.connect("anyone")) {
+          assertEquals("not_found", anyone.request(sub("shared", 0)).path("code").asText());
+        }
+        p2.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[]}");
+        assertEquals(1, p2.next("feed.ack").path("seq").asLong());
+        awaitSubscribed(a, "shared");
+
+        // a peer forgotten for good: what waited only for its $system opens (an admin sets its policies)
+        bring(a, p1, "orphan", 5);
+        try (WsClient anyone = a.connect("anyone-3")) {
+          assertEquals("not_found", anyone.request(sub("orphan", 0)).path("code").asText());
+        }
+        assertEquals("result", a.admin(dev.syncline.server.testing.Deltas.admin("peer.forget",
+            dev.syncline.server.testing.Deltas.args().put("serverId", "srv-x"))).path("type").asText());
+        awaitSubscribed(a, "orphan");
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("offered again after a restart that lost the wait, waits again, though it is here")
+  void offeredAgainAfterARestart() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p7")) {
+        bring(a, peer, "kept", 1);
+      }
+      a.stop();
+      a.start();
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p8")) {
+        bring(a, peer, "kept", 1);
+        try (WsClient anyone = a.connect("anyone")) {
+          assertEquals("not_found", anyone.request(sub("kept", 0)).path("code").asText(), "open before the peer's $system came");
+        }
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[]}");
+        assertEquals(1, peer.next("feed.ack").path("seq").asLong());
+        awaitSubscribed(a, "kept");
+      }
+    }
+  }
+
+  /** A sub answered subscribed: the feed.ack of the frame that ended the wait came after the wait ended. */
+  private static void awaitSubscribed(ClusterNode a, String db) {
+    try (WsClient anyone = a.connect("anyone-later")) {
+      assertEquals("subscribed", anyone.request(sub(db, 0)).path("type").asText());
+    }
+  }
+
+  private static String policyAttr(String id, String attr, String valueJson, String ts) {
+    return "{\"col\":\"policies\",\"id\":\"" + id + "\",\"attr\":\"" + attr + "\",\"value\":" + valueJson + ",\"ts\":\"" + ts + "\",\"seq\":1}";
+  }
+
   private static String policyDelta(String attr, String value, String ts) {
     return policyOf("team", attr, ts).replace("\"value\":null", "\"value\":" + value);
   }
