@@ -89,6 +89,24 @@ class DeletedDocumentTest {
   }
 
   @Test
+  @DisplayName("owner.set on a destroyed document is not_found, and does not bring it back as {$owner}; once written again, it may")
+  void ownerOfADestroyedDocument() {
+    try (WsClient c = server.connect("w")) {
+      create(c, "del4");
+      write(c, "del4", "title", "Buy milk", T);
+      write(c, "del4", "$deleted", true, T + 1);
+      JsonNode answer = server.admin(dev.syncline.server.testing.Deltas.admin("owner.set",
+          dev.syncline.server.testing.Deltas.args().put("db", "del4").put("col", "todos").put("id", "a").put("owner", "bob")));
+      assertEquals("not_found", answer.path("code").asText(), answer.toString());
+      assertNull(read("del4"), "still destroyed");
+      write(c, "del4", "title", "again", T + 2); // written after the destroy: seen, so it may change hands
+      answer = server.admin(dev.syncline.server.testing.Deltas.admin("owner.set",
+          dev.syncline.server.testing.Deltas.args().put("db", "del4").put("col", "todos").put("id", "a").put("owner", "bob")));
+      assertEquals("result", answer.path("type").asText(), answer.toString());
+    }
+  }
+
+  @Test
   @DisplayName("a destroy that arrives late (older timestamp) does not hide newer attributes")
   void lateDestroy() {
     try (WsClient c = server.connect("w")) {

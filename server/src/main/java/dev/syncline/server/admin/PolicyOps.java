@@ -70,8 +70,18 @@ final class PolicyOps {
     String owner = UserOps.text(args, "owner");
     if (!Policy.NAME.matcher(owner).matches()) throw new AdminException(ErrorCode.BAD_REQUEST, "owner: 1 to 64 of [A-Za-z0-9_.@-]");
     Delta d = new Delta(col, id, Delta.OWNER, TextNode.valueOf(owner), auth.system().tick());
-    // the guard refuses a first write: owner.set never creates a document
-    WriteGuard existingOnly = (c, action, o) -> action != WriteGuard.Action.CREATE;
+    // owner.set never creates a document, nor brings a destroyed one back as {$owner}
+    WriteGuard existingOnly = new WriteGuard() {
+      @Override
+      public boolean permits(String c, Action action, String o) {
+        return action != WriteGuard.Action.CREATE;
+      }
+
+      @Override
+      public boolean permitsHidden() {
+        return false;
+      }
+    };
     return committer.push(db, List.of(d), null, existingOnly).compose(outcome -> {
       if (outcome.missing() || outcome.outcomes().get(0) == null) {
         return Future.failedFuture(new AdminException(ErrorCode.NOT_FOUND, "no document " + col + "/" + id + " in " + db));

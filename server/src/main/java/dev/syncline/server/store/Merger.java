@@ -17,6 +17,7 @@ import java.util.Set;
 import jetbrains.exodus.ArrayByteIterable;
 import jetbrains.exodus.ByteIterable;
 import jetbrains.exodus.bindings.LongBinding;
+import jetbrains.exodus.env.Cursor;
 import jetbrains.exodus.env.Transaction;
 
 /**
@@ -96,6 +97,7 @@ final class Merger {
       WriteGuard.Action action = doc == null || createdHere.contains(docId) ? WriteGuard.Action.CREATE
           : d.attr().equals(Delta.DELETED) ? WriteGuard.Action.DESTROY : WriteGuard.Action.UPDATE;
       if (!batch.guard().permits(d.col(), action, doc == null ? batch.writer() : owner)) return null;
+      if (doc != null && !batch.guard().permitsHidden() && !visible(docPrefix)) return null;
       if (doc == null) createdHere.add(docId);
     }
     if (outcome != Merge.Outcome.APPLIED) return outcome;
@@ -120,6 +122,24 @@ final class Merger {
     }
     write(d, e, docPrefix, old, owner, previousOwner);
     return outcome;
+  }
+
+  /**
+   * Whether readers see the document (PROTOCOL.md §6): it has no {@code $deleted = true}, or a
+   * non-null register other than {@code $deleted} stamped after it.
+   */
+  private boolean visible(byte[] docPrefix) {
+    ByteIterable deleted = t.registers.get(txn, new ArrayByteIterable(Layout.registerKey(docPrefix, Delta.DELETED)));
+    if (deleted == null || (Layout.flagsOf(deleted) & DESTROYS) == 0) return true;
+    String destroyedAt = Layout.tsOf(deleted);
+    try (Cursor c = t.registers.openCursor(txn)) {
+      for (boolean has = c.getSearchKeyRange(new ArrayByteIterable(docPrefix)) != null; has && Layout.startsWith(c.getKey(), docPrefix);
+          has = c.getNext()) {
+        if (Layout.isDocumentKey(c.getKey()) || (Layout.flagsOf(c.getValue()) & (DESTROYS | REMOVED)) != 0) continue;
+        if (Layout.tsOf(c.getValue()).compareTo(destroyedAt) > 0) return true;
+      }
+    }
+    return false;
   }
 
   /**

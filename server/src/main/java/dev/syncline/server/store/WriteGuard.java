@@ -20,4 +20,13 @@ public interface WriteGuard {
 
   /** {@code owner} is the document's {@code $owner}, or null when it has none. */
   boolean permits(String col, Action action, String owner);
+
+  /**
+   * Whether a write may go to a document no reader sees (destroyed, nothing written after). A
+   * write of one that passes this makes it seen again ({@code $owner} included), so an admin's
+   * {@code owner.set} must not.
+   */
+  default boolean permitsHidden() {
+    return true;
+  }
 }
