@@ -82,6 +82,8 @@ public final class SynclineServer {
   private Hub hub;
   private DatabaseLifecycle databases;
   private Replication replication;
+  /** Databases that waited for a peer's policies when the server stopped (read with the store). */
+  private List<Store.PolicyWaitRecord> policyWaits = List.of();
   private Rates rates;
   private long ratesTimer = -1;
   private String serverId;
@@ -166,7 +168,7 @@ public final class SynclineServer {
               config.writeQuorum, config.quorumTimeoutMs, config.digestIntervalMs, config.peerPingIntervalMs,
               config.peerReconnectMaxMs, config.maxClockSkewMs, config.tombstoneRetentionMs, config.tls.trustFile),
               store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS, config.catchUpPageDeltas, config.catchUpPageBytes,
-              db -> auth.directory().storedPolicy(db, null) != null);
+              db -> auth.directory().storedPolicy(db, null) != null, policyWaits);
           AdminOps admin = new AdminOps(store, committer, hub, auth, replication, this::stats, config.limits());
           SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),
               config.maxBadMessagesPerMinute, config.messagesPerSecond, config.maxUnansweredDeltas, config.maxUnansweredBytes, auth, store, committer, hub, admin, replication,
@@ -254,6 +256,7 @@ public final class SynclineServer {
         config.catchUpPageBytes, config.catchUpThreads, config.loopInboxBytes));
     databases = new DatabaseLifecycle(store, hub);
     databases.catchUp(); // a destroy that was committed but not carried out before a stop
+    policyWaits = store.policyWaits(); // read here, off the event loops, for replication
     return null;
   }
 

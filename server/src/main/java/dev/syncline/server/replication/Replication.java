@@ -103,9 +103,14 @@ public final class Replication {
   private record PolicyWait(String peer, long systemSeq) {}
 
   public Replication(Vertx vertx, String serverId, ReplicationOptions options, Store store, Committer committer, Hub hub,
-      HlcClock clock, Map<String, Set<String>> localCollections, int pageDeltas, int pageBytes, Predicate<String> policyStored) {
+      HlcClock clock, Map<String, Set<String>> localCollections, int pageDeltas, int pageBytes, Predicate<String> policyStored,
+      List<Store.PolicyWaitRecord> storedWaits) {
     this.vertx = vertx;
     this.policyStored = policyStored;
+    // databases still waiting for a peer's policies when this server stopped wait on, from the first client
+    for (Store.PolicyWaitRecord w : storedWaits) {
+      awaitingPolicy.computeIfAbsent(w.db(), k -> ConcurrentHashMap.newKeySet()).add(new PolicyWait(w.peer(), w.systemSeq()));
+    }
     this.serverId = serverId;
     this.options = options;
     this.store = store;
@@ -350,10 +355,16 @@ public final class Replication {
    */
   void offered(String db, long createdAt, boolean exists, String peer, long systemSeq, long systemApplied) {
     boolean wait = systemSeq > systemApplied && !policyStored.test(db);
-    // before the database is there for anyone to see
+    // before the database is there for anyone to see; stored before it is made, so a restart keeps it
     if (wait) awaitingPolicy.computeIfAbsent(db, k -> ConcurrentHashMap.newKeySet()).add(new PolicyWait(peer, systemSeq));
-    if (exists) return;
-    committer.execute(s -> s.createDatabase(db, createdAt)).onSuccess(created -> {
+    if (exists) {
+      if (wait) committer.execute(s -> { s.savePolicyWait(db, peer, systemSeq); return null; });
+      return;
+    }
+    committer.execute(s -> {
+      if (wait) s.savePolicyWait(db, peer, systemSeq);
+      return s.createDatabase(db, createdAt);
+    }).onSuccess(created -> {
       if (created.isEmpty()) return; // made meanwhile, and offered by whoever made it
       log.info("created database {} (it exists on a peer{})", db, awaitingPolicy(db) ? "; its policies are on their way" : "");
       // offered now, unless its policies are still awaited (then once they are here)
@@ -374,7 +385,9 @@ public final class Replication {
    * admin's {@code db.create} on this server): it is open to clients, and offered to the other peers.
    */
   public void policiesHere(String db) {
-    if (awaitingPolicy.remove(db) != null && store.database(db).isPresent()) hub.databaseCreated(db);
+    if (awaitingPolicy.remove(db) == null) return;
+    committer.execute(s -> { s.dropPolicyWaits(db); return null; });
+    if (store.database(db).isPresent()) hub.databaseCreated(db);
   }
 
   Set<String> localCollections(String db) {

@@ -18,11 +18,14 @@ import jetbrains.exodus.env.Transaction;
  * The {@code $peers} table: this server's cursor into each peer's feed of each database
  * ({@code in\0PEER\0DB}: seq, epoch), written in the same transaction as the data it covers, and
  * each peer's last ack of this server's feed ({@code out\0PEER\0DB}: seq, the peer's head,
- * epoch, the peer's epoch). Keys are plain UTF-8, since their parts are separated by NUL.
+ * epoch, the peer's epoch), and the databases waiting for a peer's policies
+ * ({@code wait\0DB\0PEER}: the peer's {@code $system} seq). Keys are plain UTF-8, since their
+ * parts are separated by NUL.
  */
 final class PeerTable {
   private static final String IN = "in\0";
   private static final String OUT = "out\0";
+  private static final String WAIT = "wait\0";
 
   private final Environment env;
   private final Store table;
@@ -86,7 +89,34 @@ final class PeerTable {
       for (String side : List.of(IN, OUT)) {
         scanPeers(txn, side + peer + '\0', (k, v) -> keys.add(raw(k)));
       }
+      scanPeers(txn, WAIT, (k, v) -> { // a database waits no more for its policies there
+        if (k.endsWith('\0' + peer)) keys.add(raw(k));
+      });
       keys.forEach(k -> table.delete(txn, k));
+    });
+  }
+
+  void savePolicyWait(String db, String peer, long systemSeq) {
+    env.executeInExclusiveTransaction(txn ->
+        table.put(txn, raw(WAIT + db + '\0' + peer), new ArrayByteIterable(ByteBuffer.allocate(8).putLong(systemSeq).array())));
+  }
+
+  void dropPolicyWaits(String db) {
+    env.executeInExclusiveTransaction(txn -> {
+      List<ByteIterable> keys = new ArrayList<>();
+      scanPeers(txn, WAIT + db + '\0', (k, v) -> keys.add(raw(k)));
+      keys.forEach(k -> table.delete(txn, k));
+    });
+  }
+
+  List<dev.syncline.server.store.Store.PolicyWaitRecord> policyWaits() {
+    return env.computeInReadonlyTransaction(txn -> {
+      List<dev.syncline.server.store.Store.PolicyWaitRecord> out = new ArrayList<>();
+      scanPeers(txn, WAIT, (k, v) -> {
+        String[] parts = k.split("\0", 3);
+        out.add(new dev.syncline.server.store.Store.PolicyWaitRecord(parts[1], parts[2], ByteBuffer.wrap(v).getLong()));
+      });
+      return out;
     });
   }
 

@@ -80,8 +80,23 @@ public interface Store extends AutoCloseable {
    */
   void saveCursors(Collection<PeerCursor> cursors);
 
-  /** Forgets everything about a peer: its cursors and its acks. */
+  /** Forgets everything about a peer: its cursors, its acks, and the policy waits for it. */
   void forgetPeer(String peer);
+
+  /**
+   * Records that {@code db} waits for {@code peer}'s {@code $system} through {@code systemSeq}
+   * (its policies there), so that a restart keeps it waiting (see {@code Replication#offered}).
+   */
+  void savePolicyWait(String db, String peer, long systemSeq);
+
+  /** {@code db} waits no more. */
+  void dropPolicyWaits(String db);
+
+  /** Every policy wait stored: database, peer, the peer's {@code $system} seq. */
+  List<PolicyWaitRecord> policyWaits();
+
+  /** One stored policy wait. */
+  record PolicyWaitRecord(String db, String peer, long systemSeq) {}
 
   /** What one call of {@link #cleanLog} did. */
   enum Cleaning {

@@ -428,6 +428,21 @@ final class XodusStore implements Store {
   }
 
   @Override
+  public void savePolicyWait(String db, String peer, long systemSeq) {
+    peers.savePolicyWait(db, peer, systemSeq);
+  }
+
+  @Override
+  public void dropPolicyWaits(String db) {
+    peers.dropPolicyWaits(db);
+  }
+
+  @Override
+  public List<PolicyWaitRecord> policyWaits() {
+    return peers.policyWaits();
+  }
+
+  @Override
   public Map<String, PeerCursor> peerCursors(String peer) {
     return peers.peerCursors(peer);
   }

@@ -152,8 +152,8 @@ class PolicyArrivalTest {
   }
 
   @Test
-  @DisplayName("offered again after a restart that lost the wait, waits again, though it is here")
-  void offeredAgainAfterARestart() {
+  @DisplayName("still waits after a restart, before and after the peer offers it again")
+  void waitsAcrossARestart() {
     try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
       c.startAll();
       ClusterNode a = c.node(0);
@@ -162,6 +162,9 @@ class PolicyArrivalTest {
       }
       a.stop();
       a.start();
+      try (WsClient anyone = a.connect("anyone-first")) {
+        assertEquals("not_found", anyone.request(sub("kept", 0)).path("code").asText(), "the wait was lost in the restart");
+      }
       try (WsClient peer = connectAsPeer(a, "srv-x", "p8")) {
         bring(a, peer, "kept", 1);
         try (WsClient anyone = a.connect("anyone")) {
