@@ -33,6 +33,8 @@ class SynclineClient {
   #offline;
   #closed = false;
   #unfollowBrowserNetwork = () => {};
+  // The browser's own offline flag (its 'offline' event, or navigator.onLine false at start).
+  #browserOffline = globalThis.navigator?.onLine === false;
   #inner;
   #connectTimeoutMs;
   #w; // push.w: servers that must hold a push before its ack; null: the server's writeQuorum
@@ -97,9 +99,11 @@ class SynclineClient {
   #followBrowserNetwork() {
     if (typeof globalThis.addEventListener !== 'function') return; // not a browser
     const offline = () => {
+      this.#browserOffline = true;
       if (!this.#closed && !this.#offline) this.#transport.stop();
     };
     const online = () => {
+      this.#browserOffline = false;
       if (this.#closed || this.#offline) return;
       this.#transport.stop();
       this.#transport.start();
@@ -145,7 +149,8 @@ class SynclineClient {
   // The welcomed session: now, or once connected (up to connectTimeoutMs), else 'offline'.
   #whenOnline() {
     if (this.#session?.welcomed) return Promise.resolve(this.#session);
-    if (this.#closed || this.#offline) return Promise.reject(offlineError());
+    // the browser says it has no network: no connection is coming, so no waiting connectTimeoutMs for one
+    if (this.#closed || this.#offline || this.#browserOffline) return Promise.reject(offlineError());
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         stop();

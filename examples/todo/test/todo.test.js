@@ -468,6 +468,15 @@ describe('a server that requires sign-in', () => {
     await waitForText(page, '#sign-in-error', 'Wrong username or password.');
     await page.screenshot({ path: path.join(TARGET, 'todo-sign-in.png') });
 
+    // Offline, a sign-in says so at once, not after the SDK's 10 s wait for a connection.
+    await context.setOffline(true);
+    await waitOnline(page, false);
+    await page.locator('#password').fill('tester-password');
+    await page.locator('#sign-in-submit').click();
+    await waitForText(page, '#sign-in-error', 'Not connected to the server. Try again when online.');
+    await context.setOffline(false);
+    await waitOnline(page, true);
+
     await page.locator('#password').fill('tester-password');
     await page.locator('#sign-in-submit').click();
     await until(page, 'the form to close', () => document.querySelector('#sign-in').hidden);
