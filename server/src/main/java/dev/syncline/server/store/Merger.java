@@ -32,8 +32,9 @@ final class Merger {
   private final long[] digest;
   private final String floor;
   /**
-   * A client's write stamped before this (ms), to a register not held here, is superseded: the
-   * database has purged tombstones up to about then (0: none purged, or not a client's push).
+   * A client's write stamped before this (ms), to a register not held here, is superseded: a
+   * tombstone of it may have been purged (0: not a client's push, or no purging). The same on
+   * every server, whether it purged or not: one that took the write would pass it to the rest.
    */
   private final long absentFloorMs;
   private final Set<String> createdHere = new HashSet<>();
@@ -53,7 +54,7 @@ final class Merger {
     this.digest = digest;
     this.floor = floor;
     // taken here, on the writer, with the purge's own clock: a purge between groups cannot slip under it
-    this.absentFloorMs = batch.retentionMs() > 0 && before.purgedThrough() > 0 ? System.currentTimeMillis() - batch.retentionMs() : 0;
+    this.absentFloorMs = batch.retentionMs() > 0 ? System.currentTimeMillis() - batch.retentionMs() : 0;
   }
 
   /**

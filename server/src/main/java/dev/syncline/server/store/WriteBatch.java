@@ -20,9 +20,8 @@ import java.util.List;
  * when that one's commit failed, the feed must resume before it, not after this one. Both are
  * null for a client's push.
  *
- * <p>{@code retentionMs} (0: none), for a client's push: in a database that has purged
- * tombstones, a delta stamped more than this before the commit, to a register this server does
- * not hold, is superseded. A tombstone of it may have been purged, and the write it removed must
+ * <p>{@code retentionMs} (0: none), for a client's push: a delta stamped more than this before
+ * the commit, to a register this server does not hold, is superseded. A tombstone of it may have been purged, and the write it removed must
  * not come back (an edit sent again after a month offline). A peer's feed is safe without it
  * (tombstones are purged only once every peer holds them).
  */
