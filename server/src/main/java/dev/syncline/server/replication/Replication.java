@@ -8,6 +8,7 @@ import dev.syncline.protocol.Json;
 import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.commit.Committer;
 import dev.syncline.server.hub.Hub;
+import dev.syncline.server.store.DatabaseInfo;
 import dev.syncline.server.store.PeerAck;
 import dev.syncline.server.store.PeerCursor;
 import dev.syncline.server.store.Store;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -329,10 +331,7 @@ public final class Replication {
   public Future<Boolean> forget(String peer) {
     boolean known = acks.keySet().removeIf(k -> k.startsWith(peer + '\0')) | accepted.remove(peer) != null;
     // gone for good, its $system never arrives: what waited only for it is opened (an admin sets its policies)
-    awaitingPolicy.forEach((db, waits) -> {
-      waits.removeIf(w -> w.peer().equals(peer));
-      if (waits.isEmpty()) policiesHere(db);
-    });
+    for (String db : awaitingPolicy.keySet()) endWait(db, waits -> waits.removeIf(w -> w.peer().equals(peer)) && waits.isEmpty());
     unsaved.keySet().removeIf(k -> k.startsWith(peer + '\0'));
     unsavedCursors.keySet().removeIf(k -> k.startsWith(peer + '\0'));
     applied.keySet().removeIf(k -> k.startsWith(peer + '\0'));
@@ -355,16 +354,27 @@ public final class Replication {
    */
   void offered(String db, long createdAt, boolean exists, String peer, long systemSeq, long systemApplied) {
     boolean wait = systemSeq > systemApplied && !policyStored.test(db);
-    // before the database is there for anyone to see; stored before it is made, so a restart keeps it
-    if (wait) awaitingPolicy.computeIfAbsent(db, k -> ConcurrentHashMap.newKeySet()).add(new PolicyWait(peer, systemSeq));
-    if (exists) {
-      if (wait) committer.execute(s -> { s.savePolicyWait(db, peer, systemSeq); return null; });
+    Future<Optional<DatabaseInfo>> made;
+    if (wait) {
+      // in memory before the database is there for anyone to see; stored before it is made, so a
+      // restart keeps it; both in one step, so the store's waits change in the order memory's do
+      List<Future<Optional<DatabaseInfo>>> queued = new ArrayList<>(1);
+      awaitingPolicy.compute(db, (k, waits) -> {
+        Set<PolicyWait> w = waits != null ? waits : ConcurrentHashMap.newKeySet();
+        w.add(new PolicyWait(peer, systemSeq));
+        queued.add(committer.execute(s -> {
+          s.savePolicyWait(db, peer, systemSeq);
+          return exists ? Optional.<DatabaseInfo>empty() : s.createDatabase(db, createdAt);
+        }));
+        return w;
+      });
+      made = queued.get(0);
+    } else if (!exists) {
+      made = committer.execute(s -> s.createDatabase(db, createdAt));
+    } else {
       return;
     }
-    committer.execute(s -> {
-      if (wait) s.savePolicyWait(db, peer, systemSeq);
-      return s.createDatabase(db, createdAt);
-    }).onSuccess(created -> {
+    made.onSuccess(created -> {
       if (created.isEmpty()) return; // made meanwhile, and offered by whoever made it
       log.info("created database {} (it exists on a peer{})", db, awaitingPolicy(db) ? "; its policies are on their way" : "");
       // offered now, unless its policies are still awaited (then once they are here)
@@ -385,9 +395,25 @@ public final class Replication {
    * admin's {@code db.create} on this server): it is open to clients, and offered to the other peers.
    */
   public void policiesHere(String db) {
-    if (awaitingPolicy.remove(db) == null) return;
-    committer.execute(s -> { s.dropPolicyWaits(db); return null; });
-    if (store.database(db).isPresent()) hub.databaseCreated(db);
+    endWait(db, waits -> true);
+  }
+
+  /**
+   * Ends {@code db}'s wait if {@code ends} says so (it may change the waits first): in memory and,
+   * in the same step, in the store; then the database is open and offered to the other peers.
+   */
+  private void endWait(String db, Predicate<Set<PolicyWait>> ends) {
+    boolean[] ended = {false};
+    awaitingPolicy.computeIfPresent(db, (k, waits) -> {
+      if (!ends.test(waits)) return waits;
+      committer.execute(s -> {
+        s.dropPolicyWaits(db);
+        return null;
+      });
+      ended[0] = true;
+      return null;
+    });
+    if (ended[0] && store.database(db).isPresent()) hub.databaseCreated(db);
   }
 
   Set<String> localCollections(String db) {
