@@ -95,15 +95,18 @@ class DeletedDocumentTest {
       create(c, "del4");
       write(c, "del4", "title", "Buy milk", T);
       write(c, "del4", "$deleted", true, T + 1);
-      JsonNode answer = server.admin(dev.syncline.server.testing.Deltas.admin("owner.set",
-          dev.syncline.server.testing.Deltas.args().put("db", "del4").put("col", "todos").put("id", "a").put("owner", "bob")));
+      JsonNode answer = giveToBob("del4");
       assertEquals("not_found", answer.path("code").asText(), answer.toString());
       assertNull(read("del4"), "still destroyed");
       write(c, "del4", "title", "again", T + 2); // written after the destroy: seen, so it may change hands
-      answer = server.admin(dev.syncline.server.testing.Deltas.admin("owner.set",
-          dev.syncline.server.testing.Deltas.args().put("db", "del4").put("col", "todos").put("id", "a").put("owner", "bob")));
+      answer = giveToBob("del4");
       assertEquals("result", answer.path("type").asText(), answer.toString());
     }
+  }
+
+  private static JsonNode giveToBob(String db) {
+    return server.admin(dev.syncline.server.testing.Deltas.admin("owner.set",
+        dev.syncline.server.testing.Deltas.args().put("db", db).put("col", "todos").put("id", "a").put("owner", "bob")));
   }
 
   @Test
