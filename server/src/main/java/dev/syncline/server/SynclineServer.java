@@ -312,6 +312,11 @@ public final class SynclineServer {
     return serverId;
   }
 
+  /** The single writer: for tests of this package that must hold it still (overload, ordering). */
+  dev.syncline.server.commit.Committer committer() {
+    return committer;
+  }
+
   public Vertx vertx() {
     return vertx;
   }
