@@ -64,6 +64,7 @@ public final class Hub implements Committer.CommitListener {
   private final java.util.concurrent.atomic.LongAdder commitsNotQueued = new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.AtomicLong bufferedBytes = new java.util.concurrent.atomic.AtomicLong();
   private final List<java.util.function.Consumer<String>> createdListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<java.util.function.Consumer<String>> destroyedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public Hub(Vertx vertx, Store store, HubOptions options) {
     this.store = store;
@@ -120,6 +121,12 @@ public final class Hub implements Committer.CommitListener {
   /** Ends every subscription of a database that was destroyed; each is told {@code not_found}. */
   public void databaseDestroyed(String db) {
     loops.values().forEach(registry -> registry.post(() -> registry.destroyed(db)));
+    destroyedListeners.forEach(l -> l.accept(db));
+  }
+
+  /** Calls {@code listener} (on the thread that reports it, see {@link #databaseDestroyed}) with every database destroyed from now on. */
+  public void onDatabaseDestroyed(java.util.function.Consumer<String> listener) {
+    destroyedListeners.add(listener);
   }
 
   /**

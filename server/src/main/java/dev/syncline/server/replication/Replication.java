@@ -124,6 +124,8 @@ public final class Replication {
     this.pageBytes = pageBytes;
     this.auth = options.clusterSecret() == null ? null : new PeerAuth(options.clusterSecret());
     this.quorum = new Quorum(vertx);
+    // a wait belongs to the life of the database it was for: a new life is judged by its own offer
+    hub.onDatabaseDestroyed(this::policiesHere);
   }
 
   /** Loads what peers confirmed before, starts dialing, and saves confirmations as they come. Blocking reads: call at start-up. */

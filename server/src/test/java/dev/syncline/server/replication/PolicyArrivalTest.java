@@ -177,6 +177,27 @@ class PolicyArrivalTest {
     }
   }
 
+  @Test
+  @DisplayName("a wait ends with the life of its database: destroyed here, a new life offered without one is there at once")
+  void waitEndsWithItsDatabase() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p9")) {
+        bring(a, peer, "brief", 1);
+        assertEquals("not_found", a.admin(sub("brief", 0)).path("code").asText());
+        assertEquals("result", a.admin(dev.syncline.server.testing.Deltas.admin("db.destroy",
+            dev.syncline.server.testing.Deltas.args().put("db", "brief"))).path("type").asText());
+        // a life begun after the destroy, whose policies are here already (systemHead 0)
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s2\",\"db\":\"brief\",\"epoch\":\"e2\",\"head\":0,\"createdAt\":"
+            + (System.currentTimeMillis() + 1000) + ",\"systemHead\":0}");
+        awaitDatabase(a, "brief");
+        // the name was destroyed, so admins only (until db.create); but there, not hidden
+        assertEquals("subscribed", a.admin(sub("brief", 0)).path("type").asText());
+      }
+    }
+  }
+
   /** A sub answered subscribed: the feed.ack of the frame that ended the wait came after the wait ended. */
   private static void awaitSubscribed(ClusterNode a, String db) {
     try (WsClient anyone = a.connect("anyone-later")) {
