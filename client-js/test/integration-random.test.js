@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { createClient, memoryStore } from '../src/index.js';
 import { openDatabases, startServer } from './support/server.js';
-import { until } from './support/util.js';
+import { rng, until } from './support/util.js';
 
 const SEED = Number(process.env.SYNCLINE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CLIENTS = 4;
@@ -18,18 +18,6 @@ const ATTRS = ['title', 'done', 'n'];
 
 let server;
 const clients = [];
-
-// mulberry32: a small seeded generator, so a run can be replayed
-function random(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function client() {
   const c = createClient({ url: server.url, store: memoryStore(), backoffInitialMs: 20, backoffMaxMs: 200 });
@@ -56,7 +44,7 @@ after(async () => {
 
 describe('random edits from many clients', () => {
   it(`every replica ends with the same documents (seed ${SEED})`, async () => {
-    const next = random(SEED);
+    const next = rng(SEED);
     const pick = (list) => list[Math.floor(next() * list.length)];
     const replicas = Array.from({ length: CLIENTS }, () => client());
     for (const c of replicas) c.db('rand').col('items').all(); // subscribes

@@ -7,18 +7,8 @@ import { Clock, compareValues, decide, visible } from '../src/index.js';
 import { Replica } from '../src/replica.js';
 import { ulidGenerator } from '../src/ulid.js';
 import { jsonEqual } from '../src/values.js';
+import { rng } from './support/util.js';
 
-// A small seeded generator, so a failure can be replayed.
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = (r, list) => list[Math.floor(r() * list.length)];
 const ts = (ms, counter, origin) => `${String(ms).padStart(13, '0')}-${counter.toString(16).padStart(4, '0')}-${origin}`;
 

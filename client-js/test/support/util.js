@@ -22,3 +22,15 @@ export function recordEvents(client, names = ['doc:create', 'doc:update', 'doc:d
   for (const name of names) client.on(name, (payload) => log.push({ name, payload }));
   return log;
 }
+
+/** A small seeded generator (mulberry32) of numbers in [0, 1), so a random test can be replayed. */
+export function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
