@@ -349,13 +349,14 @@ public final class Replication {
   /**
    * A peer offers database {@code db}, made when its {@code $system} head was {@code systemSeq}; this
    * link has applied that {@code $system} through {@code systemApplied}. Makes the database here if
-   * {@code exists} is false, and offers it to the other peers. Unless this server stores a policy of
-   * it, or has that {@code $system} already, it waits for those policies first: the policy for new
-   * databases may open it wider than the peer's admin did. Also for a database that is here (a
-   * restart before the policies came, or one made without a policy).
+   * {@code exists} is false, and offers it to the other peers. Unless this server has that
+   * {@code $system} already, it waits for those policies first: the policy for new databases may
+   * open it wider than the peer's admin did. A new database waits even when its own policy is here:
+   * its collections' policies may come later in the same {@code $system}. One that is here waits
+   * only when it has no stored policy (one made without a policy, or before waits were stored).
    */
   void offered(String db, long createdAt, boolean exists, String peer, long systemSeq, long systemApplied) {
-    boolean wait = systemSeq > systemApplied && !policyStored.test(db);
+    boolean wait = systemSeq > systemApplied && (!exists || !policyStored.test(db));
     Future<Optional<DatabaseInfo>> made;
     if (wait) {
       // in memory before the database is there for anyone to see; stored before it is made, so a

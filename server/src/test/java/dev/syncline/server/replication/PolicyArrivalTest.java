@@ -124,6 +124,45 @@ class PolicyArrivalTest {
   }
 
   @Test
+  @DisplayName("whose own policy came before the offer still waits for its collections' policies, later in the same $system")
+  void ownPolicyFirst() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p10")) {
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s0\",\"db\":\"$system\",\"epoch\":\"e0\",\"head\":2,\"createdAt\":"
+            + (System.currentTimeMillis() - 1000) + "}");
+        String ts = now(0, "srv-x");
+        StringBuilder open = new StringBuilder();
+        for (String action : List.of("read", "create", "update", "destroy")) {
+          if (open.length() > 0) open.append(',');
+          open.append(policyAttr("early", action, "[\"$all\"]", ts));
+        }
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[" + open + "]}");
+        assertEquals(1, peer.next("feed.ack").path("seq").asLong());
+        // offered now, made when the peer's $system was at 2: its collection's policy is still on its way
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"early\",\"epoch\":\"e1\",\"head\":0,\"createdAt\":"
+            + System.currentTimeMillis() + ",\"systemHead\":2}");
+        awaitDatabase(a, "early");
+        try (WsClient anyone = a.connect("anyone")) {
+          var secret = sub("early", 0);
+          secret.putArray("cols").add("secret");
+          JsonNode answer = anyone.request(secret);
+          assertEquals("not_found", answer.path("code").asText(), "open before its collection's policy came: " + answer);
+        }
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":2,\"deltas\":["
+            + policyAttr("early/secret", "read", "[\"role:staff\"]", now(1, "srv-x")) + "]}");
+        assertEquals(2, peer.next("feed.ack").path("seq").asLong());
+        try (WsClient anyone = a.connect("anyone-2")) {
+          var secret = sub("early", 0);
+          secret.putArray("cols").add("secret");
+          assertEquals("forbidden", anyone.request(secret).path("code").asText(), "the collection's policy is in force");
+        }
+      }
+    }
+  }
+
+  @Test
   @DisplayName("offered by two peers at once, waits for either's $system")
   void twoPeersAtOnce() {
     try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
