@@ -21,7 +21,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DisplayName;
@@ -227,7 +231,8 @@ class ClusterConsistencyTest {
       c.start(0);
       c.start(1);
       c.awaitLinksLive(WITHIN);
-      pause(1500); // a few digest rounds
+      // a repair needs a bucket to differ in two comparisons in a row: three on each side give one the time
+      awaitDigestComparisons(List.of(hub, spoke), "app", 3);
       assertTrue(noDocument(hub, "doomed") && noDocument(spoke, "doomed"), "it did not come back");
       assertEquals("k", hub.registers("app").get(Replica.key("c", "keep", "title")).value().asText());
     }
@@ -251,6 +256,25 @@ class ClusterConsistencyTest {
         else Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
       }
     }
+  }
+
+  /** Each node compared {@code db}'s digest with each of its peers {@code rounds} times from now on. */
+  private static void awaitDigestComparisons(List<ClusterNode> nodes, String db, int rounds) {
+    Map<String, Set<Long>> seen = new HashMap<>();
+    long since = System.currentTimeMillis();
+    Cluster.await(() -> {
+      for (ClusterNode n : nodes) {
+        JsonNode peers = n.stats().path("peers");
+        if (peers.isEmpty()) return false;
+        for (JsonNode p : peers) {
+          long at = p.path("databases").path(db).path("digest").path("at").asLong();
+          Set<Long> times = seen.computeIfAbsent(n.name() + '>' + p.path("peer").asText(), k -> new HashSet<>());
+          if (at >= since) times.add(at);
+          if (times.size() < rounds) return false;
+        }
+      }
+      return true;
+    }, WITHIN, () -> rounds + " digest comparisons of " + db + " on each link: " + seen);
   }
 
   private static void deleteTree(Path dir) throws IOException {
