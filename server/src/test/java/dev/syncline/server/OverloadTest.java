@@ -91,19 +91,11 @@ class OverloadTest {
     try (TestServer server = TestServer.start(c -> c.maxQueuedBytes = 1 << 20)) {
       try (WsClient c = server.connect("flood-bytes")) {
         // the writer held still, as a slow disk would: the flood fills the queue, whatever this machine's speed
-        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-        server.server().committer().execute(s -> {
-          try {
-            return release.await(30, java.util.concurrent.TimeUnit.SECONDS);
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-          }
-        });
+        WriterHold held = WriterHold.on(server.server());
         List<CompletableFuture<JsonNode>> answers = pipelineLargeValues(c, "flood-bytes");
         // the excess is refused at once, while the writer is held
         CompletableFuture.anyOf(answers.toArray(CompletableFuture[]::new)).join();
-        release.countDown();
+        held.close();
         int acked = 0;
         int overloaded = 0;
         for (CompletableFuture<JsonNode> f : answers) {

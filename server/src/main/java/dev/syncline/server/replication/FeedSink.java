@@ -40,6 +40,11 @@ final class FeedSink {
 
   /** Frames applied concurrently before the socket is paused. */
   static final int WINDOW = 8;
+  /**
+   * Frames waiting to be confirmed in order before the socket is paused: frames without data are
+   * not applied, but wait behind those that are, so a peer could queue them without end.
+   */
+  static final int MAX_WAITING = 1024;
 
   /** One database of the peer's feed, as this side knows it. */
   static final class DbFeed {
@@ -221,20 +226,13 @@ final class FeedSink {
     }
     unconfirmed.add(frame);
     inFlight++;
-    if (inFlight >= WINDOW && !paused) {
-      paused = true;
-      link.socket().pause();
-    }
+    pauseOrResume();
     // stored only after the frame before it: if that one's commit fails, the next link resumes before it
     Future<BatchOutcome> applied = link.replication().committer().replicate(
         WriteBatch.fromFeed(f.db, deltas, link.peer(), new PeerCursor(link.peer(), f.db, f.epoch, seq), f.lastQueued));
     f.lastQueued = seq;
     applied.onComplete(ar -> {
       inFlight--;
-      if (paused && inFlight < WINDOW / 2) {
-        paused = false;
-        link.socket().resume();
-      }
       if (ar.failed()) {
         log.error("applying changes of {} from {} failed", f.db, link.peer(), ar.cause());
         link.fail("applying changes failed");
@@ -259,6 +257,26 @@ final class FeedSink {
     drain();
   }
 
+  /** Reading pauses while too many frames are applied or wait, and resumes once half have gone. */
+  private void pauseOrResume() {
+    if (!paused && (inFlight >= WINDOW || unconfirmed.size() >= MAX_WAITING)) {
+      paused = true;
+      link.socket().pause();
+    } else if (paused && inFlight < WINDOW / 2 && unconfirmed.size() < MAX_WAITING / 2) {
+      paused = false;
+      link.socket().resume();
+    }
+  }
+
+  /** Frames being applied and frames waiting to be confirmed in order, for {@code server.stats}. */
+  int framesApplying() {
+    return inFlight;
+  }
+
+  int framesWaiting() {
+    return unconfirmed.size();
+  }
+
   /** True while frames are being applied: the socket may be paused, so silence says nothing. */
   boolean busy() {
     return inFlight > 0;
@@ -266,6 +284,14 @@ final class FeedSink {
 
   /** Confirms, in arrival order, every frame that is durable. */
   private void drain() {
+    try {
+      confirmDone();
+    } finally {
+      pauseOrResume();
+    }
+  }
+
+  private void confirmDone() {
     while (!unconfirmed.isEmpty() && unconfirmed.peek().done) {
       Frame fr = unconfirmed.poll();
       DbFeed f = fr.feed;

@@ -262,6 +262,7 @@ final class PeerLink implements Replication.LinkHandle {
 
   /** Per database: how far behind the peer this side is, what the peer confirmed, and the last digest comparison. */
   void describe(ObjectNode out) {
+    out.put("framesApplying", sink.framesApplying()).put("framesWaiting", sink.framesWaiting());
     ObjectNode dbs = out.putObject("databases");
     long now = System.currentTimeMillis();
     sink.databases().forEach((db, f) -> {

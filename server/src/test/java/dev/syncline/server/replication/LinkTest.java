@@ -56,6 +56,40 @@ class LinkTest {
   }
 
   @Test
+  @DisplayName("frames without data waiting behind a slow commit pause reading from the peer, then are all confirmed in order")
+  void waitingFramesAreBounded() throws InterruptedException {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient peer = connectAsPeer(a, "srv-x", "w1")) {
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"app\",\"epoch\":\"e1\",\"head\":3001,\"createdAt\":"
+            + System.currentTimeMillis() + ",\"systemHead\":0}");
+        Cluster.await(() -> a.digest("app") != null, WITHIN, () -> "app made");
+        int frames = 3 * FeedSink.MAX_WAITING;
+        try (var held = dev.syncline.server.WriterHold.on(a.server())) {
+          peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":1,\"deltas\":["
+              + delta("n", "1", "text", "first", now(0, "srv-x")) + "]}");
+          for (int seq = 2; seq <= frames; seq++) {
+            peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":" + seq + ",\"deltas\":[]}");
+          }
+          Cluster.await(() -> waiting(a) >= FeedSink.MAX_WAITING, WITHIN, () -> "frames waiting: " + a.stats().path("peers"));
+          Thread.sleep(300); // a server still reading would be at all of them by now
+          assertEquals(FeedSink.MAX_WAITING, waiting(a), "reading paused once that many frames waited");
+        }
+        JsonNode last = peer.next(m -> "feed.ack".equals(m.path("type").asText()) && m.path("seq").asInt() == frames);
+        assertEquals("app", last.path("db").asText());
+        Cluster.await(() -> waiting(a) == 0, WITHIN, () -> "frames confirmed: " + a.stats().path("peers"));
+      }
+    }
+  }
+
+  private static int waiting(ClusterNode a) {
+    int n = 0;
+    for (JsonNode p : a.stats().path("peers")) n += p.path("framesWaiting").asInt();
+    return n;
+  }
+
+  @Test
   @DisplayName("a database created on one server appears on the other; destroyed on one, it is gone from both")
   void databasesFollow() {
     try (Cluster c = Cluster.unlinked(2, false, cfg -> { })) {

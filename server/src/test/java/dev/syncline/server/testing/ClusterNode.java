@@ -103,6 +103,11 @@ public final class ClusterNode implements AutoCloseable {
     return server != null || (process != null && process.isAlive());
   }
 
+  /** The running server, for tests that must reach inside it (holding its writer still). */
+  public SynclineServer server() {
+    return server;
+  }
+
   public int port() {
     if (server != null) return server.port();
     if (process != null) return process.port();
