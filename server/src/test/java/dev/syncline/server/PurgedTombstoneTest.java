@@ -4,12 +4,15 @@ import static dev.syncline.server.testing.Deltas.admin;
 import static dev.syncline.server.testing.Deltas.args;
 import static dev.syncline.server.testing.Deltas.delta;
 import static dev.syncline.server.testing.Deltas.push;
+import static dev.syncline.server.testing.Deltas.sub;
 import static dev.syncline.server.testing.Deltas.ts;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.server.testing.Cluster;
+import dev.syncline.server.testing.Replica;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
 import java.time.Duration;
@@ -51,6 +54,61 @@ class PurgedTombstoneTest {
       assertEquals("result", server.admin(admin("db.create", args().put("db", "unpurged"))).path("type").asText());
       JsonNode old = w.request(push("unpurged", delta("c", "n", "title", "made offline", ts(now - 60_000, 0, "phone"))));
       assertEquals("superseded", old.path("results").get(0).asText(), old.toString());
+    }
+  }
+
+  @Test
+  @DisplayName("a client's write older than the purge cutoff to a document destroyed after it is superseded: "
+      + "a peer may have purged the document whole, and would take the write as a new one")
+  void oldWriteBehindADestroy() {
+    try (TestServer server = TestServer.start(c -> {
+      c.tombstoneRetentionMs = 1_000;
+      c.purgeIntervalMs = 600_000; // nothing purged here: the document is held, destroyed
+    }); WsClient w = server.connect("phone")) {
+      long t0 = System.currentTimeMillis();
+      assertEquals("applied", w.request(push("app", delta("c", "d", "title", "v", ts(t0, 0, "phone")))).path("results").get(0).asText());
+      assertEquals("applied", w.request(push("app", delta("c", "d", "$deleted", true, ts(t0 + 10, 0, "phone")))).path("results").get(0).asText());
+      Cluster.await(() -> System.currentTimeMillis() > t0 + 1_100, Duration.ofSeconds(5), () -> "the retention to pass");
+      JsonNode late = w.request(push("app", delta("c", "d", "title", "edited offline", ts(t0 + 5, 0, "phone"))));
+      assertEquals("superseded", late.path("results").get(0).asText(), late.toString());
+    }
+  }
+
+  @Test
+  @DisplayName("a removal stamped before the cutoff but committed now is not purged before a subscriber behind since before it gets it")
+  void lateRemovalReachesASubscriberBehind() throws InterruptedException {
+    try (TestServer server = TestServer.start(c -> {
+      c.tombstoneRetentionMs = 2_000;
+      c.purgeIntervalMs = 100;
+      c.catchUpPageBytes = 16 * 1024; // small frames: a client that stops reading holds few of them
+    }); WsClient w = server.connect("phone");
+        WsClient slow = WsClient.connect(server.port(), new io.vertx.core.http.WebSocketClientOptions().setReceiveBufferSize(16 * 1024))) {
+      slow.hello("slow");
+      long t0 = System.currentTimeMillis();
+      assertEquals("applied", w.request(push("app", delta("c", "d", "title", "a", ts(t0, 0, "phone")))).path("results").get(0).asText());
+      // enough after it that a subscriber that stops reading is left behind in the middle
+      String filler = "x".repeat(4000);
+      for (int i = 0; i < 40; i++) {
+        com.fasterxml.jackson.databind.node.ObjectNode p = push("app");
+        for (int j = 0; j < 100; j++) p.withArray("deltas").add(delta("fill", i + "-" + j, "v", filler, ts(System.currentTimeMillis(), 0, "phone")));
+        assertEquals("ack", w.request(p).path("type").asText());
+      }
+      Cluster.await(() -> System.currentTimeMillis() > t0 + 2_100, Duration.ofSeconds(10), () -> "the title to be older than the retention");
+      slow.pause(true);
+      slow.send(sub("app", 0));
+      Cluster.await(() -> server.admin(admin("server.stats", null)).path("data").path("fanout").path("lagging").asInt() == 1,
+          Duration.ofSeconds(10), () -> "the subscriber to fall behind");
+      // stamped a moment after the title, so before the cutoff: a register held, so it applies
+      JsonNode removed = w.request(push("app", delta("c", "d", "title", null, ts(t0 + 1, 0, "phone"))));
+      assertEquals("applied", removed.path("results").get(0).asText(), removed.toString());
+      Thread.sleep(600); // six purge steps: a purge by the stamp alone has taken it by now
+      assertEquals(1, stats(server).path("tombstones").asLong(), "purged before it was committed 2 s ago");
+      slow.pause(false);
+      slow.await(m -> "synced".equals(m.path("type").asText()));
+      Replica replica = new Replica();
+      for (JsonNode m : slow.received()) replica.apply(m);
+      Replica.Reg title = replica.registers().get(Replica.key("c", "d", "title"));
+      assertTrue(title != null && title.value().isNull(), "the subscriber keeps the removed title: " + title);
     }
   }
 

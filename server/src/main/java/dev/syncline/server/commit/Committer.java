@@ -479,9 +479,16 @@ public final class Committer implements AutoCloseable {
     if (options.tombstoneRetentionMs() <= 0 || now < nextPurgeAt) return;
     nextPurgeAt = now + options.purgeIntervalMs();
     long cutoff = now - options.tombstoneRetentionMs();
+    try {
+      store.noteHeads(now, Math.max(options.purgeIntervalMs(), options.tombstoneRetentionMs() / 64), cutoff);
+    } catch (RuntimeException e) {
+      log.error("recording commit times failed", e);
+    }
     for (var db : store.databases()) {
       try {
-        long horizon = purgeHorizon.applyAsLong(db.name());
+        // committed longer ago than the retention, not only stamped so: a removal stamped a month
+        // ago may be committed now, and subscribers behind since before it must still get it
+        long horizon = Math.min(purgeHorizon.applyAsLong(db.name()), store.headCommittedBy(db.name(), cutoff));
         if (horizon <= 0) continue;
         int n = store.purgeTombstones(db.name(), cutoff, horizon, options.purgeBatchEntries());
         if (n > 0) log.info("purged {} tombstones from {}", n, db.name());

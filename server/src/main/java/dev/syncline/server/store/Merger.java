@@ -32,9 +32,10 @@ final class Merger {
   private final long[] digest;
   private final String floor;
   /**
-   * A client's write stamped before this (ms), to a register not held here, is superseded: a
-   * tombstone of it may have been purged (0: not a client's push, or no purging). The same on
-   * every server, whether it purged or not: one that took the write would pass it to the rest.
+   * A client's write stamped before this (ms), to a register not held here or to a document
+   * destroyed after it, is superseded: a tombstone of it (or the whole document) may have been
+   * purged (0: not a client's push, or no purging). The same on every server, whether it purged
+   * or not: one that took the write would pass it to the rest.
    */
   private final long absentFloorMs;
   private final Set<String> createdHere = new HashSet<>();
@@ -87,8 +88,11 @@ final class Merger {
     long hash = e.hash;
     // written before the database was destroyed: superseded by the destroy, like by a newer value
     Merge.Outcome outcome = floor != null && d.ts().compareTo(floor) <= 0 ? Merge.Outcome.SUPERSEDED : decide(old, d, hash);
-    // older than tombstones that may have been purged, to a register not held: the removal wins
-    if (old == null && outcome == Merge.Outcome.APPLIED && Hlc.msOf(d.ts()) < absentFloorMs) outcome = Merge.Outcome.SUPERSEDED;
+    // older than tombstones that may have been purged, to a register not held, or held by a
+    // document destroyed after it (which a peer may have purged whole): the removal wins
+    if (outcome == Merge.Outcome.APPLIED && Hlc.msOf(d.ts()) < absentFloorMs && (old == null || destroyedAfter(docPrefix, d.ts()))) {
+      outcome = Merge.Outcome.SUPERSEDED;
+    }
     // a resend of a write that landed is answered duplicate, as before any policy changed; only its
     // writer knows that ts, so this tells nobody anything new
     if (outcome == Merge.Outcome.DUPLICATE) return outcome;
@@ -123,6 +127,12 @@ final class Merger {
     }
     write(d, e, docPrefix, old, owner, previousOwner);
     return outcome;
+  }
+
+  /** Whether the document's {@code $deleted = true} is stamped after {@code ts}. */
+  private boolean destroyedAfter(byte[] docPrefix, String ts) {
+    ByteIterable deleted = t.registers.get(txn, new ArrayByteIterable(Layout.registerKey(docPrefix, Delta.DELETED)));
+    return deleted != null && (Layout.flagsOf(deleted) & DESTROYS) != 0 && Layout.tsOf(deleted).compareTo(ts) > 0;
   }
 
   /**

@@ -71,6 +71,19 @@ public interface Store extends AutoCloseable {
    */
   int purgeTombstones(String db, long olderThanMs, long maxSeq, int maxEntries);
 
+  /**
+   * Records, for every database, that its current head was committed by {@code nowMs}: a sample
+   * at most every {@code everyMs}, kept as long as it answers {@link #headCommittedBy} for times
+   * from {@code keepFromMs} on. Stored, so a restart keeps them.
+   */
+  void noteHeads(long nowMs, long everyMs, long keepFromMs);
+
+  /**
+   * The greatest seq of {@code db} known to have been committed at or before {@code timeMs} (by
+   * {@link #noteHeads}' samples); 0 if none is known, as for a database younger than that.
+   */
+  long headCommittedBy(String db, long timeMs);
+
   /** Records what peers confirmed of this server's databases (see {@link PeerAck}). */
   void savePeerAcks(Collection<PeerAck> acks);
 

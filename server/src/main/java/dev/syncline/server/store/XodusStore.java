@@ -76,6 +76,7 @@ final class XodusStore implements Store {
   private static final String FLOORS = "$floors";
   private static final String DIGESTS = "$digests";
   private static final String PEERS = "$peers";
+  private static final String HEADS = "$heads";
 
   private final Environment env;
   private final LogCleaner cleaner;
@@ -84,6 +85,7 @@ final class XodusStore implements Store {
   private final jetbrains.exodus.env.Store floorStore;
   private final DigestTable digests;
   private final PeerTable peers;
+  private final CommitTimes commitTimes;
   private final SnapshotReads reads;
   private final Map<String, DatabaseTables> tables = new ConcurrentHashMap<>();
   private final Map<String, String> floors = new ConcurrentHashMap<>();
@@ -119,12 +121,14 @@ final class XodusStore implements Store {
           env.openStore(STATE, StoreConfig.WITHOUT_DUPLICATES, txn),
           env.openStore(FLOORS, StoreConfig.WITHOUT_DUPLICATES, txn),
           env.openStore(DIGESTS, StoreConfig.WITHOUT_DUPLICATES, txn),
-          env.openStore(PEERS, StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn)});
+          env.openStore(PEERS, StoreConfig.WITHOUT_DUPLICATES_WITH_PREFIXING, txn),
+          env.openStore(HEADS, StoreConfig.WITHOUT_DUPLICATES, txn)});
       meta = opened[0];
       state = opened[1];
       floorStore = opened[2];
       digests = new DigestTable(opened[3]);
       peers = new PeerTable(env, opened[4]);
+      commitTimes = new CommitTimes(opened[5]);
       reads = new SnapshotReads(env, meta);
       env.executeInExclusiveTransaction(txn -> {
         ByteIterable stored = state.get(txn, Layout.text("format"));
@@ -147,6 +151,7 @@ final class XodusStore implements Store {
         }
         ByteIterable clock = state.get(txn, Layout.text("clock"));
         maxTs = clock == null ? null : StringBinding.entryToString(clock);
+        commitTimes.load(txn);
       });
     } catch (RuntimeException | Error e) {
       // not served: the folder's lock goes with it, so the same process may open it again
@@ -308,6 +313,7 @@ final class XodusStore implements Store {
         env.removeStore(StaleEntries.tableName(db), txn);
         meta.delete(txn, Layout.text(db));
         digests.delete(txn, db);
+        commitTimes.drop(txn, db);
         outcome = DestroyOutcome.REMOVED;
       } else {
         digest = t.digest.clone();
@@ -318,7 +324,10 @@ final class XodusStore implements Store {
       }
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
       floors.put(db, floor);
-      if (outcome == DestroyOutcome.REMOVED) tables.remove(db);
+      if (outcome == DestroyOutcome.REMOVED) {
+        tables.remove(db);
+        commitTimes.dropped(db);
+      }
       if (outcome == DestroyOutcome.TRIMMED) {
         t.info = trimmed; // before the digest, as in commit
         t.digest = digest;
@@ -408,6 +417,23 @@ final class XodusStore implements Store {
       if (!txn.isFinished()) txn.abort();
       throw e;
     }
+  }
+
+  @Override
+  public void noteHeads(long nowMs, long everyMs, long keepFromMs) {
+    Map<String, java.util.TreeMap<Long, Long>> changed = new java.util.HashMap<>();
+    env.executeInExclusiveTransaction(txn -> {
+      for (DatabaseTables t : tables.values()) {
+        var s = commitTimes.note(txn, t.info.name(), t.info.head(), nowMs, everyMs, keepFromMs);
+        if (s != null) changed.put(t.info.name(), s);
+      }
+    });
+    changed.forEach(commitTimes::publish);
+  }
+
+  @Override
+  public long headCommittedBy(String db, long timeMs) {
+    return commitTimes.headAt(db, timeMs);
   }
 
   // ---- peers ----
