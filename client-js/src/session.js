@@ -47,6 +47,7 @@ export class Session {
   #helloAt = 0;
   #closed = false;
   #token = null; // the token record this connection is signed in with, or null
+  #signingIn = 0; // login/signup requests not answered yet: the server may switch users on them
   #renewTimer = null;
   welcomed = false;
 
@@ -109,6 +110,7 @@ export class Session {
     if (this.#closed || !this.welcomed) return Promise.reject(offlineError());
     return new Promise((resolve, reject) => {
       const rid = this.#send({ type, username, password });
+      this.#signingIn++;
       this.#requests.set(rid, { kind: type, resolve, reject });
     });
   }
@@ -190,6 +192,9 @@ export class Session {
    * server refused) wait for that user to sign in again.
    */
   #mayPush() {
+    // the server signs the connection in as the new user when it takes the login, before its
+    // answer is here: a push sent meanwhile would be committed as that user
+    if (this.#signingIn > 0) return false;
     const { owner } = this.#core;
     return owner === null || owner === this.#token?.user.id;
   }
@@ -342,6 +347,7 @@ export class Session {
       const req = this.#requests.get(m.rid);
       this.#requests.delete(m.rid);
       if (!req || !['login', 'signup', 'renew'].includes(req.kind)) return;
+      if (req.kind !== 'renew') this.#signingIn--;
       const record = tokenRecord(m, this.#core.now());
       if (!record) {
         const error = new SynclineError('protocol', 'token: the answer names no user');
@@ -367,7 +373,9 @@ export class Session {
       if (TRANSIENT.has(m.code)) return void this.#later(retryMs, () => this.open());
       this.#core.emitError(m.code, m.message);
     } else if (req.kind === 'login' || req.kind === 'signup') {
+      this.#signingIn--;
       req.reject(new SynclineError(m.code, m.message, { retryAfterMs: m.retryAfterMs }));
+      this.flush(); // still who it was: what waited goes now
     } else if (req.kind === 'renew') {
       if (m.code === 'unauthenticated') return this.#lostSignIn(m);
       if (!TRANSIENT.has(m.code)) this.#core.emitError(m.code, m.message);

@@ -186,6 +186,45 @@ for (const [backend, make] of Object.entries(backends)) {
       assert.match(server.sent('hello').at(-1).token, /^tok\.bob\./);
     });
 
+    it('nothing is pushed between a login as another user and its answer: the server has switched users by then', async () => {
+      const { server, c } = await aliceOnline(make);
+      const col = c.db('todo').col('items');
+      const held = [];
+      server.handle = (m, socket) => (m.type === 'push' || m.type === 'login' ? held.push([m, socket]) : server.standard(m, socket));
+      await col.doc('first').set({ t: 1 });
+      await until(() => held.length === 1, { what: 'alice\'s first push' });
+      await col.doc('second').set({ t: 2 }); // waits behind the push in flight
+      const login = c.login('bob', 'bob-password');
+      await until(() => held.length === 2, { what: 'the login' });
+      const [push, pushSocket] = held[0];
+      server.standard(push, pushSocket); // the first push is acked before the login's answer
+      await sleep(50);
+      const afterLogin = server.received.slice(server.received.findIndex((m) => m.type === 'login' && m.rid === held[1][0].rid) + 1);
+      assert.deepEqual(afterLogin.filter((m) => m.type === 'push'), [], 'alice\'s second edit was pushed as bob');
+      server.handle = (m, socket) => server.standard(m, socket);
+      server.standard(...held[1]);
+      assert.equal((await login).id, 'bob');
+      assert.equal(col.doc('second').get(), null, 'alice\'s edit went with her data');
+    });
+
+    it('a refused login lets what waited go, as the user it was', async () => {
+      const { server, c } = await aliceOnline(make);
+      const col = c.db('todo').col('items');
+      let answerLogin = null;
+      server.handle = (m, socket) => {
+        if (m.type === 'login') answerLogin = () => socket.reply({ type: 'error', rid: m.rid, code: 'unauthenticated', message: 'wrong username or password' });
+        else server.standard(m, socket);
+      };
+      const login = c.login('bob', 'wrong');
+      await until(() => answerLogin !== null, { what: 'the login' });
+      await col.doc('meanwhile').set({ t: 1 });
+      await sleep(20);
+      assert.equal(c.status.pending, 1, 'held while the login is out');
+      answerLogin();
+      await assert.rejects(login, { code: 'unauthenticated' });
+      await until(() => c.status.pending === 0, { what: 'the held edit pushed as alice' });
+    });
+
     it('anonymous edits go with the user who signs in', async () => {
       const server = fakeServer({ users: USERS() });
       const store = make();

@@ -56,6 +56,8 @@ final class ClientCore {
   volatile TokenRecord auth;
   /** Whose data the replica and queue hold: a user id, or null when made anonymously. */
   String owner;
+  /** Counts the times the user's data was dropped (see {@link #persistUnlessWiped}). */
+  private long wipes;
   /** Server clock minus wall clock, from welcome.time and clock_skew. */
   volatile long offset;
   volatile boolean loaded;
@@ -126,6 +128,15 @@ final class ClientCore {
 
   ClientEvent.Status status() {
     return status;
+  }
+
+  /**
+   * {@link #persist}, unless the user's data was wiped since {@code life} (a listener called
+   * {@code logout()}, or signed in as another user, while the events were told): what the write
+   * holds was that user's, and must not reach the store the next user loads.
+   */
+  private Future<Void> persistUnlessWiped(long life, StoreWrite w) {
+    return life == wipes ? persist(w) : Future.succeededFuture();
   }
 
   /** Queues a store write after the earlier ones; the future completes here once it is durable. */
@@ -235,6 +246,7 @@ final class ClientCore {
   }
 
   private void dropEverything() {
+    wipes++;
     replica.clear();
     cursors.clear();
     synced = Map.of();
@@ -257,6 +269,7 @@ final class ClientCore {
       if (newest != null) clock.receive(Hlc.parse(newest));
     }
     String ts = clock.tick().format();
+    long life = wipes;
     StoreWrite w = new StoreWrite();
     for (var e : attrs.entrySet()) {
       Replica.Pending p = new Replica.Pending(db, col, id, e.getKey(), e.getValue(), ts);
@@ -265,6 +278,7 @@ final class ClientCore {
     }
     publish(replica.refresh(), true);
     updateStatus();
+    if (life != wipes) return Future.succeededFuture(); // a listener signed out: the edit went with the user's data
     // pushed even if the store failed: the edit is applied and pending in memory all the same
     return persist(w.clock(clock.last().format())).onComplete(ar -> onPending.accept(db));
   }
@@ -274,6 +288,7 @@ final class ClientCore {
   /** A {@code changes} frame: merge, report, persist the registers that won with the cursor. */
   Future<Void> applyChanges(String db, List<Delta> deltas, Cursor cursor) {
     receivedDeltas += deltas.size();
+    long life = wipes;
     StoreWrite w = new StoreWrite();
     for (Delta d : deltas) {
       clock.receive(Hlc.parse(d.ts()));
@@ -281,23 +296,24 @@ final class ClientCore {
         w.register(stored(db, d));
       }
     }
+    cursors.put(db, cursor); // before the listeners: one that signs out drops it with the rest
     publish(replica.refresh(), false);
-    cursors.put(db, cursor);
-    return persist(w.cursor(db, cursor).clock(clock.last().format()));
+    return persistUnlessWiped(life, w.cursor(db, cursor).clock(clock.last().format()));
   }
 
   /** After a reset: {@code deltas} is the database's whole state; pending writes stay. */
   Future<Void> replaceDatabase(String db, List<Delta> deltas, Cursor cursor) {
     receivedDeltas += deltas.size();
+    long life = wipes;
     List<StoredRegister> rows = new ArrayList<>(deltas.size());
     for (Delta d : deltas) {
       clock.receive(Hlc.parse(d.ts()));
       rows.add(stored(db, d));
     }
     replica.replaceConfirmed(db, rows);
-    publish(replica.refresh(), false);
     cursors.put(db, cursor);
-    return persist(new StoreWrite().drop(db).registers(rows).cursor(db, cursor).clock(clock.last().format()));
+    publish(replica.refresh(), false);
+    return persistUnlessWiped(life, new StoreWrite().drop(db).registers(rows).cursor(db, cursor).clock(clock.last().format()));
   }
 
   /** Stores a cursor that moved without data ({@code synced.seq} beyond the last frame). */
@@ -324,6 +340,7 @@ final class ClientCore {
    * transient ones stay queued to be pushed again.
    */
   Settled settle(String db, List<Delta> deltas, List<JsonNode> results) {
+    long life = wipes;
     List<Recorded> recorded = new ArrayList<>();
     List<Delta> dropped = new ArrayList<>();
     List<JsonNode> droppedWhy = new ArrayList<>();
@@ -392,7 +409,7 @@ final class ClientCore {
       w.pendingDelete(stored(db, d));
     }
     updateStatus();
-    if (!w.isEmpty()) persist(w.clock(clock.last().format()));
+    if (!w.isEmpty()) persistUnlessWiped(life, w.clock(clock.last().format()));
     return new Settled(retry, retryAfterMs);
   }
 

@@ -107,6 +107,8 @@ final class Session {
   private boolean closed;
   private boolean welcomed;
   private TokenRecord token;
+  /** login/signup requests not answered yet: pushes wait for them (see mayPush). */
+  private int signingIn;
   private long renewTimer = -1;
 
   Session(ClientCore core, Transport transport, Hooks hooks, Vertx vertx) {
@@ -187,6 +189,7 @@ final class Session {
     if (closed || !welcomed) return Future.failedFuture(SynclineException.offline("not connected"));
     Promise<TokenRecord> p = Promise.promise();
     long id = send(Json.MAPPER.createObjectNode().put("type", type).put("username", username).put("password", password));
+    signingIn++;
     requests.put(id, new Request(type, null, p));
     return p.future();
   }
@@ -247,9 +250,10 @@ final class Session {
     for (String db : core.replica.pendingDatabases()) push(db);
   }
 
-  // the queue holds anonymous edits, or those of the user this connection is signed in as
+  // the queue holds anonymous edits, or those of the user this connection is signed in as; and
+  // no login is out: the server switches users when it takes one, before its answer is here
   private boolean mayPush() {
-    return core.owner == null || (token != null && core.owner.equals(token.user().id()));
+    return signingIn == 0 && (core.owner == null || (token != null && core.owner.equals(token.user().id())));
   }
 
   /**
@@ -393,6 +397,7 @@ final class Session {
   private void onToken(JsonNode m) {
     Request req = requests.remove(m.path("rid").asLong());
     if (req == null || !Set.of("login", "signup", "renew").contains(req.kind)) return;
+    if (!req.kind.equals("renew")) signingIn--;
     UserInfo user = TokenRecord.user(m.get("user"));
     if (user == null || !m.path("token").isTextual()) {
       SynclineException e = new SynclineException("protocol", "token: the answer names no user");
@@ -435,7 +440,11 @@ final class Session {
         else if (TRANSIENT.contains(code)) later(retryMs, this::open);
         else core.emitError(code, message, null, null, null, null, null);
       }
-      case "login", "signup" -> req.promise.tryFail(new SynclineException(code, message, retryAfterMs));
+      case "login", "signup" -> {
+        signingIn--;
+        req.promise.tryFail(new SynclineException(code, message, retryAfterMs));
+        flush(); // still who it was: what waited goes now
+      }
       case "renew" -> {
         if (code.equals("unauthenticated")) {
           lostSignIn(message);
