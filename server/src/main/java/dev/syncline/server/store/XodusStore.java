@@ -77,6 +77,8 @@ final class XodusStore implements Store {
   private static final String DIGESTS = "$digests";
   private static final String PEERS = "$peers";
   private static final String HEADS = "$heads";
+  /** In {@code $state} while a store without fsyncs is open (see {@link #markOpen}). */
+  private static final String OPEN = "open";
 
   private final Environment env;
   private final LogCleaner cleaner;
@@ -91,6 +93,7 @@ final class XodusStore implements Store {
   private final Map<String, String> floors = new ConcurrentHashMap<>();
   private final Map<String, Set<String>> localCollections;
   private volatile String maxTs;
+  private final boolean durable;
 
   /** Xodus refuses a folder another process holds open; that is told apart from other failures. */
   private static Environment openEnvironment(Path dir, EnvironmentConfig config) {
@@ -107,6 +110,7 @@ final class XodusStore implements Store {
 
   XodusStore(Path dir, boolean durable, long cacheBytes, int minUtilization, Map<String, Set<String>> localCollections) {
     this.localCollections = Map.copyOf(localCollections);
+    this.durable = durable;
     EnvironmentConfig config = LogFiles.configure(new EnvironmentConfig(), dir)
         .setGcMinUtilization(minUtilization)
         .setLogDurableWrite(durable)
@@ -153,6 +157,7 @@ final class XodusStore implements Store {
         maxTs = clock == null ? null : StringBinding.entryToString(clock);
         commitTimes.load(txn);
       });
+      if (!durable) markOpen();
     } catch (RuntimeException | Error e) {
       // not served: the folder's lock goes with it, so the same process may open it again
       try {
@@ -602,8 +607,30 @@ final class XodusStore implements Store {
     return env.getStatistics().getStatisticsItem(jetbrains.exodus.env.EnvironmentStatistics.Type.DISK_USAGE).getTotal();
   }
 
+  /**
+   * Without fsyncs, a machine crash loses the last commits, though they were acked and sent to
+   * subscribers and peers: the seqs they had are then given to new writes, and a client resuming
+   * from one of them would skip those. So a store that was not closed cleanly since it was last
+   * opened gives every database a new epoch, and everyone holding its seqs starts over. A process
+   * that was killed lost nothing (the OS had the writes), but cannot be told apart.
+   */
+  private void markOpen() {
+    boolean unclean = env.computeInReadonlyTransaction(txn -> state.get(txn, Layout.text(OPEN)) != null);
+    if (unclean) renewEpochs();
+    jetbrains.exodus.log.LogConfig config = ((jetbrains.exodus.env.EnvironmentImpl) env).getLog().getConfig();
+    config.setDurableWrite(true); // this one mark must be on disk before any write it covers is acked
+    try {
+      env.executeInExclusiveTransaction(txn -> state.put(txn, Layout.text(OPEN), Layout.text("1")));
+    } finally {
+      config.setDurableWrite(false);
+    }
+  }
+
   @Override
   public void close() {
+    if (!durable) {
+      env.executeInExclusiveTransaction(txn -> state.delete(txn, Layout.text(OPEN)));
+    }
     env.close();
   }
 }
