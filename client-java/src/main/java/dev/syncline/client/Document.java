@@ -34,9 +34,11 @@ public final class Document {
   /**
    * Sets the given attributes and leaves the others as they are; a null value removes one (put it
    * in a {@code HashMap}: {@code Map.of} refuses null; an attribute named {@code id} is skipped:
-   * the id is not an attribute). Applied to the local
-   * replica at once (events and live queries fire), then stored; the future completes once the
-   * store has it — not once the server has it, which {@link ClientEvent#DOC_RECORD} tells.
+   * the id is not an attribute). Applied to the local replica (events and live queries fire),
+   * then stored; the future completes once the store has it — not once the server has it, which
+   * {@link ClientEvent#DOC_RECORD} tells. Called on the client's event loop (in a listener), it is
+   * applied before this returns; called from another thread, it is handed to that loop, so a
+   * {@link #get()} sees it once the future has completed, not necessarily at once.
    * Throws {@link SynclineException} ({@code bad_request}, {@code too_large}) before anything
    * changes, for what the server would refuse.
    */
