@@ -157,7 +157,7 @@ final class XodusStore implements Store {
         maxTs = clock == null ? null : StringBinding.entryToString(clock);
         commitTimes.load(txn);
       });
-      if (!durable) markOpen();
+      markOpen();
     } catch (RuntimeException | Error e) {
       // not served: the folder's lock goes with it, so the same process may open it again
       try {
@@ -612,11 +612,17 @@ final class XodusStore implements Store {
    * subscribers and peers: the seqs they had are then given to new writes, and a client resuming
    * from one of them would skip those. So a store that was not closed cleanly since it was last
    * opened gives every database a new epoch, and everyone holding its seqs starts over. A process
-   * that was killed lost nothing (the OS had the writes), but cannot be told apart.
+   * that was killed lost nothing (the OS had the writes), but cannot be told apart. The mark is
+   * read whatever this opening's durability: a crash without fsyncs may be followed by a start
+   * with them.
    */
   private void markOpen() {
     boolean unclean = env.computeInReadonlyTransaction(txn -> state.get(txn, Layout.text(OPEN)) != null);
     if (unclean) renewEpochs();
+    if (durable) {
+      if (unclean) env.executeInExclusiveTransaction(txn -> state.delete(txn, Layout.text(OPEN)));
+      return;
+    }
     jetbrains.exodus.log.LogConfig config = ((jetbrains.exodus.env.EnvironmentImpl) env).getLog().getConfig();
     config.setDurableWrite(true); // this one mark must be on disk before any write it covers is acked
     try {
@@ -628,9 +634,11 @@ final class XodusStore implements Store {
 
   @Override
   public void close() {
-    if (!durable) {
-      env.executeInExclusiveTransaction(txn -> state.delete(txn, Layout.text(OPEN)));
+    if (!env.isOpen()) return;
+    try {
+      if (!durable) env.executeInExclusiveTransaction(txn -> state.delete(txn, Layout.text(OPEN)));
+    } finally {
+      env.close(); // whatever the mark's removal threw: then the next start only renews the epochs
     }
-    env.close();
   }
 }

@@ -33,7 +33,12 @@ class UncleanStopTest {
     String durableEpoch = written(durable, true, tmp.resolve("durable-crashed"));
 
     assertEquals(asyncEpoch, epochOf(async, false), "closed cleanly");
+    copy(tmp.resolve("async-crashed"), tmp.resolve("async-crashed-then-sync"));
     assertNotEquals(asyncEpoch, epochOf(tmp.resolve("async-crashed"), false), "not closed: acked commits may be lost");
+    // started again with fsyncs after the crash: the loss happened all the same
+    String renewed = epochOf(tmp.resolve("async-crashed-then-sync"), true);
+    assertNotEquals(asyncEpoch, renewed, "renewed also when opened with fsyncs");
+    assertEquals(renewed, epochOf(tmp.resolve("async-crashed-then-sync"), false), "once: closed cleanly since");
     assertEquals(durableEpoch, epochOf(durable, true), "closed cleanly");
     assertEquals(durableEpoch, epochOf(tmp.resolve("durable-crashed"), true), "with fsyncs an acked commit is on disk");
   }
