@@ -207,6 +207,28 @@ for (const [backend, make] of Object.entries(backends)) {
       assert.equal(col.doc('second').get(), null, 'alice\'s edit went with her data');
     });
 
+    it('a listener that logs out while a frame is told of: the frame neither lands in the store nor marks its database synced', async () => {
+      const { server, store, c } = await aliceOnline(make);
+      const col = c.db('todo').col('items');
+      await until(() => c.status.synced.todo !== undefined, { what: 'todo synced' });
+      const sub = server.sent('sub').at(-1);
+      let loggedOut = null;
+      c.on('doc:create', ({ local }) => {
+        if (local || loggedOut) return;
+        c.offline(true); // no anonymous connection after: it would read the database again, rightly
+        loggedOut = c.logout();
+      });
+      const sid = `s${server.sent('sub').length}`;
+      server.socket.reply({ type: 'changes', sid, db: 'todo', seq: 1, deltas: [{ col: 'items', id: 'x', attr: 't', value: 1, ts: '1796600000000-0000-srv', seq: 1 }] });
+      await until(() => loggedOut !== null, { what: 'the frame told of' });
+      await loggedOut;
+      assert.equal(sub.db, 'todo');
+      assert.deepEqual(c.status.synced, {}, 'alice\'s database marked synced after she logged out');
+      assert.equal(col.doc('x').get(), null);
+      const stored = await store().load();
+      assert.deepEqual([stored.registers, stored.cursors], [[], {}], 'alice\'s register or cursor stored after the wipe');
+    });
+
     it('a refused login lets what waited go, as the user it was', async () => {
       const { server, c } = await aliceOnline(make);
       const col = c.db('todo').col('items');

@@ -177,6 +177,11 @@ final class ClientCore {
     updateStatus();
   }
 
+  /** How often the user's data was dropped so far (see {@link #persistUnlessWiped}). */
+  long wipes() {
+    return wipes;
+  }
+
   void setSynced(String db, long seq) {
     Map<String, Long> next = new LinkedHashMap<>(synced);
     next.put(db, seq);

@@ -363,14 +363,17 @@ final class Session {
       return;
     }
     long seq = m.seq();
+    long wipes = core.wipes();
     core.applyChanges(sub.db, deltas, new Cursor(seq, sub.epoch));
-    if (sub.live) core.setSynced(sub.db, seq);
+    // a listener that signed out dropped the database: it is not synced for whoever comes next
+    if (sub.live && core.wipes() == wipes) core.setSynced(sub.db, seq);
   }
 
   private void onSynced(JsonNode m) {
     Sub sub = bySid.get(m.path("sid").asText());
     if (sub == null) return;
     Cursor cursor = new Cursor(m.path("seq").asLong(), sub.epoch);
+    long wipes = core.wipes();
     if (sub.buffer != null) {
       core.replaceDatabase(sub.db, new ArrayList<>(sub.buffer.values()), cursor);
       sub.buffer = null;
@@ -378,7 +381,7 @@ final class Session {
       core.saveCursor(sub.db, cursor);
     }
     sub.live = true;
-    core.setSynced(sub.db, cursor.seq());
+    if (core.wipes() == wipes) core.setSynced(sub.db, cursor.seq());
   }
 
   private void onAck(JsonNode m) {

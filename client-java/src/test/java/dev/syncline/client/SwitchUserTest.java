@@ -111,6 +111,7 @@ class SwitchUserTest {
         Await.result(writer.db("app").col("c").doc("seen").set(Map.of("v", 1)));
         Await.until(() -> !loggedOut.isEmpty(), () -> "the frame told of");
         Await.result(loggedOut.get(0));
+        assertEquals(Map.of(), c.status().synced(), "the signed-out user's database is not synced for the next");
       } finally {
         Await.result(c.close());
         Await.result(writer.close());
