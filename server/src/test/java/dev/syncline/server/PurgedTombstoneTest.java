@@ -78,7 +78,7 @@ class PurgedTombstoneTest {
   @DisplayName("a removal stamped before the cutoff but committed now is not purged before a subscriber behind since before it gets it")
   void lateRemovalReachesASubscriberBehind() throws InterruptedException {
     try (TestServer server = TestServer.start(c -> {
-      c.tombstoneRetentionMs = 2_000;
+      c.tombstoneRetentionMs = 4_000; // room for the subscriber to read on before the removal is 4 s old
       c.purgeIntervalMs = 100;
       c.catchUpPageBytes = 16 * 1024; // small frames: a client that stops reading holds few of them
     }); WsClient w = server.connect("phone");
@@ -93,7 +93,7 @@ class PurgedTombstoneTest {
         for (int j = 0; j < 100; j++) p.withArray("deltas").add(delta("fill", i + "-" + j, "v", filler, ts(System.currentTimeMillis(), 0, "phone")));
         assertEquals("ack", w.request(p).path("type").asText());
       }
-      Cluster.await(() -> System.currentTimeMillis() > t0 + 2_100, Duration.ofSeconds(10), () -> "the title to be older than the retention");
+      Cluster.await(() -> System.currentTimeMillis() > t0 + 4_100, Duration.ofSeconds(10), () -> "the title to be older than the retention");
       slow.pause(true);
       slow.send(sub("app", 0));
       Cluster.await(() -> server.admin(admin("server.stats", null)).path("data").path("fanout").path("lagging").asInt() == 1,
@@ -102,7 +102,7 @@ class PurgedTombstoneTest {
       JsonNode removed = w.request(push("app", delta("c", "d", "title", null, ts(t0 + 1, 0, "phone"))));
       assertEquals("applied", removed.path("results").get(0).asText(), removed.toString());
       Thread.sleep(600); // six purge steps: a purge by the stamp alone has taken it by now
-      assertEquals(1, stats(server).path("tombstones").asLong(), "purged before it was committed 2 s ago");
+      assertEquals(1, stats(server).path("tombstones").asLong(), "purged before it was committed 4 s ago");
       slow.pause(false);
       slow.await(m -> "synced".equals(m.path("type").asText()));
       Replica replica = new Replica();
