@@ -198,10 +198,12 @@ export class ClientCore {
 
   /** Reports documents that look different: doc events, live queries, status. */
   publish(changes, local, { status = true } = {}) {
-    for (const { db, col, id, before, after } of changes) {
-      const type = before === null ? 'doc:create' : after === null ? 'doc:destroy' : 'doc:update';
-      this.events.emit(type, { db, col, id, doc: after, previous: before, local });
-    }
+    this.events.batch(() => {
+      for (const { db, col, id, before, after } of changes) {
+        const type = before === null ? 'doc:create' : after === null ? 'doc:destroy' : 'doc:update';
+        this.events.emit(type, { db, col, id, doc: after, previous: before, local });
+      }
+    });
     if (changes.length) this.live.notify(changes);
     if (status) this.updateStatus();
   }

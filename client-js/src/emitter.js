@@ -3,9 +3,11 @@
 // writes a document, say) waits until every listener has had the one being emitted, so each
 // listener sees events in the order they happened.
 
-const report = typeof globalThis.reportError === 'function'
-  ? (e) => globalThis.reportError(e)
-  : (e) => setTimeout(() => { throw e; });
+/** Reports an error of the app's code (a listener, a filter) without throwing it into the SDK. */
+export function report(e) {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(e);
+  else setTimeout(() => { throw e; });
+}
 
 export class Emitter {
   #listeners = new Map();
@@ -23,10 +25,22 @@ export class Emitter {
   }
 
   emit(event, payload) {
-    this.#waiting.push([event, payload]);
-    if (this.#emitting) return;
+    this.batch(() => this.#waiting.push([event, payload]));
+  }
+
+  /**
+   * Runs `fn`, holding the events it emits until it returns, then delivers them (and those their
+   * listeners cause, after them) in order: one change's events all go out before a listener's
+   * reaction to the first of them.
+   */
+  batch(fn) {
+    if (this.#emitting) {
+      fn();
+      return;
+    }
     this.#emitting = true;
     try {
+      fn();
       for (let i = 0; i < this.#waiting.length; i++) this.#deliver(...this.#waiting[i]);
     } finally {
       this.#waiting = [];

@@ -1,6 +1,7 @@
 // Live queries: a filter over one collection and a callback that gets the result at once and
 // again whenever the result changes.
 
+import { report } from './emitter.js';
 import { jsonEqual } from './values.js';
 
 const SEP = '\u0000';
@@ -62,13 +63,32 @@ export class LiveQueries {
 
   #run(q) {
     if (q.stopped) return;
-    const result = this.#replica.docs(q.db, q.col).filter((doc) => q.match(doc));
-    if (sameDocs(q.last, result)) return; // documents are frozen: same objects, same content
-    q.last = result;
+    if (q.running) {
+      // its callback wrote: it runs again once that call returns, so the last call has the last result
+      q.dirty = true;
+      return;
+    }
+    q.running = true;
     try {
-      q.fn(result.slice());
-    } catch (e) {
-      setTimeout(() => { throw e; });
+      do {
+        q.dirty = false;
+        let result;
+        try {
+          result = this.#replica.docs(q.db, q.col).filter((doc) => q.match(doc));
+        } catch (e) {
+          report(e); // the app's filter threw: reported, not thrown into the client's own work
+          return;
+        }
+        if (sameDocs(q.last, result)) continue; // documents are frozen: same objects, same content
+        q.last = result;
+        try {
+          q.fn(result.slice());
+        } catch (e) {
+          report(e);
+        }
+      } while (q.dirty && !q.stopped);
+    } finally {
+      q.running = false;
     }
   }
 }

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { createClient, indexedDbStore, memoryStore, SynclineError } from '../src/index.js';
 import { recordEvents, until } from './support/util.js';
+import { fakeServer } from './support/fake-server.js';
 
 // Nothing listens here; the clients below stay offline.
 const URL = 'ws://127.0.0.1:9/sync';
@@ -126,6 +127,43 @@ describe('client, offline', () => {
     stop();
     await col.doc('d').set({ done: false });
     assert.equal(calls.length, 3);
+    await client.close();
+  });
+
+  it('a live query whose filter throws is reported and skipped: the edit is kept, stored and queued', async () => {
+    const reported = [];
+    const before = globalThis.reportError;
+    globalThis.reportError = (e) => reported.push(e);
+    try {
+      const store = memoryStore();
+      const client = offlineClient({ store });
+      await client.ready;
+      const col = client.db('todo').col('c');
+      const calls = [];
+      col.live((doc) => doc.title.toLowerCase() === 'x', (docs) => calls.push(docs.length));
+      await col.doc('untitled').set({ done: false }); // no title: the filter throws
+      assert.equal(reported.length, 1);
+      assert.match(String(reported[0]), /TypeError/);
+      assert.deepEqual(calls, [0], 'called once, at the start');
+      assert.equal(client.status.pending, 1, 'the edit is queued');
+      assert.equal((await store.load()).pending.length, 1, 'and stored');
+      await client.close();
+    } finally {
+      globalThis.reportError = before;
+    }
+  });
+
+  it('a live query callback that writes is called again after it returns: its last call has the last result', async () => {
+    const client = offlineClient();
+    await client.ready;
+    const col = client.db('todo').col('c');
+    const rendered = [];
+    col.live(null, (docs) => {
+      if (docs.length === 0) col.doc('defaults').set({ theme: 'light' });
+      rendered.push(docs.map((d) => d.id));
+    });
+    await until(() => rendered.length === 2);
+    assert.deepEqual(rendered, [[], ['defaults']]);
     await client.close();
   });
 
@@ -305,5 +343,33 @@ describe('client on IndexedDB (fake-indexeddb)', () => {
     assert.equal(tab3.db('todo').col('c').doc('x').get().title, 'from tab 1');
     assert.equal(tab3.status.pending, 1);
     await tab3.close();
+  });
+});
+
+describe('client, events of one frame', () => {
+  it('a listener that writes while a frame is told of: the frame\'s events all come first, then the write\'s', async () => {
+    const server = fakeServer();
+    const client = createClient({ url: URL, WebSocket: server.WebSocket, backoffInitialMs: 10 });
+    try {
+      const col = client.db('todo').col('c');
+      await until(() => client.status.synced.todo !== undefined, { what: 'todo synced' });
+      client.on('doc:create', ({ id, local }) => {
+        if (id === 'x' && !local) col.doc('y').set({ v: 'mine' });
+      });
+      const seen = [];
+      for (const type of ['doc:create', 'doc:update']) client.on(type, ({ id, doc }) => id === 'y' && seen.push([type, doc.v]));
+      const ts = '1796600000000-0000-srv';
+      server.socket.reply({
+        type: 'changes', sid: 's1', db: 'todo', seq: 2, deltas: [
+          { col: 'c', id: 'x', attr: 'v', value: 'theirs', ts, seq: 1 },
+          { col: 'c', id: 'y', attr: 'v', value: 'theirs', ts, seq: 2 },
+        ],
+      });
+      await until(() => seen.length === 2, { what: 'y\'s events' });
+      assert.deepEqual(seen, [['doc:create', 'theirs'], ['doc:update', 'mine']], 'the last event is y as it is');
+      assert.equal(col.doc('y').get().v, 'mine');
+    } finally {
+      await client.close();
+    }
   });
 });
