@@ -155,11 +155,13 @@ final class ClientCore {
 
   /** Reports documents that look different: doc events, live queries, status. */
   void publish(List<Replica.Change> changes, boolean local) {
-    for (Replica.Change c : changes) {
-      ClientEvent<ClientEvent.DocChange> type = c.before() == null ? ClientEvent.DOC_CREATE
-          : c.after() == null ? ClientEvent.DOC_DESTROY : ClientEvent.DOC_UPDATE;
-      events.emit(type, new ClientEvent.DocChange(c.db(), c.col(), c.id(), c.after(), c.before(), local));
-    }
+    events.batch(() -> {
+      for (Replica.Change c : changes) {
+        ClientEvent<ClientEvent.DocChange> type = c.before() == null ? ClientEvent.DOC_CREATE
+            : c.after() == null ? ClientEvent.DOC_DESTROY : ClientEvent.DOC_UPDATE;
+        events.emit(type, new ClientEvent.DocChange(c.db(), c.col(), c.id(), c.after(), c.before(), local));
+      }
+    });
     if (!changes.isEmpty()) live.notify(changes);
   }
 

@@ -35,10 +35,22 @@ final class Emitter {
   }
 
   <T> void emit(ClientEvent<T> event, T payload) {
-    waiting.add(() -> deliver(event, payload));
-    if (emitting) return;
+    batch(() -> waiting.add(() -> deliver(event, payload)));
+  }
+
+  /**
+   * Runs {@code emits}, holding the events it emits until it returns, then delivers them (and
+   * those their listeners cause, after them) in order: one change's events all go out before a
+   * listener's reaction to the first of them.
+   */
+  void batch(Runnable emits) {
+    if (emitting) {
+      emits.run();
+      return;
+    }
     emitting = true;
     try {
+      emits.run();
       for (Runnable next; (next = waiting.poll()) != null; ) next.run();
     } finally {
       waiting.clear(); // after a VirtualMachineError: not delivered later, with some unrelated event

@@ -20,6 +20,9 @@ final class LiveQueries {
     final Handler<List<Doc>> listener;
     volatile boolean stopped;
     List<Doc> last;
+    /** Its listener is being called; {@code dirty}: it wrote meanwhile, so it runs again after. */
+    boolean running;
+    boolean dirty;
 
     Query(String db, String col, Predicate<Doc> filter, Handler<List<Doc>> listener) {
       this.db = db;
@@ -67,14 +70,27 @@ final class LiveQueries {
   void run(LiveQuery query) {
     Query q = (Query) query;
     if (q.stopped) return;
-    // the filter and the listener are the app's: what they throw is reported, not thrown into the client
-    events.runListener("a live query on " + q.col, () -> {
-      List<Doc> result = new ArrayList<>();
-      for (Doc d : replica.docs(q.db, q.col)) if (q.filter.test(d)) result.add(d);
-      if (q.last != null && sameDocs(q.last, result)) return;
-      q.last = List.copyOf(result);
-      q.listener.handle(q.last);
-    });
+    if (q.running) {
+      // its listener wrote: it runs again once that call returns, so the last call has the last result
+      q.dirty = true;
+      return;
+    }
+    q.running = true;
+    try {
+      do {
+        q.dirty = false;
+        // the filter and the listener are the app's: what they throw is reported, not thrown into the client
+        events.runListener("a live query on " + q.col, () -> {
+          List<Doc> result = new ArrayList<>();
+          for (Doc d : replica.docs(q.db, q.col)) if (q.filter.test(d)) result.add(d);
+          if (q.last != null && sameDocs(q.last, result)) return;
+          q.last = List.copyOf(result);
+          q.listener.handle(q.last);
+        });
+      } while (q.dirty && !q.stopped);
+    } finally {
+      q.running = false;
+    }
   }
 
   private static boolean sameDocs(List<Doc> a, List<Doc> b) {
