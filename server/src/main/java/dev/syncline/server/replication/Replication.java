@@ -3,6 +3,7 @@ package dev.syncline.server.replication;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.HlcClock;
 import dev.syncline.protocol.Json;
 import dev.syncline.server.auth.SystemDb;
@@ -367,13 +368,13 @@ public final class Replication {
         w.add(new PolicyWait(peer, systemSeq));
         queued.add(committer.execute(s -> {
           s.savePolicyWait(db, peer, systemSeq);
-          return exists ? Optional.<DatabaseInfo>empty() : s.createDatabase(db, createdAt);
+          return exists ? Optional.<DatabaseInfo>empty() : createUnlessDestroyed(s, db, createdAt);
         }));
         return w;
       });
       made = queued.get(0);
     } else if (!exists) {
-      made = committer.execute(s -> s.createDatabase(db, createdAt));
+      made = committer.execute(s -> createUnlessDestroyed(s, db, createdAt));
     } else {
       return;
     }
@@ -383,6 +384,18 @@ public final class Replication {
       // offered now, unless its policies are still awaited (then once they are here)
       if (!awaitingPolicy(db)) hub.databaseCreated(db);
     });
+  }
+
+  /**
+   * Makes the peer's life of {@code db} here, unless a destroy committed since the offer was read
+   * (one from another peer's {@code $system}, queued before this) ends that life: then the link
+   * finds the database missing, links again, and that offer is ignored. Made anyway, it would
+   * start after the destroy and be offered to every server as a new life.
+   */
+  private static Optional<DatabaseInfo> createUnlessDestroyed(Store s, String db, long createdAt) {
+    String floor = s.floor(db);
+    if (floor != null && createdAt <= Hlc.msOf(floor)) return Optional.empty();
+    return s.createDatabase(db, createdAt);
   }
 
   /**

@@ -83,6 +83,37 @@ class LinkTest {
     }
   }
 
+  @Test
+  @DisplayName("a database offered while a destroy of it from another peer waits to be committed is not made after that destroy")
+  void offerRacingADestroy() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient q = connectAsPeer(a, "srv-q", "d1"); WsClient p = connectAsPeer(a, "srv-p", "d2")) {
+        long now = System.currentTimeMillis();
+        q.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s0\",\"db\":\"$system\",\"epoch\":\"e0\",\"head\":1,\"createdAt\":" + (now - 60_000) + "}");
+        q.send(WsClient.obj("ping"));
+        q.next("pong"); // the offer is taken before the writer is held
+        try (var held = dev.syncline.server.WriterHold.on(a.server())) {
+          // q's $system: the database was destroyed there just now; queued behind the held writer
+          q.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[{\"col\":\"databases\",\"id\":\"gone\","
+              + "\"attr\":\"destroyed\",\"value\":true,\"ts\":\"" + now(0, "srv-q") + "\",\"seq\":1}]}");
+          q.send(WsClient.obj("ping"));
+          q.next("pong"); // q's frame is read, so queued first
+          // p has not heard of the destroy and offers the life that began before it
+          p.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"gone\",\"epoch\":\"old\",\"head\":5,\"createdAt\":" + (now - 30_000)
+              + ",\"systemHead\":0}");
+          p.send(WsClient.obj("ping"));
+          p.next("pong"); // the offer was read, and its create queued after the destroy
+        }
+        assertEquals(1, q.next(m -> "feed.ack".equals(m.path("type").asText())).path("seq").asLong());
+        // the writer runs its queue in order: once a later database is made, the create has been tried
+        assertEquals("result", a.admin(admin("db.create", args().put("db", "later"))).path("type").asText());
+        assertTrue(a.digest("gone") == null, "made again after its destroy, as a new life every server would take");
+      }
+    }
+  }
+
   private static int waiting(ClusterNode a) {
     int n = 0;
     for (JsonNode p : a.stats().path("peers")) n += p.path("framesWaiting").asInt();
