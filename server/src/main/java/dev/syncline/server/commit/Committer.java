@@ -197,8 +197,9 @@ public final class Committer implements AutoCloseable {
    * Queues deltas replicated from a peer ({@link WriteBatch#replicated}); never refused for a full
    * queue. Must be called on a Vert.x context; the future completes there once durable.
    */
-  public Future<BatchOutcome> replicate(WriteBatch batch) {
+  public Future<BatchOutcome> replicate(WriteBatch replicated) {
     if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
+    WriteBatch batch = replicated.withDestroyRetention(Math.max(0, options.tombstoneRetentionMs()));
     Promise<BatchOutcome> promise = Promise.promise();
     int weight = Math.max(1, batch.deltas().size());
     long bytes = batch.encodedBytes();

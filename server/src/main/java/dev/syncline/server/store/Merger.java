@@ -38,6 +38,8 @@ final class Merger {
    * or not: one that took the write would pass it to the rest.
    */
   private final long absentFloorMs;
+  /** {@link WriteBatch#destroyRetentionMs} as a time (ms), or 0. */
+  private final long destroyFloorMs;
   private final Set<String> createdHere = new HashSet<>();
   /** The database's counts as the batch leaves them. */
   final Counters n;
@@ -55,7 +57,9 @@ final class Merger {
     this.digest = digest;
     this.floor = floor;
     // taken here, on the writer, with the purge's own clock: a purge between groups cannot slip under it
-    this.absentFloorMs = batch.retentionMs() > 0 ? System.currentTimeMillis() - batch.retentionMs() : 0;
+    long now = System.currentTimeMillis();
+    this.absentFloorMs = batch.retentionMs() > 0 ? now - batch.retentionMs() : 0;
+    this.destroyFloorMs = batch.destroyRetentionMs() > 0 ? now - batch.destroyRetentionMs() : 0;
   }
 
   /**
@@ -90,7 +94,14 @@ final class Merger {
     Merge.Outcome outcome = floor != null && d.ts().compareTo(floor) <= 0 ? Merge.Outcome.SUPERSEDED : decide(old, d, hash);
     // older than tombstones that may have been purged, to a register not held, or held by a
     // document destroyed after it (which a peer may have purged whole): the removal wins
-    if (outcome == Merge.Outcome.APPLIED && Hlc.msOf(d.ts()) < absentFloorMs && (old == null || destroyedAfter(docPrefix, d.ts()))) {
+    if (outcome == Merge.Outcome.APPLIED && Hlc.msOf(d.ts()) < absentFloorMs
+        && (old == null || destroyedAfter(docPrefix, d.ts(), Long.MAX_VALUE))) {
+      outcome = Merge.Outcome.SUPERSEDED;
+    }
+    // from a peer too, behind a destroy that old: a server further along may have purged the
+    // document whole (its purge waits only for its own peers), and would take this as a new one
+    if (outcome == Merge.Outcome.APPLIED && doc != null && Hlc.msOf(d.ts()) < destroyFloorMs
+        && destroyedAfter(docPrefix, d.ts(), destroyFloorMs)) {
       outcome = Merge.Outcome.SUPERSEDED;
     }
     // a resend of a write that landed is answered duplicate, as before any policy changed; only its
@@ -129,10 +140,12 @@ final class Merger {
     return outcome;
   }
 
-  /** Whether the document's {@code $deleted = true} is stamped after {@code ts}. */
-  private boolean destroyedAfter(byte[] docPrefix, String ts) {
+  /** Whether the document's {@code $deleted = true} is stamped after {@code ts} and before {@code beforeMs}. */
+  private boolean destroyedAfter(byte[] docPrefix, String ts, long beforeMs) {
     ByteIterable deleted = t.registers.get(txn, new ArrayByteIterable(Layout.registerKey(docPrefix, Delta.DELETED)));
-    return deleted != null && (Layout.flagsOf(deleted) & DESTROYS) != 0 && Layout.tsOf(deleted).compareTo(ts) > 0;
+    if (deleted == null || (Layout.flagsOf(deleted) & DESTROYS) == 0) return false;
+    String destroyedAt = Layout.tsOf(deleted);
+    return destroyedAt.compareTo(ts) > 0 && Hlc.msOf(destroyedAt) < beforeMs;
   }
 
   /**

@@ -24,9 +24,14 @@ import java.util.List;
  * the commit, to a register this server does not hold, is superseded. A tombstone of it may have been purged, and the write it removed must
  * not come back (an edit sent again after a month offline). A peer's feed is safe without it
  * (tombstones are purged only once every peer holds them).
+ *
+ * <p>{@code destroyRetentionMs} (0: none), for every batch: a delta stamped more than this before
+ * the commit, to a document whose {@code $deleted = true} is newer than it but also that old, is
+ * superseded. A server further along (not a direct peer) may have purged that document whole,
+ * and would take the delta as a new document if it were passed on.
  */
 public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encoded, String writer, WriteGuard guard,
-    String source, PeerCursor cursor, long cursorAfter, long retentionMs) {
+    String source, PeerCursor cursor, long cursorAfter, long retentionMs, long destroyRetentionMs) {
 
   public static WriteBatch of(String db, List<Delta> deltas) {
     return of(db, deltas, null, null);
@@ -38,7 +43,7 @@ public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encod
 
   /** A client's push: see {@code retentionMs} above. */
   public static WriteBatch of(String db, List<Delta> deltas, String writer, WriteGuard guard, long retentionMs) {
-    return new WriteBatch(db, deltas, encode(deltas), writer, guard, null, null, 0, retentionMs);
+    return new WriteBatch(db, deltas, encode(deltas), writer, guard, null, null, 0, retentionMs, retentionMs);
   }
 
   /** Deltas from a peer's feed (or a repair, with no cursor): merged as they are, origins and owners kept. */
@@ -48,7 +53,12 @@ public record WriteBatch(String db, List<Delta> deltas, List<EncodedDelta> encod
 
   /** A frame of a peer's feed: its cursor is stored only if the one stored has reached {@code after}. */
   public static WriteBatch fromFeed(String db, List<Delta> deltas, String source, PeerCursor cursor, long after) {
-    return new WriteBatch(db, deltas, encode(deltas), null, null, source, cursor, after, 0);
+    return new WriteBatch(db, deltas, encode(deltas), null, null, source, cursor, after, 0, 0);
+  }
+
+  /** This batch with {@code destroyRetentionMs} (see above). */
+  public WriteBatch withDestroyRetention(long ms) {
+    return new WriteBatch(db, deltas, encoded, writer, guard, source, cursor, cursorAfter, retentionMs, ms);
   }
 
   /** What the batch's encoded deltas hold on the heap, about: their wire bytes and register keys. */

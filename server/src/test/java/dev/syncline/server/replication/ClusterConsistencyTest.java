@@ -238,6 +238,53 @@ class ClusterConsistencyTest {
     }
   }
 
+  @Test
+  @DisplayName("a write older than a destroy, from a spoke cut off past the retention, does not bring the document back on a spoke "
+      + "that purged it: the hub, which still holds the destroy, does not pass it on")
+  void lateWriteBehindAPurgedDestroy() {
+    try (Cluster c = Cluster.star(2, false, cfg -> {
+      cfg.tombstoneRetentionMs = 1500;
+      cfg.purgeIntervalMs = 200;
+    })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode hub = c.node(0);
+      ClusterNode purger = c.node(1);
+      ClusterNode late = c.node(2);
+      long t0 = System.currentTimeMillis();
+      try (WsClient w = hub.connect("w")) {
+        w.request(push("app", delta("c", "doomed", "title", "x", ts(t0, 0, "w")), delta("c", "keep", "title", "k", ts(t0, 1, "w"))));
+      }
+      c.awaitSameDigest("app", WITHIN);
+      c.proxy(2, 0).cut();
+      try (WsClient offline = late.connect("offline")) {
+        // made on the cut-off spoke before the destroy below, so the destroy wins over it
+        JsonNode ack = offline.request(push("app", delta("c", "doomed", "note", "old", ts(t0 + 1, 0, "offline"))));
+        assertEquals("applied", ack.path("results").get(0).asText(), ack.toString());
+      }
+      try (WsClient w = hub.connect("w")) {
+        w.request(push("app", delta("c", "doomed", "$deleted", true, ts(t0 + 2, 0, "w"))));
+      }
+      // the other spoke purges the document whole: its only peer, the hub, has the destroy
+      Cluster.await(() -> noDocument(purger, "doomed"), WITHIN, () -> "the purge on " + purger.name() + ": " + purger.registers("app").keySet());
+      c.proxy(2, 0).heal();
+      c.awaitLinksLive(WITHIN);
+      // the cut-off spoke's feed has reached the hub, and the hub's the purging spoke
+      Cluster.await(() -> lagOf(hub) == 0 && lagOf(purger) == 0 && late.registers("app").containsKey(Replica.key("c", "doomed", "$deleted")),
+          WITHIN, () -> "the feeds caught up: " + hub.stats().path("peers"));
+      awaitDigestComparisons(List.of(hub, purger), "app", 2);
+      assertTrue(noDocument(purger, "doomed"), "the destroyed document came back: " + purger.registers("app").keySet());
+      assertEquals("k", purger.registers("app").get(Replica.key("c", "keep", "title")).value().asText());
+    }
+  }
+
+  private static long lagOf(ClusterNode n) {
+    long lag = 0;
+    for (JsonNode p : n.stats().path("peers")) {
+      for (JsonNode d : p.path("databases")) lag += d.path("lagDeltas").asLong();
+    }
+    return lag;
+  }
+
   private static boolean noDocument(ClusterNode n, String id) {
     return n.registers("app").keySet().stream().noneMatch(k -> k.startsWith("c/" + id + "/"));
   }
