@@ -1,7 +1,9 @@
 package dev.syncline.server.replication;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.protocol.ErrorCode;
 import dev.syncline.protocol.Json;
+import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.hub.Subscription;
 import dev.syncline.server.store.CommittedDelta;
@@ -62,8 +64,15 @@ final class FeedSource {
     link.send(subscribed);
     Subscription s = link.replication().hub().subscribe(sid, db, null, since, epoch, link.socket(),
         new PeerFilter(link.peer(), link.replication().localCollections(db)), DatabaseInfo::epoch, true);
-    if (s != null) byDb.put(db, s);
-    else byDb.remove(db); // destroyed since the check above: the destroy reaches the peer as a change of $system
+    if (s != null) {
+      byDb.put(db, s);
+    } else {
+      // destroyed since the check above (the destroy reaches the peer as a change of $system): the
+      // subscription it was just offered ends, as a destroy would end it, or the peer waits for it
+      byDb.remove(db);
+      link.socket().send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "database " + db + " was destroyed",
+          null, null, null, sid));
+    }
   }
 
   /**
