@@ -78,14 +78,29 @@ class SynclineClient {
   }
 
   async #start(clientId) {
-    await this.#core.load(clientId);
-    if (this.#closed) return;
-    this.#tabs = openTabChannel(this.#core.store.name, (message) => this.#core.fromTab(message));
+    // open before the store is read: what another tab does meanwhile (a sign-in as someone else, a
+    // logout) is heard once loaded, not missed, or this tab would go on as the user it read
+    const early = [];
+    let receive = (message) => early.push(message);
+    const tabs = openTabChannel(this.#core.store.name, (message) => receive(message));
+    try {
+      await this.#core.load(clientId);
+    } catch (e) {
+      tabs?.close();
+      throw e;
+    }
+    if (this.#closed) {
+      tabs?.close();
+      return;
+    }
+    this.#tabs = tabs;
     this.#core.tabs = this.#tabs;
     this.#core.onPending = (db) => this.#session?.push(db);
     this.#core.onAuth = ({ changed }) => {
       if (changed) this.#reconnect('signed in or out in another tab');
     };
+    receive = (message) => this.#core.fromTab(message);
+    for (const message of early) this.#core.fromTab(message);
     if (!this.#offline) this.#transport.start();
     this.#followBrowserNetwork();
   }

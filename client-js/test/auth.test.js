@@ -25,6 +25,29 @@ afterEach(() => Promise.all(clients.splice(0).map((c) => c.close())));
 
 const names = (log, name) => log.filter((e) => e.name === name).map((e) => e.payload);
 
+describe('tabs and sign-in', () => {
+  it('a tab that starts while another signs in as someone else hears of it once loaded, and drops the data it read', async () => {
+    const factory = new IDBFactory();
+    const name = `early-auth-${++stores}`;
+    const store = () => indexedDbStore(name, { indexedDB: factory, IDBKeyRange });
+    const server = fakeServer({ users: USERS() });
+    const a = client(server, { store: store() });
+    await until(() => a.status.online);
+    await a.login('alice', 'alice-password');
+    await a.db('todo').col('items').doc('x').set({ t: 1 });
+    await a.close();
+    const b = client(server, { store: store(), offline: true });
+    // another tab signs in as bob while b reads the store: it posts what it stored, as tabs do
+    const other = new BroadcastChannel(`syncline:${name}`);
+    other.postMessage({ kind: 'auth', auth: server.issue('bob'), owner: 'bob', wiped: true });
+    other.close();
+    await b.ready;
+    await sleep(50);
+    assert.equal(b.db('todo').col('items').doc('x').get(), null, 'b goes on with alice\'s data');
+    assert.equal(b.user?.id, 'bob');
+  });
+});
+
 describe('renewDelay', () => {
   it('is due once less than half of the lifetime is left', () => {
     const record = { expiresAt: 11_000, issuedAt: 1_000 };
