@@ -250,11 +250,12 @@ export class ClientCore {
   signIn(record) {
     const wiped = this.owner !== null && this.owner !== record.user.id;
     const before = this.user;
-    if (wiped) this.#dropEverything();
+    const dropped = wiped ? this.#dropEverything() : [];
     this.auth = record;
     this.owner = record.user.id;
     this.persist({ wipe: wiped, auth: record, owner: this.owner }).catch(() => {});
     this.tabs?.post({ kind: 'auth', auth: record, owner: this.owner, wiped });
+    this.publish(dropped, false);
     if (!sameUser(before, record.user)) this.events.emit('auth', { user: record.user });
     return { wiped };
   }
@@ -267,13 +268,15 @@ export class ClientCore {
    */
   signOut({ wipe }) {
     const before = this.user;
+    let dropped = [];
     if (wipe) {
-      this.#dropEverything();
+      dropped = this.#dropEverything();
       this.owner = null;
     }
     this.auth = null;
     this.persist({ wipe, auth: null, owner: this.owner }).catch(() => {});
     this.tabs?.post({ kind: 'auth', auth: null, owner: this.owner, wiped: wipe });
+    this.publish(dropped, false);
     if (before !== null) this.events.emit('auth', { user: null });
   }
 
@@ -286,12 +289,14 @@ export class ClientCore {
     this.events.emit('auth', { user });
   }
 
-  // In memory only: every document disappears (with events), and the cursors go.
+  // In memory only: every document disappears, and the cursors go. Returns the changes, told
+  // (publish) by the caller once the new identity is set and the wipe is queued for the store:
+  // a listener that writes in reaction does so as the new user, and its write lands after the wipe.
   #dropEverything() {
     this.replica.clear();
     this.cursors.clear();
     this.synced = {};
-    this.publish(this.replica.refresh(), false);
+    return this.replica.refresh();
   }
 
   // ---- local edits ----
@@ -562,9 +567,10 @@ export class ClientCore {
       case 'auth': {
         // The tab that signed in or out stored it; here only memory follows.
         const before = this.user;
-        if (message.wiped) this.#dropEverything();
+        const dropped = message.wiped ? this.#dropEverything() : [];
         this.auth = readTokenRecord(message.auth);
         this.owner = typeof message.owner === 'string' ? message.owner : null;
+        this.publish(dropped, false);
         if (!sameUser(before, this.user)) this.events.emit('auth', { user: this.user });
         this.onAuth({ changed: Boolean(message.wiped) || before?.id !== this.user?.id });
         break;

@@ -252,6 +252,20 @@ for (const [backend, make] of Object.entries(backends)) {
       assert.deepEqual([stored.registers, stored.cursors], [[], {}], 'alice\'s register or cursor stored after the wipe');
     });
 
+    it('a listener that writes when a logout drops the data writes as the next user, and its write is stored after the wipe', async () => {
+      const { store, c } = await aliceOnline(make);
+      const col = c.db('todo').col('items');
+      await col.doc('x').set({ t: 1 });
+      c.on('doc:destroy', () => {
+        if (!col.doc('settings').get()) col.doc('settings').set({ theme: 'light' });
+      });
+      c.offline(true);
+      await c.logout();
+      assert.equal(c.status.pending, 1, 'the listener\'s write is pending');
+      const stored = await store().load();
+      assert.deepEqual([stored.owner, stored.pending.map((r) => r.id)], [null, ['settings']], 'and stored, for the next user');
+    });
+
     it('a refused login lets what waited go, as the user it was', async () => {
       const { server, c } = await aliceOnline(make);
       const col = c.db('todo').col('items');

@@ -216,11 +216,12 @@ final class ClientCore {
   SignIn signIn(TokenRecord record) {
     boolean wiped = owner != null && !owner.equals(record.user().id());
     UserInfo before = user();
-    if (wiped) dropEverything();
+    List<Replica.Change> dropped = wiped ? dropEverything() : List.of();
     auth = record;
     owner = record.user().id();
     StoreWrite w = new StoreWrite().auth(record.toJson()).owner(owner);
     Future<Void> stored = persist(wiped ? w.wipe() : w);
+    told(dropped);
     if (!Objects.equals(before, record.user())) events.emit(ClientEvent.AUTH, new ClientEvent.AuthChange(record.user()));
     return new SignIn(wiped, stored);
   }
@@ -232,13 +233,15 @@ final class ClientCore {
    */
   Future<Void> signOut(boolean wipe) {
     UserInfo before = user();
+    List<Replica.Change> dropped = List.of();
     if (wipe) {
-      dropEverything();
+      dropped = dropEverything();
       owner = null;
     }
     auth = null;
     StoreWrite w = new StoreWrite().auth(null).owner(owner);
     Future<Void> stored = persist(wipe ? w.wipe() : w);
+    told(dropped);
     if (before != null) events.emit(ClientEvent.AUTH, new ClientEvent.AuthChange(null));
     return stored;
   }
@@ -252,12 +255,21 @@ final class ClientCore {
     events.emit(ClientEvent.AUTH, new ClientEvent.AuthChange(user));
   }
 
-  private void dropEverything() {
+  /**
+   * In memory only: every document disappears, and the cursors go. Returns the changes, {@link
+   * #told} once the new identity is set and the wipe is queued for the store: a listener that
+   * writes in reaction does so as the new user, and its write lands after the wipe.
+   */
+  private List<Replica.Change> dropEverything() {
     wipes++;
     replica.clear();
     cursors.clear();
     synced = Map.of();
-    publish(replica.refresh(), false);
+    return replica.refresh();
+  }
+
+  private void told(List<Replica.Change> dropped) {
+    publish(dropped, false);
     updateStatus();
   }
 

@@ -126,6 +126,31 @@ class SwitchUserTest {
     }
   }
 
+  @Test
+  @DisplayName("a listener that writes when a logout drops the data writes as the next user, and its write is stored after the wipe")
+  void listenerWritesDuringLogout(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:9/sync").setStoreDirectory(dir).setOffline(true));
+    try {
+      Await.result(c.ready());
+      Collection col = c.db("app").col("c");
+      Await.result(col.doc("x").set(Map.of("v", 1)));
+      c.on(ClientEvent.DOC_DESTROY, e -> {
+        if (col.doc("settings").get() == null) col.doc("settings").set(Map.of("theme", "light"));
+      });
+      Await.result(c.logout());
+      assertEquals(1, c.status().pending(), "the listener's write is pending");
+    } finally {
+      Await.result(c.close());
+    }
+    SynclineClient next = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:9/sync").setStoreDirectory(dir).setOffline(true));
+    try {
+      Await.result(next.ready());
+      assertEquals(1, next.status().pending(), "and stored, for the next user");
+    } finally {
+      Await.result(next.close());
+    }
+  }
+
   private static List<JsonNode> pushesAfterLastLogin(List<JsonNode> received) {
     int login = -1;
     for (int i = 0; i < received.size(); i++) if (received.get(i).path("type").asText().equals("login")) login = i;
