@@ -263,8 +263,11 @@ public final class Replication {
     List<PeerCursor> cursors = new ArrayList<>(unsavedCursors.values());
     cursors.forEach(c -> unsavedCursors.remove(c.peer() + '\0' + c.db(), c));
     committer.execute(s -> {
-      s.savePeerAcks(batch);
-      s.saveCursors(cursors); // after the data writes queued before: a stored cursor never passes stored data
+      // not those of a peer forgotten since they were taken: stored after its forgetting, they
+      // would count it again after a restart and hold purging back until it was forgotten again
+      s.savePeerAcks(batch.stream().filter(a -> acks.containsKey(a.peer() + '\0' + a.db())).toList());
+      // after the data writes queued before: a stored cursor never passes stored data
+      s.saveCursors(cursors.stream().filter(c -> applied.containsKey(c.peer() + '\0' + c.db())).toList());
       return null;
     }).onFailure(e -> log.warn("storing peer confirmations failed", e));
   }
