@@ -4,7 +4,7 @@
 
 import { credentialsProblem, offlineError, readUser } from './auth.js';
 import { ClientCore } from './core.js';
-import { Emitter } from './emitter.js';
+import { Emitter, report } from './emitter.js';
 import { SynclineError } from './errors.js';
 import { Database } from './handles.js';
 import { isOrigin } from './hlc.js';
@@ -100,7 +100,16 @@ class SynclineClient {
       if (changed) this.#reconnect('signed in or out in another tab');
     };
     receive = (message) => this.#core.fromTab(message);
-    for (const message of early) this.#core.fromTab(message);
+    for (const message of early) {
+      // a sign-in or out the load already read: dropping what was just loaded would only cost a download
+      const core = this.#core;
+      if (message?.kind === 'auth' && message.owner === core.owner && (message.auth?.token ?? null) === (core.auth?.token ?? null)) continue;
+      try {
+        core.fromTab(message);
+      } catch (e) {
+        report(e); // one odd message (another version's) must not keep this tab from starting
+      }
+    }
     if (!this.#offline) this.#transport.start();
     this.#followBrowserNetwork();
   }

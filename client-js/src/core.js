@@ -225,6 +225,7 @@ export class ClientCore {
   }
 
   setSynced(db, seq) {
+    if (!this.online) return; // a listener of the frame that said so took the client offline
     this.synced = { ...this.synced, [db]: seq };
     this.updateStatus();
   }

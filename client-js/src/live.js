@@ -5,6 +5,8 @@ import { report } from './emitter.js';
 import { jsonEqual } from './values.js';
 
 const SEP = '\u0000';
+/** Calls of a live query's callback in a row that may each write and so call it again. */
+const MAX_RERUNS = 100;
 
 /**
  * A predicate from a filter: null (every document), a function (doc) => boolean, or an object
@@ -69,8 +71,14 @@ export class LiveQueries {
       return;
     }
     q.running = true;
+    let runs = 0;
     try {
       do {
+        if (++runs > MAX_RERUNS) {
+          // a callback that changes what it reads every time it is called would never end
+          report(new Error(`live query on ${q.col}: its callback wrote at each of ${MAX_RERUNS} calls in a row; it runs again at the next change`));
+          return;
+        }
         q.dirty = false;
         let result;
         try {

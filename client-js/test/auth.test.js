@@ -266,6 +266,20 @@ for (const [backend, make] of Object.entries(backends)) {
       assert.deepEqual([stored.owner, stored.pending.map((r) => r.id)], [null, ['settings']], 'and stored, for the next user');
     });
 
+    it('a listener that takes the client offline while a frame is told of: its database is not marked synced', async () => {
+      const { server, c } = await aliceOnline(make);
+      c.db('todo');
+      await until(() => c.status.synced.todo !== undefined, { what: 'todo synced' });
+      c.on('doc:create', ({ local }) => {
+        if (!local) c.offline(true);
+      });
+      const sid = `s${server.sent('sub').length}`;
+      server.socket.reply({ type: 'changes', sid, db: 'todo', seq: 1, deltas: [{ col: 'items', id: 'x', attr: 't', value: 1, ts: '1796600000000-0000-srv', seq: 1 }] });
+      await until(() => !c.status.online, { what: 'offline' });
+      await sleep(20);
+      assert.deepEqual(c.status.synced, {}, 'synced while offline');
+    });
+
     it('a refused login lets what waited go, as the user it was', async () => {
       const { server, c } = await aliceOnline(make);
       const col = c.db('todo').col('items');

@@ -167,6 +167,28 @@ describe('client, offline', () => {
     await client.close();
   });
 
+  it('a live query callback that writes something new at every call is stopped after 100 calls in a row, and reported', async () => {
+    const reported = [];
+    const before = globalThis.reportError;
+    globalThis.reportError = (e) => reported.push(e);
+    try {
+      const client = offlineClient();
+      await client.ready;
+      const col = client.db('todo').col('c');
+      let calls = 0;
+      col.live(null, () => {
+        calls += 1;
+        col.doc('meta').set({ seen: calls });
+      });
+      assert.equal(calls, 100);
+      assert.equal(reported.length, 1);
+      assert.match(reported[0].message, /wrote at each of 100 calls/);
+      await client.close();
+    } finally {
+      globalThis.reportError = before;
+    }
+  });
+
   it('status changes are events with the same object as client.status', async () => {
     const client = offlineClient();
     await client.ready;

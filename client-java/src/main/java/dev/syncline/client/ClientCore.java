@@ -185,6 +185,7 @@ final class ClientCore {
   }
 
   void setSynced(String db, long seq) {
+    if (!online) return; // a listener of the frame that said so took the client offline
     Map<String, Long> next = new LinkedHashMap<>(synced);
     next.put(db, seq);
     synced = Map.copyOf(next);

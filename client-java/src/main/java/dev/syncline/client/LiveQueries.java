@@ -13,6 +13,9 @@ import java.util.function.Predicate;
  * again whenever it changes. Run on the client's event loop.
  */
 final class LiveQueries {
+  /** Calls of a live query's listener in a row that may each write and so call it again. */
+  static final int MAX_RERUNS = 100;
+
   private final class Query implements LiveQuery {
     final String db;
     final String col;
@@ -76,8 +79,16 @@ final class LiveQueries {
       return;
     }
     q.running = true;
+    int runs = 0;
     try {
       do {
+        if (++runs > MAX_RERUNS) {
+          // a listener that changes what it reads every time it is called would never end
+          events.runListener("a live query on " + q.col, () -> {
+            throw new IllegalStateException("its listener wrote at each of " + MAX_RERUNS + " calls in a row; it runs again at the next change");
+          });
+          return;
+        }
         q.dirty = false;
         // the filter and the listener are the app's: what they throw is reported, not thrown into the client
         events.runListener("a live query on " + q.col, () -> {

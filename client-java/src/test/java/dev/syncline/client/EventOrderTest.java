@@ -81,6 +81,25 @@ class EventOrderTest {
     }
   }
 
+  @Test
+  @DisplayName("a live query listener that writes something new at every call is stopped after 100 calls in a row, and reported")
+  void liveListenerThatAlwaysWrites() {
+    SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:9/sync").setOffline(true));
+    try {
+      Await.result(c.ready());
+      Collection col = c.db("app").col("c");
+      List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+      c.on(ClientEvent.ERROR, errors::add);
+      java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+      col.live(docs -> col.doc("meta").set(Map.of("seen", calls.incrementAndGet())));
+      Await.until(() -> !errors.isEmpty(), () -> "reported after " + calls.get() + " calls");
+      assertEquals(LiveQueries.MAX_RERUNS, calls.get());
+      assertEquals("listener", errors.get(0).code(), errors.toString());
+    } finally {
+      Await.result(c.close());
+    }
+  }
+
   private static JsonNode readTree(String text) {
     try {
       return Json.MAPPER.readTree(text);

@@ -382,7 +382,11 @@ public final class Replication {
       return;
     }
     made.onSuccess(created -> {
-      if (created.isEmpty()) return; // made meanwhile, and offered by whoever made it
+      if (created.isEmpty()) {
+        // not made, as a destroy ended that life: its wait goes too, or it would hide a later life
+        if (!exists && store.database(db).isEmpty()) policiesHere(db);
+        return; // or made meanwhile, and offered by whoever made it
+      }
       log.info("created database {} (it exists on a peer{})", db, awaitingPolicy(db) ? "; its policies are on their way" : "");
       // offered now, unless its policies are still awaited (then once they are here)
       if (!awaitingPolicy(db)) hub.databaseCreated(db);
