@@ -3,7 +3,6 @@ package dev.syncline.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.syncline.protocol.Json;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.util.List;
@@ -23,10 +22,9 @@ class EventOrderTest {
       String ts = "1796600000000-0000-srv";
       // a server in this test, to send one frame that touches two documents
       HttpServer fake = vertx.createHttpServer().webSocketHandler(ws -> ws.textMessageHandler(text -> {
-        JsonNode m = readTree(text);
+        JsonNode m = ScriptedServer.read(text);
         switch (m.path("type").asText()) {
-          case "hello" -> ws.writeTextMessage("{\"type\":\"welcome\",\"rid\":" + m.get("rid") + ",\"protocol\":1,\"serverId\":\"fake\","
-              + "\"time\":" + System.currentTimeMillis() + ",\"user\":null,\"limits\":{}}");
+          case "hello" -> ws.writeTextMessage(ScriptedServer.welcome(m));
           case "sub" -> {
             ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":2,\"epoch\":\"e1\"}");
             ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
@@ -100,11 +98,4 @@ class EventOrderTest {
     }
   }
 
-  private static JsonNode readTree(String text) {
-    try {
-      return Json.MAPPER.readTree(text);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
 }

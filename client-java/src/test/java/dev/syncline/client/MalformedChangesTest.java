@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.syncline.protocol.Json;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.util.List;
@@ -26,10 +25,9 @@ class MalformedChangesTest {
     Vertx vertx = Vertx.vertx();
     try {
       HttpServer fake = vertx.createHttpServer().webSocketHandler(ws -> ws.textMessageHandler(text -> {
-        JsonNode m = readTree(text);
+        JsonNode m = ScriptedServer.read(text);
         switch (m.path("type").asText()) {
-          case "hello" -> ws.writeTextMessage("{\"type\":\"welcome\",\"rid\":" + m.get("rid") + ",\"protocol\":1,\"serverId\":\"fake\","
-              + "\"time\":" + System.currentTimeMillis() + ",\"user\":null,\"limits\":{}}");
+          case "hello" -> ws.writeTextMessage(ScriptedServer.welcome(m));
           case "sub" -> {
             ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":2,\"epoch\":\"e1\"}");
             ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
@@ -61,11 +59,4 @@ class MalformedChangesTest {
     }
   }
 
-  private static JsonNode readTree(String text) {
-    try {
-      return Json.MAPPER.readTree(text);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
 }

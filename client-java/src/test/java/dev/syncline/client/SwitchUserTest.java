@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.syncline.protocol.Json;
 import dev.syncline.protocol.UserInfo;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -34,12 +33,11 @@ class SwitchUserTest {
     Map<String, Consumer<Boolean>> held = new ConcurrentHashMap<>();
     try {
       HttpServer fake = vertx.createHttpServer().webSocketHandler(ws -> ws.textMessageHandler(text -> {
-        JsonNode m = readTree(text);
+        JsonNode m = ScriptedServer.read(text);
         received.add(m);
         long rid = m.path("rid").asLong();
         switch (m.path("type").asText()) {
-          case "hello" -> ws.writeTextMessage("{\"type\":\"welcome\",\"rid\":" + rid + ",\"protocol\":1,\"serverId\":\"fake\","
-              + "\"time\":" + System.currentTimeMillis() + ",\"user\":null,\"limits\":{}}");
+          case "hello" -> ws.writeTextMessage(ScriptedServer.welcome(m));
           case "sub" -> {
             ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + rid + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":0,\"epoch\":\"e1\"}");
             ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
@@ -162,11 +160,4 @@ class SwitchUserTest {
         + (System.currentTimeMillis() + 3_600_000) + ",\"user\":{\"id\":\"" + user + "\",\"roles\":[]}}");
   }
 
-  private static JsonNode readTree(String text) {
-    try {
-      return Json.MAPPER.readTree(text);
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
 }

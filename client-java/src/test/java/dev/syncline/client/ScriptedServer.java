@@ -1,0 +1,27 @@
+package dev.syncline.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.protocol.Json;
+
+/**
+ * For tests whose server is a Vert.x WebSocket server of their own, scripted to send what the
+ * real one cannot be made to (a malformed frame, answers held back): reading what the client
+ * sends, and the welcome of PROTOCOL.md §7 to its hello.
+ */
+final class ScriptedServer {
+  private ScriptedServer() {}
+
+  static JsonNode read(String text) {
+    try {
+      return Json.MAPPER.readTree(text);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The welcome to {@code hello}: an anonymous connection, the default limits. */
+  static String welcome(JsonNode hello) {
+    return "{\"type\":\"welcome\",\"rid\":" + hello.get("rid") + ",\"protocol\":1,\"serverId\":\"fake\",\"time\":"
+        + System.currentTimeMillis() + ",\"user\":null,\"limits\":{}}";
+  }
+}
