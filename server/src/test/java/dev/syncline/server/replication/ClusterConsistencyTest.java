@@ -293,7 +293,7 @@ class ClusterConsistencyTest {
         w.request(push("app", delta("c", "d", "$deleted", true, ts(t0 + 10, 0, "w"))));
         // older than the destroy, arriving after it: hidden; then the document lives again
         w.request(push("app", delta("c", "d", "note", "late", ts(t0 + 5, 0, "w"))));
-        w.request(push("app", delta("c", "d", "title", "again", now(0, "w"))));
+        w.request(push("app", delta("c", "d", "title", "again", ts(t0 + 20, 0, "w")))); // after the destroy, whatever the clock did
       }
       Cluster.await(() -> System.currentTimeMillis() > t0 + 1_700, WITHIN, () -> "the retention to pass");
       c.start(1); // its feed from a: the destroy, then the late note, now behind a destroy older than the retention
