@@ -2,7 +2,7 @@
 // reconnecting) and a protocol session per socket, hands out database handles, and signs in and
 // out (a change of user is a new connection, so nothing of one identity leaks into the other).
 
-import { credentialsProblem, offlineError, readUser } from './auth.js';
+import { credentialsProblem, offlineError, readUser, sameUser } from './auth.js';
 import { ClientCore } from './core.js';
 import { Emitter, report } from './emitter.js';
 import { SynclineError } from './errors.js';
@@ -103,7 +103,8 @@ class SynclineClient {
     for (const message of early) {
       // a sign-in or out the load already read: dropping what was just loaded would only cost a download
       const core = this.#core;
-      if (message?.kind === 'auth' && message.owner === core.owner && (message.auth?.token ?? null) === (core.auth?.token ?? null)) continue;
+      if (message?.kind === 'auth' && message.owner === core.owner && (message.auth?.token ?? null) === (core.auth?.token ?? null)
+        && sameUser(message.auth?.user ?? null, core.auth?.user ?? null)) continue;
       try {
         core.fromTab(message);
       } catch (e) {

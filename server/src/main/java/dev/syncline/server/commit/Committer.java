@@ -199,10 +199,7 @@ public final class Committer implements AutoCloseable {
    */
   public Future<BatchOutcome> replicate(WriteBatch replicated) {
     if (closing) return Future.failedFuture(new OverloadedException("server is shutting down"));
-    // a feed's frames only: a repair must still bring what a feed dropped here while the peer
-    // keeps it (a document revived by a later write, say), or the digests would differ for good
-    WriteBatch batch = replicated.cursor() != null
-        ? replicated.withDestroyRetention(Math.max(0, options.tombstoneRetentionMs())) : replicated;
+    WriteBatch batch = replicated.withDestroyRetention(Math.max(0, options.tombstoneRetentionMs()));
     Promise<BatchOutcome> promise = Promise.promise();
     int weight = Math.max(1, batch.deltas().size());
     long bytes = batch.encodedBytes();

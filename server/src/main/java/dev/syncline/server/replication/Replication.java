@@ -383,8 +383,12 @@ public final class Replication {
     }
     made.onSuccess(created -> {
       if (created.isEmpty()) {
-        // not made, as a destroy ended that life: its wait goes too, or it would hide a later life
-        if (!exists && store.database(db).isEmpty()) policiesHere(db);
+        // not made, as a destroy ended that life: this offer's wait goes too, or it would hide a
+        // later life (another peer's wait, for a life it offers, stays)
+        if (wait && !exists && store.database(db).isEmpty()) {
+          PolicyWait mine = new PolicyWait(peer, systemSeq);
+          endWait(db, waits -> waits.remove(mine) && waits.isEmpty());
+        }
         return; // or made meanwhile, and offered by whoever made it
       }
       log.info("created database {} (it exists on a peer{})", db, awaitingPolicy(db) ? "; its policies are on their way" : "");

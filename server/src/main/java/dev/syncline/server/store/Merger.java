@@ -98,10 +98,12 @@ final class Merger {
         && (old == null || destroyedAfter(docPrefix, d.ts(), Long.MAX_VALUE))) {
       outcome = Merge.Outcome.SUPERSEDED;
     }
-    // from a peer too, behind a destroy that old: a server further along may have purged the
-    // document whole (its purge waits only for its own peers), and would take this as a new one
+    // from a peer too, behind a destroy that old, in a document nobody sees: a server further
+    // along may have purged it whole (its purge waits only for its own peers), and would take
+    // this as a new one. One that lives again (written since) is purged nowhere: the delta goes
+    // in, or the peer that keeps it would differ from here for good.
     if (outcome == Merge.Outcome.APPLIED && doc != null && Hlc.msOf(d.ts()) < destroyFloorMs
-        && destroyedAfter(docPrefix, d.ts(), destroyFloorMs)) {
+        && destroyedAfter(docPrefix, d.ts(), destroyFloorMs) && !visible(docPrefix)) {
       outcome = Merge.Outcome.SUPERSEDED;
     }
     // a resend of a write that landed is answered duplicate, as before any policy changed; only its
