@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { createClient, indexedDbStore, memoryStore, SynclineError } from '../src/index.js';
-import { recordEvents, until } from './support/util.js';
+import { capturingReports, recordEvents, until } from './support/util.js';
 import { fakeServer } from './support/fake-server.js';
 
 // Nothing listens here; the clients below stay offline.
@@ -131,10 +131,7 @@ describe('client, offline', () => {
   });
 
   it('a live query whose filter throws is reported and skipped: the edit is kept, stored and queued', async () => {
-    const reported = [];
-    const before = globalThis.reportError;
-    globalThis.reportError = (e) => reported.push(e);
-    try {
+    await capturingReports(async (reported) => {
       const store = memoryStore();
       const client = offlineClient({ store });
       await client.ready;
@@ -148,9 +145,7 @@ describe('client, offline', () => {
       assert.equal(client.status.pending, 1, 'the edit is queued');
       assert.equal((await store.load()).pending.length, 1, 'and stored');
       await client.close();
-    } finally {
-      globalThis.reportError = before;
-    }
+    });
   });
 
   it('a live query callback that writes is called again after it returns: its last call has the last result', async () => {
@@ -168,10 +163,7 @@ describe('client, offline', () => {
   });
 
   it('a live query callback that writes something new at every call is stopped after 100 calls in a row, and reported', async () => {
-    const reported = [];
-    const before = globalThis.reportError;
-    globalThis.reportError = (e) => reported.push(e);
-    try {
+    await capturingReports(async (reported) => {
       const client = offlineClient();
       await client.ready;
       const col = client.db('todo').col('c');
@@ -184,9 +176,7 @@ describe('client, offline', () => {
       assert.equal(reported.length, 1);
       assert.match(reported[0].message, /wrote at each of 100 calls/);
       await client.close();
-    } finally {
-      globalThis.reportError = before;
-    }
+    });
   });
 
   it('status changes are events with the same object as client.status', async () => {

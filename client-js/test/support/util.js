@@ -34,3 +34,18 @@ export function rng(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * Runs `fn(reported)` with globalThis.reportError collecting what the SDK reports of the app's
+ * code (a listener or a live query that threw), and puts reportError back after.
+ */
+export async function capturingReports(fn) {
+  const reported = [];
+  const before = globalThis.reportError;
+  globalThis.reportError = (e) => reported.push(e);
+  try {
+    return await fn(reported);
+  } finally {
+    globalThis.reportError = before;
+  }
+}

@@ -26,8 +26,7 @@ class EventOrderTest {
         switch (m.path("type").asText()) {
           case "hello" -> ws.writeTextMessage(ScriptedServer.welcome(m));
           case "sub" -> {
-            ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":2,\"epoch\":\"e1\"}");
-            ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
+            ScriptedServer.subscribeAsLive(ws, m, 2);
             ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
                 + "{\"col\":\"c\",\"id\":\"x\",\"attr\":\"v\",\"value\":\"theirs\",\"ts\":\"" + ts + "\",\"seq\":1},"
                 + "{\"col\":\"c\",\"id\":\"y\",\"attr\":\"v\",\"value\":\"theirs\",\"ts\":\"" + ts + "\",\"seq\":2}]}");

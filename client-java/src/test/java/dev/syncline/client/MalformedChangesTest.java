@@ -29,8 +29,7 @@ class MalformedChangesTest {
         switch (m.path("type").asText()) {
           case "hello" -> ws.writeTextMessage(ScriptedServer.welcome(m));
           case "sub" -> {
-            ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":2,\"epoch\":\"e1\"}");
-            ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
+            ScriptedServer.subscribeAsLive(ws, m, 2);
             // an empty id: the old reader stored it as it came
             ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":1,\"deltas\":["
                 + "{\"col\":\"c\",\"id\":\"\",\"attr\":\"v\",\"value\":1,\"ts\":\"" + TS + "\",\"seq\":1}]}");

@@ -19,6 +19,16 @@ final class ScriptedServer {
     }
   }
 
+  /**
+   * Answers {@code sub} as subscription {@code s1} of database {@code app}, whose head is
+   * {@code head}, synced at once from 0: the changes frames a test sends next are live.
+   */
+  static void subscribeAsLive(io.vertx.core.http.ServerWebSocket ws, JsonNode sub, long head) {
+    ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + sub.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":" + head
+        + ",\"epoch\":\"e1\"}");
+    ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
+  }
+
   /** The welcome to {@code hello}: an anonymous connection, the default limits. */
   static String welcome(JsonNode hello) {
     return "{\"type\":\"welcome\",\"rid\":" + hello.get("rid") + ",\"protocol\":1,\"serverId\":\"fake\",\"time\":"

@@ -38,10 +38,7 @@ class SwitchUserTest {
         long rid = m.path("rid").asLong();
         switch (m.path("type").asText()) {
           case "hello" -> ws.writeTextMessage(ScriptedServer.welcome(m));
-          case "sub" -> {
-            ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + rid + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":0,\"epoch\":\"e1\"}");
-            ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
-          }
+          case "sub" -> ScriptedServer.subscribeAsLive(ws, m, 0);
           case "login" -> {
             String user = m.path("username").asText();
             if (user.equals("alice")) token(ws, rid, user);
