@@ -41,6 +41,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.LongSupplier;
@@ -84,6 +85,7 @@ public final class SynclineServer {
   private Replication replication;
   /** Databases that waited for a peer's policies when the server stopped (read with the store). */
   private List<Store.PolicyWaitRecord> policyWaits = List.of();
+  private Set<String> forgottenPeers = Set.of();
   private Rates rates;
   private long ratesTimer = -1;
   private String serverId;
@@ -168,7 +170,7 @@ public final class SynclineServer {
               config.writeQuorum, config.quorumTimeoutMs, config.digestIntervalMs, config.peerPingIntervalMs,
               config.peerReconnectMaxMs, config.maxClockSkewMs, config.tombstoneRetentionMs, config.tls.trustFile),
               store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS, config.catchUpPageDeltas, config.catchUpPageBytes,
-              db -> auth.directory().storedPolicy(db, null) != null, policyWaits);
+              db -> auth.directory().storedPolicy(db, null) != null, policyWaits, forgottenPeers);
           AdminOps admin = new AdminOps(store, committer, hub, auth, replication, this::stats, config.limits());
           SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),
               config.maxBadMessagesPerMinute, config.messagesPerSecond, config.maxUnansweredDeltas, config.maxUnansweredBytes, auth, store, committer, hub, admin, replication,
@@ -256,7 +258,9 @@ public final class SynclineServer {
         config.catchUpPageBytes, config.catchUpThreads, config.loopInboxBytes));
     databases = new DatabaseLifecycle(store, hub);
     databases.catchUp(); // a destroy that was committed but not carried out before a stop
-    policyWaits = store.policyWaits(); // read here, off the event loops, for replication
+    // read here, off the event loops, for replication
+    policyWaits = store.policyWaits();
+    forgottenPeers = store.forgottenPeers();
     return null;
   }
 

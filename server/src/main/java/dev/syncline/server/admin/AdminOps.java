@@ -173,6 +173,10 @@ public final class AdminOps {
     if (id == null || !id.isTextual() || !dev.syncline.protocol.Hlc.isValidOrigin(id.textValue())) {
       throw new AdminException(ErrorCode.BAD_REQUEST, "serverId: required, a server id (1 to 64 of [A-Za-z0-9_.:-])");
     }
+    // forgotten, a running server's writes would never reach this one: stop it first
+    if (replication.linkedTo(id.textValue())) {
+      throw new AdminException(ErrorCode.BAD_REQUEST, id.textValue() + " is linked now: stop it before forgetting it");
+    }
     return replication.forget(id.textValue())
         .map(known -> (JsonNode) Json.MAPPER.createObjectNode().put("serverId", id.textValue()).put("forgotten", known));
   }

@@ -130,8 +130,12 @@ final class Dialer extends VerticleBase {
       socket.close((short) 1008, "refused");
       return;
     }
-    if (peerId.equals(replication.serverId())) {
-      status.problem(LinkStatus.State.REFUSED, "the peer is this server itself");
+    String why = peerId.equals(replication.serverId()) ? "the peer is this server itself"
+        : replication.isForgotten(peerId) ? peerId + " " + Replication.FORGOTTEN : null;
+    if (why != null) {
+      if (replication.isForgotten(peerId)) status.peer(peerId); // known, so it holds nothing back
+      log.warn("link to {} refused: {}", url, why);
+      status.problem(LinkStatus.State.REFUSED, why);
       socket.close((short) 1008, "refused");
       return;
     }

@@ -81,6 +81,8 @@ public final class Replication {
   private final Quorum quorum;
   private final List<LinkStatus> dialed = new CopyOnWriteArrayList<>();
   private final Map<String, LinkStatus> accepted = new ConcurrentHashMap<>();
+  /** Servers forgotten for good ({@link #forget}): their links are refused. */
+  private final Set<String> forgotten = ConcurrentHashMap.newKeySet();
   /** Servers whose links were refused, by the id they claimed: shown in stats, never counted as peers. */
   private final Map<String, LinkStatus> refused = new ConcurrentHashMap<>();
   /** Latest ack per (peer, db), from links and from the store; and those not stored yet. */
@@ -107,8 +109,9 @@ public final class Replication {
 
   public Replication(Vertx vertx, String serverId, ReplicationOptions options, Store store, Committer committer, Hub hub,
       HlcClock clock, Map<String, Set<String>> localCollections, int pageDeltas, int pageBytes, Predicate<String> policyStored,
-      List<Store.PolicyWaitRecord> storedWaits) {
+      List<Store.PolicyWaitRecord> storedWaits, Set<String> forgottenPeers) {
     this.vertx = vertx;
+    this.forgotten.addAll(forgottenPeers);
     this.policyStored = policyStored;
     // databases still waiting for a peer's policies when this server stopped wait on, from the first client
     for (Store.PolicyWaitRecord w : storedWaits) {
@@ -168,16 +171,21 @@ public final class Replication {
   public LinkHandle accept(PeerSocket socket, String dialer, JsonNode peer, JsonNode rid, ObjectNode welcome) {
     String nonce = peer.path("nonce").asText("");
     String why = null;
+    String told = "peer link refused";
     if (auth == null) why = "this server has no clusterSecret: it takes no peer links";
     else if (dialer.equals(serverId)) why = "a server cannot link to itself";
     else if (!auth.checkDial(dialer, nonce, peer.path("time").asLong(), peer.path("proof").asText(null), System.currentTimeMillis())) {
       why = "wrong cluster secret (or a replayed or stale hello)";
+    } else if (forgotten.contains(dialer)) {
+      // told, since it proved it is of the cluster: its operator has to give it a new identity
+      why = FORGOTTEN;
+      told += ": " + dialer + " " + FORGOTTEN;
     }
     if (why != null) {
       log.warn("refused a peer link from {} ({}): {}", socket.remoteAddress(), dialer, why);
       ObjectNode error = Json.MAPPER.createObjectNode().put("type", "error");
       if (rid != null) error.set("rid", rid);
-      socket.sendText(error.put("code", "unauthenticated").put("message", "peer link refused").toString());
+      socket.sendText(error.put("code", "unauthenticated").put("message", told).toString());
       socket.close((short) 1008, "peer link refused");
       if (refused.size() < 100) refused.computeIfAbsent(dialer, p -> new LinkStatus(null, p, false)).problem(LinkStatus.State.REFUSED, why);
       return null;
@@ -190,6 +198,22 @@ public final class Replication {
     link.start();
     log.info("accepted a peer link from {} ({})", dialer, socket.remoteAddress());
     return link;
+  }
+
+  /** Why a link with a forgotten peer is refused. */
+  static final String FORGOTTEN = "was forgotten here (peer.forget): it rejoins only under a new serverId, from an empty data folder";
+
+  /** Whether {@code peer} was forgotten ({@link #forget}): a link with it is refused. */
+  boolean isForgotten(String peer) {
+    return forgotten.contains(peer);
+  }
+
+  /** Whether a link with {@code peer}, dialed or accepted, is up now. */
+  public boolean linkedTo(String peer) {
+    LinkStatus in = accepted.get(peer);
+    if (in != null && in.link() != null) return true;
+    for (LinkStatus out : dialed) if (peer.equals(out.peer()) && out.link() != null) return true;
+    return false;
   }
 
   PeerLink linked(PeerSocket socket, Context context, String peer, LinkStatus status) {
@@ -279,7 +303,7 @@ public final class Replication {
 
   /**
    * How many servers could ever hold a write: this one, every peer it knows by id (linked now or
-   * before), and every dialed peer not yet reached.
+   * before) and has not forgotten, and every dialed peer not yet reached.
    */
   public int clusterSize() {
     java.util.Set<String> ids = new java.util.HashSet<>(accepted.keySet());
@@ -290,6 +314,7 @@ public final class Replication {
       else ids.add(s.peer());
     }
     ids.remove(serverId);
+    ids.removeAll(forgotten); // one still in the peers setting is dialed, and refused
     return 1 + ids.size() + unknown;
   }
 
@@ -318,6 +343,7 @@ public final class Replication {
     for (PeerAck a : acks.values()) peers.add(a.peer());
     peers.addAll(accepted.keySet());
     dialed.forEach(s -> { if (s.peer() != null) peers.add(s.peer()); });
+    peers.removeAll(forgotten);
     if (peers.isEmpty()) return unknownPeer ? 0 : Long.MAX_VALUE;
     if (unknownPeer) return 0;
     long horizon = Long.MAX_VALUE;
@@ -333,8 +359,21 @@ public final class Replication {
     return horizon;
   }
 
-  /** Forgets a peer that is gone for good: its confirmations no longer hold back purging or count for quorum. */
+  /**
+   * Forgets a peer that is gone for good: its confirmations no longer hold back purging or count for
+   * quorum, and it may not link again. Its values for tombstones purged since would come back, and
+   * its acks would count again: a server that returns must rejoin under a new server id, with an
+   * empty data folder. Call only while it has no link here ({@link #linkedTo}).
+   */
   public Future<Boolean> forget(String peer) {
+    forgotten.add(peer);
+    // a link that came up just before (the caller checked there was none) ends now
+    List<LinkStatus> statuses = new ArrayList<>(dialed);
+    if (accepted.get(peer) != null) statuses.add(accepted.get(peer));
+    for (LinkStatus s : statuses) {
+      PeerLink l = s.link();
+      if (l != null && peer.equals(s.peer())) l.context().runOnContext(v -> l.fail(peer + " " + FORGOTTEN));
+    }
     boolean known = acks.keySet().removeIf(k -> k.startsWith(peer + '\0')) | accepted.remove(peer) != null;
     // gone for good, its $system never arrives: what waited only for it is opened (an admin sets its policies)
     for (String db : awaitingPolicy.keySet()) endWait(db, waits -> waits.removeIf(w -> w.peer().equals(peer)) && waits.isEmpty());

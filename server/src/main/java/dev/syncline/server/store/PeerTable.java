@@ -5,8 +5,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import jetbrains.exodus.ArrayByteIterable;
 import jetbrains.exodus.ByteIterable;
 import jetbrains.exodus.env.Cursor;
@@ -19,13 +21,14 @@ import jetbrains.exodus.env.Transaction;
  * ({@code in\0PEER\0DB}: seq, epoch), written in the same transaction as the data it covers, and
  * each peer's last ack of this server's feed ({@code out\0PEER\0DB}: seq, the peer's head,
  * epoch, the peer's epoch), and the databases waiting for a peer's policies
- * ({@code wait\0DB\0PEER}: the peer's {@code $system} seq). Keys are plain UTF-8, since their
- * parts are separated by NUL.
+ * ({@code wait\0DB\0PEER}: the peer's {@code $system} seq), and the peers forgotten for good
+ * ({@code gone\0PEER}: when, epoch ms). Keys are plain UTF-8, since their parts are separated by NUL.
  */
 final class PeerTable {
   private static final String IN = "in\0";
   private static final String OUT = "out\0";
   private static final String WAIT = "wait\0";
+  private static final String GONE = "gone\0";
 
   private final Environment env;
   private final Store table;
@@ -93,6 +96,15 @@ final class PeerTable {
         if (k.endsWith('\0' + peer)) keys.add(raw(k));
       });
       keys.forEach(k -> table.delete(txn, k));
+      table.put(txn, raw(GONE + peer), new ArrayByteIterable(ByteBuffer.allocate(8).putLong(System.currentTimeMillis()).array()));
+    });
+  }
+
+  Set<String> forgottenPeers() {
+    return env.computeInReadonlyTransaction(txn -> {
+      Set<String> out = new HashSet<>();
+      scanPeers(txn, GONE, (k, v) -> out.add(k.substring(GONE.length())));
+      return out;
     });
   }
 

@@ -93,8 +93,14 @@ public interface Store extends AutoCloseable {
    */
   void saveCursors(Collection<PeerCursor> cursors);
 
-  /** Forgets everything about a peer: its cursors, its acks, and the policy waits for it. */
+  /**
+   * Forgets everything about a peer (its cursors, its acks, the policy waits for it) and records
+   * it as gone for good (see {@link #forgottenPeers}).
+   */
   void forgetPeer(String peer);
+
+  /** The peers {@link #forgetPeer} forgot: they may not link again. */
+  Set<String> forgottenPeers();
 
   /**
    * Records that {@code db} waits for {@code peer}'s {@code $system} through {@code systemSeq}

@@ -459,6 +459,11 @@ final class XodusStore implements Store {
   }
 
   @Override
+  public Set<String> forgottenPeers() {
+    return peers.forgottenPeers();
+  }
+
+  @Override
   public void savePolicyWait(String db, String peer, long systemSeq) {
     peers.savePolicyWait(db, peer, systemSeq);
   }

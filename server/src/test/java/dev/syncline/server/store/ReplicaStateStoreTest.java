@@ -134,6 +134,9 @@ class ReplicaStateStoreTest extends StoreTestBase {
     assertEquals(Map.of(), store.peerCursors("srv-b"));
     assertEquals(List.of(), store.peerAcks());
     assertEquals(1, store.peerCursors("srv-c").size(), "other peers stay");
+    assertEquals(java.util.Set.of("srv-b"), store.forgottenPeers());
+    reopen();
+    assertEquals(java.util.Set.of("srv-b"), store.forgottenPeers(), "forgotten for good");
   }
 
   @Test

@@ -33,6 +33,7 @@ public final class WsClient implements AutoCloseable {
   private final AtomicLong rids = new AtomicLong();
   private volatile Consumer<JsonNode> listener;
   private volatile Short closeStatus;
+  private boolean closedHere;
   private int readIndex;
 
   private WsClient(WebSocketClient client, WebSocket ws) {
@@ -277,8 +278,11 @@ public final class WsClient implements AutoCloseable {
     return received.subList(from, received.size()).toString();
   }
 
+  /** Closes the connection; closing it again (a test's own, then its try block's) does nothing. */
   @Override
   public void close() {
+    if (closedHere) return;
+    closedHere = true;
     if (closeStatus == null) ws.close().await();
     client.close();
     throwFailure();
