@@ -66,6 +66,7 @@ public final class SynclineServer {
 
   /** The database of the bundled todo example. */
   private static final String TODO_DB = "todo";
+  private static final long DESTROY_RETRY_MS = 5_000;
 
   /** This build's version, for {@code server.stats}. */
   private static final String VERSION = Version.current();
@@ -88,6 +89,7 @@ public final class SynclineServer {
   private Set<String> forgottenPeers = Set.of();
   private Rates rates;
   private long ratesTimer = -1;
+  private long destroyRetryTimer = -1;
   private String serverId;
   private int port;
   private volatile boolean ready;
@@ -177,6 +179,7 @@ public final class SynclineServer {
               metrics);
           bindMetrics();
           startRates();
+          startDestroyRetries();
           Backups backups = new Backups(vertx, store, Path.of(config.data), serverId);
           return Future.all(verticles.stream().map(h -> h.attach(services, backups)).toList());
         })
@@ -237,6 +240,13 @@ public final class SynclineServer {
     rates = new Rates(counters);
     rates.sample();
     ratesTimer = vertx.setPeriodic(1000, id -> rates.sample());
+  }
+
+  /** A destroy that failed on the writer is tried again every few seconds, not only at the next start. */
+  private void startDestroyRetries() {
+    destroyRetryTimer = vertx.setPeriodic(DESTROY_RETRY_MS, id -> {
+      if (databases.hasFailed()) committer.execute(s -> databases.retry());
+    });
   }
 
   private Void openStore() throws IOException {
@@ -340,6 +350,7 @@ public final class SynclineServer {
       try {
         if (replication != null) awaitQuietly(replication.stop());
         vertx.cancelTimer(ratesTimer);
+        vertx.cancelTimer(destroyRetryTimer);
         List<Future<Void>> undeployed = new ArrayList<>();
         for (String id : deployments) undeployed.add(vertx.undeploy(id));
         awaitQuietly(Future.join(undeployed));

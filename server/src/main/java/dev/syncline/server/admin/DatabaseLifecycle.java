@@ -25,6 +25,8 @@ public final class DatabaseLifecycle {
 
   private final Store store;
   private final Hub hub;
+  /** A destroy failed (a full disk, say): {@link #retry} carries it out, until then the data is served. */
+  private volatile boolean failed;
 
   public DatabaseLifecycle(Store store, Hub hub) {
     this.store = store;
@@ -39,8 +41,9 @@ public final class DatabaseLifecycle {
         if (!isDestroy(d.delta())) continue;
         try {
           destroy(d.delta().id(), d.delta().ts());
-        } catch (RuntimeException e) { // the next start carries it out (catchUp); the others of the group go ahead now
-          log.error("destroying database {} failed; it is tried again at the next start", d.delta().id(), e);
+        } catch (RuntimeException e) { // retry() carries it out; the others of the group go ahead now
+          failed = true;
+          log.error("destroying database {} failed; it is tried again in a few seconds", d.delta().id(), e);
         }
       }
     }
@@ -52,9 +55,37 @@ public final class DatabaseLifecycle {
    */
   public void catchUp() {
     for (Delta d : store.registers(SystemDb.NAME, SystemDb.DATABASES)) {
-      String floor = store.floor(d.id());
-      if (isDestroy(d) && (floor == null || floor.compareTo(d.ts()) < 0)) destroy(d.id(), d.ts());
+      if (isDestroy(d) && due(d)) destroy(d.id(), d.ts());
     }
+  }
+
+  /** Whether a destroy failed and waits for {@link #retry}. */
+  public boolean hasFailed() {
+    return failed;
+  }
+
+  /**
+   * On the writer thread: carries out the destroys that failed, as {@link #catchUp} does at
+   * start-up; one that fails again is tried at the next call.
+   */
+  public Void retry() {
+    failed = false;
+    for (Delta d : store.registers(SystemDb.NAME, SystemDb.DATABASES)) {
+      if (!isDestroy(d) || !due(d)) continue;
+      try {
+        destroy(d.id(), d.ts());
+      } catch (RuntimeException e) {
+        failed = true;
+        log.error("destroying database {} failed again; it is tried again in a few seconds", d.id(), e);
+      }
+    }
+    return null;
+  }
+
+  /** Whether the destroy {@code d} is not carried out yet: the database's floor is below it. */
+  private boolean due(Delta d) {
+    String floor = store.floor(d.id());
+    return floor == null || floor.compareTo(d.ts()) < 0;
   }
 
   private static boolean isDestroy(Delta d) {
