@@ -428,7 +428,9 @@ export class ClientCore {
     const restamped = [];
     if (skewed.length) {
       const serverTime = skewed.find((s) => Number.isInteger(s.serverTime))?.serverTime;
+      // without the server's time the new stamp may be refused again: not at once, then
       if (serverTime !== undefined) this.correctClock(serverTime);
+      else retry = true;
       for (const { d } of skewed) {
         const entry = this.replica.pendingEntry(db, d.col, d.id, d.attr);
         if (!entry || entry.ts !== d.ts) continue; // written again since: that write goes instead

@@ -500,6 +500,23 @@ describe('sign-in: the connection', () => {
     assert.equal(names(log, 'error').length, 1);
   });
 
+  it('clock_skew without serverTime: stamped again and pushed after the retry delay, not at once', async () => {
+    const server = fakeServer();
+    const pushed = [];
+    server.handle = (m, socket) => {
+      if (m.type !== 'push') return server.standard(m, socket);
+      pushed.push({ at: Date.now(), ts: m.deltas[0].ts });
+      const results = pushed.length === 1 ? [{ error: 'clock_skew', message: 'ahead' }] : ['applied'];
+      socket.reply({ type: 'ack', rid: m.rid, db: m.db, seq: 1, results });
+    };
+    const c = client(server);
+    await c.db('todo').col('c').doc('x').set({ a: 1 });
+    await until(() => c.status.pending === 0, { what: 'the restamped write recorded' });
+    assert.equal(pushed.length, 2);
+    assert.ok(pushed[1].ts > pushed[0].ts, 'stamped again');
+    assert.ok(pushed[1].at - pushed[0].at >= 900, `after the retry delay, not at once (${pushed[1].at - pushed[0].at} ms)`);
+  });
+
   it('reset stores the epoch it names, not the one of subscribed', async () => {
     const server = fakeServer();
     const store = memoryStore();

@@ -404,7 +404,9 @@ final class ClientCore {
     }
     StoreWrite w = new StoreWrite();
     if (!skewed.isEmpty()) {
+      // without the server's time the new stamp may be refused again: not at once, then
       if (serverTime != null) correctClock(serverTime);
+      else retry = true;
       for (Delta d : skewed) {
         Replica.Pending p = replica.pendingEntry(db, d.col(), d.id(), d.attr());
         if (p == null || !p.ts().equals(d.ts())) continue; // written again since: that write goes instead

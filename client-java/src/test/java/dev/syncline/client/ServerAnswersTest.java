@@ -48,6 +48,43 @@ class ServerAnswersTest {
   }
 
   @Test
+  @DisplayName("clock_skew without serverTime: stamped again and pushed after the retry delay, not at once")
+  void clockSkewWithoutServerTime() throws Exception {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      List<Long> pushedAt = new CopyOnWriteArrayList<>();
+      List<String> stamps = new CopyOnWriteArrayList<>();
+      // a server in this test: a real one always says its time with clock_skew
+      io.vertx.core.http.HttpServer fake = vertx.createHttpServer().webSocketHandler(ws -> ws.textMessageHandler(text -> {
+        com.fasterxml.jackson.databind.JsonNode m = ScriptedServer.read(text);
+        switch (m.path("type").asText()) {
+          case "hello" -> ws.writeTextMessage(ScriptedServer.welcome(m));
+          case "push" -> {
+            pushedAt.add(System.currentTimeMillis());
+            stamps.add(m.path("deltas").get(0).path("ts").asText());
+            String result = pushedAt.size() == 1 ? "{\"error\":\"clock_skew\",\"message\":\"ahead\"}" : "\"applied\"";
+            ws.writeTextMessage("{\"type\":\"ack\",\"rid\":" + m.get("rid") + ",\"db\":\"app\",\"seq\":1,\"results\":[" + result + "]}");
+          }
+          default -> { }
+        }
+      })).listen(0, "127.0.0.1").await();
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:" + fake.actualPort() + "/sync"));
+      try {
+        Await.result(c.ready());
+        Await.result(c.db("app").col("c").doc("d").set(Map.of("v", 1)));
+        Await.until(() -> pushedAt.size() == 2 && c.status().pending() == 0, () -> "pushed again and recorded: " + stamps);
+        assertTrue(stamps.get(1).compareTo(stamps.get(0)) > 0, "stamped again: " + stamps);
+        long waited = pushedAt.get(1) - pushedAt.get(0);
+        assertTrue(waited >= 900, "after the retry delay, not at once: " + waited + " ms");
+      } finally {
+        Await.result(c.close());
+      }
+    } finally {
+      vertx.close().await();
+    }
+  }
+
+  @Test
   @DisplayName("quorum_timeout: the write stays pending and is reported with how many servers held it; it is pushed again")
   void quorumTimeout() {
     try (EmbeddedServer server = EmbeddedServer.start(cfg -> peerNeverReached(cfg, 200))) {
