@@ -108,6 +108,21 @@ class TlsTest {
     }
   }
 
+  @Test
+  @DisplayName("beside a server set up by its environment with TLS (the Docker image's health check), health needs no URL")
+  void healthFromTheServersOwnSettings() throws Exception {
+    try (TestServer server = TestServer.start(this::tls)) {
+      Result ok = Cli.run(Map.of("SYNCLINE_PORT", Integer.toString(server.port()),
+          "SYNCLINE_TLS_CERT_FILE", cert.certificatePath()), "health");
+      assertEquals(0, ok.exit(), ok.toString());
+      assertTrue(ok.out().contains("\"ok\""), ok.out());
+      // a URL given names another server: its certificate is checked as usual
+      Result other = Cli.run(Map.of("SYNCLINE_URL", "https://127.0.0.1:" + server.port(),
+          "SYNCLINE_TLS_CERT_FILE", cert.certificatePath()), "health");
+      assertEquals(1, other.exit(), other.toString());
+    }
+  }
+
   private void tls(dev.syncline.server.config.ServerConfig cfg) {
     cfg.tls.certFile = cert.certificatePath();
     cfg.tls.keyFile = cert.privateKeyPath();

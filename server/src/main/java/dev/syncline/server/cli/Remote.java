@@ -1,5 +1,7 @@
 package dev.syncline.server.cli;
 
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.net.ClientOptionsBase;
 import io.vertx.core.net.PemTrustOptions;
 import java.net.URI;
@@ -11,7 +13,8 @@ final class Remote {
 
   @Option(names = "--url", paramLabel = "URL",
       description = "the server: http(s)://host:port or ws(s)://host:port/sync "
-          + "(default $SYNCLINE_URL, else http://127.0.0.1 on $SYNCLINE_PORT or 8080: the server's own settings)")
+          + "(default $SYNCLINE_URL, else 127.0.0.1 on $SYNCLINE_PORT or 8080, with https if $SYNCLINE_TLS_CERT_FILE "
+          + "is set: the server's own settings)")
   String url;
 
   @Option(names = "--user", paramLabel = "NAME", description = "an admin to sign in as (default admin)")
@@ -23,11 +26,22 @@ final class Remote {
 
   private String password;
 
+  /**
+   * The certificate of a server configured by this environment with TLS (its container), when no
+   * URL names another: the commands then reach it at the loopback with https, trusting it.
+   */
+  private static String ownCertificate(String url) {
+    if (url != null || System.getenv("SYNCLINE_URL") != null) return null;
+    String cert = System.getenv("SYNCLINE_TLS_CERT_FILE");
+    return cert == null || cert.isBlank() ? null : cert;
+  }
+
   /** The server's base as http(s)://host:port, however {@code --url} was written. */
   String httpUrl() {
     // beside a server configured by the environment (its container), the commands find it there too
+    String local = ownCertificate(url) != null ? "https" : "http";
     String given = url != null ? url : System.getenv().getOrDefault("SYNCLINE_URL",
-        "http://127.0.0.1:" + System.getenv().getOrDefault("SYNCLINE_PORT", "8080"));
+        local + "://127.0.0.1:" + System.getenv().getOrDefault("SYNCLINE_PORT", "8080"));
     URI u;
     try {
       u = URI.create(given.trim());
@@ -62,7 +76,15 @@ final class Remote {
   }
 
   <O extends ClientOptionsBase> O withTrust(O options) {
-    if (trust != null) options.setTrustOptions(new PemTrustOptions().addCertPath(trust));
+    String own = ownCertificate(url);
+    if (trust != null) {
+      options.setTrustOptions(new PemTrustOptions().addCertPath(trust));
+    } else if (own != null) {
+      // the server's own certificate names its public host, not the loopback: trusted as itself
+      options.setTrustOptions(new PemTrustOptions().addCertPath(own));
+      if (options instanceof HttpClientOptions http) http.setVerifyHost(false);
+      if (options instanceof WebSocketClientOptions ws) ws.setVerifyHost(false);
+    }
     return options;
   }
 }
