@@ -52,7 +52,8 @@ import org.slf4j.LoggerFactory;
  * Between groups, at most every {@link CommitterOptions#purgeIntervalMs()}, busy or idle, the
  * writer takes one purge step per database: a bounded slice of its log, continuing where the
  * last step stopped, so old tombstones behind long-lived values are reached too. A step never
- * goes past the {@linkplain #purgeHorizon horizon} (what every peer has confirmed).
+ * goes past the {@linkplain #purgeHorizon horizon} (what every peer has confirmed). Reserved
+ * databases ({@code $system}) are never purged.
  *
  * <h2>Cleaning the log</h2>
  * The store's log is cleaned here too ({@link Store#cleanLog}), in steps of about
@@ -486,6 +487,9 @@ public final class Committer implements AutoCloseable {
       log.error("recording commit times failed", e);
     }
     for (var db : store.databases()) {
+      // $system keeps its tombstones: a deleted user's retires the name for good (its documents
+      // and grants still name it), a removed policy's keeps an old grant from coming back. Few.
+      if (db.name().startsWith("$")) continue;
       try {
         // committed longer ago than the retention, not only stamped so: a removal stamped a month
         // ago may be committed now, and subscribers behind since before it must still get it

@@ -74,7 +74,8 @@ class ClusterConsistencyTest {
       c.proxy(0, 1).cut();
       c.proxy(1, 0).cut();
       assertEquals("result", a.admin(admin("db.destroy", args().put("db", "shared"))).path("type").asText());
-      String lateTs = now(0, "late");
+      // stamped after the destroy: on a fast machine now() can be the destroy's own ms, where "late" sorts first
+      String lateTs = dev.syncline.server.testing.Deltas.ts(System.currentTimeMillis() + 2, 0, "late");
       try (WsClient w = b.connect("late")) {
         assertEquals("applied", w.request(push("shared", delta("c", "new", "v", 2, lateTs))).path("results").get(0).asText());
       }
