@@ -50,6 +50,7 @@ public final class AdminOps {
   private final Supplier<Future<ObjectNode>> serverStats;
   private final Replication replication;
   private final Map<String, Op> ops = new HashMap<>();
+  private final InLine line;
 
   public AdminOps(Store store, Committer committer, Hub hub, Auth auth, Replication replication,
       Supplier<Future<ObjectNode>> serverStats, dev.syncline.protocol.Limits limits) {
@@ -59,8 +60,9 @@ public final class AdminOps {
     this.auth = auth;
     this.replication = replication;
     this.serverStats = serverStats;
-    UserOps users = new UserOps(auth, committer);
-    PolicyOps policies = new PolicyOps(store, auth, committer, limits);
+    this.line = new InLine(auth);
+    UserOps users = new UserOps(auth, committer, line);
+    PolicyOps policies = new PolicyOps(store, auth, committer, limits, line);
     adminOnly("db.create", this::createDatabase);
     adminOnly("db.destroy", this::destroyDatabase);
     adminOnly("db.list", (c, args) -> Future.succeededFuture(listDatabases()));
@@ -120,7 +122,7 @@ public final class AdminOps {
     // is never under another, even for a moment (and a retry still sets it). Without one given, the
     // server's policy for new databases, unless one is stored already: stored, it stays if that
     // setting changes, and a name once destroyed (admins only without one) is open again
-    return auth.serially(() -> {
+    return line.run(caller, null, null, by -> {
       Policy initial = given != null ? given
           : auth.directory().storedPolicy(db, null) == null ? auth.newDatabasePolicy() : null;
       Future<?> policyFirst = initial == null ? Future.succeededFuture()
@@ -146,7 +148,8 @@ public final class AdminOps {
     String db = dbArg(args);
     if (db.startsWith("$")) throw new AdminException(ErrorCode.FORBIDDEN, "db: reserved databases cannot be destroyed");
     existing(db);
-    return auth.serially(() -> {
+    return line.run(caller, null, null, by -> {
+      existing(db); // not destroyed by an op before it in line
       // the destroy itself is a change of $system, carried out wherever it commits (see DatabaseLifecycle);
       // its policies go with it: a database created again under this name starts from its own
       List<Delta> changes = new ArrayList<>(auth.system().destroyDatabase(db, caller.user()));

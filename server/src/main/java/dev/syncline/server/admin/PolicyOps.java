@@ -24,7 +24,10 @@ final class PolicyOps {
   /** The names a client may write: a collection or document of any of them can be given a policy or an owner. */
   private final dev.syncline.protocol.Limits limits;
 
-  PolicyOps(Store store, Auth auth, Committer committer, dev.syncline.protocol.Limits limits) {
+  private final InLine line;
+
+  PolicyOps(Store store, Auth auth, Committer committer, dev.syncline.protocol.Limits limits, InLine line) {
+    this.line = line;
     this.limits = limits;
     this.store = store;
     this.auth = auth;
@@ -53,12 +56,19 @@ final class PolicyOps {
       throw new AdminException(ErrorCode.FORBIDDEN, "db: only admins may set the policies of " + SystemDb.NAME);
     }
     Policy policy = args.get("policy").isNull() ? null : Policy.parse(args.get("policy"), "policy");
-    return committer.push(SystemDb.NAME, auth.system().setPolicy(db, col, policy, caller.user()))
-        .map(o -> {
-          ObjectNode out = Json.MAPPER.createObjectNode().put("db", db).put("col", col);
-          out.set("policy", policy == null ? null : policy.toJson());
-          return out;
-        });
+    // in line with db.destroy: a policy set as its database goes would be in force in its next life
+    return line.run(caller, SystemDb.POLICIES, Policy.Action.UPDATE, by -> {
+      existingDb(args);
+      if (db.equals(SystemDb.NAME) && !by.isAdmin()) {
+        throw new AdminException(ErrorCode.FORBIDDEN, "db: only admins may set the policies of " + SystemDb.NAME);
+      }
+      return committer.push(SystemDb.NAME, auth.system().setPolicy(db, col, policy, by.user()))
+          .map(o -> {
+            ObjectNode out = Json.MAPPER.createObjectNode().put("db", db).put("col", col);
+            out.set("policy", policy == null ? null : policy.toJson());
+            return (JsonNode) out;
+          });
+    });
   }
 
   /** Gives a document to another owner. The document must exist; its readers are reset if what they see changes. */
@@ -82,13 +92,13 @@ final class PolicyOps {
         return false;
       }
     };
-    return committer.push(db, List.of(d), null, existingOnly).compose(outcome -> {
+    return line.run(caller, null, null, by -> committer.push(db, List.of(d), null, existingOnly).compose(outcome -> {
       if (outcome.missing() || outcome.outcomes().get(0) == null) {
         return Future.failedFuture(new AdminException(ErrorCode.NOT_FOUND, "no document " + col + "/" + id + " in " + db));
       }
-      return committer.push(SystemDb.NAME, auth.system().audited("owner.set", caller.user(), db + "/" + col + "/" + id + " → " + owner))
+      return committer.push(SystemDb.NAME, auth.system().audited("owner.set", by.user(), db + "/" + col + "/" + id + " → " + owner))
           .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("db", db).put("col", col).put("id", id).put("owner", owner));
-    });
+    }));
   }
 
 

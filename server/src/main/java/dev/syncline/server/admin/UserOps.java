@@ -21,10 +21,12 @@ import java.util.TreeMap;
 final class UserOps {
   private final Auth auth;
   private final Committer committer;
+  private final InLine line;
 
-  UserOps(Auth auth, Committer committer) {
+  UserOps(Auth auth, Committer committer, InLine line) {
     this.auth = auth;
     this.committer = committer;
+    this.line = line;
   }
 
   Future<JsonNode> create(Caller caller, ObjectNode args) {
@@ -33,9 +35,10 @@ final class UserOps {
     List<String> roles = args.hasNonNull("roles") ? roles(args.get("roles")) : List.of();
     if (roles.contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
     auth.checkNewUser(username, password);
-    return auth.hash(password).compose(hash -> auth.serially(() -> {
+    return auth.hash(password).compose(hash -> line.run(caller, SystemDb.USERS, Policy.Action.CREATE, now -> {
+      if (roles.contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(now);
       auth.checkNewUser(username, password); // the name may have been taken meanwhile
-      return committer.push(SystemDb.NAME, auth.system().createUser(username, hash, roles, caller.user()))
+      return committer.push(SystemDb.NAME, auth.system().createUser(username, hash, roles, now.user()))
           .map(o -> view(username, Set.copyOf(roles), false));
     }));
   }
@@ -53,14 +56,16 @@ final class UserOps {
       onlyAdminsMakeAdmins(caller);
     }
     Future<String> hash = password == null ? Future.succeededFuture(null) : auth.hash(password);
-    return hash.compose(h -> auth.serially(() -> {
+    return hash.compose(h -> line.run(caller, SystemDb.USERS, Policy.Action.UPDATE, by -> {
       Directory.User now = existing(username);
       // again, in line: the user may have become an admin while the password was hashed
-      if (now.roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
+      if (now.roles().contains(Caller.ADMIN_ROLE) || (roles != null && roles.contains(Caller.ADMIN_ROLE))) {
+        onlyAdminsMakeAdmins(by);
+      }
       boolean staysAdmin = (roles == null ? now.roles().contains(Caller.ADMIN_ROLE) : roles.contains(Caller.ADMIN_ROLE))
           && !(disabled == null ? now.disabled() : disabled);
       if (!staysAdmin) keepAnAdmin(username);
-      return committer.push(SystemDb.NAME, auth.system().updateUser(username, h, roles, disabled, caller.user()))
+      return committer.push(SystemDb.NAME, auth.system().updateUser(username, h, roles, disabled, by.user()))
           .map(o -> view(username, roles == null ? now.roles() : Set.copyOf(roles), disabled == null ? now.disabled() : disabled));
     }));
   }
@@ -68,10 +73,10 @@ final class UserOps {
   Future<JsonNode> delete(Caller caller, ObjectNode args) {
     String username = text(args, "username");
     if (existing(username).roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
-    return auth.serially(() -> {
-      if (existing(username).roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
+    return line.run(caller, SystemDb.USERS, Policy.Action.DESTROY, by -> {
+      if (existing(username).roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(by);
       keepAnAdmin(username);
-      return committer.push(SystemDb.NAME, auth.system().deleteUser(username, caller.user()))
+      return committer.push(SystemDb.NAME, auth.system().deleteUser(username, by.user()))
           .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("username", username).put("deleted", true));
     });
   }

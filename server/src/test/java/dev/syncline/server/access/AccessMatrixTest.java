@@ -428,6 +428,22 @@ class AccessMatrixTest {
   }
 
   @Test
+  @DisplayName("a policy set while its database is being destroyed is refused (not_found), not kept for its next life")
+  void policySetRacingADestroy() {
+    String db = database("raced", Pol.uniform("$user"));
+    try (WsClient a = server.connectAs("racing-admin", "admin", dev.syncline.server.testing.TestServer.ADMIN_PASSWORD)) {
+      long destroy = a.sendWithRid(admin("db.destroy", args().put("db", db)));
+      long set = a.sendWithRid(admin("policy.set", args().put("db", db).put("col", "notes").set("policy", Pol.uniform("$all").json())));
+      assertEquals("result", a.await(m -> m.path("rid").asLong() == destroy).path("type").asText());
+      JsonNode setAnswer = a.await(m -> m.path("rid").asLong() == set);
+      assertEquals("not_found", setAnswer.path("code").asText(), setAnswer.toString());
+    }
+    ok(server.admin(admin("db.create", args().put("db", db))));
+    JsonNode got = ok(server.admin(admin("policy.get", args().put("db", db).put("col", "notes"))));
+    assertTrue(got.get("policy").isNull(), "the new life has no policy on notes: " + got);
+  }
+
+  @Test
   @DisplayName("under an $owner rule, owner.set moves the right to update and destroy with the document")
   void ownerSetMovesWriteRights() {
     String db = database("owner-rights", Pol.of(READ, List.of("$user"), CREATE, List.of("$user"),

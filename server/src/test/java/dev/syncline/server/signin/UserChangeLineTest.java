@@ -5,6 +5,7 @@ import static dev.syncline.server.signin.AuthTesting.assertServes;
 import static dev.syncline.server.signin.AuthTesting.userArgs;
 import static dev.syncline.server.testing.Deltas.admin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,6 +17,24 @@ import org.junit.jupiter.api.Test;
 
 @DisplayName("Changes to users and databases, which wait in one line for their commits")
 class UserChangeLineTest {
+
+  @Test
+  @DisplayName("an admin demoted while their op hashes a password makes nothing: rights are checked again in line")
+  void rightsCheckedAgainInLine() {
+    try (TestServer server = TestServer.start(c -> c.messagesPerSecond = 0)) {
+      adminOk(server, "user.create", userArgs("mallory", "mallory-password-1", "admin"));
+      try (WsClient mallory = server.connectAs("mallory-laptop", "mallory", "mallory-password-1");
+          WsClient decoy = server.connect("decoy")) {
+        // sign-ins to check keep both hashing workers busy, so mallory's password waits behind them
+        for (int i = 0; i < 6; i++) decoy.sendWithRid(AuthTesting.login("nobody-" + i, "wrong-password-1"));
+        long rid = mallory.sendWithRid(admin("user.create", userArgs("evil", "evil-password-1", "admin")));
+        adminOk(server, "user.update", userArgs("mallory", null)); // no roles left; nothing to hash, so it goes first
+        JsonNode answer = mallory.await(m -> m.path("rid").asLong() == rid);
+        assertEquals("forbidden", answer.path("code").asText(), answer.toString());
+        assertFalse(AuthTesting.users(server).stream().anyMatch(u -> u.startsWith("evil")), AuthTesting.users(server).toString());
+      }
+    }
+  }
 
   @Test
   @DisplayName("sent faster than they commit, wait in a bounded line: the rest get overloaded with retryAfterMs, "

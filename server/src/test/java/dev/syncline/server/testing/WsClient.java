@@ -283,7 +283,13 @@ public final class WsClient implements AutoCloseable {
   public void close() {
     if (closedHere) return;
     closedHere = true;
-    if (closeStatus == null) ws.close().await();
+    if (closeStatus == null) {
+      try {
+        ws.close().await();
+      } catch (RuntimeException e) {
+        if (!ws.isClosed()) throw e; // else the server closed it just now, before its close frame was read
+      }
+    }
     client.close();
     throwFailure();
   }
