@@ -370,6 +370,8 @@ final class XodusStore implements Store {
         t.registers.put(txn, new ArrayByteIterable(docKey), Layout.EMPTY); // its $owner went with the rest
       }
     }
+    // past the old head, so a cursor at it is behind what was taken: a client that names no epoch starts over too
+    n.head++;
     n.purged = n.head;
     DatabaseInfo counted = n.toInfo(t.info);
     return new DatabaseInfo(counted.name(), newEpoch(System.currentTimeMillis()), counted.head(),

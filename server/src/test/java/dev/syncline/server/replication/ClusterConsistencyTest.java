@@ -75,16 +75,40 @@ class ClusterConsistencyTest {
       c.proxy(1, 0).cut();
       assertEquals("result", a.admin(admin("db.destroy", args().put("db", "shared"))).path("type").asText());
       // stamped after the destroy: on a fast machine now() can be the destroy's own ms, where "late" sorts first
-      String lateTs = dev.syncline.server.testing.Deltas.ts(System.currentTimeMillis() + 2, 0, "late");
+      String lateTs = ts(System.currentTimeMillis() + 2, 0, "late");
       try (WsClient w = b.connect("late")) {
         assertEquals("applied", w.request(push("shared", delta("c", "new", "v", 2, lateTs))).path("results").get(0).asText());
       }
+      long syncedOnB = syncedSeq(asAdmin(b, "reader"), sub("shared", 0)); // "old" and "new", before the destroy arrives
       c.proxy(0, 1).heal();
       c.proxy(1, 0).heal();
       c.awaitSameDigest("shared", WITHIN);
       Map<String, Replica.Reg> expected = Map.of(Replica.key("c", "new", "v"), new Replica.Reg(com.fasterxml.jackson.databind.node.IntNode.valueOf(2), lateTs));
       assertEquals(expected, a.registers("shared"));
       assertEquals(expected, b.registers("shared"));
+      // B kept "new" and dropped "old": a client at B's old head that names no epoch starts over
+      try (WsClient r = asAdmin(b, "reader-again")) {
+        JsonNode subscribed = r.request(sub("shared", syncedOnB));
+        String sid = subscribed.path("sid").asText();
+        assertEquals("subscribed", subscribed.path("type").asText(), subscribed.toString());
+        JsonNode first = r.next(m -> sid.equals(m.path("sid").asText()) && !"subscribed".equals(m.path("type").asText()));
+        assertEquals("reset", first.path("type").asText(), first.toString());
+      }
+    }
+  }
+
+  /** A client of {@code node} signed in as its admin, who may read a database whatever its policies. */
+  private static WsClient asAdmin(ClusterNode node, String clientId) {
+    WsClient c = node.connect(clientId);
+    c.request(WsClient.obj("login").put("username", "admin").put("password", dev.syncline.server.testing.TestServer.ADMIN_PASSWORD));
+    return c;
+  }
+
+  /** Subscribes on {@code client} and returns the seq of its {@code synced}; closes the client. */
+  private static long syncedSeq(WsClient client, com.fasterxml.jackson.databind.node.ObjectNode sub) {
+    try (client) {
+      String sid = client.request(sub).path("sid").asText();
+      return client.next(m -> "synced".equals(m.path("type").asText()) && sid.equals(m.path("sid").asText())).path("seq").asLong();
     }
   }
 

@@ -254,10 +254,11 @@ class ReplicaStateStoreTest extends StoreTestBase {
     List<Delta> all = new ArrayList<>(old);
     all.addAll(newer);
     store.commit(List.of(WriteBatch.of("db", all)));
-    String epoch = store.database("db").orElseThrow().epoch();
+    DatabaseInfo before = store.database("db").orElseThrow();
     assertEquals(DestroyOutcome.TRIMMED, store.destroyThrough("db", ts(30, 0, "admin")));
     DatabaseInfo info = store.database("db").orElseThrow();
-    assertNotEquals(epoch, info.epoch(), "subscribers must start over");
+    assertNotEquals(before.epoch(), info.epoch(), "subscribers must start over");
+    assertEquals(before.head() + 1, info.head(), "past the old head: a cursor at it is behind the purge");
     assertEquals(2, info.attributes());
     assertEquals(2, info.documents());
     assertEquals(1, info.tombstones());
