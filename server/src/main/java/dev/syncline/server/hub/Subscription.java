@@ -100,6 +100,12 @@ public final class Subscription {
    * so a reader whose access keeps changing while it does not read costs one, not one per change.
    */
   private boolean resetOwed;
+  /**
+   * The head of the database when the client was last given its epoch (at the start, or in a
+   * reset): owner transfers up to it are in that epoch, so a client whose copy is of another
+   * epoch was reset already, and they need no restart when their commit reaches this loop late.
+   */
+  private long epochHead;
   /** Told when the hub ends this subscription on its own; see {@link #onEnded}. */
   private Runnable ended = () -> { };
 
@@ -151,6 +157,7 @@ public final class Subscription {
       holdsCopy = false;
     }
     continuesCopy = since > 0 || holdsCopy;
+    epochHead = info.head();
     cursor = since;
     liveSeen = since;
     purgedSeen = info.purgedThrough();
@@ -226,7 +233,7 @@ public final class Subscription {
   private boolean ownershipMoved(LiveBatch batch) {
     if (filter == null) return false;
     for (CommittedDelta d : batch.deltas()) {
-      if (d.ownerChanged() && (cols == null || cols.contains(d.delta().col()))
+      if (d.ownerChanged() && d.delta().seq() > epochHead && (cols == null || cols.contains(d.delta().col()))
           && filter.seesOwnerChange(d.delta().col(), d.previousOwner(), d.owner())) {
         return true;
       }
@@ -376,6 +383,7 @@ public final class Subscription {
         return;
       }
       resetOwed = false;
+      epochHead = info.get().head();
       outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info.get())));
     }
     reading = true;

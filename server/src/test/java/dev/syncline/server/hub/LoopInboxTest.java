@@ -127,6 +127,34 @@ class LoopInboxTest {
     assertTrue(hub.commitsNotQueued() > 100, "most commits were not queued: " + hub.commitsNotQueued());
   }
 
+  @Test
+  @DisplayName("an owner transfer committed before a reader subscribed, reaching its loop after, does not start the reader over")
+  void transferAlreadyInTheSnapshot() throws Exception {
+    Map<String, JsonNode> model = new HashMap<>();
+    commit("db", model, delta("o", "b", Delta.OWNER, TextNode.valueOf("bob")), delta("o", "b", "t", IntNode.valueOf(1)));
+    Context loop = vertx.getOrCreateContext();
+    Recorder live = new Recorder();
+    loop.runOnContext(v -> hub.subscribe("live", "db", null, 0, null, live, null, DatabaseInfo::epoch));
+    await(() -> live.synced, () -> "the loop has a subscriber, so commits are handed to it");
+
+    CountDownLatch release = new CountDownLatch(1);
+    Recorder alices = new Recorder();
+    loop.runOnContext(v -> {
+      awaitQuietly(release);
+      // the transfer is committed, its batch queued behind this task: alice starts with it in her epoch
+      hub.subscribe("alice", "db", null, 0, null, alices, new AlicesInO(), DatabaseInfo::epoch);
+    });
+    commit("db", model, delta("o", "b", Delta.OWNER, TextNode.valueOf("alice")));
+    release.countDown();
+
+    await(() -> alices.synced && alices.state().equals(model), () -> "alice at the stored state: " + alices.state());
+    CountDownLatch after = new CountDownLatch(1);
+    loop.runOnContext(v -> after.countDown()); // after the transfer's batch
+    assertTrue(after.await(10, TimeUnit.SECONDS));
+    assertEquals(0, alices.resets, "her catch-up already read b as hers");
+    assertEquals(List.of(), alices.problems);
+  }
+
   private void commitRandom(Random random, Map<String, JsonNode> model) {
     commitRandom(random, model, 1 + random.nextInt(4));
   }
