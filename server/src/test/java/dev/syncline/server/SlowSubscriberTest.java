@@ -42,9 +42,13 @@ class SlowSubscriberTest {
     String config = "{\"databases\":[\"app\"],\"storeCacheBytes\":16777216,\"subscriberBufferBytes\":" + BUFFER_BUDGET + "}";
     try (ServerProcess server = ServerProcess.start(data, config, "-Xmx" + HEAP_MB + "m")) {
       Replica slowReplica = new Replica();
-      WsClient slow = subscriber(server, "slow", slowReplica);
+      java.util.concurrent.atomic.AtomicInteger slowSynced = new java.util.concurrent.atomic.AtomicInteger();
+      WsClient slow = subscriber(server, "slow", m -> {
+        if ("synced".equals(m.path("type").asText())) slowSynced.incrementAndGet();
+        slowReplica.apply(m);
+      });
       Replica fastReplica = new Replica();
-      WsClient fast = subscriber(server, "fast", fastReplica);
+      WsClient fast = subscriber(server, "fast", fastReplica::apply);
       WsClient writer = connect(server, "writer");
       WsClient admin = connect(server, "stats");
       admin.request(WsClient.obj("login").put("username", "admin").put("password", TestServer.ADMIN_PASSWORD));
@@ -73,6 +77,8 @@ class SlowSubscriberTest {
       slow.pause(false);
       slow.until(() -> slowReplica.holds(model), "the stalled subscriber to converge");
       assertNull(slowReplica.violation());
+      slow.request(WsClient.obj("ping")); // answered after anything sent with the last page
+      assertEquals(1, slowSynced.get(), "synced once, at the start: catching up after lagging sends only changes");
       assertTrue(slowReplica.deltaCount() < TOTAL,
           "catching up from the store skips overwritten values: got " + slowReplica.deltaCount());
       assertEquals(0, fanout(admin).get("lagging").asInt());
@@ -178,10 +184,10 @@ class SlowSubscriberTest {
     return c.request(admin("server.stats", null)).get("data").get("fanout");
   }
 
-  /** A client subscribed to everything and synced, feeding {@code replica} without recording frames. */
-  private static WsClient subscriber(ServerProcess server, String clientId, Replica replica) {
+  /** A client subscribed to everything and synced, feeding {@code listener} without recording frames. */
+  private static WsClient subscriber(ServerProcess server, String clientId, java.util.function.Consumer<JsonNode> listener) {
     WsClient c = connect(server, clientId);
-    c.listen(replica::apply);
+    c.listen(listener);
     c.request(sub("app", 0));
     c.next("synced");
     c.stopRecording();

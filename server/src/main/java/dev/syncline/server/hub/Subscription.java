@@ -106,6 +106,12 @@ public final class Subscription {
    * epoch was reset already, and they need no restart when their commit reaches this loop late.
    */
   private long epochHead;
+  /**
+   * Whether the client is owed {@code synced}: once per catch-up it asked for (the start, a reset),
+   * not again when a slow reader catches up from the store (PROTOCOL.md §10: it sees only more
+   * {@code changes}).
+   */
+  private boolean syncedOwed = true;
   /** Told when the hub ends this subscription on its own; see {@link #onEnded}. */
   private Runnable ended = () -> { };
 
@@ -222,6 +228,7 @@ public final class Subscription {
     setState(State.CATCHING_UP);
     generation++;
     resetOwed = true; // sent before the next page (at once, unless the socket is busy)
+    syncedOwed = true;
     purgedSeen = info.get().purgedThrough();
     continuesCopy = false; // the reset drops the client's copy
     cursor = 0;
@@ -438,7 +445,8 @@ public final class Subscription {
     }
     setState(State.LIVE);
     continuesCopy = false; // whole up to the cursor: what comes later is newer than any purge
-    outlet.send(new ServerMessage.Synced(sid, cursor));
+    if (syncedOwed) outlet.send(new ServerMessage.Synced(sid, cursor));
+    syncedOwed = false;
   }
 
   /** Delivering to this subscription failed unexpectedly: it ends, and the client is told if it can be. */
