@@ -153,7 +153,8 @@ public final class Auth {
    * Checks a password on a worker and issues a token. Locked-out usernames and addresses are
    * refused first ({@code rate_limited}); an unknown user gets the same answer as a wrong password.
    */
-  public Future<SignedIn> login(String username, String password, String address) {
+  public Future<SignedIn> login(String username, String password, String from) {
+    String address = AddressKey.of(from);
     long wait = lockout.begin(username, address, System.currentTimeMillis());
     if (wait > 0) {
       lockedOutSignIns.increment();
@@ -180,7 +181,8 @@ public final class Auth {
    * Self sign-up, when enabled: a new user without roles, signed in at once. Each one that gets as
    * far as hashing its password takes one from its address's budget.
    */
-  public Future<SignedIn> signup(String username, String password, String address) {
+  public Future<SignedIn> signup(String username, String password, String from) {
+    String address = AddressKey.of(from);
     if (!options.signup()) return Future.failedFuture(new AuthException(ErrorCode.FORBIDDEN, "sign-up is not enabled on this server"));
     try {
       checkNewUser(username, password);

@@ -49,6 +49,18 @@ class ProxyAddressTest {
   }
 
   @Test
+  @DisplayName("IPv6 addresses count by their /64: guesses from many addresses of one network lock it, not another network")
+  void ipv6CountsByNetwork() throws Exception {
+    try (TestServer server = start(true)) {
+      assertEquals(401, login(server, "2001:db8:1:2::1", "ghost1", "guess"));
+      assertEquals(401, login(server, "2001:db8:1:2:ffff:0:0:2", "ghost2", "guess"));
+      assertEquals(429, login(server, "2001:db8:1:2::3", "admin", TestServer.ADMIN_PASSWORD), "the /64 is locked");
+      assertEquals(200, login(server, "2001:db8:1:3::1", "admin", TestServer.ADMIN_PASSWORD), "the next /64 is not");
+      assertEquals(200, login(server, "::ffff:198.51.100.9", "admin", TestServer.ADMIN_PASSWORD), "nor an IPv4 client");
+    }
+  }
+
+  @Test
   @DisplayName("with trustProxy, an address the client writes into the header itself counts for nothing: the proxy's entry, the last, does")
   void clientWrittenEntriesAreIgnored() throws Exception {
     try (TestServer server = start(true)) {
