@@ -540,6 +540,14 @@ public final class Session {
       send(ServerMessage.Error.of(sub.rid(), ErrorCode.NOT_FOUND, "no database " + sub.db()));
       return;
     }
+    // roles as they are now: a change already published but not yet told to this connection
+    // (authChanged is on its way) must not open a subscription under the old roles
+    Caller now = services.auth().refresh(caller);
+    if (now == null) {
+      signOut("the account was disabled or deleted, or its password changed");
+      return;
+    }
+    caller = now;
     ReadAccess access = services.auth().readAccess(caller, sub.db(), sub.cols());
     if (access.nothing(sub.cols())) {
       send(ServerMessage.Error.of(sub.rid(), ErrorCode.FORBIDDEN,
