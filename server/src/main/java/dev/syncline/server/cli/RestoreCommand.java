@@ -31,6 +31,10 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--force", description = "replace a store that is there (it is kept aside as store.replaced-TIME)")
   boolean force;
 
+  @Option(names = "--new-id", description = "give a fresh folder a server id of its own, to start another server of a "
+      + "cluster from this backup (without it, a fresh folder takes the backed-up server's id, to stand in for that server)")
+  boolean newId;
+
   @Override
   public Integer call() throws IOException {
     if (!Files.exists(backup)) throw new CliException("no backup at " + backup);
@@ -55,8 +59,13 @@ final class RestoreCommand implements Callable<Integer> {
       }
       copyTree(fromStore, store);
       Path id = from.resolve(Backups.SERVER_ID_ENTRY);
-      // a data folder keeps its own identity; a fresh one takes the backed-up server's
-      if (Files.exists(id) && !Files.exists(data.resolve("server-id"))) Files.copy(id, data.resolve("server-id"));
+      // a data folder keeps its own identity; a fresh one takes the backed-up server's, unless it is to be another server:
+      // two running servers with one id would overwrite each other's confirmations and never send each other changes
+      if (Files.exists(id) && !Files.exists(data.resolve("server-id")) && !newId) {
+        Files.copy(id, data.resolve("server-id"));
+        System.err.println("this folder is now server " + Files.readString(id).trim() + ": start it only in place of that "
+            + "server; to start another server from this backup, restore with --new-id");
+      }
       try (Store restored = OfflineStore.open(data, true)) {
         restored.renewEpochs();
       }

@@ -7,6 +7,7 @@ import static dev.syncline.server.testing.Deltas.now;
 import static dev.syncline.server.testing.Deltas.push;
 import static dev.syncline.server.testing.Deltas.sub;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -169,6 +170,10 @@ class DataFolderCommandsTest {
       Path data = Files.createTempDirectory("syncline-restored");
       Result restored = Cli.run(Map.of(), "restore", backup.toString(), "--data", data.toString());
       assertEquals(0, restored.exit(), restored.toString());
+      assertTrue(restored.err().contains("--new-id"), "says the folder is that server now: " + restored.err());
+      Path another = Files.createTempDirectory("syncline-restored-new-id");
+      assertEquals(0, Cli.run(Map.of(), "restore", backup.toString(), "--data", another.toString(), "--new-id").exit());
+      assertFalse(Files.exists(another.resolve("server-id")), "a new id is made at its first start");
       assertEquals(1, Cli.run(Map.of(), "restore", backup.toString(), "--data", data.toString()).exit(),
           "a folder with a store is not overwritten without --force");
       try (TestServer back = TestServer.reopen(data); WsClient r = back.connect("reader")) {
