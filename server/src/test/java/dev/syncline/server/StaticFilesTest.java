@@ -45,8 +45,10 @@ class StaticFilesTest {
   void ownFolder() throws Exception {
     Path dir = Files.createTempDirectory("syncline-static");
     Files.writeString(dir.resolve("index.html"), "<h1>mine</h1>");
+    Files.writeString(dir.resolve(".env"), "SECRET=1");
     try (TestServer server = TestServer.start(c -> c.staticDir = dir.toString())) {
       assertTrue(get(server.port(), "/").body().contains("mine"));
+      assertEquals(404, get(server.port(), "/.env").statusCode(), "dot files are not served");
       assertTrue(get(server.port(), "/admin/").body().contains("<title>Syncline admin</title>"), "the admin page is not hidden");
       HttpResponse<String> sdk = get(server.port(), "/sdk/index.js");
       assertEquals(200, sdk.statusCode(), "the SDK a page of one's own imports, as the todo example does");

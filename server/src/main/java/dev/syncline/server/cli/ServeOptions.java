@@ -50,6 +50,7 @@ final class ServeOptions {
     if (peers != null) cfg.peers = new ArrayList<>(peers);
     if (tlsCert != null) cfg.tls.certFile = tlsCert;
     if (tlsKey != null) cfg.tls.keyFile = tlsKey;
+    if (config != null) cfg.refuseServing(config, "the config file"); // it may hold adminPassword, jwtSecret, clusterSecret
     SynclineServer server;
     try {
       server = SynclineServer.start(cfg).toCompletionStage().toCompletableFuture().get();

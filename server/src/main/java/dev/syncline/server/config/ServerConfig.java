@@ -328,6 +328,7 @@ public final class ServerConfig {
       // it would serve the store's files, the token signing key among them
       throw new ConfigException("staticDir: " + staticDir + " holds the data folder " + data + "; serve a folder of its own");
     }
+    if (tls.keyFile != null) refuseServing(Path.of(tls.keyFile), "tls.keyFile");
     if (!List.of("local", "admin", "open").contains(metrics.access)) {
       throw new ConfigException("metrics.access: local, admin or open, not " + metrics.access);
     }
@@ -368,6 +369,13 @@ public final class ServerConfig {
   }
 
   /** Whether {@code inner} is {@code outer} or inside it, links followed as far as the folders exist. */
+  /** Refuses a {@code staticDir} that holds {@code file} (a private key, the config file with its secrets). */
+  public void refuseServing(Path file, String what) {
+    if (staticDir != null && within(file, Path.of(staticDir))) {
+      throw new ConfigException("staticDir: " + staticDir + " holds " + what + " " + file + "; serve a folder of its own");
+    }
+  }
+
   private static boolean within(Path inner, Path outer) {
     return real(inner).startsWith(real(outer));
   }

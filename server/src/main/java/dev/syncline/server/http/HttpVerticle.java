@@ -187,7 +187,8 @@ public final class HttpVerticle extends VerticleBase {
       if (ar.succeeded() && ar.result()) rc.next();
       else bundledSdk.handle(rc);
     }));
-    router.route("/*").handler(StaticHandler.create(FileSystemAccess.ROOT, dir).setCachingEnabled(false));
+    // no dot files: an .env or .git in the folder served is not for the web
+    router.route("/*").handler(StaticHandler.create(FileSystemAccess.ROOT, dir).setCachingEnabled(false).setIncludeHidden(false));
   }
 
   /** The port this instance listens on. */

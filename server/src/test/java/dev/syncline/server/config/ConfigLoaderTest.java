@@ -128,6 +128,18 @@ class ConfigLoaderTest {
     IllegalArgumentException linked = assertThrows(IllegalArgumentException.class, ConfigLoader.load(null,
         Map.of("SYNCLINE_STATIC_DIR", real.toString(), "SYNCLINE_DATA", link.resolve("data").toString()))::validate);
     assertTrue(linked.getMessage().startsWith("staticDir"), linked.getMessage());
+    // nor one holding the TLS key, or the config file with its secrets
+    Files.writeString(real.resolve("key.pem"), "k");
+    Files.writeString(real.resolve("cert.pem"), "c");
+    IllegalArgumentException key = assertThrows(IllegalArgumentException.class, ConfigLoader.load(null,
+        Map.of("SYNCLINE_STATIC_DIR", real.toString(), "SYNCLINE_TLS_CERT_FILE", real.resolve("cert.pem").toString(),
+            "SYNCLINE_TLS_KEY_FILE", real.resolve("key.pem").toString()))::validate);
+    assertTrue(key.getMessage().contains("tls.keyFile"), key.getMessage());
+    ServerConfig served = ConfigLoader.load(null, Map.of("SYNCLINE_STATIC_DIR", real.toString()));
+    IllegalArgumentException config = assertThrows(IllegalArgumentException.class,
+        () -> served.refuseServing(real.resolve("syncline.json"), "the config file"));
+    assertTrue(config.getMessage().contains("the config file"), config.getMessage());
+    served.refuseServing(Path.of("syncline.json"), "the config file"); // one beside it is fine
     assertEquals(8L << 30, ConfigLoader.load(null, Map.of("SYNCLINE_LOOP_INBOX_BYTES", Long.toString(8L << 30))).loopInboxBytes);
   }
 
