@@ -116,6 +116,9 @@ class TlsTest {
           "SYNCLINE_TLS_CERT_FILE", cert.certificatePath()), "health");
       assertEquals(0, ok.exit(), ok.toString());
       assertTrue(ok.out().contains("\"ok\""), ok.out());
+      Result digest = Cli.run(Map.of("SYNCLINE_PORT", Integer.toString(server.port()),
+          "SYNCLINE_TLS_CERT_FILE", cert.certificatePath(), "SYNCLINE_PASSWORD", TestServer.ADMIN_PASSWORD), "digest", "app");
+      assertEquals(0, digest.exit(), "the commands that sign in too: " + digest);
       // a URL given names another server: its certificate is checked as usual
       Result other = Cli.run(Map.of("SYNCLINE_URL", "https://127.0.0.1:" + server.port(),
           "SYNCLINE_TLS_CERT_FILE", cert.certificatePath()), "health");

@@ -27,7 +27,7 @@ final class DigestCommand implements java.util.concurrent.Callable<Integer> {
   @Override
   public Integer call() {
     List<String> urls = new ArrayList<>();
-    urls.add(remote.httpUrl());
+    urls.add(remote.url); // as given, or null: the server of this environment, with its own certificate
     urls.addAll(others);
     String first = null;
     boolean same = true;
