@@ -13,7 +13,9 @@ final class AddressKey {
 
   static String of(String address) {
     if (address == null) return null;
-    byte[] ip = NetUtil.createByteArrayFromIpAddressString(address);
+    // a proxy may write [IPv6]:port
+    String literal = address.startsWith("[") && address.indexOf(']') > 0 ? address.substring(1, address.indexOf(']')) : address;
+    byte[] ip = NetUtil.createByteArrayFromIpAddressString(literal);
     if (ip == null || ip.length != 16) return address;
     if (ipv4Mapped(ip)) return (ip[12] & 0xff) + "." + (ip[13] & 0xff) + "." + (ip[14] & 0xff) + "." + (ip[15] & 0xff);
     StringBuilder prefix = new StringBuilder();

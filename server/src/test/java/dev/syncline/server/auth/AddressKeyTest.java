@@ -13,6 +13,7 @@ class AddressKeyTest {
     assertEquals("2001:db8:1:2::/64", AddressKey.of("2001:db8:1:2::1"));
     assertEquals("2001:db8:1:2::/64", AddressKey.of("2001:0DB8:0001:0002:ffff:0:0:2"));
     assertEquals("2001:db8:1:3::/64", AddressKey.of("2001:db8:1:3::1"));
+    assertEquals("2001:db8:1:3::/64", AddressKey.of("[2001:db8:1:3::7]:51234"), "as a proxy may write it, with a port");
     assertEquals("198.51.100.9", AddressKey.of("198.51.100.9"));
     assertEquals("198.51.100.9", AddressKey.of("::ffff:198.51.100.9"));
     assertEquals("unknown", AddressKey.of("unknown"));
