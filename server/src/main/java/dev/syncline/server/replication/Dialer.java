@@ -133,18 +133,20 @@ final class Dialer extends VerticleBase {
     String why = peerId.equals(replication.serverId()) ? "the peer is this server itself"
         : replication.isForgotten(peerId) ? peerId + " " + Replication.FORGOTTEN : null;
     if (why != null) {
-      if (replication.isForgotten(peerId)) status.peer(peerId); // known, so it holds nothing back
+      if (replication.isForgotten(peerId)) replication.answeredAs(status, peerId); // known, so it holds nothing back
       log.warn("link to {} refused: {}", url, why);
       status.problem(LinkStatus.State.REFUSED, why);
       socket.close((short) 1008, "refused");
       return;
     }
-    status.peer(peerId);
+    replication.answeredAs(status, peerId);
     // the peer reads frames of up to its maxMessageBytes, and messages of those up to PEER_MESSAGE_BYTES
     socket.frameBytes(m.path("limits").path("maxMessageBytes").asInt(MIN_FRAME_BYTES));
     link = replication.linked(socket, context, peerId, status);
     ws.textMessageHandler(link::onText);
     link.start();
+    // forgotten since the check above: forget() may have looked for its link before there was one
+    if (replication.isForgotten(peerId)) link.fail(peerId + " " + Replication.FORGOTTEN);
   }
 
   private void closed() {

@@ -141,8 +141,11 @@ public final class Replication {
     committer.purgeHorizon(this::purgeHorizon);
     saveTimer = vertx.setPeriodic(SAVE_ACKS_EVERY_MS, id -> saveAcks());
     List<Future<String>> started = new ArrayList<>();
+    Map<String, String> answeredAs = store.dialedPeers();
     for (String url : options.peers()) {
-      LinkStatus status = new LinkStatus(url, null, true);
+      // known by the id it answered with before, a peer that is down now holds back purging by what
+      // it confirmed, not all of it; and one forgotten since holds back nothing
+      LinkStatus status = new LinkStatus(url, answeredAs.get(url), true);
       dialed.add(status);
       started.add(vertx.deployVerticle(new Dialer(this, url, status)).onSuccess(deployments::add));
     }
@@ -197,11 +200,23 @@ public final class Replication {
     PeerLink link = linked(socket, Vertx.currentContext(), dialer, status);
     link.start();
     log.info("accepted a peer link from {} ({})", dialer, socket.remoteAddress());
+    // forgotten since the check above: forget() may have looked for its link before there was one
+    if (forgotten.contains(dialer)) link.fail(dialer + " " + FORGOTTEN);
     return link;
   }
 
   /** Why a link with a forgotten peer is refused. */
   static final String FORGOTTEN = "was forgotten here (peer.forget): it rejoins only under a new serverId, from an empty data folder";
+
+  /** The peer dialed at {@code status}'s URL answered as {@code peer}: noted, and stored if that is news. */
+  void answeredAs(LinkStatus status, String peer) {
+    if (peer.equals(status.peer())) return;
+    status.peer(peer);
+    committer.execute(s -> {
+      s.saveDialedPeer(status.url(), peer);
+      return null;
+    }).onFailure(e -> log.warn("could not store that {} is {}", status.url(), peer, e));
+  }
 
   /** Whether {@code peer} was forgotten ({@link #forget}): a link with it is refused. */
   boolean isForgotten(String peer) {

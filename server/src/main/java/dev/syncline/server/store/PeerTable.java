@@ -21,14 +21,16 @@ import jetbrains.exodus.env.Transaction;
  * ({@code in\0PEER\0DB}: seq, epoch), written in the same transaction as the data it covers, and
  * each peer's last ack of this server's feed ({@code out\0PEER\0DB}: seq, the peer's head,
  * epoch, the peer's epoch), and the databases waiting for a peer's policies
- * ({@code wait\0DB\0PEER}: the peer's {@code $system} seq), and the peers forgotten for good
- * ({@code gone\0PEER}: when, epoch ms). Keys are plain UTF-8, since their parts are separated by NUL.
+ * ({@code wait\0DB\0PEER}: the peer's {@code $system} seq), the peers forgotten for good
+ * ({@code gone\0PEER}: when, epoch ms), and the server each dialed URL answered as last
+ * ({@code dial\0URL}: its id). Keys are plain UTF-8, since their parts are separated by NUL.
  */
 final class PeerTable {
   private static final String IN = "in\0";
   private static final String OUT = "out\0";
   private static final String WAIT = "wait\0";
   private static final String GONE = "gone\0";
+  private static final String DIAL = "dial\0";
 
   private final Environment env;
   private final Store table;
@@ -104,6 +106,18 @@ final class PeerTable {
     return env.computeInReadonlyTransaction(txn -> {
       Set<String> out = new HashSet<>();
       scanPeers(txn, GONE, (k, v) -> out.add(k.substring(GONE.length())));
+      return out;
+    });
+  }
+
+  void saveDialedPeer(String url, String peer) {
+    env.executeInExclusiveTransaction(txn -> table.put(txn, raw(DIAL + url), raw(peer)));
+  }
+
+  Map<String, String> dialedPeers() {
+    return env.computeInReadonlyTransaction(txn -> {
+      Map<String, String> out = new HashMap<>();
+      scanPeers(txn, DIAL, (k, v) -> out.put(k.substring(DIAL.length()), new String(v, StandardCharsets.UTF_8)));
       return out;
     });
   }

@@ -102,6 +102,12 @@ public interface Store extends AutoCloseable {
   /** The peers {@link #forgetPeer} forgot: they may not link again. */
   Set<String> forgottenPeers();
 
+  /** Records that the peer dialed at {@code url} answered as {@code peer}. */
+  void saveDialedPeer(String url, String peer);
+
+  /** Each dialed URL's last answer ({@link #saveDialedPeer}): URL → server id. */
+  Map<String, String> dialedPeers();
+
   /**
    * Records that {@code db} waits for {@code peer}'s {@code $system} through {@code systemSeq}
    * (its policies there), so that a restart keeps it waiting (see {@code Replication#offered}).

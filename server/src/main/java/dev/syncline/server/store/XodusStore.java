@@ -466,6 +466,16 @@ final class XodusStore implements Store {
   }
 
   @Override
+  public void saveDialedPeer(String url, String peer) {
+    peers.saveDialedPeer(url, peer);
+  }
+
+  @Override
+  public Map<String, String> dialedPeers() {
+    return peers.dialedPeers();
+  }
+
+  @Override
   public void savePolicyWait(String db, String peer, long systemSeq) {
     peers.savePolicyWait(db, peer, systemSeq);
   }

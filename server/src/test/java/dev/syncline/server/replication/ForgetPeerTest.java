@@ -24,7 +24,10 @@ class ForgetPeerTest {
   @Test
   @DisplayName("a linked peer cannot be forgotten; once stopped and forgotten it is refused both ways, also after a restart, and its writes stay out")
   void forgottenPeerIsRefused() throws InterruptedException {
-    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+    try (Cluster c = Cluster.ring(2, false, cfg -> {
+      cfg.tombstoneRetentionMs = 300;
+      cfg.purgeIntervalMs = 100;
+    })) {
       c.awaitLinksLive(WITHIN);
       ClusterNode a = c.node(0);
       ClusterNode b = c.node(1);
@@ -54,6 +57,18 @@ class ForgetPeerTest {
       Cluster.await(() -> refusedBothWays(a, b, bId), WITHIN, () -> a.stats().path("peers") + " / " + b.stats().path("peers"));
       assertTrue(a.registers("app").isEmpty(), "nothing of the forgotten server came in after the restart");
       assertEquals(1, a.stats().path("replication").path("clusterSize").asInt(), "the peer it still dials counts for nothing");
+
+      // and while it is down, too: the URL it still dials is known to be that server
+      b.stop();
+      a.stop();
+      c.start(0);
+      assertEquals(1, a.stats().path("replication").path("clusterSize").asInt(), "the unanswered URL is the forgotten server");
+      try (WsClient w = a.connect("remover")) {
+        w.request(push("app", delta("c", "gone", "v", 1, now(0, "remover"))));
+        w.request(push("app", delta("c", "gone", "v", null, now(1, "remover"))));
+      }
+      Cluster.await(() -> a.admin(admin("db.stats", args().put("db", "app"))).path("data").path("purgedThrough").asLong() > 0,
+          WITHIN, () -> "a purge that waits for no one: " + a.stats().path("peers"));
     }
   }
 

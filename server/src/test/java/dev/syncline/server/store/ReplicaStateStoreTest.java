@@ -137,6 +137,11 @@ class ReplicaStateStoreTest extends StoreTestBase {
     assertEquals(java.util.Set.of("srv-b"), store.forgottenPeers());
     reopen();
     assertEquals(java.util.Set.of("srv-b"), store.forgottenPeers(), "forgotten for good");
+    store.saveDialedPeer("wss://b.example:8080/sync", "srv-b");
+    store.saveDialedPeer("wss://c.example:8080/sync", "srv-c");
+    store.saveDialedPeer("wss://c.example:8080/sync", "srv-c2"); // another server at that address now
+    reopen();
+    assertEquals(Map.of("wss://b.example:8080/sync", "srv-b", "wss://c.example:8080/sync", "srv-c2"), store.dialedPeers());
   }
 
   @Test
