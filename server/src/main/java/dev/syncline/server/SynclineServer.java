@@ -173,7 +173,7 @@ public final class SynclineServer {
               config.peerReconnectMaxMs, config.maxClockSkewMs, config.tombstoneRetentionMs, config.tls.trustFile),
               store, committer, hub, clock, SystemDb.LOCAL_COLLECTIONS, config.catchUpPageDeltas, config.catchUpPageBytes,
               db -> auth.directory().storedPolicy(db, null) != null, policyWaits, forgottenPeers);
-          AdminOps admin = new AdminOps(store, committer, hub, auth, replication, this::stats, config.limits());
+          AdminOps admin = new AdminOps(store, committer, hub, auth, replication, databases, this::stats, config.limits());
           SessionServices services = new SessionServices(vertx, serverId, clock, config.limits(),
               config.maxBadMessagesPerMinute, config.messagesPerSecond, config.maxUnansweredDeltas, config.maxUnansweredBytes, auth, store, committer, hub, admin, replication,
               metrics);

@@ -51,9 +51,11 @@ public final class AdminOps {
   private final Replication replication;
   private final Map<String, Op> ops = new HashMap<>();
   private final InLine line;
+  private final DatabaseLifecycle databases;
 
-  public AdminOps(Store store, Committer committer, Hub hub, Auth auth, Replication replication,
+  public AdminOps(Store store, Committer committer, Hub hub, Auth auth, Replication replication, DatabaseLifecycle databases,
       Supplier<Future<ObjectNode>> serverStats, dev.syncline.protocol.Limits limits) {
+    this.databases = databases;
     this.store = store;
     this.committer = committer;
     this.hub = hub;
@@ -123,6 +125,9 @@ public final class AdminOps {
     // server's policy for new databases, unless one is stored already: stored, it stays if that
     // setting changes, and a name once destroyed (admins only without one) is open again
     return line.run(caller, null, null, by -> {
+      if (databases.destroying(db)) { // the retry would take the new one's data with the old
+        throw new AdminException(ErrorCode.OVERLOADED, "db: " + db + " is still being destroyed; try again shortly");
+      }
       Policy initial = given != null ? given
           : auth.directory().storedPolicy(db, null) == null ? auth.newDatabasePolicy() : null;
       Future<?> policyFirst = initial == null ? Future.succeededFuture()

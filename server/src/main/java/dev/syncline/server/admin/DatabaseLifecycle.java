@@ -25,8 +25,8 @@ public final class DatabaseLifecycle {
 
   private final Store store;
   private final Hub hub;
-  /** A destroy failed (a full disk, say): {@link #retry} carries it out, until then the data is served. */
-  private volatile boolean failed;
+  /** Databases whose destroy failed (a full disk, say): {@link #retry} carries them out, until then the data is served. */
+  private final java.util.Set<String> failed = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public DatabaseLifecycle(Store store, Hub hub) {
     this.store = store;
@@ -42,7 +42,7 @@ public final class DatabaseLifecycle {
         try {
           destroy(d.delta().id(), d.delta().ts());
         } catch (RuntimeException e) { // retry() carries it out; the others of the group go ahead now
-          failed = true;
+          failed.add(d.delta().id());
           log.error("destroying database {} failed; it is tried again in a few seconds", d.delta().id(), e);
         }
       }
@@ -61,7 +61,12 @@ public final class DatabaseLifecycle {
 
   /** Whether a destroy failed and waits for {@link #retry}. */
   public boolean hasFailed() {
-    return failed;
+    return !failed.isEmpty();
+  }
+
+  /** Whether the destroy of {@code db} failed and waits for {@link #retry}: it is not to be created meanwhile. */
+  public boolean destroying(String db) {
+    return failed.contains(db);
   }
 
   /**
@@ -69,16 +74,18 @@ public final class DatabaseLifecycle {
    * start-up; one that fails again is tried at the next call.
    */
   public Void retry() {
-    failed = false;
+    java.util.Set<String> still = new java.util.HashSet<>();
     for (Delta d : store.registers(SystemDb.NAME, SystemDb.DATABASES)) {
       if (!isDestroy(d) || !due(d)) continue;
       try {
         destroy(d.id(), d.ts());
       } catch (RuntimeException e) {
-        failed = true;
+        still.add(d.id());
         log.error("destroying database {} failed again; it is tried again in a few seconds", d.id(), e);
       }
     }
+    failed.retainAll(still); // both on the writer thread: nothing failed in between
+    failed.addAll(still);
     return null;
   }
 

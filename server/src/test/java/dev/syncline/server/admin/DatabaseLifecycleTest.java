@@ -70,6 +70,8 @@ class DatabaseLifecycleTest {
     failing.set(2);
     lifecycle.committed(destroy("doomed", ts(5)));
     assertTrue(lifecycle.hasFailed());
+    assertTrue(lifecycle.destroying("doomed"), "not to be created again meanwhile");
+    assertFalse(lifecycle.destroying("kept"));
     assertTrue(store.database("doomed").isPresent(), "a failed destroy left it");
 
     lifecycle.retry(); // fails again
@@ -78,6 +80,7 @@ class DatabaseLifecycleTest {
 
     lifecycle.retry();
     assertFalse(lifecycle.hasFailed());
+    assertFalse(lifecycle.destroying("doomed"));
     assertTrue(store.database("doomed").isEmpty(), "destroyed at the retry");
     assertEquals(ts(5), store.floor("doomed"));
     assertTrue(store.database("kept").isPresent(), "no other database is touched");
