@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.MessageCodec;
+import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.Store;
 import dev.syncline.server.store.WriteBatch;
@@ -41,6 +42,7 @@ final class LoadCommand implements Callable<Integer> {
   Path file;
 
   private final Map<String, List<Delta>> pending = new LinkedHashMap<>();
+  private final List<String> created = new ArrayList<>();
   private long read;
   private long applied;
   private int queued;
@@ -74,16 +76,39 @@ final class LoadCommand implements Callable<Integer> {
         if (++queued >= BATCH) flush(store);
       }
       flush(store);
+      warnUnguarded(store);
     }
     System.err.println(read + " registers read, " + applied + " applied (the rest were already there or older)");
     return 0;
+  }
+
+  /**
+   * A database this made whose policy is not in the store (a dump without {@code --system}) is under
+   * the server's newDatabasePolicy, by default every action for every signed-in user: said, since
+   * the data may have been kept from them where it came from.
+   */
+  private void warnUnguarded(Store store) {
+    if (created.isEmpty()) return;
+    java.util.Set<String> guarded = new java.util.HashSet<>();
+    if (store.database(SystemDb.NAME).isPresent()) {
+      for (Delta d : store.registers(SystemDb.NAME, SystemDb.POLICIES)) if (!d.value().isNull()) guarded.add(d.id());
+    }
+    List<String> open = created.stream().filter(db -> !guarded.contains(db)).sorted().toList();
+    if (!open.isEmpty()) {
+      System.err.println("warning: " + String.join(", ", open) + " made without a policy of their own: until one is set, "
+          + "newDatabasePolicy applies (by default, every signed-in user may do everything). A dump made with --system "
+          + "brings users and policies along");
+    }
   }
 
   /** One transaction per batch; databases are created when the dump names one this store lacks. */
   private void flush(Store store) {
     List<WriteBatch> batches = new ArrayList<>();
     pending.forEach((db, deltas) -> {
-      if (store.database(db).isEmpty()) store.createDatabase(db, System.currentTimeMillis());
+      if (store.database(db).isEmpty()) {
+        store.createDatabase(db, System.currentTimeMillis());
+        if (!db.startsWith("$")) created.add(db);
+      }
       batches.add(WriteBatch.replicated(db, deltas, null, null));
     });
     for (BatchOutcome o : store.commit(batches)) applied += o.committed().size();

@@ -52,6 +52,11 @@ class DataFolderCommandsTest {
       source.stop();
       Result dumped = Cli.run(Map.of(), "dump", "--data", source.dataDir().toString(), "--out", dump.toString());
       assertEquals(0, dumped.exit(), dumped.toString());
+      Path withSystem = Files.createTempFile("syncline-dump-system", ".jsonl");
+      assertEquals(0, Cli.run(Map.of(), "dump", "--system", "--data", source.dataDir().toString(), "--out", withSystem.toString()).exit());
+      Result guarded = Cli.run(Map.of(), "load", "--data", Files.createTempDirectory("syncline-load-system").toString(), withSystem.toString());
+      assertEquals(0, guarded.exit(), guarded.toString());
+      assertFalse(guarded.err().contains("warning"), "app's policy came along: " + guarded.err());
     }
     List<JsonNode> lines = new ArrayList<>();
     for (String l : Files.readAllLines(dump)) lines.add(Json.MAPPER.readTree(l));
@@ -64,8 +69,10 @@ class DataFolderCommandsTest {
     Result loaded = Cli.run(Map.of(), "load", "--data", target.toString(), dump.toString());
     assertEquals(0, loaded.exit(), loaded.toString());
     assertTrue(loaded.err().contains("31 registers read, 31 applied"), loaded.err());
+    assertTrue(loaded.err().contains("warning: app made without a policy of their own"), "no $system in the dump: " + loaded.err());
     Result again = Cli.run(Map.of(), "load", "--data", target.toString(), dump.toString());
     assertTrue(again.err().contains("31 registers read, 0 applied"), again.toString());
+    assertFalse(again.err().contains("warning"), "it made no database: " + again.err());
 
     // an older value loses to the newer one stored; a newer one wins
     List<JsonNode> values = lines.stream().filter(l -> l.path("attr").asText().equals("v")).toList();
