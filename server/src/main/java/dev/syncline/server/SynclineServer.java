@@ -252,6 +252,11 @@ public final class SynclineServer {
   private Void openStore() throws IOException {
     Digests.warmUp(); // every delta stored or replicated is hashed, on the event loops
     Path dir = Path.of(config.data);
+    // made here: its owner's only, as it holds the token signing key and password hashes
+    if (!Files.exists(dir) && dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+      Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    }
     Files.createDirectories(dir);
     serverId = config.serverId != null ? config.serverId : loadOrCreateServerId(dir);
     store = Store.openXodus(dir.resolve("store"), config.durable(), config.storeCacheBytes,

@@ -2,30 +2,70 @@ package dev.syncline.server.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 
-/** Unpacks the zip {@code GET /backup} sends: {@code server-id} and {@code store/…}. */
+/**
+ * Unpacks the zip {@code GET /backup} sends: {@code server-id} and {@code store/…}. A backup holds
+ * the token signing key and password hashes, so what this writes is for its owner only.
+ */
 final class BackupArchive {
+  private static final boolean POSIX = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+
   private BackupArchive() {}
 
-  /** Extracts {@code zip} into the new folder {@code dir}; an entry that would land outside it is refused. */
+  /**
+   * Extracts {@code zip} into the new folder {@code dir}, whole or not at all: into a folder beside
+   * it first, renamed once complete, so a cut-off extraction leaves nothing that passes for a backup.
+   */
+  static void extractWhole(Path zip, Path dir) throws IOException {
+    Path partial = dir.resolveSibling("." + dir.getFileName() + ".partial-" + System.currentTimeMillis());
+    try {
+      extract(zip, partial);
+      Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+    } finally {
+      deleteTree(partial);
+    }
+  }
+
+  /** Extracts {@code zip} into {@code dir}; an entry that would land outside it is refused. */
   static void extract(Path zip, Path dir) throws IOException {
     Path root = dir.toAbsolutePath().normalize();
-    Files.createDirectories(root);
+    ownerOnlyDirectories(root);
     try (InputStream in = Files.newInputStream(zip); ZipInputStream entries = new ZipInputStream(in)) {
       for (ZipEntry e; (e = entries.getNextEntry()) != null; ) {
         Path to = root.resolve(e.getName()).normalize();
         if (!to.startsWith(root)) throw new CliException(zip + ": entry " + e.getName() + " points outside the backup");
         if (e.isDirectory()) {
-          Files.createDirectories(to);
+          ownerOnlyDirectories(to);
         } else {
-          Files.createDirectories(to.getParent());
+          ownerOnlyDirectories(to.getParent());
           Files.copy(entries, to);
+          if (POSIX) Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("rw-------"));
         }
       }
+    }
+  }
+
+  /** Creates {@code dir} and the parents it lacks, readable by their owner only where the file system says who may. */
+  static void ownerOnlyDirectories(Path dir) throws IOException {
+    if (Files.isDirectory(dir)) return;
+    if (dir.getParent() != null) ownerOnlyDirectories(dir.getParent());
+    if (POSIX) Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    else Files.createDirectory(dir);
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) return;
+    try (Stream<Path> all = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(p);
     }
   }
 }

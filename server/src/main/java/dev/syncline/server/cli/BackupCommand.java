@@ -29,7 +29,7 @@ final class BackupCommand implements Callable<Integer> {
     try (ServerConnection server = ServerConnection.open(remote)) {
       if (!zip) Files.delete(file); // downloaded as a new file
       server.download("/backup", file);
-      if (!zip) BackupArchive.extract(file, target);
+      if (!zip) BackupArchive.extractWhole(file, target);
       done = true;
     } finally {
       // a download cut off leaves no partial zip that could pass for a backup

@@ -20,10 +20,15 @@ final class OfflineStore {
     Path dir = storeDir(data);
     if (mustExist && !Files.isDirectory(dir)) throw new CliException("no store in " + data.toAbsolutePath() + " (see --data)");
     try {
-      return Store.openXodus(dir, true, 0, Store.DEFAULT_MIN_UTILIZATION, SystemDb.LOCAL_COLLECTIONS);
+      return openDir(dir);
     } catch (StoreLockedException e) {
       throw new CliException("data folder " + data.toAbsolutePath().normalize()
           + " is in use by a running server: stop it first, or work on the live server with --url", e);
     }
+  }
+
+  /** Opens the store folder {@code dir} itself. */
+  static Store openDir(Path dir) {
+    return Store.openXodus(dir, true, 0, Store.DEFAULT_MIN_UTILIZATION, SystemDb.LOCAL_COLLECTIONS);
   }
 }

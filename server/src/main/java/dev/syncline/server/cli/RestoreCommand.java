@@ -39,25 +39,37 @@ final class RestoreCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     if (!Files.exists(backup)) throw new CliException("no backup at " + backup);
     Path store = OfflineStore.storeDir(data);
+    Path restoring = data.resolve("store.restoring-" + System.currentTimeMillis());
     Path unpacked = null;
     try {
       Path from = backup;
       if (Files.isRegularFile(backup)) {
-        unpacked = Files.createTempDirectory("syncline-restore-");
-        Files.delete(unpacked);
-        BackupArchive.extract(backup, unpacked);
-        from = unpacked;
+        unpacked = Files.createTempDirectory("syncline-restore-"); // its owner's only: the backup holds the signing key
+        from = unpacked.resolve("backup");
+        BackupArchive.extract(backup, from);
       }
       Path fromStore = from.resolve(Backups.STORE_PREFIX);
       if (!Files.isDirectory(fromStore)) throw new CliException(backup + " is not a Syncline backup (no store/ in it)");
-      if (Files.isDirectory(store) && !isEmpty(store)) {
+      boolean replacing = Files.isDirectory(store) && !isEmpty(store);
+      if (replacing) {
         OfflineStore.open(data, true).close(); // refuses while a server runs on it
         if (!force) throw new CliException(store + " holds a store: stop its server and pass --force to replace it");
+      }
+      // whole or not at all: copied and given new epochs beside the store, then put in its place, so a
+      // restore that fails (a full disk, Ctrl-C) leaves the store that was there
+      BackupArchive.ownerOnlyDirectories(restoring);
+      copyTree(fromStore, restoring);
+      try (Store restored = OfflineStore.openDir(restoring)) {
+        restored.renewEpochs();
+      }
+      if (replacing) {
         Path aside = data.resolve("store.replaced-" + System.currentTimeMillis());
         Files.move(store, aside);
         System.err.println("the store that was there is kept in " + aside);
+      } else {
+        Files.deleteIfExists(store); // an empty folder
       }
-      copyTree(fromStore, store);
+      Files.move(restoring, store, StandardCopyOption.ATOMIC_MOVE);
       Path id = from.resolve(Backups.SERVER_ID_ENTRY);
       // a data folder keeps its own identity; a fresh one takes the backed-up server's, unless it is to be another server:
       // two running servers with one id would overwrite each other's confirmations and never send each other changes
@@ -66,11 +78,9 @@ final class RestoreCommand implements Callable<Integer> {
         System.err.println("this folder is now server " + Files.readString(id).trim() + ": start it only in place of that "
             + "server; to start another server from this backup, restore with --new-id");
       }
-      try (Store restored = OfflineStore.open(data, true)) {
-        restored.renewEpochs();
-      }
     } finally {
-      if (unpacked != null) deleteTree(unpacked);
+      if (unpacked != null) BackupArchive.deleteTree(unpacked);
+      BackupArchive.deleteTree(restoring); // what a failed restore left
     }
     System.err.println("restored " + backup + " into " + data.toAbsolutePath().normalize());
     return 0;
@@ -89,12 +99,6 @@ final class RestoreCommand implements Callable<Integer> {
         if (Files.isDirectory(p)) Files.createDirectories(dest);
         else Files.copy(p, dest, StandardCopyOption.COPY_ATTRIBUTES);
       }
-    }
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> all = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) Files.deleteIfExists(p);
     }
   }
 }

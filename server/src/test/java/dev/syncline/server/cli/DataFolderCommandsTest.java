@@ -127,6 +127,52 @@ class DataFolderCommandsTest {
   }
 
   @Test
+  @DisplayName("a restore that fails leaves the store that was there, and nothing half-made; a restored store is its owner's only")
+  void failedRestoreChangesNothing() throws Exception {
+    String digest;
+    Path data;
+    try (TestServer server = TestServer.start()) {
+      try (WsClient w = server.connect("w")) {
+        w.request(push("app", delta("c", "d", "v", 1, now(0, "w"))));
+      }
+      digest = digestOf(server, "app");
+      data = server.dataDir();
+      server.stop();
+      // a backup whose store is not a store: its copy is made, then cannot be opened
+      Path broken = Files.createTempDirectory("syncline-broken-backup");
+      Files.createDirectories(broken.resolve("store"));
+      Files.write(broken.resolve("store").resolve("00000000000.xd"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+      Result failed = Cli.run(Map.of(), "restore", broken.toString(), "--data", data.toString(), "--force");
+      assertEquals(1, failed.exit(), failed.toString());
+      try (java.util.stream.Stream<Path> left = Files.list(data)) {
+        List<String> names = left.map(p -> p.getFileName().toString()).sorted().toList();
+        assertFalse(names.stream().anyMatch(n -> n.startsWith("store.")), "nothing set aside or half-made: " + names);
+      }
+      server.restart();
+      assertEquals(digest, digestOf(server, "app"), "the store that was there, as it was");
+
+      // what backup and restore write holds the signing key and password hashes: its owner's only
+      Path folder = Files.createTempDirectory("syncline-backups").resolve("b");
+      Result backedUp = Cli.run(Map.of("SYNCLINE_URL", "http://127.0.0.1:" + server.port(),
+          "SYNCLINE_PASSWORD", TestServer.ADMIN_PASSWORD), "backup", folder.toString());
+      assertEquals(0, backedUp.exit(), backedUp.toString());
+      Path target = Files.createTempDirectory("syncline-restored-private").resolve("data");
+      Result restored = Cli.run(Map.of(), "restore", folder.toString(), "--data", target.toString());
+      assertEquals(0, restored.exit(), restored.toString());
+      if (target.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+        for (Path p : List.of(folder, folder.resolve("store"), target.resolve("store"))) {
+          assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p)), p.toString());
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(folder.resolve("store"))) {
+          for (Path f : files.toList()) {
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f.toString());
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   @DisplayName("backup copies a live server while it takes writes; restore brings it back under a new epoch")
   void backupAndRestore() throws Exception {
     Path folder = Files.createTempDirectory("syncline-backups").resolve("b1");
