@@ -367,6 +367,8 @@ public final class HttpVerticle extends VerticleBase {
         return;
       }
       Path file = ar.result();
+      // a client that stops taking it would hold the one backup slot, and the zip on the data disk, for good
+      VertxInternals.closeWhenSendingStalls(rc.request().connection(), settings.readIdleTimeoutSeconds());
       String name = "syncline-" + services.serverId() + "-" + java.time.LocalDate.now() + ".zip";
       rc.response().putHeader("content-type", "application/zip")
           .putHeader("content-disposition", "attachment; filename=\"" + name + "\"")

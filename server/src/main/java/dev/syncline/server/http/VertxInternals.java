@@ -54,4 +54,15 @@ public final class VertxInternals {
     io.netty.channel.ChannelPipeline p = pipeline(connection);
     if (p.get("idle") != null) p.remove("idle");
   }
+
+  /**
+   * Closes one connection once what it is sent stops moving for {@code seconds}: the peer takes
+   * nothing (Netty's write-idle that watches the outbound buffer, which Vert.x closes on, as on its
+   * own idle events). The public API has no write-idle timeout.
+   */
+  static void closeWhenSendingStalls(io.vertx.core.http.HttpConnection connection, int seconds) {
+    if (seconds <= 0) return;
+    pipeline(connection).addFirst("send-stall",
+        new io.netty.handler.timeout.IdleStateHandler(true, 0, seconds, 0, java.util.concurrent.TimeUnit.SECONDS));
+  }
 }

@@ -35,27 +35,9 @@ class BackupOverSlowLinkTest {
   @DisplayName("is sent whole: the idle timeout, meant for clients that went silent, does not cut a backup being sent; "
       + "meanwhile another is refused with 429, and after it one is made again")
   void sentWhole() throws Exception {
-    try (TestServer server = TestServer.start(c -> c.readIdleTimeoutSeconds = 1); WsClient w = server.connect("filler")) {
-      Random random = new Random(7);
-      for (int i = 0; i < 20; i++) { // ~12 MB that does not compress much: more than socket buffers hold
-        ObjectNode p = push("app");
-        for (int k = 0; k < 10; k++) {
-          byte[] noise = new byte[45_000];
-          random.nextBytes(noise);
-          p.withArray("deltas").add(delta("c", "d" + i + "-" + k, "v", Base64.getEncoder().encodeToString(noise), now(i * 10 + k, "filler")));
-        }
-        assertEquals("ack", w.request(p).path("type").asText());
-      }
-      String token = Json.MAPPER.readTree(HttpClient.newHttpClient().send(
-          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/auth/login"))
-              .POST(HttpRequest.BodyPublishers.ofString("{\"username\":\"admin\",\"password\":\"" + TestServer.ADMIN_PASSWORD + "\"}"))
-              .build(), HttpResponse.BodyHandlers.ofString()).body()).path("token").asText();
-
-      try (Socket s = new Socket("127.0.0.1", server.port())) {
-        s.setReceiveBufferSize(64 * 1024);
-        s.setSoTimeout(30_000);
-        s.getOutputStream().write(("GET /backup HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token
-            + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    try (TestServer server = TestServer.start(c -> c.readIdleTimeoutSeconds = 1)) {
+      String token = fill(server);
+      try (Socket s = requestBackup(server, token)) {
         InputStream in = s.getInputStream();
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         byte[] buf = new byte[64 * 1024];
@@ -86,5 +68,54 @@ class BackupOverSlowLinkTest {
       }
       assertEquals(200, status, "a backup after the first one ended");
     }
+  }
+
+  @Test
+  @DisplayName("to a client that stops taking it is cut once nothing moved for readIdleTimeoutSeconds: the next one may be made")
+  void stalledClientIsCut() throws Exception {
+    try (TestServer server = TestServer.start(c -> c.readIdleTimeoutSeconds = 1)) {
+      String token = fill(server);
+      try (Socket s = requestBackup(server, token)) {
+        assertTrue(s.getInputStream().read(new byte[1024]) > 0, "the answer began");
+        // and nothing more is read from it
+        long until = System.currentTimeMillis() + 20_000;
+        int status;
+        while ((status = getBackup(server, token, HttpResponse.BodyHandlers.discarding()).statusCode()) == 429
+            && System.currentTimeMillis() < until) {
+          Thread.sleep(100);
+        }
+        assertEquals(200, status, "the stalled download no longer holds the one backup slot");
+      }
+    }
+  }
+
+  /** ~12 MB that does not compress much, more than socket buffers hold, in app; returns an admin's token. */
+  private static String fill(TestServer server) throws Exception {
+    try (WsClient w = server.connect("filler")) {
+      Random random = new Random(7);
+      for (int i = 0; i < 20; i++) {
+        ObjectNode p = push("app");
+        for (int k = 0; k < 10; k++) {
+          byte[] noise = new byte[45_000];
+          random.nextBytes(noise);
+          p.withArray("deltas").add(delta("c", "d" + i + "-" + k, "v", Base64.getEncoder().encodeToString(noise), now(i * 10 + k, "filler")));
+        }
+        assertEquals("ack", w.request(p).path("type").asText());
+      }
+    }
+    return Json.MAPPER.readTree(HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/auth/login"))
+            .POST(HttpRequest.BodyPublishers.ofString("{\"username\":\"admin\",\"password\":\"" + TestServer.ADMIN_PASSWORD + "\"}"))
+            .build(), HttpResponse.BodyHandlers.ofString()).body()).path("token").asText();
+  }
+
+  /** GET /backup on a socket of its own with a small receive buffer, read by the caller. */
+  private static Socket requestBackup(TestServer server, String token) throws Exception {
+    Socket s = new Socket("127.0.0.1", server.port());
+    s.setReceiveBufferSize(64 * 1024);
+    s.setSoTimeout(30_000);
+    s.getOutputStream().write(("GET /backup HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token
+        + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+    return s;
   }
 }
