@@ -26,8 +26,15 @@ final class XodusBackup {
         if (!fd.hasContent()) continue;
         long size = Math.min(fd.getFileSize(), strategy.acceptFile(fd));
         if (size <= 0) continue;
-        zip.putNextEntry(new ZipEntry(prefix + fd.getPath() + fd.getName()));
-        try (InputStream in = fd.getInputStream()) {
+        InputStream opened;
+        try {
+          opened = fd.getInputStream();
+        } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException gone) {
+          // a file the log cleaner had emptied, deleted by Xodus just now: it held nothing live
+          continue;
+        }
+        try (InputStream in = opened) {
+          zip.putNextEntry(new ZipEntry(prefix + fd.getPath() + fd.getName()));
           copy(in, zip, size);
         }
         zip.closeEntry();
