@@ -367,13 +367,22 @@ public final class HttpVerticle extends VerticleBase {
         return;
       }
       Path file = ar.result();
-      // a client that stops taking it would hold the one backup slot, and the zip on the data disk, for good
-      VertxInternals.closeWhenSendingStalls(rc.request().connection(), settings.readIdleTimeoutSeconds());
-      String name = "syncline-" + services.serverId() + "-" + java.time.LocalDate.now() + ".zip";
-      rc.response().putHeader("content-type", "application/zip")
-          .putHeader("content-disposition", "attachment; filename=\"" + name + "\"")
-          .sendFile(file.toString())
-          .onComplete(sent -> backups.done(file));
+      var connection = rc.request().connection();
+      try {
+        // a client that stops taking it would hold the one backup slot, and the zip on the data disk, for good
+        VertxInternals.closeWhenSendingStalls(connection, settings.readIdleTimeoutSeconds());
+        String name = "syncline-" + services.serverId() + "-" + java.time.LocalDate.now() + ".zip";
+        rc.response().putHeader("content-type", "application/zip")
+            .putHeader("content-disposition", "attachment; filename=\"" + name + "\"")
+            .sendFile(file.toString())
+            .onComplete(sent -> {
+              backups.done(file);
+              VertxInternals.stopSendStallTimeout(connection);
+            });
+      } catch (RuntimeException e) { // whatever went wrong, the slot and the zip are given back
+        backups.done(file);
+        throw e;
+      }
     });
   }
 

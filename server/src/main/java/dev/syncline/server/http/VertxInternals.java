@@ -62,7 +62,16 @@ public final class VertxInternals {
    */
   static void closeWhenSendingStalls(io.vertx.core.http.HttpConnection connection, int seconds) {
     if (seconds <= 0) return;
-    pipeline(connection).addFirst("send-stall",
-        new io.netty.handler.timeout.IdleStateHandler(true, 0, seconds, 0, java.util.concurrent.TimeUnit.SECONDS));
+    io.netty.channel.ChannelPipeline p = pipeline(connection);
+    if (p.get(SEND_STALL) != null) p.remove(SEND_STALL); // a keep-alive connection's earlier download
+    p.addFirst(SEND_STALL, new io.netty.handler.timeout.IdleStateHandler(true, 0, seconds, 0, java.util.concurrent.TimeUnit.SECONDS));
   }
+
+  /** Ends {@link #closeWhenSendingStalls} once the download is sent: a later request may take long to answer. */
+  static void stopSendStallTimeout(io.vertx.core.http.HttpConnection connection) {
+    io.netty.channel.ChannelPipeline p = pipeline(connection);
+    if (p.get(SEND_STALL) != null) p.remove(SEND_STALL);
+  }
+
+  private static final String SEND_STALL = "send-stall";
 }

@@ -89,6 +89,31 @@ class BackupOverSlowLinkTest {
     }
   }
 
+  @Test
+  @DisplayName("two in a row on one kept-alive connection are both sent")
+  void twoOnOneConnection() throws Exception {
+    try (TestServer server = TestServer.start(c -> c.readIdleTimeoutSeconds = 1);
+        Socket s = new Socket("127.0.0.1", server.port())) {
+      String token = token(server);
+      s.setSoTimeout(20_000);
+      InputStream in = s.getInputStream();
+      for (int i = 0; i < 2; i++) {
+        s.getOutputStream().write(("GET /backup HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token
+            + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+          int b = in.read();
+          assertTrue(b >= 0, "backup " + (i + 1) + " answered on the same connection; got " + head);
+          head.append((char) b);
+        }
+        assertTrue(head.toString().startsWith("HTTP/1.1 200"), head.toString());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: (\\d+)").matcher(head);
+        assertTrue(m.find(), head.toString());
+        assertEquals(Long.parseLong(m.group(1)), in.readNBytes(Integer.parseInt(m.group(1))).length, "the whole zip");
+      }
+    }
+  }
+
   /** ~12 MB that does not compress much, more than socket buffers hold, in app; returns an admin's token. */
   private static String fill(TestServer server) throws Exception {
     try (WsClient w = server.connect("filler")) {
@@ -103,6 +128,10 @@ class BackupOverSlowLinkTest {
         assertEquals("ack", w.request(p).path("type").asText());
       }
     }
+    return token(server);
+  }
+
+  private static String token(TestServer server) throws Exception {
     return Json.MAPPER.readTree(HttpClient.newHttpClient().send(
         HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/auth/login"))
             .POST(HttpRequest.BodyPublishers.ofString("{\"username\":\"admin\",\"password\":\"" + TestServer.ADMIN_PASSWORD + "\"}"))
