@@ -14,6 +14,8 @@ import jetbrains.exodus.env.Environment;
  * copied up to the point the strategy fixes when it begins, so writes may go on meanwhile.
  */
 final class XodusBackup {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(XodusBackup.class);
+
   private XodusBackup() {}
 
   /** Writes the environment's files into {@code zip}, each under {@code prefix}. */
@@ -29,8 +31,11 @@ final class XodusBackup {
         InputStream opened;
         try {
           opened = fd.getInputStream();
-        } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException gone) {
-          // a file the log cleaner had emptied, deleted by Xodus just now: it held nothing live
+        } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException e) {
+          // a file the log cleaner had emptied, deleted by Xodus just now: it held nothing live. Anything
+          // else that keeps it from being opened (no file handles left, permissions) fails the backup
+          if (java.nio.file.Files.exists(java.nio.file.Path.of(env.getLocation(), fd.getPath(), fd.getName()))) throw e;
+          log.info("backup: {} was deleted after the log cleaner emptied it; left out", fd.getName());
           continue;
         }
         try (InputStream in = opened) {
