@@ -63,13 +63,28 @@ final class RestoreCommand implements Callable<Integer> {
         restored.renewEpochs();
       }
       if (replacing) {
+        OfflineStore.open(data, true).close(); // again: a server may have started on it while the copy was made
         Path aside = data.resolve("store.replaced-" + System.currentTimeMillis());
-        Files.move(store, aside);
+        Files.move(store, aside, StandardCopyOption.ATOMIC_MOVE);
+        try {
+          Files.move(restoring, store, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+          Files.move(aside, store, StandardCopyOption.ATOMIC_MOVE); // the old one back in its place
+          throw e;
+        }
         System.err.println("the store that was there is kept in " + aside);
+      } else if (Files.isDirectory(store)) {
+        try {
+          moveContents(restoring, store); // an empty folder, perhaps a mount point: filled, not replaced
+        } catch (IOException e) {
+          try (Stream<Path> moved = Files.list(store)) { // empty again, as it was
+            for (Path p : moved.toList()) BackupArchive.deleteTree(p);
+          }
+          throw e;
+        }
       } else {
-        Files.deleteIfExists(store); // an empty folder
+        Files.move(restoring, store, StandardCopyOption.ATOMIC_MOVE);
       }
-      Files.move(restoring, store, StandardCopyOption.ATOMIC_MOVE);
       Path id = from.resolve(Backups.SERVER_ID_ENTRY);
       // a data folder keeps its own identity; a fresh one takes the backed-up server's, unless it is to be another server:
       // two running servers with one id would overwrite each other's confirmations and never send each other changes
@@ -89,6 +104,12 @@ final class RestoreCommand implements Callable<Integer> {
   private static boolean isEmpty(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.findAny().isEmpty();
+    }
+  }
+
+  private static void moveContents(Path from, Path to) throws IOException {
+    try (Stream<Path> files = Files.list(from)) {
+      for (Path p : files.toList()) Files.move(p, to.resolve(p.getFileName().toString()));
     }
   }
 
