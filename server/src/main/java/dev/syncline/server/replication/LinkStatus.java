@@ -24,6 +24,7 @@ final class LinkStatus {
   private final String url;
   private final boolean dialed;
   private volatile String peer;
+  private volatile boolean heardFrom;
   private volatile State state;
   private volatile long since = System.currentTimeMillis();
   private volatile String lastError;
@@ -45,8 +46,15 @@ final class LinkStatus {
     return peer;
   }
 
-  void peer(String id) {
+  /** The peer answered as {@code id} in this run (not only known from a stored answer). */
+  void answeredAs(String id) {
     this.peer = id;
+    this.heardFrom = true;
+  }
+
+  /** Whether the peer answered in this run: a dialed URL's stored id may be another server's by now. */
+  boolean heardFrom() {
+    return heardFrom;
   }
 
   State state() {

@@ -210,8 +210,9 @@ public final class Replication {
 
   /** The peer dialed at {@code status}'s URL answered as {@code peer}: noted, and stored if that is news. */
   void answeredAs(LinkStatus status, String peer) {
-    if (peer.equals(status.peer())) return;
-    status.peer(peer);
+    boolean news = !peer.equals(status.peer());
+    status.answeredAs(peer);
+    if (!news) return;
     committer.execute(s -> {
       s.saveDialedPeer(status.url(), peer);
       return null;
@@ -325,7 +326,8 @@ public final class Replication {
     for (PeerAck a : acks.values()) ids.add(a.peer());
     int unknown = 0;
     for (LinkStatus s : dialed) {
-      if (s.peer() == null) unknown++;
+      // a URL last known as a forgotten server and not heard from since may be a new server now
+      if (s.peer() == null || (!s.heardFrom() && forgotten.contains(s.peer()))) unknown++;
       else ids.add(s.peer());
     }
     ids.remove(serverId);

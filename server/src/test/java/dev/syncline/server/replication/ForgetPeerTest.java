@@ -62,7 +62,8 @@ class ForgetPeerTest {
       b.stop();
       a.stop();
       c.start(0);
-      assertEquals(1, a.stats().path("replication").path("clusterSize").asInt(), "the unanswered URL is the forgotten server");
+      // unanswered, the URL may be a new server by now: it counts for quorums, but holds back no purge
+      assertEquals(2, a.stats().path("replication").path("clusterSize").asInt(), "the unanswered URL counts as a server");
       try (WsClient w = a.connect("remover")) {
         w.request(push("app", delta("c", "gone", "v", 1, now(0, "remover"))));
         w.request(push("app", delta("c", "gone", "v", null, now(1, "remover"))));
