@@ -89,11 +89,16 @@ final class LoadCommand implements Callable<Integer> {
    */
   private void warnUnguarded(Store store) {
     if (created.isEmpty()) return;
-    java.util.Set<String> guarded = new java.util.HashSet<>();
+    // a policy document as the server reads it: removed (policy.set null, db.destroy) unless written again since
+    Map<String, Map<String, dev.syncline.protocol.Register>> policies = new java.util.HashMap<>();
     if (store.database(SystemDb.NAME).isPresent()) {
-      for (Delta d : store.registers(SystemDb.NAME, SystemDb.POLICIES)) if (!d.value().isNull()) guarded.add(d.id());
+      for (Delta d : store.registers(SystemDb.NAME, SystemDb.POLICIES)) {
+        policies.computeIfAbsent(d.id(), k -> new java.util.HashMap<>()).put(d.attr(), new dev.syncline.protocol.Register(d.value(), d.ts()));
+      }
     }
-    List<String> open = created.stream().filter(db -> !guarded.contains(db)).sorted().toList();
+    List<String> open = created.stream()
+        .filter(db -> !policies.containsKey(db) || dev.syncline.protocol.Visibility.visible(policies.get(db)) == null)
+        .sorted().toList();
     if (!open.isEmpty()) {
       System.err.println("warning: " + String.join(", ", open) + " made without a policy of their own: until one is set, "
           + "newDatabasePolicy applies (by default, every signed-in user may do everything). A dump made with --system "

@@ -127,6 +127,24 @@ class DataFolderCommandsTest {
   }
 
   @Test
+  @DisplayName("load warns about a database whose policy was removed where the dump came from, as about one without")
+  void loadWarnsAboutARemovedPolicy() throws Exception {
+    Path dump = Files.createTempFile("syncline-dump-removed", ".jsonl");
+    try (TestServer source = TestServer.start()) {
+      try (WsClient w = source.connect("w")) {
+        w.request(push("app", delta("c", "d", "v", 1, now(0, "w"))));
+      }
+      JsonNode removed = source.admin(admin("policy.set", args().put("db", "app").putNull("policy")));
+      assertEquals("result", removed.path("type").asText(), removed.toString());
+      source.stop();
+      assertEquals(0, Cli.run(Map.of(), "dump", "--system", "--data", source.dataDir().toString(), "--out", dump.toString()).exit());
+    }
+    Result loaded = Cli.run(Map.of(), "load", "--data", Files.createTempDirectory("syncline-load-removed").toString(), dump.toString());
+    assertEquals(0, loaded.exit(), loaded.toString());
+    assertTrue(loaded.err().contains("warning: app made without a policy"), loaded.err());
+  }
+
+  @Test
   @DisplayName("a restore that fails leaves the store that was there, and nothing half-made; a restored store is its owner's only")
   void failedRestoreChangesNothing() throws Exception {
     String digest;
