@@ -445,7 +445,13 @@ public final class Subscription {
     }
     setState(State.LIVE);
     continuesCopy = false; // whole up to the cursor: what comes later is newer than any purge
-    if (syncedOwed) outlet.send(new ServerMessage.Synced(sid, cursor));
+    if (syncedOwed) {
+      outlet.send(new ServerMessage.Synced(sid, cursor));
+    } else if (feed && page.deltas().isEmpty()) {
+      // caught up again after lagging, past commits it may not see: a peer's cursor (and what it
+      // confirms) keeps up, as live, by an empty frame, where synced used to tell it
+      outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, cursor, List.of())));
+    }
     syncedOwed = false;
   }
 
