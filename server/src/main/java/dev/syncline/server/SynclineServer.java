@@ -37,6 +37,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -254,8 +255,7 @@ public final class SynclineServer {
     Path dir = Path.of(config.data);
     // made here: its owner's only, as it holds the token signing key and password hashes
     if (!Files.exists(dir) && dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
-      Files.createDirectories(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-          java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+      Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }
     Files.createDirectories(dir);
     serverId = config.serverId != null ? config.serverId : loadOrCreateServerId(dir);

@@ -7,7 +7,10 @@ import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.CommittedDelta;
 import dev.syncline.server.store.DestroyOutcome;
 import dev.syncline.server.store.Store;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +29,7 @@ public final class DatabaseLifecycle {
   private final Store store;
   private final Hub hub;
   /** Databases whose destroy failed (a full disk, say): {@link #retry} carries them out, until then the data is served. */
-  private final java.util.Set<String> failed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Set<String> failed = ConcurrentHashMap.newKeySet();
 
   public DatabaseLifecycle(Store store, Hub hub) {
     this.store = store;
@@ -74,7 +77,7 @@ public final class DatabaseLifecycle {
    * start-up; one that fails again is tried at the next call.
    */
   public Void retry() {
-    java.util.Set<String> still = new java.util.HashSet<>();
+    Set<String> still = new HashSet<>();
     for (Delta d : store.registers(SystemDb.NAME, SystemDb.DATABASES)) {
       if (!isDestroy(d) || !due(d)) continue;
       try {

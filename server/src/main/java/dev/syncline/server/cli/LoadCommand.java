@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.MessageCodec;
+import dev.syncline.protocol.Register;
+import dev.syncline.protocol.Visibility;
 import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.Store;
@@ -15,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,14 +93,14 @@ final class LoadCommand implements Callable<Integer> {
   private void warnUnguarded(Store store) {
     if (created.isEmpty()) return;
     // a policy document as the server reads it: removed (policy.set null, db.destroy) unless written again since
-    Map<String, Map<String, dev.syncline.protocol.Register>> policies = new java.util.HashMap<>();
+    Map<String, Map<String, Register>> policies = new HashMap<>();
     if (store.database(SystemDb.NAME).isPresent()) {
       for (Delta d : store.registers(SystemDb.NAME, SystemDb.POLICIES)) {
-        policies.computeIfAbsent(d.id(), k -> new java.util.HashMap<>()).put(d.attr(), new dev.syncline.protocol.Register(d.value(), d.ts()));
+        policies.computeIfAbsent(d.id(), k -> new HashMap<>()).put(d.attr(), new Register(d.value(), d.ts()));
       }
     }
     List<String> open = created.stream()
-        .filter(db -> !policies.containsKey(db) || dev.syncline.protocol.Visibility.visible(policies.get(db)) == null)
+        .filter(db -> !policies.containsKey(db) || Visibility.visible(policies.get(db)) == null)
         .sorted().toList();
     if (!open.isEmpty()) {
       System.err.println("warning: " + String.join(", ", open) + " made without a policy of their own: until one is set, "

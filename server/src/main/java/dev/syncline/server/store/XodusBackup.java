@@ -1,8 +1,12 @@
 package dev.syncline.server.store;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import jetbrains.exodus.backup.BackupStrategy;
@@ -31,10 +35,10 @@ final class XodusBackup {
         InputStream opened;
         try {
           opened = fd.getInputStream();
-        } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException e) {
+        } catch (FileNotFoundException | NoSuchFileException e) {
           // a file the log cleaner had emptied, deleted by Xodus just now: it held nothing live. Anything
           // else that keeps it from being opened (no file handles left, permissions) fails the backup
-          if (java.nio.file.Files.exists(java.nio.file.Path.of(env.getLocation(), fd.getPath(), fd.getName()))) throw e;
+          if (Files.exists(Path.of(env.getLocation(), fd.getPath(), fd.getName()))) throw e;
           log.info("backup: {} was deleted after the log cleaner emptied it; left out", fd.getName());
           continue;
         }
