@@ -18,9 +18,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -99,8 +101,15 @@ final class LoadCommand implements Callable<Integer> {
         policies.computeIfAbsent(d.id(), k -> new HashMap<>()).put(d.attr(), new Register(d.value(), d.ts()));
       }
     }
+    // a destroyed name without a policy is for admins only, not under newDatabasePolicy
+    Set<String> destroyed = new HashSet<>();
+    if (store.database(SystemDb.NAME).isPresent()) {
+      for (Delta d : store.registers(SystemDb.NAME, SystemDb.DATABASES)) {
+        if (d.attr().equals(SystemDb.DESTROYED) && d.value().asBoolean(false)) destroyed.add(d.id());
+      }
+    }
     List<String> open = created.stream()
-        .filter(db -> !policies.containsKey(db) || Visibility.visible(policies.get(db)) == null)
+        .filter(db -> !destroyed.contains(db) && (!policies.containsKey(db) || Visibility.visible(policies.get(db)) == null))
         .sorted().toList();
     if (!open.isEmpty()) {
       System.err.println("warning: " + String.join(", ", open) + " made without a policy of their own: until one is set, "
