@@ -39,7 +39,7 @@ final class RestoreCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     if (!Files.exists(backup)) throw new CliException("no backup at " + backup);
     Path store = OfflineStore.storeDir(data);
-    Path restoring = data.resolve("store.restoring-" + System.currentTimeMillis());
+    Path restoring = null;
     Path unpacked = null;
     try {
       Path from = backup;
@@ -55,8 +55,11 @@ final class RestoreCommand implements Callable<Integer> {
         OfflineStore.open(data, true).close(); // refuses while a server runs on it
         if (!force) throw new CliException(store + " holds a store: stop its server and pass --force to replace it");
       }
-      // whole or not at all: copied and given new epochs beside the store, then put in its place, so a
-      // restore that fails (a full disk, Ctrl-C) leaves the store that was there
+      // whole or not at all: copied and given new epochs beside the store, then put in its place by
+      // renames, so a restore that fails (a full disk, Ctrl-C) leaves the store that was there. Into an
+      // empty store folder (perhaps a mount point, another device) the copy is staged inside it
+      boolean emptyFolder = !replacing && Files.isDirectory(store);
+      restoring = (emptyFolder ? store : data).resolve(".restoring-" + System.currentTimeMillis());
       BackupArchive.ownerOnlyDirectories(restoring);
       copyTree(fromStore, restoring);
       try (Store restored = OfflineStore.openDir(restoring)) {
@@ -73,12 +76,12 @@ final class RestoreCommand implements Callable<Integer> {
           throw e;
         }
         System.err.println("the store that was there is kept in " + aside);
-      } else if (Files.isDirectory(store)) {
+      } else if (emptyFolder) {
         try {
-          moveContents(restoring, store); // an empty folder, perhaps a mount point: filled, not replaced
+          moveContents(restoring, store); // renames within one folder: filled, not replaced
         } catch (IOException e) {
           try (Stream<Path> moved = Files.list(store)) { // empty again, as it was
-            for (Path p : moved.toList()) BackupArchive.deleteTree(p);
+            for (Path p : moved.toList()) if (!p.equals(restoring) && !isLostAndFound(p)) BackupArchive.deleteTree(p);
           }
           throw e;
         }
@@ -95,16 +98,21 @@ final class RestoreCommand implements Callable<Integer> {
       }
     } finally {
       if (unpacked != null) BackupArchive.deleteTree(unpacked);
-      BackupArchive.deleteTree(restoring); // what a failed restore left
+      if (restoring != null) BackupArchive.deleteTree(restoring); // what a failed restore left
     }
     System.err.println("restored " + backup + " into " + data.toAbsolutePath().normalize());
     return 0;
   }
 
+  /** Empty, but for the lost+found of a file system mounted there. */
   private static boolean isEmpty(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
-      return s.findAny().isEmpty();
+      return s.allMatch(RestoreCommand::isLostAndFound);
     }
+  }
+
+  private static boolean isLostAndFound(Path p) {
+    return p.getFileName().toString().equals("lost+found") && Files.isDirectory(p);
   }
 
   private static void moveContents(Path from, Path to) throws IOException {

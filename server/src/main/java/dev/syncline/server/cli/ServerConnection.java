@@ -95,7 +95,8 @@ final class ServerConnection implements AutoCloseable {
             + resp.statusCode() + " " + body.toString().trim())));
       }
       resp.pause(); // until the file is open
-      return vertx.fileSystem().open(file.toString(), new io.vertx.core.file.OpenOptions().setCreateNew(true))
+      // a backup holds the token signing key and password hashes: its owner's only
+      return vertx.fileSystem().open(file.toString(), new io.vertx.core.file.OpenOptions().setCreateNew(true).setPerms("rw-------"))
           .compose(out -> resp.pipeTo(out));
     }), TimeUnit.HOURS.toSeconds(6));
   }

@@ -359,7 +359,10 @@ public final class HttpVerticle extends VerticleBase {
     }
     // the client sends nothing while the zip is made and sent, which may take far longer than
     // readIdleTimeoutSeconds: that would cut the backup off
-    VertxInternals.stopReadIdleTimeout(rc.request().connection());
+    var connection = rc.request().connection();
+    VertxInternals.stopReadIdleTimeout(connection);
+    // and the connection ends with its answer: left open, it would have no read-idle timeout
+    rc.response().putHeader("connection", "close").endHandler(v -> connection.close());
     made.onComplete(ar -> {
       if (ar.failed()) {
         log.error("a backup failed", ar.cause()); // the details (paths, I/O errors) stay in the log
@@ -367,7 +370,6 @@ public final class HttpVerticle extends VerticleBase {
         return;
       }
       Path file = ar.result();
-      var connection = rc.request().connection();
       try {
         // a client that stops taking it would hold the one backup slot, and the zip on the data disk, for good
         VertxInternals.closeWhenSendingStalls(connection, settings.readIdleTimeoutSeconds());

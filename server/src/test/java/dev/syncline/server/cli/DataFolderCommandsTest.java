@@ -164,7 +164,7 @@ class DataFolderCommandsTest {
       assertEquals(1, failed.exit(), failed.toString());
       try (java.util.stream.Stream<Path> left = Files.list(data)) {
         List<String> names = left.map(p -> p.getFileName().toString()).sorted().toList();
-        assertFalse(names.stream().anyMatch(n -> n.startsWith("store.")), "nothing set aside or half-made: " + names);
+        assertFalse(names.stream().anyMatch(n -> n.startsWith("store.") || n.startsWith(".restoring")), "nothing set aside or half-made: " + names);
       }
       server.restart();
       assertEquals(digest, digestOf(server, "app"), "the store that was there, as it was");
@@ -177,6 +177,14 @@ class DataFolderCommandsTest {
       Path target = Files.createTempDirectory("syncline-restored-private").resolve("data");
       Result restored = Cli.run(Map.of(), "restore", folder.toString(), "--data", target.toString());
       assertEquals(0, restored.exit(), restored.toString());
+      // into an empty store folder, as a file system mounted there is (with its lost+found): filled in place
+      Path mounted = Files.createTempDirectory("syncline-restored-mounted");
+      Files.createDirectories(mounted.resolve("store").resolve("lost+found"));
+      Result intoMount = Cli.run(Map.of(), "restore", folder.toString(), "--data", mounted.toString());
+      assertEquals(0, intoMount.exit(), intoMount.toString());
+      try (TestServer back = TestServer.reopen(mounted)) {
+        assertEquals(digest, digestOf(back, "app"), "the restored store, in the folder that was there");
+      }
       if (target.getFileSystem().supportedFileAttributeViews().contains("posix")) {
         for (Path p : List.of(folder, folder.resolve("store"), target.resolve("store"))) {
           assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p)), p.toString());
@@ -229,6 +237,10 @@ class DataFolderCommandsTest {
       if (moreFailed.get() != null) throw new AssertionError("the writer during the backups failed", moreFailed.get());
       assertEquals(0, toFolder.exit(), toFolder.toString());
       assertEquals(0, toZip.exit(), toZip.toString());
+      if (zip.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(zip)),
+            "a backup holds the signing key: its owner's only");
+      }
       assertTrue(Files.isDirectory(folder.resolve("store")) && Files.isRegularFile(folder.resolve("server-id")));
       assertEquals(1, Cli.run(env, "backup", folder.toString()).exit(), "an existing target is refused");
       acked = 200;
