@@ -60,13 +60,7 @@ class BackupOverSlowLinkTest {
         assertEquals(length, all.size() - end - 4, "every byte of the zip arrived");
       }
       // sent: the next one may be made (the first one's end is handled on the server a moment after its last byte)
-      long until = System.currentTimeMillis() + 20_000;
-      int status;
-      while ((status = getBackup(server, token, HttpResponse.BodyHandlers.discarding()).statusCode()) == 429
-          && System.currentTimeMillis() < until) {
-        Thread.sleep(50);
-      }
-      assertEquals(200, status, "a backup after the first one ended");
+      assertEquals(200, nextBackup(server, token), "a backup after the first one ended");
     }
   }
 
@@ -78,13 +72,7 @@ class BackupOverSlowLinkTest {
       try (Socket s = requestBackup(server, token)) {
         assertTrue(s.getInputStream().read(new byte[1024]) > 0, "the answer began");
         // and nothing more is read from it
-        long until = System.currentTimeMillis() + 20_000;
-        int status;
-        while ((status = getBackup(server, token, HttpResponse.BodyHandlers.discarding()).statusCode()) == 429
-            && System.currentTimeMillis() < until) {
-          Thread.sleep(100);
-        }
-        assertEquals(200, status, "the stalled download no longer holds the one backup slot");
+        assertEquals(200, nextBackup(server, token), "the stalled download no longer holds the one backup slot");
       }
     }
   }
@@ -112,14 +100,19 @@ class BackupOverSlowLinkTest {
       assertTrue(m.find(), head.toString());
       assertEquals(Long.parseLong(m.group(1)), in.readNBytes(Integer.parseInt(m.group(1))).length, "the whole zip");
       assertEquals(-1, in.read(), "closed after it");
-      long until = System.currentTimeMillis() + 20_000;
-      int status;
-      while ((status = getBackup(server, token, HttpResponse.BodyHandlers.discarding()).statusCode()) == 429
-          && System.currentTimeMillis() < until) {
-        Thread.sleep(50);
-      }
-      assertEquals(200, status, "the next backup");
+      assertEquals(200, nextBackup(server, token), "the next backup");
     }
+  }
+
+  /** The status of the next backup asked for, once one is no longer being sent (429), within 20 s. */
+  private static int nextBackup(TestServer server, String token) throws Exception {
+    long until = System.currentTimeMillis() + 20_000;
+    int status;
+    while ((status = getBackup(server, token, HttpResponse.BodyHandlers.discarding()).statusCode()) == 429
+        && System.currentTimeMillis() < until) {
+      Thread.sleep(50);
+    }
+    return status;
   }
 
   /** ~12 MB that does not compress much, more than socket buffers hold, in app; returns an admin's token. */
