@@ -391,7 +391,9 @@ async function main() {
   renderAccount(client.user);
   const col = client.db('todo').col(list);
   bindEvents(makeActions(col));
-  col.live(null, (docs) => {
+  // an item deleted in one browser and ticked or renamed in another that was offline comes back
+  // with only that newer attribute (last writer wins per attribute): no title, no item to show
+  col.live((doc) => typeof doc.title === 'string', (docs) => {
     state.todos = docs;
     render();
   });

@@ -413,6 +413,14 @@ describe('TodoMVC behaviour', () => {
       document.querySelector('.main').hidden && document.querySelector('.footer').hidden);
   });
 
+  it('an item deleted while another browser ticked it offline (it comes back with only "completed") is not shown', async () => {
+    // what that other browser's late write leaves: a document with no title
+    await page.evaluate(() => window.syncline.col.doc('ghost').set({ completed: true }));
+    await addTodo(page, 'Real one');
+    await waitForTodos(page, [todo('Real one')]);
+    await waitForText(page, '.todo-count', '1 item left');
+  });
+
   it('uses list "default" without ?list, and refuses bad list names', async () => {
     await page.goto(`${server.url}/`);
     await openApp(page);
