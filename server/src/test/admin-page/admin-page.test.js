@@ -237,6 +237,38 @@ describe('the admin page', () => {
     await page.reload();
     await page.getByRole('form', { name: 'Sign in' }).waitFor();
   });
+
+  it('a sign-in refused when the page connects again (its token no longer valid) goes back to the sign-in form', async () => {
+    const context = await browser.newContext();
+    try {
+      let connections = 0;
+      let latest;
+      // the page's socket goes through this route; from its second connection on, the hello carries a
+      // token the server refuses, as after the token expired or the password changed while it was down
+      await context.routeWebSocket(/\/sync$/, (ws) => {
+        const n = ++connections;
+        const server = ws.connectToServer();
+        ws.onMessage((message) => {
+          const m = typeof message === 'string' ? JSON.parse(message) : null;
+          if (n > 1 && m?.type === 'hello' && m.token) m.token = 'no-longer-valid';
+          server.send(m ? JSON.stringify(m) : message);
+        });
+        latest = ws;
+      });
+      const p = await context.newPage();
+      await p.goto(`${http}/admin`);
+      const form = p.getByRole('form', { name: 'Sign in' });
+      await form.getByLabel('Username').fill('admin');
+      await form.getByLabel('Password').fill(ADMIN_PASSWORD);
+      await form.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByText('Signed in as admin').waitFor({ timeout: UI_DEADLINE_MS });
+      await latest.close({ code: 1001, reason: 'the network dropped' });
+      await p.getByRole('form', { name: 'Sign in' }).waitFor({ timeout: 15_000 }); // not "reconnecting…" for good
+      assert.ok(connections >= 2, `it connected again (${connections})`);
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 /** Waits until `check(await read())` holds; on timeout fails with the last value read. */

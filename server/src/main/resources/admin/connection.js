@@ -165,7 +165,17 @@ export class AdminConnection {
           this.#setOnline(true);
           for (const sub of this.#subs) this.#sendSub(sub);
           resolve(welcome);
-        }, reject);
+        }, (e) => {
+          // signed in before, refused now that it connects again (the token expired, the password
+          // changed, or the server's key did while the socket was down): the sign-in is lost, as
+          // when the server ends it on an open socket; retrying with that token would go on for good
+          if (e.code === 'unauthenticated' && this.user) {
+            this.#keepToken(null);
+            this.#closed = true;
+            this.#emit('lost', { message: e.message });
+          }
+          reject(e);
+        });
       };
       ws.onmessage = (e) => this.#receive(e.data);
       ws.onclose = (e) => {
