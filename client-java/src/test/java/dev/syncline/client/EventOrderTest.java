@@ -2,7 +2,6 @@ package dev.syncline.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import java.util.List;
@@ -21,10 +20,8 @@ class EventOrderTest {
     try {
       String ts = "1796600000000-0000-srv";
       // a server in this test, to send one frame that touches two documents
-      HttpServer fake = vertx.createHttpServer().webSocketHandler(ws -> ws.textMessageHandler(text -> {
-        JsonNode m = ScriptedServer.read(text);
+      HttpServer fake = ScriptedServer.start(vertx, (ws, m) -> {
         switch (m.path("type").asText()) {
-          case "hello" -> ws.writeTextMessage(ScriptedServer.welcome(m));
           case "sub" -> {
             ScriptedServer.subscribeAsLive(ws, m, 2);
             ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
@@ -33,7 +30,7 @@ class EventOrderTest {
           }
           default -> { }
         }
-      })).listen(0, "127.0.0.1").await();
+      });
       SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:" + fake.actualPort() + "/sync").setOffline(true));
       try {
         Await.result(c.ready());

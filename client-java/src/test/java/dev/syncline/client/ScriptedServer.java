@@ -29,6 +29,19 @@ final class ScriptedServer {
     ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
   }
 
+  /**
+   * A WebSocket server on a free port of 127.0.0.1: it answers {@code hello} with {@link #welcome}
+   * and hands every other message, read, to {@code onMessage}.
+   */
+  static io.vertx.core.http.HttpServer start(io.vertx.core.Vertx vertx,
+      java.util.function.BiConsumer<io.vertx.core.http.ServerWebSocket, JsonNode> onMessage) {
+    return vertx.createHttpServer().webSocketHandler(ws -> ws.textMessageHandler(text -> {
+      JsonNode m = read(text);
+      if ("hello".equals(m.path("type").asText())) ws.writeTextMessage(welcome(m));
+      else onMessage.accept(ws, m);
+    })).listen(0, "127.0.0.1").await();
+  }
+
   /** The welcome to {@code hello}: an anonymous connection, the default limits. */
   static String welcome(JsonNode hello) {
     return "{\"type\":\"welcome\",\"rid\":" + hello.get("rid") + ",\"protocol\":1,\"serverId\":\"fake\",\"time\":"

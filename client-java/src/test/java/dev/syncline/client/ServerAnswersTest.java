@@ -55,19 +55,13 @@ class ServerAnswersTest {
       List<Long> pushedAt = new CopyOnWriteArrayList<>();
       List<String> stamps = new CopyOnWriteArrayList<>();
       // a server in this test: a real one always says its time with clock_skew
-      io.vertx.core.http.HttpServer fake = vertx.createHttpServer().webSocketHandler(ws -> ws.textMessageHandler(text -> {
-        com.fasterxml.jackson.databind.JsonNode m = ScriptedServer.read(text);
-        switch (m.path("type").asText()) {
-          case "hello" -> ws.writeTextMessage(ScriptedServer.welcome(m));
-          case "push" -> {
-            pushedAt.add(System.currentTimeMillis());
-            stamps.add(m.path("deltas").get(0).path("ts").asText());
-            String result = pushedAt.size() == 1 ? "{\"error\":\"clock_skew\",\"message\":\"ahead\"}" : "\"applied\"";
-            ws.writeTextMessage("{\"type\":\"ack\",\"rid\":" + m.get("rid") + ",\"db\":\"app\",\"seq\":1,\"results\":[" + result + "]}");
-          }
-          default -> { }
-        }
-      })).listen(0, "127.0.0.1").await();
+      io.vertx.core.http.HttpServer fake = ScriptedServer.start(vertx, (ws, m) -> {
+        if (!"push".equals(m.path("type").asText())) return;
+        pushedAt.add(System.currentTimeMillis());
+        stamps.add(m.path("deltas").get(0).path("ts").asText());
+        String result = pushedAt.size() == 1 ? "{\"error\":\"clock_skew\",\"message\":\"ahead\"}" : "\"applied\"";
+        ws.writeTextMessage("{\"type\":\"ack\",\"rid\":" + m.get("rid") + ",\"db\":\"app\",\"seq\":1,\"results\":[" + result + "]}");
+      });
       SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:" + fake.actualPort() + "/sync"));
       try {
         Await.result(c.ready());
