@@ -360,6 +360,32 @@ describe('sign-in: the connection', () => {
     assert.equal(server.sent('hello').at(-1).token, undefined);
   });
 
+  it('a hello answered overloaded (a server of the cluster not yet told of this user) is said again on the same socket, with the token', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server);
+    await until(() => c.status.online);
+    await c.login('alice', 'alice-password');
+    const log = recordEvents(c, ['auth', 'error']);
+    let refusedAt = 0;
+    server.handle = (m, socket) => {
+      if (m.type === 'hello' && !refusedAt) {
+        refusedAt = Date.now();
+        return socket.reply({ type: 'error', rid: m.rid, code: 'overloaded', message: 'token: its user has not reached this server from its peers yet', retryAfterMs: 150 });
+      }
+      return server.standard(m, socket);
+    };
+    const first = server.socket;
+    first.serverClose(1001, 'going away');
+    await until(() => c.status.online && server.socket !== first, { what: 'welcomed on the new socket' });
+    const hellos = server.sent('hello', server.socket.index);
+    assert.equal(hellos.length, 2, 'two hellos on the one socket');
+    assert.ok(hellos.every((h) => h.token === hellos[0].token && h.token), 'both with the token');
+    assert.ok(Date.now() - refusedAt >= 140, 'not before retryAfterMs (150 ms)');
+    assert.equal(c.user.id, 'alice');
+    assert.deepEqual(names(log, 'error'), [], 'nothing to report');
+    assert.deepEqual(names(log, 'auth'), [], 'still alice');
+  });
+
   it('wrong password and rate limits reject login with the server\'s code; nothing changes', async () => {
     const server = fakeServer({ users: USERS() });
     const c = client(server);

@@ -241,35 +241,65 @@ describe('the admin page', () => {
   it('a sign-in refused when the page connects again (its token no longer valid) goes back to the sign-in form', async () => {
     const context = await browser.newContext();
     try {
-      let connections = 0;
-      let latest;
-      // the page's socket goes through this route; from its second connection on, the hello carries a
-      // token the server refuses, as after the token expired or the password changed while it was down
-      await context.routeWebSocket(/\/sync$/, (ws) => {
-        const n = ++connections;
-        const server = ws.connectToServer();
-        ws.onMessage((message) => {
-          const m = typeof message === 'string' ? JSON.parse(message) : null;
-          if (n > 1 && m?.type === 'hello' && m.token) m.token = 'no-longer-valid';
-          server.send(m ? JSON.stringify(m) : message);
-        });
-        latest = ws;
+      // from its second connection on, the hello carries a token the server refuses, as after the
+      // token expired or the password changed while it was down
+      const route = await signedInThroughRoute(context, http, (n, hello) => {
+        if (n > 1 && hello.token) hello.token = 'no-longer-valid';
       });
-      const p = await context.newPage();
-      await p.goto(`${http}/admin`);
-      const form = p.getByRole('form', { name: 'Sign in' });
-      await form.getByLabel('Username').fill('admin');
-      await form.getByLabel('Password').fill(ADMIN_PASSWORD);
-      await form.getByRole('button', { name: 'Sign in' }).click();
-      await p.getByText('Signed in as admin').waitFor({ timeout: UI_DEADLINE_MS });
-      await latest.close({ code: 1001, reason: 'the network dropped' });
-      await p.getByRole('form', { name: 'Sign in' }).waitFor({ timeout: 15_000 }); // not "reconnecting…" for good
-      assert.ok(connections >= 2, `it connected again (${connections})`);
+      await route.dropSocket();
+      await route.page.getByRole('form', { name: 'Sign in' }).waitFor({ timeout: 15_000 }); // not "reconnecting…" for good
+      assert.ok(route.connections() >= 2, `it connected again (${route.connections()})`);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a hello answered overloaded (in a cluster: the user is still on its way) is tried again, not left hanging', async () => {
+    const context = await browser.newContext();
+    try {
+      // the second connection's hello gets `overloaded`, as from a server of the cluster that has
+      // not yet received this admin from its peers; the third goes through
+      const route = await signedInThroughRoute(context, http, (n, hello) => (n === 2
+        ? { type: 'error', rid: hello.rid, code: 'overloaded', message: 'token: its user has not reached this server from its peers yet', retryAfterMs: 1000 }
+        : undefined));
+      await route.dropSocket();
+      await until('a third connection', () => route.connections(), (n) => n >= 3, 15_000);
+      await until('online again', () => route.page.locator('#connection').getAttribute('data-online'), (v) => v === 'true', 15_000);
+      assert.ok(await route.page.getByText('Signed in as admin').isVisible(), 'still signed in');
     } finally {
       await context.close();
     }
   });
 });
+
+/**
+ * A page of `context` at `http` whose socket goes through a route, signed in as admin. `onHello(n, hello)` sees
+ * each hello (n: the connection's number) before the server: it may change it, or return an answer
+ * the route gives instead. `dropSocket()` closes the latest connection as a network drop would.
+ */
+async function signedInThroughRoute(context, http, onHello) {
+  let connections = 0;
+  let latest;
+  await context.routeWebSocket(/\/sync$/, (ws) => {
+    const n = ++connections;
+    const server = ws.connectToServer();
+    ws.onMessage((message) => {
+      const m = typeof message === 'string' ? JSON.parse(message) : null;
+      const answer = m?.type === 'hello' ? onHello(n, m) : undefined;
+      if (answer) ws.send(JSON.stringify(answer));
+      else server.send(m ? JSON.stringify(m) : message);
+    });
+    latest = ws;
+  });
+  const page = await context.newPage();
+  await page.goto(`${http}/admin`);
+  const form = page.getByRole('form', { name: 'Sign in' });
+  await form.getByLabel('Username').fill('admin');
+  await form.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Signed in as admin').waitFor({ timeout: UI_DEADLINE_MS });
+  return { page, connections: () => connections, dropSocket: () => latest.close({ code: 1001, reason: 'the network dropped' }) };
+}
 
 /** Waits until `check(await read())` holds; on timeout fails with the last value read. */
 async function until(what, read, check, timeout = UI_DEADLINE_MS) {

@@ -173,6 +173,8 @@ export class AdminConnection {
             this.#keepToken(null);
             this.#closed = true;
             this.#emit('lost', { message: e.message });
+          } else if (e.code === 'overloaded' || e.code === 'rate_limited') {
+            ws.close(); // a moment, please (in a cluster: the user is on its way from a peer): connect again later
           }
           reject(e);
         });
@@ -209,6 +211,8 @@ export class AdminConnection {
 
   #request(message) {
     if (!this.#ws || this.#ws.readyState !== WebSocket.OPEN) return Promise.reject(new ServerError('offline', 'not connected'));
+    // before the welcome, anything but hello would make the server close the socket ("hello first")
+    if (message.type !== 'hello' && !this.online) return Promise.reject(new ServerError('offline', 'not connected yet'));
     const rid = ++this.#rid;
     this.#ws.send(encodeClient({ ...message, rid }));
     return new Promise((resolve, reject) => this.#requests.set(rid, { resolve, reject }));

@@ -119,17 +119,33 @@ public final class Auth {
 
   // ---- tokens and sign-in ----
 
+  /** How long a client waits before showing again a token whose user has not reached this server yet. */
+  public static final long USER_NOT_HERE_YET_RETRY_MS = 1000;
+
   /** The caller a token names; throws {@link AuthException} ({@code unauthenticated}) for any bad token. */
   public SignedIn authenticate(String token) {
+    return authenticate(token, false);
+  }
+
+  /**
+   * As {@link #authenticate(String)}; with {@code peersMayKnowMore} (this server has peers), a
+   * validly signed token of a user not known here, and never deleted here, is {@code overloaded}
+   * instead: the user was made on another server, whose users have not reached this one yet.
+   */
+  public SignedIn authenticate(String token, boolean peersMayKnowMore) {
     try {
       Tokens.Verified v = tokens.verify(token);
       Directory.User u = directory.user(v.user());
+      if (u == null && peersMayKnowMore && !directory.retired(v.user())) {
+        throw new AuthException(ErrorCode.OVERLOADED, "token: its user has not reached this server from its peers yet",
+            USER_NOT_HERE_YET_RETRY_MS);
+      }
       if (u == null || u.disabled() || !u.stamp().equals(v.stamp())) {
         throw new AuthException(ErrorCode.UNAUTHENTICATED, "token: the user cannot sign in with it");
       }
       return new SignedIn(Caller.of(u), token, v.expiresAt());
     } catch (AuthException e) {
-      refusedTokens.increment();
+      if (e.code() == ErrorCode.UNAUTHENTICATED) refusedTokens.increment();
       throw e;
     }
   }

@@ -2,7 +2,7 @@ package dev.syncline.server.auth;
 
 import dev.syncline.protocol.ErrorCode;
 
-/** A refused sign-in, token or request, with the error code to answer (and a retry hint for {@code rate_limited}). */
+/** A refused sign-in, token or request, with the error code to answer (and a retry hint for {@code rate_limited} and {@code overloaded}). */
 public final class AuthException extends RuntimeException {
   private final ErrorCode code;
   private final Long retryAfterMs;

@@ -223,6 +223,48 @@ class ClusterConsistencyTest {
   }
 
   @Test
+  @DisplayName("a token of a user made on another server, shown before the user arrives, is overloaded on the same connection, then works; a deleted user's is refused")
+  void tokenBeforeItsUserArrives() {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      c.awaitSameDigest("$system", WITHIN); // b has a's signing key
+      c.proxy(0, 1).cut();
+      c.proxy(1, 0).cut();
+      String dave = tokenOfANewUser(a, "dave");
+      String erin = tokenOfANewUser(a, "erin");
+      assertEquals("result", a.admin(admin("user.delete", args().put("username", "erin"))).path("type").asText());
+      try (WsClient onB = WsClient.connect(b.port())) {
+        JsonNode early = onB.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "dave-phone").put("token", dave));
+        assertEquals("overloaded", early.path("code").asText(), early.toString());
+        assertEquals(1000, early.path("retryAfterMs").asLong(), early.toString());
+        c.proxy(0, 1).heal();
+        c.proxy(1, 0).heal();
+        c.awaitSameDigest("$system", WITHIN);
+        // the client says hello again on the same connection, as the SDKs do after retryAfterMs
+        JsonNode welcome = onB.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "dave-phone").put("token", dave));
+        assertEquals("dave", welcome.path("user").path("id").asText(), welcome.toString());
+      }
+      try (WsClient onB = WsClient.connect(b.port())) {
+        JsonNode refused = onB.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "erin-phone").put("token", erin));
+        assertEquals("unauthenticated", refused.path("code").asText(), "erin was deleted: " + refused);
+        assertEquals(1008, onB.awaitClose());
+      }
+    }
+  }
+
+  private static String tokenOfANewUser(ClusterNode n, String user) {
+    assertEquals("result", n.admin(admin("user.create", args().put("username", user).put("password", "correct horse battery")))
+        .path("type").asText());
+    try (WsClient c = n.connect(user + "-laptop")) {
+      JsonNode signedIn = c.request(WsClient.obj("login").put("username", user).put("password", "correct horse battery"));
+      assertEquals("token", signedIn.path("type").asText(), signedIn.toString());
+      return signedIn.path("token").asText();
+    }
+  }
+
+  @Test
   @DisplayName("tombstones are purged once every peer confirmed them, and a destroyed document never comes back: not from a late write, not after restarts")
   void purgeNeverResurrects() {
     try (Cluster c = Cluster.star(1, false, cfg -> {
