@@ -10,7 +10,9 @@
 // the page's edits, destroy and restore like any other client's; a policy set in the page must take
 // the client's read access away (reset, then nothing) and a role given in the page bring it back;
 // a bad policy must show the server's own message; a user created in the page can sign in until
-// the page disables it. Screenshots land in server/target/: admin-page.png (the status tab) and
+// the page disables it. Apart from the story: a dropped socket signs in again (or back to the form
+// when the token is refused; again later when the hello is overloaded), and the token is renewed
+// before it expires. Screenshots land in server/target/: admin-page.png (the status tab) and
 // one of each other tab.
 
 import assert from 'node:assert/strict';
@@ -268,6 +270,36 @@ describe('the admin page', () => {
       assert.ok(await route.page.getByText('Signed in as admin').isVisible(), 'still signed in');
     } finally {
       await context.close();
+    }
+  });
+
+  it('the page renews its token at half of its lifetime, so a sign-in outlasts tokenExpirySeconds', async () => {
+    const shortLived = await startServer({ data: tempDir('syncline-admin-renew-'), config: { tokenExpirySeconds: 60 } });
+    const context = await browser.newContext();
+    try {
+      await context.clock.install(); // the page's timers run when the test moves its clock; the server's clock is real
+      const p = await context.newPage();
+      await p.goto(`http://127.0.0.1:${shortLived.port}/admin`);
+      const form = p.getByRole('form', { name: 'Sign in' });
+      await form.getByLabel('Username').fill('admin');
+      await form.getByLabel('Password').fill(ADMIN_PASSWORD);
+      await form.getByRole('button', { name: 'Sign in' }).click();
+      await p.getByText('Signed in as admin').waitFor({ timeout: UI_DEADLINE_MS });
+      const stored = () => p.evaluate(() => sessionStorage.getItem('syncline-admin-token'));
+      const first = await stored();
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // a token issued a second later differs (iat, exp)
+      await p.clock.fastForward(25_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(await stored(), first, 'not renewed before half of its lifetime');
+      await p.clock.fastForward(6_000);
+      const renewed = await until('a renewed token', stored, (t) => t && t !== first);
+      const exp = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp;
+      assert.ok(exp(renewed) > exp(first), 'the new token lasts longer');
+      await p.reload();
+      await p.getByText('Signed in as admin').waitFor({ timeout: UI_DEADLINE_MS }); // with the renewed token
+    } finally {
+      await context.close();
+      await shortLived.stop();
     }
   });
 });

@@ -4,13 +4,15 @@
 // them out like any other edit. The SDK supplies the protocol's pieces: the codec and the clock.
 //
 // When the socket drops, the connection comes back by itself (with the token, after a growing
-// pause) and subscribes again from scratch; each subscriber is told to start over first.
+// pause) and subscribes again from scratch; each subscriber is told to start over first. While
+// online, the token is renewed at half of its lifetime, so the sign-in lasts while the tab is open.
 
 import { Clock, decodeServer, encodeClient } from './sdk/index.js';
 
 const TOKEN_KEY = 'syncline-admin-token';
 const RECONNECT_MS = [250, 500, 1000, 2000, 5000];
 const PING_MS = 25_000; // the server closes a connection that is silent for readIdleTimeoutSeconds (300 by default)
+const RENEW_RETRY_MS = 30_000;
 
 /** A refusal from the server ({code, message} as in PROTOCOL.md §13), or code 'offline'. */
 export class ServerError extends Error {
@@ -34,6 +36,7 @@ export class AdminConnection {
   #closed = false;
   #welcomed = null; // a promise of the current socket's welcome
   #ping = null;
+  #renewal = null; // the timer of the next renew
   #listeners = { status: new Set(), lost: new Set() };
 
   constructor(url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/sync`) {
@@ -71,6 +74,7 @@ export class AdminConnection {
     const answer = await this.#request({ type: 'login', username, password });
     this.#keepToken(answer.token);
     this.user = answer.user;
+    this.#armRenewal();
     return answer.user;
   }
 
@@ -93,6 +97,7 @@ export class AdminConnection {
   /** Forgets the token and closes the socket for good. */
   close() {
     this.#closed = true;
+    clearTimeout(this.#renewal);
     this.#keepToken(null);
     this.#ws?.close(1000, 'signed out');
   }
@@ -170,9 +175,7 @@ export class AdminConnection {
           // changed, or the server's key did while the socket was down): the sign-in is lost, as
           // when the server ends it on an open socket; retrying with that token would go on for good
           if (e.code === 'unauthenticated' && this.user) {
-            this.#keepToken(null);
-            this.#closed = true;
-            this.#emit('lost', { message: e.message });
+            this.#lose(e.message);
           } else if (e.code === 'overloaded' || e.code === 'rate_limited') {
             ws.close(); // a moment, please (in a cluster: the user is on its way from a peer): connect again later
           }
@@ -206,7 +209,35 @@ export class AdminConnection {
     this.online = online;
     clearInterval(this.#ping);
     if (online) this.#ping = setInterval(() => this.#request({ type: 'ping' }).catch(() => {}), PING_MS);
+    this.#armRenewal();
     this.#emit('status', { online });
+  }
+
+  /** Renews the token at half of its lifetime (at once when past it), while online and signed in. */
+  #armRenewal(delay) {
+    clearTimeout(this.#renewal);
+    const claims = this.#token && this.online ? tokenClaims(this.#token) : null;
+    if (!claims) return;
+    const halfway = (claims.iat + (claims.exp - claims.iat) / 2) * 1000;
+    this.#renewal = setTimeout(() => this.#renew(), delay ?? Math.max(0, halfway - (Date.now() + this.#offset)));
+  }
+
+  #renew() {
+    this.#request({ type: 'renew' }).then((answer) => {
+      this.#keepToken(answer.token);
+      this.#armRenewal();
+    }, (e) => {
+      if (e.code === 'unauthenticated') this.#lose(e.message);
+      else if (e.code !== 'offline') this.#armRenewal(RENEW_RETRY_MS); // offline: armed again at the next welcome
+    });
+  }
+
+  /** The server ended this sign-in (token expired, password changed, user disabled or deleted). */
+  #lose(message) {
+    this.#keepToken(null);
+    this.#closed = true;
+    clearTimeout(this.#renewal);
+    this.#emit('lost', { message });
   }
 
   #request(message) {
@@ -239,10 +270,7 @@ export class AdminConnection {
       if (m.type === 'error') req.reject(new ServerError(m.code, m.message));
       else req.resolve(m.type === 'result' ? m.data : m);
     } else if (m.type === 'error' && m.code === 'unauthenticated') {
-      // the server ends this sign-in (token expired, user disabled or deleted) and closes the socket
-      this.#keepToken(null);
-      this.#closed = true;
-      this.#emit('lost', { message: m.message });
+      this.#lose(m.message); // the server closes the socket
     }
   }
 
@@ -251,5 +279,15 @@ export class AdminConnection {
     if (!sub) return;
     for (const d of m.deltas) this.#clock.receive(d.ts); // the next edit is newer than anything seen
     sub.handlers.changes(m.deltas);
+  }
+}
+
+/** The claims of a JWT ({iat, exp, …}, in seconds), or null when it has none this page can use. */
+function tokenClaims(token) {
+  try {
+    const claims = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    return Number.isFinite(claims.iat) && Number.isFinite(claims.exp) ? claims : null;
+  } catch {
+    return null;
   }
 }
