@@ -273,6 +273,36 @@ describe('the admin page', () => {
     }
   });
 
+  it('the Data tab follows a database another admin destroys and makes again', async () => {
+    const context = await browser.newContext();
+    const other = await ProtocolClient.signIn(server.url, 'other-admin', { username: 'admin', password: ADMIN_PASSWORD });
+    try {
+      const admin = async (op, args) => assert.equal((await other.request({ type: 'admin', op, args })).type, 'result', op);
+      await admin('db.create', { db: 'scratch', policy: SIGNED_IN });
+      await other.push('scratch', [{ col: 'notes', id: 'first', attr: 'title', value: 'one' }]);
+      const { page: p } = await signedInThroughRoute(context, http, () => undefined);
+      const data = p.getByRole('tabpanel', { name: 'Data' });
+      const databases = data.getByRole('list', { name: 'Databases' });
+      const rows = data.getByRole('table', { name: /^Documents/ }).getByRole('row');
+      await p.getByRole('tab', { name: 'Data' }).click();
+      await databases.getByRole('button', { name: 'scratch', exact: true }).click();
+      await rows.filter({ hasText: 'first' }).waitFor({ timeout: UI_DEADLINE_MS });
+
+      await admin('db.destroy', { db: 'scratch' });
+      await data.getByRole('list', { name: 'Collections' }).getByText(/^not_found/).waitFor({ timeout: UI_DEADLINE_MS });
+      await databases.getByRole('button', { name: 'scratch', exact: true }).waitFor({ state: 'detached', timeout: UI_DEADLINE_MS });
+
+      await admin('db.create', { db: 'scratch', policy: SIGNED_IN });
+      await other.push('scratch', [{ col: 'notes', id: 'second', attr: 'title', value: 'two' }]);
+      await databases.getByRole('button', { name: 'scratch', exact: true }).click({ timeout: UI_DEADLINE_MS });
+      await rows.filter({ hasText: 'second' }).waitFor({ timeout: UI_DEADLINE_MS });
+      assert.equal(await rows.filter({ hasText: 'first' }).count(), 0, 'the old life is gone');
+    } finally {
+      other.close();
+      await context.close();
+    }
+  });
+
   it('the page renews its token at half of its lifetime, so a sign-in outlasts tokenExpirySeconds', async () => {
     const shortLived = await startServer({ data: tempDir('syncline-admin-renew-'), config: { tokenExpirySeconds: 60 } });
     const context = await browser.newContext();

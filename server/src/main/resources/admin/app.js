@@ -86,7 +86,7 @@ function openAdmin(user) {
   const ui = { ...dialogs, browse: (db) => select('data').open(db) };
   const panels = {
     status: new StatusPanel({ conn, system, ui }),
-    data: new DataPanel({ conn, ui }),
+    data: new DataPanel({ conn, system, ui }),
     users: new UsersPanel({ conn, system, ui }),
     policies: new PoliciesPanel({ conn, system, ui }),
   };

@@ -19,10 +19,17 @@ export class DataPanel {
   #id = null;
   #editing = null; // {attr, ts}: the register as it was when its edit began
   #pending = null; // what changed since the last render: a Set of "col\u0000id" keys, 'all', or null when rendered
+  #shown = false;
 
-  constructor({ conn, ui }) {
+  constructor({ conn, system, ui }) {
     this.#conn = conn;
     this.#ui = ui;
+    // a database made or destroyed (here, by another admin, or on a peer) leaves an audit entry in $system
+    system.listen((changed) => {
+      if (this.#shown && (changed === null || [...changed].some((k) => k.startsWith('audit\u0000') || k.startsWith('databases\u0000')))) {
+        this.#listDatabases();
+      }
+    });
     byId('doc-filter').addEventListener('input', () => this.#renderDocuments(null));
     byId('show-destroyed').addEventListener('change', () => this.#renderDocuments(null));
     const form = byId('attr-form');
@@ -36,21 +43,29 @@ export class DataPanel {
     form.elements.kind.addEventListener('change', () => this.#checkValue());
   }
 
-  async show() {
+  show() {
+    this.#shown = true;
+    this.#listDatabases();
+  }
+
+  hide() {
+    this.#shown = false;
+  }
+
+  async #listDatabases() {
     try {
-      const { databases } = await this.#conn.admin('db.list');
-      this.#renderDatabases(databases.map((d) => d.db));
-      if (!this.#db && databases.length) this.open(databases.find((d) => !d.db.startsWith('$'))?.db ?? databases[0].db);
+      const names = (await this.#conn.admin('db.list')).databases.map((d) => d.db);
+      this.#renderDatabases(names);
+      if (!this.#db && names.length) this.open(names.find((db) => !db.startsWith('$')) ?? names[0]);
+      else if (this.#mirror?.error && names.includes(this.#db)) this.open(this.#db); // made again since it ended
     } catch (e) {
       this.#ui.toast(`Could not list the databases: ${e.code}: ${e.message}`, 'error');
     }
   }
 
-  hide() {}
-
-  /** Shows database `db` (subscribing to it), and optionally a collection and document in it. */
+  /** Shows database `db` (subscribing to it, again if its last subscription ended), and optionally a collection and document in it. */
   open(db, col = null, id = null) {
-    if (db !== this.#db) {
+    if (db !== this.#db || this.#mirror.error) {
       this.#unsubscribe();
       this.#db = db;
       this.#mirror = new DatabaseMirror(db);
