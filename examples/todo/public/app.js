@@ -341,7 +341,13 @@ async function copyShareUrl() {
 function bindAccount(client) {
   el.showSignIn.addEventListener('click', () => openSignIn());
   el.signInCancel.addEventListener('click', () => closeSignIn());
-  el.signOut.addEventListener('click', () => run(client.logout()));
+  el.signOut.addEventListener('click', () => {
+    // logout drops this user's data here, changes not yet on the server too: ask first
+    const pending = client.status.pending;
+    if (pending > 0 && !window.confirm(`${pending === 1 ? '1 change has' : `${pending} changes have`} not reached the server yet `
+      + `(offline?). Signing out drops ${pending === 1 ? 'it' : 'them'}. Sign out anyway?`)) return;
+    run(client.logout());
+  });
   el.signInForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     el.signInSubmit.disabled = true;
@@ -359,10 +365,12 @@ function bindAccount(client) {
   client.on('auth', ({ user }) => renderAccount(user));
   client.on('error', (error) => {
     if (error.code === 'forbidden' && error.db === 'todo') {
+      // error.col: a write was refused, and the SDK put the item back as the server has it
       const what = error.col === undefined ? 'see' : 'change';
+      const lost = error.col === undefined ? '' : 'Your change was not saved. ';
       // signed in already: the user lacks the right, and may sign in as someone who has it
-      openSignIn(client.user ? `${client.user.id} may not ${what} this list. Sign in as someone who may.`
-        : `Sign in to ${what} this list.`);
+      openSignIn(lost + (client.user ? `${client.user.id} may not ${what} this list. Sign in as someone who may.`
+        : `Sign in to ${what} this list.`));
     } else if (error.code === 'unauthenticated') {
       openSignIn('Your sign-in has expired. Sign in again.');
     }

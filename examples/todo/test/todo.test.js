@@ -503,11 +503,50 @@ describe('a server that requires sign-in', () => {
     await waitForTodos(page, [todo('Signed-in item')]);
     assert.ok(await page.locator('#sign-in').isHidden());
 
+    // Signing out with a change not yet on the server asks first; cancelled, nothing is dropped.
+    await context.setOffline(true);
+    await waitOnline(page, false);
+    await addTodo(page, 'Unsaved item');
+    await waitPending(page, 'one', 'the unsaved item waits');
+    const shown = (await page.locator('#pending-count').textContent()).trim(); // a new item is two changes: title, completed
+    const question = page.waitForEvent('dialog');
+    const clicked = page.locator('#sign-out').click();
+    const dialog = await question;
+    assert.match(dialog.message(), new RegExp(`^${shown} changes have not reached the server yet .*Sign out anyway\\?$`));
+    await dialog.dismiss();
+    await clicked;
+    await waitForText(page, '#user-name', 'tester');
+    await waitForTodos(page, [todo('Signed-in item'), todo('Unsaved item')]);
+    await context.setOffline(false);
+    await waitOnline(page, true);
+    await waitPending(page, 'zero', 'the unsaved item reached the server');
+
     // Signing out drops the list and asks again.
     await page.locator('#sign-out').click();
     await waitForTodos(page, []);
     await until(page, 'the sign-in form again', () => !document.querySelector('#sign-in').hidden);
     assert.ok(await page.locator('#show-sign-in').isVisible());
     assert.deepEqual(problems, []);
+  });
+
+  it('an item a guest may not add is taken back, and the sign-in form says it was not saved', async () => {
+    // lists anyone may read, and only signed-in users change
+    const guestbook = await startServer({
+      dataDir: path.join(workDir, 'data-guestbook'),
+      webroot,
+      databases: [{ name: 'todo', policy: { read: ['$all'], create: SIGNED_IN, update: SIGNED_IN, destroy: SIGNED_IN } }],
+    });
+    after(() => guestbook.stop());
+    const guest = await newPage(context, 'guest');
+    await guest.goto(`${guestbook.url}/?list=${randomList('guestbook')}`);
+    await guest.waitForSelector('html[data-app="ready"]', { timeout: UI_DEADLINE_MS });
+    await waitOnline(guest, true);
+    assert.ok(await guest.locator('#sign-in').isHidden(), 'anyone may see the guestbook');
+    await addTodo(guest, 'Guest item');
+    await until(guest, 'the sign-in form', () => !document.querySelector('#sign-in').hidden);
+    assert.equal((await guest.locator('#sign-in-reason').textContent()).trim(),
+      'Your change was not saved. Sign in to change this list.');
+    await waitForTodos(guest, []);
+    await guest.close();
   });
 });
