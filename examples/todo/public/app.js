@@ -344,8 +344,8 @@ function bindAccount(client) {
   el.signOut.addEventListener('click', () => {
     // logout drops this user's data here, changes not yet on the server too: ask first
     const pending = client.status.pending;
-    if (pending > 0 && !window.confirm(`${pending === 1 ? '1 change has' : `${pending} changes have`} not reached the server yet `
-      + `(offline?). Signing out drops ${pending === 1 ? 'it' : 'them'}. Sign out anyway?`)) return;
+    if (pending > 0 && !window.confirm(`${pending === 1 ? '1 change has' : `${pending} changes have`} not reached the server yet. `
+      + `Signing out drops ${pending === 1 ? 'it' : 'them'}. Sign out anyway?`)) return;
     run(client.logout());
   });
   el.signInForm.addEventListener('submit', async (event) => {

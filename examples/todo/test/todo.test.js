@@ -512,7 +512,7 @@ describe('a server that requires sign-in', () => {
     const question = page.waitForEvent('dialog');
     const clicked = page.locator('#sign-out').click();
     const dialog = await question;
-    assert.match(dialog.message(), new RegExp(`^${shown} changes have not reached the server yet .*Sign out anyway\\?$`));
+    assert.match(dialog.message(), new RegExp(`^${shown} changes have not reached the server yet\\. .*Sign out anyway\\?$`));
     await dialog.dismiss();
     await clicked;
     await waitForText(page, '#user-name', 'tester');

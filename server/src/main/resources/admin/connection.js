@@ -13,12 +13,14 @@ const TOKEN_KEY = 'syncline-admin-token';
 const RECONNECT_MS = [250, 500, 1000, 2000, 5000];
 const PING_MS = 25_000; // the server closes a connection that is silent for readIdleTimeoutSeconds (300 by default)
 const RENEW_RETRY_MS = 30_000;
+const MAX_TIMER_MS = 2 ** 31 - 1; // a longer setTimeout fires at once
 
-/** A refusal from the server ({code, message} as in PROTOCOL.md §13), or code 'offline'. */
+/** A refusal from the server ({code, message, retryAfterMs?} as in PROTOCOL.md §13), or code 'offline'. */
 export class ServerError extends Error {
-  constructor(code, message) {
+  constructor(code, message, retryAfterMs) {
     super(message);
     this.code = code;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -161,7 +163,7 @@ export class AdminConnection {
     this.#closed = false;
     this.#welcomed = new Promise((resolve, reject) => {
       const ws = (this.#ws = new WebSocket(this.#url));
-      ws.onopen = () => {
+      const hello = () => {
         const sent = Date.now();
         this.#request({ type: 'hello', protocol: 1, clientId: this.#clock.origin, token: this.#token }).then((welcome) => {
           this.#offset = welcome.time + (Date.now() - sent) / 2 - Date.now();
@@ -171,17 +173,21 @@ export class AdminConnection {
           for (const sub of this.#subs) this.#sendSub(sub);
           resolve(welcome);
         }, (e) => {
+          if (e.code === 'overloaded' || e.code === 'rate_limited') {
+            // a moment, please (in a cluster: the user is on its way from a peer): hello again on this socket
+            setTimeout(() => {
+              if (this.#ws === ws && ws.readyState === WebSocket.OPEN) hello();
+            }, e.retryAfterMs ?? 1000);
+            return;
+          }
           // signed in before, refused now that it connects again (the token expired, the password
           // changed, or the server's key did while the socket was down): the sign-in is lost, as
           // when the server ends it on an open socket; retrying with that token would go on for good
-          if (e.code === 'unauthenticated' && this.user) {
-            this.#lose(e.message);
-          } else if (e.code === 'overloaded' || e.code === 'rate_limited') {
-            ws.close(); // a moment, please (in a cluster: the user is on its way from a peer): connect again later
-          }
+          if (e.code === 'unauthenticated' && this.user) this.#lose(e.message);
           reject(e);
         });
       };
+      ws.onopen = hello;
       ws.onmessage = (e) => this.#receive(e.data);
       ws.onclose = (e) => {
         this.#welcomed = null;
@@ -219,7 +225,9 @@ export class AdminConnection {
     const claims = this.#token && this.online ? tokenClaims(this.#token) : null;
     if (!claims) return;
     const halfway = (claims.iat + (claims.exp - claims.iat) / 2) * 1000;
-    this.#renewal = setTimeout(() => this.#renew(), delay ?? Math.max(0, halfway - (Date.now() + this.#offset)));
+    const wait = delay ?? Math.max(0, halfway - (Date.now() + this.#offset));
+    // a token of a long lifetime (over 49 days) is looked at again before its halfway point
+    this.#renewal = setTimeout(() => (wait > MAX_TIMER_MS ? this.#armRenewal() : this.#renew()), Math.min(wait, MAX_TIMER_MS));
   }
 
   #renew() {
@@ -267,7 +275,7 @@ export class AdminConnection {
     const req = m.rid != null ? this.#requests.get(m.rid) : null;
     if (req) {
       this.#requests.delete(m.rid);
-      if (m.type === 'error') req.reject(new ServerError(m.code, m.message));
+      if (m.type === 'error') req.reject(new ServerError(m.code, m.message, m.retryAfterMs));
       else req.resolve(m.type === 'result' ? m.data : m);
     } else if (m.type === 'error' && m.code === 'unauthenticated') {
       this.#lose(m.message); // the server closes the socket

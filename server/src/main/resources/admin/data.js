@@ -7,6 +7,7 @@ import { byId, count, fill, h, preview, stamp, when } from './dom.js';
 import { DatabaseMirror } from './mirror.js';
 
 const SHOWN_DOCUMENTS = 500;
+const LIST_EVERY_MS = 5000; // databases made on a peer arrive after their audit entry: look again now and then
 const SYSTEM = '$system';
 
 export class DataPanel {
@@ -20,6 +21,7 @@ export class DataPanel {
   #editing = null; // {attr, ts}: the register as it was when its edit began
   #pending = null; // what changed since the last render: a Set of "col\u0000id" keys, 'all', or null when rendered
   #shown = false;
+  #listing = null; // the timer of the next look at the databases
 
   constructor({ conn, system, ui }) {
     this.#conn = conn;
@@ -27,7 +29,7 @@ export class DataPanel {
     // a database made or destroyed (here, by another admin, or on a peer) leaves an audit entry in $system
     system.listen((changed) => {
       if (this.#shown && (changed === null || [...changed].some((k) => k.startsWith('audit\u0000') || k.startsWith('databases\u0000')))) {
-        this.#listDatabases();
+        this.#listDatabasesSoon(100); // once for a burst of entries
       }
     });
     byId('doc-filter').addEventListener('input', () => this.#renderDocuments(null));
@@ -45,21 +47,29 @@ export class DataPanel {
 
   show() {
     this.#shown = true;
-    this.#listDatabases();
+    this.#listDatabasesSoon(0);
   }
 
   hide() {
     this.#shown = false;
+    clearTimeout(this.#listing);
+  }
+
+  #listDatabasesSoon(ms) {
+    clearTimeout(this.#listing);
+    this.#listing = setTimeout(() => this.#listDatabases(), ms);
   }
 
   async #listDatabases() {
+    if (this.#shown) this.#listDatabasesSoon(LIST_EVERY_MS);
     try {
       const names = (await this.#conn.admin('db.list')).databases.map((d) => d.db);
       this.#renderDatabases(names);
       if (!this.#db && names.length) this.open(names.find((db) => !db.startsWith('$')) ?? names[0]);
       else if (this.#mirror?.error && names.includes(this.#db)) this.open(this.#db); // made again since it ended
     } catch (e) {
-      this.#ui.toast(`Could not list the databases: ${e.code}: ${e.message}`, 'error');
+      // offline: the badge says so, and the next look comes by itself
+      if (e.code !== 'offline') this.#ui.toast(`Could not list the databases: ${e.code}: ${e.message}`, 'error');
     }
   }
 

@@ -124,19 +124,20 @@ public final class Auth {
 
   /** The caller a token names; throws {@link AuthException} ({@code unauthenticated}) for any bad token. */
   public SignedIn authenticate(String token) {
-    return authenticate(token, false);
+    return authenticate(token, issuedAtMs -> false);
   }
 
   /**
-   * As {@link #authenticate(String)}; with {@code peersMayKnowMore} (this server has peers), a
-   * validly signed token of a user not known here, and never deleted here, is {@code overloaded}
-   * instead: the user was made on another server, whose users have not reached this one yet.
+   * As {@link #authenticate(String)}, except that a validly signed token of a user not known here,
+   * and never deleted here, is {@code overloaded} when {@code userMayArrive} (given the token's
+   * issue time, epoch ms) says so: in a cluster, the user was made on another server whose users
+   * have not reached this one yet.
    */
-  public SignedIn authenticate(String token, boolean peersMayKnowMore) {
+  public SignedIn authenticate(String token, java.util.function.LongPredicate userMayArrive) {
     try {
       Tokens.Verified v = tokens.verify(token);
       Directory.User u = directory.user(v.user());
-      if (u == null && peersMayKnowMore && !directory.retired(v.user())) {
+      if (u == null && !directory.retired(v.user()) && userMayArrive.test(v.issuedAt())) {
         throw new AuthException(ErrorCode.OVERLOADED, "token: its user has not reached this server from its peers yet",
             USER_NOT_HERE_YET_RETRY_MS);
       }

@@ -73,10 +73,12 @@ final class Tokens {
     }
     long expiresAt = n.longValue() * 1000;
     if (expiresAt <= System.currentTimeMillis()) throw refused("token: expired");
-    return new Verified(s, expiresAt, stamp);
+    long issuedAt = claims.getValue("iat") instanceof Number iat ? iat.longValue() * 1000 : 0; // ours always have one
+    return new Verified(s, expiresAt, stamp, issuedAt);
   }
 
-  record Verified(String user, long expiresAt, String stamp) {}
+  /** {@code expiresAt}, {@code issuedAt}: epoch ms ({@code issuedAt} 0 when the token has none). */
+  record Verified(String user, long expiresAt, String stamp, long issuedAt) {}
 
   private static AuthException refused(String message) {
     return new AuthException(ErrorCode.UNAUTHENTICATED, message);

@@ -246,6 +246,26 @@ public final class Replication {
     return auth != null;
   }
 
+  /** How long after its token was issued a user not known here may still be on its way from a peer, all peers linked. */
+  static final long USER_ARRIVAL_WINDOW_MS = 10 * 60_000;
+
+  /**
+   * Whether a user this server has not heard of, whose token (signed with the cluster's key) was
+   * issued at {@code issuedAtMs}, may yet arrive from a peer: it was made there recently, or a
+   * peer this server knows of is not linked now and may hold it.
+   */
+  public boolean userMayArrive(long issuedAtMs) {
+    if (!acceptsPeers()) return false;
+    return System.currentTimeMillis() - issuedAtMs < USER_ARRIVAL_WINDOW_MS || !allPeersLinked();
+  }
+
+  private boolean allPeersLinked() {
+    for (LinkStatus out : dialed) if (out.link() == null) return false;
+    for (LinkStatus in : accepted.values()) if (in.link() == null) return false;
+    for (PeerAck a : acks.values()) if (!forgotten.contains(a.peer()) && !linkedTo(a.peer())) return false;
+    return true;
+  }
+
   // ---- confirmations, quorum, purge ----
 
   /**

@@ -73,6 +73,8 @@ public final class Session {
   private Replication.LinkHandle link;
   private long expiryTimer = -1;
   private String clientId;
+  /** After a hello answered {@code overloaded}: the next may not come before this (nanoTime); 0: none was. */
+  private long helloAgainFrom;
   private int nextSid = 1;
   private boolean closed;
   /** Deltas of this connection's pushes not answered yet, and whether reading stopped for them. */
@@ -270,6 +272,10 @@ public final class Session {
       close(CLOSE_PROTOCOL_ERROR, "unsupported protocol");
       return;
     }
+    if (helloAgainFrom != 0 && System.nanoTime() - helloAgainFrom < 0) {
+      close(CLOSE_POLICY_VIOLATION, "hello again before retryAfterMs");
+      return;
+    }
     if (hello.peer() != null) {
       acceptPeer(hello);
       return;
@@ -277,11 +283,15 @@ public final class Session {
     Auth.SignedIn signedIn = null;
     if (hello.token() != null) {
       try {
-        signedIn = services.auth().authenticate(hello.token(), services.replication().clusterSize() > 1);
+        signedIn = services.auth().authenticate(hello.token(), services.replication()::userMayArrive);
       } catch (AuthException e) {
         send(errorOf(hello.rid(), e));
-        // overloaded: the user is on its way from a peer; the client says hello again on this connection
-        if (e.code() != ErrorCode.OVERLOADED) close(CLOSE_POLICY_VIOLATION, "bad token");
+        if (e.code() != ErrorCode.OVERLOADED) {
+          close(CLOSE_POLICY_VIOLATION, "bad token");
+        } else {
+          // the user is on its way from a peer: the client says hello again on this connection, not sooner
+          helloAgainFrom = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(e.retryAfterMs() / 2);
+        }
         return;
       }
     }

@@ -224,7 +224,7 @@ class ClusterConsistencyTest {
 
   @Test
   @DisplayName("a token of a user made on another server, shown before the user arrives, is overloaded on the same connection, then works; a deleted user's is refused")
-  void tokenBeforeItsUserArrives() {
+  void tokenBeforeItsUserArrives() throws InterruptedException {
     try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
       c.awaitLinksLive(WITHIN);
       ClusterNode a = c.node(0);
@@ -237,12 +237,14 @@ class ClusterConsistencyTest {
       assertEquals("result", a.admin(admin("user.delete", args().put("username", "erin"))).path("type").asText());
       try (WsClient onB = WsClient.connect(b.port())) {
         JsonNode early = onB.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "dave-phone").put("token", dave));
+        long helloAgainAt = System.currentTimeMillis() + early.path("retryAfterMs").asLong();
         assertEquals("overloaded", early.path("code").asText(), early.toString());
         assertEquals(1000, early.path("retryAfterMs").asLong(), early.toString());
         c.proxy(0, 1).heal();
         c.proxy(1, 0).heal();
         c.awaitSameDigest("$system", WITHIN);
-        // the client says hello again on the same connection, as the SDKs do after retryAfterMs
+        // the client says hello again on the same connection after retryAfterMs, as the SDKs do
+        Thread.sleep(Math.max(0, helloAgainAt - System.currentTimeMillis()));
         JsonNode welcome = onB.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "dave-phone").put("token", dave));
         assertEquals("dave", welcome.path("user").path("id").asText(), welcome.toString());
       }
@@ -251,6 +253,45 @@ class ClusterConsistencyTest {
         assertEquals("unauthenticated", refused.path("code").asText(), "erin was deleted: " + refused);
         assertEquals(1008, onB.awaitClose());
       }
+    }
+  }
+
+  @Test
+  @DisplayName("a token of a user unknown here waits only while the user may be on its way: issued in the last 10 minutes, or a peer is not linked; hello again too soon closes")
+  void unknownUserWaitsOnlyWhileItMayArrive() {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode b = c.node(1);
+      long now = System.currentTimeMillis() / 1000;
+      String fresh = clusterToken("nobody", now);
+      String old = clusterToken("nobody", now - 11 * 60);
+      assertEquals("overloaded", helloAnswer(b, fresh).path("code").asText());
+      assertEquals("unauthenticated", helloAnswer(b, old).path("code").asText(), "every peer linked: the user would be here");
+      try (WsClient hasty = WsClient.connect(b.port())) {
+        hasty.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "hasty").put("token", fresh));
+        hasty.send(WsClient.obj("hello").put("protocol", 1).put("clientId", "hasty").put("token", fresh));
+        assertEquals(1008, hasty.awaitClose(), "a hello sooner than retryAfterMs");
+      }
+      c.proxy(0, 1).cut();
+      c.proxy(1, 0).cut();
+      Cluster.await(() -> "overloaded".equals(helloAnswer(b, old).path("code").asText()), WITHIN,
+          () -> "an old token waits while a peer is cut off: " + helloAnswer(b, old));
+    }
+  }
+
+  /** A token signed with the cluster's key, as any server of the cluster issues, for a user that may not exist. */
+  private static String clusterToken(String user, long issuedAtSeconds) {
+    var jwt = io.vertx.ext.auth.jwt.JWTAuth.create(WsClient.vertx(), new io.vertx.ext.auth.jwt.JWTAuthOptions()
+        .addPubSecKey(new io.vertx.ext.auth.PubSecKeyOptions().setAlgorithm("HS256")
+            .setBuffer(Replication.signingKeyFor(dev.syncline.server.testing.ClusterNode.CLUSTER_SECRET))));
+    return jwt.generateToken(new io.vertx.core.json.JsonObject().put("sub", user).put("pwv", "0123456789abcdef")
+            .put("iat", issuedAtSeconds).put("exp", issuedAtSeconds + 3600),
+        new io.vertx.ext.auth.JWTOptions().setAlgorithm("HS256").setIssuer("syncline").setNoTimestamp(true));
+  }
+
+  private static JsonNode helloAnswer(ClusterNode n, String token) {
+    try (WsClient c = WsClient.connect(n.port())) {
+      return c.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "probe").put("token", token));
     }
   }
 
