@@ -14,7 +14,7 @@ import java.util.concurrent.TimeoutException;
  * {@link Document#get()} and {@link Collection#all()} answer at once on any thread.
  */
 public final class BlockingClient {
-  /** How long any call may wait before it throws. */
+  /** How long any call may wait before it throws; a sign-in waits for a connection first (connectTimeoutMs) on top. */
   private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
   private final SynclineClient client;
@@ -52,11 +52,16 @@ public final class BlockingClient {
   }
 
   public UserInfo login(String username, String password) {
-    return await(client.login(username, password));
+    return await(client.login(username, password), signInTimeout());
   }
 
   public UserInfo signup(String username, String password) {
-    return await(client.signup(username, password));
+    return await(client.signup(username, password), signInTimeout());
+  }
+
+  /** Longer than the sign-in's own wait for a connection: told it failed, it must not succeed after. */
+  private Duration signInTimeout() {
+    return TIMEOUT.plusMillis(client.connectTimeoutMs());
   }
 
   public void logout() {
@@ -100,14 +105,18 @@ public final class BlockingClient {
   }
 
   private static <T> T await(Future<T> f) {
+    return await(f, TIMEOUT);
+  }
+
+  private static <T> T await(Future<T> f, Duration timeout) {
     refuseOnEventLoop();
     try {
-      return f.toCompletionStage().toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      return f.toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof RuntimeException r) throw r;
       throw new SynclineException("internal", e.getCause().toString());
     } catch (TimeoutException e) {
-      throw new SynclineException("offline", "no answer within " + TIMEOUT);
+      throw new SynclineException("offline", "no answer within " + timeout);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new SynclineException("offline", "interrupted");

@@ -150,6 +150,7 @@ final class Session {
   }
 
   private long later(long ms, Runnable r) {
+    if (closed) return -1; // a listener closed the client, or logged out, in the middle of a handler
     long[] id = new long[1];
     id[0] = vertx.setTimer(Math.max(1, ms), t -> {
       timers.remove(id[0]);
@@ -320,6 +321,7 @@ final class Session {
     UserInfo user = TokenRecord.user(m.get("user"));
     if (user == null) token = null; // not signed in after all: nothing to renew
     hooks.connected(m, user);
+    if (closed) return; // a CONNECT, STATUS or AUTH listener closed the client or logged out
     for (String db : hooks.databases()) subscribe(db);
     flush();
     armRenewal(null);

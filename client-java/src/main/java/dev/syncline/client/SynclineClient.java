@@ -38,7 +38,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * on any other thread, a worker's included): everything that changes its state runs there, and
  * listeners are called there, each seeing events in the order they happened. Any thread may call
  * its methods: reads ({@link Document#get()}, {@link Collection#all()}) answer from immutable
- * snapshots, writes hop onto the event loop and return a {@link Future}. Plain Java code that
+ * documents (a read on another thread while a change is applied may see some of its documents
+ * before others; listeners see each change whole), writes hop onto the event loop and return a {@link Future}. Plain Java code that
  * would rather wait uses {@link #blocking()}.
  */
 public final class SynclineClient {
@@ -146,7 +147,15 @@ public final class SynclineClient {
       Promise<ClientCore> p = Promise.promise();
       context.runOnContext(v -> {
         core.useStore(l.store());
-        core.load(l.state());
+        try {
+          core.load(l.state());
+        } catch (RuntimeException e) { // a stored state this version cannot read: fail ready(), free the store
+          context.executeBlocking(() -> {
+            l.store().close();
+            return null;
+          }, false).onComplete(x -> p.fail(e));
+          return;
+        }
         core.onPending = db -> {
           if (session != null) session.push(db);
         };
@@ -325,7 +334,8 @@ public final class SynclineClient {
         core.setOnline(true);
         events.emit(ClientEvent.CONNECT, new ClientEvent.Connected(welcome.path("serverId").asText(),
             welcome.path("time").asLong(), user));
-        for (Promise<Session> p : List.copyOf(waitingForSession)) p.tryComplete(session);
+        // a listener may have logged out (reconnecting: no session now): the waiting sign-ins wait for the next
+        if (session != null && session.welcomed()) for (Promise<Session> p : List.copyOf(waitingForSession)) p.tryComplete(session);
       }
 
       @Override
@@ -395,7 +405,13 @@ public final class SynclineClient {
     db(db); // writing to a database subscribes to it, so its state comes back
     if (closed) return Future.failedFuture(closedError());
     if (core.loaded && Vertx.currentContext() == context) return core.write(db, col, id, attrs);
-    return ready.compose(v -> onContextFuture(() -> core.write(db, col, id, attrs)));
+    // closed again on the loop: a close() from another thread may have run since the check above
+    return ready.compose(v -> onContextFuture(() -> closed ? Future.failedFuture(closedError()) : core.write(db, col, id, attrs)));
+  }
+
+  /** How long a sign-in waits for a connection ({@link ClientOptions#setConnectTimeoutMs}). */
+  long connectTimeoutMs() {
+    return options.connectTimeoutMs();
   }
 
   private static SynclineException closedError() {

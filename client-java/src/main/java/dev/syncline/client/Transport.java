@@ -42,6 +42,8 @@ final class Transport {
   /** When this side last wrote: the server closes a connection that sends nothing for a while. */
   private long lastSent;
   private long pingSentAt = -1;
+  /** The connection attempt under way (null: none): one given up on by stop() or a newer attempt is ignored when it ends. */
+  private Object attempting;
 
   Transport(Vertx vertx, ClientOptions options, Handlers handlers) {
     this.vertx = vertx;
@@ -67,6 +69,7 @@ final class Transport {
   /** Closes the socket and stops reconnecting. */
   void stop() {
     running = false;
+    attempting = null;
     cancelRetry();
     drop(1000, "client stopped");
   }
@@ -98,12 +101,17 @@ final class Transport {
 
   private void connect() {
     if (!running || socket != null) return;
+    Object mine = new Object();
+    attempting = mine;
     client.connect(new WebSocketConnectOptions().setAbsoluteURI(options.url()).setTimeout(options.connectTimeoutMs()))
         .onComplete(ar -> {
+          boolean current = attempting == mine;
+          if (current) attempting = null;
           if (ar.failed()) {
+            if (!current) return; // stopped meanwhile (close, offline), or a newer attempt took over
             handlers.error("cannot connect to " + options.url() + ": " + ar.cause().getMessage());
             retry();
-          } else if (!running || socket != null) {
+          } else if (!current || !running || socket != null) {
             ar.result().close();
           } else {
             opened(ar.result());

@@ -90,7 +90,7 @@ class CloseTest {
       List<Thread> writers = new java.util.ArrayList<>();
       for (int t = 0; t < 3; t++) {
         Thread w = new Thread(() -> {
-          while (!stop.get()) writes.add(store.write(new StoreWrite().clock("0000000000001-0000")));
+          while (!stop.get()) writes.add(store.write(new StoreWrite().clock("0000000000001-0000-test")));
         });
         w.start();
         writers.add(w);
@@ -109,6 +109,53 @@ class CloseTest {
         }
       }
     }
+  }
+
+  @Test
+  @DisplayName("a connection attempt still under way when the client goes offline or closes reports nothing after")
+  void attemptUnderWayReportsNothingAfterOffline() throws Exception {
+    try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      // accepts, and never answers the WebSocket handshake: each attempt waits for its timeout
+      List<java.net.Socket> accepted = new CopyOnWriteArrayList<>();
+      Thread acceptor = new Thread(() -> {
+        try {
+          while (true) accepted.add(silent.accept());
+        } catch (java.io.IOException closed) {
+          // the test is over
+        }
+      });
+      acceptor.start();
+      SynclineClient c = SynclineClient.create(new ClientOptions()
+          .setUrl("ws://127.0.0.1:" + silent.getLocalPort() + "/sync").setConnectTimeoutMs(300));
+      List<String> errors = new CopyOnWriteArrayList<>();
+      c.on(ClientEvent.ERROR, e -> errors.add(e.code() + ": " + e.message()));
+      Await.result(c.ready());
+      Await.until(() -> !accepted.isEmpty(), () -> "the first attempt reached the socket");
+      errors.clear();
+      c.offline(true);
+      settleEventLoop(c);
+      Thread.sleep(1000); // the attempt's 300 ms timeout passes: nothing may be reported for it
+      assertEquals(List.of(), errors, "offline: the attempt under way was given up on");
+      Await.result(c.close());
+      for (java.net.Socket s : accepted) s.close();
+    }
+  }
+
+  @Test
+  @DisplayName("a store this version cannot load fails ready() and close() instead of leaving them waiting")
+  void unreadableStoreFailsReady(@TempDir Path dir) {
+    LocalStore store = LocalStore.xodus(dir);
+    store.write(new StoreWrite().clock("not a timestamp")).join();
+    store.close();
+    SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:1/sync").setStoreDirectory(dir));
+    try {
+      Await.result(c.ready());
+      throw new AssertionError("loaded a store with a clock of 'not a timestamp'");
+    } catch (IllegalArgumentException e) {
+      assertTrue(e.getMessage().endsWith(": not a timestamp"), e.toString()); // Hlc.parse's refusal
+    }
+    Await.result(c.close().recover(x -> io.vertx.core.Future.succeededFuture()));
+    LocalStore.xodus(dir).close(); // the lock is free again
   }
 
   // lets the client's event loop run what is queued now, and what that queues in turn

@@ -100,6 +100,27 @@ class SignInTest {
   }
 
   @Test
+  @DisplayName("a login waiting for a connection, whose first welcome a listener answers with logout, signs in on the next one")
+  void loginOutlastsALogoutAtConnect() {
+    try (EmbeddedServer server = server()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        Await.result(c.ready());
+        c.offline(true);
+        var loggedOut = new java.util.concurrent.atomic.AtomicBoolean();
+        c.on(ClientEvent.CONNECT, e -> {
+          if (loggedOut.compareAndSet(false, true)) c.logout(); // reconnects: no session until the next welcome
+        });
+        var login = c.login("erin", "erin's long password"); // waits for a connection
+        c.offline(false);
+        assertEquals("erin", Await.result(login).id());
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a wrong password is refused with unauthenticated; the client stays anonymous")
   void wrongPassword() {
     try (EmbeddedServer server = server()) {

@@ -60,7 +60,7 @@ public final class StoreWrite {
     return this;
   }
 
-  /** The clock's state, {@code MS-COUNTER}. */
+  /** The clock's state: the last timestamp it gave, {@code MS-COUNTER-ORIGIN}. */
   public StoreWrite clock(String state) {
     clock = state;
     return this;
