@@ -28,6 +28,7 @@ export class Transport {
   #attempt = 0;
   #timers = new Set();
   #pingTimer = null;
+  #welcomed = null; // the socket the server welcomed: before that, only hello may be sent on it
   #deadTimer = null;
 
   /**
@@ -63,6 +64,7 @@ export class Transport {
   /** A connection got all the way through the handshake: the next drop starts backoff afresh. */
   connected() {
     this.#attempt = 0;
+    this.#welcomed = this.#socket;
   }
 
   /** Sends one frame; false when there is no open socket. */
@@ -185,7 +187,9 @@ export class Transport {
     clearTimeout(this.#pingTimer);
     this.#pingTimer = setTimeout(() => {
       if (this.#socket !== socket) return;
-      this.send(encodeClient({ type: 'ping' }));
+      // before the welcome (a hello answered overloaded is said again) a ping would end the
+      // connection ("hello first"): none is sent, but a link that brings nothing still counts as dead
+      if (this.#welcomed === socket) this.send(encodeClient({ type: 'ping' }));
       if (this.#deadTimer === null) {
         this.#deadTimer = setTimeout(() => {
           if (this.#socket === socket) this.#drop(4000, 'no answer to ping', false);

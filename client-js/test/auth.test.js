@@ -386,6 +386,24 @@ describe('sign-in: the connection', () => {
     assert.deepEqual(names(log, 'auth'), [], 'still alice');
   });
 
+  it('no ping before the welcome while a hello is said again (the server would close: hello first); pings after it', async () => {
+    const server = fakeServer({ users: USERS() });
+    let refusals = 0;
+    server.handle = (m, socket) => {
+      if (m.type === 'hello' && refusals < 6) {
+        refusals += 1;
+        return socket.reply({ type: 'error', rid: m.rid, code: 'overloaded', message: 'its user has not reached this server yet', retryAfterMs: 60 });
+      }
+      return server.standard(m, socket);
+    };
+    const c = client(server, { pingIntervalMs: 100, pingTimeoutMs: 1000 });
+    await until(() => c.status.online, { what: 'welcomed after six refusals' });
+    assert.equal(server.sockets.length, 1, 'one socket all along');
+    const welcomedHello = server.received.indexOf(server.sent('hello')[6]); // the seventh, answered with welcome
+    assert.deepEqual(server.received.slice(0, welcomedHello).filter((m) => m.type !== 'hello'), [], 'only hellos before the welcome');
+    await until(() => server.sent('ping').length > 0, { what: 'a ping once welcomed' });
+  });
+
   it('wrong password and rate limits reject login with the server\'s code; nothing changes', async () => {
     const server = fakeServer({ users: USERS() });
     const c = client(server);

@@ -42,6 +42,8 @@ final class Transport {
   /** When this side last wrote: the server closes a connection that sends nothing for a while. */
   private long lastSent;
   private long pingSentAt = -1;
+  /** The server welcomed the socket: before that only hello may be sent on it. */
+  private boolean welcomed;
   /** The connection attempt under way (null: none): one given up on by stop() or a newer attempt is ignored when it ends. */
   private Object attempting;
 
@@ -86,6 +88,7 @@ final class Transport {
   /** The server welcomed this socket: the next drop starts the backoff from the beginning. */
   void connected() {
     attempt = 0;
+    welcomed = true;
   }
 
   void send(String text) {
@@ -121,6 +124,7 @@ final class Transport {
 
   private void opened(WebSocket ws) {
     socket = ws;
+    welcomed = false;
     lastHeard = System.currentTimeMillis();
     lastSent = lastHeard;
     pingSentAt = -1;
@@ -154,7 +158,9 @@ final class Transport {
       retry();
     } else if (pingSentAt < 0 && (now - lastHeard >= options.pingIntervalMs() || now - lastSent >= options.pingIntervalMs())) {
       pingSentAt = now;
-      send("{\"type\":\"ping\"}");
+      // before the welcome (a hello answered overloaded is said again) a ping would end the
+      // connection ("hello first"): none is sent, but a link that brings nothing still counts as dead
+      if (welcomed) send("{\"type\":\"ping\"}");
     }
   }
 

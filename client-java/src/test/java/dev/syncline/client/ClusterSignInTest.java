@@ -18,7 +18,7 @@ class ClusterSignInTest {
 
   @Test
   @DisplayName("a token from server A, shown to server B before A's users reach B, is kept: the client is welcomed once they do")
-  void tokenWaitsForItsUser(@TempDir Path dir) {
+  void tokenWaitsForItsUser(@TempDir Path dir) throws InterruptedException {
     try (EmbeddedServer a = EmbeddedServer.start(c -> {
       c.clusterSecret = CLUSTER_SECRET;
       c.users.add(new ServerConfig.UserSpec("dave", "dave's long password", List.of()));
@@ -32,14 +32,17 @@ class ClusterSignInTest {
         c.clusterSecret = CLUSTER_SECRET;
         c.peers.add(a.url());
       })) {
-        SynclineClient onB = SynclineClient.create(new ClientOptions().setUrl(b.url()).setStoreDirectory(dir));
+        // pings often: before the welcome none may be sent (the server would close: hello first)
+        SynclineClient onB = SynclineClient.create(new ClientOptions().setUrl(b.url()).setStoreDirectory(dir).setPingIntervalMs(200));
         try {
           List<String> errors = new CopyOnWriteArrayList<>();
           onB.on(ClientEvent.ERROR, e -> errors.add(e.code()));
           Await.result(onB.ready());
           Await.until(() -> AdminConnection.admin(b.url(), "server.stats", "{}").path("connections").asInt() >= 2,
               () -> "the client connected to b");
+          Thread.sleep(1500); // dave on his way: hellos said again, pings due meanwhile
           assertFalse(onB.status().online(), "not welcomed while b does not know dave");
+          assertTrue(errors.isEmpty(), "nothing reported while waiting: " + errors);
           a.restart();
           Await.until(() -> onB.status().online(), () -> "welcomed on b once dave arrived from a; errors " + errors);
           assertEquals("dave", onB.user().id());
