@@ -312,8 +312,11 @@ export class ClientCore {
       throw new SynclineError('bad_request', 'set: expects an object of attributes', { db, col, id });
     }
     const entries = [];
+    const shown = this.replica.doc(db, col, id);
     for (const [attr, input] of Object.entries(attrs)) {
       if (attr === 'id' || input === undefined) continue; // the id is not an attribute
+      // a reserved attribute the server wrote ($owner), passed back as read: set({...doc.get(), done: true})
+      if (attr.startsWith('$') && attr !== '$deleted' && shown && attr in shown && jsonEqual(shown[attr], input)) continue;
       const where = { db, col, id, attr };
       const problem = attrProblem(attr, this.limits);
       if (problem) throw new SynclineError('bad_request', problem, where);
@@ -583,3 +586,4 @@ export class ClientCore {
     }
   }
 }
+

@@ -111,6 +111,11 @@ describe('integration: sign-in', () => {
     await doc.set({ text: 'only for signed-in users' });
     await until(() => settled(first) && first.status.synced.private !== undefined, { what: 'the note recorded' });
     assert.equal(doc.get().$owner, 'alice', 'the server wrote $owner');
+    // a document read back with its $owner is written back with a change: $owner is not an edit
+    await doc.set({ ...doc.get(), text: 'edited as read' });
+    await until(() => settled(first), { what: 'the edit recorded' });
+    assert.deepEqual(doc.get(), { id: 'n1', text: 'edited as read', $owner: 'alice' });
+    await assert.rejects(doc.set({ $owner: 'bob' }), { code: 'bad_request' }); // another owner is still refused
     assert.deepEqual(events(log, 'error'), []);
     const stored = await store().load();
     assert.equal(stored.auth.user.id, 'alice');
@@ -125,7 +130,7 @@ describe('integration: sign-in', () => {
     await until(() => second.status.online, { what: 'reconnected' });
     assert.deepEqual(events(log2, 'connect')[0].user, user, 'welcome.user from the stored token');
     await until(() => second.status.synced.private !== undefined, { what: 'private readable' });
-    assert.equal(second.db('private').col('notes').doc('n1').get().text, 'only for signed-in users');
+    assert.equal(second.db('private').col('notes').doc('n1').get().text, 'edited as read');
     assert.deepEqual(events(log2, 'error'), []);
   });
 

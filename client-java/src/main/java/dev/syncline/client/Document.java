@@ -44,8 +44,14 @@ public final class Document {
    */
   public Future<Void> set(Map<String, ?> attrs) {
     Map<String, JsonNode> checked = new LinkedHashMap<>();
+    Doc shown = get();
     attrs.forEach((attr, value) -> {
       if (attr.equals("id")) return;
+      // a reserved attribute the server wrote ($owner), passed back as read: set(doc.get().attributes() plus a change)
+      if (attr.startsWith("$") && !attr.equals(Delta.DELETED) && shown != null && shown.has(attr)
+          && dev.syncline.protocol.Merge.compareValues(shown.json(attr), Values.toJson(value, attr)) == 0) {
+        return;
+      }
       String problem = Names.attrProblem(attr, client.core().limits);
       if (problem != null) throw new SynclineException("bad_request", problem);
       JsonNode json = Values.toJson(value, attr);

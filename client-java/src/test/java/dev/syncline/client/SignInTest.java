@@ -49,7 +49,17 @@ class SignInTest {
         Await.result(again.ready());
         assertEquals("erin", again.user().id(), "signed in from the store");
         again.blocking().awaitSynced("wiki", Await.TIMEOUT);
-        assertEquals("erin", again.db("wiki").col("pages").doc("home").get().getString("$owner"));
+        Document home = again.db("wiki").col("pages").doc("home");
+        assertEquals("erin", home.get().getString("$owner"));
+        // a document read back with its $owner is written back with a change: $owner is not an edit
+        Map<String, Object> edited = new java.util.HashMap<>(home.get().attributes());
+        edited.put("title", "Edited as read");
+        Await.result(home.set(edited));
+        again.blocking().awaitSynced("wiki", Await.TIMEOUT);
+        assertEquals(Map.of("title", "Edited as read", "$owner", "erin"), home.get().attributes());
+        SynclineException refused = org.junit.jupiter.api.Assertions.assertThrows(SynclineException.class,
+            () -> home.set(Map.of("$owner", "rita")));
+        assertEquals("bad_request", refused.code(), "another owner is still refused");
         Await.result(again.logout());
         assertNull(again.user());
         assertTrue(again.db("wiki").col("pages").all().isEmpty(), "the user's data is gone locally");
