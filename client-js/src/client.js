@@ -35,6 +35,7 @@ class SynclineClient {
   #unfollowBrowserNetwork = () => {};
   // The browser's own offline flag (its 'offline' event, or navigator.onLine false at start).
   #browserOffline = globalThis.navigator?.onLine === false;
+  #waiting = new Set(); // sign-ins waiting for a connection: (error) => void ends one
   #inner;
   #connectTimeoutMs;
   #w; // push.w: servers that must hold a push before its ack; null: the server's writeQuorum
@@ -61,13 +62,17 @@ class SynclineClient {
     });
     const newId = ulidGenerator(() => core.now());
     const ready = () => this.ready;
+    const closed = () => this.#closed;
     this.#inner = {
       get limits() { return core.limits; },
       replica: core.replica,
       liveQueries: core.live,
       newId,
       async write(db, col, id, attrs) {
+        // closed: its store too (a write would open it again, and hold it open)
+        if (closed()) throw offlineError('the client is closed');
         if (!core.loaded) await ready();
+        if (closed()) throw offlineError('the client is closed');
         return core.write(db, col, id, attrs);
       },
     };
@@ -123,6 +128,7 @@ class SynclineClient {
    */
   #followBrowserNetwork() {
     if (typeof globalThis.addEventListener !== 'function') return; // not a browser
+    this.#browserOffline = globalThis.navigator?.onLine === false; // it may have come back while the store loaded
     const offline = () => {
       this.#browserOffline = true;
       if (!this.#closed && !this.#offline) this.#transport.stop();
@@ -177,11 +183,19 @@ class SynclineClient {
     // the browser says it has no network: no connection is coming, so no waiting connectTimeoutMs for one
     if (this.#closed || this.#offline || this.#browserOffline) return Promise.reject(offlineError());
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const waiter = (error) => {
+        clearTimeout(timer);
         stop();
-        reject(offlineError(`could not connect within ${this.#connectTimeoutMs} ms`));
-      }, this.#connectTimeoutMs);
+        this.#waiting.delete(waiter);
+        reject(error);
+      };
+      this.#waiting.add(waiter); // close() and offline(true) end the wait at once
+      const timer = setTimeout(() => waiter(offlineError(`could not connect within ${this.#connectTimeoutMs} ms`)),
+        this.#connectTimeoutMs);
       const stop = this.#events.on('connect', () => {
+        // a listener before this one closed the client, went offline or logged out: no session now
+        if (!this.#session?.welcomed) return;
+        this.#waiting.delete(waiter);
         clearTimeout(timer);
         stop();
         resolve(this.#session);
@@ -279,9 +293,15 @@ class SynclineClient {
   offline(flag = true) {
     if (this.#closed) return;
     this.#offline = Boolean(flag);
+    if (this.#offline) this.#endWaits('the client was set offline');
     if (!this.#core.loaded) return; // ready decides
     if (this.#offline) this.#transport.stop();
     else this.#transport.start();
+  }
+
+  // Sign-ins waiting for a connection fail 'offline' now, not when their wait times out.
+  #endWaits(why) {
+    for (const waiter of [...this.#waiting]) waiter(offlineError(why));
   }
 
   /**
@@ -291,6 +311,7 @@ class SynclineClient {
   async close() {
     if (this.#closed) return;
     this.#closed = true;
+    this.#endWaits('the client closed');
     this.#unfollowBrowserNetwork();
     this.#transport.stop();
     this.#tabs?.close();

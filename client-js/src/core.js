@@ -81,7 +81,7 @@ export class ClientCore {
     this.wallClock = now;
     this.events = events;
     this.replica = new Replica();
-    this.live = new LiveQueries(this.replica);
+    this.live = new LiveQueries(this.replica, () => this.loaded);
     this.clock = null;
     this.clientId = null;
     /** @type {Map<string, {seq: number, epoch: string|null}>} */
@@ -344,7 +344,9 @@ export class ClientCore {
     this.tabs?.post({ kind: 'local', rows, owner: this.owner });
     const stored = this.persist({ pendingPut: rows, clock: this.clock.state });
     // pushed even if the store failed: the edit is applied and pending in memory all the same
-    return stored.finally(() => this.onPending(db));
+    return stored.finally(() => this.onPending(db)).catch((e) => {
+      throw new SynclineError('storage', `store: ${e?.message ?? e} (the edit is applied and will be pushed, but not kept across a reload)`, { db, col, id });
+    });
   }
 
   // ---- from the server ----

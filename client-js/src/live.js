@@ -30,13 +30,19 @@ function sameDocs(a, b) {
 
 export class LiveQueries {
   #replica;
+  #loaded;
   #byCol = new Map(); // db SEP col -> Set<query>
 
-  constructor(replica) {
+  /** `loaded()`: whether the store has loaded; before that a result would be empty for nothing. */
+  constructor(replica, loaded = () => true) {
     this.#replica = replica;
+    this.#loaded = loaded;
   }
 
-  /** Registers a query and calls `fn` at once with its result; returns a function that stops it. */
+  /**
+   * Registers a query and calls `fn` at once with its result (once the store has loaded, when
+   * made before: see notifyAll); returns a function that stops it.
+   */
   add(db, col, filter, fn) {
     if (typeof fn !== 'function') throw new TypeError('live: callback must be a function');
     const key = db + SEP + col;
@@ -44,7 +50,7 @@ export class LiveQueries {
     let set = this.#byCol.get(key);
     if (!set) this.#byCol.set(key, (set = new Set()));
     set.add(query);
-    this.#run(query);
+    if (this.#loaded()) this.#run(query);
     return () => {
       query.stopped = true;
       set.delete(query);

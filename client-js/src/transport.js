@@ -47,7 +47,16 @@ export class Transport {
 
   /** Starts connecting now (and keeps reconnecting until stop()). */
   start() {
-    if (this.#running) return;
+    if (this.#running) {
+      // waiting out a backoff: go now (offline(false) connects at once)
+      if (!this.#socket) {
+        for (const t of this.#timers) clearTimeout(t);
+        this.#timers.clear();
+        this.#attempt = 0;
+        this.#connect();
+      }
+      return;
+    }
     this.#running = true;
     this.#attempt = 0;
     this.#connect();

@@ -404,6 +404,41 @@ describe('sign-in: the connection', () => {
     await until(() => server.sent('ping').length > 0, { what: 'a ping once welcomed' });
   });
 
+  it('a login waiting for a connection fails offline at once when the client closes or goes offline', async () => {
+    for (const end of ['close', 'offline']) {
+      const server = fakeServer({ users: USERS() });
+      server.handle = (m, socket) => (m.type === 'hello' ? undefined : server.standard(m, socket)); // never welcomed
+      const c = client(server, { connectTimeoutMs: 60_000 });
+      await c.ready;
+      const login = c.login('alice', 'alice-password');
+      await until(() => server.sent('hello').length === 1, { what: 'the hello' });
+      const endedAt = Date.now();
+      if (end === 'close') c.close();
+      else c.offline(true);
+      await assert.rejects(login, { code: 'offline' });
+      assert.ok(Date.now() - endedAt < 1000, `${end}: not after connectTimeoutMs`);
+    }
+  });
+
+  it('offline(false) while waiting out a backoff connects at once', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server, { backoffInitialMs: 60_000, backoffMaxMs: 60_000 });
+    await until(() => c.status.online);
+    server.socket.serverClose(1001, 'going away');
+    await until(() => !c.status.online);
+    await sleep(50); // the backoff (30 to 60 s) is under way
+    c.offline(false);
+    await until(() => c.status.online && server.sockets.length === 2, { what: 'connected again at once', timeout: 2000 });
+  });
+
+  it('a write after close rejects offline', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server);
+    await c.ready;
+    await c.close();
+    await assert.rejects(c.db('todo').col('items').doc('late').set({ t: 1 }), { code: 'offline' });
+  });
+
   it('wrong password and rate limits reject login with the server\'s code; nothing changes', async () => {
     const server = fakeServer({ users: USERS() });
     const c = client(server);

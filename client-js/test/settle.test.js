@@ -59,6 +59,14 @@ async function coreOnAFlakyStore() {
 const titleDelta = (id, seq) => ({ col: 'items', id, attr: 'title', value: id, ts: otherTs(Date.now() - 1000 + seq), seq });
 
 describe('a store write that fails', () => {
+  it('rejects the edit with code storage: applied and pending all the same', async () => {
+    const { core, failNext } = await coreOnAFlakyStore();
+    failNext();
+    await assert.rejects(core.write('todo', 'items', 'x', { title: 'kept in memory' }), { name: 'SynclineError', code: 'storage', db: 'todo', id: 'x' });
+    assert.equal(core.replica.doc('todo', 'items', 'x').title, 'kept in memory');
+    assert.equal(core.status.pending, 1);
+  });
+
   it('leaves no cursor stored past its registers: they go with the next write', async () => {
     const { store, core, failNext } = await coreOnAFlakyStore();
     await core.applyChanges('todo', [titleDelta('a', 1)], { seq: 1, epoch: 'e1' });

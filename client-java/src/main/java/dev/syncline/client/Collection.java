@@ -53,11 +53,14 @@ public final class Collection {
   /**
    * Calls {@code listener} (on the client's event loop) with the documents {@code filter} accepts
    * (null: all), at once and again whenever that result changes through a local or remote change.
+   * Made before the store has loaded, it is first called once it has, not with an empty result first.
    */
   public LiveQuery live(Predicate<Doc> filter, Handler<List<Doc>> listener) {
     Objects.requireNonNull(listener, "listener");
     LiveQuery q = client.core().live.add(db, name, filter, listener);
-    client.onContext(() -> client.core().live.run(q));
+    client.onContext(() -> {
+      if (client.core().loaded) client.core().live.run(q); // else the load runs it
+    });
     return q;
   }
 

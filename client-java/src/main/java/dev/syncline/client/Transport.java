@@ -62,7 +62,15 @@ final class Transport {
 
   /** Starts connecting now, and keeps reconnecting until {@link #stop()}. */
   void start() {
-    if (running) return;
+    if (running) {
+      // waiting out a backoff: go now (offline(false) connects at once)
+      if (socket == null && attempting == null) {
+        cancelRetry();
+        attempt = 0;
+        connect();
+      }
+      return;
+    }
     running = true;
     attempt = 0;
     connect();

@@ -142,6 +142,27 @@ class CloseTest {
   }
 
   @Test
+  @DisplayName("offline(false) while waiting out a backoff connects at once")
+  void offlineFalseEndsTheBackoff() {
+    try (EmbeddedServer server = EmbeddedServer.start()) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url())
+          .setBackoffInitialMs(60_000).setBackoffMaxMs(60_000));
+      try {
+        Await.result(c.ready());
+        Await.until(() -> c.status().online(), () -> "connected");
+        server.restart(); // the socket drops: the next attempt is 30 to 60 s away
+        Await.until(() -> !c.status().online(), () -> "dropped");
+        long asked = System.currentTimeMillis();
+        c.offline(false);
+        Await.until(() -> c.status().online(), () -> "connected again");
+        assertTrue(System.currentTimeMillis() - asked < 10_000, "at once, not after the backoff");
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a store this version cannot load fails ready() and close() instead of leaving them waiting")
   void unreadableStoreFailsReady(@TempDir Path dir) {
     LocalStore store = LocalStore.xodus(dir);

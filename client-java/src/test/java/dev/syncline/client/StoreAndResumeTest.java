@@ -34,7 +34,11 @@ class StoreAndResumeTest {
 
       SynclineClient second = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
       try {
+        List<Integer> sizes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        second.db("app").col("notes").live(docs -> sizes.add(docs.size())); // made before the store loaded
         Await.result(second.ready());
+        Await.until(() -> !sizes.isEmpty(), () -> "the live query called");
+        assertEquals(20, sizes.get(0), "first called with what the store holds, not empty before it loaded: " + sizes);
         assertEquals(id, second.clientId(), "the clientId is kept with the store");
         assertEquals(20, second.db("app").col("notes").all().size(), "the replica came back from the store");
         Await.until(() -> second.status().pending() == 0 && second.status().online(), () -> "the queue to be pushed");
