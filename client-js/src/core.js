@@ -254,8 +254,11 @@ export class ClientCore {
     const dropped = wiped ? this.#dropEverything() : [];
     this.auth = record;
     this.owner = record.user.id;
-    this.persist({ wipe: wiped, auth: record, owner: this.owner }).catch(() => {});
-    this.tabs?.post({ kind: 'auth', auth: record, owner: this.owner, wiped });
+    // told to the other tabs once stored: one that followed at once could store under the new
+    // user ahead of this wipe (which then dropped it), or be skipped as not the store's owner yet
+    const owner = this.owner;
+    this.persist({ wipe: wiped, auth: record, owner })
+      .finally(() => this.tabs?.post({ kind: 'auth', auth: record, owner, wiped })).catch(() => {});
     this.publish(dropped, false);
     if (!sameUser(before, record.user)) this.events.emit('auth', { user: record.user });
     return { wiped };
@@ -275,8 +278,9 @@ export class ClientCore {
       this.owner = null;
     }
     this.auth = null;
-    this.persist({ wipe, auth: null, owner: this.owner }).catch(() => {});
-    this.tabs?.post({ kind: 'auth', auth: null, owner: this.owner, wiped: wipe });
+    const owner = this.owner;
+    this.persist({ wipe, auth: null, owner }) // told once stored: see signIn
+      .finally(() => this.tabs?.post({ kind: 'auth', auth: null, owner, wiped: wipe })).catch(() => {});
     this.publish(dropped, false);
     if (before !== null) this.events.emit('auth', { user: null });
   }
@@ -285,8 +289,9 @@ export class ClientCore {
   updateUser(user) {
     if (!this.auth || !user || user.id !== this.auth.user.id || sameUser(user, this.auth.user)) return;
     this.auth = Object.freeze({ ...this.auth, user });
-    this.persist({ auth: this.auth }).catch(() => {});
-    this.tabs?.post({ kind: 'auth', auth: this.auth, owner: this.owner, wiped: false });
+    const { auth, owner } = this;
+    this.persist({ auth }) // told once stored: see signIn
+      .finally(() => this.tabs?.post({ kind: 'auth', auth, owner, wiped: false })).catch(() => {});
     this.events.emit('auth', { user });
   }
 

@@ -46,6 +46,26 @@ describe('tabs and sign-in', () => {
     assert.equal(b.db('todo').col('items').doc('x').get(), null, 'b goes on with alice\'s data');
     assert.equal(b.user?.id, 'bob');
   });
+
+  it('a sign-out is told to the other tabs once its wipe is stored, not before', async () => {
+    const factory = new IDBFactory();
+    const name = `told-when-stored-${++stores}`;
+    const store = () => indexedDbStore(name, { indexedDB: factory, IDBKeyRange });
+    let delay = 0;
+    const slow = store();
+    const server = fakeServer({ users: USERS() });
+    const a = client(server, { store: { ...slow, write: (batch) => sleep(delay).then(() => slow.write(batch)) } });
+    await until(() => a.status.online);
+    await a.login('alice', 'alice-password');
+    const b = client(server, { store: store() });
+    await until(() => b.status.online && b.user?.id === 'alice', { what: 'the second tab signed in as alice' });
+    const heard = new Promise((resolve) => b.on('auth', ({ user }) => user === null && resolve(Date.now())));
+    delay = 300; // a's store writes take this long now
+    const asked = Date.now();
+    await a.logout();
+    assert.ok(await heard - asked >= 280, 'not before the wipe was stored');
+    assert.equal(b.user, null);
+  });
 });
 
 describe('renewDelay', () => {

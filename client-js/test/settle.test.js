@@ -169,8 +169,8 @@ describe('two tabs on one store', () => {
     b.tabs = { post: (m) => a.fromTab(structuredClone(m)) };
     const deliverToB = () => toB.splice(0).forEach((m) => b.fromTab(m));
     a.signIn({ token: 't-alice', expiresAt: Date.now() + 3_600_000, user: { id: 'alice', roles: [] } });
+    await a.flushed(); // told to the other tabs once stored
     deliverToB();
-    await a.flushed();
     assert.equal(b.owner, 'alice');
 
     a.signOut({ wipe: true });
