@@ -26,6 +26,11 @@ import org.slf4j.LoggerFactory;
  * comparisons in a row. Repair pulls the peer's registers of those buckets (whole documents, page
  * by page) and merges them like any replicated change: what wins here is stored and flows on.
  * The peer runs the same check the other way, so both end with the union.
+ *
+ * <p>Some differences no repair can mend: tombstones one side has purged and the other keeps
+ * (it waits for a peer that is down), which repair pages leave out. A repair that changed nothing
+ * marks its buckets, as they were (both sides' hashes), settled: they are not repaired again
+ * until either side's hash of them changes, instead of every other round for good.
  */
 final class DigestCheck {
   private static final Logger log = LoggerFactory.getLogger(DigestCheck.class);
@@ -37,7 +42,11 @@ final class DigestCheck {
     int differing;
     int repairing;
     long repaired;
+    /** Repairs started (each of one or more pages). */
+    long repairs;
     BitSet previous = new BitSet();
+    /** Per bucket a repair changed nothing in: both hashes as they were ("mine/theirs"). */
+    final Map<Integer, String> settled = new HashMap<>();
   }
 
   private final PeerLink link;
@@ -49,6 +58,10 @@ final class DigestCheck {
   private Asked asked;
 
   private record Asked(long rid, String db, BitSet buckets) {}
+
+  /** The repair under way: its buckets' hashes as compared, and what it applied so far. */
+  private Map<Integer, String> repairingHashes = Map.of();
+  private long appliedByRepair;
 
   DigestCheck(PeerLink link) {
     this.link = link;
@@ -82,22 +95,38 @@ final class DigestCheck {
     JsonNode buckets = m.get("buckets");
     var mine = link.replication().store().digest(db);
     if (mine.isEmpty() || buckets == null || !buckets.isArray() || buckets.size() != Digests.BUCKETS) return;
-    BitSet differing = new BitSet();
-    for (int i = 0; i < Digests.BUCKETS; i++) {
-      if (!Digests.hex(mine.get().buckets()[i]).equals(buckets.get(i).asText())) differing.set(i);
-    }
     Comparison c = byDb.computeIfAbsent(db, k -> new Comparison());
+    BitSet differing = new BitSet();
+    BitSet mendable = new BitSet();
+    Map<Integer, String> hashes = new HashMap<>();
+    for (int i = 0; i < Digests.BUCKETS; i++) {
+      String here = Digests.hex(mine.get().buckets()[i]);
+      String there = buckets.get(i).asText();
+      if (here.equals(there)) {
+        c.settled.remove(i);
+        continue;
+      }
+      differing.set(i);
+      String pair = here + "/" + there;
+      hashes.put(i, pair);
+      if (!pair.equals(c.settled.get(i))) mendable.set(i);
+    }
     c.at = System.currentTimeMillis();
     c.equal = differing.isEmpty();
     c.differing = differing.cardinality();
-    BitSet twice = (BitSet) differing.clone();
+    BitSet twice = (BitSet) mendable.clone();
     twice.and(c.previous);
-    c.previous = differing;
+    c.previous = mendable;
     c.repairing = twice.cardinality();
     if (!twice.isEmpty() && !repairing) {
       log.info("digest of {} differs from {} in {} buckets twice in a row; repairing them", db, link.peer(), c.repairing);
       repairing = true;
+      c.repairs++;
       c.previous = new BitSet(); // what this repair fixes must differ twice again before another
+      Map<Integer, String> asCompared = new HashMap<>();
+      twice.stream().forEach(i -> asCompared.put(i, hashes.get(i)));
+      repairingHashes = asCompared;
+      appliedByRepair = 0;
       requestPage(db, twice, null);
     }
   }
@@ -141,10 +170,23 @@ final class DigestCheck {
         return;
       }
       if (ar.result() != null) {
-        for (Merge.Outcome o : ar.result().outcomes()) if (o == Merge.Outcome.APPLIED) c.repaired++;
+        for (Merge.Outcome o : ar.result().outcomes()) {
+          if (o == Merge.Outcome.APPLIED) {
+            c.repaired++;
+            appliedByRepair++;
+          }
+        }
       }
-      if (more) requestPage(db, buckets, after);
-      else repairing = false;
+      if (more) {
+        requestPage(db, buckets, after);
+        return;
+      }
+      repairing = false;
+      if (appliedByRepair == 0) {
+        // nothing here was older than the peer's: the difference is one repair cannot mend (see above)
+        c.settled.putAll(repairingHashes);
+        log.info("repair of {} from {} changed nothing; its {} buckets wait for a change", db, link.peer(), repairingHashes.size());
+      }
     });
   }
 

@@ -275,7 +275,8 @@ final class PeerLink implements Replication.LinkHandle {
       DigestCheck.Comparison cmp = digests.comparisons().get(db);
       if (cmp != null) {
         d.putObject("digest").put("at", cmp.at).put("equal", cmp.equal).put("differingBuckets", cmp.differing)
-            .put("repairingBuckets", cmp.repairing).put("repairedRegisters", cmp.repaired);
+            .put("repairingBuckets", cmp.repairing).put("repairedRegisters", cmp.repaired).put("repairs", cmp.repairs)
+            .put("settledBuckets", cmp.settled.size());
       }
     });
   }
