@@ -92,6 +92,8 @@ public final class Subscription {
   private boolean reading;
   private final List<byte[]> pending = new ArrayList<>();
   private long pendingSeq;
+  /** A feed's position is to be sent once its socket drains ({@link #tellPosition}). */
+  private boolean positionOwed;
   private int pendingBytes;
   /** A resume is registered with the socket's drain: one at a time, however often it falls behind meanwhile. */
   private boolean resumeRegistered;
@@ -263,8 +265,17 @@ public final class Subscription {
     if (batch.lastSeq() <= cursor) return;
     if (audience.deltas.isEmpty() && !(feed && pending.isEmpty() && !outlet.writeQueueFull())) {
       // nothing this filter sees; the cursor may still move past it
-      if (pending.isEmpty()) cursor = batch.lastSeq();
-      else pendingSeq = batch.lastSeq();
+      if (pending.isEmpty()) {
+        cursor = batch.lastSeq();
+        // a peer's feed is told every position (its acks say how far it has this database, and
+        // purging waits on them): with the socket busy now, once it drains
+        if (feed && !positionOwed) {
+          positionOwed = true;
+          outlet.whenDrained(this::tellPosition);
+        }
+      } else {
+        pendingSeq = batch.lastSeq();
+      }
       return;
     }
     int added = audience.bytes();
@@ -339,6 +350,18 @@ public final class Subscription {
     outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, pendingSeq, pending)));
     cursor = pendingSeq;
     dropPending();
+  }
+
+  /** A feed's empty frame at the cursor, owed since its socket was busy (see {@link #onLive}). */
+  private void tellPosition() {
+    positionOwed = false;
+    if (state != State.LIVE || !pending.isEmpty()) return; // a catch-up or the held frame tells it
+    if (outlet.writeQueueFull()) {
+      positionOwed = true;
+      outlet.whenDrained(this::tellPosition);
+      return;
+    }
+    outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, cursor, java.util.List.of())));
   }
 
   private void dropPending() {
@@ -450,7 +473,7 @@ public final class Subscription {
     } else if (feed && page.deltas().isEmpty()) {
       // caught up again after lagging, past commits it may not see: a peer's cursor (and what it
       // confirms) keeps up, as live, by an empty frame, where synced used to tell it
-      outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, cursor, List.of())));
+      outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, cursor, java.util.List.of())));
     }
     syncedOwed = false;
   }
