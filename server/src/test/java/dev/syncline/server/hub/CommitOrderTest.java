@@ -32,22 +32,22 @@ import org.junit.jupiter.api.io.TempDir;
 /** The hub's ordered inbox: tasks that change how subscribers filter run between the commits around them. */
 class CommitOrderTest {
   @TempDir Path dir;
+  private HubOnStore real;
   private Vertx vertx;
   private Store store;
   private Hub hub;
 
   @BeforeEach
   void open() {
-    vertx = Vertx.vertx();
-    store = Store.openXodus(dir, false, 8 << 20);
-    store.createDatabase("db", 1);
-    hub = new Hub(vertx, store, new HubOptions(1 << 20, 1000, 1 << 20, 1, 32 << 20));
+    real = new HubOnStore(dir, 32 << 20, "db");
+    vertx = real.vertx;
+    store = real.store;
+    hub = real.hub;
   }
 
   @AfterEach
   void close() throws Exception {
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    store.close();
+    real.close();
   }
 
   @Test

@@ -14,7 +14,6 @@ import dev.syncline.server.store.Store;
 import dev.syncline.server.store.WriteBatch;
 import io.netty.buffer.ByteBuf;
 import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** A peer's feed is told every position of the database, also ones reached while its socket was busy. */
 class FeedPositionTest {
   @TempDir Path dir;
-  private Vertx vertx;
+  private HubOnStore real;
   private Store store;
   private Hub hub;
   private Context loop;
@@ -39,17 +38,15 @@ class FeedPositionTest {
 
   @BeforeEach
   void open() {
-    vertx = Vertx.vertx();
-    store = Store.openXodus(dir, false, 8 << 20);
-    store.createDatabase("db", 1);
-    hub = new Hub(vertx, store, new HubOptions(1 << 20, 1000, 1 << 20, 1, 1 << 20));
-    loop = vertx.getOrCreateContext();
+    real = new HubOnStore(dir, 1 << 20, "db");
+    store = real.store;
+    hub = real.hub;
+    loop = real.vertx.getOrCreateContext();
   }
 
   @AfterEach
   void close() throws Exception {
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    store.close();
+    real.close();
   }
 
   @Test

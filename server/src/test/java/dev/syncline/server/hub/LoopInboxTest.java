@@ -44,6 +44,7 @@ class LoopInboxTest {
   private static final long INBOX_BYTES = 4096;
 
   @TempDir Path dir;
+  private HubOnStore real;
   private Vertx vertx;
   private Store store;
   private Hub hub;
@@ -51,17 +52,15 @@ class LoopInboxTest {
 
   @BeforeEach
   void open() {
-    vertx = Vertx.vertx();
-    store = Store.openXodus(dir, false, 8 << 20);
-    store.createDatabase("db", 1);
-    store.createDatabase("other", 1);
-    hub = new Hub(vertx, store, new HubOptions(1 << 20, 1000, 1 << 20, 1, INBOX_BYTES));
+    real = new HubOnStore(dir, INBOX_BYTES, "db", "other");
+    vertx = real.vertx;
+    store = real.store;
+    hub = real.hub;
   }
 
   @AfterEach
   void close() throws Exception {
-    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-    store.close();
+    real.close();
   }
 
   @Test

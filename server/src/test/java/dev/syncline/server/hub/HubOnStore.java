@@ -1,0 +1,26 @@
+package dev.syncline.server.hub;
+
+import dev.syncline.server.store.Store;
+import io.vertx.core.Vertx;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/** For hub tests: a real hub over a real Xodus store in {@code dir}, with the given databases. */
+final class HubOnStore implements AutoCloseable {
+  final Vertx vertx = Vertx.vertx();
+  final Store store;
+  final Hub hub;
+
+  /** {@code inboxBytes}: what one event loop may have queued before commits are not handed to it. */
+  HubOnStore(Path dir, long inboxBytes, String... databases) {
+    store = Store.openXodus(dir, false, 8 << 20);
+    for (String db : databases) store.createDatabase(db, 1);
+    hub = new Hub(vertx, store, new HubOptions(1 << 20, 1000, 1 << 20, 1, inboxBytes));
+  }
+
+  @Override
+  public void close() throws Exception {
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    store.close();
+  }
+}
