@@ -135,6 +135,7 @@ public final class Replication {
   /** Loads what peers confirmed before, starts dialing, and saves confirmations as they come. Blocking reads: call at start-up. */
   public Future<Void> start() {
     for (PeerAck a : store.peerAcks()) {
+      if (forgotten.contains(a.peer())) continue; // stored by a save that raced its forgetting
       // a peer may have dialed in already: what it confirmed since stays
       if (acks.putIfAbsent(a.peer() + '\0' + a.db(), a) == null) quorum.confirmed(a.peer(), a.db(), a.epoch(), a.seq());
     }
@@ -273,10 +274,17 @@ public final class Replication {
    * that database was {@code peerHead}, of its epoch {@code peerEpoch}.
    */
   void acked(String peer, String db, String epoch, long seq, long peerHead, String peerEpoch) {
+    if (forgotten.contains(peer)) return; // an ack still on its way from the link forget() is closing
     PeerAck a = new PeerAck(peer, db, epoch, seq, peerHead, peerEpoch);
-    acks.put(peer + '\0' + db, a);
-    unsaved.put(peer + '\0' + db, a);
+    String key = peer + '\0' + db;
+    acks.put(key, a);
+    unsaved.put(key, a);
     quorum.confirmed(peer, db, epoch, seq);
+    if (forgotten.contains(peer)) { // forgotten meanwhile (forget() runs on another thread): undone here too
+      acks.remove(key, a);
+      unsaved.remove(key, a);
+      quorum.forget(peer);
+    }
   }
 
   /**
@@ -325,9 +333,13 @@ public final class Replication {
     committer.execute(s -> {
       // not those of a peer forgotten since they were taken: stored after its forgetting, they
       // would count it again after a restart and hold purging back until it was forgotten again
-      s.savePeerAcks(batch.stream().filter(a -> acks.containsKey(a.peer() + '\0' + a.db())).toList());
-      // after the data writes queued before: a stored cursor never passes stored data
-      s.saveCursors(cursors.stream().filter(c -> applied.containsKey(c.peer() + '\0' + c.db())).toList());
+      s.savePeerAcks(batch.stream().filter(a -> !forgotten.contains(a.peer()) && acks.containsKey(a.peer() + '\0' + a.db())).toList());
+      // after the data writes queued before: a stored cursor never passes stored data; and not
+      // one of an epoch the feed has left since it was taken (it would replace the new epoch's)
+      s.saveCursors(cursors.stream().filter(c -> {
+        PeerCursor now = applied.get(c.peer() + '\0' + c.db());
+        return now != null && now.epoch().equals(c.epoch());
+      }).toList());
       return null;
     }).onFailure(e -> log.warn("storing peer confirmations failed", e));
   }
