@@ -45,8 +45,8 @@ final class DigestCheck {
     /** Repairs started (each of one or more pages). */
     long repairs;
     BitSet previous = new BitSet();
-    /** Per bucket a repair changed nothing in: both hashes as they were ("mine/theirs"). */
-    final Map<Integer, String> settled = new HashMap<>();
+    /** Per bucket a repair changed nothing in: both hashes as they were ("mine/theirs"); kept across links. */
+    Map<Integer, String> settled;
   }
 
   private final PeerLink link;
@@ -95,7 +95,7 @@ final class DigestCheck {
     JsonNode buckets = m.get("buckets");
     var mine = link.replication().store().digest(db);
     if (mine.isEmpty() || buckets == null || !buckets.isArray() || buckets.size() != Digests.BUCKETS) return;
-    Comparison c = byDb.computeIfAbsent(db, k -> new Comparison());
+    Comparison c = comparison(db);
     BitSet differing = new BitSet();
     BitSet mendable = new BitSet();
     Map<Integer, String> hashes = new HashMap<>();
@@ -131,6 +131,14 @@ final class DigestCheck {
     }
   }
 
+  private Comparison comparison(String db) {
+    return byDb.computeIfAbsent(db, k -> {
+      Comparison c = new Comparison();
+      c.settled = link.replication().settledBuckets(link.peer(), db);
+      return c;
+    });
+  }
+
   private void requestPage(String db, BitSet buckets, String after) {
     asked = new Asked(nextRid, db, buckets);
     ObjectNode m = Json.MAPPER.createObjectNode().put("type", "repair.get").put("rid", nextRid++).put("db", db);
@@ -160,7 +168,8 @@ final class DigestCheck {
     }
     String after = m.path("after").asText(null);
     boolean more = m.path("more").asBoolean(false);
-    Comparison c = byDb.computeIfAbsent(db, k -> new Comparison());
+    boolean failed = m.path("failed").asBoolean(false); // the peer could not read its registers
+    Comparison c = comparison(db);
     var applied = deltas.isEmpty() ? io.vertx.core.Future.<dev.syncline.server.store.BatchOutcome>succeededFuture(null)
         : link.replication().committer().replicate(WriteBatch.replicated(db, deltas, link.peer(), null));
     applied.onComplete(ar -> {
@@ -182,7 +191,7 @@ final class DigestCheck {
         return;
       }
       repairing = false;
-      if (appliedByRepair == 0) {
+      if (appliedByRepair == 0 && !failed) {
         // nothing here was older than the peer's: the difference is one repair cannot mend (see above)
         c.settled.putAll(repairingHashes);
         log.info("repair of {} from {} changed nothing; its {} buckets wait for a change", db, link.peer(), repairingHashes.size());

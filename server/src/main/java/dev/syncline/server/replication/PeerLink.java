@@ -152,9 +152,10 @@ final class PeerLink implements Replication.LinkHandle {
             send(ar.result());
             return;
           }
-          // always answered, an empty last page at worst, so the asking side's repair ends
+          // always answered, an empty last page at worst, so the asking side's repair ends; marked
+          // failed, so it does not take the empty page for buckets no repair can mend
           log.error("reading registers of {} for a repair failed", db, ar.cause());
-          send(repairAnswer(m.get("rid"), db, asked, null));
+          send(repairAnswer(m.get("rid"), db, asked, null).put("failed", true));
         });
   }
 

@@ -247,6 +247,14 @@ public final class Replication {
     return auth != null;
   }
 
+  /** Per peer and database, the buckets a repair could not change (see DigestCheck): kept while this server runs. */
+  private final Map<String, Map<Integer, String>> settledBuckets = new ConcurrentHashMap<>();
+
+  /** The settled buckets of {@code db} with {@code peer}, for its links' digest checks (each link's loop uses it in turn). */
+  Map<Integer, String> settledBuckets(String peer, String db) {
+    return settledBuckets.computeIfAbsent(peer + '\0' + db, k -> new ConcurrentHashMap<>());
+  }
+
   /** How long after its token was issued a user not known here may still be on its way from a peer, all peers linked. */
   static final long USER_ARRIVAL_WINDOW_MS = 10 * 60_000;
 
