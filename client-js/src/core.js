@@ -68,6 +68,8 @@ export class ClientCore {
   onAuth = () => {};
 
   #writes = Promise.resolve();
+  /** Tab messages held behind a sign-in or out not stored yet, in order ({message, ready}). */
+  #held = [];
   /** The last failed store write, if the one after it has not landed yet (see persist). */
   #unstored = null;
   /** Whose data #unstored holds (a user id, or null: anonymous). */
@@ -254,11 +256,8 @@ export class ClientCore {
     const dropped = wiped ? this.#dropEverything() : [];
     this.auth = record;
     this.owner = record.user.id;
-    // told to the other tabs once stored: one that followed at once could store under the new
-    // user ahead of this wipe (which then dropped it), or be skipped as not the store's owner yet
     const owner = this.owner;
-    this.persist({ wipe: wiped, auth: record, owner })
-      .finally(() => this.tabs?.post({ kind: 'auth', auth: record, owner, wiped })).catch(() => {});
+    this.#postWhenStored(this.persist({ wipe: wiped, auth: record, owner }), { kind: 'auth', auth: record, owner, wiped });
     this.publish(dropped, false);
     if (!sameUser(before, record.user)) this.events.emit('auth', { user: record.user });
     return { wiped };
@@ -279,10 +278,34 @@ export class ClientCore {
     }
     this.auth = null;
     const owner = this.owner;
-    this.persist({ wipe, auth: null, owner }) // told once stored: see signIn
-      .finally(() => this.tabs?.post({ kind: 'auth', auth: null, owner, wiped: wipe })).catch(() => {});
+    this.#postWhenStored(this.persist({ wipe, auth: null, owner }), { kind: 'auth', auth: null, owner, wiped: wipe });
     this.publish(dropped, false);
     if (before !== null) this.events.emit('auth', { user: null });
+  }
+
+  // ---- telling the other tabs ----
+
+  /**
+   * A sign-in or out is told to the other tabs once its store write has landed: a tab that
+   * followed at once could store under the new user ahead of the wipe (which then dropped it), or
+   * be skipped as not the store's owner yet. What this tab tells after it waits behind it, so the
+   * others always hear who wrote before what was written.
+   */
+  #postWhenStored(stored, message) {
+    const entry = { message, ready: false };
+    this.#held.push(entry);
+    stored.finally(() => {
+      entry.ready = true;
+      while (this.#held[0]?.ready) {
+        const { message: next } = this.#held.shift(); // not inside tabs?.post(…): without tabs it would not run
+        this.tabs?.post(next);
+      }
+    }).catch(() => {});
+  }
+
+  #post(message) {
+    if (this.#held.length) this.#held.push({ message, ready: true });
+    else this.tabs?.post(message);
   }
 
   /** welcome.user: the server's current view of the signed-in user, whose roles may have changed. */
@@ -290,8 +313,7 @@ export class ClientCore {
     if (!this.auth || !user || user.id !== this.auth.user.id || sameUser(user, this.auth.user)) return;
     this.auth = Object.freeze({ ...this.auth, user });
     const { auth, owner } = this;
-    this.persist({ auth }) // told once stored: see signIn
-      .finally(() => this.tabs?.post({ kind: 'auth', auth, owner, wiped: false })).catch(() => {});
+    this.#postWhenStored(this.persist({ auth }), { kind: 'auth', auth, owner, wiped: false });
     this.events.emit('auth', { user });
   }
 
@@ -346,7 +368,7 @@ export class ClientCore {
     const rows = entries.map(([attr, value]) => ({ db, col, id, attr, value, ts }));
     for (const r of rows) this.replica.setPending({ ...r, mine: true });
     this.publish(this.replica.refresh(), true);
-    this.tabs?.post({ kind: 'local', rows, owner: this.owner });
+    this.#post({ kind: 'local', rows, owner: this.owner });
     const stored = this.persist({ pendingPut: rows, clock: this.clock.state });
     // pushed even if the store failed: the edit is applied and pending in memory all the same
     return stored.finally(() => this.onPending(db)).catch((e) => {
@@ -364,7 +386,7 @@ export class ClientCore {
       if (this.replica.mergeConfirmed(db, d) === 'applied') applied.push(register(db, d));
     }
     this.publish(this.replica.refresh(), false);
-    if (applied.length) this.tabs?.post({ kind: 'remote', db, rows: applied, owner: this.owner });
+    if (applied.length) this.#post({ kind: 'remote', db, rows: applied, owner: this.owner });
     this.cursors.set(db, cursor);
     // Every register of the frame goes with its cursor, also one this replica already held: it may
     // have come from another tab, whose store write may land after this cursor, or never. (The
@@ -379,7 +401,7 @@ export class ClientCore {
     const rows = deltas.map((d) => register(db, d));
     this.replica.replaceConfirmed(db, rows);
     this.publish(this.replica.refresh(), false);
-    this.tabs?.post({ kind: 'reset', db, rows, owner: this.owner });
+    this.#post({ kind: 'reset', db, rows, owner: this.owner });
     this.cursors.set(db, cursor);
     return this.persist({ drop: [db], registers: rows, cursors: { [db]: cursor }, clock: this.clock.state });
   }
@@ -458,7 +480,7 @@ export class ClientCore {
     for (const { d, error } of unconfirmed) this.#deltaError(db, d, error);
     this.updateStatus();
     if (recorded.length || dropped.length || restamped.length) {
-      this.tabs?.post({
+      this.#post({
         kind: 'settled',
         db,
         owner: this.owner,
@@ -519,7 +541,7 @@ export class ClientCore {
       rows.push(register(own.db, next));
     }
     if (rows.length === 0) return;
-    this.tabs?.post({ kind: 'local', rows, owner: this.owner });
+    this.#post({ kind: 'local', rows, owner: this.owner });
     this.persist({ pendingDelete: from, pendingPut: rows, clock: this.clock.state }).catch(() => {});
   }
 

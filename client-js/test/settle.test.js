@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { ClientCore } from '../src/core.js';
 import { Emitter } from '../src/emitter.js';
 import { memoryStore } from '../src/index.js';
+import { sleep } from './support/util.js';
 
 const otherTs = (ms) => `${String(ms).padStart(13, '0')}-0000-other`;
 
@@ -188,6 +189,29 @@ describe('two tabs on one store', () => {
     assert.equal(b.owner, null);
   });
 
+
+  it('what a tab writes right after a sign-out reaches the other tabs after the sign-out, not before', async () => {
+    const store = memoryStore();
+    let slow = false;
+    const storeOfA = { ...store, write: (batch) => (slow ? sleep(100).then(() => store.write(batch)) : store.write(batch)) };
+    const a = new ClientCore({ store: storeOfA, now: () => Date.now(), events: new Emitter() });
+    const b = new ClientCore({ store, now: () => Date.now(), events: new Emitter() });
+    await a.load('me');
+    await b.load('me');
+    const heard = [];
+    a.tabs = { post: (m) => { heard.push(m.kind); b.fromTab(structuredClone(m)); } };
+    b.tabs = { post: (m) => a.fromTab(structuredClone(m)) };
+    a.signIn({ token: 't-alice', expiresAt: Date.now() + 3_600_000, user: { id: 'alice', roles: [] } });
+    await a.flushed();
+    assert.equal(b.owner, 'alice');
+    slow = true; // the wipe lands late
+    a.signOut({ wipe: true });
+    a.write('todo', 'items', 'anon', { title: 'after the sign-out' }).catch(() => {});
+    await a.flushed();
+    assert.deepEqual(heard, ['auth', 'auth', 'local'], 'the sign-out first');
+    assert.equal(b.owner, null);
+    assert.equal(b.replica.pendingEntry('todo', 'items', 'anon', 'title')?.value, 'after the sign-out', 'b took it as anonymous');
+  });
 
   it('a tab stores a frame\'s registers with its cursor, also ones another tab told it of first', async () => {
     const { store, tabA, a, b } = await twoTabs();
