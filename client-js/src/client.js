@@ -131,6 +131,7 @@ class SynclineClient {
     this.#browserOffline = globalThis.navigator?.onLine === false; // it may have come back while the store loaded
     const offline = () => {
       this.#browserOffline = true;
+      this.#endWaits('the browser is offline'); // as a login made now would be told at once
       if (!this.#closed && !this.#offline) this.#transport.stop();
     };
     const online = () => {
