@@ -1,6 +1,7 @@
 package dev.syncline.server.auth;
 
 import dev.syncline.protocol.ErrorCode;
+import dev.syncline.protocol.Hlc;
 import dev.syncline.server.commit.Committer;
 import dev.syncline.server.store.BatchOutcome;
 import dev.syncline.server.store.CommittedDelta;
@@ -142,6 +143,11 @@ public final class Auth {
             USER_NOT_HERE_YET_RETRY_MS);
       }
       if (u == null || u.disabled() || !u.stamp().equals(v.stamp())) {
+        // issued for a password or an enabled account newer than this server's: a peer has it, on its way
+        if (u != null && Hlc.compare(v.stampTs(), u.credentialsTs()) > 0 && userMayArrive.test(v.issuedAt())) {
+          throw new AuthException(ErrorCode.OVERLOADED, "token: its user's latest password or state has not reached this server from its peers yet",
+              USER_NOT_HERE_YET_RETRY_MS);
+        }
         throw new AuthException(ErrorCode.UNAUTHENTICATED, "token: the user cannot sign in with it");
       }
       return new SignedIn(Caller.of(u), token, v.expiresAt());
@@ -291,7 +297,9 @@ public final class Auth {
   }
 
   private SignedIn issue(Caller caller) {
-    Tokens.Issued t = tokens.issue(caller.user(), caller.stamp());
+    Directory.User u = directory.user(caller.user());
+    String stampTs = u != null && u.stamp().equals(caller.stamp()) ? u.credentialsTs() : null;
+    Tokens.Issued t = tokens.issue(caller.user(), caller.stamp(), stampTs);
     return new SignedIn(caller, t.token(), t.expiresAt());
   }
 

@@ -2,6 +2,7 @@ package dev.syncline.server.auth;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Register;
 import dev.syncline.protocol.Visibility;
 import java.util.HashMap;
@@ -23,9 +24,12 @@ public final class Directory {
   /**
    * A user as stored; {@code passwordHash} never leaves the server. {@code revokedAt} is when
    * the account was last disabled (0: never): sign-ins made before it stay void when it is
-   * enabled again.
+   * enabled again. {@code credentialsTs} is the timestamp of the latest change to what decides
+   * whether a token signs in (password, disabled, revokedAt): a token issued for a later one
+   * comes from a server this one has not heard from yet.
    */
-  public record User(String name, String passwordHash, Set<String> roles, boolean disabled, long revokedAt) {
+  public record User(String name, String passwordHash, Set<String> roles, boolean disabled, long revokedAt,
+      String credentialsTs) {
 
     /** Names the sign-ins this account's password allows now; put in tokens, so a new password or a disable voids old ones. */
     public String stamp() {
@@ -122,10 +126,15 @@ public final class Directory {
     Set<String> roles = new LinkedHashSet<>();
     JsonNode r = v.get("roles");
     if (r != null && r.isArray()) r.forEach(role -> { if (role.isTextual()) roles.add(role.textValue()); });
-    JsonNode disabled = v.get("disabled");
+    JsonNode disabled = v.get(SystemDb.DISABLED);
     JsonNode revokedAt = v.get(SystemDb.REVOKED_AT);
+    String credentialsTs = regs.get(SystemDb.PASSWORD_HASH).ts();
+    for (String attr : List.of(SystemDb.DISABLED, SystemDb.REVOKED_AT)) {
+      Register changed = regs.get(attr);
+      if (changed != null && Hlc.compare(changed.ts(), credentialsTs) > 0) credentialsTs = changed.ts();
+    }
     return new User(name, hash.textValue(), Set.copyOf(roles), disabled != null && disabled.asBoolean(false),
-        revokedAt != null ? revokedAt.asLong(0) : 0);
+        revokedAt != null ? revokedAt.asLong(0) : 0, credentialsTs);
   }
 
   private static Policy policyOf(Map<String, JsonNode> attrs) {

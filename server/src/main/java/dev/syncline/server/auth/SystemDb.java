@@ -45,6 +45,7 @@ public final class SystemDb {
   public static final String PASSWORD_HASH = "passwordHash";
   /** When a user was last disabled, in ms: sign-ins made before it stay void. */
   public static final String REVOKED_AT = "revokedAt";
+  public static final String DISABLED = "disabled";
   public static final String SIGNING_KEY_ID = "jwt";
 
   private final HlcClock clock;
@@ -69,7 +70,7 @@ public final class SystemDb {
     List<Delta> out = new ArrayList<>();
     out.add(user(name, PASSWORD_HASH, TextNode.valueOf(passwordHash), ts));
     out.add(user(name, "roles", strings(roles), ts));
-    out.add(user(name, "disabled", BooleanNode.FALSE, ts));
+    out.add(user(name, DISABLED, BooleanNode.FALSE, ts));
     out.add(user(name, "createdAt", LongNode.valueOf(System.currentTimeMillis()), ts));
     out.add(user(name, "changedBy", by == null ? NullNode.getInstance() : TextNode.valueOf(by), ts));
     out.add(audit("user.create", by, name, ts));
@@ -82,7 +83,7 @@ public final class SystemDb {
     List<Delta> out = new ArrayList<>();
     if (passwordHash != null) out.add(user(name, PASSWORD_HASH, TextNode.valueOf(passwordHash), ts));
     if (roles != null) out.add(user(name, "roles", strings(roles), ts));
-    if (disabled != null) out.add(user(name, "disabled", BooleanNode.valueOf(disabled), ts));
+    if (disabled != null) out.add(user(name, DISABLED, BooleanNode.valueOf(disabled), ts));
     if (Boolean.TRUE.equals(disabled)) out.add(user(name, REVOKED_AT, LongNode.valueOf(System.currentTimeMillis()), ts));
     out.add(user(name, "changedBy", by == null ? NullNode.getInstance() : TextNode.valueOf(by), ts));
     out.add(audit("user.update", by, name, ts));

@@ -1,6 +1,7 @@
 package dev.syncline.server.auth;
 
 import dev.syncline.protocol.ErrorCode;
+import dev.syncline.protocol.Hlc;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.auth.JWTOptions;
@@ -41,13 +42,17 @@ final class Tokens {
         .setJWTOptions(new JWTOptions().setIssuer(issuer).setLeeway(CLOCK_LEEWAY_SECONDS)));
   }
 
-  /** {@code stamp}: the user's password stamp, checked again whenever the token is used. */
-  Issued issue(String user, String stamp) {
+  /**
+   * {@code stamp}: the user's password stamp, checked again whenever the token is used;
+   * {@code stampTs}: when that stamp was written (the user's {@code credentialsTs}; null when unknown),
+   * so that a server that has not heard of it yet can tell it from an older one.
+   */
+  Issued issue(String user, String stamp, String stampTs) {
     long now = System.currentTimeMillis() / 1000;
     long exp = now + expirySeconds;
-    String token = jwt.generateToken(
-        new JsonObject().put("sub", user).put("pwv", stamp).put("iat", now).put("exp", exp),
-        new JWTOptions().setAlgorithm("HS256").setIssuer(issuer).setNoTimestamp(true));
+    JsonObject claims = new JsonObject().put("sub", user).put("pwv", stamp).put("iat", now).put("exp", exp);
+    if (stampTs != null) claims.put("pwt", stampTs);
+    String token = jwt.generateToken(claims, new JWTOptions().setAlgorithm("HS256").setIssuer(issuer).setNoTimestamp(true));
     return new Issued(token, exp * 1000);
   }
 
@@ -74,11 +79,12 @@ final class Tokens {
     long expiresAt = n.longValue() * 1000;
     if (expiresAt <= System.currentTimeMillis()) throw refused("token: expired");
     long issuedAt = claims.getValue("iat") instanceof Number iat ? iat.longValue() * 1000 : 0; // ours always have one
-    return new Verified(s, expiresAt, stamp, issuedAt);
+    String stampTs = claims.getValue("pwt") instanceof String t && Hlc.isValid(t) ? t : null; // tokens of older servers have none
+    return new Verified(s, expiresAt, stamp, issuedAt, stampTs);
   }
 
-  /** {@code expiresAt}, {@code issuedAt}: epoch ms ({@code issuedAt} 0 when the token has none). */
-  record Verified(String user, long expiresAt, String stamp, long issuedAt) {}
+  /** {@code expiresAt}, {@code issuedAt}: epoch ms ({@code issuedAt} 0 when the token has none); {@code stampTs} may be null. */
+  record Verified(String user, long expiresAt, String stamp, long issuedAt, String stampTs) {}
 
   private static AuthException refused(String message) {
     return new AuthException(ErrorCode.UNAUTHENTICATED, message);

@@ -70,24 +70,38 @@ class SignInAcrossClusterTest {
       String dave = tokenOfANewUser(a, "dave");
       String erin = tokenOfANewUser(a, "erin");
       assertEquals("result", a.admin(admin("user.delete", args().put("username", "erin"))).path("type").asText());
-      try (WsClient onB = WsClient.connect(b.port())) {
-        JsonNode early = onB.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "dave-phone").put("token", dave));
-        long helloAgainAt = System.currentTimeMillis() + early.path("retryAfterMs").asLong();
-        assertEquals("overloaded", early.path("code").asText(), early.toString());
-        assertEquals(1000, early.path("retryAfterMs").asLong(), early.toString());
-        c.proxy(0, 1).heal();
-        c.proxy(1, 0).heal();
-        c.awaitSameDigest("$system", WITHIN);
-        // the client says hello again on the same connection after retryAfterMs, as the SDKs do
-        Thread.sleep(Math.max(0, helloAgainAt - System.currentTimeMillis()));
-        JsonNode welcome = onB.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "dave-phone").put("token", dave));
-        assertEquals("dave", welcome.path("user").path("id").asText(), welcome.toString());
-      }
+      assertEquals("dave", overloadedUntilHealed(c, b, dave).path("user").path("id").asText());
       try (WsClient onB = WsClient.connect(b.port())) {
         JsonNode refused = onB.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "erin-phone").put("token", erin));
         assertEquals("unauthenticated", refused.path("code").asText(), "erin was deleted: " + refused);
         assertEquals(1008, onB.awaitClose());
       }
+    }
+  }
+
+  @Test
+  @DisplayName("a token issued for a password, or an enabled account, that has not reached this server waits for it; one issued before the change is refused")
+  void tokenForANewerPasswordWaitsForIt() throws InterruptedException {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      String before = tokenOfANewUser(a, "frank");
+      tokenOfANewUser(a, "gina");
+      assertEquals("result", a.admin(admin("user.update", args().put("username", "gina").put("disabled", true))).path("type").asText());
+      c.awaitSameDigest("$system", WITHIN);
+      c.proxy(0, 1).cut();
+      c.proxy(1, 0).cut();
+      assertEquals("result", a.admin(admin("user.update", args().put("username", "frank").put("password", "staple battery horse")))
+          .path("type").asText());
+      String after = tokenOf(a, "frank", "staple battery horse");
+      assertEquals("result", a.admin(admin("user.update", args().put("username", "gina").put("disabled", false))).path("type").asText());
+      String enabled = tokenOf(a, "gina", "correct horse battery");
+      assertEquals("overloaded", helloAnswer(b, enabled).path("code").asText(), "gina is enabled again on a, not yet on b");
+      assertEquals("frank", helloAnswer(b, before).path("user").path("id").asText(), "b has not heard of the change yet");
+      assertEquals("frank", overloadedUntilHealed(c, b, after).path("user").path("id").asText());
+      assertEquals("unauthenticated", helloAnswer(b, before).path("code").asText(), "issued for the old password");
+      assertEquals("gina", helloAnswer(b, enabled).path("user").path("id").asText());
     }
   }
 
@@ -124,6 +138,27 @@ class SignInAcrossClusterTest {
         new io.vertx.ext.auth.JWTOptions().setAlgorithm("HS256").setIssuer("syncline").setNoTimestamp(true));
   }
 
+  /**
+   * Says hello with {@code token} to {@code n} while its links are cut: {@code overloaded}. Heals
+   * the links of a two-server cluster and says hello again on the same connection after
+   * {@code retryAfterMs}, as the SDKs do; returns that answer.
+   */
+  private static JsonNode overloadedUntilHealed(Cluster c, ClusterNode n, String token) throws InterruptedException {
+    try (WsClient conn = WsClient.connect(n.port())) {
+      JsonNode early = conn.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "phone").put("token", token));
+      long helloAgainAt = System.currentTimeMillis() + early.path("retryAfterMs").asLong();
+      assertEquals("overloaded", early.path("code").asText(), early.toString());
+      assertEquals(1000, early.path("retryAfterMs").asLong(), early.toString());
+      c.proxy(0, 1).heal();
+      c.proxy(1, 0).heal();
+      c.awaitSameDigest("$system", WITHIN);
+      Thread.sleep(Math.max(0, helloAgainAt - System.currentTimeMillis()));
+      JsonNode welcome = conn.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "phone").put("token", token));
+      assertEquals("welcome", welcome.path("type").asText(), welcome.toString());
+      return welcome;
+    }
+  }
+
   private static JsonNode helloAnswer(ClusterNode n, String token) {
     try (WsClient c = WsClient.connect(n.port())) {
       return c.request(WsClient.obj("hello").put("protocol", 1).put("clientId", "probe").put("token", token));
@@ -133,8 +168,12 @@ class SignInAcrossClusterTest {
   private static String tokenOfANewUser(ClusterNode n, String user) {
     assertEquals("result", n.admin(admin("user.create", args().put("username", user).put("password", "correct horse battery")))
         .path("type").asText());
+    return tokenOf(n, user, "correct horse battery");
+  }
+
+  private static String tokenOf(ClusterNode n, String user, String password) {
     try (WsClient c = n.connect(user + "-laptop")) {
-      JsonNode signedIn = c.request(WsClient.obj("login").put("username", user).put("password", "correct horse battery"));
+      JsonNode signedIn = c.request(WsClient.obj("login").put("username", user).put("password", password));
       assertEquals("token", signedIn.path("type").asText(), signedIn.toString());
       return signedIn.path("token").asText();
     }
