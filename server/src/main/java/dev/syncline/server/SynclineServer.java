@@ -254,10 +254,19 @@ public final class SynclineServer {
     Digests.warmUp(); // every delta stored or replicated is hashed, on the event loops
     Path dir = Path.of(config.data);
     // made here: its owner's only, as it holds the token signing key and password hashes
-    if (!Files.exists(dir) && dir.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+    boolean posix = dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+    if (!Files.exists(dir) && posix) {
       Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }
     Files.createDirectories(dir);
+    if (posix) {
+      var perms = Files.getPosixFilePermissions(dir);
+      if (perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ)
+          || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+        log.warn("the data folder {} can be read by other users ({}); it holds password hashes and the token signing key: chmod 700 it",
+            dir.toAbsolutePath().normalize(), PosixFilePermissions.toString(perms));
+      }
+    }
     serverId = config.serverId != null ? config.serverId : loadOrCreateServerId(dir);
     store = Store.openXodus(dir.resolve("store"), config.durable(), config.storeCacheBytes,
         config.storeMinUtilization, SystemDb.LOCAL_COLLECTIONS);

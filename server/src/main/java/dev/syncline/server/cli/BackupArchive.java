@@ -62,6 +62,18 @@ final class BackupArchive {
     else Files.createDirectory(dir);
   }
 
+  /**
+   * Opens {@code file} for writing from its start; one it creates is readable by its owner only
+   * (a dump may hold password hashes). An existing file keeps its permissions.
+   */
+  static java.io.OutputStream ownerOnlyFile(Path file) throws IOException {
+    var options = java.util.Set.of(java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+        java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
+    return java.nio.channels.Channels.newOutputStream(POSIX
+        ? Files.newByteChannel(file, options, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))
+        : Files.newByteChannel(file, options));
+  }
+
   static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) return;
     try (Stream<Path> all = Files.walk(dir)) {

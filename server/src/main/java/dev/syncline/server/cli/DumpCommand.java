@@ -49,7 +49,7 @@ final class DumpCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     try (Store store = OfflineStore.open(data, true);
         Writer w = new BufferedWriter(out == null ? new OutputStreamWriter(System.out, StandardCharsets.UTF_8)
-            : Files.newBufferedWriter(out, StandardCharsets.UTF_8))) {
+            : new OutputStreamWriter(BackupArchive.ownerOnlyFile(out), StandardCharsets.UTF_8))) {
       long registers = 0;
       for (DatabaseInfo info : store.databases()) {
         String db = info.name();

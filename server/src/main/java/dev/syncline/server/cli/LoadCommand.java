@@ -54,7 +54,7 @@ final class LoadCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    Files.createDirectories(data);
+    BackupArchive.ownerOnlyDirectories(data); // it will hold password hashes and the signing key
     try (Store store = OfflineStore.open(data, false);
         BufferedReader in = file == null ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
             : Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
@@ -83,7 +83,8 @@ final class LoadCommand implements Callable<Integer> {
       flush(store);
       warnUnguarded(store);
     }
-    System.err.println(read + " registers read, " + applied + " applied (the rest were already there or older)");
+    System.err.println(read + " registers read, " + applied + " applied (the rest were already there or older) into "
+        + data.toAbsolutePath().normalize());
     return 0;
   }
 

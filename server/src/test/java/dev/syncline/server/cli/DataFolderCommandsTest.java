@@ -52,11 +52,16 @@ class DataFolderCommandsTest {
       source.stop();
       Result dumped = Cli.run(Map.of(), "dump", "--data", source.dataDir().toString(), "--out", dump.toString());
       assertEquals(0, dumped.exit(), dumped.toString());
-      Path withSystem = Files.createTempFile("syncline-dump-system", ".jsonl");
+      Path withSystem = Files.createTempDirectory("syncline-dump-system").resolve("system.jsonl");
       assertEquals(0, Cli.run(Map.of(), "dump", "--system", "--data", source.dataDir().toString(), "--out", withSystem.toString()).exit());
-      Result guarded = Cli.run(Map.of(), "load", "--data", Files.createTempDirectory("syncline-load-system").toString(), withSystem.toString());
+      Path newData = Files.createTempDirectory("syncline-load-system").resolve("data");
+      Result guarded = Cli.run(Map.of(), "load", "--data", newData.toString(), withSystem.toString());
       assertEquals(0, guarded.exit(), guarded.toString());
       assertFalse(guarded.err().contains("warning"), "app's policy came along: " + guarded.err());
+      assertTrue(guarded.err().contains(newData.toString()), "it says where it loaded: " + guarded.err());
+      // both hold password hashes: their owner's only
+      assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(withSystem)));
+      assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(newData)));
     }
     List<JsonNode> lines = new ArrayList<>();
     for (String l : Files.readAllLines(dump)) lines.add(Json.MAPPER.readTree(l));
