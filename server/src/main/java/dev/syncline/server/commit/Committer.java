@@ -481,8 +481,10 @@ public final class Committer implements AutoCloseable {
     if (options.tombstoneRetentionMs() <= 0 || now < nextPurgeAt) return;
     nextPurgeAt = now + options.purgeIntervalMs();
     long cutoff = now - options.tombstoneRetentionMs();
+    // a destroyed document's $deleted stays one retention longer than its values (Store#purgeTombstones)
+    long destroyedCutoff = cutoff - options.tombstoneRetentionMs();
     try {
-      store.noteHeads(now, Math.max(options.purgeIntervalMs(), options.tombstoneRetentionMs() / 64), cutoff);
+      store.noteHeads(now, Math.max(options.purgeIntervalMs(), options.tombstoneRetentionMs() / 64), destroyedCutoff);
     } catch (RuntimeException e) {
       log.error("recording commit times failed", e);
     }
@@ -495,7 +497,8 @@ public final class Committer implements AutoCloseable {
         // ago may be committed now, and subscribers behind since before it must still get it
         long horizon = Math.min(purgeHorizon.applyAsLong(db.name()), store.headCommittedBy(db.name(), cutoff));
         if (horizon <= 0) continue;
-        int n = store.purgeTombstones(db.name(), cutoff, horizon, options.purgeBatchEntries());
+        long destroyedHorizon = Math.min(horizon, store.headCommittedBy(db.name(), destroyedCutoff));
+        int n = store.purgeTombstones(db.name(), cutoff, horizon, destroyedCutoff, destroyedHorizon, options.purgeBatchEntries());
         if (n > 0) log.info("purged {} tombstones from {}", n, db.name());
       } catch (RuntimeException e) {
         log.error("tombstone purge of {} failed", db.name(), e);

@@ -28,17 +28,21 @@ final class Removals {
   }
 
   /**
-   * Purges one register if it is an old tombstone, or its whole document if that is destroyed;
-   * nothing committed after {@code maxSeq} (what every peer has confirmed): a peer that has not
-   * seen a tombstone must get it before it goes, or the value it removed would come back.
+   * What a purge step may remove: tombstones older than {@code olderThanMs} with a seq at most
+   * {@code maxSeq} (what every peer has confirmed: a peer that has not seen a tombstone must get it
+   * before it goes, or the value it removed would come back); a destroyed document's
+   * {@code $deleted}, once it stands alone, only older than {@code destroyedOlderThanMs} with a seq
+   * at most {@code destroyedMaxSeq}.
    */
-  static int purgeRegister(DatabaseTables t, Transaction txn, byte[] regKey, long olderThanMs, long maxSeq, Counters n,
-      long[] digest) {
+  record PurgeLimits(long olderThanMs, long maxSeq, long destroyedOlderThanMs, long destroyedMaxSeq) {}
+
+  /** Purges one register if it is an old tombstone, or a destroyed document's registers (see {@link Store#purgeTombstones}). */
+  static int purgeRegister(DatabaseTables t, Transaction txn, byte[] regKey, PurgeLimits limits, Counters n, long[] digest) {
     ByteIterable reg = t.registers.get(txn, new ArrayByteIterable(regKey));
     // the log entry that led here may be a superseded one, so the register's own seq is checked
-    if (reg == null || Layout.seqOf(reg) > maxSeq || Hlc.msOf(Layout.tsOf(reg)) >= olderThanMs) return 0;
+    if (reg == null || Layout.seqOf(reg) > limits.maxSeq() || Hlc.msOf(Layout.tsOf(reg)) >= limits.olderThanMs()) return 0;
     byte flags = Layout.flagsOf(reg);
-    if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, Layout.tsOf(reg), maxSeq, n, digest);
+    if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, reg, limits, n, digest);
     if ((flags & REMOVED) == 0) return 0;
     removeRegister(t, txn, regKey, reg, n, digest);
     byte[] docKey = Layout.documentPrefixOf(regKey);
@@ -46,25 +50,38 @@ final class Removals {
     return 1;
   }
 
-  private static int purgeDestroyedDocument(DatabaseTables t, Transaction txn, byte[] deletedKey, String deletedTs, long maxSeq,
-      Counters n, long[] digest) {
+  /**
+   * Removes a destroyed document's other registers, then, once it stands alone and is old enough,
+   * its {@code $deleted}. The values go without moving the purge point: a client that holds one
+   * of them still gets the {@code $deleted}, which hides them, from where it is.
+   */
+  private static int purgeDestroyedDocument(DatabaseTables t, Transaction txn, byte[] deletedKey, ByteIterable deleted,
+      PurgeLimits limits, Counters n, long[] digest) {
     byte[] prefix = Layout.documentPrefixOf(deletedKey);
+    String deletedTs = Layout.tsOf(deleted);
     List<byte[]> keys = new ArrayList<>();
     try (Cursor c = t.registers.openCursor(txn)) {
       if (c.getSearchKeyRange(new ArrayByteIterable(prefix)) == null) return 0;
       do {
         if (!Layout.startsWith(c.getKey(), prefix)) break;
-        if (Layout.isDocumentKey(c.getKey())) continue;
+        if (Layout.isDocumentKey(c.getKey()) || Layout.startsWith(c.getKey(), deletedKey)
+            && c.getKey().getLength() == deletedKey.length) continue;
         // something written after the destroy keeps the document visible: leave it alone
         if (Layout.tsOf(c.getValue()).compareTo(deletedTs) > 0) return 0;
         // an older write that arrived late, not yet at every peer: the document waits for it
-        if (Layout.seqOf(c.getValue()) > maxSeq) return 0;
+        if (Layout.seqOf(c.getValue()) > limits.maxSeq()) return 0;
         keys.add(Layout.copy(c.getKey()));
       } while (c.getNext());
     }
+    long purged = n.purged;
     for (byte[] k : keys) removeRegister(t, txn, k, t.registers.get(txn, new ArrayByteIterable(k)), n, digest);
+    n.purged = purged;
+    if (Layout.seqOf(deleted) > limits.destroyedMaxSeq() || Hlc.msOf(deletedTs) >= limits.destroyedOlderThanMs()) {
+      return keys.size();
+    }
+    removeRegister(t, txn, deletedKey, deleted, n, digest);
     removeDocument(t, txn, prefix, n);
-    return keys.size();
+    return keys.size() + 1;
   }
 
   /** Whether the document still has a register (not whether its entry is there). */

@@ -68,8 +68,20 @@ public interface Store extends AutoCloseable {
    * older than {@code olderThanMs}. After the last entry the next step starts over from the
    * oldest. Returns the number removed; cursors below the database's new
    * {@link DatabaseInfo#purgedThrough()} then need a full resync.
+   *
+   * <p>A destroyed document goes in two steps: its other registers first, its {@code $deleted}
+   * only once it is older than {@code destroyedOlderThanMs} and its seq at most
+   * {@code destroyedMaxSeq} (both at most the first pair). A client catching up from 0 may have
+   * been sent the document's old values in a page read before the first step; it still gets the
+   * {@code $deleted} that hides them, unless its catch-up outlasts the gap between the two.
    */
-  int purgeTombstones(String db, long olderThanMs, long maxSeq, int maxEntries);
+  int purgeTombstones(String db, long olderThanMs, long maxSeq, long destroyedOlderThanMs, long destroyedMaxSeq,
+      int maxEntries);
+
+  /** A purge step that removes a destroyed document whole at once (stores and tests without subscribers). */
+  default int purgeTombstones(String db, long olderThanMs, long maxSeq, int maxEntries) {
+    return purgeTombstones(db, olderThanMs, maxSeq, olderThanMs, maxSeq, maxEntries);
+  }
 
   /**
    * Records, for every database, that its current head was committed by {@code nowMs}: a sample

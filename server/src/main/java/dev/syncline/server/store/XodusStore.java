@@ -380,7 +380,8 @@ final class XodusStore implements Store {
   }
 
   @Override
-  public int purgeTombstones(String db, long olderThanMs, long maxSeq, int maxEntries) {
+  public int purgeTombstones(String db, long olderThanMs, long maxSeq, long destroyedOlderThanMs, long destroyedMaxSeq,
+      int maxEntries) {
     DatabaseTables t = tables.get(db);
     if (t == null) return 0;
     Transaction txn = env.beginExclusiveTransaction();
@@ -408,7 +409,9 @@ final class XodusStore implements Store {
       // the next step goes on from here; after the newest entry, over again from the oldest
       t.purgeAfter = end ? 0 : last;
       int removed = 0;
-      for (byte[] regKey : regKeys) removed += Removals.purgeRegister(t, txn, regKey, olderThanMs, maxSeq, n, digest);
+      var limits = new Removals.PurgeLimits(olderThanMs, maxSeq, Math.min(olderThanMs, destroyedOlderThanMs),
+          Math.min(maxSeq, destroyedMaxSeq));
+      for (byte[] regKey : regKeys) removed += Removals.purgeRegister(t, txn, regKey, limits, n, digest);
       if (removed == 0) {
         txn.abort();
         return 0;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.IntNode;
 import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Hlc;
@@ -224,6 +225,41 @@ class XodusStoreTest extends StoreTestBase {
     assertEquals(0, store.purgeTombstones("db", old + 10, Long.MAX_VALUE, 1000), "nothing more to purge");
     reopen();
     assertEquals(after, store.database("db").orElseThrow(), "metadata is stored with the data");
+  }
+
+  @Test
+  @DisplayName("a destroyed document's values are purged first, its $deleted later: a catch-up from 0 that was sent the values before the purge still gets the $deleted")
+  void destroyedDocumentPurgedInTwoSteps() {
+    long old = 1_700_000_000_000L;
+    List<Delta> deltas = new ArrayList<>();
+    deltas.add(new Delta("c", "gone", "title", TextNode.valueOf("old"), ts(old, 0)));
+    for (int i = 0; i < 5; i++) deltas.add(new Delta("c", "other" + i, "a", IntNode.valueOf(i), ts(old, 1 + i)));
+    deltas.add(new Delta("c", "gone", Delta.DELETED, BooleanNode.TRUE, ts(old, 9)));
+    store.commit(List.of(WriteBatch.of("db", deltas)));
+    ChangePage first = store.changesSince("db", null, 0, 3, Integer.MAX_VALUE);
+    assertTrue(idsAndAttrs(first).contains("gone/title"), "the first page sends the value");
+
+    assertEquals(1, store.purgeTombstones("db", old + 10, Long.MAX_VALUE, old - 1, Long.MAX_VALUE, 1000),
+        "the value goes; the $deleted is not old enough for the second step");
+    assertEquals(0, store.database("db").orElseThrow().purgedThrough(), "no client's copy needs a resync for that");
+    Set<String> rest = idsAndAttrs(store.changesSince("db", null, first.seq(), 100, Integer.MAX_VALUE));
+    assertTrue(rest.contains("gone/$deleted"), "the catch-up goes on to the $deleted that hides what it sent: " + rest);
+
+    assertEquals(0, store.purgeTombstones("db", old + 10, Long.MAX_VALUE, old + 10, 6, 1000), "its seq (7) is past the second limit");
+    assertEquals(1, store.purgeTombstones("db", old + 10, Long.MAX_VALUE, old + 10, 7, 1000), "then the $deleted goes");
+    DatabaseInfo after = store.database("db").orElseThrow();
+    assertEquals(7, after.purgedThrough());
+    assertEquals(5, after.documents());
+    assertFalse(idsAndAttrs(store.changesSince("db", null, 0, 100, Integer.MAX_VALUE)).contains("gone/$deleted"));
+  }
+
+  private Set<String> idsAndAttrs(ChangePage page) {
+    Set<String> out = new HashSet<>();
+    for (byte[] json : page.deltas()) {
+      JsonNode d = readTree(json);
+      out.add(d.get("id").asText() + "/" + d.get("attr").asText());
+    }
+    return out;
   }
 
   @Test
