@@ -33,10 +33,10 @@ final class UserOps {
     String username = text(args, "username");
     String password = text(args, "password");
     List<String> roles = args.hasNonNull("roles") ? roles(args.get("roles")) : List.of();
-    if (roles.contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
+    withinOwnRoles(caller, Set.of(), roles);
     auth.checkNewUser(username, password);
     return auth.hash(password).compose(hash -> line.run(caller, SystemDb.USERS, Policy.Action.CREATE, now -> {
-      if (roles.contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(now);
+      withinOwnRoles(now, Set.of(), roles);
       auth.checkNewUser(username, password); // the name may have been taken meanwhile
       return committer.push(SystemDb.NAME, auth.system().createUser(username, hash, roles, now.user()))
           .map(o -> view(username, Set.copyOf(roles), false));
@@ -52,16 +52,12 @@ final class UserOps {
     if (d != null && !d.isNull() && !d.isBoolean()) throw new AdminException(ErrorCode.BAD_REQUEST, "disabled: true or false");
     Boolean disabled = d == null || d.isNull() ? null : d.booleanValue();
     if (password != null) Auth.checkPassword(password);
-    if (user.roles().contains(Caller.ADMIN_ROLE) || (roles != null && roles.contains(Caller.ADMIN_ROLE))) {
-      onlyAdminsMakeAdmins(caller);
-    }
+    withinOwnRoles(caller, user.roles(), roles);
     Future<String> hash = password == null ? Future.succeededFuture(null) : auth.hash(password);
     return hash.compose(h -> line.run(caller, SystemDb.USERS, Policy.Action.UPDATE, by -> {
       Directory.User now = existing(username);
       // again, in line: the user may have become an admin while the password was hashed
-      if (now.roles().contains(Caller.ADMIN_ROLE) || (roles != null && roles.contains(Caller.ADMIN_ROLE))) {
-        onlyAdminsMakeAdmins(by);
-      }
+      withinOwnRoles(by, now.roles(), roles);
       boolean staysAdmin = (roles == null ? now.roles().contains(Caller.ADMIN_ROLE) : roles.contains(Caller.ADMIN_ROLE))
           && !(disabled == null ? now.disabled() : disabled);
       if (!staysAdmin) keepAnAdmin(username);
@@ -72,9 +68,9 @@ final class UserOps {
 
   Future<JsonNode> delete(Caller caller, ObjectNode args) {
     String username = text(args, "username");
-    if (existing(username).roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(caller);
+    withinOwnRoles(caller, existing(username).roles(), null);
     return line.run(caller, SystemDb.USERS, Policy.Action.DESTROY, by -> {
-      if (existing(username).roles().contains(Caller.ADMIN_ROLE)) onlyAdminsMakeAdmins(by);
+      withinOwnRoles(by, existing(username).roles(), null);
       keepAnAdmin(username);
       return committer.push(SystemDb.NAME, auth.system().deleteUser(username, by.user()))
           .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("username", username).put("deleted", true));
@@ -82,11 +78,22 @@ final class UserOps {
   }
 
   /**
-   * Granting, changing or removing an admin takes an admin: a {@code $system} policy that lets
-   * someone manage users must not let them make themselves (or anyone) an admin.
+   * A {@code $system} policy that lets someone manage users must not let them gain more than they
+   * have: one who is not an admin may change, disable or delete only users whose roles
+   * ({@code targetRoles}) it holds itself, and give only roles it holds ({@code newRoles}; null:
+   * unchanged). Else a password reset would sign it in as a user with more rights, and a role
+   * named in another policy would give it that policy's rights. So only admins grant, change or
+   * remove admins.
    */
-  private static void onlyAdminsMakeAdmins(Caller caller) {
-    if (!caller.isAdmin()) throw new AdminException(ErrorCode.FORBIDDEN, "roles: only admins may grant, change or remove admins");
+  private static void withinOwnRoles(Caller caller, Set<String> targetRoles, List<String> newRoles) {
+    if (caller.isAdmin()) return;
+    if (targetRoles.contains(Caller.ADMIN_ROLE) || (newRoles != null && newRoles.contains(Caller.ADMIN_ROLE))) {
+      throw new AdminException(ErrorCode.FORBIDDEN, "roles: only admins may grant, change or remove admins");
+    }
+    if (!caller.roles().containsAll(targetRoles) || (newRoles != null && !caller.roles().containsAll(newRoles))) {
+      throw new AdminException(ErrorCode.FORBIDDEN,
+          "roles: one who is not an admin manages only users whose roles it holds itself, and grants only those");
+    }
   }
 
   Future<JsonNode> list(Caller caller, ObjectNode args) {

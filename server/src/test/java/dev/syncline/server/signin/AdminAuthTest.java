@@ -249,12 +249,23 @@ class AdminAuthTest {
   void grantedUserUpdateCannotEscalate() {
     WsClient sue = track(server.connectAs("sue-escalate", "sue", "password-of-sue"));
     ObjectNode grant = args().put("db", "$system").put("col", "users");
-    grant.putObject("policy").putArray("update").add("role:support");
+    ObjectNode rights = grant.putObject("policy");
+    rights.putArray("update").add("role:support");
+    rights.putArray("create").add("role:support");
     ok("policy.set", grant);
+    ok("user.create", userArgs("pat", "password-of-pat", "polmgr")); // a role some other policy may name
+    ok("user.create", userArgs("sam", "password-of-sam", "support"));
     try {
       JsonNode r = sue.request(admin("user.update", userArgs("sue", null, "support", "admin")));
       assertError("forbidden", r);
       assertError("forbidden", sue.request(admin("db.create", args().put("db", "by-escalated-support"))));
+      // nor any role she does not hold, to herself or to a new user, nor another's password
+      assertError("forbidden", sue.request(admin("user.update", userArgs("sue", null, "support", "polmgr"))));
+      assertError("forbidden", sue.request(admin("user.create", userArgs("sue-alt", "password-of-alt", "polmgr"))));
+      assertError("forbidden", sue.request(admin("user.update", args().put("username", "pat").put("password", "taken-over-pat"))));
+      // what her own roles cover she may still do
+      assertEquals("result", type(sue.request(admin("user.update", userArgs("sam", "new-password-of-sam", "support")))));
+      assertEquals("result", type(sue.request(admin("user.create", userArgs("sue-helper", "password-of-helper", "support")))));
     } finally {
       grant.putNull("policy");
       ok("policy.set", grant);
