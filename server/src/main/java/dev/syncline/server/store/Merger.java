@@ -106,9 +106,14 @@ final class Merger {
         && destroyedAfter(docPrefix, d.ts(), destroyFloorMs) && !visible(docPrefix)) {
       outcome = Merge.Outcome.SUPERSEDED;
     }
-    // a resend of a write that landed is answered duplicate, as before any policy changed; only its
-    // writer knows that ts, so this tells nobody anything new
-    if (outcome == Merge.Outcome.DUPLICATE) return outcome;
+    if (outcome == Merge.Outcome.DUPLICATE) {
+      // a resend of a write that landed: duplicate, also for a document now hidden (a destroy sent
+      // again). Only to one who may write the document or owns it: a client's origin is whatever
+      // it says in hello, so to anyone else this would confirm a guess at a value it may not read
+      if (batch.guard() == null || (owner != null && owner.equals(batch.writer()))) return outcome;
+      WriteGuard.Action action = d.attr().equals(Delta.DELETED) ? WriteGuard.Action.DESTROY : WriteGuard.Action.UPDATE;
+      return batch.guard().permits(d.col(), action, owner) ? outcome : null;
+    }
     if (batch.guard() != null) {
       String docId = d.col() + '\0' + d.id();
       // making a document is a create, whatever the delta writes — $deleted included

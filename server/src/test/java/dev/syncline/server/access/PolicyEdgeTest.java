@@ -91,6 +91,28 @@ class PolicyEdgeTest {
   }
 
   @Test
+  @DisplayName("a push of another's exact write, under that writer's clientId, is forbidden, not duplicate: it would confirm a guess at a value the pusher may not read")
+  void duplicateConfirmsNothingToOthers() {
+    try (TestServer server = TestServer.start(c -> c.newDatabasePolicy = null)) {
+      ok(server.admin(admin("user.create", args().put("username", "ada").put("password", PASSWORD))));
+      ok(server.admin(admin("user.create", args().put("username", "bob").put("password", PASSWORD))));
+      ObjectNode ownersOnly = all("$owner");
+      ownersOnly.set("create", Json.MAPPER.createArrayNode().add("$user"));
+      ok(server.admin(admin("db.create", args().put("db", "notes").<ObjectNode>set("policy", ownersOnly))));
+      ObjectNode write;
+      try (WsClient ada = server.connectAs("ada-phone", "ada", PASSWORD)) {
+        write = push("notes", delta("c", "salary", "amount", 100, ts(System.currentTimeMillis(), 0, ada.clientId())));
+        assertEquals("applied", ada.request(write).get("results").get(0).asText());
+        assertEquals("duplicate", ada.request(write.deepCopy()).get("results").get(0).asText(), "her own resend");
+      }
+      try (WsClient bob = server.connectAs("ada-phone", "bob", PASSWORD)) { // a clientId is whatever hello says
+        JsonNode guess = bob.request(write.deepCopy());
+        assertEquals("forbidden", guess.get("results").get(0).path("error").asText(), guess.toString());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a collection override whose read rule equals the database's changes nobody's access: no reset")
   void overrideThatReadsAlikeResetsNobody() {
     try (TestServer server = TestServer.start(c -> c.newDatabasePolicy = null)) {
