@@ -126,7 +126,7 @@ public final class AdminOps {
     // setting changes, and a name once destroyed (admins only without one) is open again
     return line.run(caller, null, null, by -> {
       if (databases.destroying(db)) { // the retry would take the new one's data with the old
-        throw new AdminException(ErrorCode.OVERLOADED, "db: " + db + " is still being destroyed; try again shortly");
+        throw new AdminException(ErrorCode.OVERLOADED, "db: " + db + " is still being destroyed; try again shortly", 1000L);
       }
       Policy initial = given != null ? given
           : auth.directory().storedPolicy(db, null) == null ? auth.newDatabasePolicy() : null;

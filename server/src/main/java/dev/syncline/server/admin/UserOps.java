@@ -113,6 +113,9 @@ final class UserOps {
   }
 
   private Directory.User existing(String username) {
+    if (!Policy.NAME.matcher(username).matches()) {
+      throw new AdminException(ErrorCode.BAD_REQUEST, "username: 1 to 64 of [A-Za-z0-9_.@-]");
+    }
     Directory.User u = auth.directory().user(username);
     if (u == null) throw new AdminException(ErrorCode.NOT_FOUND, "no user " + username);
     return u;

@@ -278,6 +278,20 @@ public final class ServerConfig {
 
   /** Checks settings that cannot work, with a message naming the key. */
   public void validate() {
+    // a key given as null in the config file; each has a default when left out
+    java.util.Map<String, Object> required = new java.util.LinkedHashMap<>();
+    required.put("host", host);
+    required.put("data", data);
+    required.put("durability", durability);
+    required.put("jwtIssuer", jwtIssuer);
+    required.put("databases", databases);
+    required.put("users", users);
+    required.put("peers", peers);
+    required.put("tls", tls);
+    required.put("metrics", metrics);
+    required.forEach((key, value) -> {
+      if (value == null) throw new ConfigException(key + ": may not be null (leave it out for the default)");
+    });
     if (!durability.equals("sync") && !durability.equals("async")) {
       throw new ConfigException("durability: sync or async, not " + durability);
     }
@@ -351,6 +365,8 @@ public final class ServerConfig {
     if (purgeBatchEntries < 1) throw new ConfigException("purgeBatchEntries: at least 1");
     // each of these, at 0 or below, makes a thread spin or a read never end rather than fail here
     if (purgeIntervalMs < 100) throw new ConfigException("purgeIntervalMs: at least 100");
+    if (maxBadMessagesPerMinute < 1) throw new ConfigException("maxBadMessagesPerMinute: at least 1");
+    if (storeCacheBytes < 0) throw new ConfigException("storeCacheBytes: 0 (a quarter of the heap) or more");
     if (tombstoneRetentionMs < 0) throw new ConfigException("tombstoneRetentionMs: 0 or more");
     if (catchUpPageDeltas < 1) throw new ConfigException("catchUpPageDeltas: at least 1");
     if (catchUpThreads < 1) throw new ConfigException("catchUpThreads: at least 1");

@@ -595,7 +595,7 @@ public final class Session {
       if (ar.succeeded()) {
         send(new ServerMessage.Result(admin.rid(), ar.result()));
       } else if (ar.cause() instanceof AdminException e) {
-        send(ServerMessage.Error.of(admin.rid(), e.code(), e.getMessage()));
+        send(new ServerMessage.Error(admin.rid(), e.code(), e.getMessage(), e.retryAfterMs(), null, null, null));
       } else if (ar.cause() instanceof AuthException e) {
         send(errorOf(admin.rid(), e)); // e.g. rate_limited while too many passwords are being hashed
       } else if (ar.cause() instanceof OverloadedException e) {

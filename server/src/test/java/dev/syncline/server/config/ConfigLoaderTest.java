@@ -105,7 +105,8 @@ class ConfigLoaderTest {
         Map.of("SYNCLINE_MAX_QUEUED_BYTES", "65536"), "maxQueuedBytes");
     // at 0 these made the writer spin, a catch-up never end or a pool fail to start without naming the key
     for (String key : List.of("purgeIntervalMs", "catchUpPageDeltas", "catchUpThreads", "maxGroupDeltas", "maxQueuedDeltas",
-        "socketWriteQueueBytes", "subscriberBufferBytes", "maxSubscriptions", "maxIdLength", "maxValueBytes", "maxClockSkewMs")) {
+        "socketWriteQueueBytes", "subscriberBufferBytes", "maxSubscriptions", "maxIdLength", "maxValueBytes", "maxClockSkewMs",
+        "maxBadMessagesPerMinute")) {
       IllegalArgumentException p = assertThrows(IllegalArgumentException.class,
           ConfigLoader.load(null, Map.of(ConfigLoader.envName(key), "0"))::validate, key);
       assertTrue(p.getMessage().contains(key), p.getMessage());
@@ -141,6 +142,16 @@ class ConfigLoaderTest {
     assertTrue(config.getMessage().contains("the config file"), config.getMessage());
     served.refuseServing(Path.of("syncline.json"), "the config file"); // one beside it is fine
     assertEquals(8L << 30, ConfigLoader.load(null, Map.of("SYNCLINE_LOOP_INBOX_BYTES", Long.toString(8L << 30))).loopInboxBytes);
+    IllegalArgumentException cache = assertThrows(IllegalArgumentException.class,
+        ConfigLoader.load(null, Map.of("SYNCLINE_STORE_CACHE_BYTES", "-1"))::validate);
+    assertTrue(cache.getMessage().startsWith("storeCacheBytes"), cache.getMessage());
+    // a key set to null in the file: named, not a NullPointerException
+    for (String nulled : List.of("durability", "peers", "data")) {
+      Path file = Files.createTempFile("syncline-null", ".json");
+      Files.writeString(file, "{\"" + nulled + "\": null}");
+      IllegalArgumentException n = assertThrows(IllegalArgumentException.class, ConfigLoader.load(file, Map.of())::validate, nulled);
+      assertTrue(n.getMessage().startsWith(nulled + ": may not be null"), n.getMessage());
+    }
   }
 
   @Test

@@ -245,7 +245,9 @@ class AuthBadInputTest {
         op("user.update with a short password and a role change", "user.update", "{'username':'bob','password':'short','roles':['admin']}", "bad_request"),
         op("user.delete without username", "user.delete", "{}", "bad_request"),
         op("user.delete with a list username", "user.delete", "{'username':['bob']}", "bad_request"),
-        op("user.delete of an unknown user", "user.delete", "{'username':'ghost'}", "not_found"));
+        op("user.delete of an unknown user", "user.delete", "{'username':'ghost'}", "not_found"),
+        op("user.update of a malformed username", "user.update", "{'username':'bad name!','disabled':true}", "bad_request"),
+        op("user.delete of a username of 65 characters", "user.delete", "{'username':'" + str(65, "u") + "'}", "bad_request"));
   }
 
   static List<Row> policyRows() {
