@@ -52,8 +52,8 @@ final class RestoreCommand implements Callable<Integer> {
       if (!Files.isDirectory(fromStore)) throw new CliException(backup + " is not a Syncline backup (no store/ in it)");
       boolean replacing = Files.isDirectory(store) && !isEmpty(store);
       if (replacing) {
-        OfflineStore.open(data, true).close(); // refuses while a server runs on it
         if (!force) throw new CliException(store + " holds a store: stop its server and pass --force to replace it");
+        OfflineStore.refuseIfInUse(data);
       }
       // whole or not at all: copied and given new epochs beside the store, then put in its place by
       // renames, so a restore that fails (a full disk, Ctrl-C) leaves the store that was there. Into an
@@ -66,7 +66,7 @@ final class RestoreCommand implements Callable<Integer> {
         restored.renewEpochs();
       }
       if (replacing) {
-        OfflineStore.open(data, true).close(); // again: a server may have started on it while the copy was made
+        OfflineStore.refuseIfInUse(data); // again: a server may have started on it while the copy was made
         Path aside = data.resolve("store.replaced-" + System.currentTimeMillis());
         Files.move(store, aside, StandardCopyOption.ATOMIC_MOVE);
         try {

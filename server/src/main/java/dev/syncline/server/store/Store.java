@@ -29,7 +29,17 @@ public interface Store extends AutoCloseable {
    */
   static Store openXodus(Path dir, boolean durable, long cacheBytes, int minUtilization,
       Map<String, Set<String>> localCollections) {
-    return new XodusStore(dir, durable, cacheBytes, minUtilization, localCollections);
+    return openXodus(dir, durable, cacheBytes, minUtilization, localCollections, true);
+  }
+
+  /**
+   * As above; with {@code upgrade} false, a store written in an older format is refused
+   * ({@link StoreFormatException}) rather than upgraded in place, after which older servers
+   * refuse it: for commands that only look at a stopped server's folder.
+   */
+  static Store openXodus(Path dir, boolean durable, long cacheBytes, int minUtilization,
+      Map<String, Set<String>> localCollections, boolean upgrade) {
+    return new XodusStore(dir, durable, cacheBytes, minUtilization, localCollections, upgrade);
   }
 
   static Store openXodus(Path dir, boolean durable, long cacheBytes) {

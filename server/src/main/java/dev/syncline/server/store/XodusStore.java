@@ -108,7 +108,8 @@ final class XodusStore implements Store {
   /** Written and read by the writer thread only. */
   private long lastCommitSyncNanos;
 
-  XodusStore(Path dir, boolean durable, long cacheBytes, int minUtilization, Map<String, Set<String>> localCollections) {
+  XodusStore(Path dir, boolean durable, long cacheBytes, int minUtilization, Map<String, Set<String>> localCollections,
+      boolean upgrade) {
     this.localCollections = Map.copyOf(localCollections);
     this.durable = durable;
     EnvironmentConfig config = LogFiles.configure(new EnvironmentConfig(), dir)
@@ -139,6 +140,8 @@ final class XodusStore implements Store {
         int format = stored == null ? 1 : Integer.parseInt(StringBinding.entryToString(stored));
         if (format > FORMAT) throw new IllegalStateException("the store in " + dir + " has format " + format
             + ", newer than this server's " + FORMAT + ": run a newer server");
+        boolean fresh = stored == null && meta.count(txn) == 0;
+        if (format < FORMAT && !fresh && !upgrade) throw new StoreFormatException(dir, format, FORMAT);
         try (Cursor c = meta.openCursor(txn)) {
           while (c.getNext()) {
             DatabaseInfo info = Layout.infoOf(c.getValue());

@@ -112,6 +112,33 @@ class DataFolderCommandsTest {
   }
 
   @Test
+  @DisplayName("dump, load and restore leave a store of an older format as it is: upgraded, the server that wrote it could not open it")
+  void olderFormatLeftAsItIs() throws Exception {
+    try (TestServer source = TestServer.start(c -> c.databases.add(dev.syncline.server.config.ServerConfig.DatabaseSpec.named("db")))) {
+      try (WsClient w = source.connect("writer")) {
+        JsonNode ack = w.request(push("db", delta("c", "d", "v", 1, now(1, "writer"))));
+        assertEquals("applied", ack.path("results").path(0).asText(), ack.toString());
+      }
+      Path data = source.dataDir();
+      source.stop();
+      dev.syncline.server.store.OldFormats.toFormat2(data.resolve("store"));
+      for (int i = 0; i < 2; i++) { // the second time too: the first changed nothing
+        Result dumped = Cli.run(Map.of(), "dump", "--data", data.toString());
+        assertEquals(1, dumped.exit(), dumped.toString());
+        assertTrue(dumped.err().contains("has format 2, older than this server's"), dumped.err());
+        assertEquals(1, dumped.err().lines().count(), dumped.err());
+      }
+      Path backup = Files.createTempDirectory("syncline-backup-of-nothing");
+      Files.createDirectories(backup.resolve("store"));
+      Result restore = Cli.run(Map.of(), "restore", "--data", data.toString(), backup.toString());
+      assertTrue(restore.err().contains("pass --force"), restore.toString());
+      TestServer.reopen(data).stop(); // the server upgrades it
+      Result after = Cli.run(Map.of(), "dump", "--data", data.toString());
+      assertEquals(0, after.exit(), after.toString());
+    }
+  }
+
+  @Test
   @DisplayName("a dump loaded into an empty folder holds the same registers: equal digests")
   void dumpLoadKeepsDigest() throws Exception {
     Path dump = Files.createTempFile("syncline-dump", ".jsonl");

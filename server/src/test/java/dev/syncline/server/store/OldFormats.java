@@ -12,11 +12,11 @@ import jetbrains.exodus.env.StoreConfig;
 import jetbrains.exodus.env.Transaction;
 
 /** Turns a closed store's database {@code db} back into an older format, to test the upgrade at open. */
-final class OldFormats {
+public final class OldFormats {
   private OldFormats() {}
 
   /** Format 2: document entries in {@code doc:db} instead of beside the registers in {@code reg:db}. */
-  static void toFormat2(Path dir) {
+  public static void toFormat2(Path dir) {
     Environment env = Environments.newInstance(dir.toFile());
     try {
       env.executeInExclusiveTransaction(txn -> {

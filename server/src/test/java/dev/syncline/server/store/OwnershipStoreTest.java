@@ -3,6 +3,7 @@ package dev.syncline.server.store;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.BooleanNode;
@@ -13,6 +14,7 @@ import dev.syncline.protocol.Merge;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -103,6 +105,9 @@ class OwnershipStoreTest extends StoreTestBase {
     commit(null, null, delta("c", "b", "t", 2, 2));
     store.close();
     OldFormats.toFormat2(dir);
+    StoreFormatException refused = assertThrows(StoreFormatException.class,
+        () -> Store.openXodus(dir, true, 8 << 20, Store.DEFAULT_MIN_UTILIZATION, Map.of(), false));
+    assertTrue(refused.getMessage().contains("has format 2, older than"), refused.getMessage());
     store = Store.openXodus(dir, true, 8 << 20);
 
     List<String> seen = new ArrayList<>();
