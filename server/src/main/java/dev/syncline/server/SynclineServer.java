@@ -362,15 +362,17 @@ public final class SynclineServer {
     closing = true;
     Thread t = new Thread(() -> {
       try {
-        if (replication != null) awaitQuietly(replication.stop());
+        // each step within its share of the 30 s a shutdown hook is given, so that a peer or a
+        // connection slow to close never keeps the writer and the store from closing
+        if (replication != null) awaitQuietly(replication.stop(), 5);
         vertx.cancelTimer(ratesTimer);
         vertx.cancelTimer(destroyRetryTimer);
         List<Future<Void>> undeployed = new ArrayList<>();
         for (String id : deployments) undeployed.add(vertx.undeploy(id));
-        awaitQuietly(Future.join(undeployed));
+        awaitQuietly(Future.join(undeployed), 5);
         if (committer != null) committer.close();
         if (store != null) store.close();
-        awaitQuietly(vertx.close());
+        awaitQuietly(vertx.close(), 5);
         metrics.close();
         if (ready) log.info("Syncline stopped"); // a start that failed is told in one line by its caller
         closed.complete();
@@ -383,9 +385,9 @@ public final class SynclineServer {
     return closed.future();
   }
 
-  private static void awaitQuietly(Future<?> f) {
+  private static void awaitQuietly(Future<?> f, int seconds) {
     try {
-      f.toCompletionStage().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      f.toCompletionStage().toCompletableFuture().get(seconds, java.util.concurrent.TimeUnit.SECONDS);
     } catch (Exception e) {
       log.warn("shutdown step did not finish cleanly: {}", e.toString());
     }

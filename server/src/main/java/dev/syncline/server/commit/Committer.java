@@ -240,7 +240,7 @@ public final class Committer implements AutoCloseable {
     closing = true;
     queue.add(STOP);
     try {
-      thread.join(TimeUnit.SECONDS.toMillis(30));
+      thread.join(TimeUnit.SECONDS.toMillis(15)); // commits still queued are made first (see SynclineServer.close)
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
