@@ -67,13 +67,17 @@ public final class Backups {
 
   /** The backup {@code file} made by {@link #make} was sent (or could not be): it is deleted, and the next may be made. */
   public void done(Path file) {
-    try {
-      Files.deleteIfExists(file);
-    } catch (IOException e) {
-      // a leftover, deleted at the next start
-    } finally {
-      running.set(false);
-    }
+    // on the backup's worker, not the caller's event loop: deleting a file of gigabytes takes a while
+    worker.executeBlocking(() -> {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException e) {
+        // a leftover, deleted at the next start
+      } finally {
+        running.set(false);
+      }
+      return null;
+    }, false);
   }
 
   /** Temporary files of backups that a crash interrupted. */
