@@ -18,6 +18,9 @@ import java.util.Set;
  */
 public interface Store extends AutoCloseable {
 
+  /** How far {@link #renewEpochs} moves seqs on: more than a lost stretch of history can have held. */
+  long EPOCH_SEQ_GAP = 1L << 32;
+
   /** Percentage of the log that must be live for {@link #cleanLog} to leave it be: Xodus's default. */
   int DEFAULT_MIN_UTILIZATION = 50;
 
@@ -235,7 +238,9 @@ public interface Store extends AutoCloseable {
   /**
    * After a restore from a backup: every database gets a new epoch, so clients and peers that
    * hold seqs of its later life (lost with the restore) start over instead of skipping what is
-   * written anew under those seqs. Writer only, or before the server starts.
+   * written anew under those seqs. Its head and purge point also move {@link #EPOCH_SEQ_GAP} on,
+   * so a client that names no epoch is reset too: its cursor is below the purge point. Writer
+   * only, or before the server starts.
    */
   void renewEpochs();
 

@@ -616,8 +616,9 @@ final class XodusStore implements Store {
     env.executeInExclusiveTransaction(txn -> {
       for (DatabaseTables t : tables.values()) {
         DatabaseInfo i = t.info;
-        DatabaseInfo next = new DatabaseInfo(i.name(), newEpoch(System.currentTimeMillis()), i.head(), i.createdAt(),
-            i.purgedThrough(), i.documents(), i.attributes(), i.tombstones(), i.ownerChanges());
+        long head = i.head() + EPOCH_SEQ_GAP; // past any seq handed out in the history that was lost
+        DatabaseInfo next = new DatabaseInfo(i.name(), newEpoch(System.currentTimeMillis()), head, i.createdAt(),
+            head, i.documents(), i.attributes(), i.tombstones(), i.ownerChanges());
         meta.put(txn, Layout.text(i.name()), Layout.infoValue(next));
         renewed.put(t, next);
       }

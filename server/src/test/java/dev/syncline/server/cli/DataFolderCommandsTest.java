@@ -237,6 +237,7 @@ class DataFolderCommandsTest {
     Path zip = folder.resolveSibling("b2.zip");
     String epochBefore;
     long acked;
+    long headAfter; // the live server's head after the backups: what a client may hold that a restore takes back
     // the writes during the backups acked before each began: a backup holds them, and perhaps more
     Map<Path, Integer> ackedBefore = new java.util.HashMap<>();
     try (TestServer live = TestServer.start(); WsClient w = live.connect("backup-writer")) {
@@ -277,6 +278,7 @@ class DataFolderCommandsTest {
       assertEquals(1, Cli.run(env, "backup", folder.toString()).exit(), "an existing target is refused");
       acked = 200;
 
+      headAfter = headOf(live);
       Result onLive = Cli.run(Map.of(), "restore", zip.toString(), "--data", live.dataDir().toString(), "--force");
       assertEquals(1, onLive.exit(), onLive.toString());
       assertTrue(onLive.err().contains("in use by a running server"), onLive.err());
@@ -294,6 +296,15 @@ class DataFolderCommandsTest {
       try (TestServer back = TestServer.reopen(data); WsClient r = back.connect("reader")) {
         JsonNode subscribed = r.request(sub("app", 0));
         assertNotEquals(epochBefore, subscribed.path("epoch").asText(), "a restored database starts a new epoch");
+        // a client naming no epoch, at a cursor of the lost history, starts over too, whatever is written anew
+        try (WsClient writer = back.connect("after-restore")) { // until the seqs written anew reach that cursor
+          for (int i = 0; i == 0 || headOf(back) <= headAfter; i++) {
+            writer.request(push("app", delta("c", "new" + i, "v", i, now(i, "after-restore"))));
+          }
+        }
+        JsonNode resumed = r.request(WsClient.obj("sub").put("db", "app").put("since", headAfter));
+        assertEquals("subscribed", resumed.path("type").asText(), resumed.toString());
+        r.await(m -> "reset".equals(m.path("type").asText()) && resumed.path("sid").asText().equals(m.path("sid").asText()));
         Map<String, JsonNode> state = state(back);
         for (int i = 0; i < acked; i++) assertEquals(i, state.get("d" + i).asInt(), "d" + i + " from " + backup);
         // of the writes made meanwhile: an unbroken run from m0, at least those acked before the backup began
@@ -302,6 +313,10 @@ class DataFolderCommandsTest {
         assertTrue(more.size() >= ackedBefore.get(backup), more.size() + " of the " + ackedBefore.get(backup) + " acked before " + backup);
       }
     }
+  }
+
+  private static long headOf(TestServer s) {
+    return s.admin(admin("db.stats", args().put("db", "app"))).path("data").path("head").asLong();
   }
 
   private static String digestOf(TestServer s, String db) {
