@@ -181,7 +181,7 @@ public final class Auth {
     long wait = lockout.begin(username, address, System.currentTimeMillis());
     if (wait > 0) {
       lockedOutSignIns.increment();
-      return Future.failedFuture(rateLimited("too many failed sign-ins; try again later", wait));
+      return Future.failedFuture(rateLimited("too many sign-ins failed, or under way, for this username or address; try again later", wait));
     }
     Directory.User known = directory.user(username);
     String hash = known == null ? null : known.passwordHash();
@@ -214,7 +214,9 @@ public final class Auth {
     }
     long wait = signups.take(address, System.currentTimeMillis());
     if (wait > 0) return Future.failedFuture(rateLimited("too many accounts made from this address; try again later", wait));
-    return hash(password).compose(hash -> serially(() -> {
+    Future<String> hashed = hash(password);
+    if (hashed.failed()) signups.giveBack(address); // the hashing queue was full: no sign-up was tried
+    return hashed.compose(hash -> serially(() -> {
       checkNewUser(username, password); // again: someone may have taken the name while we hashed
       return committer.push(SystemDb.NAME, system.createUser(username, hash, List.of(), username))
           .map(outcome -> issue(new Caller(username, java.util.Set.of(), Directory.stampOf(hash, 0))));

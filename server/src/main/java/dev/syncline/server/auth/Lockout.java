@@ -24,6 +24,9 @@ final class Lockout {
   }
 
   private static final int MAX_KEYS = 100_000;
+  /** Password checks one address may have running at once (people behind one NAT sign in together now and then). */
+  static final int MAX_IN_FLIGHT_PER_ADDRESS = 4;
+  private static final String ADDRESS = "a:";
 
   private final int userThreshold;
   private final int addressThreshold;
@@ -68,7 +71,10 @@ final class Lockout {
     State s = keys.get(key);
     if (s == null) return 0;
     if (s.lockedUntil > now) return s.lockedUntil - now;
-    return s.inFlight >= Math.max(1, threshold - s.failures) ? baseMs : 0;
+    // and an address has at most a few checks running: the hashing workers are shared by everyone,
+    // so a handful of addresses must not take them all
+    int most = key.startsWith(ADDRESS) ? Math.min(MAX_IN_FLIGHT_PER_ADDRESS, threshold - s.failures) : threshold - s.failures;
+    return s.inFlight >= Math.max(1, most) ? baseMs : 0;
   }
 
   private State state(String key, long now) {
@@ -112,6 +118,6 @@ final class Lockout {
   }
 
   private static String addressKey(String address) {
-    return address == null ? null : "a:" + address;
+    return address == null ? null : ADDRESS + address;
   }
 }

@@ -45,6 +45,12 @@ final class SignupBudget {
     return 0;
   }
 
+  /** Gives back a sign-up taken by {@link #take} that never got as far as hashing its password. */
+  synchronized void giveBack(String address) {
+    Bucket b = address == null ? null : buckets.get(address);
+    if (b != null) b.left = Math.min(perHour, b.left + 1);
+  }
+
   private void refill(Bucket b, long now) {
     if (now > b.at) b.left = Math.min(perHour, b.left + (double) (now - b.at) * perHour / HOUR_MS);
     b.at = Math.max(b.at, now);

@@ -221,6 +221,24 @@ class SignInTest {
   }
 
   @Test
+  @DisplayName("one address has at most a few password checks running at once, whatever usernames it tries: the hashing workers are everyone's")
+  void fewChecksAtOncePerAddress() {
+    try (TestServer own = TestServer.start(); WsClient c = own.connect("flooder")) { // its failures count against this address
+      List<Long> rids = new java.util.ArrayList<>();
+      for (int i = 0; i < 12; i++) rids.add(c.sendWithRid(login("nobody-" + i, "guess")));
+      int checked = 0;
+      int refused = 0;
+      for (long rid : rids) {
+        JsonNode a = c.await(m -> m.path("rid").asLong() == rid);
+        if ("unauthenticated".equals(a.path("code").asText())) checked++;
+        if ("rate_limited".equals(a.path("code").asText()) && a.path("retryAfterMs").asLong() > 0) refused++;
+      }
+      assertEquals(12, checked + refused);
+      assertTrue(refused > 0, "all 12 were checked at once, from one address");
+    }
+  }
+
+  @Test
   @DisplayName("per address: N failures on any usernames lock the address for every username; a success does not unlock the address")
   void lockoutPerAddress() {
     try (TestServer strict = TestServer.start(c -> {
