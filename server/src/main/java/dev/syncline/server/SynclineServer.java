@@ -169,6 +169,11 @@ public final class SynclineServer {
                 }
               });
           auth.useCommitter(committer);
+          // a big database's destroy goes in steps, each queued behind the commits waiting
+          databases.continueWith(step -> committer.execute(s -> {
+            step.run();
+            return null;
+          }));
           replication = new Replication(vertx, serverId, new ReplicationOptions(config.peers, config.clusterSecret,
               config.writeQuorum, config.quorumTimeoutMs, config.digestIntervalMs, config.peerPingIntervalMs,
               config.peerReconnectMaxMs, config.maxClockSkewMs, config.tombstoneRetentionMs, config.tls.trustFile),

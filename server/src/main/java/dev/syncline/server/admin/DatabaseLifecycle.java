@@ -10,7 +10,9 @@ import dev.syncline.server.store.Store;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,12 +30,33 @@ public final class DatabaseLifecycle {
 
   private final Store store;
   private final Hub hub;
-  /** Databases whose destroy failed (a full disk, say): {@link #retry} carries them out, until then the data is served. */
+  /** Destroys under way in steps, or failed (a full disk, say), by database: their timestamp. */
+  private final Map<String, String> pending = new ConcurrentHashMap<>();
+  /** Databases whose last step failed: {@link #retry} goes on with them; until then what is left is served. */
   private final Set<String> failed = ConcurrentHashMap.newKeySet();
+  /** Databases whose next step is queued for the writer already. Writer only. */
+  private final Set<String> queued = new HashSet<>();
+  private Consumer<Runnable> laterOnWriter = Runnable::run;
+
+  private final int stepRegisters;
 
   public DatabaseLifecycle(Store store, Hub hub) {
+    this(store, hub, Store.DESTROY_STEP_REGISTERS);
+  }
+
+  /** {@code stepRegisters}: registers a step of a destroy removes at most. */
+  DatabaseLifecycle(Store store, Hub hub, int stepRegisters) {
     this.store = store;
     this.hub = hub;
+    this.stepRegisters = stepRegisters;
+  }
+
+  /**
+   * How a destroy's next step is run: queued for the writer behind the commits waiting, so a big
+   * database's destroy does not hold them up. Until this is called, steps run one after another.
+   */
+  public void continueWith(Consumer<Runnable> laterOnWriter) {
+    this.laterOnWriter = laterOnWriter;
   }
 
   /** Applies every destroy committed to {@code $system} in this group. On the writer thread. */
@@ -41,24 +64,23 @@ public final class DatabaseLifecycle {
     for (BatchOutcome o : group) {
       if (!o.db().equals(SystemDb.NAME)) continue;
       for (CommittedDelta d : o.committed()) {
-        if (!isDestroy(d.delta())) continue;
-        try {
-          destroy(d.delta().id(), d.delta().ts());
-        } catch (RuntimeException e) { // retry() carries it out; the others of the group go ahead now
-          failed.add(d.delta().id());
-          log.error("destroying database {} failed; it is tried again in a few seconds", d.delta().id(), e);
-        }
+        if (!isDestroy(d.delta()) || d.delta().id().startsWith("$")) continue;
+        pending.merge(d.delta().id(), d.delta().ts(), (a, b) -> a.compareTo(b) >= 0 ? a : b);
+        step(d.delta().id());
       }
     }
   }
 
   /**
    * At start-up, before the writer runs: a destroy committed to {@code $system} whose database
-   * was not destroyed yet (the server stopped in between) is carried out now.
+   * was not destroyed yet (the server stopped in between, perhaps half way) is carried out now.
    */
   public void catchUp() {
     for (Delta d : store.registers(SystemDb.NAME, SystemDb.DATABASES)) {
-      if (isDestroy(d) && due(d)) destroy(d.id(), d.ts());
+      if (isDestroy(d) && due(d) && !d.id().startsWith("$")) {
+        pending.merge(d.id(), d.ts(), (a, b) -> a.compareTo(b) >= 0 ? a : b);
+        while (step(d.id()) == DestroyOutcome.MORE) { } // nothing is served yet: no one waits
+      }
     }
   }
 
@@ -72,23 +94,12 @@ public final class DatabaseLifecycle {
     return failed.contains(db);
   }
 
-  /**
-   * On the writer thread: carries out the destroys that failed, as {@link #catchUp} does at
-   * start-up; one that fails again is tried at the next call.
-   */
+  /** On the writer thread: goes on with the destroys whose last step failed; one that fails again is tried at the next call. */
   public Void retry() {
-    Set<String> still = new HashSet<>();
-    for (Delta d : store.registers(SystemDb.NAME, SystemDb.DATABASES)) {
-      if (!isDestroy(d) || !due(d)) continue;
-      try {
-        destroy(d.id(), d.ts());
-      } catch (RuntimeException e) {
-        still.add(d.id());
-        log.error("destroying database {} failed again; it is tried again in a few seconds", d.id(), e);
-      }
+    for (String db : List.copyOf(failed)) {
+      failed.remove(db);
+      step(db);
     }
-    failed.retainAll(still); // both on the writer thread: nothing failed in between
-    failed.addAll(still);
     return null;
   }
 
@@ -102,10 +113,28 @@ public final class DatabaseLifecycle {
     return d.col().equals(SystemDb.DATABASES) && d.attr().equals(SystemDb.DESTROYED) && d.value().asBoolean(false);
   }
 
-  private void destroy(String db, String ts) {
-    if (db.startsWith("$")) return;
-    DestroyOutcome outcome = store.destroyThrough(db, ts);
+  /** One step of the destroy of {@code db}; the next is queued behind the writer's waiting commits. On the writer. */
+  private DestroyOutcome step(String db) {
+    String ts = pending.get(db);
+    if (ts == null) return DestroyOutcome.ABSENT;
+    DestroyOutcome outcome;
+    try {
+      outcome = store.destroyStep(db, ts, stepRegisters);
+    } catch (RuntimeException e) { // retry() goes on with it; the rest of the group goes ahead now
+      failed.add(db);
+      log.error("destroying database {} failed; it is tried again in a few seconds", db, e);
+      return null;
+    }
     switch (outcome) {
+      case MORE -> {
+        if (queued.add(db)) {
+          laterOnWriter.accept(() -> {
+            queued.remove(db);
+            step(db);
+          });
+        }
+        return outcome;
+      }
       case REMOVED -> {
         log.info("destroyed database {} (through {})", db, ts);
         hub.databaseDestroyed(db);
@@ -116,5 +145,7 @@ public final class DatabaseLifecycle {
       }
       case ABSENT -> { }
     }
+    pending.remove(db, ts); // unless a later destroy came meanwhile: its steps go on
+    return outcome;
   }
 }

@@ -7,5 +7,7 @@ public enum DestroyOutcome {
   /** Every register was at or below the timestamp: the database is gone. */
   REMOVED,
   /** Registers written after the timestamp remain; the database lives on with a new epoch. */
-  TRIMMED
+  TRIMMED,
+  /** Registers written after the timestamp remain, and some at or before it: the next step goes on. */
+  MORE
 }

@@ -71,8 +71,28 @@ public interface Store extends AutoCloseable {
    * Destroys a database as of the HLC timestamp {@code ts}: every register written at or before
    * it is removed, and from now on any delta stamped at or before it is superseded, also when the
    * database is created again. Registers written after {@code ts} (elsewhere, concurrently) stay.
+   * All at once: for stores that serve nobody yet, and tests.
    */
-  DestroyOutcome destroyThrough(String db, String ts);
+  default DestroyOutcome destroyThrough(String db, String ts) {
+    DestroyOutcome o;
+    do {
+      o = destroyStep(db, ts, DESTROY_STEP_REGISTERS);
+    } while (o == DestroyOutcome.MORE);
+    return o;
+  }
+
+  /** Registers a {@link #destroyStep} removes at most, in one transaction. */
+  int DESTROY_STEP_REGISTERS = 20_000;
+
+  /**
+   * One step of {@link #destroyThrough}, each its own transaction, so that commits go on between
+   * steps: {@link DestroyOutcome#MORE} until it is done. Deltas stamped at or before {@code ts} are
+   * superseded from the first step on; the destroy is stored as done only with the last, so one
+   * cut short by a stop is carried out again at the next start (see {@link #floor}). A database
+   * whose registers are all at or before {@code ts} goes at once; otherwise at most
+   * {@code maxRegisters} are removed per step, and the last gives it a new epoch.
+   */
+  DestroyOutcome destroyStep(String db, String ts, int maxRegisters);
 
   /**
    * One step of the purge of {@code db}: visits at most {@code maxEntries} log entries after where

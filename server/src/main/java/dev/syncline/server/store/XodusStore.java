@@ -303,19 +303,22 @@ final class XodusStore implements Store {
   }
 
   @Override
-  public DestroyOutcome destroyThrough(String db, String ts) {
+  public DestroyOutcome destroyStep(String db, String ts, int maxRegisters) {
     String before = floors.get(db);
     String floor = before == null || ts.compareTo(before) > 0 ? ts : before;
+    floors.put(db, floor); // in force from the first step: what is stamped through it is superseded
     DatabaseTables t = tables.get(db);
+    Trimming going = trimming.get(db);
+    if (going != null && !going.floor().equals(floor)) going = null; // a later destroy: from the start again
     Transaction txn = env.beginExclusiveTransaction();
     try {
-      floorStore.put(txn, Layout.text(db), Layout.text(floor));
       DestroyOutcome outcome;
       DatabaseInfo trimmed = null;
       long[] digest = null;
+      byte[] resume = null;
       if (t == null) {
         outcome = DestroyOutcome.ABSENT;
-      } else if (!Removals.hasRegisterAfter(t, txn, floor)) {
+      } else if (going == null && !Removals.hasRegisterAfter(t, txn, floor)) {
         env.removeStore("reg:" + db, txn);
         env.removeStore("log:" + db, txn);
         env.removeStore(StaleEntries.tableName(db), txn);
@@ -325,18 +328,23 @@ final class XodusStore implements Store {
         outcome = DestroyOutcome.REMOVED;
       } else {
         digest = t.digest.clone();
-        trimmed = trim(t, txn, floor, digest);
+        Counters n = new Counters(t.info);
+        resume = trimStep(t, txn, floor, going == null ? null : going.from(), maxRegisters, n, digest);
+        trimmed = resume == null ? newLife(n, t.info, floor) : n.toInfo(t.info);
         meta.put(txn, Layout.text(db), Layout.infoValue(trimmed));
         digests.write(txn, db, t.digest, digest);
-        outcome = DestroyOutcome.TRIMMED;
+        outcome = resume == null ? DestroyOutcome.TRIMMED : DestroyOutcome.MORE;
       }
+      // stored once done: a destroy cut short by a stop is due again at the next start
+      if (outcome != DestroyOutcome.MORE) floorStore.put(txn, Layout.text(db), Layout.text(floor));
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
-      floors.put(db, floor);
+      if (outcome == DestroyOutcome.MORE) trimming.put(db, new Trimming(floor, resume));
+      else trimming.remove(db);
       if (outcome == DestroyOutcome.REMOVED) {
         tables.remove(db);
         commitTimes.dropped(db);
       }
-      if (outcome == DestroyOutcome.TRIMMED) {
+      if (trimmed != null) {
         t.info = trimmed; // before the digest, as in commit
         t.digest = digest;
       }
@@ -347,15 +355,28 @@ final class XodusStore implements Store {
     }
   }
 
+  /** A destroy under way in steps: its floor, and the register key its next step starts from. Writer only. */
+  private record Trimming(String floor, byte[] from) {}
+
+  private final Map<String, Trimming> trimming = new HashMap<>();
+
   /**
-   * Removes every register at or before {@code floor}, and the documents left without any. The
-   * database gets a new epoch: what its subscribers hold can no longer be continued.
+   * Removes up to {@code max} registers at or before {@code floor}, in key order from
+   * {@code from} (null: the first), and the documents left without any. Returns the key the next
+   * step starts from, or null when the end was reached.
    */
-  private DatabaseInfo trim(DatabaseTables t, Transaction txn, String floor, long[] digest) {
-    Counters n = new Counters(t.info);
+  private static byte[] trimStep(DatabaseTables t, Transaction txn, String floor, byte[] from, int max, Counters n,
+      long[] digest) {
     List<byte[]> gone = new ArrayList<>();
+    byte[] next = null;
     try (Cursor c = t.registers.openCursor(txn)) {
-      while (c.getNext()) {
+      boolean has = from == null ? c.getNext() : c.getSearchKeyRange(new ArrayByteIterable(from)) != null;
+      for (; has; has = c.getNext()) {
+        if (gone.size() >= max) {
+          // the next step starts here; what it has passed gets nothing at or before the floor meanwhile
+          next = Layout.copy(c.getKey());
+          break;
+        }
         if (!Layout.isDocumentKey(c.getKey()) && Layout.tsOf(c.getValue()).compareTo(floor) <= 0) gone.add(Layout.copy(c.getKey()));
       }
     }
@@ -373,10 +394,17 @@ final class XodusStore implements Store {
         t.registers.put(txn, new ArrayByteIterable(docKey), Layout.EMPTY); // its $owner went with the rest
       }
     }
-    // past the old head, so a cursor at it is behind what was taken: a client that names no epoch starts over too
+    return next;
+  }
+
+  /**
+   * The database after the last step of a trim: past the old head, so a cursor at it is behind
+   * what was taken (a client that names no epoch starts over too), and a new epoch.
+   */
+  private static DatabaseInfo newLife(Counters n, DatabaseInfo before, String floor) {
     n.head++;
     n.purged = n.head;
-    DatabaseInfo counted = n.toInfo(t.info);
+    DatabaseInfo counted = n.toInfo(before);
     return new DatabaseInfo(counted.name(), newEpoch(System.currentTimeMillis()), counted.head(),
         Math.max(counted.createdAt(), Hlc.msOf(floor) + 1), counted.purgedThrough(), counted.documents(),
         counted.attributes(), counted.tombstones(), counted.ownerChanges());

@@ -35,13 +35,15 @@ class DatabaseLifecycleTest {
   /** How many of the next destroys fail, as on a full disk; everything else goes to the real store. */
   private final AtomicInteger failing = new AtomicInteger();
   private DatabaseLifecycle lifecycle;
+  /** The steps of destroys queued for the writer, run when the test says. */
+  private final java.util.ArrayDeque<Runnable> later = new java.util.ArrayDeque<>();
 
   @BeforeEach
   void open() {
     vertx = Vertx.vertx();
     store = Store.openXodus(dir, false, 8 << 20);
     Store faulty = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (p, m, args) -> {
-      if (m.getName().equals("destroyThrough") && failing.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      if (m.getName().equals("destroyStep") && failing.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
         throw new IllegalStateException("no space left on device");
       }
       try {
@@ -50,7 +52,8 @@ class DatabaseLifecycleTest {
         throw e.getCause();
       }
     });
-    lifecycle = new DatabaseLifecycle(faulty, new Hub(vertx, faulty, new HubOptions(1 << 20, 1000, 1 << 20, 1, 32 << 20)));
+    lifecycle = new DatabaseLifecycle(faulty, new Hub(vertx, faulty, new HubOptions(1 << 20, 1000, 1 << 20, 1, 32 << 20)), 7);
+    lifecycle.continueWith(later::add);
     store.createDatabase(SystemDb.NAME, 1);
     store.createDatabase("doomed", 1);
     store.createDatabase("kept", 1);
@@ -84,6 +87,50 @@ class DatabaseLifecycleTest {
     assertTrue(store.database("doomed").isEmpty(), "destroyed at the retry");
     assertEquals(ts(5), store.floor("doomed"));
     assertTrue(store.database("kept").isPresent(), "no other database is touched");
+  }
+
+  @Test
+  @DisplayName("a database with writes after the destroy is trimmed in steps, commits going on between them; one cut short by a stop is finished at the next start")
+  void destroyInSteps() {
+    List<Delta> old = new java.util.ArrayList<>();
+    for (int i = 0; i < 30; i++) old.add(new Delta("c", "d" + i, "a", TextNode.valueOf("old"), ts(2)));
+    store.commit(List.of(WriteBatch.of("doomed", old)));
+    store.commit(List.of(WriteBatch.of("doomed", List.of(new Delta("c", "after", "a", TextNode.valueOf("stays"), ts(10))))));
+    String epoch = store.database("doomed").orElseThrow().epoch();
+    long head = store.database("doomed").orElseThrow().head();
+
+    lifecycle.committed(destroy("doomed", ts(5)));
+    assertEquals(1, later.size(), "the next step waits behind the writer's queue");
+    assertEquals(epoch, store.database("doomed").orElseThrow().epoch(), "not done yet");
+    List<BatchOutcome> meanwhile = store.commit(List.of(
+        WriteBatch.of("doomed", List.of(new Delta("c", "late", "a", TextNode.valueOf("stamped before"), ts(3)),
+            new Delta("c", "new", "a", TextNode.valueOf("stamped after"), ts(20))))));
+    assertEquals(List.of(dev.syncline.protocol.Merge.Outcome.SUPERSEDED, dev.syncline.protocol.Merge.Outcome.APPLIED),
+        meanwhile.get(0).outcomes(), "the destroy is in force from its first step");
+    int steps = 1;
+    while (!later.isEmpty()) {
+      later.poll().run();
+      steps++;
+    }
+    assertTrue(steps >= 5, steps + " steps of at most 7 registers for 31");
+    var after = store.database("doomed").orElseThrow();
+    assertEquals(2, after.attributes(), "what was stamped after the destroy");
+    assertEquals(2, after.documents());
+    assertTrue(after.head() > head + 1 && !after.epoch().equals(epoch), "a new life: " + after);
+    assertEquals(ts(5), store.floor("doomed"));
+
+    // cut short by a stop: nothing says it was done, so the next start does it
+    store.commit(List.of(WriteBatch.of("kept", old)));
+    store.commit(List.of(WriteBatch.of("kept", List.of(new Delta("c", "after", "a", TextNode.valueOf("stays"), ts(10))))));
+    lifecycle.committed(destroy("kept", ts(5)));
+    assertEquals(1, later.size());
+    later.clear(); // the server stopped before the next step
+    store.close();
+    store = Store.openXodus(dir, false, 8 << 20);
+    assertEquals(null, store.floor("kept"), "a destroy half done is not stored as done");
+    new DatabaseLifecycle(store, new Hub(vertx, store, new HubOptions(1 << 20, 1000, 1 << 20, 1, 32 << 20)), 7).catchUp();
+    assertEquals(ts(5), store.floor("kept"));
+    assertEquals(1, store.database("kept").orElseThrow().attributes(), "only what was stamped after the destroy");
   }
 
   private List<BatchOutcome> destroy(String db, String ts) {

@@ -427,6 +427,7 @@ class ReplicaStateStoreTest extends StoreTestBase {
     long seed = Long.getLong("syncline.seed", System.nanoTime()); // -Dsyncline.seed=N replays a run
     Random rnd = new Random(seed);
     long ms = 1_000;
+    String destroying = null;
     for (int round = 0; round < 40; round++) {
       String context = "round " + round + ", seed " + seed;
       List<Delta> deltas = new ArrayList<>();
@@ -446,9 +447,12 @@ class ReplicaStateStoreTest extends StoreTestBase {
       store.commit(List.of(WriteBatch.of("db", deltas, rnd.nextBoolean() ? "alice" : null, null)));
       switch (rnd.nextInt(6)) {
         case 0 -> store.purgeTombstones("db", ms - rnd.nextInt(30), Long.MAX_VALUE, 1 + rnd.nextInt(200));
-        case 1 -> store.destroyThrough("db", ts(ms - rnd.nextInt(60), 0, "admin"));
-        case 2 -> reopen();
+        case 1 -> destroying = ts(ms - rnd.nextInt(60), 0, "admin"); // in steps, with the next rounds' writes between
+        case 2 -> reopen(); // a destroy under way starts over at its next step
         default -> { }
+      }
+      if (destroying != null && store.destroyStep("db", destroying, 1 + rnd.nextInt(12)) != DestroyOutcome.MORE) {
+        destroying = null;
       }
       if (store.database("db").isEmpty()) {
         store.createDatabase("db", ms);
