@@ -112,6 +112,23 @@ class RawFrameTest {
   }
 
   @Test
+  @DisplayName("a flood of ping control frames, before hello too, is closed with 1008 after its burst: each ping is a pong the server must hold")
+  void pingFlood() {
+    try (RawWebSocket raw = RawWebSocket.connect(server.port())) {
+      byte[][] pings = new byte[1000][];
+      Arrays.fill(pings, frame(true, PING, new byte[0]));
+      raw.writeIfOpen(pings);
+      // closed (Vert.x still answers the pings read with it); its close frame may be lost to the reset of unread pings
+      java.util.List<Frame> got = raw.awaitEnd(10_000);
+      got.stream().filter(f -> f.opcode() == RawWebSocket.CLOSE).forEach(f -> assertEquals(1008, f.closeCode(), f.toString()));
+    }
+    try (RawWebSocket raw = helloed("after-the-flood")) {
+      raw.sendText("{\"type\":\"ping\",\"rid\":\"still\"}");
+      assertPong(parse(raw.readText()), "still"); // the server serves everyone else
+    }
+  }
+
+  @Test
   @DisplayName("a message of exactly maxMessageBytes is accepted, in one frame or in continuation frames")
   void messageAtTheLimit() {
     try (RawWebSocket raw = helloed("raw-3")) {

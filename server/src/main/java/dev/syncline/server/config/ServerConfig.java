@@ -378,7 +378,8 @@ public final class ServerConfig {
     if (maxIdLength < 1 || maxColLength < 1 || maxAttrLength < 1 || maxValueBytes < 1) {
       throw new ConfigException("maxIdLength, maxColLength, maxAttrLength, maxValueBytes: at least 1");
     }
-    if (maxClockSkewMs < 1) throw new ConfigException("maxClockSkewMs: at least 1");
+    // added to the wall clock: a huge value would overflow and refuse every write as from the future
+    if (maxClockSkewMs < 1 || maxClockSkewMs > 366L * 24 * 3600 * 1000) throw new ConfigException("maxClockSkewMs: 1 to 31622400000 (a year)");
     if (serverId != null && !dev.syncline.protocol.Hlc.isValidOrigin(serverId)) {
       throw new ConfigException("serverId: 1 to 64 characters of [A-Za-z0-9_.:-]");
     }

@@ -266,6 +266,7 @@ public final class HttpVerticle extends VerticleBase {
     });
     ws.frameHandler(frame -> {
       if (frame.isClose()) connection.peerClosing();
+      else if (frame.isPing() || frame.type() == io.vertx.core.http.WebSocketFrameType.PONG) session.onControlFrame();
       else assembler.frame(frame);
     });
     ws.exceptionHandler(e -> {

@@ -186,12 +186,19 @@ public final class Replication {
       told += ": " + dialer + " " + FORGOTTEN;
     }
     if (why != null) {
-      log.warn("refused a peer link from {} ({}): {}", socket.remoteAddress(), dialer, why);
+      // a hello is cheap to send, and anyone may send one: the log and the list stay bounded
+      long now = System.currentTimeMillis();
+      if (auth != null && now - lastRefusalLogged >= 1000) {
+        lastRefusalLogged = now;
+        log.warn("refused a peer link from {} ({}): {}", socket.remoteAddress(), dialer, why);
+      } else {
+        log.debug("refused a peer link from {} ({}): {}", socket.remoteAddress(), dialer, why);
+      }
       ObjectNode error = Json.MAPPER.createObjectNode().put("type", "error");
       if (rid != null) error.set("rid", rid);
       socket.sendText(error.put("code", "unauthenticated").put("message", told).toString());
       socket.close((short) 1008, "peer link refused");
-      if (refused.size() < 100) refused.computeIfAbsent(dialer, p -> new LinkStatus(null, p, false)).problem(LinkStatus.State.REFUSED, why);
+      if (auth != null) noteRefused(dialer, why); // without a clusterSecret no server would link: nothing to diagnose
       return null;
     }
     welcome.putObject("peer").put("serverId", serverId).put("proof", auth.acceptProof(serverId, dialer, nonce));
@@ -205,6 +212,19 @@ public final class Replication {
     if (forgotten.contains(dialer)) link.fail(dialer + " " + FORGOTTEN);
     return link;
   }
+
+  /** The latest {@value #MAX_REFUSED} refused dialers, for {@code server.stats.peers}: an older one makes room. */
+  private synchronized void noteRefused(String dialer, String why) {
+    refused.remove(dialer);
+    refusedOrder.remove(dialer);
+    while (refusedOrder.size() >= MAX_REFUSED) refused.remove(refusedOrder.removeFirst());
+    refusedOrder.addLast(dialer);
+    refused.computeIfAbsent(dialer, p -> new LinkStatus(null, p, false)).problem(LinkStatus.State.REFUSED, why);
+  }
+
+  private static final int MAX_REFUSED = 100;
+  private final java.util.ArrayDeque<String> refusedOrder = new java.util.ArrayDeque<>();
+  private volatile long lastRefusalLogged;
 
   /** Why a link with a forgotten peer is refused. */
   static final String FORGOTTEN = "was forgotten here (peer.forget): it rejoins only under a new serverId, from an empty data folder";

@@ -60,6 +60,14 @@ public final class Session {
   /** Client messages between two looks at the socket's unsent bytes. */
   private static final int SOCKET_CHECK_EVERY = 16;
 
+  /**
+   * Ping and pong control frames a client may send per second, and at once. Vert.x answers each
+   * ping with a pong before anything here sees it, so they are limited like messages: else a
+   * client that sends pings and reads nothing piles up pongs without end.
+   */
+  static final int CONTROL_FRAMES_PER_SECOND = 50;
+  static final int CONTROL_FRAMES_BURST = 200;
+
   /** Retry hint sent with {@code overloaded}. */
   private static final long OVERLOADED_RETRY_MS = 250;
 
@@ -68,6 +76,7 @@ public final class Session {
   private final Map<String, Subscription> subscriptions = new HashMap<>();
   private final TokenBucket badMessages;
   private final TokenBucket messages;
+  private final TokenBucket controlFrames = new TokenBucket(CONTROL_FRAMES_BURST, CONTROL_FRAMES_PER_SECOND);
   private Caller caller = Caller.ANONYMOUS;
   /** Set when the connection is a peer server's replication link: its messages go there. */
   private Replication.LinkHandle link;
@@ -114,6 +123,19 @@ public final class Session {
     }
     onClientText(text);
     // the socket is looked at every few messages: its answers grow by a few at most meanwhile
+    if (++sinceSocketCheck >= SOCKET_CHECK_EVERY) {
+      sinceSocketCheck = 0;
+      checkSocket();
+    }
+  }
+
+  /** A ping or pong control frame (WebSocket's, not the {@code ping} message): counted, and the socket looked at, as for messages. */
+  public void onControlFrame() {
+    if (closed) return;
+    if (!controlFrames.take()) {
+      close(CLOSE_POLICY_VIOLATION, "too many ping frames");
+      return;
+    }
     if (++sinceSocketCheck >= SOCKET_CHECK_EVERY) {
       sinceSocketCheck = 0;
       checkSocket();

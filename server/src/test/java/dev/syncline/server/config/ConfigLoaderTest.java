@@ -142,6 +142,9 @@ class ConfigLoaderTest {
     assertTrue(config.getMessage().contains("the config file"), config.getMessage());
     served.refuseServing(Path.of("syncline.json"), "the config file"); // one beside it is fine
     assertEquals(8L << 30, ConfigLoader.load(null, Map.of("SYNCLINE_LOOP_INBOX_BYTES", Long.toString(8L << 30))).loopInboxBytes);
+    IllegalArgumentException skew = assertThrows(IllegalArgumentException.class,
+        ConfigLoader.load(null, Map.of("SYNCLINE_MAX_CLOCK_SKEW_MS", Long.toString(Long.MAX_VALUE)))::validate);
+    assertTrue(skew.getMessage().startsWith("maxClockSkewMs"), skew.getMessage());
     IllegalArgumentException cache = assertThrows(IllegalArgumentException.class,
         ConfigLoader.load(null, Map.of("SYNCLINE_STORE_CACHE_BYTES", "-1"))::validate);
     assertTrue(cache.getMessage().startsWith("storeCacheBytes"), cache.getMessage());

@@ -184,6 +184,26 @@ class LinkTest {
   }
 
   @Test
+  @DisplayName("strangers' peer hellos fill no list: without a clusterSecret none is kept, with one only the latest 100")
+  void strangersFillNoList() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      for (int i = 0; i < 130; i++) assertRefused(a, "fake-" + i, "n" + i, System.currentTimeMillis(), "00");
+      JsonNode peers = a.stats().path("peers");
+      assertEquals(100, peers.size(), "the latest 100 refusals: " + peers.size());
+      assertTrue(peers.findValuesAsText("peer").contains("fake-129"), "the newest is listed");
+      assertFalse(peers.findValuesAsText("peer").contains("fake-0"), "the oldest made room");
+    }
+    try (TestServer alone = TestServer.start(); WsClient raw = WsClient.connect(alone.port())) { // no clusterSecret
+      JsonNode answer = raw.request(peerHello("fake", "n", System.currentTimeMillis(), "00"));
+      assertEquals("unauthenticated", answer.path("code").asText(), answer.toString());
+      JsonNode stats = alone.admin(Deltas.admin("server.stats", Deltas.args()));
+      assertEquals(0, stats.path("data").path("peers").size(), stats.toString());
+    }
+  }
+
+  @Test
   @DisplayName("a peer's well-formed changes page is applied and acknowledged; a malformed one fails the link and stores nothing")
   void peerPages() {
     try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
