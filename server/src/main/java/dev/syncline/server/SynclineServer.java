@@ -140,6 +140,13 @@ public final class SynclineServer {
    * admin password.
    */
   private Future<SynclineServer> boot() {
+    if (config.tls.enabled()) {
+      try {
+        dev.syncline.server.http.TlsFiles.check(vertx, config.tls.certFile, config.tls.keyFile);
+      } catch (StartupException e) {
+        return Future.failedFuture(e);
+      }
+    }
     HttpSettings settings = new HttpSettings(config.host, config.port, config.maxMessageBytes, config.compression,
         config.socketWriteQueueBytes, config.staticDir, config.todoExample, config.readIdleTimeoutSeconds, config.trustProxy,
         config.tls.certFile, config.tls.keyFile, config.metrics.enabled ? config.metrics.access : null);

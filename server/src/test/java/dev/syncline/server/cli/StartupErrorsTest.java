@@ -97,6 +97,24 @@ class StartupErrorsTest {
     }
   }
 
+  @Test
+  @DisplayName("a TLS key that is not the certificate's: one line naming tls.keyFile, nothing served")
+  void tlsKeyOfAnotherCertificate() throws Exception {
+    Path data = Files.createTempDirectory("syncline-start").resolve("data");
+    io.vertx.core.net.SelfSignedCertificate one = io.vertx.core.net.SelfSignedCertificate.create("localhost");
+    io.vertx.core.net.SelfSignedCertificate other = io.vertx.core.net.SelfSignedCertificate.create("localhost");
+    try {
+      Result r = Cli.run(Map.of(), "--port", "0", "--data", data.toString(),
+          "--tls-cert", one.certificatePath(), "--tls-key", other.privateKeyPath());
+      assertOneLine(r, null);
+      assertTrue(r.err().contains("tls.keyFile " + other.privateKeyPath() + " is not the private key of the certificate"), r.toString());
+      assertFalse(Files.exists(data), "nothing is created by a start that fails");
+    } finally {
+      one.delete();
+      other.delete();
+    }
+  }
+
   private static Result run(Path config, Path data, Map<String, String> env) throws Exception {
     return Cli.run(env, "--port", "0", "--data", data.toString(), "--config", config.toString());
   }
