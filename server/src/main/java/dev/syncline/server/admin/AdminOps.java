@@ -63,7 +63,7 @@ public final class AdminOps {
     this.replication = replication;
     this.serverStats = serverStats;
     this.line = new InLine(auth);
-    UserOps users = new UserOps(auth, committer, line);
+    UserOps users = new UserOps(auth, committer, line, replication::cutOffFromAPeer);
     PolicyOps policies = new PolicyOps(store, auth, committer, limits, line);
     adminOnly("db.create", this::createDatabase);
     adminOnly("db.destroy", this::destroyDatabase);

@@ -23,10 +23,14 @@ final class UserOps {
   private final Committer committer;
   private final InLine line;
 
-  UserOps(Auth auth, Committer committer, InLine line) {
+  /** Whether a peer of this server's cluster is not linked now. */
+  private final java.util.function.BooleanSupplier cutOff;
+
+  UserOps(Auth auth, Committer committer, InLine line, java.util.function.BooleanSupplier cutOff) {
     this.auth = auth;
     this.committer = committer;
     this.line = line;
+    this.cutOff = cutOff;
   }
 
   Future<JsonNode> create(Caller caller, ObjectNode args) {
@@ -103,13 +107,21 @@ final class UserOps {
     return Future.succeededFuture(out);
   }
 
-  /** Refuses to remove, disable or demote the last enabled admin: nobody could manage the server after. */
+  /**
+   * Refuses to remove, disable or demote the last enabled admin: nobody could manage the server
+   * after. In a cluster, also any admin while a peer is cut off: on the other side an admin may be
+   * removing the others, and once linked again no admin would be left.
+   */
   private void keepAnAdmin(String username) {
     boolean another = auth.directory().users().values().stream()
         .anyMatch(u -> !u.name().equals(username) && !u.disabled() && u.roles().contains(Caller.ADMIN_ROLE));
     Directory.User u = auth.directory().user(username);
     boolean isAdmin = u != null && !u.disabled() && u.roles().contains(Caller.ADMIN_ROLE);
     if (isAdmin && !another) throw new AdminException(ErrorCode.FORBIDDEN, "username: " + username + " is the last admin");
+    if (isAdmin && cutOff.getAsBoolean()) {
+      throw new AdminException(ErrorCode.FORBIDDEN, "username: " + username + " is an admin, and a peer of this server is not "
+          + "linked now: an admin on its side could be removing the others; try again once every server is linked");
+    }
   }
 
   private Directory.User existing(String username) {

@@ -288,6 +288,11 @@ public final class Replication {
     return System.currentTimeMillis() - issuedAtMs < USER_ARRIVAL_WINDOW_MS || !allPeersLinked();
   }
 
+  /** Whether this server is in a cluster and some peer it knows of is not linked now. */
+  public boolean cutOffFromAPeer() {
+    return acceptsPeers() && !allPeersLinked();
+  }
+
   private boolean allPeersLinked() {
     for (LinkStatus out : dialed) if (out.link() == null) return false;
     for (LinkStatus in : accepted.values()) if (in.link() == null) return false;

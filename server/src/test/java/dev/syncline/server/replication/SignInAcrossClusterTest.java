@@ -106,6 +106,31 @@ class SignInAcrossClusterTest {
   }
 
   @Test
+  @DisplayName("an admin is not removed, disabled or demoted while a peer is cut off: on the other side the others may be going")
+  void noAdminRemovedWhileCutOff() {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode a = c.node(0);
+      var second = args().put("username", "admin2").put("password", "correct horse battery");
+      second.putArray("roles").add("admin");
+      assertEquals("result", a.admin(admin("user.create", second)).path("type").asText());
+      c.awaitSameDigest("$system", WITHIN);
+      c.proxy(0, 1).cut();
+      c.proxy(1, 0).cut();
+      Cluster.await(() -> !a.stats().path("peers").findValuesAsText("state").stream().allMatch("live"::equals), WITHIN,
+          () -> "a sees the cut: " + a.stats().path("peers"));
+      JsonNode refused = a.admin(admin("user.update", args().put("username", "admin2").put("disabled", true)));
+      assertEquals("forbidden", refused.path("code").asText(), refused.toString());
+      assertEquals("forbidden", a.admin(admin("user.delete", args().put("username", "admin2"))).path("code").asText());
+      c.proxy(0, 1).heal();
+      c.proxy(1, 0).heal();
+      c.awaitLinksLive(WITHIN);
+      Cluster.await(() -> "result".equals(a.admin(admin("user.update", args().put("username", "admin2").put("disabled", true)))
+          .path("type").asText()), WITHIN, () -> "once linked again");
+    }
+  }
+
+  @Test
   @DisplayName("a token of a user unknown here waits only while the user may be on its way: issued in the last 10 minutes, or a peer is not linked; hello again too soon closes")
   void unknownUserWaitsOnlyWhileItMayArrive() {
     try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
