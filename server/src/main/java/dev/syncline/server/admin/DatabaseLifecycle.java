@@ -36,7 +36,8 @@ public final class DatabaseLifecycle {
   private final Set<String> failed = ConcurrentHashMap.newKeySet();
   /** Databases whose next step is queued for the writer already. Writer only. */
   private final Set<String> queued = new HashSet<>();
-  private Consumer<Runnable> laterOnWriter = Runnable::run;
+  /** Null until {@link #continueWith}: the caller of a step goes on itself (catchUp, before the writer runs). */
+  private Consumer<Runnable> laterOnWriter;
 
   private final int stepRegisters;
 
@@ -53,7 +54,7 @@ public final class DatabaseLifecycle {
 
   /**
    * How a destroy's next step is run: queued for the writer behind the commits waiting, so a big
-   * database's destroy does not hold them up. Until this is called, steps run one after another.
+   * database's destroy does not hold them up.
    */
   public void continueWith(Consumer<Runnable> laterOnWriter) {
     this.laterOnWriter = laterOnWriter;
@@ -127,7 +128,7 @@ public final class DatabaseLifecycle {
     }
     switch (outcome) {
       case MORE -> {
-        if (queued.add(db)) {
+        if (laterOnWriter != null && queued.add(db)) {
           laterOnWriter.accept(() -> {
             queued.remove(db);
             step(db);

@@ -120,7 +120,8 @@ final class UserOps {
     if (isAdmin && !another) throw new AdminException(ErrorCode.FORBIDDEN, "username: " + username + " is the last admin");
     if (isAdmin && cutOff.getAsBoolean()) {
       throw new AdminException(ErrorCode.FORBIDDEN, "username: " + username + " is an admin, and a peer of this server is not "
-          + "linked now: an admin on its side could be removing the others; try again once every server is linked");
+          + "linked now: an admin on its side could be removing the others; try again once every server is linked "
+          + "(a server gone for good: peer.forget it)");
     }
   }
 

@@ -48,6 +48,7 @@ final class WriteAccess implements WriteGuard {
         case CREATE -> Policy.Action.CREATE;
         case UPDATE -> Policy.Action.UPDATE;
         case DESTROY -> Policy.Action.DESTROY;
+        case READ -> Policy.Action.READ;
       }, now);
       levels[action.ordinal()] = level;
     }

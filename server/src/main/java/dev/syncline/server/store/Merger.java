@@ -108,11 +108,14 @@ final class Merger {
     }
     if (outcome == Merge.Outcome.DUPLICATE) {
       // a resend of a write that landed: duplicate, also for a document now hidden (a destroy sent
-      // again). Only to one who may write the document or owns it: a client's origin is whatever
-      // it says in hello, so to anyone else this would confirm a guess at a value it may not read
-      if (batch.guard() == null || (owner != null && owner.equals(batch.writer()))) return outcome;
+      // again). Not to one who could neither have written it nor may read it: a client's origin is
+      // whatever it says in hello, so that would confirm a guess at a value it may not read
+      WriteGuard g = batch.guard();
+      if (g == null || (owner != null && owner.equals(batch.writer()))) return outcome;
       WriteGuard.Action action = d.attr().equals(Delta.DELETED) ? WriteGuard.Action.DESTROY : WriteGuard.Action.UPDATE;
-      return batch.guard().permits(d.col(), action, owner) ? outcome : null;
+      boolean mayKnow = g.permits(d.col(), action, owner) || g.permits(d.col(), WriteGuard.Action.READ, owner)
+          || (owner == null && g.permits(d.col(), WriteGuard.Action.CREATE, null)); // made anonymously, as it may
+      return mayKnow ? outcome : null;
     }
     if (batch.guard() != null) {
       String docId = d.col() + '\0' + d.id();

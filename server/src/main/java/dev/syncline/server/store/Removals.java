@@ -73,15 +73,18 @@ final class Removals {
         keys.add(Layout.copy(c.getKey()));
       } while (c.getNext());
     }
-    long purged = n.purged;
-    for (byte[] k : keys) removeRegister(t, txn, k, t.registers.get(txn, new ArrayByteIterable(k)), n, digest);
-    n.purged = purged;
-    if (Layout.seqOf(deleted) > limits.destroyedMaxSeq() || Hlc.msOf(deletedTs) >= limits.destroyedOlderThanMs()) {
+    if (!keys.isEmpty()) {
+      long purged = n.purged;
+      for (byte[] k : keys) removeRegister(t, txn, k, t.registers.get(txn, new ArrayByteIterable(k)), n, digest);
+      n.purged = purged;
+      // never the $deleted with them, even when both limits pass at once (a peer back after long,
+      // a server stopped for long): a later pass over the log takes it
       return keys.size();
     }
+    if (Layout.seqOf(deleted) > limits.destroyedMaxSeq() || Hlc.msOf(deletedTs) >= limits.destroyedOlderThanMs()) return 0;
     removeRegister(t, txn, deletedKey, deleted, n, digest);
     removeDocument(t, txn, prefix, n);
-    return keys.size() + 1;
+    return 1;
   }
 
   /** Whether the document still has a register (not whether its entry is there). */

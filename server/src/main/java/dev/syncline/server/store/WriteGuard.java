@@ -15,7 +15,9 @@ public interface WriteGuard {
     /** Any other write to an existing document, including a removal ({@code value: null}). */
     UPDATE,
     /** A write of {@code $deleted}, true (destroy) or false (restore). */
-    DESTROY
+    DESTROY,
+    /** Not a write: whether the writer may read the document (asked for a resend's {@code duplicate}). */
+    READ
   }
 
   /** {@code owner} is the document's {@code $owner}, or null when it has none. */

@@ -330,6 +330,9 @@ final class XodusStore implements Store {
         digest = t.digest.clone();
         Counters n = new Counters(t.info);
         resume = trimStep(t, txn, floor, going == null ? null : going.from(), maxRegisters, n, digest);
+        // the purge point moves with the last step only (with the new epoch): else a subscriber or a
+        // peer catching up below it would start over in the old life, and again in the new one
+        if (resume != null) n.purged = t.info.purgedThrough();
         trimmed = resume == null ? newLife(n, t.info, floor) : n.toInfo(t.info);
         meta.put(txn, Layout.text(db), Layout.infoValue(trimmed));
         digests.write(txn, db, t.digest, digest);
@@ -361,7 +364,8 @@ final class XodusStore implements Store {
   private final Map<String, Trimming> trimming = new HashMap<>();
 
   /**
-   * Removes up to {@code max} registers at or before {@code floor}, in key order from
+   * Removes up to {@code max} registers at or before {@code floor}, looking at up to ten times
+   * that many, in key order from
    * {@code from} (null: the first), and the documents left without any. Returns the key the next
    * step starts from, or null when the end was reached.
    */
@@ -371,8 +375,9 @@ final class XodusStore implements Store {
     byte[] next = null;
     try (Cursor c = t.registers.openCursor(txn)) {
       boolean has = from == null ? c.getNext() : c.getSearchKeyRange(new ArrayByteIterable(from)) != null;
-      for (; has; has = c.getNext()) {
-        if (gone.size() >= max) {
+      // bounded by what it looks at too: most registers may be newer than the floor, and stay
+      for (int looked = 0; has; has = c.getNext(), looked++) {
+        if (gone.size() >= max || looked >= 10 * max) {
           // the next step starts here; what it has passed gets nothing at or before the floor meanwhile
           next = Layout.copy(c.getKey());
           break;

@@ -109,6 +109,17 @@ class PolicyEdgeTest {
         JsonNode guess = bob.request(write.deepCopy());
         assertEquals("forbidden", guess.get("results").get(0).path("error").asText(), guess.toString());
       }
+      // one who could have made it, or may read it, is told duplicate: an anonymous resend to a
+      // collection anyone may add to and read, but nobody may update
+      ObjectNode drop = Json.MAPPER.createObjectNode();
+      drop.putArray("create").add("$all");
+      drop.putArray("read").add("$all");
+      ok(server.admin(admin("db.create", args().put("db", "guestbook").<ObjectNode>set("policy", drop))));
+      try (WsClient guest = server.connect("guest-1")) {
+        ObjectNode entry = push("guestbook", delta("c", "hello", "text", "hi", ts(System.currentTimeMillis(), 0, guest.clientId())));
+        assertEquals("applied", guest.request(entry).get("results").get(0).asText());
+        assertEquals("duplicate", guest.request(entry.deepCopy()).get("results").get(0).asText(), "its ack was lost: sent again");
+      }
     }
   }
 

@@ -102,6 +102,8 @@ class DatabaseLifecycleTest {
     lifecycle.committed(destroy("doomed", ts(5)));
     assertEquals(1, later.size(), "the next step waits behind the writer's queue");
     assertEquals(epoch, store.database("doomed").orElseThrow().epoch(), "not done yet");
+    assertEquals(0, store.database("doomed").orElseThrow().purgedThrough(),
+        "the purge point moves with the new life only: a catch-up below it would start over twice");
     List<BatchOutcome> meanwhile = store.commit(List.of(
         WriteBatch.of("doomed", List.of(new Delta("c", "late", "a", TextNode.valueOf("stamped before"), ts(3)),
             new Delta("c", "new", "a", TextNode.valueOf("stamped after"), ts(20))))));
