@@ -237,7 +237,14 @@ public final class Session {
 
   /** The connection is now {@code s.caller()} until its token expires; open subscriptions are re-checked. */
   private void become(Auth.SignedIn s) {
-    caller = s.caller();
+    // as the directory has it now: a change of this user made while the sign-in was under way (an
+    // admin disabling a new account) was told to the connection while it was someone else
+    Caller now = services.auth().refresh(s.caller());
+    if (now == null) {
+      signOut("the account was disabled or deleted, or its password changed");
+      return;
+    }
+    caller = now;
     if (expiryTimer >= 0) services.vertx().cancelTimer(expiryTimer);
     long in = Math.max(1, s.expiresAt() - System.currentTimeMillis());
     expiryTimer = services.vertx().setTimer(in, id -> {
