@@ -32,7 +32,13 @@ export class UsersPanel {
 
   async #load() {
     try {
-      const { users } = await this.#conn.admin('user.list');
+      const users = [];
+      for (let after = null; ;) { // a page at a time: a big directory does not fit one message
+        const page = await this.#conn.admin('user.list', after === null ? {} : { after });
+        users.push(...page.users);
+        if (!page.more || page.users.length === 0) break;
+        after = page.users[page.users.length - 1].username;
+      }
       this.#render(users);
     } catch (e) {
       this.#ui.failed(e);

@@ -15,7 +15,6 @@ import io.vertx.core.Future;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeMap;
 
 /** {@code user.create}, {@code user.update}, {@code user.delete}, {@code user.list}. Password hashes never appear in answers. */
 final class UserOps {
@@ -100,11 +99,41 @@ final class UserOps {
     }
   }
 
+  /** Users listed per {@code user.list} at most (and by default): a page of them fits any message. */
+  static final int LIST_PAGE = 1000;
+
+  /**
+   * {@code user.list {after?, limit?}}: users by name, those after {@code after}, at most
+   * {@code limit}; {@code more} when others follow (ask again with the last name as {@code after}).
+   * The page is picked without sorting every user.
+   */
   Future<JsonNode> list(Caller caller, ObjectNode args) {
+    JsonNode a = args.get("after");
+    if (a != null && !a.isNull() && !a.isTextual()) throw new AdminException(ErrorCode.BAD_REQUEST, "after: a username");
+    String after = a == null || a.isNull() ? "" : a.textValue();
+    JsonNode l = args.get("limit");
+    if (l != null && !l.isNull() && (!l.canConvertToInt() || !l.isIntegralNumber() || l.intValue() < 1 || l.intValue() > LIST_PAGE)) {
+      throw new AdminException(ErrorCode.BAD_REQUEST, "limit: 1 to " + LIST_PAGE);
+    }
+    int limit = l == null || l.isNull() ? LIST_PAGE : l.intValue();
+    // the first `limit` names after `after`: a heap keeps the greatest on top, to be dropped
+    java.util.PriorityQueue<Directory.User> page = new java.util.PriorityQueue<>(
+        java.util.Comparator.comparing(Directory.User::name).reversed());
+    boolean more = false;
+    for (Directory.User u : auth.directory().users().values()) {
+      if (u.name().compareTo(after) <= 0) continue;
+      page.add(u);
+      if (page.size() > limit) {
+        page.poll();
+        more = true;
+      }
+    }
+    List<Directory.User> sorted = new ArrayList<>(page);
+    sorted.sort(java.util.Comparator.comparing(Directory.User::name));
     ObjectNode out = Json.MAPPER.createObjectNode();
     ArrayNode list = out.putArray("users");
-    new TreeMap<>(auth.directory().users()).values().forEach(u -> list.add(view(u.name(), u.roles(), u.disabled())));
-    return Future.succeededFuture(out);
+    sorted.forEach(u -> list.add(view(u.name(), u.roles(), u.disabled())));
+    return Future.succeededFuture(out.put("more", more));
   }
 
   /**

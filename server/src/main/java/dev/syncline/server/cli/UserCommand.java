@@ -26,7 +26,15 @@ final class UserCommand {
   @Command(name = "list", description = "List users, their roles and whether they are disabled.")
   int list(@Mixin Remote remote, @Option(names = "--json", description = "print JSON") boolean json) {
     try (ServerConnection server = ServerConnection.open(remote)) {
-      JsonNode users = server.admin("user.list", Json.MAPPER.createObjectNode()).path("users");
+      com.fasterxml.jackson.databind.node.ArrayNode users = Json.MAPPER.createArrayNode();
+      for (String after = null; ; ) { // a page at a time
+        ObjectNode args = Json.MAPPER.createObjectNode();
+        if (after != null) args.put("after", after);
+        JsonNode page = server.admin("user.list", args);
+        page.path("users").forEach(users::add);
+        if (!page.path("more").asBoolean(false) || page.path("users").isEmpty()) break;
+        after = page.path("users").get(page.path("users").size() - 1).path("username").asText();
+      }
       if (json) Output.json(users);
       else Output.table(users, "username", "roles", "disabled");
     }

@@ -274,6 +274,23 @@ class AdminAuthTest {
   }
 
   @Test
+  @DisplayName("user.list pages: by name, after a name, at most limit, more when others follow; a bad after or limit is bad_request")
+  void userListPages() {
+    for (String name : List.of("page-c", "page-a", "page-b")) ok("user.create", userArgs(name, "password-of-" + name));
+    JsonNode first = ok("user.list", args().put("after", "page-").put("limit", 2));
+    assertEquals(List.of("page-a", "page-b"), first.path("users").findValuesAsText("username"));
+    assertTrue(first.path("more").asBoolean(), first.toString());
+    JsonNode next = ok("user.list", args().put("after", "page-b").put("limit", 2));
+    assertEquals("page-c", next.path("users").path(0).path("username").asText(), next.toString());
+    assertFalse(next.path("users").findValuesAsText("username").stream().anyMatch(n -> n.compareTo("page-b") <= 0));
+    assertFalse(ok("user.list", args().put("after", "page-c").put("limit", 1000)).path("users").findValuesAsText("username")
+        .contains("page-c"), "strictly after");
+    for (var bad : List.of(args().put("limit", 0), args().put("limit", 1001), args().put("limit", "ten"), args().put("after", 5))) {
+      assertEquals("bad_request", server.admin(admin("user.list", bad)).path("code").asText(), bad.toString());
+    }
+  }
+
+  @Test
   @Order(6)
   @DisplayName("audit: user.create, policy.set, user.update and user.delete each write $system entries with by = the admin; users and policies docs carry changedBy")
   void auditEntries() {
