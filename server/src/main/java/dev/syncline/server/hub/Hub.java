@@ -92,9 +92,11 @@ public final class Hub implements Committer.CommitListener {
   public Subscription subscribe(String sid, String db, Set<String> cols, long since, String clientEpoch, Outlet outlet,
       ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
     LoopRegistry registry = registryOfThisLoop();
+    long destroysBefore = destroys.getOrDefault(db, 0L); // before the store is asked: see destroyed()
     var info = store.database(db);
     if (info.isEmpty()) return null;
     Subscription s = new Subscription(this, registry, sid, db, cols, outlet, filter, epochOf, feed);
+    s.destroysSeen = destroysBefore;
     registry.add(s);
     subscriptionCount.incrementAndGet();
     boolean otherEpoch = clientEpoch != null && !clientEpoch.equals(epochOf.apply(info.get()));
@@ -118,9 +120,13 @@ public final class Hub implements Committer.CommitListener {
     return loops.computeIfAbsent(Thread.currentThread(), t -> new LoopRegistry(this, context));
   }
 
+  /** How many times each database was destroyed while this server ran: tells a subscription's life from the next. */
+  private final Map<String, Long> destroys = new java.util.concurrent.ConcurrentHashMap<>();
+
   /** Ends every subscription of a database that was destroyed; each is told {@code not_found}. */
   public void databaseDestroyed(String db) {
-    loops.values().forEach(registry -> registry.post(() -> registry.destroyed(db)));
+    long n = destroys.merge(db, 1L, Long::sum);
+    loops.values().forEach(registry -> registry.post(() -> registry.destroyed(db, n)));
     destroyedListeners.forEach(l -> l.accept(db));
   }
 
@@ -402,9 +408,14 @@ public final class Hub implements Committer.CommitListener {
       }
     }
 
-    void destroyed(String db) {
-      List<Subscription> subs = byDb.remove(db);
-      if (subs != null) subs.forEach(Subscription::databaseGone);
+    /**
+     * Ends the subscriptions to the life of {@code db} that its {@code n}th destroy ended. One made
+     * since, on this loop before this task ran, is to the database made again: it stays.
+     */
+    void destroyed(String db, long n) {
+      List<Subscription> subs = byDb.get(db);
+      if (subs == null) return;
+      List.copyOf(subs).stream().filter(s -> s.destroysSeen < n).forEach(Subscription::databaseGone);
     }
 
     void trimmed(String db) {

@@ -193,6 +193,9 @@ public final class Subscription {
     hub.removed();
   }
 
+  /** The database's destroys the hub had counted when this was made (see {@link Hub#databaseDestroyed}). Its loop only. */
+  long destroysSeen;
+
   void databaseGone() {
     if (state == State.CLOSED) return;
     close();
