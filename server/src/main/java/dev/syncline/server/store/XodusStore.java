@@ -318,25 +318,27 @@ final class XodusStore implements Store {
       byte[] resume = null;
       if (t == null) {
         outcome = DestroyOutcome.ABSENT;
-      } else if (going == null && !Removals.hasRegisterAfter(t, txn, floor)) {
-        env.removeStore("reg:" + db, txn);
-        env.removeStore("log:" + db, txn);
-        env.removeStore(StaleEntries.tableName(db), txn);
-        meta.delete(txn, Layout.text(db));
-        digests.delete(txn, db);
-        commitTimes.drop(txn, db);
+      } else if (going == null && t.info.attributes() <= maxRegisters && !Removals.hasRegisterAfter(t, txn, floor)) {
+        // small: one look tells whether it all goes (a big one's full scan would hold the writer)
+        remove(db, txn);
         outcome = DestroyOutcome.REMOVED;
       } else {
         digest = t.digest.clone();
         Counters n = new Counters(t.info);
         resume = trimStep(t, txn, floor, going == null ? null : going.from(), maxRegisters, n, digest);
-        // the purge point moves with the last step only (with the new epoch): else a subscriber or a
-        // peer catching up below it would start over in the old life, and again in the new one
-        if (resume != null) n.purged = t.info.purgedThrough();
-        trimmed = resume == null ? newLife(n, t.info, floor) : n.toInfo(t.info);
-        meta.put(txn, Layout.text(db), Layout.infoValue(trimmed));
-        digests.write(txn, db, t.digest, digest);
-        outcome = resume == null ? DestroyOutcome.TRIMMED : DestroyOutcome.MORE;
+        if (resume == null && n.attributes == 0) { // a big one whose every register was at or before the floor
+          remove(db, txn);
+          digest = null;
+          outcome = DestroyOutcome.REMOVED;
+        } else {
+          // the purge point moves with the last step only (with the new epoch): else a subscriber or a
+          // peer catching up below it would start over in the old life, and again in the new one
+          if (resume != null) n.purged = t.info.purgedThrough();
+          trimmed = resume == null ? newLife(n, t.info, floor) : n.toInfo(t.info);
+          meta.put(txn, Layout.text(db), Layout.infoValue(trimmed));
+          digests.write(txn, db, t.digest, digest);
+          outcome = resume == null ? DestroyOutcome.TRIMMED : DestroyOutcome.MORE;
+        }
       }
       // stored once done: a destroy cut short by a stop is due again at the next start
       if (outcome != DestroyOutcome.MORE) floorStore.put(txn, Layout.text(db), Layout.text(floor));
@@ -356,6 +358,16 @@ final class XodusStore implements Store {
       if (!txn.isFinished()) txn.abort();
       throw e;
     }
+  }
+
+  /** Drops a database's tables and records, in {@code txn}. */
+  private void remove(String db, Transaction txn) {
+    env.removeStore("reg:" + db, txn);
+    env.removeStore("log:" + db, txn);
+    env.removeStore(StaleEntries.tableName(db), txn);
+    meta.delete(txn, Layout.text(db));
+    digests.delete(txn, db);
+    commitTimes.drop(txn, db);
   }
 
   /** A destroy under way in steps: its floor, and the register key its next step starts from. Writer only. */

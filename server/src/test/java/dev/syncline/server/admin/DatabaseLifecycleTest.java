@@ -135,6 +135,19 @@ class DatabaseLifecycleTest {
     assertEquals(1, store.database("kept").orElseThrow().attributes(), "only what was stamped after the destroy");
   }
 
+  @Test
+  @DisplayName("a big database whose every register is at or before the destroy goes in steps too, then whole")
+  void bigDatabaseRemovedInSteps() {
+    List<Delta> old = new java.util.ArrayList<>();
+    for (int i = 0; i < 30; i++) old.add(new Delta("c", "d" + i, "a", TextNode.valueOf("old"), ts(2)));
+    store.commit(List.of(WriteBatch.of("doomed", old)));
+    lifecycle.committed(destroy("doomed", ts(5)));
+    assertEquals(1, later.size(), "more than a step's worth: not scanned whole at once");
+    while (!later.isEmpty()) later.poll().run();
+    assertTrue(store.database("doomed").isEmpty(), "gone, as if removed at once");
+    assertEquals(ts(5), store.floor("doomed"));
+  }
+
   private List<BatchOutcome> destroy(String db, String ts) {
     return store.commit(List.of(WriteBatch.of(SystemDb.NAME,
         List.of(new Delta(SystemDb.DATABASES, db, SystemDb.DESTROYED, BooleanNode.TRUE, ts)))));
