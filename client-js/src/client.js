@@ -247,6 +247,14 @@ class SynclineClient {
     return this.#core.user;
   }
 
+  /**
+   * Whose data the local copy holds, its pending edits included: the user last signed in here
+   * (also after that sign-in ended), or null for anonymous data. Signing in as anyone else drops it.
+   */
+  get owner() {
+    return this.#core.owner;
+  }
+
   #dropped({ code, reason }) {
     const wasOnline = this.#session?.welcomed ?? false;
     this.#session?.close();

@@ -137,6 +137,12 @@ export interface Client {
   /** The signed-in user, or null (from the store once ready; updated by every welcome). */
   readonly user: User | null;
   /**
+   * Whose data the local copy holds, its pending edits included: the user last signed in here
+   * (also after that sign-in ended, say its token expired), or null for anonymous data. Signing
+   * in as anyone else drops it all.
+   */
+  readonly owner: string | null;
+  /**
    * Signs in on the live connection (waiting up to connectTimeoutMs for one) and keeps the token
    * in the store, to be sent on every reconnect and renewed in time. Resolves to the user.
    * Rejects with a SynclineError: 'unauthenticated' (wrong username or password), 'rate_limited'

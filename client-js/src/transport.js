@@ -5,6 +5,9 @@
 import { encodeClient } from './codec.js';
 import { resolveWebSocket } from './websocket.js';
 
+/** How long a final close waits for the server's close frame before the socket is cut. */
+const CLOSE_GRACE_MS = 1000;
+
 export const TRANSPORT_DEFAULTS = Object.freeze({
   /** First reconnect delay; doubles on every failed attempt. */
   backoffInitialMs: 250,
@@ -167,6 +170,18 @@ export class Transport {
       else socket.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000, reason);
     } catch {
       // already closing
+    }
+    if (final && typeof socket.terminate === 'function') {
+      // ws waits 30 s for the server's close frame, and on a dead link keeps Node alive that long:
+      // a second's grace for the handshake, then the socket is cut (a no-op once closed)
+      const cut = setTimeout(() => {
+        try {
+          socket.terminate();
+        } catch {
+          // closed meanwhile
+        }
+      }, CLOSE_GRACE_MS);
+      cut.unref?.();
     }
     if (wasOpen) this.#handlers.close({ code, reason });
     if (!final) this.#scheduleReconnect();

@@ -25,6 +25,27 @@ afterEach(() => Promise.all(clients.splice(0).map((c) => c.close())));
 
 const names = (log, name) => log.filter((e) => e.name === name).map((e) => e.payload);
 
+describe('owner', () => {
+  it('owner names whose data the copy holds: the user signed in, still after the token is refused, null once signed out', async () => {
+    const server = fakeServer({ users: USERS() });
+    const a = client(server);
+    try {
+      await until(() => a.status.online);
+      assert.equal(a.owner, null, 'anonymous data');
+      await a.login('alice', 'alice-password');
+      assert.equal(a.owner, 'alice');
+      server.userOf = () => null; // her token is refused at the next hello
+      server.socket.serverClose(1001, 'restarting');
+      await until(() => a.user === null, { what: 'the token refused' });
+      assert.equal(a.owner, 'alice', 'her data, her pending edits, are still here');
+      await a.logout();
+      assert.equal(a.owner, null);
+    } finally {
+      await a.close();
+    }
+  });
+});
+
 describe('tabs and sign-in', () => {
   it('a tab that starts while another signs in as someone else hears of it once loaded, and drops the data it read', async () => {
     const factory = new IDBFactory();

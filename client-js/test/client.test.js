@@ -359,6 +359,21 @@ describe('client on IndexedDB (fake-indexeddb)', () => {
   });
 });
 
+describe('client, closing', () => {
+  it('close() on a dead link cuts the socket after a short grace: ws would keep Node alive 30 s for a close frame', async () => {
+    const server = fakeServer();
+    const client = createClient({ url: URL, WebSocket: server.WebSocket, backoffInitialMs: 10 });
+    await until(() => client.status.online, { what: 'online' });
+    const socket = server.socket;
+    let terminated = false;
+    socket.close = () => {}; // a dead link: the close frame goes nowhere, no close event comes
+    socket.terminate = () => { terminated = true; };
+    await client.close();
+    assert.equal(terminated, false, 'a grace for the closing handshake first');
+    await until(() => terminated, { timeout: 3000, what: 'the socket cut' });
+  });
+});
+
 describe('client, events of one frame', () => {
   it('a listener that writes while a frame is told of: the frame\'s events all come first, then the write\'s', async () => {
     const server = fakeServer();

@@ -267,8 +267,10 @@ function bindEvents(actions) {
     const title = el.newTodo.value.trim();
     if (!title) return;
     el.newTodo.value = '';
-    run(actions.add(title), () => {
-      if (!el.newTodo.value) el.newTodo.value = title; // refused (e.g. too long): give it back
+    run(actions.add(title), (error) => {
+      // refused (e.g. too long): give it back. Not after a storage failure: the edit is applied and
+      // will be pushed (the item is shown), so giving it back would make the user add it twice
+      if (error?.code !== 'storage' && !el.newTodo.value) el.newTodo.value = title;
     });
   });
 
@@ -350,10 +352,17 @@ function bindAccount(client) {
   });
   el.signInForm.addEventListener('submit', async (event) => {
     event.preventDefault();
+    // signing in as someone else drops the data here, changes not yet on the server too: ask first
+    // (the form also opens after a sign-in expired, or when a change was refused)
+    const name = el.username.value.trim();
+    const pending = client.status.pending;
+    if (pending > 0 && client.owner !== null && client.owner !== name
+      && !window.confirm(`${pending === 1 ? '1 change' : `${pending} changes`} of ${client.owner} ${pending === 1 ? 'has' : 'have'} `
+        + `not reached the server yet. Signing in as ${name} drops ${pending === 1 ? 'it' : 'them'}. Sign in anyway?`)) return;
     el.signInSubmit.disabled = true;
     el.signInError.hidden = true;
     try {
-      await client.login(el.username.value.trim(), el.password.value);
+      await client.login(name, el.password.value);
       closeSignIn();
     } catch (error) {
       el.signInError.textContent = signInProblem(error);
