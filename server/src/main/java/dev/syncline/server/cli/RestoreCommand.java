@@ -64,6 +64,7 @@ final class RestoreCommand implements Callable<Integer> {
       copyTree(fromStore, restoring);
       try (Store restored = OfflineStore.openDir(restoring)) {
         restored.renewEpochs();
+        tellAge(restored.maxTimestamp());
       }
       if (replacing) {
         OfflineStore.refuseIfInUse(data); // again: a server may have started on it while the copy was made
@@ -102,6 +103,27 @@ final class RestoreCommand implements Callable<Integer> {
     }
     System.err.println("restored " + backup + " into " + data.toAbsolutePath().normalize());
     return 0;
+  }
+
+  /** The default tombstoneRetentionMs: removals older than this may be purged on the other servers. */
+  private static final long DEFAULT_RETENTION_MS = 30L * 24 * 3600 * 1000;
+
+  /**
+   * Says how old the backup's newest write is, and warns when it is older than the default
+   * retention: in a cluster, what was removed since and purged on the other servers comes back
+   * from it (it is to them like a device offline that long, but its writes come as a peer's).
+   */
+  private static void tellAge(String newestTs) {
+    if (newestTs == null) return;
+    long newest = dev.syncline.protocol.Hlc.msOf(newestTs);
+    long days = Math.max(0, (System.currentTimeMillis() - newest) / (24 * 3600 * 1000));
+    System.err.println("the newest write in this backup is from " + java.time.Instant.ofEpochMilli(newest) + " (" + days
+        + (days == 1 ? " day" : " days") + " ago)");
+    if (System.currentTimeMillis() - newest > DEFAULT_RETENTION_MS) {
+      System.err.println("warning: older than tombstoneRetentionMs (30 days by default): in a cluster, attributes removed and "
+          + "documents destroyed since then, and purged on the other servers, come back from this backup; start it from "
+          + "an empty data folder instead, to get everything from its peers");
+    }
   }
 
   /** Empty, but for the lost+found of a file system mounted there. */

@@ -139,6 +139,22 @@ class DataFolderCommandsTest {
   }
 
   @Test
+  @DisplayName("restoring a backup older than the retention warns: in a cluster what was removed since comes back from it")
+  void oldBackupWarns() throws Exception {
+    Path backup = Files.createTempDirectory("syncline-old-backup");
+    try (dev.syncline.server.store.Store old = dev.syncline.server.store.Store.openXodus(backup.resolve("store"), true, 8 << 20)) {
+      old.createDatabase("app", 1);
+      long fortyDaysAgo = System.currentTimeMillis() - 40L * 24 * 3600 * 1000;
+      old.commit(List.of(dev.syncline.server.store.WriteBatch.of("app", List.of(new dev.syncline.protocol.Delta("c", "d", "v",
+          com.fasterxml.jackson.databind.node.IntNode.valueOf(1), new dev.syncline.protocol.Hlc(fortyDaysAgo, 0, "w").format())))));
+    }
+    Result restored = Cli.run(Map.of(), "restore", backup.toString(), "--data", Files.createTempDirectory("syncline-into").toString());
+    assertEquals(0, restored.exit(), restored.toString());
+    assertTrue(restored.err().contains("(40 days ago)") && restored.err().contains("warning: older than tombstoneRetentionMs"),
+        restored.err());
+  }
+
+  @Test
   @DisplayName("a dump loaded into an empty folder holds the same registers: equal digests")
   void dumpLoadKeepsDigest() throws Exception {
     Path dump = Files.createTempFile("syncline-dump", ".jsonl");
@@ -288,6 +304,8 @@ class DataFolderCommandsTest {
       Result restored = Cli.run(Map.of(), "restore", backup.toString(), "--data", data.toString());
       assertEquals(0, restored.exit(), restored.toString());
       assertTrue(restored.err().contains("--new-id"), "says the folder is that server now: " + restored.err());
+      assertTrue(restored.err().contains("the newest write in this backup is from "), "says how old it is: " + restored.err());
+      assertFalse(restored.err().contains("warning: older than"), "a fresh backup: " + restored.err());
       Path another = Files.createTempDirectory("syncline-restored-new-id");
       assertEquals(0, Cli.run(Map.of(), "restore", backup.toString(), "--data", another.toString(), "--new-id").exit());
       assertFalse(Files.exists(another.resolve("server-id")), "a new id is made at its first start");
