@@ -180,7 +180,7 @@ public final class Auth {
     String address = AddressKey.of(from);
     long wait = lockout.begin(username, address, System.currentTimeMillis());
     if (wait > 0) {
-      lockedOutSignIns.increment();
+      if (lockout.locked(username, address, System.currentTimeMillis())) lockedOutSignIns.increment(); // not for checks under way
       return Future.failedFuture(rateLimited("too many sign-ins failed, or under way, for this username or address; try again later", wait));
     }
     Directory.User known = directory.user(username);

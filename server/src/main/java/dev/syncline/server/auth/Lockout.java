@@ -56,6 +56,13 @@ final class Lockout {
     return 0;
   }
 
+  /** Whether the username or the address is locked out now (not only at its limit of checks running). */
+  synchronized boolean locked(String username, String address, long now) {
+    State u = keys.get(userKey(username));
+    State a = address == null ? null : keys.get(addressKey(address));
+    return (u != null && u.lockedUntil > now) || (a != null && a.lockedUntil > now);
+  }
+
   /**
    * Ends an attempt begun with {@link #begin}: {@code ok} when the password was right;
    * {@code checked} false when it was never checked (then it counts neither way).
