@@ -222,6 +222,10 @@ public final class Session {
       if (closed) return;
       if (ar.succeeded()) {
         Auth.SignedIn s = ar.result();
+        if (services.auth().refresh(s.caller()) == null) { // disabled or deleted while it was checked: no token
+          send(ServerMessage.Error.of(rid, ErrorCode.UNAUTHENTICATED, "the account was disabled or deleted, or its password changed"));
+          return;
+        }
         send(new ServerMessage.Token(rid, s.token(), s.expiresAt(), s.caller().info()));
         become(s);
       } else if (ar.cause() instanceof AuthException e) {

@@ -36,11 +36,19 @@ final class Removals {
    */
   record PurgeLimits(long olderThanMs, long maxSeq, long destroyedOlderThanMs, long destroyedMaxSeq) {}
 
-  /** Purges one register if it is an old tombstone, or a destroyed document's registers (see {@link Store#purgeTombstones}). */
-  static int purgeRegister(DatabaseTables t, Transaction txn, byte[] regKey, PurgeLimits limits, Counters n, long[] digest) {
+  /**
+   * Purges one register if it is an old tombstone, or a destroyed document's registers (see
+   * {@link Store#purgeTombstones}), when {@code logSeq} is its own log entry's.
+   */
+  static int purgeRegister(DatabaseTables t, Transaction txn, byte[] regKey, long logSeq, PurgeLimits limits, Counters n,
+      long[] digest) {
     ByteIterable reg = t.registers.get(txn, new ArrayByteIterable(regKey));
-    // the log entry that led here may be a superseded one, so the register's own seq is checked
-    if (reg == null || Layout.seqOf(reg) > limits.maxSeq() || Hlc.msOf(Layout.tsOf(reg)) >= limits.olderThanMs()) return 0;
+    // only from the register's own log entry: a superseded one not swept yet would visit it twice in
+    // a step (a document destroyed twice: its values, then its $deleted, in one call)
+    if (reg == null || Layout.seqOf(reg) != logSeq || logSeq > limits.maxSeq()
+        || Hlc.msOf(Layout.tsOf(reg)) >= limits.olderThanMs()) {
+      return 0;
+    }
     byte flags = Layout.flagsOf(reg);
     if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, reg, limits, n, digest);
     if ((flags & REMOVED) == 0) return 0;

@@ -437,6 +437,7 @@ final class XodusStore implements Store {
       Counters n = new Counters(t.info);
       long[] digest = t.digest.clone();
       List<byte[]> regKeys = new ArrayList<>();
+      List<Long> seqs = new ArrayList<>();
       boolean end;
       long last = t.purgeAfter;
       try (Cursor c = t.log.openCursor(txn)) {
@@ -449,6 +450,7 @@ final class XodusStore implements Store {
             break;
           }
           regKeys.add(Layout.regKeyOf(c.getValue()));
+          seqs.add(seq);
           last = seq;
           has = c.getNext();
         }
@@ -459,7 +461,7 @@ final class XodusStore implements Store {
       int removed = 0;
       var limits = new Removals.PurgeLimits(olderThanMs, maxSeq, Math.min(olderThanMs, destroyedOlderThanMs),
           Math.min(maxSeq, destroyedMaxSeq));
-      for (byte[] regKey : regKeys) removed += Removals.purgeRegister(t, txn, regKey, limits, n, digest);
+      for (int i = 0; i < regKeys.size(); i++) removed += Removals.purgeRegister(t, txn, regKeys.get(i), seqs.get(i), limits, n, digest);
       if (removed == 0) {
         txn.abort();
         return 0;

@@ -255,6 +255,17 @@ class XodusStoreTest extends StoreTestBase {
     assertFalse(idsAndAttrs(store.changesSince("db", null, 0, 100, Integer.MAX_VALUE)).contains("gone/$deleted"));
   }
 
+  @Test
+  @DisplayName("a document destroyed twice (a superseded $deleted entry not swept yet) still loses its values and its $deleted in two calls")
+  void destroyedTwicePurgedInTwoCalls() {
+    long old = 1_700_000_000_000L;
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "gone", "title", TextNode.valueOf("old"), ts(old, 0))))));
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "gone", Delta.DELETED, BooleanNode.TRUE, ts(old, 1))))));
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "gone", Delta.DELETED, BooleanNode.TRUE, ts(old, 2))))));
+    assertEquals(1, store.purgeTombstones("db", old + 10, Long.MAX_VALUE, old + 10, Long.MAX_VALUE, 1000), "the value only");
+    assertEquals(1, store.purgeTombstones("db", old + 10, Long.MAX_VALUE, old + 10, Long.MAX_VALUE, 1000), "then the $deleted");
+  }
+
   private Set<String> idsAndAttrs(ChangePage page) {
     Set<String> out = new HashSet<>();
     for (byte[] json : page.deltas()) {
