@@ -19,6 +19,21 @@ import jetbrains.exodus.env.Transaction;
 final class Removals {
   private Removals() {}
 
+  /** What a part of a scan found: a register after the floor, or else the key the next part starts from (null: the end). */
+  record Scan(boolean found, byte[] next) {}
+
+  /** Looks at up to {@code limit} registers from {@code from} (null: the first) for one stamped after {@code ts}. */
+  static Scan registerAfter(DatabaseTables t, Transaction txn, String ts, byte[] from, int limit) {
+    try (Cursor c = t.registers.openCursor(txn)) {
+      boolean has = from == null ? c.getNext() : c.getSearchKeyRange(new ArrayByteIterable(from)) != null;
+      for (int looked = 0; has; has = c.getNext(), looked++) {
+        if (looked >= limit) return new Scan(false, Layout.copy(c.getKey()));
+        if (!Layout.isDocumentKey(c.getKey()) && Layout.tsOf(c.getValue()).compareTo(ts) > 0) return new Scan(true, null);
+      }
+    }
+    return new Scan(false, null);
+  }
+
   /** Whether a register (not a document entry) of the database is stamped after {@code ts}. */
   static boolean hasRegisterAfter(DatabaseTables t, Transaction txn, String ts) {
     try (Cursor c = t.registers.openCursor(txn)) {

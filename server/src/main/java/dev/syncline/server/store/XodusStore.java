@@ -312,25 +312,40 @@ final class XodusStore implements Store {
     if (going != null && !going.floor().equals(floor)) going = null; // a later destroy: from the start again
     Transaction txn = env.beginExclusiveTransaction();
     try {
-      DestroyOutcome outcome;
+      DestroyOutcome outcome = null;
       DatabaseInfo trimmed = null;
       long[] digest = null;
-      byte[] resume = null;
+      Trimming next = null;
       if (t == null) {
         outcome = DestroyOutcome.ABSENT;
-      } else if (going == null && t.info.attributes() <= maxRegisters && !Removals.hasRegisterAfter(t, txn, floor)) {
-        // small: one look tells whether it all goes (a big one's full scan would hold the writer)
-        remove(db, txn);
-        outcome = DestroyOutcome.REMOVED;
       } else {
-        digest = t.digest.clone();
-        Counters n = new Counters(t.info);
-        resume = trimStep(t, txn, floor, going == null ? null : going.from(), maxRegisters, n, digest);
-        if (resume == null && n.attributes == 0) { // a big one whose every register was at or before the floor
-          remove(db, txn);
-          digest = null;
-          outcome = DestroyOutcome.REMOVED;
-        } else {
+        // a big one is first looked through in parts for a register after the floor (a full scan
+        // would hold the writer); written to meanwhile, it has one: it is trimmed, not dropped
+        if (going == null && t.info.attributes() > maxRegisters) going = new Trimming(floor, null, true, t.info.head());
+        if (going != null && going.scanning() && t.info.head() != going.head()) going = new Trimming(floor, null, false, 0);
+        if (going == null) { // small: one look
+          if (Removals.hasRegisterAfter(t, txn, floor)) {
+            going = new Trimming(floor, null, false, 0);
+          } else {
+            remove(db, txn);
+            outcome = DestroyOutcome.REMOVED;
+          }
+        } else if (going.scanning()) {
+          Removals.Scan scan = Removals.registerAfter(t, txn, floor, going.from(), 10 * maxRegisters);
+          if (scan.found()) {
+            going = new Trimming(floor, null, false, 0);
+          } else if (scan.next() == null) {
+            remove(db, txn); // every register at or before the floor: dropped whole, not register by register
+            outcome = DestroyOutcome.REMOVED;
+          } else {
+            next = new Trimming(floor, scan.next(), true, going.head());
+            outcome = DestroyOutcome.MORE;
+          }
+        }
+        if (outcome == null) {
+          digest = t.digest.clone();
+          Counters n = new Counters(t.info);
+          byte[] resume = trimStep(t, txn, floor, going.from(), maxRegisters, n, digest);
           // the purge point moves with the last step only (with the new epoch): else a subscriber or a
           // peer catching up below it would start over in the old life, and again in the new one
           if (resume != null) n.purged = t.info.purgedThrough();
@@ -338,12 +353,13 @@ final class XodusStore implements Store {
           meta.put(txn, Layout.text(db), Layout.infoValue(trimmed));
           digests.write(txn, db, t.digest, digest);
           outcome = resume == null ? DestroyOutcome.TRIMMED : DestroyOutcome.MORE;
+          if (resume != null) next = new Trimming(floor, resume, false, 0);
         }
       }
       // stored once done: a destroy cut short by a stop is due again at the next start
       if (outcome != DestroyOutcome.MORE) floorStore.put(txn, Layout.text(db), Layout.text(floor));
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
-      if (outcome == DestroyOutcome.MORE) trimming.put(db, new Trimming(floor, resume));
+      if (next != null) trimming.put(db, next);
       else trimming.remove(db);
       if (outcome == DestroyOutcome.REMOVED) {
         tables.remove(db);
@@ -370,8 +386,12 @@ final class XodusStore implements Store {
     commitTimes.drop(txn, db);
   }
 
-  /** A destroy under way in steps: its floor, and the register key its next step starts from. Writer only. */
-  private record Trimming(String floor, byte[] from) {}
+  /**
+   * A destroy under way in steps: its floor, and the register key its next step starts from;
+   * {@code scanning} while a big database is looked through for a register after the floor (at
+   * {@code head}: a commit since means it has one), else trimmed. Writer only.
+   */
+  private record Trimming(String floor, byte[] from, boolean scanning, long head) {}
 
   private final Map<String, Trimming> trimming = new HashMap<>();
 

@@ -139,13 +139,22 @@ class DatabaseLifecycleTest {
   @DisplayName("a big database whose every register is at or before the destroy goes in steps too, then whole")
   void bigDatabaseRemovedInSteps() {
     List<Delta> old = new java.util.ArrayList<>();
-    for (int i = 0; i < 30; i++) old.add(new Delta("c", "d" + i, "a", TextNode.valueOf("old"), ts(2)));
+    for (int i = 0; i < 100; i++) old.add(new Delta("c", "d" + i, "a", TextNode.valueOf("old"), ts(2)));
     store.commit(List.of(WriteBatch.of("doomed", old)));
     lifecycle.committed(destroy("doomed", ts(5)));
-    assertEquals(1, later.size(), "more than a step's worth: not scanned whole at once");
+    assertEquals(1, later.size(), "more than a step looks at (70): not scanned whole at once");
+    assertEquals(101, store.database("doomed").orElseThrow().attributes(), "looked through first, nothing removed one by one");
     while (!later.isEmpty()) later.poll().run();
     assertTrue(store.database("doomed").isEmpty(), "gone, as if removed at once");
     assertEquals(ts(5), store.floor("doomed"));
+
+    // looked through in parts, one written to meanwhile keeps what was written: trimmed, not dropped
+    store.commit(List.of(WriteBatch.of("kept", old)));
+    lifecycle.committed(destroy("kept", ts(5)));
+    assertEquals(1, later.size());
+    store.commit(List.of(WriteBatch.of("kept", List.of(new Delta("c", "late", "a", TextNode.valueOf("after"), ts(20))))));
+    while (!later.isEmpty()) later.poll().run();
+    assertEquals(1, store.database("kept").orElseThrow().attributes(), "what was written after the destroy stays");
   }
 
   private List<BatchOutcome> destroy(String db, String ts) {
