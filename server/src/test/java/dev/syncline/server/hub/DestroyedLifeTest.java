@@ -11,13 +11,10 @@ import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.store.DatabaseInfo;
 import dev.syncline.server.store.WriteBatch;
 import io.netty.buffer.ByteBuf;
-import io.vertx.core.Context;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,11 +27,10 @@ class DestroyedLifeTest {
   @DisplayName("a sub to a database made again, on a loop that has not yet run the destroy's notice, is not ended by it")
   void newLifeOutlivesTheOldOnesNotice() throws Exception {
     try (HubOnStore real = new HubOnStore(dir, 1 << 20, "db")) {
-      Context loop = real.vertx.getOrCreateContext();
       Recording old = new Recording();
       Recording fresh = new Recording();
-      onLoop(loop, () -> assertNotNull(real.hub.subscribe("old", "db", Set.of(), 0, null, old, null, DatabaseInfo::epoch)));
-      onLoop(loop, () -> {
+      real.onLoop(() -> assertNotNull(real.hub.subscribe("old", "db", Set.of(), 0, null, old, null, DatabaseInfo::epoch)));
+      real.onLoop(() -> {
         // all on the loop, in one task: the destroy's notice is queued behind it
         real.store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "d", "v", IntNode.valueOf(1),
             new Hlc(1, 0, "w").format())))));
@@ -43,24 +39,11 @@ class DestroyedLifeTest {
         real.store.createDatabase("db", 3);
         assertNotNull(real.hub.subscribe("fresh", "db", Set.of(), 0, null, fresh, null, DatabaseInfo::epoch));
       });
-      onLoop(loop, () -> {
+      real.onLoop(() -> {
         assertEquals(List.of("old"), old.notFound(), "the old life's subscription is ended");
         assertEquals(List.of(), fresh.notFound(), "the new life's is not");
       });
     }
-  }
-
-  private static void onLoop(Context loop, Runnable r) throws Exception {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    loop.runOnContext(v -> {
-      try {
-        r.run();
-        done.complete(null);
-      } catch (Throwable t) {
-        done.completeExceptionally(t);
-      }
-    });
-    done.get(10, TimeUnit.SECONDS);
   }
 
   /** Records the subscriptions it was told were destroyed. */

@@ -13,13 +13,11 @@ import dev.syncline.server.store.DatabaseInfo;
 import dev.syncline.server.store.Store;
 import dev.syncline.server.store.WriteBatch;
 import io.netty.buffer.ByteBuf;
-import io.vertx.core.Context;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -33,7 +31,6 @@ class FeedPositionTest {
   private HubOnStore real;
   private Store store;
   private Hub hub;
-  private Context loop;
   private long ms = 1;
 
   @BeforeEach
@@ -41,7 +38,6 @@ class FeedPositionTest {
     real = new HubOnStore(dir, 1 << 20, "db");
     store = real.store;
     hub = real.hub;
-    loop = real.vertx.getOrCreateContext();
   }
 
   @AfterEach
@@ -54,20 +50,20 @@ class FeedPositionTest {
   void positionToldOnceDrained() throws Exception {
     BusyOutlet peer = new BusyOutlet();
     // the feed sees collection "seen" only, as a feed never sees what came from its own peer
-    onLoop(() -> hub.subscribe("feed", "db", Set.of("seen"), 0, null, peer, null, DatabaseInfo::epoch, true));
+    real.onLoop(() -> hub.subscribe("feed", "db", Set.of("seen"), 0, null, peer, null, DatabaseInfo::epoch, true));
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!peer.synced) { // caught up (from nothing): live from here
       assertTrue(System.nanoTime() < deadline, "synced");
       Thread.sleep(5);
     }
     commit("seen");
-    onLoop(() -> assertEquals(List.of(1L), peer.frameSeqs(), "the first commit, sent at once"));
+    real.onLoop(() -> assertEquals(List.of(1L), peer.frameSeqs(), "the first commit, sent at once"));
 
-    onLoop(() -> peer.busy = true);
+    real.onLoop(() -> peer.busy = true);
     commit("unseen");
-    onLoop(() -> assertEquals(List.of(1L), peer.frameSeqs(), "nothing while the socket is busy"));
-    onLoop(peer::drain);
-    onLoop(() -> {
+    real.onLoop(() -> assertEquals(List.of(1L), peer.frameSeqs(), "nothing while the socket is busy"));
+    real.onLoop(peer::drain);
+    real.onLoop(() -> {
       assertEquals(List.of(1L, 2L), peer.frameSeqs(), "the position, once drained");
       assertTrue(peer.lastFrameEmpty, "with no deltas");
     });
@@ -76,20 +72,6 @@ class FeedPositionTest {
   private void commit(String col) {
     Delta d = new Delta(col, "d", "v", IntNode.valueOf(1), new Hlc(ms++, 0, "w").format());
     hub.committed(store.commit(List.of(WriteBatch.of("db", List.of(d)))));
-  }
-
-  /** Runs {@code r} on the feed's loop and waits for it (and for what the loop had queued before). */
-  private void onLoop(Runnable r) throws Exception {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    loop.runOnContext(v -> {
-      try {
-        r.run();
-        done.complete(null);
-      } catch (Throwable t) {
-        done.completeExceptionally(t);
-      }
-    });
-    done.get(10, TimeUnit.SECONDS);
   }
 
   /** A peer's socket whose write queue is full while {@code busy}; drained when the test says. */
