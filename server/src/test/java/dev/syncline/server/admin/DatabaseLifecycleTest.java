@@ -92,8 +92,7 @@ class DatabaseLifecycleTest {
   @Test
   @DisplayName("a database with writes after the destroy is trimmed in steps, commits going on between them; one cut short by a stop is finished at the next start")
   void destroyInSteps() {
-    List<Delta> old = new java.util.ArrayList<>();
-    for (int i = 0; i < 30; i++) old.add(new Delta("c", "d" + i, "a", TextNode.valueOf("old"), ts(2)));
+    List<Delta> old = writtenBeforeTheDestroy(30);
     store.commit(List.of(WriteBatch.of("doomed", old)));
     store.commit(List.of(WriteBatch.of("doomed", List.of(new Delta("c", "after", "a", TextNode.valueOf("stays"), ts(10))))));
     String epoch = store.database("doomed").orElseThrow().epoch();
@@ -138,8 +137,7 @@ class DatabaseLifecycleTest {
   @Test
   @DisplayName("a big database whose every register is at or before the destroy goes in steps too, then whole")
   void bigDatabaseRemovedInSteps() {
-    List<Delta> old = new java.util.ArrayList<>();
-    for (int i = 0; i < 100; i++) old.add(new Delta("c", "d" + i, "a", TextNode.valueOf("old"), ts(2)));
+    List<Delta> old = writtenBeforeTheDestroy(100);
     store.commit(List.of(WriteBatch.of("doomed", old)));
     lifecycle.committed(destroy("doomed", ts(5)));
     assertEquals(1, later.size(), "more than a step looks at (70): not scanned whole at once");
@@ -155,6 +153,13 @@ class DatabaseLifecycleTest {
     store.commit(List.of(WriteBatch.of("kept", List.of(new Delta("c", "late", "a", TextNode.valueOf("after"), ts(20))))));
     while (!later.isEmpty()) later.poll().run();
     assertEquals(1, store.database("kept").orElseThrow().attributes(), "what was written after the destroy stays");
+  }
+
+  /** {@code n} documents of one attribute, stamped before the destroys of these tests (ts(5)). */
+  private static List<Delta> writtenBeforeTheDestroy(int n) {
+    List<Delta> out = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) out.add(new Delta("c", "d" + i, "a", TextNode.valueOf("old"), ts(2)));
+    return out;
   }
 
   private List<BatchOutcome> destroy(String db, String ts) {
