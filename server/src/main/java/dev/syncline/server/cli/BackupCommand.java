@@ -20,9 +20,29 @@ final class BackupCommand implements Callable<Integer> {
   @Parameters(paramLabel = "TARGET", description = "a folder that does not exist yet, or a file ending in .zip")
   Path target;
 
+  /** Tries in all: a backup run by cron should not fail for a connection cut once, or another backup being sent. */
+  static final int TRIES = 4;
+
   @Override
-  public Integer call() throws IOException {
+  public Integer call() throws IOException, InterruptedException {
     if (Files.exists(target)) throw new CliException(target + " exists already: name a new folder or .zip file");
+    for (int tried = 1; ; tried++) {
+      try {
+        fetch();
+        break;
+      } catch (CliException e) {
+        if (e.retryAfterMs() < 0 || tried == TRIES) throw e;
+        long seconds = (e.retryAfterMs() + 999) / 1000;
+        System.err.println("backup: " + e.getMessage() + "; trying again in " + seconds + " s (" + (tried + 1) + " of " + TRIES + ")");
+        Thread.sleep(e.retryAfterMs());
+      }
+    }
+    System.err.println("backup of " + remote.httpUrl() + " written to " + target);
+    return 0;
+  }
+
+  /** Signs in, downloads the backup and writes it to the target; nothing is left of a download that failed. */
+  private void fetch() throws IOException {
     boolean zip = target.getFileName().toString().endsWith(".zip");
     Path file = zip ? target : Files.createTempFile(target.toAbsolutePath().getParent(), ".syncline-backup-", ".zip");
     boolean done = false;
@@ -35,7 +55,5 @@ final class BackupCommand implements Callable<Integer> {
       // a download cut off leaves no partial zip that could pass for a backup
       if (!zip || !done) Files.deleteIfExists(file);
     }
-    System.err.println("backup of " + remote.httpUrl() + " written to " + target);
-    return 0;
   }
 }

@@ -84,23 +84,46 @@ final class ServerConnection implements AutoCloseable {
     return token;
   }
 
-  /** {@code GET path} with the token, written to {@code file}; fails unless the answer is 200. */
+  /**
+   * {@code GET path} with the token, written to {@code file}; fails unless the answer is 200. A
+   * download cut off, or refused while the server sends another (429), fails with {@link
+   * CliException#retryAfterMs}: the same download may be asked for again.
+   */
   void download(String path, Path file) {
+    // held, and closed here: Vert.x closes a client nobody references, whatever it is doing
     HttpClient http = vertx.createHttpClient(remote.withTrust(new HttpClientOptions()));
     RequestOptions request = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(remote.httpUrl() + path)
         .putHeader("authorization", "Bearer " + token).setIdleTimeout(0);
-    await(http.request(request).compose(req -> req.send()).compose(resp -> {
-      if (resp.statusCode() != 200) {
-        return resp.body().compose(body -> Future.failedFuture(new CliException(path + ": the server answered "
-            + resp.statusCode() + " " + body.toString().trim())));
-      }
-      resp.pause(); // until the file is open
-      // a backup holds the token signing key and password hashes: its owner's only
-      return vertx.fileSystem().open(file.toString(), new io.vertx.core.file.OpenOptions().setCreateNew(true).setPerms("rw-------"))
-          .compose(out -> resp.pipeTo(out));
-    }), TimeUnit.HOURS.toSeconds(6));
+    try {
+      await(http.request(request).compose(req -> req.send()).compose(resp -> {
+        if (resp.statusCode() != 200) return resp.body().compose(body -> Future.failedFuture(refused(path, resp.statusCode(), body)));
+        resp.pause(); // until the file is open
+        // a backup holds the token signing key and password hashes: its owner's only
+        return vertx.fileSystem().open(file.toString(), new io.vertx.core.file.OpenOptions().setCreateNew(true).setPerms("rw-------"))
+            .compose(out -> resp.pipeTo(out));
+      }), TimeUnit.HOURS.toSeconds(6));
+    } finally {
+      http.close();
+    }
   }
 
+  /** How long to wait before asking again after a download was cut off. */
+  private static final long RETRY_CUT_OFF_MS = 1_000;
+
+  /** A refusal in the server's words; one that says when to ask again (429: busy) may pass. */
+  private static CliException refused(String path, int status, io.vertx.core.buffer.Buffer body) {
+    String message = path + ": the server answered " + status + " " + body.toString().trim();
+    if (status != 429) return new CliException(message);
+    long retryAfterMs;
+    try {
+      retryAfterMs = Json.MAPPER.readTree(body.getBytes()).path("retryAfterMs").asLong(RETRY_CUT_OFF_MS);
+    } catch (IOException e) {
+      retryAfterMs = RETRY_CUT_OFF_MS;
+    }
+    return CliException.passing(message, Math.max(RETRY_CUT_OFF_MS, retryAfterMs));
+  }
+
+  /** Closes the socket and this connection's Vert.x; never fails: what was asked has been done, or has failed already. */
   @Override
   public void close() {
     try {
@@ -108,7 +131,11 @@ final class ServerConnection implements AutoCloseable {
     } catch (RuntimeException e) {
       // closing anyway
     }
-    await(vertx.close(), TIMEOUT_SECONDS);
+    try {
+      await(vertx.close(), TIMEOUT_SECONDS);
+    } catch (RuntimeException e) {
+      // the process ends soon; a backup written is not undone by a failed close
+    }
   }
 
   /** GET {@code url} without signing in; the status and the body. */
@@ -131,8 +158,8 @@ final class ServerConnection implements AutoCloseable {
     socket.textMessageHandler(this::answered);
     socket.closeHandler(v -> {
       closed.complete(null);
-      CliException gone = new CliException("the server closed the connection"
-          + (socket.closeReason() != null ? ": " + socket.closeReason() : ""));
+      CliException gone = CliException.passing("the server closed the connection"
+          + (socket.closeReason() != null ? ": " + socket.closeReason() : ""), RETRY_CUT_OFF_MS);
       waiting.values().forEach(f -> f.completeExceptionally(gone));
     });
   }
@@ -142,7 +169,7 @@ final class ServerConnection implements AutoCloseable {
     message.put("rid", rid);
     CompletableFuture<JsonNode> answer = new CompletableFuture<>();
     waiting.put(rid, answer);
-    if (closed.isDone()) answer.completeExceptionally(new CliException("the server closed the connection"));
+    if (closed.isDone()) answer.completeExceptionally(CliException.passing("the server closed the connection", RETRY_CUT_OFF_MS));
     socket.writeTextMessage(message.toString());
     try {
       JsonNode a = answer.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
@@ -181,10 +208,22 @@ final class ServerConnection implements AutoCloseable {
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof CliException c) throw c;
+      if (cutOff(cause)) throw CliException.passing(describe(cause), RETRY_CUT_OFF_MS);
       throw new CliException(describe(cause));
     } catch (TimeoutException e) {
       throw new CliException("no answer within " + seconds + " s");
     }
+  }
+
+  /**
+   * A connection lost on the way, which may not be lost the next time: closed or reset by the other
+   * side. Not a server that cannot be reached, nor a certificate refused: those fail again.
+   */
+  private static boolean cutOff(Throwable t) {
+    return t instanceof io.vertx.core.http.HttpClosedException
+        || t instanceof io.netty.handler.codec.http.websocketx.WebSocketHandshakeException && String.valueOf(t.getMessage()).contains("closed")
+        || t instanceof IOException && !(t instanceof java.net.ConnectException) && !(t instanceof javax.net.ssl.SSLException)
+        && !(t instanceof java.nio.file.FileSystemException);
   }
 
   /** A connection failure in words: "connection refused: 127.0.0.1:8080" rather than a class name. */

@@ -116,7 +116,7 @@ class BackupOverSlowLinkTest {
   }
 
   /** ~12 MB that does not compress much, more than socket buffers hold, in app; returns an admin's token. */
-  private static String fill(TestServer server) throws Exception {
+  static String fill(TestServer server) throws Exception {
     try (WsClient w = server.connect("filler")) {
       Random random = new Random(7);
       for (int i = 0; i < 20; i++) {
@@ -140,7 +140,7 @@ class BackupOverSlowLinkTest {
   }
 
   /** GET /backup on a socket of its own with a small receive buffer, read by the caller. */
-  private static Socket requestBackup(TestServer server, String token) throws Exception {
+  static Socket requestBackup(TestServer server, String token) throws Exception {
     Socket s = new Socket("127.0.0.1", server.port());
     s.setReceiveBufferSize(64 * 1024);
     s.setSoTimeout(30_000);

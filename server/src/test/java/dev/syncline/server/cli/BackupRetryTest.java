@@ -1,0 +1,101 @@
+package dev.syncline.server.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.syncline.server.testing.Cli;
+import dev.syncline.server.testing.Cli.Result;
+import dev.syncline.server.testing.Cluster;
+import dev.syncline.server.testing.TcpProxy;
+import dev.syncline.server.testing.TestServer;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.zip.ZipFile;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+@DisplayName("syncline backup, when the download cannot be had at once")
+class BackupRetryTest {
+
+  @Test
+  @DisplayName("waits while another backup is sent (429), then writes its own")
+  void waitsForAnotherBeingSent() throws Exception {
+    try (TestServer server = TestServer.start()) {
+      String token = BackupOverSlowLinkTest.fill(server);
+      Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
+      try (Socket slow = BackupOverSlowLinkTest.requestBackup(server, token)) {
+        InputStream in = slow.getInputStream();
+        assertTrue(in.read(new byte[1024]) > 0, "the other backup is being sent");
+        CompletableFuture<Result> cli = CompletableFuture.supplyAsync(() -> backup(server.port(), zip));
+        byte[] buf = new byte[64 * 1024];
+        while (in.read(buf) > 0) Thread.sleep(40); // about 1.5 MB/s: several seconds, longer than the CLI takes to ask
+        Result r = cli.join();
+        assertEquals(0, r.exit(), r.toString());
+        assertTrue(r.err().contains("429") && r.err().contains("trying again"), "said it waits: " + r.err());
+      }
+      assertWholeBackup(zip);
+    }
+  }
+
+  @Test
+  @DisplayName("asks again for a download cut off on the way, and leaves no part of the first")
+  void triesAgainAfterACut() throws Exception {
+    try (TestServer server = TestServer.start(); TcpProxy proxy = TcpProxy.to(server.port())) {
+      BackupOverSlowLinkTest.fill(server);
+      Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
+      proxy.throttle(2_000_000); // the ~12 MB zip takes several seconds
+      CompletableFuture<Result> cli = CompletableFuture.supplyAsync(() -> backup(proxy.port(), zip));
+      Cluster.await(() -> size(zip) > 1_000_000, Duration.ofSeconds(60), () -> "the download under way");
+      proxy.reset(); // as a dropped connection would
+      proxy.throttle(0);
+      Result r = cli.join();
+      assertEquals(0, r.exit(), r.toString());
+      assertTrue(r.err().contains("trying again"), "said it tries again: " + r.err());
+      assertWholeBackup(zip);
+    }
+  }
+
+  @Test
+  @DisplayName("does not try again what would fail the same way: a wrong password")
+  void doesNotRetryARefusal() throws Exception {
+    try (TestServer server = TestServer.start()) {
+      Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
+      Result r = Cli.run(Map.of("SYNCLINE_URL", "http://127.0.0.1:" + server.port(), "SYNCLINE_PASSWORD", "wrong"),
+          "backup", zip.toString());
+      assertEquals(1, r.exit(), r.toString());
+      assertFalse(r.err().contains("trying again"), r.err());
+      assertFalse(Files.exists(zip));
+    }
+  }
+
+  private static Result backup(int port, Path zip) {
+    try {
+      return Cli.run(Map.of("SYNCLINE_URL", "http://127.0.0.1:" + port, "SYNCLINE_PASSWORD", TestServer.ADMIN_PASSWORD),
+          "backup", zip.toString());
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static long size(Path file) {
+    try {
+      return Files.exists(file) ? Files.size(file) : 0;
+    } catch (java.io.IOException e) {
+      return 0; // deleted meanwhile
+    }
+  }
+
+  /** A zip that opens, with the server id and the store's files. */
+  private static void assertWholeBackup(Path zip) throws Exception {
+    try (ZipFile z = new ZipFile(zip.toFile())) {
+      assertTrue(z.getEntry("server-id") != null, "the server id");
+      assertTrue(z.stream().anyMatch(e -> e.getName().startsWith("store/")), "the store's files");
+    }
+  }
+}
