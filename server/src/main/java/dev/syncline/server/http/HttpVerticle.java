@@ -359,11 +359,12 @@ public final class HttpVerticle extends VerticleBase {
       return;
     }
     // the client sends nothing while the zip is made and sent, which may take far longer than
-    // readIdleTimeoutSeconds: that would cut the backup off
+    // readIdleTimeoutSeconds: that would cut the backup off. The timeout applies again once the
+    // answer is sent. The server does not close the connection itself: a Vert.x client that has
+    // paused the answer (a pipe to a slow disk) loses its end to a close right behind it
     var connection = rc.request().connection();
     VertxInternals.stopReadIdleTimeout(connection);
-    // and the connection ends with its answer: left open, it would have no read-idle timeout
-    rc.response().putHeader("connection", "close").endHandler(v -> connection.close());
+    rc.response().endHandler(v -> VertxInternals.restoreReadIdleTimeout(connection, settings.readIdleTimeoutSeconds()));
     made.onComplete(ar -> {
       if (ar.failed()) {
         log.error("a backup failed", ar.cause()); // the details (paths, I/O errors) stay in the log

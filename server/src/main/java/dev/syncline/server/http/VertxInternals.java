@@ -55,6 +55,13 @@ public final class VertxInternals {
     if (p.get("idle") != null) p.remove("idle");
   }
 
+  /** Puts back the read-idle timeout that {@link #stopReadIdleTimeout} ended, as Vert.x sets it (ahead of its handler). */
+  static void restoreReadIdleTimeout(io.vertx.core.http.HttpConnection connection, int seconds) {
+    io.netty.channel.ChannelPipeline p = pipeline(connection);
+    if (seconds <= 0 || p.get("idle") != null || p.get("handler") == null) return;
+    p.addBefore("handler", "idle", new io.netty.handler.timeout.IdleStateHandler(seconds, 0, 0, java.util.concurrent.TimeUnit.SECONDS));
+  }
+
   /**
    * Closes one connection once what it is sent stops moving for {@code seconds}: the peer takes
    * nothing (Netty's write-idle that watches the outbound buffer, which Vert.x closes on, as on its
