@@ -1,5 +1,6 @@
 package dev.syncline.server.cli;
 
+import static dev.syncline.server.testing.Deltas.admin;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,9 +33,13 @@ class BackupRetryTest {
       try (Socket slow = BackupOverSlowLinkTest.requestBackup(server, token)) {
         InputStream in = slow.getInputStream();
         assertTrue(in.read(new byte[1024]) > 0, "the other backup is being sent");
+        int before = connections(server);
         CompletableFuture<Result> cli = CompletableFuture.supplyAsync(() -> backup(server.port(), zip));
-        byte[] buf = new byte[64 * 1024];
-        while (in.read(buf) > 0) Thread.sleep(40); // about 1.5 MB/s: several seconds, longer than the CLI takes to ask
+        // the other backup holds the one slot (it is read no further) until the CLI signed in,
+        // asked, and closed its connection: that first try was refused
+        Cluster.await(() -> connections(server) > before, Duration.ofSeconds(60), () -> "the CLI signed in");
+        Cluster.await(() -> connections(server) == before, Duration.ofSeconds(60), () -> "the CLI's first try ended");
+        in.transferTo(java.io.OutputStream.nullOutputStream());
         Result r = cli.join();
         assertEquals(0, r.exit(), r.toString());
         assertTrue(r.err().contains("429") && r.err().contains("trying again"), "said it waits: " + r.err());
@@ -81,6 +86,11 @@ class BackupRetryTest {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** Open WebSocket connections, as the server counts them (the admin's own included). */
+  private static int connections(TestServer server) {
+    return server.admin(admin("server.stats", null)).path("data").path("connections").asInt();
   }
 
   private static long size(Path file) {
