@@ -266,6 +266,7 @@ public final class HttpVerticle extends VerticleBase {
     });
     ws.frameHandler(frame -> {
       if (frame.isClose()) connection.peerClosing();
+      else if (!connection.isOpen()) return; // held back by a pause and let through at the end: nobody reads it now
       else if (frame.isPing() || frame.type() == io.vertx.core.http.WebSocketFrameType.PONG) session.onControlFrame();
       else assembler.frame(frame);
     });

@@ -105,12 +105,27 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
 
   private void end() {
     drainWaiters.clear();
+    letHeldFramesThrough();
     if (ended) return;
     ended = true;
     try {
       onEnd.run();
     } catch (RuntimeException e) {
       log.error("ending a session failed", e);
+    }
+  }
+
+  /**
+   * A socket paused for flow control is never paused again once the session ends, and what it
+   * held back is let through (and ignored): Vert.x neither delivers nor frees the frames waiting
+   * in a paused connection when it closes (pooled buffers, lost for good), and the client's close
+   * frame may be among them, unanswered.
+   */
+  private void letHeldFramesThrough() {
+    try {
+      ws.resume();
+    } catch (RuntimeException e) {
+      log.debug("resuming {} to close it failed: {}", clientAddress, e.toString());
     }
   }
 

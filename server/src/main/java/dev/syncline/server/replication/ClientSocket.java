@@ -33,6 +33,20 @@ final class ClientSocket implements PeerSocket {
   void closed() {
     open = false;
     drainWaiters.clear();
+    letHeldFramesThrough();
+  }
+
+  /**
+   * Once the link ends, what a pause held back is let through (and ignored): Vert.x neither
+   * delivers nor frees the frames waiting in a paused connection when it closes, and the peer's
+   * close frame may be among them.
+   */
+  private void letHeldFramesThrough() {
+    try {
+      ws.resume();
+    } catch (RuntimeException e) {
+      // closed already
+    }
   }
 
   @Override
@@ -111,6 +125,7 @@ final class ClientSocket implements PeerSocket {
     } catch (RuntimeException e) {
       // already closing
     }
+    letHeldFramesThrough();
   }
 
   @Override

@@ -24,11 +24,32 @@ public final class ServerProcess implements AutoCloseable {
   private final Process process;
   private final int port;
   private final List<String> output;
+  private final java.util.concurrent.atomic.AtomicReference<String> watchedFor;
+  private final java.util.concurrent.atomic.AtomicInteger watchedLines;
 
-  private ServerProcess(Process process, int port, List<String> output) {
+  private ServerProcess(Process process, int port, List<String> output, java.util.concurrent.atomic.AtomicReference<String> watchedFor,
+      java.util.concurrent.atomic.AtomicInteger watchedLines) {
     this.process = process;
     this.port = port;
     this.output = output;
+    this.watchedFor = watchedFor;
+    this.watchedLines = watchedLines;
+  }
+
+  /** From now on, counts the lines of output that contain {@code text} (see {@link #watchedLines}). */
+  public void watchFor(String text) {
+    watchedLines.set(0);
+    watchedFor.set(text);
+  }
+
+  /** How many lines contained the text given to {@link #watchFor} since. */
+  public int watchedLines() {
+    return watchedLines.get();
+  }
+
+  /** The process id, for {@code jcmd}. */
+  public long pid() {
+    return process.pid();
   }
 
   /** The process's recent output, for failure messages. */
@@ -54,8 +75,10 @@ public final class ServerProcess implements AutoCloseable {
     builder.environment().put("SYNCLINE_NEW_DATABASE_POLICY", Policy.OPEN.toJson().toString());
     Process process = builder.start();
     List<String> output = new java.util.LinkedList<>();
+    var watchedFor = new java.util.concurrent.atomic.AtomicReference<String>();
+    var watchedLines = new java.util.concurrent.atomic.AtomicInteger();
     try {
-      return new ServerProcess(process, awaitPort(process, output), output);
+      return new ServerProcess(process, awaitPort(process, output, watchedFor, watchedLines), output, watchedFor, watchedLines);
     } catch (Exception e) {
       process.destroyForcibly();
       throw e;
@@ -96,7 +119,8 @@ public final class ServerProcess implements AutoCloseable {
     }
   }
 
-  private static int awaitPort(Process process, List<String> output) throws Exception {
+  private static int awaitPort(Process process, List<String> output, java.util.concurrent.atomic.AtomicReference<String> watchedFor,
+      java.util.concurrent.atomic.AtomicInteger watchedLines) throws Exception {
     BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     CompletableFuture<Integer> port = new CompletableFuture<>();
     Thread reader = new Thread(() -> {
@@ -104,6 +128,8 @@ public final class ServerProcess implements AutoCloseable {
         for (String line; (line = out.readLine()) != null; ) {
           Matcher m = LISTENING.matcher(line);
           if (m.find()) port.complete(Integer.parseInt(m.group(1)));
+          String watched = watchedFor.get();
+          if (watched != null && line.contains(watched)) watchedLines.incrementAndGet();
           synchronized (output) {
             output.add(line);
             if (output.size() > 40) output.remove(0);
