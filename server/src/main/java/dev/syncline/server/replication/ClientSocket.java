@@ -12,6 +12,7 @@ import io.vertx.core.http.WebSocket;
 /** The dialing end of a link: a Vert.x client WebSocket as a {@link PeerSocket}. */
 final class ClientSocket implements PeerSocket {
   private final WebSocket ws;
+  private final Context context;
   private final DrainWaiters drainWaiters;
   private boolean open = true;
   /** The largest frame the peer reads; a longer message goes in fragments of this size. */
@@ -19,6 +20,7 @@ final class ClientSocket implements PeerSocket {
 
   ClientSocket(WebSocket ws, Context context, int writeQueueBytes) {
     this.ws = ws;
+    this.context = context;
     this.drainWaiters = new DrainWaiters(context);
     ws.setWriteQueueMaxSize(writeQueueBytes);
     ws.drainHandler(v -> drainWaiters.runAll());
@@ -39,14 +41,17 @@ final class ClientSocket implements PeerSocket {
   /**
    * Once the link ends, what a pause held back is let through (and ignored): Vert.x neither
    * delivers nor frees the frames waiting in a paused connection when it closes, and the peer's
-   * close frame may be among them.
+   * close frame may be among them. On the next turn of the loop: by then whoever closed has
+   * marked the link closed, so it takes none of them.
    */
   private void letHeldFramesThrough() {
-    try {
-      ws.resume();
-    } catch (RuntimeException e) {
-      // closed already
-    }
+    context.runOnContext(v -> {
+      try {
+        ws.resume();
+      } catch (RuntimeException e) {
+        // closed already
+      }
+    });
   }
 
   @Override

@@ -20,7 +20,7 @@ class FeedResetTest {
   @Test
   @DisplayName("leaves the new epoch's cursor stored, not one of the old epoch that was waiting to be saved")
   void oldCursorNotStoredOverTheNew() {
-    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+    try (Cluster c = Cluster.unlinked(1, false, LinkTest::quietPeerPings)) {
       c.startAll();
       ClusterNode a = c.node(0);
       try (WsClient peer = connectAsPeer(a, "srv-x", "n1")) {
@@ -48,7 +48,7 @@ class FeedResetTest {
   @DisplayName("of a database destroyed here after that life began keeps the link; a reset to yet another life drops it, "
       + "to learn when that one began")
   void ignoredFeedKeepsTheLink() {
-    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+    try (Cluster c = Cluster.unlinked(1, false, LinkTest::quietPeerPings)) {
       c.startAll();
       ClusterNode a = c.node(0);
       long before = System.currentTimeMillis() - 60_000;
@@ -72,7 +72,7 @@ class FeedResetTest {
   @DisplayName("a database destroyed here that a peer brings back (or writes after the destroy kept) is for admins only "
       + "until a policy is set for it (db.create does), not open under the policy for new databases; the same after a restart")
   void destroyedNameIsForAdminsOnly() {
-    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+    try (Cluster c = Cluster.unlinked(1, false, LinkTest::quietPeerPings)) {
       c.startAll();
       ClusterNode a = c.node(0);
       assertEquals("result", a.admin(admin("db.create", args().put("db", "notes"))).path("type").asText());

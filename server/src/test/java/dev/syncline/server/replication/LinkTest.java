@@ -206,7 +206,7 @@ class LinkTest {
   @Test
   @DisplayName("a peer's well-formed changes page is applied and acknowledged; a malformed one fails the link and stores nothing")
   void peerPages() {
-    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+    try (Cluster c = Cluster.unlinked(1, false, LinkTest::quietPeerPings)) {
       c.startAll();
       ClusterNode a = c.node(0);
       long time = System.currentTimeMillis();
@@ -244,7 +244,7 @@ class LinkTest {
   @DisplayName("a peer's feed of a database that ended because it was destroyed there ends here; one that failed there drops "
       + "the link, so the next one resumes it")
   void peerFeedErrors() {
-    try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {
+    try (Cluster c = Cluster.unlinked(1, false, LinkTest::quietPeerPings)) {
       c.startAll();
       ClusterNode a = c.node(0);
       long now = System.currentTimeMillis();
@@ -271,7 +271,10 @@ class LinkTest {
   @DisplayName("a repair page is merged when it answers this server's repair.get, a page nobody asked for is not; one with "
       + "a malformed delta fails the link, stores nothing, and the server serves on")
   void peerRepairPages() {
-    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.digestIntervalMs = 100)) {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> {
+      quietPeerPings(cfg);
+      cfg.digestIntervalMs = 100;
+    })) {
       c.startAll();
       ClusterNode a = c.node(0);
       long now = System.currentTimeMillis();
@@ -318,7 +321,10 @@ class LinkTest {
   @Test
   @DisplayName("a peer's repair.get is answered page by page, with its rid and buckets, until every register of them is sent")
   void repairAnsweredInPages() {
-    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.catchUpPageDeltas = 4)) {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> {
+      quietPeerPings(cfg);
+      cfg.catchUpPageDeltas = 4;
+    })) {
       c.startAll();
       ClusterNode a = c.node(0);
       try (WsClient writer = a.connect("writer-a")) {
@@ -466,6 +472,14 @@ class LinkTest {
         for (java.net.Socket s : held) s.close();
       }
     }
+  }
+
+  /**
+   * For a test that plays a peer by hand and is silent between its steps: the server drops a link
+   * it hears nothing from for three ping intervals (1.5 s in tests), which a busy machine reaches.
+   */
+  static void quietPeerPings(dev.syncline.server.config.ServerConfig cfg) {
+    cfg.peerPingIntervalMs = 60_000;
   }
 
   static WsClient connectAsPeer(ClusterNode server, String id, String nonce) {
