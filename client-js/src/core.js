@@ -232,7 +232,7 @@ export class ClientCore {
     this.updateStatus();
   }
 
-  /** The database is no longer followed (it does not exist, or its subscription ended). */
+  /** The database is not caught up: no longer followed (it does not exist, or its subscription ended), or caught up again after a reset. */
   setUnsynced(db) {
     if (!(db in this.synced)) return;
     const { [db]: _gone, ...rest } = this.synced;

@@ -50,7 +50,7 @@ export interface Status {
   readonly online: boolean;
   /** Local writes (per attribute) not yet acknowledged by the server. */
   readonly pending: number;
-  /** Per database: the cursor (seq) this client is caught up to, while connected. */
+  /** Per database: the cursor (seq) this client is caught up to, while connected; absent while a reset is caught up. */
   readonly synced: { readonly [db: string]: number };
 }
 

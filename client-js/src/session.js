@@ -285,6 +285,7 @@ export class Session {
       // database was created again); older servers leave it out and `subscribed`'s stands.
       sub.buffer = new Map();
       if (m.epoch != null) sub.epoch = m.epoch;
+      this.#core.setUnsynced(sub.db); // until the reset's synced: the copy held now is about to be replaced
     },
 
     changes(m) {

@@ -655,6 +655,28 @@ describe('sign-in: the connection', () => {
     assert.deepEqual(c.db('todo').col('c').doc('x').get(), { id: 'x', v: 1 });
   });
 
+  it('a reset takes the database out of status.synced until its synced: the copy held meanwhile is about to be replaced', async () => {
+    const server = fakeServer();
+    let sock;
+    server.handle = (m, socket) => {
+      if (m.type !== 'sub') return server.standard(m, socket);
+      sock = socket;
+      socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 0, epoch: 'e1' });
+      socket.reply({ type: 'synced', sid: 's1', seq: 0 });
+    };
+    const c = client(server);
+    c.db('todo');
+    await until(() => c.status.synced.todo === 0, { what: 'synced at first' });
+    // what the server sends when what the user may read changes: reset, the new copy, synced
+    sock.reply({ type: 'reset', sid: 's1', epoch: 'e2' });
+    sock.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 5, deltas: [{ col: 'c', id: 'x', attr: 'v', value: 1, ts: '0000000000001-0000-srv', seq: 5 }] });
+    await until(() => !('todo' in c.status.synced), { what: 'not synced while the reset is caught up' });
+    assert.equal(c.db('todo').col('c').doc('x').get(), null, 'the new copy is swapped in whole, at synced');
+    sock.reply({ type: 'synced', sid: 's1', seq: 5 });
+    await until(() => c.status.synced.todo === 5, { what: 'synced again' });
+    assert.deepEqual(c.db('todo').col('c').doc('x').get(), { id: 'x', v: 1 });
+  });
+
   it('welcome with other roles updates the user and the stored record', async () => {
     const users = USERS();
     const server = fakeServer({ users });

@@ -192,7 +192,7 @@ final class ClientCore {
     updateStatus();
   }
 
-  /** The database is no longer followed (the server says it does not exist). */
+  /** The database is not caught up: no longer followed (the server says it does not exist), or being caught up again after a reset. */
   void setUnsynced(String db) {
     if (!synced.containsKey(db)) return;
     Map<String, Long> next = new LinkedHashMap<>(synced);

@@ -63,7 +63,7 @@ public final class ClientEvent<T> {
   /**
    * {@code online}: connected and welcomed. {@code pending}: local writes (per attribute) the server
    * has not acknowledged. {@code synced}: per database, the cursor up to which the client is
-   * caught up (while its subscription is live).
+   * caught up (while its subscription is live, and not while a {@code reset} is caught up).
    */
   public record Status(boolean online, int pending, Map<String, Long> synced) {}
 

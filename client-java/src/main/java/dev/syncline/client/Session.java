@@ -350,6 +350,7 @@ final class Session {
     if (sub == null) return;
     sub.buffer = new LinkedHashMap<>();
     if (m.hasNonNull("epoch")) sub.epoch = m.get("epoch").asText();
+    core.setUnsynced(sub.db); // until the reset's synced: the copy held now is about to be replaced
   }
 
   private void onChanges(ServerMessage.Changes m) {
