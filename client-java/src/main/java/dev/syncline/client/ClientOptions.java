@@ -22,6 +22,23 @@ public final class ClientOptions {
   private long connectTimeoutMs = 10_000;
   private LongSupplier wallClock = System::currentTimeMillis;
 
+  public ClientOptions() {}
+
+  /** A copy: a client keeps one of its own, so options changed or reused after it was made do not reach it. */
+  ClientOptions(ClientOptions o) {
+    url = o.url;
+    storeDirectory = o.storeDirectory;
+    clientId = o.clientId;
+    writeQuorum = o.writeQuorum;
+    offline = o.offline;
+    backoffInitialMs = o.backoffInitialMs;
+    backoffMaxMs = o.backoffMaxMs;
+    pingIntervalMs = o.pingIntervalMs;
+    pingTimeoutMs = o.pingTimeoutMs;
+    connectTimeoutMs = o.connectTimeoutMs;
+    wallClock = o.wallClock;
+  }
+
   /** The server's WebSocket URL, {@code ws://host:port/sync} or {@code wss://…}. Required. */
   public ClientOptions setUrl(String url) {
     this.url = url;

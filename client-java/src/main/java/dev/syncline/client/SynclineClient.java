@@ -61,7 +61,9 @@ public final class SynclineClient {
   /** The close in progress or done: every close() returns it. */
   private final AtomicReference<Future<Void>> closing = new AtomicReference<>();
 
-  private SynclineClient(Vertx vertx, boolean ownsVertx, ClientOptions options) {
+  private SynclineClient(Vertx vertx, boolean ownsVertx, ClientOptions given) {
+    // a copy of its own: the options are read again on every connect and on the store's worker
+    ClientOptions options = new ClientOptions(given);
     options.validate();
     this.vertx = vertx;
     this.ownsVertx = ownsVertx;

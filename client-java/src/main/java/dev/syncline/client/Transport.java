@@ -102,7 +102,7 @@ final class Transport {
   void send(String text) {
     if (socket == null) return;
     socket.writeTextMessage(text);
-    lastSent = System.currentTimeMillis();
+    lastSent = monotonicMs();
   }
 
   /** Closes the client for good (after {@link #stop()}). */
@@ -133,11 +133,11 @@ final class Transport {
   private void opened(WebSocket ws) {
     socket = ws;
     welcomed = false;
-    lastHeard = System.currentTimeMillis();
+    lastHeard = monotonicMs();
     lastSent = lastHeard;
     pingSentAt = -1;
     ws.textMessageHandler(text -> {
-      lastHeard = System.currentTimeMillis();
+      lastHeard = monotonicMs();
       pingSentAt = -1;
       if (socket == ws) handlers.message(text);
     });
@@ -160,7 +160,7 @@ final class Transport {
    * when a ping went unanswered (and nothing else came) for pingTimeoutMs.
    */
   private void checkAlive() {
-    long now = System.currentTimeMillis();
+    long now = monotonicMs();
     if (pingSentAt >= 0 && now - pingSentAt > options.pingTimeoutMs()) {
       drop(NO_ANSWER, "no answer to a ping");
       retry();
@@ -205,5 +205,10 @@ final class Transport {
   private void cancelRetry() {
     if (retryTimer >= 0) vertx.cancelTimer(retryTimer);
     retryTimer = -1;
+  }
+
+  /** Milliseconds on a clock that a change of the wall clock does not move: link timing only. */
+  private static long monotonicMs() {
+    return System.nanoTime() / 1_000_000;
   }
 }

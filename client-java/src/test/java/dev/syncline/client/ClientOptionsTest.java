@@ -50,6 +50,32 @@ class ClientOptionsTest {
     Await.until(() -> vertxInstances() <= before, () -> "no Vert.x left running: " + vertxInstances() + " now, " + before + " before");
   }
 
+  @Test
+  @DisplayName("a client keeps a copy of its options: the same object changed and reused for another client does not move it")
+  void optionsAreCopied() {
+    try (EmbeddedServer a = EmbeddedServer.start(cfg -> cfg.serverId = "server-a");
+        EmbeddedServer b = EmbeddedServer.start(cfg -> cfg.serverId = "server-b")) {
+      ClientOptions options = new ClientOptions().setUrl(a.url());
+      SynclineClient first = SynclineClient.create(options);
+      List<String> connectedTo = new java.util.concurrent.CopyOnWriteArrayList<>();
+      first.on(ClientEvent.CONNECT, e -> connectedTo.add(e.serverId()));
+      try {
+        Await.until(() -> connectedTo.size() == 1, () -> "connected");
+        options.setUrl(b.url()); // the app reuses its options object for a second client
+        SynclineClient second = SynclineClient.create(options);
+        Await.result(second.close());
+        options.setUrl("ws://not a host name/sync"); // and leaves nonsense in it
+        first.offline(true);
+        Await.until(() -> !first.status().online(), () -> "offline");
+        first.offline(false);
+        Await.until(() -> connectedTo.size() == 2, () -> "connected again: " + connectedTo);
+        org.junit.jupiter.api.Assertions.assertEquals(List.of("server-a", "server-a"), connectedTo);
+      } finally {
+        Await.result(first.close());
+      }
+    }
+  }
+
   // every Vert.x instance runs one blocked-thread checker until it is closed
   private static long vertxInstances() {
     return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("vertx-blocked-thread-checker")).count();
