@@ -8,6 +8,8 @@ import java.util.function.LongSupplier;
  * How a {@link SynclineClient} connects and where it keeps its data. Setters chain:
  *
  * <pre>{@code new ClientOptions().setUrl("ws://localhost:8080/sync").setStoreDirectory(Path.of("data/app"))}</pre>
+ *
+ * A client takes a copy when it is made: changing the options afterwards changes nothing of it.
  */
 public final class ClientOptions {
   private String url;

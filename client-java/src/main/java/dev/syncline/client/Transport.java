@@ -41,7 +41,9 @@ final class Transport {
   private long lastHeard;
   /** When this side last wrote: the server closes a connection that sends nothing for a while. */
   private long lastSent;
-  private long pingSentAt = -1;
+  /** When the ping now unanswered went out, or {@link #NO_PING}; a nanoTime-based clock may be negative. */
+  private long pingSentAt = NO_PING;
+  private static final long NO_PING = Long.MIN_VALUE;
   /** The server welcomed the socket: before that only hello may be sent on it. */
   private boolean welcomed;
   /** The connection attempt under way (null: none): one given up on by stop() or a newer attempt is ignored when it ends. */
@@ -135,10 +137,10 @@ final class Transport {
     welcomed = false;
     lastHeard = monotonicMs();
     lastSent = lastHeard;
-    pingSentAt = -1;
+    pingSentAt = NO_PING;
     ws.textMessageHandler(text -> {
       lastHeard = monotonicMs();
-      pingSentAt = -1;
+      pingSentAt = NO_PING;
       if (socket == ws) handlers.message(text);
     });
     ws.closeHandler(v -> {
@@ -161,10 +163,10 @@ final class Transport {
    */
   private void checkAlive() {
     long now = monotonicMs();
-    if (pingSentAt >= 0 && now - pingSentAt > options.pingTimeoutMs()) {
+    if (pingSentAt != NO_PING && now - pingSentAt > options.pingTimeoutMs()) {
       drop(NO_ANSWER, "no answer to a ping");
       retry();
-    } else if (pingSentAt < 0 && (now - lastHeard >= options.pingIntervalMs() || now - lastSent >= options.pingIntervalMs())) {
+    } else if (pingSentAt == NO_PING && (now - lastHeard >= options.pingIntervalMs() || now - lastSent >= options.pingIntervalMs())) {
       pingSentAt = now;
       // before the welcome (a hello answered overloaded is said again) a ping would end the
       // connection ("hello first"): none is sent, but a link that brings nothing still counts as dead

@@ -76,6 +76,29 @@ class ClientOptionsTest {
     }
   }
 
+  @Test
+  @DisplayName("the copy a client keeps has every setting: a field added to the options and not to the copy fails here")
+  void copyTakesEveryField() throws Exception {
+    ClientOptions given = new ClientOptions();
+    java.util.function.LongSupplier clock = () -> 42;
+    for (java.lang.reflect.Field f : ClientOptions.class.getDeclaredFields()) {
+      if (java.lang.reflect.Modifier.isStatic(f.getModifiers())) continue;
+      f.setAccessible(true);
+      Class<?> t = f.getType();
+      Object unusual = t == String.class ? "x-" + f.getName() : t == java.nio.file.Path.class ? java.nio.file.Path.of("p-" + f.getName())
+          : t == Integer.class ? Integer.valueOf(7) : t == boolean.class ? Boolean.TRUE : t == long.class ? Long.valueOf(123_457)
+          : t == java.util.function.LongSupplier.class ? clock : null;
+      org.junit.jupiter.api.Assertions.assertNotNull(unusual, "a value for " + f.getName() + " of " + t + ": add one here");
+      f.set(given, unusual);
+    }
+    ClientOptions copy = new ClientOptions(given);
+    for (java.lang.reflect.Field f : ClientOptions.class.getDeclaredFields()) {
+      if (java.lang.reflect.Modifier.isStatic(f.getModifiers())) continue;
+      f.setAccessible(true);
+      org.junit.jupiter.api.Assertions.assertEquals(f.get(given), f.get(copy), f.getName() + " copied");
+    }
+  }
+
   // every Vert.x instance runs one blocked-thread checker until it is closed
   private static long vertxInstances() {
     return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("vertx-blocked-thread-checker")).count();

@@ -20,20 +20,26 @@ final class BackupCommand implements Callable<Integer> {
   @Parameters(paramLabel = "TARGET", description = "a folder that does not exist yet, or a file ending in .zip")
   Path target;
 
-  /** Tries in all: a backup run by cron should not fail for a connection cut once, or another backup being sent. */
+  /** Tries in all after downloads cut off: a backup run by cron should not fail for a blip. */
   static final int TRIES = 4;
+  /** How long in all to wait for other backups being made or sent (429): a big store takes minutes. */
+  static final long BUSY_WAIT_MS = 15 * 60_000;
 
   @Override
   public Integer call() throws IOException, InterruptedException {
     if (Files.exists(target)) throw new CliException(target + " exists already: name a new folder or .zip file");
-    for (int tried = 1; ; tried++) {
+    int tried = 0;
+    long waitedBusyMs = 0;
+    while (true) {
       try {
         fetch();
         break;
       } catch (CliException e) {
-        if (e.retryAfterMs() < 0 || tried == TRIES) throw e;
-        long seconds = (e.retryAfterMs() + 999) / 1000;
-        System.err.println("backup: " + e.getMessage() + "; trying again in " + seconds + " s (" + (tried + 1) + " of " + TRIES + ")");
+        boolean again = e.busy() ? waitedBusyMs + e.retryAfterMs() <= BUSY_WAIT_MS : e.retryAfterMs() >= 0 && ++tried < TRIES;
+        if (!again) throw e;
+        if (e.busy()) waitedBusyMs += e.retryAfterMs();
+        System.err.println("backup: " + e.getMessage() + "; trying again in " + (e.retryAfterMs() + 999) / 1000 + " s"
+            + (e.busy() ? "" : " (" + (tried + 1) + " of " + TRIES + ")"));
         Thread.sleep(e.retryAfterMs());
       }
     }
@@ -45,15 +51,17 @@ final class BackupCommand implements Callable<Integer> {
   private void fetch() throws IOException {
     boolean zip = target.getFileName().toString().endsWith(".zip");
     Path file = zip ? target : Files.createTempFile(target.toAbsolutePath().getParent(), ".syncline-backup-", ".zip");
+    java.util.concurrent.atomic.AtomicBoolean created = new java.util.concurrent.atomic.AtomicBoolean(!zip);
     boolean done = false;
     try (ServerConnection server = ServerConnection.open(remote)) {
       if (!zip) Files.delete(file); // downloaded as a new file
-      server.download("/backup", file);
+      server.download("/backup", file, created);
       if (!zip) BackupArchive.extractWhole(file, target);
       done = true;
     } finally {
-      // a download cut off leaves no partial zip that could pass for a backup
-      if (!zip || !done) Files.deleteIfExists(file);
+      // a download cut off leaves no partial zip that could pass for a backup; a file this run
+      // did not make (another run's, with the same name) is not its to delete
+      if (created.get() && (!zip || !done)) Files.deleteIfExists(file);
     }
   }
 }

@@ -85,11 +85,13 @@ final class ServerConnection implements AutoCloseable {
   }
 
   /**
-   * {@code GET path} with the token, written to {@code file}; fails unless the answer is 200. A
-   * download cut off, or refused while the server sends another (429), fails with {@link
-   * CliException#retryAfterMs}: the same download may be asked for again.
+   * {@code GET path} with the token, written to {@code file}, a new file; fails unless the answer
+   * is 200. A download cut off, or refused while the server sends another (429) or starts (503),
+   * fails with {@link CliException#retryAfterMs}: the same download may be asked for again.
+   * Returns nothing; {@code created} is set once this call made the file (only then is a failed
+   * one's file its own to delete).
    */
-  void download(String path, Path file) {
+  void download(String path, Path file, java.util.concurrent.atomic.AtomicBoolean created) {
     // held, and closed here: Vert.x closes a client nobody references, whatever it is doing
     HttpClient http = vertx.createHttpClient(remote.withTrust(new HttpClientOptions()));
     RequestOptions request = new RequestOptions().setMethod(HttpMethod.GET).setAbsoluteURI(remote.httpUrl() + path)
@@ -100,7 +102,10 @@ final class ServerConnection implements AutoCloseable {
         resp.pause(); // until the file is open
         // a backup holds the token signing key and password hashes: its owner's only
         return vertx.fileSystem().open(file.toString(), new io.vertx.core.file.OpenOptions().setCreateNew(true).setPerms("rw-------"))
-            .compose(out -> resp.pipeTo(out));
+            .compose(out -> {
+              created.set(true);
+              return resp.pipeTo(out);
+            });
       }), TimeUnit.HOURS.toSeconds(6));
     } finally {
       http.close();
@@ -109,10 +114,13 @@ final class ServerConnection implements AutoCloseable {
 
   /** How long to wait before asking again after a download was cut off. */
   private static final long RETRY_CUT_OFF_MS = 1_000;
+  /** The longest wait the server may ask for before a backup is asked for again. */
+  private static final long RETRY_AFTER_MAX_MS = 60_000;
 
-  /** A refusal in the server's words; one that says when to ask again (429: busy) may pass. */
+  /** A refusal in the server's words; one that says when to ask again (429: busy, 503: starting) may pass. */
   private static CliException refused(String path, int status, io.vertx.core.buffer.Buffer body) {
     String message = path + ": the server answered " + status + " " + body.toString().trim();
+    if (status == 503) return CliException.passing(message, RETRY_CUT_OFF_MS);
     if (status != 429) return new CliException(message);
     long retryAfterMs;
     try {
@@ -120,7 +128,7 @@ final class ServerConnection implements AutoCloseable {
     } catch (IOException e) {
       retryAfterMs = RETRY_CUT_OFF_MS;
     }
-    return CliException.passing(message, Math.max(RETRY_CUT_OFF_MS, retryAfterMs));
+    return CliException.busy(message, Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_CUT_OFF_MS, retryAfterMs)));
   }
 
   /** Closes the socket and this connection's Vert.x; never fails: what was asked has been done, or has failed already. */
@@ -158,8 +166,11 @@ final class ServerConnection implements AutoCloseable {
     socket.textMessageHandler(this::answered);
     socket.closeHandler(v -> {
       closed.complete(null);
-      CliException gone = CliException.passing("the server closed the connection"
-          + (socket.closeReason() != null ? ": " + socket.closeReason() : ""), RETRY_CUT_OFF_MS);
+      String said = "the server closed the connection" + (socket.closeReason() != null ? ": " + socket.closeReason() : "");
+      // gone, going away, or failing for now may pass; a refusal (a policy, the protocol) would come again
+      Short code = socket.closeStatusCode();
+      boolean mayPass = code == null || code == 1001 || code == 1006 || code == 1011 || code == 1012 || code == 1013;
+      CliException gone = mayPass ? CliException.passing(said, RETRY_CUT_OFF_MS) : new CliException(said);
       waiting.values().forEach(f -> f.completeExceptionally(gone));
     });
   }
@@ -217,13 +228,16 @@ final class ServerConnection implements AutoCloseable {
 
   /**
    * A connection lost on the way, which may not be lost the next time: closed or reset by the other
-   * side. Not a server that cannot be reached, nor a certificate refused: those fail again.
+   * side. Not a server that cannot be reached, a certificate refused, nor a file that cannot be
+   * written: those fail again.
    */
   private static boolean cutOff(Throwable t) {
+    // a reset is a SocketException; a refused connection is one too, but it fails again. Not any
+    // IOException: writing the file (a full disk) fails with one
     return t instanceof io.vertx.core.http.HttpClosedException
-        || t instanceof io.netty.handler.codec.http.websocketx.WebSocketHandshakeException && String.valueOf(t.getMessage()).contains("closed")
-        || t instanceof IOException && !(t instanceof java.net.ConnectException) && !(t instanceof javax.net.ssl.SSLException)
-        && !(t instanceof java.nio.file.FileSystemException);
+        || t instanceof java.nio.channels.ClosedChannelException
+        || t instanceof java.net.SocketException && !(t instanceof java.net.ConnectException)
+        || t instanceof io.netty.handler.codec.http.websocketx.WebSocketHandshakeException && String.valueOf(t.getMessage()).contains("closed");
   }
 
   /** A connection failure in words: "connection refused: 127.0.0.1:8080" rather than a class name. */

@@ -365,7 +365,7 @@ public final class HttpVerticle extends VerticleBase {
     // paused the answer (a pipe to a slow disk) loses its end to a close right behind it
     var connection = rc.request().connection();
     VertxInternals.stopReadIdleTimeout(connection);
-    rc.response().endHandler(v -> VertxInternals.restoreReadIdleTimeout(connection, settings.readIdleTimeoutSeconds()));
+    rc.addEndHandler(v -> VertxInternals.restoreReadIdleTimeout(connection, settings.readIdleTimeoutSeconds()));
     made.onComplete(ar -> {
       if (ar.failed()) {
         log.error("a backup failed", ar.cause()); // the details (paths, I/O errors) stay in the log

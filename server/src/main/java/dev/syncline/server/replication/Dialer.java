@@ -110,7 +110,8 @@ final class Dialer extends VerticleBase {
 
   /** The first answer: the peer's welcome and proof, or its refusal. */
   private void welcomed(WebSocket ws, String text, String nonce) {
-    if (socket == null || link != null) return; // a frame let through after the socket closed (ClientSocket.closed)
+    // a frame let through after the socket closed (ClientSocket.closed), or after the welcome
+    if (socket == null || link != null || !socket.isOpen()) return;
     if (handshakeTimer >= 0) vertx.cancelTimer(handshakeTimer);
     handshakeTimer = -1;
     JsonNode m;

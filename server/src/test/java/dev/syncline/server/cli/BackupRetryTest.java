@@ -49,12 +49,36 @@ class BackupRetryTest {
   }
 
   @Test
+  @DisplayName("leaves alone a file of the target's name that another made while it waited: it fails, and deletes only what it made")
+  void deletesOnlyWhatItMade() throws Exception {
+    try (TestServer server = TestServer.start()) {
+      String token = BackupOverSlowLinkTest.fill(server);
+      Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
+      try (Socket slow = BackupOverSlowLinkTest.requestBackup(server, token)) {
+        InputStream in = slow.getInputStream();
+        assertTrue(in.read(new byte[1024]) > 0, "the other backup is being sent");
+        int before = connections(server);
+        CompletableFuture<Result> cli = CompletableFuture.supplyAsync(() -> backup(server.port(), zip));
+        Cluster.await(() -> connections(server) > before, Duration.ofSeconds(60), () -> "the CLI signed in");
+        Cluster.await(() -> connections(server) == before, Duration.ofSeconds(60), () -> "the CLI's first try ended");
+        Files.writeString(zip, "another run's backup"); // another run of the same command, say
+        in.transferTo(java.io.OutputStream.nullOutputStream());
+        Result r = cli.join();
+        assertEquals(1, r.exit(), r.toString());
+        assertEquals("another run's backup", Files.readString(zip), "not deleted by the run that did not make it");
+      }
+    }
+  }
+
+  @Test
   @DisplayName("asks again for a download cut off on the way, and leaves no part of the first")
   void triesAgainAfterACut() throws Exception {
     try (TestServer server = TestServer.start(); TcpProxy proxy = TcpProxy.to(server.port())) {
       BackupOverSlowLinkTest.fill(server);
       Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
-      proxy.throttle(2_000_000); // the ~12 MB zip takes several seconds
+      // the ~12 MB zip takes 12 s; slowly enough that the credit the throttle saves while the zip
+      // is made (a few seconds on a slow machine) does not let the whole of it through at once
+      proxy.throttle(1_000_000);
       CompletableFuture<Result> cli = CompletableFuture.supplyAsync(() -> backup(proxy.port(), zip));
       Cluster.await(() -> size(zip) > 1_000_000, Duration.ofSeconds(60), () -> "the download under way");
       proxy.reset(); // as a dropped connection would
