@@ -28,22 +28,10 @@ class BackupRetryTest {
   @DisplayName("waits while another backup is sent (429), then writes its own")
   void waitsForAnotherBeingSent() throws Exception {
     try (TestServer server = TestServer.start()) {
-      String token = BackupOverSlowLinkTest.fill(server);
       Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
-      try (Socket slow = BackupOverSlowLinkTest.requestBackup(server, token)) {
-        InputStream in = slow.getInputStream();
-        assertTrue(in.read(new byte[1024]) > 0, "the other backup is being sent");
-        int before = connections(server);
-        CompletableFuture<Result> cli = CompletableFuture.supplyAsync(() -> backup(server.port(), zip));
-        // the other backup holds the one slot (it is read no further) until the CLI signed in,
-        // asked, and closed its connection: that first try was refused
-        Cluster.await(() -> connections(server) > before, Duration.ofSeconds(60), () -> "the CLI signed in");
-        Cluster.await(() -> connections(server) == before, Duration.ofSeconds(60), () -> "the CLI's first try ended");
-        in.transferTo(java.io.OutputStream.nullOutputStream());
-        Result r = cli.join();
-        assertEquals(0, r.exit(), r.toString());
-        assertTrue(r.err().contains("429") && r.err().contains("trying again"), "said it waits: " + r.err());
-      }
+      Result r = backupRefusedOnce(server, zip, () -> { });
+      assertEquals(0, r.exit(), r.toString());
+      assertTrue(r.err().contains("429") && r.err().contains("trying again"), "said it waits: " + r.err());
       assertWholeBackup(zip);
     }
   }
@@ -52,22 +40,34 @@ class BackupRetryTest {
   @DisplayName("leaves alone a file of the target's name that another made while it waited: it fails, and deletes only what it made")
   void deletesOnlyWhatItMade() throws Exception {
     try (TestServer server = TestServer.start()) {
-      String token = BackupOverSlowLinkTest.fill(server);
       Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
-      try (Socket slow = BackupOverSlowLinkTest.requestBackup(server, token)) {
-        InputStream in = slow.getInputStream();
-        assertTrue(in.read(new byte[1024]) > 0, "the other backup is being sent");
-        int before = connections(server);
-        CompletableFuture<Result> cli = CompletableFuture.supplyAsync(() -> backup(server.port(), zip));
-        Cluster.await(() -> connections(server) > before, Duration.ofSeconds(60), () -> "the CLI signed in");
-        Cluster.await(() -> connections(server) == before, Duration.ofSeconds(60), () -> "the CLI's first try ended");
-        Files.writeString(zip, "another run's backup"); // another run of the same command, say
-        in.transferTo(java.io.OutputStream.nullOutputStream());
-        Result r = cli.join();
-        assertEquals(1, r.exit(), r.toString());
-        assertEquals("another run's backup", Files.readString(zip), "not deleted by the run that did not make it");
-      }
+      // another run of the same command, say
+      Result r = backupRefusedOnce(server, zip, () -> Files.writeString(zip, "another run's backup"));
+      assertEquals(1, r.exit(), r.toString());
+      assertEquals("another run's backup", Files.readString(zip), "not deleted by the run that did not make it");
     }
+  }
+
+  /** What {@code syncline backup} does once its first try was refused (429), then {@code meanwhile} ran, then the way was free. */
+  private static Result backupRefusedOnce(TestServer server, Path zip, Meanwhile meanwhile) throws Exception {
+    String token = BackupOverSlowLinkTest.fill(server);
+    try (Socket slow = BackupOverSlowLinkTest.requestBackup(server, token)) {
+      InputStream in = slow.getInputStream();
+      assertTrue(in.read(new byte[1024]) > 0, "the other backup is being sent");
+      int before = connections(server);
+      CompletableFuture<Result> cli = CompletableFuture.supplyAsync(() -> backup(server.port(), zip));
+      // the other backup holds the one slot (it is read no further) until the CLI signed in,
+      // asked, and closed its connection: that first try was refused
+      Cluster.await(() -> connections(server) > before, Duration.ofSeconds(60), () -> "the CLI signed in");
+      Cluster.await(() -> connections(server) == before, Duration.ofSeconds(60), () -> "the CLI's first try ended");
+      meanwhile.run();
+      in.transferTo(java.io.OutputStream.nullOutputStream());
+      return cli.join();
+    }
+  }
+
+  private interface Meanwhile {
+    void run() throws Exception;
   }
 
   @Test
