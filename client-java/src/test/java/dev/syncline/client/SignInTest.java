@@ -70,6 +70,31 @@ class SignInTest {
   }
 
   @Test
+  @DisplayName("after a login that keeps the local copy (anonymous, then a user), awaitSynced waits for the copy the user may read")
+  void awaitSyncedAfterLoginWaitsForTheUsersCopy() {
+    try (EmbeddedServer server = server()) {
+      AdminConnection.admin(server.url(), "policy.set", "{\"db\":\"app\",\"col\":\"members\",\"policy\":"
+          + "{\"read\":[\"$user\"],\"create\":[\"$user\"],\"update\":[\"$user\"],\"destroy\":[\"$user\"]}}");
+      SynclineClient writer = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        writer.blocking().login("rita", "rita's long password");
+        Await.result(writer.db("app").col("members").doc("m1").set(Map.of("name", "only for members")));
+        writer.blocking().awaitSynced("app", Await.TIMEOUT);
+        c.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+        assertNull(c.db("app").col("members").doc("m1").get(), "anonymous: not readable");
+        c.blocking().login("rita", "rita's long password");
+        c.blocking().awaitSynced("app", Await.TIMEOUT);
+        assertEquals("only for members", c.db("app").col("members").doc("m1").get().get("name"),
+            "awaitSynced returned with the anonymous copy");
+      } finally {
+        Await.result(c.close());
+        Await.result(writer.close());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("a write the policy refuses comes back forbidden, is dropped, and the document returns to the server's state")
   void forbiddenWriteReverted() {
     try (EmbeddedServer server = server()) {

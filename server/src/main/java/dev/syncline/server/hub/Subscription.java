@@ -208,13 +208,34 @@ public final class Subscription {
 
   /**
    * The reader's access changed (a policy, its roles, its sign-in): with a different filter the
-   * subscription starts over under the new one; with the same, nothing is sent.
+   * subscription starts over under the new one (true); with the same, nothing is sent.
    */
-  public void accessChanged(ReadFilter newFilter, Function<DatabaseInfo, String> newEpochOf) {
+  public boolean accessChanged(ReadFilter newFilter, Function<DatabaseInfo, String> newEpochOf) {
     epochOf = newEpochOf;
-    if (state == State.CLOSED || Objects.equals(filter, newFilter)) return;
+    if (state == State.CLOSED || Objects.equals(filter, newFilter)) return false;
     filter = newFilter;
     restart();
+    return true;
+  }
+
+  /**
+   * Sends the reset a start-over owes now rather than with its first page: a sign-in's resets go
+   * before its token, so a client holding the token knows which of its copies are being replaced.
+   */
+  public void sendOwedReset() {
+    if (!resetOwed || state == State.CLOSED || !outlet.isOpen()) return;
+    var info = hub.store().database(db);
+    if (info.isEmpty()) {
+      databaseGone();
+      return;
+    }
+    sendReset(info.get());
+  }
+
+  private void sendReset(DatabaseInfo info) {
+    resetOwed = false;
+    epochHead = info.head();
+    outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info)));
   }
 
   /** The database's epoch changed under this subscription: it starts over. */
@@ -415,9 +436,7 @@ public final class Subscription {
         databaseGone();
         return;
       }
-      resetOwed = false;
-      epochHead = info.get().head();
-      outlet.send(new ServerMessage.Reset(sid, epochOf.apply(info.get())));
+      sendReset(info.get());
     }
     reading = true;
     long from = cursor;

@@ -226,8 +226,8 @@ public final class Session {
           send(ServerMessage.Error.of(rid, ErrorCode.UNAUTHENTICATED, "the account was disabled or deleted, or its password changed"));
           return;
         }
-        send(new ServerMessage.Token(rid, s.token(), s.expiresAt(), s.caller().info()));
-        become(s);
+        // the subscriptions it reads otherwise now are reset before the token (see become)
+        if (become(s)) send(new ServerMessage.Token(rid, s.token(), s.expiresAt(), s.caller().info()));
       } else if (ar.cause() instanceof AuthException e) {
         send(errorOf(rid, e));
       } else if (ar.cause() instanceof OverloadedException e) {
@@ -239,14 +239,18 @@ public final class Session {
     });
   }
 
-  /** The connection is now {@code s.caller()} until its token expires; open subscriptions are re-checked. */
-  private void become(Auth.SignedIn s) {
+  /**
+   * The connection is now {@code s.caller()} until its token expires; open subscriptions are
+   * re-checked, and those that start over under the new access send their reset at once (so it
+   * goes before a sign-in's token). False when the user was signed out instead.
+   */
+  private boolean become(Auth.SignedIn s) {
     // as the directory has it now: a change of this user made while the sign-in was under way (an
     // admin disabling a new account) was told to the connection while it was someone else
     Caller now = services.auth().refresh(s.caller());
     if (now == null) {
       signOut("the account was disabled or deleted, or its password changed");
-      return;
+      return false;
     }
     caller = now;
     if (expiryTimer >= 0) services.vertx().cancelTimer(expiryTimer);
@@ -255,7 +259,10 @@ public final class Session {
       expiryTimer = -1;
       signOut("token expired");
     });
-    List.copyOf(subscriptions.values()).forEach(this::recheck);
+    for (Subscription sub : List.copyOf(subscriptions.values())) {
+      if (recheck(sub)) sub.sendOwedReset();
+    }
+    return true;
   }
 
   /**
@@ -280,9 +287,10 @@ public final class Session {
   }
 
   /** Re-checks one subscription's access; may end it (its database gone), so callers iterate a copy of the map. */
-  private void recheck(Subscription s) {
+  /** Whether {@code s} starts over under the caller's access now. */
+  private boolean recheck(Subscription s) {
     ReadAccess access = services.auth().readAccess(caller, s.db(), s.cols());
-    s.accessChanged(access.filter(), access::epoch);
+    return s.accessChanged(access.filter(), access::epoch);
   }
 
   private void signOut(String why) {

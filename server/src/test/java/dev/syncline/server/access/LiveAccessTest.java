@@ -310,7 +310,8 @@ class LiveAccessTest {
   // ---- login on a subscribed connection ----
 
   @Test
-  @DisplayName("signing in on a connection that is already subscribed resets it to what the user may read")
+  @DisplayName("signing in on a connection that is already subscribed resets it to what the user may read; the reset comes "
+      + "before the token, so a client holding the token knows its copy is being replaced")
   void loginOnSubscribedConnection() {
     Pol p = readBy("$user");
     String epoch = newDb("signin", p);
@@ -327,6 +328,8 @@ class LiveAccessTest {
 
       JsonNode token = c.request(WsClient.obj("login").put("username", "alice").put("password", PASSWORD));
       assertEquals("token", token.path("type").asText(), token.toString());
+      List<String> order = c.received().stream().map(m -> m.path("type").asText()).filter(t -> t.equals("reset") || t.equals("token")).toList();
+      assertEquals(List.of("reset", "token"), order, "the reset before the token");
       JsonNode reset = f.awaitReset(1);
       f.awaitSynced(1);
       assertEquals(epoch, reset.path("epoch").asText());
