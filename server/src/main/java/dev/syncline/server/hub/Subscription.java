@@ -208,19 +208,19 @@ public final class Subscription {
 
   /**
    * The reader's access changed (a policy, its roles, its sign-in): with a different filter the
-   * subscription starts over under the new one (true); with the same, nothing is sent.
+   * subscription starts over under the new one; with the same, nothing is sent.
    */
-  public boolean accessChanged(ReadFilter newFilter, Function<DatabaseInfo, String> newEpochOf) {
+  public void accessChanged(ReadFilter newFilter, Function<DatabaseInfo, String> newEpochOf) {
     epochOf = newEpochOf;
-    if (state == State.CLOSED || Objects.equals(filter, newFilter)) return false;
+    if (state == State.CLOSED || Objects.equals(filter, newFilter)) return;
     filter = newFilter;
     restart();
-    return true;
   }
 
   /**
-   * Sends the reset a start-over owes now rather than with its first page: a sign-in's resets go
-   * before its token, so a client holding the token knows which of its copies are being replaced.
+   * Sends the reset a start-over owes now rather than with its first page (nothing when none is
+   * owed): a sign-in's resets go before its token, so a client holding the token knows which of
+   * its copies are being replaced.
    */
   public void sendOwedReset() {
     if (!resetOwed || state == State.CLOSED || !outlet.isOpen()) return;

@@ -241,8 +241,8 @@ public final class Session {
 
   /**
    * The connection is now {@code s.caller()} until its token expires; open subscriptions are
-   * re-checked, and those that start over under the new access send their reset at once (so it
-   * goes before a sign-in's token). False when the user was signed out instead.
+   * re-checked, and those that start over send their reset at once (so it goes before a
+   * sign-in's token). False when the user was signed out instead.
    */
   private boolean become(Auth.SignedIn s) {
     // as the directory has it now: a change of this user made while the sign-in was under way (an
@@ -260,7 +260,8 @@ public final class Session {
       signOut("token expired");
     });
     for (Subscription sub : List.copyOf(subscriptions.values())) {
-      if (recheck(sub)) sub.sendOwedReset();
+      recheck(sub);
+      sub.sendOwedReset(); // also one owed from before (a policy change while the socket was busy)
     }
     return true;
   }
@@ -287,10 +288,9 @@ public final class Session {
   }
 
   /** Re-checks one subscription's access; may end it (its database gone), so callers iterate a copy of the map. */
-  /** Whether {@code s} starts over under the caller's access now. */
-  private boolean recheck(Subscription s) {
+  private void recheck(Subscription s) {
     ReadAccess access = services.auth().readAccess(caller, s.db(), s.cols());
-    return s.accessChanged(access.filter(), access::epoch);
+    s.accessChanged(access.filter(), access::epoch);
   }
 
   private void signOut(String why) {
