@@ -31,7 +31,7 @@ class EventOrderTest {
           default -> { }
         }
       });
-      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:" + fake.actualPort() + "/sync").setOffline(true));
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)).setOffline(true));
       try {
         Await.result(c.ready());
         Collection col = c.db("app").col("c");

@@ -36,7 +36,7 @@ class MalformedChangesTest {
           default -> { }
         }
       });
-      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:" + fake.actualPort() + "/sync"));
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)));
       try {
         List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
         c.on(ClientEvent.ERROR, errors::add);

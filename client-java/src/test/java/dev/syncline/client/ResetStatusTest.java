@@ -27,7 +27,7 @@ class ResetStatusTest {
         socket.set(ws);
         ScriptedServer.subscribeAsLive(ws, m, 0);
       });
-      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:" + fake.actualPort() + "/sync"));
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)));
       try {
         Collection col = c.db("app").col("c");
         Await.until(() -> c.status().synced().containsKey("app"), () -> "synced at first: " + c.status());

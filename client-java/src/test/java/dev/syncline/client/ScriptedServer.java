@@ -42,6 +42,11 @@ final class ScriptedServer {
     })).listen(0, "127.0.0.1").await();
   }
 
+  /** The {@code ws://} URL of a server {@link #start} made, for a client's options. */
+  static String url(io.vertx.core.http.HttpServer server) {
+    return "ws://127.0.0.1:" + server.actualPort() + "/sync";
+  }
+
   /** The welcome to {@code hello}: an anonymous connection, the default limits. */
   static String welcome(JsonNode hello) {
     return "{\"type\":\"welcome\",\"rid\":" + hello.get("rid") + ",\"protocol\":1,\"serverId\":\"fake\",\"time\":"

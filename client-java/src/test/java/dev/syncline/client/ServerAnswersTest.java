@@ -62,7 +62,7 @@ class ServerAnswersTest {
         String result = pushedAt.size() == 1 ? "{\"error\":\"clock_skew\",\"message\":\"ahead\"}" : "\"applied\"";
         ws.writeTextMessage("{\"type\":\"ack\",\"rid\":" + m.get("rid") + ",\"db\":\"app\",\"seq\":1,\"results\":[" + result + "]}");
       });
-      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:" + fake.actualPort() + "/sync"));
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)));
       try {
         Await.result(c.ready());
         Await.result(c.db("app").col("c").doc("d").set(Map.of("v", 1)));

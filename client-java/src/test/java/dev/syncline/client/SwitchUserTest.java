@@ -52,7 +52,7 @@ class SwitchUserTest {
           default -> { }
         }
       })).listen(0, "127.0.0.1").await();
-      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:" + fake.actualPort() + "/sync"));
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)));
       try {
         Await.result(c.login("alice", "alice-password"));
         Collection col = c.db("app").col("c");

@@ -28,7 +28,7 @@ class BackupRetryTest {
   @DisplayName("waits while another backup is sent (429), then writes its own")
   void waitsForAnotherBeingSent() throws Exception {
     try (TestServer server = TestServer.start()) {
-      Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
+      Path zip = newZipTarget();
       Result r = backupRefusedOnce(server, zip, () -> { });
       assertEquals(0, r.exit(), r.toString());
       assertTrue(r.err().contains("429") && r.err().contains("trying again"), "said it waits: " + r.err());
@@ -40,7 +40,7 @@ class BackupRetryTest {
   @DisplayName("leaves alone a file of the target's name that another made while it waited: it fails, and deletes only what it made")
   void deletesOnlyWhatItMade() throws Exception {
     try (TestServer server = TestServer.start()) {
-      Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
+      Path zip = newZipTarget();
       // another run of the same command, say
       Result r = backupRefusedOnce(server, zip, () -> Files.writeString(zip, "another run's backup"));
       assertEquals(1, r.exit(), r.toString());
@@ -75,7 +75,7 @@ class BackupRetryTest {
   void triesAgainAfterACut() throws Exception {
     try (TestServer server = TestServer.start(); TcpProxy proxy = TcpProxy.to(server.port())) {
       BackupOverSlowLinkTest.fill(server);
-      Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
+      Path zip = newZipTarget();
       // the ~12 MB zip takes 12 s; slowly enough that the credit the throttle saves while the zip
       // is made (a few seconds on a slow machine) does not let the whole of it through at once
       proxy.throttle(1_000_000);
@@ -94,13 +94,18 @@ class BackupRetryTest {
   @DisplayName("does not try again what would fail the same way: a wrong password")
   void doesNotRetryARefusal() throws Exception {
     try (TestServer server = TestServer.start()) {
-      Path zip = Files.createTempDirectory("syncline-retry").resolve("b.zip");
+      Path zip = newZipTarget();
       Result r = Cli.run(Map.of("SYNCLINE_URL", "http://127.0.0.1:" + server.port(), "SYNCLINE_PASSWORD", "wrong"),
           "backup", zip.toString());
       assertEquals(1, r.exit(), r.toString());
       assertFalse(r.err().contains("trying again"), r.err());
       assertFalse(Files.exists(zip));
     }
+  }
+
+  /** A .zip target in a folder of its own, not made yet. */
+  private static Path newZipTarget() throws java.io.IOException {
+    return Files.createTempDirectory("syncline-retry").resolve("b.zip");
   }
 
   private static Result backup(int port, Path zip) {
