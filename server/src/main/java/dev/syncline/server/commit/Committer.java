@@ -2,6 +2,7 @@ package dev.syncline.server.commit;
 
 import dev.syncline.protocol.Delta;
 import dev.syncline.server.store.BatchOutcome;
+import dev.syncline.server.store.PurgeOutcome;
 import dev.syncline.server.store.Store;
 import dev.syncline.server.store.WriteBatch;
 import dev.syncline.server.store.WriteGuard;
@@ -391,13 +392,17 @@ public final class Committer implements AutoCloseable {
     queuedBytes.addAndGet(-bytes);
     stats.recordGroup(group.size(), weight, System.nanoTime() - started, store.lastCommitSyncNanos());
     // the listener first: whoever is acked must find the change already published (e.g. a new policy)
+    publish(outcomes);
+    completeAll(group, outcomes, null);
+  }
+
+  private void publish(List<BatchOutcome> outcomes) {
     try {
       listener.committed(outcomes);
     } catch (RuntimeException | Error e) {
-      // the group is durable: its pushes are answered as committed whatever went wrong here
+      // what was committed is durable: pushes are answered as committed whatever went wrong here
       log.error("commit listener failed", e);
     }
-    completeAll(group, outcomes, null);
   }
 
   /** Completes each push's future on its own context, one task per context. */
@@ -481,10 +486,12 @@ public final class Committer implements AutoCloseable {
     if (options.tombstoneRetentionMs() <= 0 || now < nextPurgeAt) return;
     nextPurgeAt = now + options.purgeIntervalMs();
     long cutoff = now - options.tombstoneRetentionMs();
-    // a destroyed document's $deleted stays one retention longer than its values (Store#purgeTombstones)
+    // a destroyed document's $deleted stays a retention longer than its values: it is committed
+    // again when they go, and goes itself once that commit is older than the retention, and its
+    // stamp older than two (Store#purgeTombstones)
     long destroyedCutoff = cutoff - options.tombstoneRetentionMs();
     try {
-      store.noteHeads(now, Math.max(options.purgeIntervalMs(), options.tombstoneRetentionMs() / 64), destroyedCutoff);
+      store.noteHeads(now, Math.max(options.purgeIntervalMs(), options.tombstoneRetentionMs() / 64), cutoff);
     } catch (RuntimeException e) {
       log.error("recording commit times failed", e);
     }
@@ -497,9 +504,9 @@ public final class Committer implements AutoCloseable {
         // ago may be committed now, and subscribers behind since before it must still get it
         long horizon = Math.min(purgeHorizon.applyAsLong(db.name()), store.headCommittedBy(db.name(), cutoff));
         if (horizon <= 0) continue;
-        long destroyedHorizon = Math.min(horizon, store.headCommittedBy(db.name(), destroyedCutoff));
-        int n = store.purgeTombstones(db.name(), cutoff, horizon, destroyedCutoff, destroyedHorizon, options.purgeBatchEntries());
-        if (n > 0) log.info("purged {} tombstones from {}", n, db.name());
+        PurgeOutcome step = store.purge(db.name(), cutoff, horizon, destroyedCutoff, horizon, options.purgeBatchEntries());
+        if (step.removed() > 0) log.info("purged {} tombstones from {}", step.removed(), db.name());
+        if (!step.recommitted().committed().isEmpty()) publish(List.of(step.recommitted()));
       } catch (RuntimeException e) {
         log.error("tombstone purge of {} failed", db.name(), e);
       }

@@ -31,6 +31,11 @@ final class Layout {
   static final byte REMOVED = 1;
   /** Register flag: {@code $deleted = true}, which destroys its document. */
   static final byte DESTROYS = 2;
+  /**
+   * Register flag on a {@code $deleted = true}: its document's values were purged and it was
+   * committed again at its seq; it is purged itself a retention after that commit.
+   */
+  static final byte VALUES_PURGED = 4;
 
   private static final int REG_HEADER = 17;
   static final ArrayByteIterable EMPTY = new ArrayByteIterable(new byte[0]);

@@ -2,8 +2,12 @@ package dev.syncline.server.store;
 
 import static dev.syncline.server.store.Layout.DESTROYS;
 import static dev.syncline.server.store.Layout.REMOVED;
+import static dev.syncline.server.store.Layout.VALUES_PURGED;
 
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Hlc;
+import dev.syncline.protocol.MessageCodec;
 import java.util.ArrayList;
 import java.util.List;
 import jetbrains.exodus.ArrayByteIterable;
@@ -56,7 +60,7 @@ final class Removals {
    * {@link Store#purgeTombstones}), when {@code logSeq} is its own log entry's.
    */
   static int purgeRegister(DatabaseTables t, Transaction txn, byte[] regKey, long logSeq, PurgeLimits limits, Counters n,
-      long[] digest) {
+      long[] digest, List<CommittedDelta> recommitted) {
     ByteIterable reg = t.registers.get(txn, new ArrayByteIterable(regKey));
     // only from the register's own log entry: a superseded one not swept yet would visit it twice in
     // a step (a document destroyed twice: its values, then its $deleted, in one call)
@@ -65,7 +69,7 @@ final class Removals {
       return 0;
     }
     byte flags = Layout.flagsOf(reg);
-    if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, reg, limits, n, digest);
+    if ((flags & DESTROYS) != 0) return purgeDestroyedDocument(t, txn, regKey, reg, limits, n, digest, recommitted);
     if ((flags & REMOVED) == 0) return 0;
     removeRegister(t, txn, regKey, reg, n, digest);
     byte[] docKey = Layout.documentPrefixOf(regKey);
@@ -79,7 +83,7 @@ final class Removals {
    * of them still gets the {@code $deleted}, which hides them, from where it is.
    */
   private static int purgeDestroyedDocument(DatabaseTables t, Transaction txn, byte[] deletedKey, ByteIterable deleted,
-      PurgeLimits limits, Counters n, long[] digest) {
+      PurgeLimits limits, Counters n, long[] digest, List<CommittedDelta> recommitted) {
     byte[] prefix = Layout.documentPrefixOf(deletedKey);
     String deletedTs = Layout.tsOf(deleted);
     List<byte[]> keys = new ArrayList<>();
@@ -96,18 +100,44 @@ final class Removals {
         keys.add(Layout.copy(c.getKey()));
       } while (c.getNext());
     }
-    if (!keys.isEmpty()) {
+    if (!keys.isEmpty() || (Layout.flagsOf(deleted) & VALUES_PURGED) == 0) {
       long purged = n.purged;
       for (byte[] k : keys) removeRegister(t, txn, k, t.registers.get(txn, new ArrayByteIterable(k)), n, digest);
       n.purged = purged;
-      // never the $deleted with them, even when both limits pass at once (a peer back after long,
-      // a server stopped for long): a later pass over the log takes it
+      // never the $deleted with them: it is committed again, after every cursor, so a catch-up
+      // that was sent the values, or a client that went away holding them, still gets it, and it
+      // goes a retention after this commit, also when both limits passed at once (a peer back
+      // after long, a server stopped for long)
+      recommitted.add(commitAgain(t, txn, deletedKey, deleted, n));
       return keys.size();
     }
     if (Layout.seqOf(deleted) > limits.destroyedMaxSeq() || Hlc.msOf(deletedTs) >= limits.destroyedOlderThanMs()) return 0;
     removeRegister(t, txn, deletedKey, deleted, n, digest);
     removeDocument(t, txn, prefix, n);
     return 1;
+  }
+
+  /**
+   * Moves a destroyed document's {@code $deleted} to a new seq, marked {@link Layout#VALUES_PURGED};
+   * its timestamp, value and hash (so the digest) stay. Returns it as committed: subscribers that
+   * hold it take it as a duplicate, and peers confirm its seq, which its purge waits for.
+   */
+  private static CommittedDelta commitAgain(DatabaseTables t, Transaction txn, byte[] deletedKey, ByteIterable deleted,
+      Counters n) {
+    long oldSeq = Layout.seqOf(deleted);
+    ByteIterable oldEntry = t.log.get(txn, LongBinding.longToEntry(oldSeq));
+    long seq = ++n.head;
+    byte[] json = MessageCodec.withSeq(Layout.openOf(Layout.jsonOf(oldEntry)), seq);
+    t.log.delete(txn, LongBinding.longToEntry(oldSeq));
+    t.log.putRight(txn, LongBinding.longToEntry(seq), Layout.logValue(deletedKey, json));
+    String ts = Layout.tsOf(deleted);
+    t.registers.put(txn, new ArrayByteIterable(deletedKey),
+        Layout.registerValue(seq, (byte) (Layout.flagsOf(deleted) | VALUES_PURGED), Layout.hashOf(deleted), ts));
+    String[] parts = Layout.partsOf(deletedKey);
+    ByteIterable doc = t.registers.get(txn, new ArrayByteIterable(Layout.documentPrefixOf(deletedKey)));
+    String owner = doc == null ? null : Layout.ownerOf(doc);
+    Delta delta = new Delta(parts[0], parts[1], parts[2], BooleanNode.TRUE, ts).withSeq(seq);
+    return new CommittedDelta(delta, json, owner, owner, null);
   }
 
   /** Whether the document still has a register (not whether its entry is there). */

@@ -102,16 +102,22 @@ public interface Store extends AutoCloseable {
    * oldest. Returns the number removed; cursors below the database's new
    * {@link DatabaseInfo#purgedThrough()} then need a full resync.
    *
-   * <p>A destroyed document goes in two steps: its other registers first, its {@code $deleted}
-   * only once it is older than {@code destroyedOlderThanMs} and its seq at most
-   * {@code destroyedMaxSeq} (both at most the first pair). A client catching up from 0 may have
-   * been sent the document's old values in a page read before the first step; it still gets the
-   * {@code $deleted} that hides them, unless its catch-up outlasts the gap between the two.
+   * <p>A destroyed document goes in two steps. The first removes its other registers and commits
+   * its {@code $deleted} again at a new seq (past every cursor, so a client catching up from 0
+   * that was sent the document's old values in a page read before this step still gets the
+   * {@code $deleted} that hides them). A later step removes the {@code $deleted} once that new seq
+   * is at most {@code destroyedMaxSeq} and its timestamp older than {@code destroyedOlderThanMs}
+   * (both at most the first pair).
    */
-  int purgeTombstones(String db, long olderThanMs, long maxSeq, long destroyedOlderThanMs, long destroyedMaxSeq,
-      int maxEntries);
+  PurgeOutcome purge(String db, long olderThanMs, long maxSeq, long destroyedOlderThanMs, long destroyedMaxSeq, int maxEntries);
 
-  /** A purge step that removes a destroyed document whole at once (stores and tests without subscribers). */
+  /** {@link #purge}'s count of registers removed (tests). */
+  default int purgeTombstones(String db, long olderThanMs, long maxSeq, long destroyedOlderThanMs, long destroyedMaxSeq,
+      int maxEntries) {
+    return purge(db, olderThanMs, maxSeq, destroyedOlderThanMs, destroyedMaxSeq, maxEntries).removed();
+  }
+
+  /** A purge step with one pair of limits for everything (tests). */
   default int purgeTombstones(String db, long olderThanMs, long maxSeq, int maxEntries) {
     return purgeTombstones(db, olderThanMs, maxSeq, olderThanMs, maxSeq, maxEntries);
   }

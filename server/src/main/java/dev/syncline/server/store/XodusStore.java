@@ -448,10 +448,10 @@ final class XodusStore implements Store {
   }
 
   @Override
-  public int purgeTombstones(String db, long olderThanMs, long maxSeq, long destroyedOlderThanMs, long destroyedMaxSeq,
+  public PurgeOutcome purge(String db, long olderThanMs, long maxSeq, long destroyedOlderThanMs, long destroyedMaxSeq,
       int maxEntries) {
     DatabaseTables t = tables.get(db);
-    if (t == null) return 0;
+    if (t == null) return PurgeOutcome.none(db, 0);
     Transaction txn = env.beginExclusiveTransaction();
     try {
       Counters n = new Counters(t.info);
@@ -481,10 +481,13 @@ final class XodusStore implements Store {
       int removed = 0;
       var limits = new Removals.PurgeLimits(olderThanMs, maxSeq, Math.min(olderThanMs, destroyedOlderThanMs),
           Math.min(maxSeq, destroyedMaxSeq));
-      for (int i = 0; i < regKeys.size(); i++) removed += Removals.purgeRegister(t, txn, regKeys.get(i), seqs.get(i), limits, n, digest);
-      if (removed == 0) {
+      List<CommittedDelta> recommitted = new ArrayList<>();
+      for (int i = 0; i < regKeys.size(); i++) {
+        removed += Removals.purgeRegister(t, txn, regKeys.get(i), seqs.get(i), limits, n, digest, recommitted);
+      }
+      if (removed == 0 && recommitted.isEmpty()) {
         txn.abort();
-        return 0;
+        return PurgeOutcome.none(db, t.info.head());
       }
       DatabaseInfo after = n.toInfo(t.info);
       meta.put(txn, Layout.text(db), Layout.infoValue(after));
@@ -492,7 +495,7 @@ final class XodusStore implements Store {
       if (!txn.commit()) throw new IllegalStateException("exclusive transaction failed to commit");
       t.info = after; // before the digest, as in commit
       t.digest = digest;
-      return removed;
+      return new PurgeOutcome(removed, new BatchOutcome(db, false, List.of(), recommitted, after.head()));
     } catch (RuntimeException | Error e) { // whatever was thrown, no exclusive transaction is left open
       if (!txn.isFinished()) txn.abort();
       throw e;

@@ -259,7 +259,8 @@ class ClusterConsistencyTest {
       Cluster.await(() -> lagOf(hub) == 0 && lagOf(purger) == 0 && late.registers("app").containsKey(Replica.key("c", "doomed", "$deleted")),
           WITHIN, () -> "the feeds caught up: " + hub.stats().path("peers"));
       awaitDigestComparisons(List.of(hub, purger), "app", 2);
-      assertTrue(noDocument(purger, "doomed"), "the destroyed document came back: " + purger.registers("app").keySet());
+      // its $deleted may be back: the hub commits it again as it purges the document's values
+      assertTrue(noValues(purger, "doomed"), "the destroyed document came back: " + purger.registers("app").keySet());
       assertEquals("k", purger.registers("app").get(Replica.key("c", "keep", "title")).value().asText());
     }
   }
@@ -335,6 +336,11 @@ class ClusterConsistencyTest {
   /** The last digest comparison of database app on {@code n} with its one peer. */
   private static JsonNode digestOf(ClusterNode n) {
     return n.stats().path("peers").path(0).path("databases").path("app").path("digest");
+  }
+
+  /** No register of the document but perhaps its {@code $deleted}, which shows nothing. */
+  private static boolean noValues(ClusterNode n, String id) {
+    return n.registers("app").keySet().stream().noneMatch(k -> k.startsWith("c/" + id + "/") && !k.endsWith("/$deleted"));
   }
 
   private static boolean noDocument(ClusterNode n, String id) {
