@@ -326,12 +326,13 @@ describe('the admin page', () => {
       const stored = () => p.evaluate(() => sessionStorage.getItem('syncline-admin-token'));
       const claims = (token) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
       const first = await stored();
-      const pageNow = await p.evaluate(() => Date.now());
-      await p.clock.pauseAt(pageNow + 1); // from here the page's timers run only as the test moves its clock
+      // a second ahead: the page's clock runs on meanwhile, and pausing at a time it has passed throws
+      const pausedAt = (await p.evaluate(() => Date.now())) + 1000;
+      await p.clock.pauseAt(pausedAt); // from here the page's timers run only as the test moves its clock
       await new Promise((resolve) => setTimeout(resolve, 1100)); // a token issued a second later differs (iat, exp)
       const { iat, exp } = claims(first);
       const halfway = (iat + (exp - iat) / 2) * 1000;
-      await p.clock.fastForward(halfway - 2000 - (pageNow + 1));
+      await p.clock.fastForward(halfway - 2000 - pausedAt);
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal(await stored(), first, 'not renewed 2 s before half of its lifetime');
       await p.clock.fastForward(4000);

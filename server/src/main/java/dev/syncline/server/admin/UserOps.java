@@ -119,21 +119,21 @@ final class UserOps {
     // the first `limit` names after `after`: a heap keeps the greatest on top, to be dropped
     java.util.PriorityQueue<Directory.User> page = new java.util.PriorityQueue<>(
         java.util.Comparator.comparing(Directory.User::name).reversed());
-    boolean more = false;
-    for (Directory.User u : auth.directory().users().values()) {
-      if (u.name().compareTo(after) <= 0) continue;
+    boolean[] more = {false};
+    auth.directory().forEachUser(u -> {
+      if (u.name().compareTo(after) <= 0) return;
       page.add(u);
       if (page.size() > limit) {
         page.poll();
-        more = true;
+        more[0] = true;
       }
-    }
+    });
     List<Directory.User> sorted = new ArrayList<>(page);
     sorted.sort(java.util.Comparator.comparing(Directory.User::name));
     ObjectNode out = Json.MAPPER.createObjectNode();
     ArrayNode list = out.putArray("users");
     sorted.forEach(u -> list.add(view(u.name(), u.roles(), u.disabled())));
-    return Future.succeededFuture(out.put("more", more));
+    return Future.succeededFuture(out.put("more", more[0]));
   }
 
   /**
@@ -142,11 +142,10 @@ final class UserOps {
    * removing the others, and once linked again no admin would be left.
    */
   private void keepAnAdmin(String username) {
-    boolean another = auth.directory().users().values().stream()
-        .anyMatch(u -> !u.name().equals(username) && !u.disabled() && u.roles().contains(Caller.ADMIN_ROLE));
-    Directory.User u = auth.directory().user(username);
+    Directory directory = auth.directory();
+    Directory.User u = directory.user(username);
     boolean isAdmin = u != null && !u.disabled() && u.roles().contains(Caller.ADMIN_ROLE);
-    if (isAdmin && !another) throw new AdminException(ErrorCode.FORBIDDEN, "username: " + username + " is the last admin");
+    if (isAdmin && directory.enabledAdmins() < 2) throw new AdminException(ErrorCode.FORBIDDEN, "username: " + username + " is the last admin");
     if (isAdmin && cutOff.getAsBoolean()) {
       throw new AdminException(ErrorCode.FORBIDDEN, "username: " + username + " is an admin, and a peer of this server is not "
           + "linked now: an admin on its side could be removing the others; try again once every server is linked "

@@ -71,9 +71,19 @@ public final class Directory {
     return users.get(name);
   }
 
-  /** Every user, by name (a copy, made on each call: for listings and checks over all users). */
+  /** Every user, by name (a copy, made on each call). */
   public Map<String, User> users() {
     return users.toMap();
+  }
+
+  /** Every user, in no order, without a copy. */
+  public void forEachUser(java.util.function.Consumer<User> action) {
+    users.forEach(action);
+  }
+
+  /** How many users hold the admin role and are not disabled. */
+  public int enabledAdmins() {
+    return users.enabledAdmins();
   }
 
   /**

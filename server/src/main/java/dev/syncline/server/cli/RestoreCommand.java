@@ -1,6 +1,7 @@
 package dev.syncline.server.cli;
 
 import dev.syncline.server.admin.Backups;
+import dev.syncline.server.config.ConfigLoader;
 import dev.syncline.server.store.Store;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,6 +32,10 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--force", description = "replace a store that is there (it is kept aside as store.replaced-TIME)")
   boolean force;
 
+  @Option(names = "--config", paramLabel = "FILE", description = "the server's config file, for its tombstoneRetentionMs "
+      + "(which SYNCLINE_TOMBSTONE_RETENTION_MS sets too): the age past which the backup is warned about")
+  Path config;
+
   @Option(names = "--new-id", description = "give a fresh folder a server id of its own, to start another server of a "
       + "cluster from this backup (without it, a fresh folder takes the backed-up server's id, to stand in for that server)")
   boolean newId;
@@ -38,6 +43,7 @@ final class RestoreCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (!Files.exists(backup)) throw new CliException("no backup at " + backup);
+    long retentionMs = ConfigLoader.load(config, System.getenv()).tombstoneRetentionMs;
     Path store = OfflineStore.storeDir(data);
     Path restoring = null;
     Path unpacked = null;
@@ -64,7 +70,7 @@ final class RestoreCommand implements Callable<Integer> {
       copyTree(fromStore, restoring);
       try (Store restored = OfflineStore.openDir(restoring)) {
         restored.renewEpochs();
-        tellAge(restored.maxTimestamp());
+        tellAge(restored.maxTimestamp(), retentionMs);
       }
       if (replacing) {
         OfflineStore.refuseIfInUse(data); // again: a server may have started on it while the copy was made
@@ -105,24 +111,25 @@ final class RestoreCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The default tombstoneRetentionMs: removals older than this may be purged on the other servers. */
-  private static final long DEFAULT_RETENTION_MS = 30L * 24 * 3600 * 1000;
-
   /**
-   * Says how old the backup's newest write is, and warns when it is older than the default
-   * retention: in a cluster, what was removed since and purged on the other servers comes back
-   * from it (it is to them like a device offline that long, but its writes come as a peer's).
+   * Says how old the backup's newest write is, and warns when it is older than the cluster's
+   * tombstone retention (0: tombstones kept for good, no warning): in a cluster, what was removed
+   * since and purged on the other servers comes back from it (it is to them like a device offline
+   * that long, but its writes come as a peer's).
    */
-  private static void tellAge(String newestTs) {
+  private static void tellAge(String newestTs, long retentionMs) {
     if (newestTs == null) return;
     long newest = dev.syncline.protocol.Hlc.msOf(newestTs);
     long days = Math.max(0, (System.currentTimeMillis() - newest) / (24 * 3600 * 1000));
     System.err.println("the newest write in this backup is from " + java.time.Instant.ofEpochMilli(newest) + " (" + days
         + (days == 1 ? " day" : " days") + " ago)");
-    if (System.currentTimeMillis() - newest > DEFAULT_RETENTION_MS) {
-      System.err.println("warning: older than tombstoneRetentionMs (30 days by default): in a cluster, attributes removed and "
-          + "documents destroyed since then, and purged on the other servers, come back from this backup; start it from "
-          + "an empty data folder instead, to get everything from its peers");
+    if (retentionMs > 0 && System.currentTimeMillis() - newest > retentionMs) {
+      long retentionDays = retentionMs / (24 * 3600 * 1000);
+      String retention = retentionMs % (24 * 3600 * 1000) == 0 ? retentionDays + (retentionDays == 1 ? " day" : " days")
+          : retentionMs + " ms";
+      System.err.println("warning: older than tombstoneRetentionMs (" + retention + "): in a cluster, attributes removed and documents destroyed since then, and purged "
+          + "on the other servers, come back from this backup; start it from an empty data folder instead, to get "
+          + "everything from its peers");
     }
   }
 

@@ -99,4 +99,35 @@ class DirectorySnapshotTest {
     assertEquals(List.of(), List.copyOf(problems).subList(0, Math.min(5, problems.size())));
     assertEquals(2000, published.get().users().size());
   }
+
+  @Test
+  @DisplayName("the count of enabled admins follows random creates, role changes, disables, enables and deletes, snapshot by snapshot")
+  void enabledAdminsCounted() {
+    long seed = Long.getLong("syncline.seed", System.nanoTime()); // -Dsyncline.seed=N replays a run
+    java.util.Random rnd = new java.util.Random(seed);
+    Directory.Model model = new Directory.Model(Policy.OPEN);
+    List<Directory> snapshots = new ArrayList<>();
+    List<Integer> counted = new ArrayList<>();
+    for (int step = 0; step < 600; step++) {
+      String name = "u" + rnd.nextInt(40);
+      switch (rnd.nextInt(4)) {
+        case 0 -> create(model, name);
+        case 1 -> model.apply(userAttr(name, "roles", rnd.nextBoolean()
+            ? com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode().add("admin").add("editor")
+            : com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode().add("editor")));
+        case 2 -> model.apply(userAttr(name, "disabled", BooleanNode.valueOf(rnd.nextBoolean())));
+        default -> model.apply(userAttr(name, SystemDb.PASSWORD_HASH, NullNode.getInstance())); // deleted
+      }
+      Directory d = model.snapshot();
+      int[] admins = {0};
+      d.forEachUser(u -> admins[0] += !u.disabled() && u.roles().contains(Caller.ADMIN_ROLE) ? 1 : 0);
+      assertEquals(admins[0], d.enabledAdmins(), "step " + step + ", seed " + seed);
+      snapshots.add(d);
+      counted.add(admins[0]);
+    }
+    for (int i = 0; i < snapshots.size(); i++) {
+      assertEquals(counted.get(i), snapshots.get(i).enabledAdmins(), "an older snapshot's count changed, step " + i + ", seed " + seed);
+    }
+    assertTrue(counted.stream().anyMatch(n -> n > 1), "some steps had several admins, seed " + seed);
+  }
 }
