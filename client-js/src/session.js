@@ -27,6 +27,8 @@ const DEFAULT_RETRY_MS = 1000;
 /** Retry delay for a renew the server failed (not refused) to answer. */
 const RENEW_RETRY_MS = 60000;
 const TRANSIENT = new Set(['rate_limited', 'overloaded']);
+/** How long a hello refused for now (overloaded, rate_limited) is said again before the app is told. */
+export const HELLO_QUIET_MS = 10000;
 /** Longest wait between looks for a database the server says does not exist (it may be created again). */
 const MISSING_RETRY_MAX_MS = 60000;
 /** The wait after `wait` (undefined: the first) while a database is missing: 1 s, doubling up to a minute. */
@@ -45,6 +47,8 @@ export class Session {
   #heldPushes = new Map(); // db -> the last wait, while its pushes are answered not_found
   #timers = new Set();
   #helloAt = 0;
+  #helloRefusedAt = 0; // when this socket's hellos began to be refused for now (0: not refused)
+  #helloRefusalTold = false;
   #closed = false;
   #token = null; // the token record this connection is signed in with, or null
   #signingIn = 0; // login/signup requests not answered yet: the server may switch users on them
@@ -371,7 +375,10 @@ export class Session {
     const retryMs = m.retryAfterMs ?? DEFAULT_RETRY_MS;
     if (req.kind === 'hello') {
       if (m.code === 'unauthenticated' && this.#token) return this.#lostSignIn(m);
-      if (TRANSIENT.has(m.code)) return void this.#later(retryMs, () => this.open());
+      if (TRANSIENT.has(m.code)) {
+        this.#helloRefused(m);
+        return void this.#later(retryMs, () => this.open());
+      }
       this.#core.emitError(m.code, m.message);
     } else if (req.kind === 'login' || req.kind === 'signup') {
       this.#signingIn--;
@@ -402,6 +409,18 @@ export class Session {
       this.#block(req.db, final ? Infinity : retryMs);
     } else {
       this.#core.emitError(m.code, m.message);
+    }
+  }
+
+  // A hello refused for now is said again quietly: in a cluster, a sign-in made on another server
+  // reaches this one within moments. Once that has lasted HELLO_QUIET_MS (a peer down for long),
+  // the app is told, once per socket, why the client stays offline.
+  #helloRefused(m) {
+    const now = this.#core.wallClock();
+    if (this.#helloRefusedAt === 0) this.#helloRefusedAt = now;
+    else if (!this.#helloRefusalTold && now - this.#helloRefusedAt >= HELLO_QUIET_MS) {
+      this.#helloRefusalTold = true;
+      this.#core.emitError(m.code, `${m.message} (the connection waits for it; it keeps asking)`);
     }
   }
 

@@ -9,6 +9,7 @@ import { afterEach, describe, it } from 'node:test';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { createClient, indexedDbStore, memoryStore } from '../src/index.js';
 import { DEFAULT_TOKEN_LIFETIME_MS, readTokenRecord, renewDelay } from '../src/auth.js';
+import { HELLO_QUIET_MS } from '../src/session.js';
 import { fakeServer } from './support/fake-server.js';
 import { recordEvents, sleep, until } from './support/util.js';
 
@@ -425,6 +426,33 @@ describe('sign-in: the connection', () => {
     assert.equal(c.user.id, 'alice');
     assert.deepEqual(names(log, 'error'), [], 'nothing to report');
     assert.deepEqual(names(log, 'auth'), [], 'still alice');
+  });
+
+  it('a hello refused for longer than a moment (a peer down for long) is told to the app once, and still said again', async () => {
+    const server = fakeServer({ users: USERS() });
+    let skew = 0; // the client's wall clock, moved by the test
+    let refusals = 0;
+    let welcome = false;
+    server.handle = (m, socket) => {
+      if (m.type === 'hello' && !welcome) {
+        refusals += 1;
+        return socket.reply({ type: 'error', rid: m.rid, code: 'overloaded', message: 'token: its user has not reached this server from its peers yet', retryAfterMs: 20 });
+      }
+      return server.standard(m, socket);
+    };
+    const c = client(server, { now: () => Date.now() + skew });
+    const log = recordEvents(c, ['error']);
+    await until(() => refusals >= 3, { what: 'a few refusals' });
+    assert.deepEqual(names(log, 'error'), [], 'quiet for a moment');
+    skew += HELLO_QUIET_MS;
+    const seen = refusals;
+    await until(() => refusals >= seen + 5, { what: 'more refusals' });
+    assert.equal(names(log, 'error').length, 1, 'told once');
+    assert.equal(names(log, 'error')[0].code, 'overloaded');
+    assert.match(names(log, 'error')[0].message, /has not reached this server/);
+    welcome = true;
+    await until(() => c.status.online, { what: 'welcomed once the server takes it' });
+    assert.equal(server.sockets.length, 1, 'one socket all along');
   });
 
   it('no ping before the welcome while a hello is said again (the server would close: hello first); pings after it', async () => {

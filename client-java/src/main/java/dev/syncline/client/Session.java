@@ -38,6 +38,8 @@ final class Session {
   /** Retry delay for a renew the server failed (not refused) to answer. */
   private static final long RENEW_RETRY_MS = 60_000;
   private static final Set<String> TRANSIENT = Set.of("rate_limited", "overloaded");
+  /** How long a hello refused for now (overloaded, rate_limited) is said again before the app is told. */
+  static final long HELLO_QUIET_MS = 10_000;
   /** Longest wait between looks for a database the server says does not exist (it may be created again). */
   private static final long MISSING_RETRY_MAX_MS = 60_000;
 
@@ -104,6 +106,9 @@ final class Session {
   private final List<Long> timers = new ArrayList<>();
   private long rid;
   private long helloAt;
+  /** When this socket's hellos began to be refused for now (overloaded, rate_limited); 0: not refused. */
+  private long helloRefusedAt;
+  private boolean helloRefusalTold;
   private boolean closed;
   private boolean welcomed;
   private TokenRecord token;
@@ -443,8 +448,12 @@ final class Session {
     switch (req.kind) {
       case "hello" -> {
         if (code.equals("unauthenticated") && token != null) lostSignIn(message);
-        else if (TRANSIENT.contains(code)) later(retryMs, this::open);
-        else core.emitError(code, message, null, null, null, null, null);
+        else if (TRANSIENT.contains(code)) {
+          helloRefused(code, message);
+          later(retryMs, this::open);
+        } else {
+          core.emitError(code, message, null, null, null, null, null);
+        }
       }
       case "login", "signup" -> {
         signingIn--;
@@ -496,6 +505,21 @@ final class Session {
 
   // an unsolicited error about a subscription: it ended. not_found: the database was destroyed;
   // anything else (internal: a catch-up read failed) is taken again, when the server says
+  /**
+   * A hello refused for now is said again quietly: in a cluster, a sign-in made on another server
+   * reaches this one within moments. Once that has lasted {@link #HELLO_QUIET_MS} (a peer down for
+   * long), the app is told, once per socket, why the client stays offline.
+   */
+  private void helloRefused(String code, String message) {
+    long now = core.wallClock.getAsLong();
+    if (helloRefusedAt == 0) {
+      helloRefusedAt = now;
+    } else if (!helloRefusalTold && now - helloRefusedAt >= HELLO_QUIET_MS) {
+      helloRefusalTold = true;
+      core.emitError(code, message + " (the connection waits for it; it keeps asking)", null, null, null, null, null);
+    }
+  }
+
   private void subscriptionEnded(Sub sub, String code, String message, Long retryAfterMs) {
     bySid.remove(sub.sid);
     subs.remove(sub.db);

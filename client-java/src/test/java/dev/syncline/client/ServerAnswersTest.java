@@ -344,4 +344,51 @@ class ServerAnswersTest {
   private static int subscriptions(EmbeddedServer server) {
     return AdminConnection.admin(server.url(), "server.stats", "{}").path("subscriptions").asInt();
   }
+
+  @Test
+  @DisplayName("a hello refused for longer than a moment (a peer down for long) is told to the app once, and still said again")
+  void helloRefusedForLong() {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      java.util.concurrent.atomic.AtomicInteger refusals = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.atomic.AtomicBoolean welcome = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.atomic.AtomicLong skew = new java.util.concurrent.atomic.AtomicLong(); // the client's wall clock, moved here
+      java.util.Set<io.vertx.core.http.ServerWebSocket> sockets = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      io.vertx.core.http.HttpServer fake = vertx.createHttpServer().webSocketHandler(ws -> {
+        sockets.add(ws);
+        ws.textMessageHandler(text -> {
+          com.fasterxml.jackson.databind.JsonNode m = ScriptedServer.read(text);
+          if (!"hello".equals(m.path("type").asText())) return;
+          if (welcome.get()) {
+            ws.writeTextMessage(ScriptedServer.welcome(m));
+            return;
+          }
+          refusals.incrementAndGet();
+          ws.writeTextMessage("{\"type\":\"error\",\"rid\":" + m.get("rid") + ",\"code\":\"overloaded\",\"message\":"
+              + "\"token: its user has not reached this server from its peers yet\",\"retryAfterMs\":20}");
+        });
+      }).listen(0, "127.0.0.1").await();
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake))
+          .setWallClock(() -> System.currentTimeMillis() + skew.get()));
+      List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+      c.on(ClientEvent.ERROR, errors::add);
+      try {
+        Await.until(() -> refusals.get() >= 3, () -> "a few refusals");
+        assertEquals(List.of(), errors, "quiet for a moment");
+        skew.addAndGet(Session.HELLO_QUIET_MS);
+        int seen = refusals.get();
+        Await.until(() -> refusals.get() >= seen + 5, () -> "more refusals");
+        assertEquals(1, errors.size(), "told once: " + errors);
+        assertEquals("overloaded", errors.get(0).code());
+        assertTrue(errors.get(0).message().contains("has not reached this server"), errors.get(0).message());
+        welcome.set(true);
+        Await.until(() -> c.status().online(), () -> "welcomed once the server takes it");
+        assertEquals(1, sockets.size(), "one socket all along");
+      } finally {
+        Await.result(c.close());
+      }
+    } finally {
+      vertx.close().await();
+    }
+  }
 }
