@@ -271,8 +271,7 @@ final class PeerLink implements Replication.LinkHandle {
       long lag = Math.max(0, f.peerHead - f.applied);
       d.put("applied", f.applied).put("peerHead", f.peerHead).put("lagDeltas", lag)
           .put("lagMs", lag == 0 ? 0 : now - f.caughtUpAt).put("synced", f.synced).put("resumedFrom", f.resumedFrom);
-      Quorum.Confirmed c = replication.confirmedBy(peer, db);
-      if (c != null) d.put("confirmed", c.seq());
+      replication.describeConfirmed(peer, db, d);
       DigestCheck.Comparison cmp = digests.comparisons().get(db);
       if (cmp != null) {
         d.putObject("digest").put("at", cmp.at).put("equal", cmp.equal).put("differingBuckets", cmp.differing)

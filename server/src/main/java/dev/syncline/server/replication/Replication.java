@@ -353,10 +353,6 @@ public final class Replication {
     unsavedCursors.put(c.peer() + '\0' + c.db(), c);
   }
 
-  Quorum.Confirmed confirmedBy(String peer, String db) {
-    return quorum.confirmedBy(peer, db);
-  }
-
   private void saveAcks() {
     if (unsaved.isEmpty() && unsavedCursors.isEmpty()) return;
     List<PeerAck> batch = new ArrayList<>(unsaved.values());
@@ -578,9 +574,33 @@ public final class Replication {
     refused.values().forEach(s -> entries.add(s.describe()));
     return Future.all(entries).map(all -> {
       ArrayNode out = Json.MAPPER.createArrayNode();
-      entries.forEach(f -> out.add(f.result()));
+      for (Future<ObjectNode> f : entries) {
+        ObjectNode entry = f.result();
+        // a link that is down: what the peer confirmed still says how far behind it is
+        if (!entry.has("databases") && entry.hasNonNull("peer")) {
+          ObjectNode dbs = Json.MAPPER.createObjectNode();
+          for (String db : quorum.databasesConfirmedBy(entry.get("peer").asText())) {
+            describeConfirmed(entry.get("peer").asText(), db, dbs.putObject(db));
+          }
+          if (!dbs.isEmpty()) entry.set("databases", dbs);
+        }
+        out.add(entry);
+      }
       return out;
     });
+  }
+
+  /**
+   * What {@code peer} confirmed of {@code db} here, and how far that is behind this server's head
+   * in the same life of the database: unlike the peer's own lag, it counts what is stuck on the
+   * way (a cut link, a full socket).
+   */
+  void describeConfirmed(String peer, String db, ObjectNode out) {
+    Quorum.Confirmed c = quorum.confirmedBy(peer, db);
+    if (c == null) return;
+    out.put("confirmed", c.seq());
+    store.database(db).filter(i -> i.epoch().equals(c.epoch()))
+        .ifPresent(i -> out.put("unconfirmedDeltas", Math.max(0, i.head() - c.seq())));
   }
 
   /** True when every dialed link is up and caught up with its peer (true without peers). */

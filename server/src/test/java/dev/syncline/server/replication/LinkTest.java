@@ -56,6 +56,45 @@ class LinkTest {
   }
 
   @Test
+  @DisplayName("while the link is cut, the server written to counts what its peer has not confirmed, which the peer's own lag "
+      + "cannot see; both go back to 0 once healed")
+  void unconfirmedWhileCut() {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      try (WsClient w = a.connect("w")) {
+        w.request(push("app", delta("c", "first", "v", 1, now(0, "w"))));
+      }
+      c.awaitSameDigest("app", WITHIN);
+      Cluster.await(() -> unconfirmed(a) == 0, WITHIN, () -> "confirmed: " + a.stats().path("peers"));
+      c.proxy(0, 1).cut();
+      c.proxy(1, 0).cut();
+      try (WsClient w = a.connect("w")) {
+        for (int i = 0; i < 5; i++) w.request(push("app", delta("c", "cut" + i, "v", i, now(i, "w"))));
+      }
+      Cluster.await(() -> unconfirmed(a) >= 5, WITHIN, () -> "five unconfirmed: " + a.stats().path("peers"));
+      for (JsonNode p : b.stats().path("peers")) {
+        assertEquals(0, p.path("databases").path("app").path("lagDeltas").asLong(), "b cannot see what it was not told");
+      }
+      c.proxy(0, 1).heal();
+      c.proxy(1, 0).heal();
+      c.awaitSameDigest("app", WITHIN);
+      Cluster.await(() -> unconfirmed(a) == 0, WITHIN, () -> "confirmed again: " + a.stats().path("peers"));
+    }
+  }
+
+  /** The most any of {@code n}'s links reports unconfirmed of {@code app}; -1 when none reports it. */
+  private static long unconfirmed(ClusterNode n) {
+    long most = -1;
+    for (JsonNode p : n.stats().path("peers")) {
+      JsonNode d = p.path("databases").path("app").path("unconfirmedDeltas");
+      if (d.isNumber()) most = Math.max(most, d.asLong());
+    }
+    return most;
+  }
+
+  @Test
   @DisplayName("frames without data waiting behind a slow commit pause reading from the peer, then are all confirmed in order")
   void waitingFramesAreBounded() throws InterruptedException {
     try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
