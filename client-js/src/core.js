@@ -133,18 +133,26 @@ export class ClientCore {
     }
     // Edits queued under an earlier clientId carry its ORIGIN, and the server takes from a
     // connection only its own id's (it would refuse them for good): stamp them again under this one.
+    // One the server has already (its ack was stored, its leaving the queue was not), or that a
+    // newer write has beaten, is dropped instead: stamped again, it would overwrite what came after.
     const restamped = [];
+    const landed = [];
     for (const p of state.pending) {
       if (p.ts.slice(19) === clientId) continue;
-      const next = { ...register(p.db, p), ts: this.clock.tick(this.now()) };
       this.replica.removePending(p.db, p.col, p.id, p.attr, p.ts);
+      const confirmed = this.replica.confirmed(p.db, p.col, p.id, p.attr);
+      if (confirmed && confirmed.ts >= p.ts) {
+        landed.push(register(p.db, p));
+        continue;
+      }
+      const next = { ...register(p.db, p), ts: this.clock.tick(this.now()) };
       this.replica.setPending({ ...next, mine: true });
       restamped.push({ from: p.ts, row: next });
     }
-    if (restamped.length) {
+    if (restamped.length || landed.length) {
       await this.persist({
         registers: [],
-        pendingDelete: restamped.map(({ from, row }) => ({ ...row, ts: from })),
+        pendingDelete: [...landed, ...restamped.map(({ from, row }) => ({ ...row, ts: from }))],
         pendingPut: restamped.map(({ row }) => row),
         clock: this.clock.state,
       });

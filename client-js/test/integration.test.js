@@ -296,6 +296,29 @@ describe('integration', () => {
     await until(() => reader.db('todo').col('c').doc('queued').get()?.v === 'offline', { what: 'the edit on the server' });
   });
 
+  it('under a new clientId, a queued edit the server already has (its ack stored, its leaving the queue not) is dropped, not stamped again over a newer write', async () => {
+    const store = memoryStore();
+    const before = client({ store, clientId: 'dev-1' });
+    await before.db('todo').col('c').doc('landed').set({ v: 'old' });
+    await until(() => settled(before), { what: 'the edit acked' });
+    const landed = (await store.load()).registers.find((r) => r.id === 'landed' && r.attr === 'v');
+    await before.close();
+    // the app was killed after storing the ack and before taking the edit off the queue
+    await store.write({ registers: [], pendingPut: [landed] });
+    const other = client();
+    await other.db('todo').col('c').doc('landed').set({ v: 'newer' });
+    await until(() => settled(other), { what: 'the newer write acked' });
+    const after = client({ store, clientId: 'dev-2' });
+    await after.ready;
+    assert.equal(after.status.pending, 0, 'the landed edit left the queue');
+    await until(() => after.db('todo').col('c').doc('landed').get()?.v === 'newer', { what: 'the newer write' });
+    await until(() => settled(after));
+    const reader = client();
+    reader.db('todo');
+    await until(() => syncedTo(reader, 'todo') && reader.db('todo').col('c').doc('landed').get() != null, { what: 'the reader synced' });
+    assert.equal(reader.db('todo').col('c').doc('landed').get().v, 'newer', 'not overwritten on the server');
+  });
+
   it('a database destroyed and created again while subscribed is followed again on the same connection', async () => {
     await admin(server.url, 'db.create', { db: 'reborn', policy: OPEN_POLICY });
     const seen = {};

@@ -11,6 +11,7 @@ import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.HlcClock;
 import dev.syncline.protocol.Limits;
 import dev.syncline.protocol.Merge;
+import dev.syncline.protocol.Register;
 import dev.syncline.protocol.UserInfo;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
@@ -100,15 +101,20 @@ final class ClientCore {
     }
     // Edits queued under an earlier clientId carry its ORIGIN, and the server takes from a
     // connection only its own id's (it would refuse them for good): stamp them again under this one
+    // One the server has already (its ack was stored, its leaving the queue was not), or that a
+    // newer write has beaten, is dropped instead: stamped again, it would overwrite what came after
     StoreWrite restamped = new StoreWrite();
     boolean anyRestamped = false;
     for (StoredRegister p : state.pending()) {
       if (Hlc.parse(p.ts()).origin().equals(clientId)) continue;
-      Replica.Pending next = new Replica.Pending(p.db(), p.col(), p.id(), p.attr(), p.value(), clock.tick().format());
       replica.removePending(p.db(), p.col(), p.id(), p.attr(), p.ts());
-      replica.setPending(next);
-      restamped.pendingDelete(p).pendingPut(next.stored());
+      restamped.pendingDelete(p);
       anyRestamped = true;
+      Register confirmed = replica.confirmed(p.db(), p.col(), p.id(), p.attr());
+      if (confirmed != null && confirmed.ts().compareTo(p.ts()) >= 0) continue;
+      Replica.Pending next = new Replica.Pending(p.db(), p.col(), p.id(), p.attr(), p.value(), clock.tick().format());
+      replica.setPending(next);
+      restamped.pendingPut(next.stored());
     }
     if (anyRestamped) persist(restamped.clock(clock.last().format()));
     cursors.putAll(state.cursors());

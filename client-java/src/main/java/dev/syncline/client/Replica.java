@@ -134,6 +134,12 @@ final class Replica {
     return true;
   }
 
+  /** The confirmed register of one attribute, or null. */
+  Register confirmed(String db, String col, String id, String attr) {
+    DocState s = state(db, col, id, false);
+    return s == null ? null : s.confirmed.get(attr);
+  }
+
   /** The greater timestamp of an attribute's confirmed and pending registers, or null when it has neither. */
   String newestTs(String db, String col, String id, String attr) {
     DocState s = state(db, col, id, false);

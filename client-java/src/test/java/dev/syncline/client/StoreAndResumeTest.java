@@ -140,6 +140,50 @@ class StoreAndResumeTest {
   }
 
   @Test
+  @DisplayName("under a new clientId, a queued edit the server already has (its ack stored, its leaving the queue not) is "
+      + "dropped, not stamped again over a newer write")
+  void landedEditNotStampedAgain(@TempDir Path dir) throws Exception {
+    try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {
+      SynclineClient before = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir)
+          .setClientId("device-a"));
+      Await.result(before.ready());
+      Await.result(before.db("app").col("c").doc("d").set(Map.of("v", "old")));
+      Await.until(() -> before.status().online() && before.status().pending() == 0, () -> "the edit acked");
+      var landed = before.core().replica.registersOf("app").stream().filter(r -> r.attr().equals("v")).findFirst().orElseThrow();
+      Await.result(before.close());
+      // the app was killed after storing the ack and before taking the edit off the queue
+      try (var store = dev.syncline.client.store.LocalStore.xodus(dir)) {
+        store.write(new dev.syncline.client.store.StoreWrite().pendingPut(landed)).get();
+      }
+      SynclineClient other = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        Await.result(other.ready());
+        Await.result(other.db("app").col("c").doc("d").set(Map.of("v", "newer")));
+        Await.until(() -> other.status().pending() == 0, () -> "the newer write acked");
+      } finally {
+        Await.result(other.close());
+      }
+      SynclineClient after = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir)
+          .setClientId("device-b"));
+      try {
+        Await.result(after.ready());
+        assertEquals(0, after.status().pending(), "the landed edit left the queue");
+        after.blocking().awaitSynced("app", Await.TIMEOUT);
+        Await.until(() -> "newer".equals(after.db("app").col("c").doc("d").get().attributes().get("v")), () -> "the newer write");
+      } finally {
+        Await.result(after.close());
+      }
+      SynclineClient reader = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        reader.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+        assertEquals("newer", reader.db("app").col("c").doc("d").get().attributes().get("v"), "not overwritten on the server");
+      } finally {
+        Await.result(reader.close());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("an offline write from before its database was destroyed is answered superseded and not kept as the server's")
   void supersededByADestroyIsNotKept() {
     try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {
