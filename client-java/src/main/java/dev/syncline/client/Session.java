@@ -503,8 +503,6 @@ final class Session {
     }
   }
 
-  // an unsolicited error about a subscription: it ended. not_found: the database was destroyed;
-  // anything else (internal: a catch-up read failed) is taken again, when the server says
   /**
    * A hello refused for now is said again quietly: in a cluster, a sign-in made on another server
    * reaches this one within moments. Once that has lasted {@link #HELLO_QUIET_MS} (a peer down for
@@ -520,6 +518,8 @@ final class Session {
     }
   }
 
+  // an unsolicited error about a subscription: it ended. not_found: the database was destroyed;
+  // anything else (internal: a catch-up read failed) is taken again, when the server says
   private void subscriptionEnded(Sub sub, String code, String message, Long retryAfterMs) {
     bySid.remove(sub.sid);
     subs.remove(sub.db);

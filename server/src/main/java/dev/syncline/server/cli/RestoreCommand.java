@@ -2,6 +2,7 @@ package dev.syncline.server.cli;
 
 import dev.syncline.server.admin.Backups;
 import dev.syncline.server.config.ConfigLoader;
+import dev.syncline.server.config.ServerConfig;
 import dev.syncline.server.store.Store;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,16 +25,16 @@ final class RestoreCommand implements Callable<Integer> {
   @Parameters(paramLabel = "BACKUP", description = "what `backup` wrote: a folder or a .zip")
   Path backup;
 
-  // the serve command's default too: SYNCLINE_DATA (set in the Docker image), else ./data
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "${env:SYNCLINE_DATA:-./data}",
-      description = "the server's data folder (default $SYNCLINE_DATA, else ./data)")
+  // where the serve command puts it: SYNCLINE_DATA (set in the Docker image), else the config file's data, else ./data
+  @Option(names = "--data", paramLabel = "DIR",
+      description = "the server's data folder (default: $SYNCLINE_DATA, else --config's data, else ./data)")
   Path data;
 
   @Option(names = "--force", description = "replace a store that is there (it is kept aside as store.replaced-TIME)")
   boolean force;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "the server's config file, for its tombstoneRetentionMs "
-      + "(which SYNCLINE_TOMBSTONE_RETENTION_MS sets too): the age past which the backup is warned about")
+  @Option(names = "--config", paramLabel = "FILE", description = "the server's config file: its data folder, and its "
+      + "tombstoneRetentionMs (which SYNCLINE_TOMBSTONE_RETENTION_MS sets too), the age past which the backup is warned about")
   Path config;
 
   @Option(names = "--new-id", description = "give a fresh folder a server id of its own, to start another server of a "
@@ -43,7 +44,9 @@ final class RestoreCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     if (!Files.exists(backup)) throw new CliException("no backup at " + backup);
-    long retentionMs = ConfigLoader.load(config, System.getenv()).tombstoneRetentionMs;
+    ServerConfig serverConfig = ConfigLoader.load(config, System.getenv());
+    long retentionMs = serverConfig.tombstoneRetentionMs;
+    if (data == null) data = Path.of(serverConfig.data);
     Path store = OfflineStore.storeDir(data);
     Path restoring = null;
     Path unpacked = null;

@@ -127,6 +127,10 @@ final class Merger {
       if (doc == null) createdHere.add(docId);
     }
     if (outcome != Merge.Outcome.APPLIED) return outcome;
+    // a peer's destroy that old of a document not held here: a peer committing it again as it purged
+    // the values (Removals), or a server further along; it hides nothing here, so it goes a retention
+    // from now as one whose values went, and is not committed and sent on again
+    boolean nothingToHide = doc == null && Hlc.msOf(d.ts()) < destroyFloorMs;
 
     if (doc == null) {
       owner = batch.writer();
@@ -135,7 +139,7 @@ final class Merger {
       if (owner != null && !d.attr().equals(Delta.OWNER)) {
         Delta ownerDelta = new Delta(d.col(), d.id(), Delta.OWNER, TextNode.valueOf(owner), d.ts());
         EncodedDelta ownerEncoded = EncodedDelta.of(ownerDelta);
-        write(ownerDelta, ownerEncoded, docPrefix, null, owner, owner); // a new document has no $owner yet
+        write(ownerDelta, ownerEncoded, docPrefix, null, owner, owner, false); // a new document has no $owner yet
       }
     }
     String previousOwner = owner;
@@ -146,7 +150,7 @@ final class Merger {
       owner = next;
       t.registers.put(txn, docKey, Layout.ownerValue(owner));
     }
-    write(d, e, docPrefix, old, owner, previousOwner);
+    write(d, e, docPrefix, old, owner, previousOwner, nothingToHide);
     return outcome;
   }
 
@@ -203,7 +207,8 @@ final class Merger {
    * Stores a winning delta: its register, its log entry (the register's old one goes to
    * {@link StaleEntries}, deleted before the commit or swept later), the digest and the counts.
    */
-  private void write(Delta d, EncodedDelta e, byte[] docPrefix, ByteIterable old, String owner, String previousOwner) {
+  private void write(Delta d, EncodedDelta e, byte[] docPrefix, ByteIterable old, String owner, String previousOwner,
+      boolean nothingToHide) {
     long digestChange = e.hash;
     long seq = ++n.head;
     if (old != null) {
@@ -220,7 +225,10 @@ final class Merger {
       flags |= REMOVED;
       n.tombstones++;
     }
-    if (d.attr().equals(Delta.DELETED) && d.value().isBoolean() && d.value().booleanValue()) flags |= DESTROYS; // as Visibility reads it
+    if (d.attr().equals(Delta.DELETED) && d.value().isBoolean() && d.value().booleanValue()) { // as Visibility reads it
+      flags |= DESTROYS;
+      if (nothingToHide) flags |= Layout.VALUES_PURGED;
+    }
     t.registers.put(txn, new ArrayByteIterable(e.registerKey), Layout.registerValue(seq, flags, e.hash, d.ts()));
     // seqs only grow: putRight appends to the B-tree's last page instead of searching for the place
     t.log.putRight(txn, LongBinding.longToEntry(seq), Layout.logValue(e.registerKey, json));

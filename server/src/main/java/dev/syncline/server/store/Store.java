@@ -99,7 +99,7 @@ public interface Store extends AutoCloseable {
    * the previous step stopped (up to seq {@code maxSeq}), removing tombstones — registers whose
    * value is null, and documents destroyed by {@code $deleted = true} with nothing written since —
    * older than {@code olderThanMs}. After the last entry the next step starts over from the
-   * oldest. Returns the number removed; cursors below the database's new
+   * oldest. Returns how many it removed and what it committed again; cursors below the database's new
    * {@link DatabaseInfo#purgedThrough()} then need a full resync.
    *
    * <p>A destroyed document goes in two steps. The first removes its other registers and commits

@@ -153,11 +153,13 @@ class DataFolderCommandsTest {
     assertTrue(restored.err().contains("(40 days ago)") && restored.err().contains("warning: older than tombstoneRetentionMs (30 days)"),
         restored.err());
     // the cluster's own retention, from its config file or environment
-    Path config = Files.writeString(Files.createTempFile("syncline-config", ".json"), "{\"tombstoneRetentionMs\": 5184000000}");
-    Result longer = Cli.run(Map.of(), "restore", backup.toString(), "--config", config.toString(),
-        "--data", Files.createTempDirectory("syncline-into").toString());
+    Path into = Files.createTempDirectory("syncline-into");
+    Path config = Files.writeString(Files.createTempFile("syncline-config", ".json"),
+        "{\"tombstoneRetentionMs\": 5184000000, \"data\": \"" + into + "\"}");
+    Result longer = Cli.run(Map.of(), "restore", backup.toString(), "--config", config.toString());
     assertEquals(0, longer.exit(), longer.toString());
     assertTrue(longer.err().contains("(40 days ago)") && !longer.err().contains("warning"), "60 days kept: " + longer.err());
+    assertTrue(Files.isDirectory(into.resolve("store")), "into the config's data folder: " + longer.err());
     Result shorter = Cli.run(Map.of("SYNCLINE_TOMBSTONE_RETENTION_MS", "864000000"), "restore", backup.toString(),
         "--data", Files.createTempDirectory("syncline-into").toString());
     assertTrue(shorter.err().contains("warning: older than tombstoneRetentionMs (10 days)"), shorter.err());

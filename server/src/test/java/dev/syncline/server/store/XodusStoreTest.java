@@ -288,6 +288,44 @@ class XodusStoreTest extends StoreTestBase {
     assertEquals(1, store.purgeTombstones("db", old + 10, Long.MAX_VALUE, old + 10, Long.MAX_VALUE, 1000), "then the $deleted");
   }
 
+  @Test
+  @DisplayName("a purge step between the steps of a big database's destroy commits nothing again: the destroy still drops it whole")
+  void purgeWaitsForADestroyUnderWay() {
+    long old = 1_700_000_000_000L;
+    List<Delta> deltas = new ArrayList<>();
+    for (int i = 0; i < 60; i++) deltas.add(new Delta("c", "d" + i, "a", IntNode.valueOf(i), ts(old, i)));
+    deltas.add(new Delta("c", "d0", Delta.DELETED, BooleanNode.TRUE, ts(old, 100)));
+    store.commit(List.of(WriteBatch.of("db", deltas)));
+    String floor = ts(old + 1000, 0);
+    assertEquals(DestroyOutcome.MORE, store.destroyStep("db", floor, 2), "a big one is looked through in parts");
+    long head = store.database("db").orElseThrow().head();
+    PurgeOutcome step = store.purge("db", old + 10, head, old + 10, head, 1000);
+    assertEquals(0, step.removed() + step.recommitted().committed().size(), "the purge leaves it to the destroy");
+    DestroyOutcome outcome;
+    do {
+      outcome = store.destroyStep("db", floor, 2);
+    } while (outcome == DestroyOutcome.MORE);
+    assertEquals(DestroyOutcome.REMOVED, outcome, "nothing written after the floor: dropped whole");
+    assertTrue(store.database("db").isEmpty());
+  }
+
+  @Test
+  @DisplayName("a peer's destroy older than the retention, of a document not held here, is purged a retention on without being "
+      + "committed and sent on again")
+  void peersOldDestroyOfAnAbsentDocumentNotSentOn() {
+    long old = 1_700_000_000_000L;
+    store.commit(List.of(WriteBatch.of("db", List.of(new Delta("c", "keep", "a", IntNode.valueOf(1), ts(old, 0))))));
+    Delta destroy = new Delta("c", "gone", Delta.DELETED, BooleanNode.TRUE, ts(old, 1));
+    // a peer committing it again as it purges the values, after this server purged the document whole
+    BatchOutcome back = store.commit(List.of(WriteBatch.fromFeed("db", List.of(destroy), "peer-h", null, 0)
+        .withDestroyRetention(10))).get(0);
+    assertEquals(List.of(Merge.Outcome.APPLIED), back.outcomes(), "taken: it may still have to hide a late write");
+    long head = store.database("db").orElseThrow().head();
+    PurgeOutcome step = store.purge("db", old + 10, head, old + 10, head, 1000);
+    assertEquals(List.of(), step.recommitted().committed(), "not committed and sent on again");
+    assertEquals(1, step.removed(), "gone once its commit here is old enough");
+  }
+
   private Set<String> idsAndAttrs(ChangePage page) {
     Set<String> out = new HashSet<>();
     for (byte[] json : page.deltas()) {
