@@ -210,6 +210,12 @@ export class Replica {
     return sorted;
   }
 
+  /** Whether any confirmed register of `db` is held. */
+  hasConfirmed(db) {
+    for (const s of this.#docs.values()) if (s.db === db && s.confirmed.size > 0) return true;
+    return false;
+  }
+
   /** Confirmed registers of a database as [{col, id, attr, value, ts}] (for tests and tools). */
   registersOf(db) {
     const out = [];

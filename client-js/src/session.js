@@ -277,6 +277,10 @@ export class Session {
       sub.sid = m.sid;
       sub.epoch = m.epoch ?? null;
       this.#bySid.set(m.sid, sub);
+      // Data held without a cursor (acked writes before the first synced): the sub named no epoch,
+      // so the server cannot tell an old life's copy. Take the whole database in its place, as after
+      // a reset, or the writes of a database destroyed and made again meanwhile would stay.
+      if (!this.#core.cursors.has(sub.db) && this.#core.replica.hasConfirmed(sub.db)) sub.buffer = new Map();
       this.#databaseFound(sub.db);
     },
 

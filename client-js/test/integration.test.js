@@ -319,6 +319,21 @@ describe('integration', () => {
     assert.equal(reader.db('todo').col('c').doc('landed').get().v, 'newer', 'not overwritten on the server');
   });
 
+  it('data held without a cursor (writes acked before the first synced) gives way to the database as it is: one made again since', async () => {
+    await admin(server.url, 'db.create', { db: 'nocursor', policy: OPEN_POLICY });
+    const writer = client();
+    await writer.db('nocursor').col('c').doc('new').set({ v: 'second life' });
+    await until(() => settled(writer), { what: 'the second life written' });
+    // an acked write of the database's first life, held with no cursor yet (the sub never synced)
+    const store = memoryStore();
+    await store.write({ registers: [{ db: 'nocursor', col: 'c', id: 'old', attr: 'v', value: 'first life', ts: `${Date.now() - 60_000}-0000-dev-x` }] });
+    const c = client({ store });
+    const col = c.db('nocursor').col('c');
+    await until(() => syncedTo(c, 'nocursor') && col.all().length === 1 && col.all()[0].id === 'new',
+      { what: 'the old life replaced', detail: () => JSON.stringify(col.all()) });
+    assert.deepEqual((await store.load()).registers.map((r) => r.id), ['new'], 'and in the store');
+  });
+
   it('a database destroyed and created again while subscribed is followed again on the same connection', async () => {
     await admin(server.url, 'db.create', { db: 'reborn', policy: OPEN_POLICY });
     const seen = {};

@@ -134,6 +134,12 @@ final class Replica {
     return true;
   }
 
+  /** Whether any confirmed register of {@code db} is held. */
+  boolean hasConfirmed(String db) {
+    for (DocState s : docs.values()) if (s.db.equals(db) && !s.confirmed.isEmpty()) return true;
+    return false;
+  }
+
   /** The confirmed register of one attribute, or null. */
   Register confirmed(String db, String col, String id, String attr) {
     DocState s = state(db, col, id, false);

@@ -347,6 +347,10 @@ final class Session {
     sub.sid = m.path("sid").asText();
     sub.epoch = m.path("epoch").asText(null);
     bySid.put(sub.sid, sub);
+    // data held without a cursor (acked writes before the first synced): the sub named no epoch, so
+    // the server cannot tell an old life's copy. Take the whole database in its place, as after a
+    // reset, or the writes of a database destroyed and made again meanwhile would stay
+    if (!core.cursors.containsKey(sub.db) && core.replica.hasConfirmed(sub.db)) sub.buffer = new LinkedHashMap<>();
     databaseFound(sub.db);
   }
 

@@ -184,6 +184,37 @@ class StoreAndResumeTest {
   }
 
   @Test
+  @DisplayName("data held without a cursor (writes acked before the first synced) gives way to the database as it is: one made "
+      + "again since")
+  void dataWithoutACursorReplaced(@TempDir Path dir) throws Exception {
+    try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {
+      AdminConnection.admin(server.url(), "db.create", "{\"db\":\"nocursor\"}");
+      SynclineClient writer = SynclineClient.create(new ClientOptions().setUrl(server.url()));
+      try {
+        Await.result(writer.ready());
+        Await.result(writer.db("nocursor").col("c").doc("new").set(Map.of("v", "second life")));
+        Await.until(() -> writer.status().online() && writer.status().pending() == 0, () -> "the second life written");
+      } finally {
+        Await.result(writer.close());
+      }
+      // an acked write of the database's first life, held with no cursor yet (the sub never synced)
+      try (var store = dev.syncline.client.store.LocalStore.xodus(dir)) {
+        store.write(new dev.syncline.client.store.StoreWrite().register(new dev.syncline.client.store.StoredRegister("nocursor",
+            "c", "old", "v", com.fasterxml.jackson.databind.node.TextNode.valueOf("first life"),
+            new dev.syncline.protocol.Hlc(System.currentTimeMillis() - 60_000, 0, "dev-x").format()))).get();
+      }
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      try {
+        c.blocking().ready().awaitSynced("nocursor", Await.TIMEOUT);
+        Await.until(() -> c.db("nocursor").col("c").all().size() == 1, () -> "the old life replaced: " + c.db("nocursor").col("c").all());
+        assertEquals("new", c.db("nocursor").col("c").all().get(0).id());
+      } finally {
+        Await.result(c.close());
+      }
+    }
+  }
+
+  @Test
   @DisplayName("an offline write from before its database was destroyed is answered superseded and not kept as the server's")
   void supersededByADestroyIsNotKept() {
     try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {
