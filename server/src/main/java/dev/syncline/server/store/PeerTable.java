@@ -58,13 +58,13 @@ final class PeerTable {
     storeCursor(txn, c);
   }
 
-  /** The seq stored for {@code c}'s peer, database and epoch; 0 if none (or another epoch's). */
+  /** The seq stored for {@code c}'s peer, database and epoch; -1 if none (or another epoch's). */
   private long storedSeq(Transaction txn, PeerCursor c) {
     ByteIterable old = table.get(txn, raw(IN + c.peer() + '\0' + c.db()));
-    if (old == null) return 0;
+    if (old == null) return -1;
     byte[] v = Layout.copy(old);
     String epoch = new String(v, 8, v.length - 8, StandardCharsets.UTF_8);
-    return epoch.equals(c.epoch()) ? ByteBuffer.wrap(v).getLong() : 0;
+    return epoch.equals(c.epoch()) ? ByteBuffer.wrap(v).getLong() : -1;
   }
 
   void savePeerAcks(Collection<PeerAck> acks) {
@@ -82,7 +82,9 @@ final class PeerTable {
     if (cursors.isEmpty()) return;
     env.executeInExclusiveTransaction(txn -> {
       for (PeerCursor c : cursors) {
-        if (storedSeq(txn, c) >= c.seq() && c.seq() > 0) continue; // a data write already stored as much
+        // a data write already stored as much of this epoch: a cursor taken before it (a link's first
+        // synced at 0, saved up to a second later) must not move it back, or block the frames after it
+        if (storedSeq(txn, c) >= c.seq()) continue;
         storeCursor(txn, c);
       }
     });

@@ -114,6 +114,21 @@ class ReplicaStateStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("a cursor saved late (a link's first synced, at 0) does not move back the one its feed's frames stored since; "
+      + "a new epoch's 0 replaces an old epoch's")
+  void lateSavedCursorDoesNotGoBack() {
+    store.commit(List.of(WriteBatch.fromFeed("db", List.of(new Delta("c", "d1", "a", IntNode.valueOf(1), ts(1, 0, "x"))),
+        "srv-b", new PeerCursor("srv-b", "db", "e1", 30), 0)));
+    store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e1", 0)));
+    assertEquals(new PeerCursor("srv-b", "db", "e1", 30), store.peerCursors("srv-b").get("db"));
+    // so the frames after it still store theirs
+    store.commit(List.of(WriteBatch.fromFeed("db", List.of(), "srv-b", new PeerCursor("srv-b", "db", "e1", 31), 30)));
+    assertEquals(new PeerCursor("srv-b", "db", "e1", 31), store.peerCursors("srv-b").get("db"));
+    store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e2", 0)));
+    assertEquals(new PeerCursor("srv-b", "db", "e2", 0), store.peerCursors("srv-b").get("db"), "a new epoch starts over");
+  }
+
+  @Test
   @DisplayName("a peer's cursor is stored with the deltas it came with, survives a restart, and goes when the peer is forgotten")
   void peerCursors() {
     PeerCursor c = new PeerCursor("srv-b", "db", "e1", 42);
