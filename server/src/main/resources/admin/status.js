@@ -111,6 +111,8 @@ export class StatusPanel {
       const dbs = Object.entries(p.databases ?? {});
       const lag = Math.max(0, ...dbs.map(([, d]) => d.lagDeltas ?? 0));
       const lagMs = Math.max(0, ...dbs.map(([, d]) => d.lagMs ?? 0));
+      // what the peer has not confirmed of this server's writes: seen here also while the link is down
+      const unconfirmed = Math.max(0, ...dbs.map(([, d]) => d.unconfirmedDeltas ?? 0));
       return h('tr', {},
         h('td', {}, h('code', {}, p.peer ?? '—'), p.url ? h('div.hint', {}, p.url) : null),
         h('td', {}, p.direction),
@@ -118,11 +120,14 @@ export class StatusPanel {
         h('td', {}, p.since ? when(p.since) : '—'),
         h('td.num', {}, count(lag)),
         h('td.num', {}, duration(lagMs)),
-        h('td', {}, dbs.map(([db, d]) => h('div.hint', {}, `${db}: ${count(d.applied ?? 0)} of ${count(d.peerHead ?? 0)}`,
+        h('td.num', {}, count(unconfirmed)),
+        h('td', {}, dbs.map(([db, d]) => h('div.hint', {}, d.applied === undefined
+          ? `${db}: confirmed ${count(d.confirmed ?? 0)}` // the link is down: only what the peer confirmed
+          : `${db}: ${count(d.applied)} of ${count(d.peerHead ?? 0)}`,
           d.digest ? (d.digest.equal ? ' · digest equal' : ` · ${d.digest.differingBuckets} buckets differ`) : ''))));
     });
     fill(byId('peers'), h('table', { 'aria-label': 'Peers' },
-      h('thead', {}, h('tr', {}, ['Peer', 'Link', 'State', 'Since', 'Lag (deltas)', 'Lag (time)', 'Databases'].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, ['Peer', 'Link', 'State', 'Since', 'Lag (deltas)', 'Lag (time)', 'Behind here (deltas)', 'Databases'].map((t) => h('th', {}, t)))),
       h('tbody', {}, rows)));
   }
 
