@@ -299,14 +299,7 @@ export class Session {
     changes(m) {
       const sub = this.#bySid.get(m.sid);
       if (!sub) return;
-      if (sub.buffer) {
-        for (const d of m.deltas) {
-          const key = `${d.col}\u0000${d.id}\u0000${d.attr}`;
-          const cur = sub.buffer.get(key);
-          if (!cur || decide(cur.ts, cur.value, d.ts, d.value) === 'applied') sub.buffer.set(key, d);
-        }
-        return;
-      }
+      if (sub.buffer) return void this.#collect(sub, m.deltas);
       this.#core.applyChanges(sub.db, m.deltas, { seq: m.seq, epoch: sub.epoch }).catch(() => {});
       if (sub.live) this.#core.setSynced(sub.db, m.seq);
     },
@@ -333,6 +326,10 @@ export class Session {
       this.#inflight.delete(req.db);
       if (!batch) return;
       this.#heldPushes.delete(req.db);
+      // a copy being collected takes what the server just stored too: swapped in at synced, it
+      // would otherwise put back what this ack replaced, when the ack comes before its changes
+      const sub = this.#subs.get(req.db);
+      if (sub?.buffer) this.#collect(sub, batch.filter((d, i) => m.results?.[i] === 'applied' || m.results?.[i] === 'duplicate'));
       const { retry, retryAfterMs } = this.#core.settle(req.db, batch, m.results);
       if (retry) this.#block(req.db, retryAfterMs ?? DEFAULT_RETRY_MS);
       else this.push(req.db);
@@ -413,6 +410,15 @@ export class Session {
       this.#block(req.db, final ? Infinity : retryMs);
     } else {
       this.#core.emitError(m.code, m.message);
+    }
+  }
+
+  // Merges registers into a copy being collected (after a reset, or with no cursor), the newer winning.
+  #collect(sub, deltas) {
+    for (const d of deltas) {
+      const key = `${d.col}\u0000${d.id}\u0000${d.attr}`;
+      const cur = sub.buffer.get(key);
+      if (!cur || decide(cur.ts, cur.value, d.ts, d.value) === 'applied') sub.buffer.set(key, d);
     }
   }
 

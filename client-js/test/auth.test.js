@@ -683,6 +683,41 @@ describe('sign-in: the connection', () => {
     assert.deepEqual(c.db('todo').col('c').doc('x').get(), { id: 'x', v: 1 });
   });
 
+  it('an edit acked while a copy is being collected (held with no cursor) stays at synced: the ack may come before its changes', async () => {
+    const server = fakeServer();
+    let allowed = false;
+    let sub = null;
+    const pushes = [];
+    server.handle = (m, socket) => {
+      if (m.type === 'sub') {
+        if (!allowed) return socket.reply({ type: 'error', rid: m.rid, code: 'forbidden', message: 'write-only for now' });
+        sub = socket;
+        return socket.reply({ type: 'subscribed', rid: m.rid, sid: 's9', db: m.db, head: 1, epoch: 'e1' });
+      }
+      if (m.type === 'push') {
+        pushes.push(m);
+        return socket.reply({ type: 'ack', rid: m.rid, db: m.db, seq: pushes.length, results: m.deltas.map(() => 'applied') });
+      }
+      return server.standard(m, socket);
+    };
+    const store = memoryStore();
+    const c = client(server, { store });
+    const doc = c.db('todo').col('c').doc('x');
+    await until(() => c.status.online);
+    await doc.set({ v: 'a' });
+    await until(() => c.status.pending === 0, { what: 'the first edit acked, held with no cursor' });
+    allowed = true;
+    server.socket.serverClose(1001, 'restart');
+    await until(() => sub !== null, { what: 'subscribed again' });
+    sub.reply({ type: 'changes', sid: 's9', db: 'todo', seq: 1, deltas: [{ ...pushes[0].deltas[0], seq: 1 }] });
+    await doc.set({ v: 'b' }); // its commit raced the last catch-up page: acked at seq 2 before synced at 1
+    await until(() => c.status.pending === 0, { what: 'the second edit acked' });
+    sub.reply({ type: 'synced', sid: 's9', seq: 1 });
+    await until(() => c.status.synced.todo === 1, { what: 'synced' });
+    assert.equal(doc.get().v, 'b', 'not put back to the copy collected before the ack');
+    await until(async () => (await store.load()).registers.find((r) => r.id === 'x' && r.attr === 'v')?.value === 'b', { what: 'b stored' });
+  });
+
   it('a reset takes the database out of status.synced until its synced: the copy held meanwhile is about to be replaced', async () => {
     const server = fakeServer();
     let sock;

@@ -367,11 +367,7 @@ final class Session {
     if (sub == null) return;
     List<Delta> deltas = m.deltas();
     if (sub.buffer != null) {
-      for (Delta d : deltas) {
-        String k = d.col() + '\0' + d.id() + '\0' + d.attr();
-        Delta cur = sub.buffer.get(k);
-        if (cur == null || Merge.decide(cur.ts(), cur.value(), d.ts(), d.value()) == Merge.Outcome.APPLIED) sub.buffer.put(k, d);
-      }
+      collect(sub, deltas);
       return;
     }
     long seq = m.seq();
@@ -396,6 +392,15 @@ final class Session {
     if (core.wipes() == wipes) core.setSynced(sub.db, cursor.seq());
   }
 
+  /** Merges registers into a copy being collected (after a reset, or with no cursor), the newer winning. */
+  private static void collect(Sub sub, List<Delta> deltas) {
+    for (Delta d : deltas) {
+      String k = d.col() + '\0' + d.id() + '\0' + d.attr();
+      Delta cur = sub.buffer.get(k);
+      if (cur == null || Merge.decide(cur.ts(), cur.value(), d.ts(), d.value()) == Merge.Outcome.APPLIED) sub.buffer.put(k, d);
+    }
+  }
+
   private void onAck(JsonNode m) {
     Request req = requests.remove(m.path("rid").asLong());
     if (req == null || !req.kind.equals("push")) return;
@@ -404,6 +409,17 @@ final class Session {
     heldPushes.remove(req.db);
     List<JsonNode> results = new ArrayList<>();
     m.path("results").forEach(results::add);
+    // a copy being collected takes what the server just stored too: swapped in at synced, it would
+    // otherwise put back what this ack replaced, when the ack comes before its changes
+    Sub sub = subs.get(req.db);
+    if (sub != null && sub.buffer != null) {
+      List<Delta> stored = new ArrayList<>();
+      for (int i = 0; i < batch.size() && i < results.size(); i++) {
+        String r = results.get(i).isTextual() ? results.get(i).asText() : "";
+        if (r.equals("applied") || r.equals("duplicate")) stored.add(batch.get(i));
+      }
+      collect(sub, stored);
+    }
     ClientCore.Settled s = core.settle(req.db, batch, results);
     if (s.retry()) block(req.db, s.retryAfterMs() != null ? s.retryAfterMs() : DEFAULT_RETRY_MS);
     else push(req.db);
