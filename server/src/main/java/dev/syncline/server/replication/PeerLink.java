@@ -279,6 +279,8 @@ final class PeerLink implements Replication.LinkHandle {
             .put("settledBuckets", cmp.settled.size());
       }
     });
+    // databases the peer has not offered back yet (new here, or waiting for their policies): still behind
+    replication.describeConfirmedOnly(peer, dbs);
   }
 
   // ---- for the feed halves ----

@@ -116,13 +116,13 @@ final class Quorum {
     confirmed.remove(peer);
   }
 
-  /** What {@code peer} confirmed of {@code db}, or null. */
   /** The databases {@code peer} has confirmed something of. */
   java.util.Set<String> databasesConfirmedBy(String peer) {
     Map<String, Confirmed> byDb = confirmed.get(peer);
     return byDb == null ? java.util.Set.of() : java.util.Set.copyOf(byDb.keySet());
   }
 
+  /** What {@code peer} confirmed of {@code db}, or null. */
   Confirmed confirmedBy(String peer, String db) {
     Map<String, Confirmed> byDb = confirmed.get(peer);
     return byDb == null ? null : byDb.get(db);

@@ -579,9 +579,7 @@ public final class Replication {
         // a link that is down: what the peer confirmed still says how far behind it is
         if (!entry.has("databases") && entry.hasNonNull("peer")) {
           ObjectNode dbs = Json.MAPPER.createObjectNode();
-          for (String db : quorum.databasesConfirmedBy(entry.get("peer").asText())) {
-            describeConfirmed(entry.get("peer").asText(), db, dbs.putObject(db));
-          }
+          describeConfirmedOnly(entry.get("peer").asText(), dbs);
           if (!dbs.isEmpty()) entry.set("databases", dbs);
         }
         out.add(entry);
@@ -595,6 +593,13 @@ public final class Replication {
    * in the same life of the database: unlike the peer's own lag, it counts what is stuck on the
    * way (a cut link, a full socket).
    */
+  /** {@link #describeConfirmed} for each database {@code peer} confirmed something of that {@code dbs} lacks. */
+  void describeConfirmedOnly(String peer, ObjectNode dbs) {
+    for (String db : quorum.databasesConfirmedBy(peer)) {
+      if (!dbs.has(db)) describeConfirmed(peer, db, dbs.putObject(db));
+    }
+  }
+
   void describeConfirmed(String peer, String db, ObjectNode out) {
     Quorum.Confirmed c = quorum.confirmedBy(peer, db);
     if (c == null) return;
