@@ -130,7 +130,7 @@ final class Merger {
     // a peer's destroy that old of a document not held here: a peer committing it again as it purged
     // the values (Removals), or a server further along; it hides nothing here, so it goes a retention
     // from now as one whose values went, and is not committed and sent on again
-    boolean nothingToHide = doc == null && Hlc.msOf(d.ts()) < destroyFloorMs;
+    boolean nothingToHide = doc == null && d.attr().equals(Delta.DELETED) && Hlc.msOf(d.ts()) < destroyFloorMs;
 
     if (doc == null) {
       owner = batch.writer();
