@@ -101,6 +101,7 @@ class SynclineClient {
     this.#tabs = tabs;
     this.#core.tabs = this.#tabs;
     this.#core.onPending = (db) => this.#session?.push(db);
+    this.#core.onStored = (db, deltas) => this.#session?.stored(db, deltas);
     this.#core.onAuth = ({ changed }) => {
       if (changed) this.#reconnect('signed in or out in another tab');
     };

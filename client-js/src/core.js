@@ -66,6 +66,8 @@ export class ClientCore {
   tabs = null;
   /** Set by the client: another tab signed in or out; `changed` when the user id changed or data was dropped. */
   onAuth = () => {};
+  /** Set by the client: another tab's ack recorded these deltas of db as stored by the server. */
+  onStored = () => {};
 
   #writes = Promise.resolve();
   /** Tab messages held behind a sign-in or out not stored yet, in order ({message, ready}). */
@@ -601,6 +603,7 @@ export class ClientCore {
           if (entry) this.replica.setPending({ ...row, mine: entry.mine });
           this.clock.receive(row.ts);
         }
+        this.onStored(db, message.recorded.filter((d) => d.result === 'applied' || d.result === 'duplicate'));
         this.publish(this.replica.refresh(), false, { status: false });
         for (const d of records) this.events.emit('doc:record', { db, col: d.col, id: d.id, attr: d.attr, ts: d.ts, result: d.result });
         for (const d of errors) this.#deltaError(db, d, d.error);

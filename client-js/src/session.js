@@ -328,8 +328,7 @@ export class Session {
       this.#heldPushes.delete(req.db);
       // a copy being collected takes what the server just stored too: swapped in at synced, it
       // would otherwise put back what this ack replaced, when the ack comes before its changes
-      const sub = this.#subs.get(req.db);
-      if (sub?.buffer) this.#collect(sub, batch.filter((d, i) => m.results?.[i] === 'applied' || m.results?.[i] === 'duplicate'));
+      this.stored(req.db, batch.filter((d, i) => m.results?.[i] === 'applied' || m.results?.[i] === 'duplicate'));
       const { retry, retryAfterMs } = this.#core.settle(req.db, batch, m.results);
       if (retry) this.#block(req.db, retryAfterMs ?? DEFAULT_RETRY_MS);
       else this.push(req.db);
@@ -411,6 +410,12 @@ export class Session {
     } else {
       this.#core.emitError(m.code, m.message);
     }
+  }
+
+  /** Deltas an ack (this tab's or another's) said the server stored: a copy being collected takes them too. */
+  stored(db, deltas) {
+    const sub = this.#subs.get(db);
+    if (sub?.buffer) this.#collect(sub, deltas);
   }
 
   // Merges registers into a copy being collected (after a reset, or with no cursor), the newer winning.

@@ -401,3 +401,52 @@ describe('client, events of one frame', () => {
     }
   });
 });
+
+describe('client, two tabs collecting a copy', () => {
+  it('an edit acked in another tab while this tab collects a copy is not put back at synced, in either tab', async () => {
+    const factory = new IDBFactory();
+    const store = () => indexedDbStore('tabs-collect', { indexedDB: factory, IDBKeyRange });
+    const server = fakeServer();
+    const old = `${Date.now() - 100_000}-0000-other`;
+    let collecting = null; // tab A's socket, once its subscription collects a copy
+    server.handle = (m, socket) => {
+      if (m.type === 'sub' && socket.tag === 'A') {
+        collecting = socket;
+        socket.reply({ type: 'subscribed', rid: m.rid, sid: 'sA', db: m.db, head: 1, epoch: 'e1' });
+        socket.reply({ type: 'reset', sid: 'sA', epoch: 'e1' });
+        socket.reply({ type: 'changes', sid: 'sA', db: m.db, seq: 1, deltas: [{ col: 'c', id: 'x', attr: 'v', value: 'a', ts: old, seq: 1 }] });
+        return undefined;
+      }
+      if (m.type === 'push' && socket.tag === 'A') return undefined; // A's own push stays in flight
+      return server.standard(m, socket);
+    };
+    const tagged = (tag) => class extends server.WebSocket {
+      constructor(url) {
+        super(url);
+        this.tag = tag;
+      }
+    };
+    const a = createClient({ url: 'ws://x/sync', WebSocket: tagged('A'), store: store() });
+    const b = createClient({ url: 'ws://x/sync', WebSocket: tagged('B'), store: store() });
+    try {
+      await a.ready;
+      a.db('todo');
+      await until(() => collecting !== null, { what: 'tab A collecting a copy' });
+      await b.ready;
+      b.db('todo');
+      await until(() => b.status.online);
+      await b.db('todo').col('c').doc('x').set({ v: 'b' });
+      await until(() => b.status.pending === 0 && a.status.pending === 0, { what: 'acked in tab B, settled in tab A' });
+      assert.equal(a.db('todo').col('c').doc('x').get().v, 'b');
+      collecting.reply({ type: 'synced', sid: 'sA', seq: 1 }); // the edit's changes come after
+      await until(() => a.status.synced.todo === 1, { what: 'tab A synced' });
+      await until(() => b.db('todo').col('c').doc('x').get()?.v === 'b' && a.db('todo').col('c').doc('x').get()?.v === 'b',
+        { timeout: 300, what: 'both tabs keeping b', detail: () => JSON.stringify([a.db('todo').col('c').doc('x').get(), b.db('todo').col('c').doc('x').get()]) });
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the swap's message reaches tab B
+      assert.deepEqual([a.db('todo').col('c').doc('x').get().v, b.db('todo').col('c').doc('x').get().v], ['b', 'b']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
