@@ -122,7 +122,7 @@ export class StatusPanel {
         h('td.num', {}, duration(lagMs)),
         h('td.num', {}, count(unconfirmed)),
         h('td', {}, dbs.map(([db, d]) => h('div.hint', {}, d.applied === undefined
-          ? `${db}: confirmed ${count(d.confirmed ?? 0)}` // the link is down: only what the peer confirmed
+          ? `${db}: confirmed ${count(d.confirmed ?? 0)}` // not offered back, or the link is down: only what the peer confirmed
           : `${db}: ${count(d.applied)} of ${count(d.peerHead ?? 0)}`,
           d.digest ? (d.digest.equal ? ' · digest equal' : ` · ${d.digest.differingBuckets} buckets differ`) : ''))));
     });

@@ -588,24 +588,24 @@ public final class Replication {
     });
   }
 
-  /**
-   * What {@code peer} confirmed of {@code db} here, and how far that is behind this server's head
-   * in the same life of the database: unlike the peer's own lag, it counts what is stuck on the
-   * way (a cut link, a full socket).
-   */
-  /** {@link #describeConfirmed} for each database {@code peer} confirmed something of that {@code dbs} lacks. */
+  /** {@link #describeConfirmed} for each database held here that {@code peer} confirmed something of and {@code dbs} lacks. */
   void describeConfirmedOnly(String peer, ObjectNode dbs) {
     for (String db : quorum.databasesConfirmedBy(peer)) {
-      if (!dbs.has(db)) describeConfirmed(peer, db, dbs.putObject(db));
+      if (!dbs.has(db) && store.database(db).isPresent()) describeConfirmed(peer, db, dbs.putObject(db));
     }
   }
 
+  /**
+   * What {@code peer} confirmed of {@code db} here, and how far that is behind this server's head:
+   * unlike the peer's own lag, it counts what is stuck on the way (a cut link, a full socket). A
+   * confirmation of an earlier life of the database counts as nothing of this one.
+   */
   void describeConfirmed(String peer, String db, ObjectNode out) {
     Quorum.Confirmed c = quorum.confirmedBy(peer, db);
     if (c == null) return;
     out.put("confirmed", c.seq());
-    store.database(db).filter(i -> i.epoch().equals(c.epoch()))
-        .ifPresent(i -> out.put("unconfirmedDeltas", Math.max(0, i.head() - c.seq())));
+    store.database(db).ifPresent(i -> out.put("unconfirmedDeltas",
+        i.epoch().equals(c.epoch()) ? Math.max(0, i.head() - c.seq()) : i.head()));
   }
 
   /** True when every dialed link is up and caught up with its peer (true without peers). */

@@ -84,6 +84,25 @@ class LinkTest {
     }
   }
 
+  @Test
+  @DisplayName("a database destroyed here is no longer listed with what the peer confirmed of it")
+  void destroyedDatabaseLeavesThePeersEntries() {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode a = c.node(0);
+      a.admin(admin("db.create", args().put("db", "tmp")));
+      try (WsClient w = a.connect("w")) {
+        w.request(push("tmp", delta("c", "x", "v", 1, now(0, "w"))));
+      }
+      c.awaitSameDigest("tmp", WITHIN);
+      Cluster.await(() -> a.stats().path("peers").toString().contains("\"tmp\""), WITHIN, () -> "tmp listed: " + a.stats().path("peers"));
+      a.admin(admin("db.destroy", args().put("db", "tmp")));
+      Cluster.await(() -> !a.stats().path("peers").toString().contains("\"tmp\"")
+          && !c.node(1).stats().path("peers").toString().contains("\"tmp\""), WITHIN,
+          () -> "tmp gone from the entries: " + a.stats().path("peers") + c.node(1).stats().path("peers"));
+    }
+  }
+
   /** The most any of {@code n}'s links reports unconfirmed of {@code app}; -1 when none reports it. */
   private static long unconfirmed(ClusterNode n) {
     long most = -1;
