@@ -8,6 +8,7 @@ import dev.syncline.protocol.Json;
 import dev.syncline.protocol.MessageCodec;
 import dev.syncline.server.store.Digests;
 import dev.syncline.server.store.RegisterPage;
+import dev.syncline.server.store.Store;
 import io.vertx.core.Context;
 import java.util.Base64;
 import java.util.BitSet;
@@ -268,7 +269,7 @@ final class PeerLink implements Replication.LinkHandle {
     long now = System.currentTimeMillis();
     sink.databases().forEach((db, f) -> {
       ObjectNode d = dbs.putObject(db);
-      long lag = Math.max(0, f.peerHead - f.applied);
+      long lag = Store.seqsBetween(f.applied, f.peerHead);
       d.put("applied", f.applied).put("peerHead", f.peerHead).put("lagDeltas", lag)
           .put("lagMs", lag == 0 ? 0 : now - f.caughtUpAt).put("synced", f.synced).put("resumedFrom", f.resumedFrom);
       replication.describeConfirmed(peer, db, d);

@@ -605,7 +605,7 @@ public final class Replication {
     if (c == null) return;
     out.put("confirmed", c.seq());
     store.database(db).ifPresent(i -> out.put("unconfirmedDeltas",
-        i.epoch().equals(c.epoch()) ? Math.max(0, i.head() - c.seq()) : i.head()));
+        Store.seqsBetween(i.epoch().equals(c.epoch()) ? c.seq() : 0, i.head())));
   }
 
   /** True when every dialed link is up and caught up with its peer (true without peers). */

@@ -21,6 +21,14 @@ public interface Store extends AutoCloseable {
   /** How far {@link #renewEpochs} moves seqs on: more than a lost stretch of history can have held. */
   long EPOCH_SEQ_GAP = 1L << 32;
 
+  /**
+   * How many seqs lie above {@code from} up to {@code to}, not counting the gaps {@link #renewEpochs}
+   * leaves: a history between two seqs never holds a whole gap's worth.
+   */
+  static long seqsBetween(long from, long to) {
+    return Math.max(0, to - from) % EPOCH_SEQ_GAP;
+  }
+
   /** Percentage of the log that must be live for {@link #cleanLog} to leave it be: Xodus's default. */
   int DEFAULT_MIN_UTILIZATION = 50;
 

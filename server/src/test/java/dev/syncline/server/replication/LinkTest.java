@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.server.store.Store;
 import dev.syncline.server.testing.Cluster;
 import dev.syncline.server.testing.ClusterNode;
 import dev.syncline.server.testing.Deltas;
@@ -81,6 +82,39 @@ class LinkTest {
       c.proxy(1, 0).heal();
       c.awaitSameDigest("app", WITHIN);
       Cluster.await(() -> unconfirmed(a) == 0, WITHIN, () -> "confirmed again: " + a.stats().path("peers"));
+    }
+  }
+
+  @Test
+  @DisplayName("after a restore, whose seqs jump 2^32 ahead, the figures behind count the seqs there are, not the jump")
+  void lagAfterARestoreCountsSeqs() {
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      try (WsClient w = b.connect("w")) {
+        for (int i = 0; i < 3; i++) w.request(push("app", delta("c", "before" + i, "v", i, now(i, "w"))));
+      }
+      c.awaitSameDigest("app", WITHIN);
+      Cluster.await(() -> unconfirmed(b) == 0, WITHIN, () -> "confirmed: " + b.stats().path("peers"));
+      b.stop();
+      try (Store store = Store.openXodus(b.dataDir().resolve("store"), false, 8 << 20)) {
+        store.renewEpochs(); // what `syncline restore` does to the copy it puts in place
+      }
+      c.proxy(0, 1).cut();
+      c.proxy(1, 0).cut();
+      c.start(1);
+      long head = 0;
+      try (WsClient w = b.connect("w")) {
+        for (int i = 0; i < 2; i++) head = w.request(push("app", delta("c", "after" + i, "v", i, now(10 + i, "w")))).path("seq").asLong();
+      }
+      assertTrue(head > Store.EPOCH_SEQ_GAP, "the restore moved the seqs on: " + head);
+      // a's confirmation is of the life before the restore: all of this one is unconfirmed, 3 + 2 seqs
+      Cluster.await(() -> unconfirmed(b) == 5, WITHIN, () -> "five unconfirmed: " + b.stats().path("peers"));
+      c.proxy(0, 1).heal();
+      c.proxy(1, 0).heal();
+      c.awaitSameDigest("app", WITHIN);
+      Cluster.await(() -> unconfirmed(b) == 0, WITHIN, () -> "confirmed again: " + b.stats().path("peers"));
     }
   }
 
