@@ -112,6 +112,37 @@ class PurgedTombstoneTest {
     }
   }
 
+  @Test
+  @DisplayName("a live subscriber holding a destroyed document's values gets its $deleted again, marked valuesPurged, when "
+      + "the server purges them; a new subscriber gets only that")
+  void purgedValuesAreToldToSubscribers() {
+    try (TestServer server = TestServer.start(c -> {
+      c.tombstoneRetentionMs = 1_000;
+      c.purgeIntervalMs = 100;
+    }); WsClient w = server.connect("phone"); WsClient live = server.connect("live")) {
+      long t0 = System.currentTimeMillis();
+      w.request(push("app", delta("c", "d", "title", "secret", ts(t0, 0, "phone"))));
+      String sid = live.request(sub("app", 0)).path("sid").asText();
+      live.next(m -> "synced".equals(m.path("type").asText()));
+      JsonNode destroyed = w.request(push("app", delta("c", "d", "$deleted", true, ts(t0 + 1, 0, "phone"))));
+      long destroySeq = destroyed.path("seq").asLong();
+      JsonNode again = live.next(m -> "changes".equals(m.path("type").asText()) && sid.equals(m.path("sid").asText())
+          && m.path("seq").asLong() > destroySeq);
+      JsonNode d = again.path("deltas").get(0);
+      assertEquals("$deleted", d.path("attr").asText(), again.toString());
+      assertEquals(ts(t0 + 1, 0, "phone"), d.path("ts").asText(), "the same $deleted: " + again);
+      assertTrue(d.path("valuesPurged").asBoolean(), again.toString());
+      try (WsClient fresh = server.connect("fresh")) {
+        fresh.request(sub("app", 0));
+        fresh.next(m -> "synced".equals(m.path("type").asText()));
+        java.util.List<JsonNode> got = new java.util.ArrayList<>();
+        for (JsonNode m : fresh.receivedOfType("changes")) m.path("deltas").forEach(got::add);
+        assertEquals(1, got.size(), got.toString());
+        assertTrue(got.get(0).path("valuesPurged").asBoolean(), got.toString());
+      }
+    }
+  }
+
   /** Every value of c/d/title a new subscriber gets. */
   private static java.util.List<String> titles(TestServer server) {
     java.util.List<String> out = new java.util.ArrayList<>();

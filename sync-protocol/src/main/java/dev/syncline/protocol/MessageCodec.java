@@ -524,8 +524,35 @@ public final class MessageCodec {
     if (!seq.isIntegralNumber() || !seq.canConvertToLong() || seq.longValue() < 0) {
       throw new IllegalArgumentException("seq: not a whole number of 0 or more");
     }
-    return new ServerMessage.Changes(sid.textValue(), db.textValue(), seq.longValue(), decodeStoredDeltas(m.get("deltas")));
+    List<Delta> deltas = decodeStoredDeltas(m.get("deltas"));
+    List<Delta> valuesPurged = List.of();
+    int i = 0;
+    for (JsonNode d : m.get("deltas")) {
+      Delta delta = deltas.get(i++);
+      if (d.path(VALUES_PURGED).asBoolean(false) && delta.attr().equals(Delta.DELETED) && delta.value().asBoolean(false)) {
+        if (valuesPurged.isEmpty()) valuesPurged = new ArrayList<>();
+        valuesPurged.add(delta);
+      }
+    }
+    return new ServerMessage.Changes(sid.textValue(), db.textValue(), seq.longValue(), deltas, valuesPurged);
   }
+
+  /**
+   * Marks a stored {@code $deleted = true} (§6) that a server commits again once it purged the
+   * values it hides, so that clients drop their copies of them too.
+   */
+  public static final String VALUES_PURGED = "valuesPurged";
+
+  /** {@link #encodeDeltaOpen an open encoding} with {@code "valuesPurged":true} added (once). */
+  public static byte[] withValuesPurged(byte[] open) {
+    int from = open.length - VALUES_PURGED_FIELD.length;
+    if (from > 0 && java.util.Arrays.equals(open, from, open.length, VALUES_PURGED_FIELD, 0, VALUES_PURGED_FIELD.length)) return open;
+    byte[] out = java.util.Arrays.copyOf(open, open.length + VALUES_PURGED_FIELD.length);
+    put(out, open.length, VALUES_PURGED_FIELD);
+    return out;
+  }
+
+  private static final byte[] VALUES_PURGED_FIELD = ascii(",\"" + VALUES_PURGED + "\":true");
 
   /** An array of {@link #decodeStoredDelta stored deltas} (a changes frame's, a repair page's). */
   public static List<Delta> decodeStoredDeltas(JsonNode array) {

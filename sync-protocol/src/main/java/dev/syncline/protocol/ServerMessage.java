@@ -1,5 +1,6 @@
 package dev.syncline.protocol;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
@@ -47,9 +48,16 @@ public sealed interface ServerMessage {
    * {@code seq} is the cursor the client stores: it holds every change it may read up to
    * {@code seq}. That is at least the highest seq in {@code deltas}, and above it when changes
    * the subscription does not see (other collections) were committed in between.
+   * {@code valuesPurged} holds the {@code $deleted = true} deltas of {@code deltas} marked
+   * {@code "valuesPurged": true}: the server keeps none of the values they hide.
    */
   @JsonTypeName("changes")
-  record Changes(String sid, String db, long seq, List<Delta> deltas) implements ServerMessage {}
+  record Changes(String sid, String db, long seq, List<Delta> deltas, @JsonIgnore List<Delta> valuesPurged)
+      implements ServerMessage {
+    public Changes(String sid, String db, long seq, List<Delta> deltas) {
+      this(sid, db, seq, deltas, List.of());
+    }
+  }
 
   @JsonTypeName("synced")
   record Synced(String sid, long seq) implements ServerMessage {}

@@ -1,5 +1,6 @@
 package dev.syncline.protocol;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -396,6 +397,25 @@ class MessageCodecTest {
     // a negative seq is a writer bug: refused, not written as "-1"
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
         () -> MessageCodec.withSeq(MessageCodec.encodeDeltaOpen(new Delta("c", "i", "a", null, "1732212345678-0000-c7f3a")), -1));
+  }
+
+  @Test
+  @DisplayName("a $deleted = true a server marks valuesPurged is listed as such; the mark on anything else is passed over, "
+      + "and a server writes it once")
+  void valuesPurgedMarks() throws Exception {
+    String frame = "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"d\",\"seq\":9,\"deltas\":["
+        + "{\"col\":\"c\",\"id\":\"a\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + TS + "\",\"valuesPurged\":true,\"seq\":7},"
+        + "{\"col\":\"c\",\"id\":\"b\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + TS + "\",\"seq\":8},"
+        + "{\"col\":\"c\",\"id\":\"c\",\"attr\":\"$deleted\",\"value\":false,\"ts\":\"" + TS + "\",\"valuesPurged\":true,\"seq\":9},"
+        + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"x\",\"value\":true,\"ts\":\"" + TS + "\",\"valuesPurged\":true,\"seq\":9}]}";
+    ServerMessage.Changes c = MessageCodec.decodeChanges(Json.MAPPER.readTree(frame));
+    assertEquals(4, c.deltas().size());
+    assertEquals(List.of(new Delta("c", "a", "$deleted", BooleanNode.TRUE, TS)), c.valuesPurged());
+    byte[] open = MessageCodec.encodeDeltaOpen(new Delta("c", "a", "$deleted", BooleanNode.TRUE, TS));
+    byte[] marked = MessageCodec.withValuesPurged(open);
+    assertArrayEquals(marked, MessageCodec.withValuesPurged(marked));
+    JsonNode stored = Json.MAPPER.readTree(MessageCodec.withSeq(marked, 7));
+    assertTrue(stored.path("valuesPurged").asBoolean() && stored.path("seq").asLong() == 7, stored.toString());
   }
 
   @Test

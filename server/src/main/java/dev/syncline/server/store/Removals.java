@@ -127,7 +127,8 @@ final class Removals {
     long oldSeq = Layout.seqOf(deleted);
     ByteIterable oldEntry = t.log.get(txn, LongBinding.longToEntry(oldSeq));
     long seq = ++n.head;
-    byte[] json = MessageCodec.withSeq(Layout.openOf(Layout.jsonOf(oldEntry)), seq);
+    // marked, so that subscribers drop the values they hold of it too
+    byte[] json = MessageCodec.withSeq(MessageCodec.withValuesPurged(Layout.openOf(Layout.jsonOf(oldEntry))), seq);
     t.log.delete(txn, LongBinding.longToEntry(oldSeq));
     t.log.putRight(txn, LongBinding.longToEntry(seq), Layout.logValue(deletedKey, json));
     String ts = Layout.tsOf(deleted);
