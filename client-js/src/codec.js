@@ -135,6 +135,8 @@ function readDelta(d, where) {
   if (!isTimestamp(d.ts)) throw new ProtocolError(`${where}.ts: not a timestamp`);
   const out = { col: d.col, id: d.id, attr: d.attr, value: d.value, ts: d.ts };
   if (Number.isInteger(d.seq)) out.seq = d.seq;
+  // the server keeps none of the values this $deleted hides (PROTOCOL.md §6)
+  if (d.valuesPurged === true && d.attr === '$deleted' && d.value === true) out.valuesPurged = true;
   return out;
 }
 

@@ -388,21 +388,26 @@ export class ClientCore {
 
   // ---- from the server ----
 
-  /** A `changes` frame: merge, report, persist the registers with the cursor. */
+  /**
+   * A `changes` frame: merge, report, persist the registers with the cursor. A destroyed
+   * document's values the server purged (`valuesPurged`) go from memory and the store.
+   */
   applyChanges(db, deltas, cursor) {
     const applied = [];
+    const forget = [];
     for (const d of deltas) {
       this.clock.receive(d.ts);
       if (this.replica.mergeConfirmed(db, d) === 'applied') applied.push(register(db, d));
+      if (d.valuesPurged) forget.push(...this.replica.forgetHidden(db, d.col, d.id, d.ts));
     }
     this.publish(this.replica.refresh(), false);
-    if (applied.length) this.#post({ kind: 'remote', db, rows: applied, owner: this.owner });
+    if (applied.length || forget.length) this.#post({ kind: 'remote', db, rows: applied, forget, owner: this.owner });
     this.cursors.set(db, cursor);
     // Every register of the frame goes with its cursor, also one this replica already held: it may
     // have come from another tab, whose store write may land after this cursor, or never. (The
     // store keeps the newest of what it has and what it is given, so this never goes back.)
     const rows = applied.length === deltas.length ? applied : deltas.map((d) => register(db, d));
-    return this.persist({ registers: rows, cursors: { [db]: cursor }, clock: this.clock.state });
+    return this.persist({ registers: rows, forget, cursors: { [db]: cursor }, clock: this.clock.state });
   }
 
   /** After a reset: `deltas` is the database's whole state; pending writes stay. */
@@ -580,6 +585,7 @@ export class ClientCore {
           this.clock.receive(r.ts);
           this.replica.mergeConfirmed(db, r);
         }
+        for (const r of message.forget ?? []) this.replica.forgetConfirmed(db, r);
         this.publish(this.replica.refresh(), false);
         break;
       case 'reset':

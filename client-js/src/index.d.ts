@@ -251,7 +251,8 @@ export interface StoredState {
  * One atomic write. Applied in this order: clock; auth and owner (replace when present; null
  * removes); wipe (remove every confirmed register, cursor and pending write: sign-out); drop
  * (remove every confirmed register of these databases); registers (each kept only if it wins the
- * merge against the stored one: see decide); cursors; pendingDelete (removes a pending write only if it
+ * merge against the stored one: see decide); forget (removes a confirmed register only if it still
+ * has that ts: values of a destroyed document the server purged); cursors; pendingDelete (removes a pending write only if it
  * still has that ts); pendingPut (kept only if newer than the pending write stored for that
  * attribute).
  */
@@ -262,6 +263,8 @@ export interface StoreBatch {
   wipe?: boolean;
   drop?: string[];
   registers?: StoredRegister[];
+  /** Optional for a store: one that keeps these rows keeps them hidden, which looks the same. */
+  forget?: StoredRegister[];
   cursors?: { [db: string]: Cursor };
   pendingDelete?: StoredRegister[];
   pendingPut?: StoredRegister[];

@@ -74,6 +74,31 @@ export class Replica {
     return outcome;
   }
 
+  /**
+   * Removes the confirmed registers of a destroyed document that its `$deleted` (stamped `ts`)
+   * hides, once the server said it keeps none of them (`valuesPurged`). Returns them as rows.
+   * What a reader sees does not change: they were hidden.
+   */
+  forgetHidden(db, col, id, ts) {
+    const s = this.#state(db, col, id, false);
+    const gone = [];
+    if (!s) return gone;
+    for (const [attr, r] of s.confirmed) {
+      if (attr !== '$deleted' && r.ts <= ts) gone.push({ db, col, id, attr, value: r.value, ts: r.ts });
+    }
+    for (const r of gone) s.confirmed.delete(r.attr);
+    if (gone.length) this.#touched.add(s);
+    return gone;
+  }
+
+  /** Removes a confirmed register if it is still the one stamped `ts` (another tab forgot it). */
+  forgetConfirmed(db, { col, id, attr, ts }) {
+    const s = this.#state(db, col, id, false);
+    if (s?.confirmed.get(attr)?.ts !== ts) return;
+    s.confirmed.delete(attr);
+    this.#touched.add(s);
+  }
+
   /** Confirmed register of one attribute, or undefined. */
   confirmed(db, col, id, attr) {
     return this.#state(db, col, id, false)?.confirmed.get(attr);

@@ -424,6 +424,11 @@ export class Session {
       const key = `${d.col}\u0000${d.id}\u0000${d.attr}`;
       const cur = sub.buffer.get(key);
       if (!cur || decide(cur.ts, cur.value, d.ts, d.value) === 'applied') sub.buffer.set(key, d);
+      if (d.valuesPurged) {
+        // the values it hides, sent earlier in this catch-up, are gone on the server
+        const doc = `${d.col}\u0000${d.id}\u0000`;
+        for (const [k, r] of sub.buffer) if (k.startsWith(doc) && r.attr !== '$deleted' && r.ts <= d.ts) sub.buffer.delete(k);
+      }
     }
   }
 

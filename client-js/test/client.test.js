@@ -450,3 +450,34 @@ describe('client, two tabs collecting a copy', () => {
     }
   });
 });
+
+describe('client, values a server purged', () => {
+  it('a copy being collected drops the values a $deleted marked valuesPurged hides, also ones sent earlier in the catch-up', async () => {
+    const server = fakeServer();
+    const t = (ms) => `${String(Date.now() - 100_000 + ms).padStart(13, '0')}-0000-other`;
+    server.handle = (m, socket) => {
+      if (m.type !== 'sub') return server.standard(m, socket);
+      socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 3, epoch: 'e1' });
+      socket.reply({ type: 'reset', sid: 's1', epoch: 'e1' });
+      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 2, deltas: [
+        { col: 'c', id: 'd', attr: 'title', value: 'secret', ts: t(1), seq: 1 },
+        { col: 'c', id: 'k', attr: 'title', value: 'kept', ts: t(2), seq: 2 }] });
+      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 3, deltas: [
+        { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), valuesPurged: true, seq: 3 }] });
+      socket.reply({ type: 'synced', sid: 's1', seq: 3 });
+      return undefined;
+    };
+    const store = memoryStore();
+    const c = createClient({ url: 'ws://x/sync', WebSocket: server.WebSocket, store });
+    try {
+      c.db('todo');
+      await until(() => c.status.synced.todo === 3, { what: 'synced' });
+      await until(async () => (await store.load()).cursors.todo?.seq === 3, { what: 'stored' });
+      const rows = (await store.load()).registers.map((r) => `${r.id}/${r.attr}`).sort();
+      assert.deepEqual(rows, ['d/$deleted', 'k/title']);
+      assert.equal(c.db('todo').col('c').doc('d').get(), null);
+    } finally {
+      await c.close();
+    }
+  });
+});

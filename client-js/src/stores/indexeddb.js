@@ -95,6 +95,13 @@ export function indexedDbStore(name, options = {}) {
         if (replaces(r, get.result)) registers.put(row(r));
       };
     }
+    for (const r of batch.forget ?? []) {
+      const key = [r.db, r.col, r.id, r.attr];
+      const get = registers.get(key);
+      get.onsuccess = () => {
+        if (get.result?.ts === r.ts) registers.delete(key);
+      };
+    }
     for (const [db, c] of Object.entries(batch.cursors ?? {})) cursors.put({ db, seq: c.seq, epoch: c.epoch ?? null });
     for (const o of pendingOps(batch).values()) {
       const get = pending.get(o.key);

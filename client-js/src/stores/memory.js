@@ -2,7 +2,7 @@
 // instance may be handed to several clients in turn (a client restarted on the same store
 // resumes from it). It has no name, so it does no cross-tab sync.
 
-import { applyPendingOp, newestByKey, pendingOps, replaces, row } from './batch.js';
+import { applyPendingOp, newestByKey, pendingOps, registerKey, replaces, row } from './batch.js';
 
 const copy = (value) => (value == null ? null : JSON.parse(JSON.stringify(value)));
 
@@ -52,6 +52,10 @@ export function memoryStore() {
       }
       for (const [key, r] of newestByKey(batch.registers)) {
         if (replaces(r, registers.get(key))) registers.set(key, row(r));
+      }
+      for (const r of batch.forget ?? []) {
+        const key = registerKey(r);
+        if (registers.get(key)?.ts === r.ts) registers.delete(key);
       }
       for (const [db, c] of Object.entries(batch.cursors ?? {})) cursors.set(db, { seq: c.seq, epoch: c.epoch ?? null });
       for (const [key, o] of pendingOps(batch)) {
