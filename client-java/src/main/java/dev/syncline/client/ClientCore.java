@@ -311,8 +311,12 @@ final class ClientCore {
 
   // ---- from the server ----
 
-  /** A {@code changes} frame: merge, report, persist the registers that won with the cursor. */
-  Future<Void> applyChanges(String db, List<Delta> deltas, Cursor cursor) {
+  /**
+   * A {@code changes} frame: merge, report, persist the registers that won with the cursor. The
+   * values of a destroyed document whose {@code $deleted} is in {@code valuesPurged} (the server
+   * purged them) go from memory and the store.
+   */
+  Future<Void> applyChanges(String db, List<Delta> deltas, List<Delta> valuesPurged, Cursor cursor) {
     receivedDeltas += deltas.size();
     long life = wipes;
     StoreWrite w = new StoreWrite();
@@ -322,6 +326,7 @@ final class ClientCore {
         w.register(stored(db, d));
       }
     }
+    for (Delta d : valuesPurged) replica.forgetHidden(db, d.col(), d.id(), d.ts()).forEach(w::forget);
     cursors.put(db, cursor); // before the listeners: one that signs out drops it with the rest
     publish(replica.refresh(), false);
     return persistUnlessWiped(life, w.cursor(db, cursor).clock(clock.last().format()));

@@ -2,6 +2,7 @@ package dev.syncline.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.syncline.client.store.StoredRegister;
+import dev.syncline.protocol.Delta;
 import dev.syncline.protocol.Merge;
 import dev.syncline.protocol.Register;
 import dev.syncline.protocol.Visibility;
@@ -95,6 +96,23 @@ final class Replica {
       touched.add(s);
     }
     return o;
+  }
+
+  /**
+   * Removes the confirmed registers of a destroyed document that its {@code $deleted} (stamped
+   * {@code ts}) hides, once the server said it keeps none of them ({@code valuesPurged}). Returns
+   * them. What a reader sees does not change: they were hidden.
+   */
+  List<StoredRegister> forgetHidden(String db, String col, String id, String ts) {
+    DocState s = state(db, col, id, false);
+    List<StoredRegister> gone = new ArrayList<>();
+    if (s == null) return gone;
+    s.confirmed.forEach((attr, r) -> {
+      if (!attr.equals(Delta.DELETED) && r.ts().compareTo(ts) <= 0) gone.add(new StoredRegister(db, col, id, attr, r.value(), r.ts()));
+    });
+    for (StoredRegister r : gone) s.confirmed.remove(r.attr());
+    if (!gone.isEmpty()) touched.add(s);
+    return gone;
   }
 
   /** Replaces every confirmed register of {@code db} (after a reset); pending writes stay. */

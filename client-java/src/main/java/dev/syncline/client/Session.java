@@ -368,11 +368,12 @@ final class Session {
     List<Delta> deltas = m.deltas();
     if (sub.buffer != null) {
       collect(sub, deltas);
+      for (Delta d : m.valuesPurged()) forgetHidden(sub, d);
       return;
     }
     long seq = m.seq();
     long wipes = core.wipes();
-    core.applyChanges(sub.db, deltas, new Cursor(seq, sub.epoch));
+    core.applyChanges(sub.db, deltas, m.valuesPurged(), new Cursor(seq, sub.epoch));
     // a listener that signed out dropped the database: it is not synced for whoever comes next
     if (sub.live && core.wipes() == wipes) core.setSynced(sub.db, seq);
   }
@@ -399,6 +400,13 @@ final class Session {
       Delta cur = sub.buffer.get(k);
       if (cur == null || Merge.decide(cur.ts(), cur.value(), d.ts(), d.value()) == Merge.Outcome.APPLIED) sub.buffer.put(k, d);
     }
+  }
+
+  /** Drops from a copy being collected the values {@code deleted} hides: the server purged them. */
+  private static void forgetHidden(Sub sub, Delta deleted) {
+    String doc = deleted.col() + '\0' + deleted.id() + '\0';
+    sub.buffer.entrySet().removeIf(e -> e.getKey().startsWith(doc) && !e.getValue().attr().equals(Delta.DELETED)
+        && e.getValue().ts().compareTo(deleted.ts()) <= 0);
   }
 
   private void onAck(JsonNode m) {

@@ -444,4 +444,35 @@ class ServerAnswersTest {
       vertx.close().await();
     }
   }
+  @Test
+  @DisplayName("a copy being collected drops the values a $deleted marked valuesPurged hides, also ones sent earlier in the catch-up")
+  void purgedValuesLeaveACopyBeingCollected() {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      long base = System.currentTimeMillis() - 100_000;
+      java.util.function.IntFunction<String> t = ms -> new dev.syncline.protocol.Hlc(base + ms, 0, "other").format();
+      io.vertx.core.http.HttpServer fake = ScriptedServer.start(vertx, (ws, m) -> {
+        if (!m.path("type").asText().equals("sub")) return;
+        ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":3,\"epoch\":\"e1\"}");
+        ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
+        ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
+            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"title\",\"value\":\"secret\",\"ts\":\"" + t.apply(1) + "\",\"seq\":1},"
+            + "{\"col\":\"c\",\"id\":\"k\",\"attr\":\"title\",\"value\":\"kept\",\"ts\":\"" + t.apply(2) + "\",\"seq\":2}]}");
+        ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":3,\"deltas\":["
+            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"valuesPurged\":true,\"seq\":3}]}");
+        ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":3}");
+      });
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)));
+      try {
+        c.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+        List<String> held = c.core().replica.registersOf("app").stream().map(r -> r.id() + "/" + r.attr()).sorted().toList();
+        assertEquals(List.of("d/$deleted", "k/title"), held);
+        assertEquals(null, c.db("app").col("c").doc("d").get());
+      } finally {
+        Await.result(c.close());
+      }
+    } finally {
+      vertx.close().await();
+    }
+  }
 }

@@ -215,6 +215,41 @@ class StoreAndResumeTest {
   }
 
   @Test
+  @DisplayName("a destroyed document's values the server purged (its $deleted sent again, marked valuesPurged) leave the replica "
+      + "and the store; the document stays hidden, the others stay")
+  void purgedValuesLeave(@TempDir Path dir) throws Exception {
+    try (EmbeddedServer server = EmbeddedServer.start(cfg -> {
+      cfg.tombstoneRetentionMs = 1_000;
+      cfg.purgeIntervalMs = 100;
+    })) {
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(server.url()).setStoreDirectory(dir));
+      try {
+        Await.result(c.ready());
+        Await.result(c.db("app").col("c").doc("gone").set(Map.of("title", "secret", "body", "x")));
+        Await.result(c.db("app").col("c").doc("kept").set(Map.of("title", "stays")));
+        Await.until(() -> c.status().online() && c.status().pending() == 0, () -> "the edits acked");
+        Await.result(c.db("app").col("c").doc("gone").destroy());
+        Await.until(() -> c.status().pending() == 0, () -> "the destroy acked");
+        Await.until(() -> attrsOf(c.core().replica.registersOf("app"), "gone").equals(List.of("$deleted")),
+            () -> "the hidden values to leave the replica: " + c.core().replica.registersOf("app"));
+        assertNull(c.db("app").col("c").doc("gone").get());
+        assertEquals("stays", c.db("app").col("c").doc("kept").get().getString("title"));
+      } finally {
+        Await.result(c.close());
+      }
+      try (var store = dev.syncline.client.store.LocalStore.xodus(dir)) {
+        var registers = store.load().registers();
+        assertEquals(List.of("$deleted"), attrsOf(registers, "gone"), "and the store: " + registers);
+        assertEquals(List.of("title"), attrsOf(registers, "kept"));
+      }
+    }
+  }
+
+  private static List<String> attrsOf(List<dev.syncline.client.store.StoredRegister> registers, String id) {
+    return registers.stream().filter(r -> r.id().equals(id)).map(dev.syncline.client.store.StoredRegister::attr).sorted().toList();
+  }
+
+  @Test
   @DisplayName("an offline write from before its database was destroyed is answered superseded and not kept as the server's")
   void supersededByADestroyIsNotKept() {
     try (EmbeddedServer server = EmbeddedServer.start(c -> { })) {

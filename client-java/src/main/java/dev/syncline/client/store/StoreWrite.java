@@ -8,13 +8,14 @@ import java.util.Map;
 /**
  * One change to a store, applied whole (one transaction): in this order, {@code wipe} drops every
  * database's registers, pending writes and cursors; {@code drop} drops those of some databases;
- * then registers, pending writes, cursors, the clock and the sign-in are written. Fields left
- * unset change nothing.
+ * then registers are written, registers to forget removed, and pending writes, cursors, the clock
+ * and the sign-in written. Fields left unset change nothing.
  */
 public final class StoreWrite {
   boolean wipe;
   final List<String> drop = new ArrayList<>();
   final List<StoredRegister> registers = new ArrayList<>();
+  final List<StoredRegister> forget = new ArrayList<>();
   final List<StoredRegister> pendingPut = new ArrayList<>();
   final List<StoredRegister> pendingDelete = new ArrayList<>();
   final Map<String, Cursor> cursors = new LinkedHashMap<>();
@@ -41,6 +42,16 @@ public final class StoreWrite {
 
   public StoreWrite registers(List<StoredRegister> rs) {
     registers.addAll(rs);
+    return this;
+  }
+
+  /**
+   * Removes the confirmed register of {@code r}'s attribute if it is still the one stamped
+   * {@code r.ts()}: a destroyed document's value the server purged. Not carried past a failed
+   * write ({@link #carry}): a value left behind stays hidden, as it was.
+   */
+  public StoreWrite forget(StoredRegister r) {
+    forget.add(r);
     return this;
   }
 
@@ -112,7 +123,7 @@ public final class StoreWrite {
   }
 
   public boolean isEmpty() {
-    return !wipe && drop.isEmpty() && registers.isEmpty() && pendingPut.isEmpty() && pendingDelete.isEmpty()
+    return !wipe && drop.isEmpty() && registers.isEmpty() && forget.isEmpty() && pendingPut.isEmpty() && pendingDelete.isEmpty()
         && cursors.isEmpty() && clock == null && !setAuth && !setOwner;
   }
 }

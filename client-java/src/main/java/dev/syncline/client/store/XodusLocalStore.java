@@ -173,6 +173,11 @@ final class XodusLocalStore implements LocalStore {
       cursors.delete(txn, key(db));
     }
     for (StoredRegister r : w.registers) registers.put(txn, regKey(r), regValue(r));
+    for (StoredRegister r : w.forget) {
+      ByteIterable k = regKey(r);
+      ByteIterable v = registers.get(txn, k);
+      if (v != null && tsOf(copy(v)).equals(r.ts())) registers.delete(txn, k);
+    }
     for (StoredRegister r : w.pendingDelete) {
       ByteIterable k = regKey(r);
       ByteIterable v = pending.get(txn, k);
