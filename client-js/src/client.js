@@ -161,7 +161,9 @@ class SynclineClient {
         core.setOnline(true);
         this.#events.emit('connect', { serverId: welcome.serverId, time: welcome.time, user });
       },
-      signedIn: (record) => {
+      signedIn: (record, renewal) => {
+        // A renewal of a sign-in another tab has ended since: that tab's message replaces this connection
+        if (renewal) return void core.renewed(record);
         // Another user's data was dropped: start over on a new connection as the new user.
         if (core.signIn(record).wiped) this.#reconnect('signed in as another user');
       },
@@ -209,7 +211,10 @@ class SynclineClient {
     const problem = credentialsProblem(username, password);
     if (problem) throw new SynclineError('bad_request', problem);
     await this.ready;
-    const session = await this.#whenOnline();
+    let session = await this.#whenOnline();
+    // ended before the request could go (a connect listener logged out, and the client is
+    // reconnecting): it goes on the next connection
+    while (session !== this.#session) session = await this.#whenOnline();
     const record = await session.signIn(type, username, password);
     await this.#core.flushed(); // the token is stored: a reload stays signed in
     return record.user;

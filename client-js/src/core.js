@@ -274,6 +274,19 @@ export class ClientCore {
   }
 
   /**
+   * A renewed token of the user signed in here. Kept only while that user still is (another tab
+   * may have signed out, or in as someone else, since), and stored only if the store is still theirs.
+   */
+  renewed(record) {
+    if (this.auth?.user.id !== record.user.id || this.owner !== record.user.id) return;
+    const before = this.user;
+    this.auth = record;
+    const { owner } = this;
+    this.#postWhenStored(this.persist({ auth: record }), { kind: 'auth', auth: record, owner, wiped: false, renewal: true });
+    if (!sameUser(before, record.user)) this.events.emit('auth', { user: record.user });
+  }
+
+  /**
    * Forgets the token. With `wipe` (logout), also drops every database's confirmed data, its
    * cursor and the pending queue, which belong to the user signing out and must not be pushed
    * under another identity. Without it (the server refused the token), the data stays, and the
@@ -323,7 +336,7 @@ export class ClientCore {
     if (!this.auth || !user || user.id !== this.auth.user.id || sameUser(user, this.auth.user)) return;
     this.auth = Object.freeze({ ...this.auth, user });
     const { auth, owner } = this;
-    this.#postWhenStored(this.persist({ auth }), { kind: 'auth', auth, owner, wiped: false });
+    this.#postWhenStored(this.persist({ auth }), { kind: 'auth', auth, owner, wiped: false, renewal: true });
     this.events.emit('auth', { user });
   }
 
@@ -619,12 +632,16 @@ export class ClientCore {
       case 'auth': {
         // The tab that signed in or out stored it; here only memory follows.
         const before = this.user;
-        const dropped = message.wiped ? this.#dropEverything() : [];
+        const owner = typeof message.owner === 'string' ? message.owner : null;
+        // a renewal or a role change of a sign-in this tab no longer has: stale
+        if (message.renewal && this.owner !== owner) break;
+        // this tab's data is dropped when it is another user's, whatever the sender held
+        const dropped = message.wiped || !belongsWith(this.owner, owner) ? this.#dropEverything() : [];
         this.auth = readTokenRecord(message.auth);
-        this.owner = typeof message.owner === 'string' ? message.owner : null;
+        this.owner = owner;
         this.publish(dropped, false);
         if (!sameUser(before, this.user)) this.events.emit('auth', { user: this.user });
-        this.onAuth({ changed: Boolean(message.wiped) || before?.id !== this.user?.id });
+        this.onAuth({ changed: dropped.length > 0 || Boolean(message.wiped) || before?.id !== this.user?.id });
         break;
       }
       default:

@@ -361,7 +361,7 @@ export class Session {
         return;
       }
       this.#token = record;
-      this.hooks.signedIn(record);
+      this.hooks.signedIn(record, req.kind === 'renew');
       if (!this.#closed) this.#afterSignIn(); // closed: the client reconnects as this user
       req.resolve?.(record);
     },

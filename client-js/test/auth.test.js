@@ -90,6 +90,62 @@ describe('tabs and sign-in', () => {
   });
 });
 
+describe('tabs and sign-in: at the same time', () => {
+  /**
+   * Two tabs on one store, each with a fake server of its own (one users table: each takes the
+   * other's tokens), signed in as alice; tab 1's renewals are held until released.
+   */
+  async function aliceInTwoTabs(name, { tab1Store = (s) => s } = {}) {
+    const users = USERS();
+    const server1 = fakeServer({ users, tokenLifetimeMs: 1000 });
+    const server2 = fakeServer({ users, tokenLifetimeMs: 1000 });
+    const held = [];
+    server1.handle = (m, socket) => (m.type === 'renew' ? held.push(() => server1.standard(m, socket)) : server1.standard(m, socket));
+    const factory = new IDBFactory();
+    const storeName = `${name}-${++stores}`;
+    const store = () => indexedDbStore(storeName, { indexedDB: factory, IDBKeyRange });
+    const tab1 = client(server1, { store: tab1Store(store()) });
+    const tab2 = client(server2, { store: store() });
+    await until(() => tab1.status.online && tab2.status.online);
+    await tab1.login('alice', 'alice-password');
+    await until(() => tab2.user?.id === 'alice' && tab2.status.online && server2.sent('hello').some((m) => m.token), { what: 'tab 2 signed in as alice' });
+    await until(() => held.length === 1, { what: 'tab 1 renewing' });
+    return { server2, store, tab1, tab2, answerRenewal: () => held.shift()() };
+  }
+
+  it('a renewal answered in one tab while another logs out signs no one back in', async () => {
+    const { store, tab1, tab2, answerRenewal } = await aliceInTwoTabs('renewal-vs-logout');
+    const log2 = recordEvents(tab2, ['auth']);
+    const loggedOut = tab2.logout();
+    answerRenewal(); // the server answers tab 1's renew while tab 2 signs out
+    await loggedOut;
+    await sleep(300);
+    assert.deepEqual(names(log2, 'auth').map((e) => e.user?.id ?? null), [null], 'tab 2 signed in again after its logout');
+    assert.equal(tab2.user, null);
+    assert.equal(tab1.user, null);
+    assert.equal((await store().load()).auth, null, 'a reload is signed in after the logout');
+  });
+
+  it('a renewal answered in one tab while another signs in as bob: bob stays bob, and his edits are never pushed as alice', async () => {
+    let delay = 0;
+    const slow = (s) => ({ ...s, write: (batch) => sleep(delay).then(() => s.write(batch)) });
+    const { server2, tab1, tab2, answerRenewal } = await aliceInTwoTabs('renewal-vs-login', { tab1Store: slow });
+    delay = 300; // tab 1's store takes this long now
+    answerRenewal(); // tab 1 gets alice's new token; it is stored, and told to tab 2, 300 ms later
+    const user = await tab2.login('bob', 'bob-password');
+    assert.equal(user.id, 'bob');
+    server2.handle = (m, socket) => (m.type === 'push' ? undefined : server2.standard(m, socket)); // no acks: the edit stays pending
+    await tab2.db('todo').col('notes').doc('bobs').set({ text: 'bob\'s' });
+    await sleep(800);
+    const pushedAs = server2.received
+      .filter((m) => m.type === 'push' && m.deltas.some((d) => d.id === 'bobs'))
+      .map((p) => server2.userOf(server2.sent('hello', p.on).at(-1)?.token)?.id ?? null);
+    assert.deepEqual(pushedAs.filter((id) => id !== 'bob'), [], `bob's edit pushed as ${pushedAs}`);
+    assert.equal(tab2.user?.id, 'bob', 'tab 2 is alice again, holding bob\'s edit');
+    assert.equal(tab1.user?.id, 'bob');
+  });
+});
+
 describe('renewDelay', () => {
   it('is due once less than half of the lifetime is left', () => {
     const record = { expiresAt: 11_000, issuedAt: 1_000 };
@@ -487,6 +543,21 @@ describe('sign-in: the connection', () => {
       await assert.rejects(login, { code: 'offline' });
       assert.ok(Date.now() - endedAt < 1000, `${end}: not after connectTimeoutMs`);
     }
+  });
+
+  it('a login waiting for a connection goes on the next one when a connect listener logs out, not offline', async () => {
+    const server = fakeServer({ users: USERS() });
+    const c = client(server);
+    await c.login('alice', 'alice-password');
+    c.on('connect', ({ user }) => {
+      if (user?.id === 'alice') c.logout(); // an app that ends a remembered sign-in when it connects
+    });
+    server.socket.serverClose(1001, 'going away');
+    await until(() => !c.status.online, { what: 'disconnected' });
+    const login = c.login('bob', 'bob-password'); // waits for the reconnect
+    const user = await login.catch((e) => assert.fail(`login rejected ${e.code}: ${e.message}; online again ${c.status.online}`));
+    assert.equal(user.id, 'bob');
+    assert.equal(c.user.id, 'bob');
   });
 
   it('offline(false) while waiting out a backoff connects at once', async () => {

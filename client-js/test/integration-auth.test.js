@@ -344,4 +344,34 @@ describe('integration: sign-in', () => {
     assert.equal((await store.load()).auth, null);
     assert.equal((await store.load()).owner, 'bob');
   });
+
+  it('tabs: a renewal the server answers in one tab while the other logs out signs no one back in', async () => {
+    const factory = new IDBFactory();
+    const store = () => indexedDbStore('renewal-vs-logout', { indexedDB: factory, IDBKeyRange });
+    const token = await signedToken('carol', 600_000);
+    await store().write({ auth: { ...token, issuedAt: Date.now() - 600_000 }, owner: 'carol' }); // due: renewed at welcome
+    const held = [];
+    class HoldingRenew extends WebSocket { // tab 1's renew reaches the server when the test says
+      send(data) {
+        if (JSON.parse(data).type === 'renew') held.push(() => super.send(data));
+        else super.send(data);
+      }
+    }
+    const tab1 = client(server.url, { store: store(), WebSocket: HoldingRenew });
+    let delay = 0;
+    const slow = store();
+    const tab2 = client(server.url, { store: { ...slow, write: (batch) => sleep(delay).then(() => slow.write(batch)) } });
+    await until(() => tab1.status.online && tab2.status.online && held.length === 1, { what: 'both tabs signed in, tab 1 renewing' });
+    await until(async () => (await store().load()).auth.token !== token.token, { what: 'tab 2\'s renewal stored' });
+    await sleep(100);
+    const log2 = recordEvents(tab2, ['auth', 'connect']);
+    delay = 200; // tab 2's store writes take this long now (a busy IndexedDB)
+    const loggedOut = tab2.logout();
+    held.shift()(); // tab 1's renew goes while tab 2 signs out
+    await loggedOut;
+    await sleep(500);
+    assert.deepEqual(events(log2, 'auth').map((e) => e.user?.id ?? null), [null], 'tab 2 signed in again after its logout');
+    assert.equal(tab2.user, null);
+    assert.equal(tab1.user, null);
+  });
 });
