@@ -11,8 +11,8 @@
 // the client's read access away (reset, then nothing) and a role given in the page bring it back;
 // a bad policy must show the server's own message; a user created in the page can sign in until
 // the page disables it. Apart from the story: a dropped socket signs in again (or back to the form
-// when the token is refused; again later when the hello is overloaded), and the token is renewed
-// before it expires. Screenshots land in server/target/: admin-page.png (the status tab) and
+// when the token is refused; again later when the hello is overloaded), the token is renewed
+// before it expires, and a second server linked to a third shows its peer in the status tab. Screenshots land in server/target/: admin-page.png (the status tab) and
 // one of each other tab.
 
 import assert from 'node:assert/strict';
@@ -308,6 +308,40 @@ describe('the admin page', () => {
     } finally {
       other.close();
       await context.close();
+    }
+  });
+
+  it('the status tab lists a peer: live and caught up, then cut off, with what it has not confirmed of this server', async () => {
+    const cluster = { clusterSecret: 'a test cluster secret of at least 32 characters', databases: [{ name: 'app', policy: SIGNED_IN }] };
+    const peer = await startServer({ data: tempDir('syncline-admin-peer-'), config: cluster });
+    const here = await startServer({ data: tempDir('syncline-admin-here-'), config: { ...cluster, peers: [peer.url] } });
+    const context = await browser.newContext();
+    let writer;
+    try {
+      const { page: p } = await signedInThroughRoute(context, `http://127.0.0.1:${here.port}`, () => undefined);
+      const peers = p.getByRole('table', { name: 'Peers' });
+      const cell = async (column) => {
+        const headers = await peers.getByRole('columnheader').allTextContents();
+        return peers.getByRole('row').nth(1).getByRole('cell').nth(headers.indexOf(column)).textContent();
+      };
+      await until('the link live', () => peers.getByRole('row').nth(1).textContent({ timeout: UI_DEADLINE_MS }),
+        (t) => t.includes('live') && t.includes('dial'), 15_000);
+      writer = await ProtocolClient.signIn(here.url, 'writer', { username: 'admin', password: ADMIN_PASSWORD });
+      await writer.push('app', [{ col: 'notes', id: 'seen', attr: 'title', value: 'by both' }]);
+      await until('nothing behind here once confirmed', () => cell('Behind here (deltas)'), (t) => t === '0', 15_000);
+      await peer.stop();
+      // edits of a document it has: one seq each (a new document's first write adds its $owner)
+      for (let i = 0; i < 3; i++) await writer.push('app', [{ col: 'notes', id: 'seen', attr: 'title', value: `here only ${i}` }]);
+      await until('the link down', () => cell('State'), (t) => !t.startsWith('live'), 15_000);
+      await until('three behind here', () => cell('Behind here (deltas)'), (t) => t === '3', 15_000);
+      await p.screenshot({ path: path.join(TARGET, 'admin-page-peers.png'), fullPage: true });
+    } finally {
+      writer?.close();
+      await context.close();
+      for (const s of [here, peer]) {
+        await s.stop();
+        s.cleanup();
+      }
     }
   });
 
