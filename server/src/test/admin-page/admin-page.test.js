@@ -12,7 +12,7 @@
 // a bad policy must show the server's own message; a user created in the page can sign in until
 // the page disables it. Apart from the story: a dropped socket signs in again (or back to the form
 // when the token is refused; again later when the hello is overloaded), the token is renewed
-// before it expires, and a second server linked to a third shows its peer in the status tab. Screenshots land in server/target/: admin-page.png (the status tab) and
+// before it expires, and of two more servers, the one that dials the other shows it as a peer. Screenshots land in server/target/: admin-page.png (the status tab) and
 // one of each other tab.
 
 import assert from 'node:assert/strict';
