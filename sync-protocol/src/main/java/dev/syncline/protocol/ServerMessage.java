@@ -54,6 +54,10 @@ public sealed interface ServerMessage {
   @JsonTypeName("changes")
   record Changes(String sid, String db, long seq, List<Delta> deltas, @JsonIgnore List<Delta> valuesPurged)
       implements ServerMessage {
+    public Changes {
+      if (valuesPurged == null) valuesPurged = List.of(); // decoded by Jackson, which does not read it
+    }
+
     public Changes(String sid, String db, long seq, List<Delta> deltas) {
       this(sid, db, seq, deltas, List.of());
     }
