@@ -168,7 +168,7 @@ class SynclineClient {
         if (core.signIn(record).wiped) this.#reconnect('signed in as another user');
       },
       unauthenticated: (error) => {
-        core.signOut({ wipe: false });
+        core.refused();
         core.emitError('unauthenticated', error.message);
         this.#reconnect('unauthenticated');
       },
@@ -243,7 +243,7 @@ class SynclineClient {
   async logout() {
     await this.ready;
     if (this.#closed) return;
-    this.#core.signOut({ wipe: true });
+    this.#core.signOut();
     this.#reconnect('signed out');
     await this.#core.flushed();
   }

@@ -14,7 +14,7 @@ import { errorEvent, SynclineError } from './errors.js';
 import { LiveQueries } from './live.js';
 import { attrProblem, DEFAULT_LIMITS } from './names.js';
 import { Replica } from './replica.js';
-import { newestByKey } from './stores/batch.js';
+import { newestByKey, registerKey } from './stores/batch.js';
 import { randomId } from './ulid.js';
 import { encodedValueBytes, jsonEqual, toStoredValue } from './values.js';
 
@@ -29,25 +29,31 @@ const register = (db, d) => ({ db, col: d.col, id: d.id, attr: d.attr, value: d.
 
 /**
  * `batch` with what failed write `unstored` (or null) would have done first: its wipe, drops,
- * registers and sign-in (token record and owner), less the registers `batch` wipes or drops again
- * and what `batch` signs in itself. One register per attribute, the newest, so a store that keeps
- * failing does not make each write larger than the last. (Its pending changes are not carried: a
- * pending entry the store missed is pushed again, and answered duplicate.)
+ * registers, registers to forget and sign-in (token record and owner), less what `batch` wipes or
+ * drops again, registers `batch` writes again, and what `batch` signs in itself. One register per
+ * attribute, the newest, so a store that keeps failing does not make each write larger than the
+ * last. (Its pending changes are not carried: a pending entry the store missed is pushed again,
+ * and answered duplicate.)
  */
 function withUnstored(unstored, batch) {
   if (!unstored) return batch;
   const signIn = {};
   if (unstored.auth !== undefined && batch.auth === undefined) signIn.auth = unstored.auth;
   if (unstored.owner !== undefined && batch.owner === undefined) signIn.owner = unstored.owner;
-  if (!(unstored.wipe || unstored.drop?.length || unstored.registers?.length || Object.keys(signIn).length)) return batch;
+  if (!(unstored.wipe || unstored.drop?.length || unstored.registers?.length || unstored.forget?.length
+    || Object.keys(signIn).length)) return batch;
   const dropped = new Set(batch.drop ?? []);
-  const kept = batch.wipe ? [] : (unstored.registers ?? []).filter((r) => !dropped.has(r.db));
+  const carried = (rows) => (batch.wipe ? [] : (rows ?? []).filter((r) => !dropped.has(r.db)));
+  // a value the server purged stays forgotten, unless this batch writes that attribute again
+  const written = new Set((batch.registers ?? []).map(registerKey));
+  const forget = carried(unstored.forget).filter((r) => !written.has(registerKey(r)));
   return {
     ...batch,
     ...signIn,
     wipe: Boolean(unstored.wipe || batch.wipe),
     drop: [...new Set([...(unstored.drop ?? []), ...dropped])],
-    registers: [...newestByKey([...kept, ...(batch.registers ?? [])]).values()],
+    registers: [...newestByKey([...carried(unstored.registers), ...(batch.registers ?? [])]).values()],
+    forget: [...newestByKey([...forget, ...(batch.forget ?? [])]).values()],
   };
 }
 
@@ -287,21 +293,30 @@ export class ClientCore {
   }
 
   /**
-   * Forgets the token. With `wipe` (logout), also drops every database's confirmed data, its
-   * cursor and the pending queue, which belong to the user signing out and must not be pushed
-   * under another identity. Without it (the server refused the token), the data stays, and the
-   * queue waits for its user to sign in again (see Session#mayPush).
+   * The server refused this client's token (expired, password changed, user disabled): forgets
+   * it. The data stays, and the queue waits for its user to sign in again (see Session#mayPush).
+   * Stored only while the store is still this user's, and told to the other tabs as the refusal of
+   * that token: a tab that signed in since, as anyone, keeps its sign-in.
    */
-  signOut({ wipe }) {
-    const before = this.user;
-    let dropped = [];
-    if (wipe) {
-      dropped = this.#dropEverything();
-      this.owner = null;
-    }
+  refused() {
+    const { auth, owner } = this;
+    if (!auth) return;
     this.auth = null;
-    const owner = this.owner;
-    this.#postWhenStored(this.persist({ wipe, auth: null, owner }), { kind: 'auth', auth: null, owner, wiped: wipe });
+    this.#postWhenStored(this.persist({ auth: null }), { kind: 'auth', auth: null, owner, wiped: false, refused: auth.token });
+    this.events.emit('auth', { user: null });
+  }
+
+  /**
+   * Forgets the token (logout), and drops every database's confirmed data, its cursor and the
+   * pending queue, which belong to the user signing out and must not be pushed under another
+   * identity.
+   */
+  signOut() {
+    const before = this.user;
+    const dropped = this.#dropEverything();
+    this.owner = null;
+    this.auth = null;
+    this.#postWhenStored(this.persist({ wipe: true, auth: null, owner: null }), { kind: 'auth', auth: null, owner: null, wiped: true });
     this.publish(dropped, false);
     if (before !== null) this.events.emit('auth', { user: null });
   }
@@ -633,8 +648,10 @@ export class ClientCore {
         // The tab that signed in or out stored it; here only memory follows.
         const before = this.user;
         const owner = typeof message.owner === 'string' ? message.owner : null;
-        // a renewal or a role change of a sign-in this tab no longer has: stale
+        // a renewal or a role change of a sign-in this tab no longer has, or the refusal of a
+        // token it no longer holds: stale
         if (message.renewal && this.owner !== owner) break;
+        if (message.refused && this.auth?.token !== message.refused) break;
         // this tab's data is dropped when it is another user's, whatever the sender held
         const dropped = message.wiped || !belongsWith(this.owner, owner) ? this.#dropEverything() : [];
         this.auth = readTokenRecord(message.auth);

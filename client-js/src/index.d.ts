@@ -263,7 +263,10 @@ export interface StoreBatch {
   wipe?: boolean;
   drop?: string[];
   registers?: StoredRegister[];
-  /** Optional for a store: one that keeps these rows keeps them hidden, which looks the same. */
+  /**
+   * Values of destroyed documents the server purged. A store that keeps them gives them back at
+   * the next load: hidden, but a later `$deleted = false` would show them in this client only.
+   */
   forget?: StoredRegister[];
   cursors?: { [db: string]: Cursor };
   pendingDelete?: StoredRegister[];

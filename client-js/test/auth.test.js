@@ -146,6 +146,49 @@ describe('tabs and sign-in: at the same time', () => {
   });
 });
 
+describe('tabs and sign-in: a refusal at the same time', () => {
+  it('a renewal refused in one tab while another signs in as bob: bob stays signed in, and his edits stay his', async () => {
+    const users = USERS();
+    const server1 = fakeServer({ users, tokenLifetimeMs: 1000 });
+    const server2 = fakeServer({ users, tokenLifetimeMs: 1000 });
+    const held = [];
+    // tab 1's renew is refused (alice's token expired, say) when the test says
+    server1.handle = (m, socket) => (m.type === 'renew'
+      ? held.push(() => socket.reply({ type: 'error', rid: m.rid, code: 'unauthenticated', message: 'token expired' }))
+      : server1.standard(m, socket));
+    const factory = new IDBFactory();
+    const storeName = `refusal-vs-login-${Date.now()}`;
+    const store = () => indexedDbStore(storeName, { indexedDB: factory, IDBKeyRange });
+    let delay = 0;
+    const slow = store();
+    const tab1 = client(server1, { store: { ...slow, write: (batch) => sleep(delay).then(() => slow.write(batch)) } });
+    const tab2 = client(server2, { store: store() });
+    await until(() => tab1.status.online && tab2.status.online);
+    await tab1.login('alice', 'alice-password');
+    await until(() => tab2.user?.id === 'alice' && tab2.status.online && server2.sent('hello').some((m) => m.token), { what: 'tab 2 signed in as alice' });
+    await until(() => held.length === 1, { what: 'tab 1 renewing' });
+    delay = 300; // tab 1's store takes this long now
+    held.shift()(); // tab 1 is signed out (not wiped: the data stays alice's); stored, and told, 300 ms later
+    const user = await tab2.login('bob', 'bob-password');
+    assert.equal(user.id, 'bob');
+    server2.handle = (m, socket) => (m.type === 'push' ? undefined : server2.standard(m, socket)); // no acks: the edit stays pending
+    await tab2.db('todo').col('notes').doc('bobs').set({ text: 'bob\'s' });
+    await sleep(800);
+    const stored = await store().load();
+    // a reload, and alice signs in there: bob's edit must not go as hers
+    await Promise.all([tab1.close(), tab2.close()]);
+    const server3 = fakeServer({ users });
+    const tab3 = client(server3, { store: store() });
+    await until(() => tab3.status.online);
+    await tab3.login('alice', 'alice-password');
+    await sleep(300);
+    const pushedAs = server3.received
+      .filter((m) => m.type === 'push' && m.deltas.some((d) => d.id === 'bobs'))
+      .map((p) => server3.userOf(server3.sent('hello', p.on).at(-1)?.token)?.id ?? server3.socket.user?.id ?? null);
+    assert.deepEqual(pushedAs.filter((id) => id !== 'bob'), [], `bob's edit pushed as ${pushedAs} (the store's owner was ${stored.owner})`);
+  });
+});
+
 describe('renewDelay', () => {
   it('is due once less than half of the lifetime is left', () => {
     const record = { expiresAt: 11_000, issuedAt: 1_000 };

@@ -481,3 +481,49 @@ describe('client, values a server purged', () => {
     }
   });
 });
+
+describe('client, values a server purged: a store write that fails', () => {
+  it('the purged values stay out of the store when the write that forgot them failed and the next one lands', async () => {
+    const server = fakeServer();
+    const t = (ms) => `${String(Date.now() - 100_000 + ms).padStart(13, '0')}-0000-other`;
+    let frames;
+    server.handle = (m, socket) => {
+      if (m.type !== 'sub') return server.standard(m, socket);
+      socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 2, epoch: 'e1' });
+      socket.reply({ type: 'synced', sid: 's1', seq: 0 });
+      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 2, deltas: [
+        { col: 'c', id: 'd', attr: 'title', value: 'secret', ts: t(1), seq: 1 },
+        { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), seq: 2 }] });
+      frames = socket;
+      return undefined;
+    };
+    const inner = memoryStore();
+    let failed = 0;
+    // a store write that fails once (a full disk, a busy IndexedDB): the one that forgets
+    const store = { ...inner, write: (batch) => (batch.forget?.length && failed++ === 0 ? Promise.reject(new Error('disk full')) : inner.write(batch)) };
+    const c = createClient({ url: 'ws://x/sync', WebSocket: server.WebSocket, store });
+    c.on('error', () => {});
+    try {
+      c.db('todo');
+      await until(() => c.status.synced.todo === 2, { what: 'synced' });
+      frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 3, deltas: [
+        { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), valuesPurged: true, seq: 3 }] });
+      await until(() => failed === 1, { what: 'the forgetting write failed' });
+      // the document restored: on the server without its purged title
+      frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 4, deltas: [
+        { col: 'c', id: 'd', attr: '$deleted', value: false, ts: t(6), seq: 4 }] });
+      await until(async () => (await inner.load()).cursors.todo?.seq === 4, { what: 'stored' });
+      assert.deepEqual(c.db('todo').col('c').doc('d').get(), { id: 'd' }, 'this client, as the server');
+    } finally {
+      await c.close();
+    }
+    // restarted on that store: the purged title is back, shown, though the server holds none
+    const again = createClient({ url: 'ws://x/sync', offline: true, store: inner });
+    try {
+      await again.ready;
+      assert.deepEqual(again.db('todo').col('c').doc('d').get(), { id: 'd' }, 'after a reload');
+    } finally {
+      await again.close();
+    }
+  });
+});

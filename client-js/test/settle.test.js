@@ -174,7 +174,7 @@ describe('two tabs on one store', () => {
     deliverToB();
     assert.equal(b.owner, 'alice');
 
-    a.signOut({ wipe: true });
+    a.signOut();
     await a.flushed();
     await b.applyChanges('todo', [titleDelta('hers', 1)], { seq: 1, epoch: 'e1' }); // B has not heard yet
     await b.write('todo', 'items', 'edit', { title: 'hers too' });
@@ -205,7 +205,7 @@ describe('two tabs on one store', () => {
     await a.flushed();
     assert.equal(b.owner, 'alice');
     slow = true; // the wipe lands late
-    a.signOut({ wipe: true });
+    a.signOut();
     a.write('todo', 'items', 'anon', { title: 'after the sign-out' }).catch(() => {});
     await a.flushed();
     assert.deepEqual(heard, ['auth', 'auth', 'local'], 'the sign-out first');
