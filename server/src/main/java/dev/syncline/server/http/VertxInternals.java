@@ -2,11 +2,14 @@ package dev.syncline.server.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.vertx.core.http.WebSocketBase;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.http.WebSocketFrameType;
 import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import io.vertx.core.internal.http.WebSocketInternal;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * The one class that uses Vert.x's internal API ({@code io.vertx.core.internal}, {@code .impl}),
@@ -39,6 +42,23 @@ public final class VertxInternals {
    */
   static ChannelHandlerContext channel(WebSocketBase ws) {
     return ((WebSocketInternal) ws).channelHandlerContext();
+  }
+
+  /**
+   * When bytes last arrived on {@code ws}'s connection (epoch ms), also of a message not whole
+   * yet: a keep-alive must not take a long message still arriving for silence. Read first in the
+   * pipeline, before frames are put together.
+   */
+  public static LongSupplier lastRead(WebSocketBase ws) {
+    AtomicLong at = new AtomicLong(System.currentTimeMillis());
+    channel(ws).pipeline().addFirst("syncline-last-read", new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        at.set(System.currentTimeMillis());
+        ctx.fireChannelRead(msg);
+      }
+    });
+    return at::get;
   }
 
   /**

@@ -58,6 +58,8 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   private long dropTimer = -1;
   /** The largest message taken; a client's limit until it proves it is a peer server. */
   private int messageLimit;
+  /** When bytes last arrived: only counted once the connection is a peer link (null before). */
+  private java.util.function.LongSupplier lastRead;
 
   WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes, int messageLimit, boolean trustProxy) {
     this.ws = ws;
@@ -78,7 +80,14 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   }
 
   @Override
+  public long lastReadMillis() {
+    return lastRead == null ? 0 : lastRead.getAsLong();
+  }
+
+  @Override
   public void allowMessagesUpTo(int bytes) {
+    // a peer link: its keep-alive counts bytes, so a long message still arriving is not silence
+    if (bytes > messageLimit && lastRead == null) lastRead = VertxInternals.lastRead(ws);
     messageLimit = bytes;
   }
 

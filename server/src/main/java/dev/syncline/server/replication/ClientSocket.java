@@ -8,6 +8,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.vertx.core.Context;
 import io.vertx.core.http.WebSocket;
+import java.util.function.LongSupplier;
 
 /** The dialing end of a link: a Vert.x client WebSocket as a {@link PeerSocket}. */
 final class ClientSocket implements PeerSocket {
@@ -17,6 +18,8 @@ final class ClientSocket implements PeerSocket {
   private boolean open = true;
   /** The largest frame the peer reads; a longer message goes in fragments of this size. */
   private int frameBytes = Integer.MAX_VALUE;
+  /** When bytes last arrived, also of a message not whole yet. */
+  private final LongSupplier lastRead;
 
   ClientSocket(WebSocket ws, Context context, int writeQueueBytes) {
     this.ws = ws;
@@ -24,6 +27,12 @@ final class ClientSocket implements PeerSocket {
     this.drainWaiters = new DrainWaiters(context);
     ws.setWriteQueueMaxSize(writeQueueBytes);
     ws.drainHandler(v -> drainWaiters.runAll());
+    this.lastRead = VertxInternals.lastRead(ws);
+  }
+
+  @Override
+  public long lastReadMillis() {
+    return lastRead.getAsLong();
   }
 
   /** The largest frame the peer reads, from its welcome. */

@@ -292,6 +292,12 @@ final class FeedSink {
   }
 
   private void confirmDone() {
+    if (link.isClosed()) {
+      // its frames are durable, each with its cursor; what they would tell now (applied, sync
+      // state) is the next link's to tell, which may be of another life of the peer's database
+      unconfirmed.clear();
+      return;
+    }
     while (!unconfirmed.isEmpty() && unconfirmed.peek().done) {
       Frame fr = unconfirmed.poll();
       DbFeed f = fr.feed;

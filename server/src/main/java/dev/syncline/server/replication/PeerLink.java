@@ -61,6 +61,7 @@ final class PeerLink implements Replication.LinkHandle {
     long every = replication.options().pingIntervalMs();
     pingTimer = context.owner().setPeriodic(every, id -> {
       if (sink.busy()) lastHeard = System.currentTimeMillis(); // reading is paused while this side applies
+      lastHeard = Math.max(lastHeard, socket.lastReadMillis()); // a long message still arriving is not silence
       if (System.currentTimeMillis() - lastHeard > 3 * every) {
         fail("heard nothing from the peer for " + 3 * every + " ms");
       } else {
@@ -249,6 +250,10 @@ final class PeerLink implements Replication.LinkHandle {
   private void close() {
     socket.close(CLOSE_GOING_AWAY, "link reset");
     closed();
+  }
+
+  boolean isClosed() {
+    return closed;
   }
 
   /** The socket closed, or this end closed it. */

@@ -17,4 +17,9 @@ public interface PeerSocket extends Outlet {
   void close(short code, String reason);
 
   String remoteAddress();
+
+  /** When bytes last arrived from the peer (epoch ms), also of a message not whole yet; 0 if unknown. */
+  default long lastReadMillis() {
+    return 0;
+  }
 }

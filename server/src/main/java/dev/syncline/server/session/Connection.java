@@ -13,6 +13,11 @@ public interface Connection extends Outlet {
    */
   void allowMessagesUpTo(int bytes);
 
+  /** When bytes last arrived on this connection (epoch ms); 0 if unknown. */
+  default long lastReadMillis() {
+    return 0;
+  }
+
   /**
    * Sends {@code message}, letting its flush wait for the end of the current event-loop task:
    * for answers made many at a time, such as the acks of one group commit.

@@ -60,6 +60,11 @@ final class PeerConnection implements PeerSocket {
   }
 
   @Override
+  public long lastReadMillis() {
+    return connection.lastReadMillis();
+  }
+
+  @Override
   public String remoteAddress() {
     return connection.remoteAddress();
   }

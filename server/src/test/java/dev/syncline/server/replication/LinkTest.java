@@ -17,6 +17,7 @@ import dev.syncline.server.store.Store;
 import dev.syncline.server.testing.Cluster;
 import dev.syncline.server.testing.ClusterNode;
 import dev.syncline.server.testing.Deltas;
+import dev.syncline.server.testing.TcpProxy;
 import dev.syncline.server.testing.TestServer;
 import dev.syncline.server.testing.WsClient;
 import java.time.Duration;
@@ -622,6 +623,81 @@ class LinkTest {
       c.awaitSameDigest("app", WITHIN);
       assertFalse(fresh.stats().path("peers").get(0).path("databases").path("$system").isMissingNode(), "$system too");
       assertNotNull(fresh.digest("$system"));
+    }
+  }
+  @Test
+  @DisplayName("a link whose one frame takes longer than three ping intervals to arrive is not dropped for silence: it catches up")
+  void slowFrameIsNotSilence() {
+    try (Cluster c = Cluster.unlinked(2, false, cfg -> { })) {
+      TcpProxy toA = c.link(1, 0);
+      c.start(0);
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      try (WsClient w = a.connect("w")) {
+        String big = "x".repeat(40_000);
+        var p = push("app");
+        for (int i = 0; i < 10; i++) p.withArray("deltas").add(delta("c", "d" + i, "v", big, now(i, "w")));
+        assertEquals("ack", w.request(p).path("type").asText());
+      }
+      // 100 KB/s: the ~400 KB catch-up page takes ~4 s, more than three 500 ms ping intervals
+      toA.throttle(100_000);
+      c.start(1);
+      try {
+        c.awaitSameDigest("app", Duration.ofSeconds(45));
+      } catch (AssertionError e) {
+        throw new AssertionError(e.getMessage() + "; b's link: " + b.stats().path("peers"), e);
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a stalled link, whose bytes stop, is still dropped for silence")
+  void stalledLinkDropped() {
+    try (Cluster c = Cluster.unlinked(2, false, cfg -> { })) {
+      TcpProxy toA = c.link(1, 0);
+      c.startAll();
+      c.awaitLinksLive(WITHIN);
+      toA.stall();
+      Cluster.await(() -> c.node(1).stats().path("peers").get(0).path("lastError").asText().contains("heard nothing"), WITHIN,
+          () -> "dropped: " + c.node(1).stats().path("peers"));
+      toA.heal();
+      c.awaitLinksLive(WITHIN);
+    }
+  }
+
+  @Test
+  @DisplayName("a database destroyed and created again on the source while the sink catches up ends the same on both, the link live")
+  void recreatedDuringCatchUp() {
+    try (Cluster c = Cluster.unlinked(2, false, cfg -> cfg.catchUpPageDeltas = 10)) {
+      TcpProxy toA = c.link(1, 0);
+      c.start(0);
+      ClusterNode a = c.node(0);
+      ClusterNode b = c.node(1);
+      assertEquals("result", a.admin(admin("db.create", args().put("db", "tmp"))).path("type").asText());
+      try (WsClient w = a.connect("w")) {
+        for (int k = 0; k < 10; k++) {
+          var p = push("tmp");
+          for (int i = 0; i < 50; i++) p.withArray("deltas").add(delta("c", "d" + (k * 50 + i), "v", "x".repeat(200), now(k * 50 + i, "w")));
+          assertEquals("ack", w.request(p).path("type").asText());
+        }
+      }
+      toA.throttle(30_000);
+      c.start(1);
+      Cluster.await(() -> b.digest("tmp") != null && b.digest("tmp").path("head").asLong() > 0, WITHIN, () -> "tmp on b");
+      long headOnB = b.digest("tmp").path("head").asLong();
+      assertTrue(headOnB < 500, "still catching up: " + headOnB);
+      assertEquals("result", a.admin(admin("db.destroy", args().put("db", "tmp"))).path("type").asText());
+      Cluster.await(() -> a.digest("tmp") == null, WITHIN, () -> "tmp gone on a");
+      assertEquals("result", a.admin(admin("db.create", args().put("db", "tmp"))).path("type").asText());
+      try (WsClient w = a.connect("w")) {
+        assertEquals("ack", w.request(push("tmp", delta("c", "new", "v", 1, Deltas.ts(System.currentTimeMillis() + 5, 0, "w"))))
+            .path("type").asText());
+      }
+      toA.throttle(0);
+      c.awaitSameDigest("tmp", Duration.ofSeconds(30));
+      assertEquals(java.util.Set.of("c/new/v"), b.registers("tmp").keySet().stream().filter(k -> !k.contains("$owner"))
+          .collect(java.util.stream.Collectors.toSet()));
+      c.awaitLinksLive(WITHIN);
     }
   }
 }
