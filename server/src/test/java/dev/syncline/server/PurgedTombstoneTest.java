@@ -143,6 +143,53 @@ class PurgedTombstoneTest {
     }
   }
 
+  @Test
+  @DisplayName("a live subscriber that falls behind for longer than the retention, while a removal past its cursor is purged, "
+      + "is reset when it reads on: it does not keep the removed value")
+  void lagLongerThanTheRetention() {
+    try (TestServer server = TestServer.start(c -> {
+      c.tombstoneRetentionMs = 2_000;
+      c.purgeIntervalMs = 100;
+      c.catchUpPageBytes = 16 * 1024;
+      c.subscriberBufferBytes = 16 * 1024;
+    }); WsClient w = server.connect("phone");
+        WsClient slow = WsClient.connect(server.port(), new io.vertx.core.http.WebSocketClientOptions().setReceiveBufferSize(16 * 1024))) {
+      slow.hello("slow");
+      java.util.concurrent.atomic.AtomicReference<Replica> copy = new java.util.concurrent.atomic.AtomicReference<>(new Replica());
+      slow.listen(m -> {
+        if ("reset".equals(m.path("type").asText())) copy.set(new Replica()); // the copy goes (§10)
+        copy.get().apply(m);
+      });
+      w.request(push("app", delta("c", "d", "title", "a", ts(System.currentTimeMillis(), 0, "phone"))));
+      String sid = slow.request(sub("app", 0)).path("sid").asText();
+      slow.await(m -> "synced".equals(m.path("type").asText()));
+      assertEquals("a", copy.get().registers().get(Replica.key("c", "d", "title")).value().asText());
+      slow.pause(true);
+      String filler = "x".repeat(4000);
+      for (int i = 0; i < 200 && lagging(server) == 0; i++) {
+        com.fasterxml.jackson.databind.node.ObjectNode p = push("app");
+        for (int j = 0; j < 50; j++) p.withArray("deltas").add(delta("fill", i + "-" + j, "v", filler, ts(System.currentTimeMillis(), 0, "phone")));
+        assertEquals("ack", w.request(p).path("type").asText());
+      }
+      assertEquals(1, lagging(server), "the subscriber lags");
+      JsonNode removed = w.request(push("app", delta("c", "d", "title", null, ts(System.currentTimeMillis(), 0, "phone"))));
+      assertEquals("applied", removed.path("results").get(0).asText(), removed.toString());
+      Cluster.await(() -> stats(server).path("tombstones").asLong() == 0, Duration.ofSeconds(20), () -> "the purge: " + stats(server));
+      assertEquals(1, lagging(server), "still lagging when the tombstone went");
+      long marker = w.request(push("app", delta("c", "m", "v", 1, ts(System.currentTimeMillis(), 0, "phone")))).path("seq").asLong();
+      slow.pause(false);
+      slow.until(() -> copy.get().cursor() >= marker, "the subscriber to read on to seq " + marker);
+      boolean reset = slow.received().stream().anyMatch(m -> "reset".equals(m.path("type").asText()) && sid.equals(m.path("sid").asText()));
+      Replica.Reg title = copy.get().registers().get(Replica.key("c", "d", "title"));
+      assertTrue(title == null || title.value().isNull(), "the subscriber still holds the removed title " + title
+          + " (reset sent: " + reset + ", removal seq " + removed.path("seq").asLong() + ")");
+    }
+  }
+
+  private static int lagging(TestServer server) {
+    return server.admin(admin("server.stats", null)).path("data").path("fanout").path("lagging").asInt();
+  }
+
   /** Every value of c/d/title a new subscriber gets. */
   private static java.util.List<String> titles(TestServer server) {
     java.util.List<String> out = new java.util.ArrayList<>();

@@ -81,11 +81,11 @@ public final class Subscription {
    */
   private long purgedSeen;
   /**
-   * This catch-up continues a copy the client held before it (it resumed from a cursor, or named
-   * an epoch): one that may be older than the retention, so a purge moving past the cursor may
-   * take a tombstone that copy needs. A catch-up from 0 has none to lose: what its pages sent was
-   * current when read, and only tombstones older than the retention are purged. Cleared by a reset
-   * and once live.
+   * This catch-up continues a copy the client held before it (it resumed from a cursor, named an
+   * epoch, or fell behind and is fed again from the store): one that may be older than the
+   * retention, so a purge moving past the cursor may take a tombstone that copy needs. A catch-up
+   * from 0 has none to lose while it reads on: what its pages sent was current when read, and only
+   * tombstones older than the retention are purged. Cleared by a reset and once live.
    */
   private boolean continuesCopy;
   private long liveSeen;
@@ -414,6 +414,9 @@ public final class Subscription {
     if (state != State.LAGGING) return;
     setState(State.CATCHING_UP);
     liveSeen = cursor;
+    // what it holds may have been sent longer than a retention ago: a removal committed since,
+    // past its cursor, may be purged before it reads on
+    continuesCopy = true;
     readNextPage();
   }
 
