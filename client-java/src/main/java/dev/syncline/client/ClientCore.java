@@ -325,11 +325,19 @@ final class ClientCore {
       if (replica.mergeConfirmed(db, d.col(), d.id(), d.attr(), d.value(), d.ts()) == Merge.Outcome.APPLIED) {
         w.register(stored(db, d));
       }
+      // in frame order: a value committed after the purge (a peer's late write to a document a
+      // newer write brought back) may come later in the same frame, stamped before the $deleted
+      if (!valuesPurged.isEmpty() && isMarked(valuesPurged, d)) replica.forgetHidden(db, d.col(), d.id(), d.ts()).forEach(w::forget);
     }
-    for (Delta d : valuesPurged) replica.forgetHidden(db, d.col(), d.id(), d.ts()).forEach(w::forget);
     cursors.put(db, cursor); // before the listeners: one that signs out drops it with the rest
     publish(replica.refresh(), false);
     return persistUnlessWiped(life, w.cursor(db, cursor).clock(clock.last().format()));
+  }
+
+  /** Whether {@code d} is one of {@code marked} itself (not an equal delta elsewhere in the frame). */
+  static boolean isMarked(List<Delta> marked, Delta d) {
+    for (Delta m : marked) if (m == d) return true;
+    return false;
   }
 
   /** After a reset: {@code deltas} is the database's whole state; pending writes stay. */

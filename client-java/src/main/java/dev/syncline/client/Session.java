@@ -367,8 +367,10 @@ final class Session {
     if (sub == null) return;
     List<Delta> deltas = m.deltas();
     if (sub.buffer != null) {
-      collect(sub, deltas);
-      for (Delta d : m.valuesPurged()) forgetHidden(sub, d);
+      for (Delta d : deltas) {
+        collect(sub, List.of(d));
+        if (ClientCore.isMarked(m.valuesPurged(), d)) forgetHidden(sub, d); // in frame order, as applyChanges
+      }
       return;
     }
     long seq = m.seq();

@@ -47,8 +47,7 @@ public final class StoreWrite {
 
   /**
    * Removes the confirmed register of {@code r}'s attribute if it is still the one stamped
-   * {@code r.ts()}: a destroyed document's value the server purged. Not carried past a failed
-   * write ({@link #carry}): a value left behind stays hidden, as it was.
+   * {@code r.ts()}: a destroyed document's value the server purged.
    */
   public StoreWrite forget(StoredRegister r) {
     forget.add(r);
@@ -93,9 +92,10 @@ public final class StoreWrite {
 
   /**
    * What must still be stored of {@code failed}, a write that did not commit, before anything
-   * written after it: its wipe, drops, registers and sign-in. Its cursors need not be: every later
-   * write that stores a cursor stores a newer one, which would otherwise pass registers never
-   * stored. Its pending edits are still in memory and are pushed; it was reported failed.
+   * written after it: its wipe, drops, registers, registers to forget (a purged value left in the
+   * store would come back at the next load, and show after a restore) and sign-in. Its cursors
+   * need not be: every later write that stores a cursor stores a newer one, which would otherwise
+   * pass registers never stored. Its pending edits are still in memory and are pushed; it was reported failed.
    * {@code carried} is what earlier failures left (or null).
    */
   static StoreWrite carry(StoreWrite carried, StoreWrite failed) {
@@ -104,9 +104,11 @@ public final class StoreWrite {
       c.wipe = true;
       c.drop.clear();
       c.registers.clear();
+      c.forget.clear();
     }
     for (String db : failed.drop) {
       c.registers.removeIf(r -> r.db().equals(db));
+      c.forget.removeIf(r -> r.db().equals(db));
       if (!c.drop.contains(db)) c.drop.add(db);
     }
     // one per attribute, the newest: a store that keeps failing must not make each retry larger
@@ -117,6 +119,8 @@ public final class StoreWrite {
     }
     c.registers.clear();
     c.registers.addAll(newest.values());
+    // each removes a register only at the ts it names: one written anew since stays
+    c.forget.addAll(failed.forget);
     if (failed.setAuth) c.auth(failed.auth);
     if (failed.setOwner) c.owner(failed.owner);
     return c;

@@ -122,6 +122,33 @@ class XodusLocalStoreTest {
     }
   }
 
+  @Test
+  @DisplayName("a register to forget (a value the server purged) is forgotten with the next write when the one that forgot it failed")
+  void failedForgetGoesWithTheNextWrite() throws Exception {
+    LocalStore store = LocalStore.xodus(dir);
+    StoredRegister purged = reg("gone", TextNode.valueOf("secret"));
+    try {
+      store.write(new StoreWrite().register(purged).cursor("app", new Cursor(2, "e1"))).get(10, TimeUnit.SECONDS);
+      // the frame with the $deleted marked valuesPurged: its write fails
+      StoreWrite failing = new StoreWrite().register(reg("other", new POJONode(new FailsOnce()))).forget(purged)
+          .cursor("app", new Cursor(3, "e1"));
+      assertThrows(ExecutionException.class, () -> store.write(failing).get(10, TimeUnit.SECONDS));
+      store.write(new StoreWrite().register(reg("next", TextNode.valueOf("b"))).cursor("app", new Cursor(4, "e1")))
+          .get(10, TimeUnit.SECONDS);
+    } finally {
+      store.close();
+    }
+    LocalStore reopened = LocalStore.xodus(dir);
+    try {
+      LocalState s = reopened.load();
+      assertEquals(4, s.cursors().get("app").seq());
+      var ids = s.registers().stream().map(StoredRegister::id).sorted().toList();
+      assertEquals(java.util.List.of("next", "other"), ids, "the purged value is still stored, past the cursor that dropped it");
+    } finally {
+      reopened.close();
+    }
+  }
+
   private static StoredRegister reg(String id, com.fasterxml.jackson.databind.JsonNode value) {
     return new StoredRegister("app", "c", id, "v", value, "1796000000000-0000-me");
   }

@@ -268,6 +268,27 @@ class XodusStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("review: after the purge's marked commit, a peer's late value stamped before the $deleted goes in once a newer write "
+      + "made the document visible, and a catch-up page holds it after the marked $deleted")
+  void lateValueAfterTheMarkedCommit() {
+    long old = System.currentTimeMillis() - 10 * 86_400_000L;
+    store.commit(List.of(WriteBatch.of("db", List.of(
+        new Delta("c", "gone", "title", TextNode.valueOf("old"), ts(old, 0)),
+        new Delta("c", "gone", Delta.DELETED, BooleanNode.TRUE, ts(old, 9))))));
+    assertEquals(1, store.purgeTombstones("db", old + 10, 2, old + 10, 2, 1000));
+    store.commit(List.of(WriteBatch.of("db", List.of(
+        new Delta("c", "gone", "note", TextNode.valueOf("new"), ts(System.currentTimeMillis(), 0))))));
+    store.commit(List.of(WriteBatch.replicated("db", List.of(
+        new Delta("c", "gone", "late", TextNode.valueOf("held"), ts(old, 5))), "peer", null).withDestroyRetention(86_400_000L)));
+    List<String> page = new ArrayList<>();
+    for (byte[] json : store.changesSince("db", null, 2, 100, Integer.MAX_VALUE).deltas()) {
+      JsonNode d = readTree(json);
+      page.add(d.get("attr").asText() + (d.path("valuesPurged").asBoolean() ? "*" : ""));
+    }
+    assertEquals(List.of("$deleted*", "note", "late"), page);
+  }
+
+  @Test
   @DisplayName("a $deleted left alone by an older version (its values purged, not committed again) is committed again before it goes")
   void loneDeletedCommittedAgainFirst() {
     long old = 1_700_000_000_000L;
