@@ -186,6 +186,41 @@ class PurgedTombstoneTest {
     }
   }
 
+  @Test
+  @DisplayName("a subscriber catching up from 0 that falls behind on a slow socket is not reset for the purge of a removal "
+      + "committed before it subscribed: it never held the removed value")
+  void catchUpFromZeroNotResetForAnOlderRemoval() {
+    try (TestServer server = TestServer.start(c -> {
+      c.tombstoneRetentionMs = 2_000;
+      c.purgeIntervalMs = 100;
+      c.catchUpPageBytes = 16 * 1024; // small frames: a client that stops reading holds few of them
+    }); WsClient w = server.connect("phone");
+        WsClient slow = WsClient.connect(server.port(), new io.vertx.core.http.WebSocketClientOptions().setReceiveBufferSize(16 * 1024))) {
+      slow.hello("slow");
+      String filler = "x".repeat(4000);
+      for (int i = 0; i < 40; i++) {
+        com.fasterxml.jackson.databind.node.ObjectNode p = push("app");
+        for (int j = 0; j < 100; j++) p.withArray("deltas").add(delta("fill", i + "-" + j, "v", filler, ts(System.currentTimeMillis(), 0, "phone")));
+        assertEquals("ack", w.request(p).path("type").asText());
+      }
+      // a value and its removal, both committed before the subscriber comes: it never gets the value
+      long t0 = System.currentTimeMillis();
+      assertEquals("applied", w.request(push("app", delta("c", "d", "title", "a", ts(t0, 0, "phone")))).path("results").get(0).asText());
+      JsonNode removed = w.request(push("app", delta("c", "d", "title", null, ts(t0 + 1, 0, "phone"))));
+      assertEquals("applied", removed.path("results").get(0).asText(), removed.toString());
+      slow.pause(true);
+      slow.send(sub("app", 0));
+      Cluster.await(() -> lagging(server) == 1, Duration.ofSeconds(10), () -> "the subscriber to fall behind in its catch-up");
+      Cluster.await(() -> stats(server).path("tombstones").asLong() == 0, Duration.ofSeconds(20), () -> "the purge: " + stats(server));
+      assertEquals(1, lagging(server), "still behind when the tombstone went");
+      slow.pause(false);
+      slow.until(() -> !slow.receivedOfType("synced").isEmpty(), "synced");
+      assertEquals(java.util.List.of(), slow.receivedOfType("reset"),
+          "a catch-up from 0 was reset (and starts its download over) for a removal older than itself; removal seq "
+              + removed.path("seq").asLong());
+    }
+  }
+
   private static int lagging(TestServer server) {
     return server.admin(admin("server.stats", null)).path("data").path("fanout").path("lagging").asInt();
   }

@@ -81,13 +81,14 @@ public final class Subscription {
    */
   private long purgedSeen;
   /**
-   * This catch-up continues a copy the client held before it (it resumed from a cursor, named an
-   * epoch, or fell behind and is fed again from the store): one that may be older than the
-   * retention, so a purge moving past the cursor may take a tombstone that copy needs. A catch-up
-   * from 0 has none to lose while it reads on: what its pages sent was current when read, and only
-   * tombstones older than the retention are purged. Cleared by a reset and once live.
+   * Seqs up to here were committed before the client's copy began: 0 when it continues a copy it
+   * held (it resumed from a cursor, or named an epoch), the head when it began from 0 (at the
+   * start, or at a reset). A purge past the cursor takes a tombstone the copy may need only
+   * above this: what a page sent was current when read, so a removal committed before the copy
+   * began was never sent as the value it removes. Above it (a catch-up, or a reader fed again
+   * from the store after falling behind, slower than the retention) the client starts over.
    */
-  private boolean continuesCopy;
+  private long copyFloor;
   private long liveSeen;
   private boolean reading;
   private final List<byte[]> pending = new ArrayList<>();
@@ -164,7 +165,7 @@ public final class Subscription {
       since = 0;
       holdsCopy = false;
     }
-    continuesCopy = since > 0 || holdsCopy;
+    copyFloor = since > 0 || holdsCopy ? 0 : info.head();
     epochHead = info.head();
     cursor = since;
     liveSeen = since;
@@ -256,7 +257,7 @@ public final class Subscription {
     resetOwed = true; // sent before the next page (at once, unless the socket is busy)
     syncedOwed = true;
     purgedSeen = info.get().purgedThrough();
-    continuesCopy = false; // the reset drops the client's copy
+    copyFloor = info.get().head(); // the reset drops the client's copy
     cursor = 0;
     liveSeen = 0;
     readNextPage();
@@ -414,9 +415,6 @@ public final class Subscription {
     if (state != State.LAGGING) return;
     setState(State.CATCHING_UP);
     liveSeen = cursor;
-    // what it holds may have been sent longer than a retention ago: a removal committed since,
-    // past its cursor, may be purged before it reads on
-    continuesCopy = true;
     readNextPage();
   }
 
@@ -477,7 +475,7 @@ public final class Subscription {
 
   private void onPage(ChangePage page) {
     if (state != State.CATCHING_UP) return;
-    if (continuesCopy && page.purgedThrough() > cursor && page.purgedThrough() > purgedSeen) {
+    if (page.purgedThrough() > Math.max(cursor, Math.max(purgedSeen, copyFloor))) {
       // tombstones this client never saw were purged: it must start over
       restart();
       return;
@@ -492,7 +490,6 @@ public final class Subscription {
       return;
     }
     setState(State.LIVE);
-    continuesCopy = false; // whole up to the cursor: what comes later is newer than any purge
     if (syncedOwed) {
       outlet.send(new ServerMessage.Synced(sid, cursor));
     } else if (feed && page.deltas().isEmpty()) {
