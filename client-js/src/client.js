@@ -167,9 +167,10 @@ class SynclineClient {
         // Another user's data was dropped: start over on a new connection as the new user.
         if (core.signIn(record).wiped) this.#reconnect('signed in as another user');
       },
-      unauthenticated: (error) => {
-        core.refused();
-        core.emitError('unauthenticated', error.message);
+      unauthenticated: (error, refused) => {
+        // a token another tab has replaced since (renewed, or another sign-in) is no loss: this
+        // connection starts over with the one held now
+        if (core.refused(refused)) core.emitError('unauthenticated', error.message);
         this.#reconnect('unauthenticated');
       },
     });

@@ -14,7 +14,7 @@ import { errorEvent, SynclineError } from './errors.js';
 import { LiveQueries } from './live.js';
 import { attrProblem, DEFAULT_LIMITS } from './names.js';
 import { Replica } from './replica.js';
-import { newestByKey, registerKey } from './stores/batch.js';
+import { registerOps } from './stores/batch.js';
 import { randomId } from './ulid.js';
 import { encodedValueBytes, jsonEqual, toStoredValue } from './values.js';
 
@@ -44,16 +44,24 @@ function withUnstored(unstored, batch) {
     || Object.keys(signIn).length)) return batch;
   const dropped = new Set(batch.drop ?? []);
   const carried = (rows) => (batch.wipe ? [] : (rows ?? []).filter((r) => !dropped.has(r.db)));
-  // a value the server purged stays forgotten, unless this batch writes that attribute again
-  const written = new Set((batch.registers ?? []).map(registerKey));
-  const forget = carried(unstored.forget).filter((r) => !written.has(registerKey(r)));
+  // a value the server purged stays forgotten, and is not written back from what was carried
+  // (an older value of its attribute, taken since, is what stays: see registerOps)
+  const { forgotten, incoming } = registerOps({
+    forget: [...carried(unstored.forget), ...(batch.forget ?? [])],
+    registers: [...carried(unstored.registers), ...(batch.registers ?? [])],
+  });
+  const forget = [];
+  for (const [key, stamps] of forgotten) {
+    const [db, col, id, attr] = key.split('\u0000');
+    for (const ts of stamps) forget.push({ db, col, id, attr, value: null, ts });
+  }
   return {
     ...batch,
     ...signIn,
     wipe: Boolean(unstored.wipe || batch.wipe),
     drop: [...new Set([...(unstored.drop ?? []), ...dropped])],
-    registers: [...newestByKey([...carried(unstored.registers), ...(batch.registers ?? [])]).values()],
-    forget: [...newestByKey([...forget, ...(batch.forget ?? [])]).values()],
+    registers: [...incoming.values()],
+    forget,
   };
 }
 
@@ -298,12 +306,13 @@ export class ClientCore {
    * Stored only while the store is still this user's, and told to the other tabs as the refusal of
    * that token: a tab that signed in since, as anyone, keeps its sign-in.
    */
-  refused() {
+  refused(token) {
     const { auth, owner } = this;
-    if (!auth) return;
+    if (!auth || (token && auth.token !== token.token)) return false;
     this.auth = null;
     this.#postWhenStored(this.persist({ auth: null }), { kind: 'auth', auth: null, owner, wiped: false, refused: auth.token });
     this.events.emit('auth', { user: null });
+    return true;
   }
 
   /**
@@ -609,11 +618,12 @@ export class ClientCore {
         break;
       }
       case 'remote':
+        // forgotten first, as the store does: an older value of its attribute, taken since, stays
+        for (const r of message.forget ?? []) this.replica.forgetConfirmed(db, r);
         for (const r of message.rows) {
           this.clock.receive(r.ts);
           this.replica.mergeConfirmed(db, r);
         }
-        for (const r of message.forget ?? []) this.replica.forgetConfirmed(db, r);
         this.publish(this.replica.refresh(), false);
         break;
       case 'reset':

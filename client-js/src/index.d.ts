@@ -250,11 +250,11 @@ export interface StoredState {
 /**
  * One atomic write. Applied in this order: clock; auth and owner (replace when present; null
  * removes); wipe (remove every confirmed register, cursor and pending write: sign-out); drop
- * (remove every confirmed register of these databases); registers (each kept only if it wins the
- * merge against the stored one: see decide); forget (removes a confirmed register only if it still
- * has that ts: values of a destroyed document the server purged); cursors; pendingDelete (removes a pending write only if it
- * still has that ts); pendingPut (kept only if newer than the pending write stored for that
- * attribute).
+ * (remove every confirmed register of these databases); forget (removes a confirmed register only
+ * if it still has that ts: values of a destroyed document the server purged); registers (each kept
+ * only if it wins the merge against the stored one, see decide; one that forget names, with its
+ * ts, is not written); cursors; pendingDelete (removes a pending write only if it still has that
+ * ts); pendingPut (kept only if newer than the pending write stored for that attribute).
  */
 export interface StoreBatch {
   clock?: string;

@@ -59,9 +59,10 @@ export class Session {
    * @param {import('./core.js').ClientCore} core
    * @param {{send(text: string): boolean, connected(): void}} transport
    * @param {{w: number|null, databases: () => Iterable<string>, connected: (welcome: object) => void,
-   *   signedIn: (record: object) => void, unauthenticated: (error: object) => void}} hooks
+   *   signedIn: (record: object, renewal: boolean) => void,
+   *   unauthenticated: (error: object, refused: object|null) => void}} hooks
    *   w: sent as push.w (null: left out); signedIn: a token answer (login, signup, renew);
-   *   unauthenticated: the server refused the token this connection was signed in with
+   *   unauthenticated: the server refused `refused`, the token this connection was signed in with
    */
   constructor(core, transport, hooks) {
     this.#core = core;
@@ -137,9 +138,10 @@ export class Session {
 
   // The server refused this connection's token. The client forgets it and reconnects anonymously.
   #lostSignIn(m) {
+    const refused = this.#token;
     this.#token = null;
     this.#armRenewal();
-    this.hooks.unauthenticated(m);
+    this.hooks.unauthenticated(m, refused);
   }
 
   // Signed in on this connection: what was refused before may be allowed now. Subscribe again

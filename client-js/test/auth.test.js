@@ -913,3 +913,36 @@ describe('a socket already closing', () => {
     assert.equal(names(log, 'disconnect').length, 1);
   });
 });
+
+describe('tabs and sign-in: a refusal of a token the tab replaced', () => {
+  it('a tab whose own connection\'s token is refused after it took another tab\'s renewal leaves that tab, and the store, signed in', async () => {
+    const users = USERS();
+    const server1 = fakeServer({ users, tokenLifetimeMs: 1000 });
+    const server2 = fakeServer({ users, tokenLifetimeMs: 60_000 }); // tab 2's renewed token lives on
+    const held1 = [];
+    // tab 1's renew is refused when the test says (its timer ran late, a throttled background tab: its token expired)
+    server1.handle = (m, socket) => (m.type === 'renew'
+      ? held1.push(() => socket.reply({ type: 'error', rid: m.rid, code: 'unauthenticated', message: 'token expired' }))
+      : server1.standard(m, socket));
+    // tab 2 renews once, then its later renewals wait: its token is the one renewed
+    let renewed2 = 0;
+    server2.handle = (m, socket) => (m.type === 'renew' && renewed2++ > 0 ? undefined : server2.standard(m, socket));
+    const factory = new IDBFactory();
+    const storeName = `refusal-of-replaced-${Date.now()}`;
+    const store = () => indexedDbStore(storeName, { indexedDB: factory, IDBKeyRange });
+    const tab1 = client(server1, { store: store() });
+    const tab2 = client(server2, { store: store() });
+    await until(() => tab1.status.online && tab2.status.online);
+    const first = (await tab1.login('alice', 'alice-password')) && (await store().load()).auth.token;
+    await until(() => tab2.user?.id === 'alice' && server2.sent('hello').some((m) => m.token), { what: 'tab 2 signed in as alice' });
+    await until(() => held1.length === 1, { what: 'tab 1 renewing' });
+    // tab 2 renewed alice's token: stored, and told to tab 1, which holds the renewed one now
+    await until(async () => renewed2 >= 1 && (await store().load()).auth?.token !== first, { what: 'tab 2 renewed' });
+    const renewedToken = (await store().load()).auth.token;
+    await sleep(100);
+    held1.shift()(); // tab 1's connection token (the first one) is refused
+    await sleep(300);
+    assert.equal(tab2.user?.id, 'alice', 'tab 2, holding the renewed token the server never refused, was signed out');
+    assert.equal((await store().load()).auth?.token, renewedToken, 'the store lost the renewed token: a reload is signed out');
+  });
+});

@@ -527,3 +527,74 @@ describe('client, values a server purged: a store write that fails', () => {
     }
   });
 });
+
+describe('client, values a server purged: a value of the same attribute the server took after the purge', () => {
+  /**
+   * c/d's title 'secret' (stamped t(2)) and its destroy (t(3)); then the purge's marked commit, a
+   * newer note that makes the document visible on the server, and a peer's late title stamped
+   * t(1), which the server took (it no longer held a title), in `frames` (split as `split`); then
+   * a restore. Returns what the client shows of c/d, and what a reload of its store shows.
+   */
+  async function lateTitle({ split, failForget }) {
+    const server = fakeServer();
+    const base = Date.now() - 100_000;
+    const t = (ms) => `${String(base + ms).padStart(13, '0')}-0000-other`;
+    let frames;
+    server.handle = (m, socket) => {
+      if (m.type !== 'sub') return server.standard(m, socket);
+      socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 2, epoch: 'e1' });
+      socket.reply({ type: 'synced', sid: 's1', seq: 0 });
+      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 2, deltas: [
+        { col: 'c', id: 'd', attr: 'title', value: 'secret', ts: t(2), seq: 1 },
+        { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), seq: 2 }] });
+      frames = socket;
+      return undefined;
+    };
+    const inner = memoryStore();
+    let failed = 0;
+    const store = { ...inner, write: (batch) => (failForget && batch.forget?.length && failed++ === 0
+      ? Promise.reject(new Error('disk full')) : inner.write(batch)) };
+    const c = createClient({ url: 'ws://x/sync', WebSocket: server.WebSocket, store });
+    c.on('error', () => {});
+    let shown;
+    try {
+      c.db('todo');
+      await until(() => c.status.synced.todo === 2, { what: 'synced' });
+      const purged = { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), valuesPurged: true, seq: 3 };
+      const after = [{ col: 'c', id: 'd', attr: 'note', value: 'new', ts: t(4), seq: 4 },
+        { col: 'c', id: 'd', attr: 'title', value: 'late', ts: t(1), seq: 5 }];
+      if (split) {
+        frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 3, deltas: [purged] });
+        if (failForget) await until(() => failed === 1, { what: 'the forgetting write failed' });
+        frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 5, deltas: after });
+      } else {
+        frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 5, deltas: [purged, ...after] });
+      }
+      frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 6, deltas: [
+        { col: 'c', id: 'd', attr: '$deleted', value: false, ts: t(6), seq: 6 }] });
+      await until(async () => (await inner.load()).cursors.todo?.seq === 6, { what: 'stored' });
+      shown = c.db('todo').col('c').doc('d').get();
+    } finally {
+      await c.close();
+    }
+    const again = createClient({ url: 'ws://x/sync', offline: true, store: inner });
+    try {
+      await again.ready;
+      return { shown, reloaded: again.db('todo').col('c').doc('d').get() };
+    } finally {
+      await again.close();
+    }
+  }
+
+  it('the forgetting write failed and the next one brings the late title: a reload shows the late title, not the purged one', async () => {
+    const { shown, reloaded } = await lateTitle({ split: true, failForget: true });
+    assert.deepEqual(shown, { id: 'd', note: 'new', title: 'late' }, 'this client, as the server');
+    assert.deepEqual(reloaded, { id: 'd', note: 'new', title: 'late' }, 'after a reload');
+  });
+
+  it('the late title in the same frame as the marked $deleted: a reload still shows it', async () => {
+    const { shown, reloaded } = await lateTitle({ split: false, failForget: false });
+    assert.deepEqual(shown, { id: 'd', note: 'new', title: 'late' }, 'this client, as the server');
+    assert.deepEqual(reloaded, { id: 'd', note: 'new', title: 'late' }, 'after a reload');
+  });
+});

@@ -77,15 +77,20 @@ for (const [name, make] of Object.entries(backends)) {
       assert.deepEqual(state.registers.sort(byKey), [reg('a', 'done', true, 5), reg('a', 'title', 'b', 5)]);
     });
 
-    it('forget removes a register only while it still has that timestamp, after the registers of its batch', async () => {
+    it('forget removes a register only while it still has that timestamp, before the registers of its batch', async () => {
       const { store, reopen } = make();
       await store.write({ registers: [reg('a', 'title', 'secret', 1), reg('a', 'body', 'x', 2), reg('a', '$deleted', true, 3)] });
       await store.write({ registers: [reg('a', 'body', 'newer', 4)] });
       await store.write({ forget: [reg('a', 'title', 'secret', 1), reg('a', 'body', 'x', 2), reg('b', 'title', 'absent', 1)] });
       // in one batch: a register that lands is not forgotten by an older one
       await store.write({ registers: [reg('c', 'title', 'v2', 6)], forget: [reg('c', 'title', 'v1', 5)] });
+      // the forgotten value goes first, so an older one of its attribute (taken since) lands; the
+      // forgotten one itself, in the same batch, is not written back
+      await store.write({ registers: [reg('d', 'title', 'secret', 8)] });
+      await store.write({ registers: [reg('d', 'title', 'late', 7), reg('e', 'title', 'gone', 9)], forget: [reg('d', 'title', 'secret', 8), reg('e', 'title', 'gone', 9)] });
       const state = await reopen().load();
-      assert.deepEqual(state.registers.sort(byKey), [reg('a', '$deleted', true, 3), reg('a', 'body', 'newer', 4), reg('c', 'title', 'v2', 6)]);
+      assert.deepEqual(state.registers.sort(byKey), [reg('a', '$deleted', true, 3), reg('a', 'body', 'newer', 4),
+        reg('c', 'title', 'v2', 6), reg('d', 'title', 'late', 7)]);
     });
 
     it('the pending queue survives a reopen, and a delete removes only the acked timestamp', async () => {

@@ -28,6 +28,22 @@ export function newestByKey(list = []) {
 }
 
 /**
+ * A batch's registers to forget, as key -> the timestamps forgotten, and its registers to write
+ * (the newest per key) less those it forgets itself. Forgets go first: a value the server purged
+ * goes, and an older one of the same attribute it took since (a peer's late write) stays.
+ */
+export function registerOps(batch) {
+  const forgotten = new Map();
+  for (const r of batch.forget ?? []) {
+    const key = registerKey(r);
+    if (!forgotten.has(key)) forgotten.set(key, new Set());
+    forgotten.get(key).add(r.ts);
+  }
+  const incoming = newestByKey((batch.registers ?? []).filter((r) => !forgotten.get(registerKey(r))?.has(r.ts)));
+  return { forgotten, incoming };
+}
+
+/**
  * Pending changes per key: {put, deleteTs}. Applied to a stored entry `cur`: if cur.ts is in
  * deleteTs it goes; then `put` replaces what is left if it is newer.
  */

@@ -10,7 +10,7 @@
 //   registers  keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (confirmed)
 //   pending    keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (not yet acked)
 
-import { applyPendingOp, newestByKey, pendingOps, replaces, row } from './batch.js';
+import { applyPendingOp, pendingOps, registerKey, registerOps, replaces, row } from './batch.js';
 
 const VERSION = 1;
 const STORES = ['meta', 'cursors', 'registers', 'pending'];
@@ -89,17 +89,17 @@ export function indexedDbStore(name, options = {}) {
     const registers = tx.objectStore('registers');
     const cursors = tx.objectStore('cursors');
     const pending = tx.objectStore('pending');
-    for (const r of newestByKey(batch.registers).values()) {
-      const get = registers.get([r.db, r.col, r.id, r.attr]);
-      get.onsuccess = () => {
-        if (replaces(r, get.result)) registers.put(row(r));
-      };
-    }
-    for (const r of batch.forget ?? []) {
-      const key = [r.db, r.col, r.id, r.attr];
+    // one read per key, forgets first: the forgotten register counts as absent for the merge
+    const { forgotten, incoming } = registerOps(batch);
+    const keys = new Map();
+    for (const r of [...(batch.forget ?? []), ...incoming.values()]) keys.set(registerKey(r), [r.db, r.col, r.id, r.attr]);
+    for (const [k, key] of keys) {
       const get = registers.get(key);
       get.onsuccess = () => {
-        if (get.result?.ts === r.ts) registers.delete(key);
+        const stored = forgotten.get(k)?.has(get.result?.ts) ? undefined : get.result;
+        const r = incoming.get(k);
+        if (r && replaces(r, stored)) registers.put(row(r));
+        else if (stored !== get.result) registers.delete(key);
       };
     }
     for (const [db, c] of Object.entries(batch.cursors ?? {})) cursors.put({ db, seq: c.seq, epoch: c.epoch ?? null });

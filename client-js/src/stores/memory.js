@@ -2,7 +2,7 @@
 // instance may be handed to several clients in turn (a client restarted on the same store
 // resumes from it). It has no name, so it does no cross-tab sync.
 
-import { applyPendingOp, newestByKey, pendingOps, registerKey, replaces, row } from './batch.js';
+import { applyPendingOp, pendingOps, registerOps, replaces, row } from './batch.js';
 
 const copy = (value) => (value == null ? null : JSON.parse(JSON.stringify(value)));
 
@@ -50,12 +50,10 @@ export function memoryStore() {
       for (const db of batch.drop ?? []) {
         for (const [key, r] of registers) if (r.db === db) registers.delete(key);
       }
-      for (const [key, r] of newestByKey(batch.registers)) {
+      const { forgotten, incoming } = registerOps(batch);
+      for (const [key, forgets] of forgotten) if (forgets.has(registers.get(key)?.ts)) registers.delete(key);
+      for (const [key, r] of incoming) {
         if (replaces(r, registers.get(key))) registers.set(key, row(r));
-      }
-      for (const r of batch.forget ?? []) {
-        const key = registerKey(r);
-        if (registers.get(key)?.ts === r.ts) registers.delete(key);
       }
       for (const [db, c] of Object.entries(batch.cursors ?? {})) cursors.set(db, { seq: c.seq, epoch: c.epoch ?? null });
       for (const [key, o] of pendingOps(batch)) {
