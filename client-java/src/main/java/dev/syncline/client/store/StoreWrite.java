@@ -111,6 +111,9 @@ public final class StoreWrite {
       c.forget.removeIf(r -> r.db().equals(db));
       if (!c.drop.contains(db)) c.drop.add(db);
     }
+    // a carried value the failed write forgets is not written back: an older one of its attribute,
+    // taken since (a late write the server took after its purge), is what the client holds
+    c.registers.removeIf(r -> failed.forget.stream().anyMatch(f -> sameRegister(f, r)));
     // one per attribute, the newest: a store that keeps failing must not make each retry larger
     Map<String, StoredRegister> newest = new LinkedHashMap<>();
     for (List<StoredRegister> rs : List.of(c.registers, failed.registers)) {
@@ -124,6 +127,10 @@ public final class StoreWrite {
     if (failed.setAuth) c.auth(failed.auth);
     if (failed.setOwner) c.owner(failed.owner);
     return c;
+  }
+
+  private static boolean sameRegister(StoredRegister a, StoredRegister b) {
+    return a.ts().equals(b.ts()) && a.attr().equals(b.attr()) && a.id().equals(b.id()) && a.col().equals(b.col()) && a.db().equals(b.db());
   }
 
   public boolean isEmpty() {

@@ -149,6 +149,38 @@ class XodusLocalStoreTest {
     }
   }
 
+  @Test
+  @DisplayName("two failed writes, the first holding a value and the second forgetting it and taking an older value of that attribute "
+      + "(a late write the server took after its purge): the next write stores the older value, as the client holds")
+  void carriedForgetOfAValueCarriedWithIt() throws Exception {
+    LocalStore store = LocalStore.xodus(dir);
+    StoredRegister secret = new StoredRegister("app", "c", "d", "title", TextNode.valueOf("secret"), "1796000000002-0000-other");
+    StoredRegister late = new StoredRegister("app", "c", "d", "title", TextNode.valueOf("late"), "1796000000001-0000-other");
+    try {
+      // the frame with the value: its write fails
+      StoreWrite first = new StoreWrite().register(secret).register(reg("other", new POJONode(new FailsOnce())))
+          .cursor("app", new Cursor(2, "e1"));
+      assertThrows(ExecutionException.class, () -> store.write(first).get(10, TimeUnit.SECONDS));
+      // the purge's frame, in order: the marked $deleted forgets the value, then the late title, which the client now holds
+      StoreWrite second = new StoreWrite().forget(secret).register(late).register(reg("other2", new POJONode(new FailsOnce())))
+          .cursor("app", new Cursor(5, "e1"));
+      assertThrows(ExecutionException.class, () -> store.write(second).get(10, TimeUnit.SECONDS));
+      store.write(new StoreWrite().register(reg("next", TextNode.valueOf("b"))).cursor("app", new Cursor(6, "e1")))
+          .get(10, TimeUnit.SECONDS);
+    } finally {
+      store.close();
+    }
+    LocalStore reopened = LocalStore.xodus(dir);
+    try {
+      LocalState s = reopened.load();
+      assertEquals(6, s.cursors().get("app").seq());
+      var titles = s.registers().stream().filter(r -> r.attr().equals("title")).map(r -> r.value().asText()).toList();
+      assertEquals(java.util.List.of("late"), titles, "the title the client holds (and the server)");
+    } finally {
+      reopened.close();
+    }
+  }
+
   private static StoredRegister reg(String id, com.fasterxml.jackson.databind.JsonNode value) {
     return new StoredRegister("app", "c", id, "v", value, "1796000000000-0000-me");
   }
