@@ -106,7 +106,15 @@ public final class AuthSetup {
         Auth.checkPassword(u.password());
         writes.addAll(system.createUser(u.username(), seed.hash(u.username(), u.password()), u.roles() == null ? List.of() : u.roles(), null));
       } else if (u.roles() != null && !existing.roles().equals(new java.util.HashSet<>(u.roles()))) {
-        writes.addAll(system.updateUser(u.username(), null, u.roles(), null, null));
+        // only to the account the configuration declares, the one with its password: a name someone
+        // signed up for (or an admin made) before it was declared must not get its roles, admin included
+        if (Passwords.verify(u.password(), existing.passwordHash())) {
+          writes.addAll(system.updateUser(u.username(), null, u.roles(), null, null));
+        } else {
+          log.error("users: {} exists with another password than the one declared (signed up, made by an admin, or its"
+              + " password changed since): its declared roles {} are not given to it; delete that account, or give it"
+              + " the declared password", u.username(), u.roles());
+        }
       }
     }
     for (SeedDatabase db : seed.databases()) {
