@@ -30,7 +30,7 @@ const register = (db, d) => ({ db, col: d.col, id: d.id, attr: d.attr, value: d.
 /**
  * `batch` with what failed write `unstored` (or null) would have done first: its wipe, drops,
  * registers, registers to forget and sign-in (token record and owner), less what `batch` wipes or
- * drops again, registers `batch` writes again, and what `batch` signs in itself. One register per
+ * drops again, registers either forgets, and what `batch` signs in itself. One register per
  * attribute, the newest, so a store that keeps failing does not make each write larger than the
  * last. (Its pending changes are not carried: a pending entry the store missed is pushed again,
  * and answered duplicate.)
