@@ -37,9 +37,11 @@ final class UserOps {
     String password = text(args, "password");
     List<String> roles = args.hasNonNull("roles") ? roles(args.get("roles")) : List.of();
     withinOwnRoles(caller, Set.of(), roles);
+    notNamedInAPolicy(caller, username);
     auth.checkNewUser(username, password);
     return auth.hash(password).compose(hash -> line.run(caller, SystemDb.USERS, Policy.Action.CREATE, now -> {
       withinOwnRoles(now, Set.of(), roles);
+      notNamedInAPolicy(now, username);
       auth.checkNewUser(username, password); // the name may have been taken meanwhile
       return committer.push(SystemDb.NAME, auth.system().createUser(username, hash, roles, now.user()))
           .map(o -> view(username, Set.copyOf(roles), false));
@@ -56,11 +58,13 @@ final class UserOps {
     Boolean disabled = d == null || d.isNull() ? null : d.booleanValue();
     if (password != null) Auth.checkPassword(password);
     withinOwnRoles(caller, user.roles(), roles);
+    notNamedInAPolicy(caller, username);
     Future<String> hash = password == null ? Future.succeededFuture(null) : auth.hash(password);
     return hash.compose(h -> line.run(caller, SystemDb.USERS, Policy.Action.UPDATE, by -> {
       Directory.User now = existing(username);
       // again, in line: the user may have become an admin while the password was hashed
       withinOwnRoles(by, now.roles(), roles);
+      notNamedInAPolicy(by, username);
       boolean staysAdmin = (roles == null ? now.roles().contains(Caller.ADMIN_ROLE) : roles.contains(Caller.ADMIN_ROLE))
           && !(disabled == null ? now.disabled() : disabled);
       if (!staysAdmin) keepAnAdmin(username);
@@ -72,8 +76,10 @@ final class UserOps {
   Future<JsonNode> delete(Caller caller, ObjectNode args) {
     String username = text(args, "username");
     withinOwnRoles(caller, existing(username).roles(), null);
+    notNamedInAPolicy(caller, username);
     return line.run(caller, SystemDb.USERS, Policy.Action.DESTROY, by -> {
       withinOwnRoles(by, existing(username).roles(), null);
+      notNamedInAPolicy(by, username);
       keepAnAdmin(username);
       return committer.push(SystemDb.NAME, auth.system().deleteUser(username, by.user()))
           .map(o -> (JsonNode) Json.MAPPER.createObjectNode().put("username", username).put("deleted", true));
@@ -97,6 +103,16 @@ final class UserOps {
       throw new AdminException(ErrorCode.FORBIDDEN,
           "roles: one who is not an admin manages only users whose roles it holds itself, and grants only those");
     }
+  }
+
+  /**
+   * Rights a policy grants a user by name ({@code user:NAME}) are not a role a manager can hold:
+   * one who is not an admin may not create, change, disable or delete such a user, or a password
+   * reset would sign it in with those rights.
+   */
+  private void notNamedInAPolicy(Caller caller, String username) {
+    if (caller.isAdmin() || !auth.directory().namedInAPolicy(username)) return;
+    throw new AdminException(ErrorCode.FORBIDDEN, "users: a policy names " + username + ": only admins manage it");
   }
 
   /** Users listed per {@code user.list} at most (and by default): a page of them fits any message. */

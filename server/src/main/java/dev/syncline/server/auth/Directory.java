@@ -128,6 +128,15 @@ public final class Directory {
     return p != null ? p : databasePolicy(db);
   }
 
+  /** Whether a stored policy, of any database or collection, grants anything to {@code user:NAME}. */
+  public boolean namedInAPolicy(String name) {
+    for (Policy p : databasePolicies.values()) if (p.namesUser(name)) return true;
+    for (Map<String, Policy> byCol : collectionPolicies.values()) {
+      for (Policy p : byCol.values()) if (p.namesUser(name)) return true;
+    }
+    return false;
+  }
+
   /** The user a {@code users/NAME} document holds, or null when it holds none (deleted: the name is retired). */
   private static User userOf(String name, Map<String, Register> regs) {
     Map<String, JsonNode> v = Visibility.visible(regs);

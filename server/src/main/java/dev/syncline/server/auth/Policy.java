@@ -54,6 +54,12 @@ public record Policy(Map<Action, List<String>> grants) {
     return new Policy(g);
   }
 
+  /** Whether any action is granted to the user named {@code user} by name ({@code user:NAME}). */
+  public boolean namesUser(String user) {
+    String principal = "user:" + user;
+    return grants.values().stream().anyMatch(principals -> principals.contains(principal));
+  }
+
   public List<String> principals(Action action) {
     return grants.getOrDefault(action, List.of());
   }
