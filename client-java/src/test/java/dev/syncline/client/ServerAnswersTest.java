@@ -444,100 +444,90 @@ class ServerAnswersTest {
       vertx.close().await();
     }
   }
+
   @Test
   @DisplayName("a copy being collected drops the values a $deleted marked valuesPurged hides, also ones sent earlier in the catch-up")
   void purgedValuesLeaveACopyBeingCollected() {
-    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
-    try {
-      long base = System.currentTimeMillis() - 100_000;
-      java.util.function.IntFunction<String> t = ms -> new dev.syncline.protocol.Hlc(base + ms, 0, "other").format();
-      io.vertx.core.http.HttpServer fake = ScriptedServer.start(vertx, (ws, m) -> {
-        if (!m.path("type").asText().equals("sub")) return;
-        ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":3,\"epoch\":\"e1\"}");
-        ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
-        ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"title\",\"value\":\"secret\",\"ts\":\"" + t.apply(1) + "\",\"seq\":1},"
-            + "{\"col\":\"c\",\"id\":\"k\",\"attr\":\"title\",\"value\":\"kept\",\"ts\":\"" + t.apply(2) + "\",\"seq\":2}]}");
-        ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":3,\"deltas\":["
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"valuesPurged\":true,\"seq\":3}]}");
-        ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":3}");
-      });
-      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)));
-      try {
-        c.blocking().ready().awaitSynced("app", Await.TIMEOUT);
-        List<String> held = c.core().replica.registersOf("app").stream().map(r -> r.id() + "/" + r.attr()).sorted().toList();
-        assertEquals(List.of("d/$deleted", "k/title"), held);
-        assertEquals(null, c.db("app").col("c").doc("d").get());
-      } finally {
-        Await.result(c.close());
-      }
-    } finally {
-      vertx.close().await();
-    }
+    withScriptedSub((ws, m, t) -> {
+      ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":3,\"epoch\":\"e1\"}");
+      ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
+      ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"title\",\"value\":\"secret\",\"ts\":\"" + t.apply(1) + "\",\"seq\":1},"
+          + "{\"col\":\"c\",\"id\":\"k\",\"attr\":\"title\",\"value\":\"kept\",\"ts\":\"" + t.apply(2) + "\",\"seq\":2}]}");
+      ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":3,\"deltas\":["
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"valuesPurged\":true,\"seq\":3}]}");
+      ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":3}");
+    }, c -> {
+      c.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+      List<String> held = c.core().replica.registersOf("app").stream().map(r -> r.id() + "/" + r.attr()).sorted().toList();
+      assertEquals(List.of("d/$deleted", "k/title"), held);
+      assertEquals(null, c.db("app").col("c").doc("d").get());
+    });
   }
 
   @Test
   @DisplayName("a value the server took after it purged (sent after the marked $deleted, in the same frame) is kept: "
       + "a $deleted = false then shows it, as on the server")
   void aValueAfterTheMarkedDeletedInTheSameFrameIsKept() {
-    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
-    try {
-      long base = System.currentTimeMillis() - 100_000;
-      java.util.function.IntFunction<String> t = ms -> new dev.syncline.protocol.Hlc(base + ms, 0, "other").format();
-      io.vertx.core.http.HttpServer fake = ScriptedServer.start(vertx, (ws, m) -> {
-        if (!m.path("type").asText().equals("sub")) return;
-        ScriptedServer.subscribeAsLive(ws, m, 2);
-        ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"title\",\"value\":\"secret\",\"ts\":\"" + t.apply(1) + "\",\"seq\":1},"
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"seq\":2}]}");
-        // a catch-up page: the purge's commit (title is gone), then a newer write that makes the
-        // document visible, then a peer's late write stamped before the destroy, which the server
-        // took (Merger: the document is visible) and holds
-        ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":5,\"deltas\":["
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"valuesPurged\":true,\"seq\":3},"
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"note\",\"value\":\"new\",\"ts\":\"" + t.apply(4) + "\",\"seq\":4},"
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"late\",\"value\":\"held\",\"ts\":\"" + t.apply(2) + "\",\"seq\":5}]}");
-        ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":6,\"deltas\":["
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":false,\"ts\":\"" + t.apply(6) + "\",\"seq\":6}]}");
-      });
-      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)));
-      try {
-        Await.result(c.ready());
-        c.db("app");
-        Await.until(() -> c.status().synced().getOrDefault("app", 0L) == 6L, () -> "synced: " + c.status());
-        List<String> held = c.core().replica.registersOf("app").stream().map(r -> r.attr()).sorted().toList();
-        assertEquals(List.of("$deleted", "late", "note"), held, "what the server holds of c/d");
-        assertEquals("held", c.db("app").col("c").doc("d").get().getString("late"), "restored as on the server");
-      } finally {
-        Await.result(c.close());
-      }
-    } finally {
-      vertx.close().await();
-    }
+    withScriptedSub((ws, m, t) -> {
+      ScriptedServer.subscribeAsLive(ws, m, 2);
+      ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"title\",\"value\":\"secret\",\"ts\":\"" + t.apply(1) + "\",\"seq\":1},"
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"seq\":2}]}");
+      // a catch-up page: the purge's commit (title is gone), then a newer write that makes the
+      // document visible, then a peer's late write stamped before the destroy, which the server
+      // took (Merger: the document is visible) and holds
+      ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":5,\"deltas\":["
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"valuesPurged\":true,\"seq\":3},"
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"note\",\"value\":\"new\",\"ts\":\"" + t.apply(4) + "\",\"seq\":4},"
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"late\",\"value\":\"held\",\"ts\":\"" + t.apply(2) + "\",\"seq\":5}]}");
+      ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":6,\"deltas\":["
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":false,\"ts\":\"" + t.apply(6) + "\",\"seq\":6}]}");
+    }, c -> {
+      Await.result(c.ready());
+      c.db("app");
+      Await.until(() -> c.status().synced().getOrDefault("app", 0L) == 6L, () -> "synced: " + c.status());
+      List<String> held = c.core().replica.registersOf("app").stream().map(r -> r.attr()).sorted().toList();
+      assertEquals(List.of("$deleted", "late", "note"), held, "what the server holds of c/d");
+      assertEquals("held", c.db("app").col("c").doc("d").get().getString("late"), "restored as on the server");
+    });
   }
 
   @Test
   @DisplayName("a copy being collected keeps a value the server took after it purged, sent after the marked $deleted in the same frame")
   void aCopyBeingCollectedKeepsAValueAfterTheMarkedDeleted() {
+    withScriptedSub((ws, m, t) -> {
+      ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":5,\"epoch\":\"e1\"}");
+      ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
+      ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":5,\"deltas\":["
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"valuesPurged\":true,\"seq\":3},"
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"note\",\"value\":\"new\",\"ts\":\"" + t.apply(4) + "\",\"seq\":4},"
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"late\",\"value\":\"held\",\"ts\":\"" + t.apply(2) + "\",\"seq\":5}]}");
+      ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":5}");
+    }, c -> {
+      c.blocking().ready().awaitSynced("app", Await.TIMEOUT);
+      List<String> held = c.core().replica.registersOf("app").stream().map(r -> r.attr()).sorted().toList();
+      assertEquals(List.of("$deleted", "late", "note"), held, "what the server holds of c/d");
+    });
+  }
+
+  /** What a scripted server sends for a {@code sub}; {@code ts} stamps ms after a moment 100 s ago, of another client. */
+  private interface SubScript {
+    void answer(io.vertx.core.http.ServerWebSocket ws, com.fasterxml.jackson.databind.JsonNode sub, java.util.function.IntFunction<String> ts);
+  }
+
+  /** Runs {@code body} with a client of a server that answers every {@code sub} with {@code script}. */
+  private static void withScriptedSub(SubScript script, java.util.function.Consumer<SynclineClient> body) {
     io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
     try {
       long base = System.currentTimeMillis() - 100_000;
-      java.util.function.IntFunction<String> t = ms -> new dev.syncline.protocol.Hlc(base + ms, 0, "other").format();
+      java.util.function.IntFunction<String> ts = ms -> new dev.syncline.protocol.Hlc(base + ms, 0, "other").format();
       io.vertx.core.http.HttpServer fake = ScriptedServer.start(vertx, (ws, m) -> {
-        if (!m.path("type").asText().equals("sub")) return;
-        ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":5,\"epoch\":\"e1\"}");
-        ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
-        ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":5,\"deltas\":["
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"valuesPurged\":true,\"seq\":3},"
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"note\",\"value\":\"new\",\"ts\":\"" + t.apply(4) + "\",\"seq\":4},"
-            + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"late\",\"value\":\"held\",\"ts\":\"" + t.apply(2) + "\",\"seq\":5}]}");
-        ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":5}");
+        if (m.path("type").asText().equals("sub")) script.answer(ws, m, ts);
       });
       SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)));
       try {
-        c.blocking().ready().awaitSynced("app", Await.TIMEOUT);
-        List<String> held = c.core().replica.registersOf("app").stream().map(r -> r.attr()).sorted().toList();
-        assertEquals(List.of("$deleted", "late", "note"), held, "what the server holds of c/d");
+        body.accept(c);
       } finally {
         Await.result(c.close());
       }
