@@ -420,7 +420,15 @@ public final class MessageCodec {
   /** Decodes a server message, for SDKs and tools. */
   public static ServerMessage decodeServer(String text) throws IOException {
     try {
-      return Json.MAPPER.readValue(text, ServerMessage.class);
+      JsonNode tree = Json.MAPPER.readTree(text);
+      if (tree == null || !tree.isObject()) throw new IOException("not a JSON object");
+      ServerMessage m = Json.MAPPER.readValue(Json.MAPPER.treeAsTokens(tree), ServerMessage.class);
+      // Jackson does not read the marks (a field of a delta, not of the record)
+      if (m instanceof ServerMessage.Changes c && c.deltas() != null && tree.path("deltas").size() == c.deltas().size()) {
+        List<Delta> valuesPurged = valuesPurged(c.deltas(), tree.get("deltas"));
+        if (!valuesPurged.isEmpty()) m = new ServerMessage.Changes(c.sid(), c.db(), c.seq(), c.deltas(), valuesPurged);
+      }
+      return m;
     } catch (NumberFormatException e) {
       throw new IOException("a number out of range", e);
     }
@@ -526,6 +534,11 @@ public final class MessageCodec {
     }
     JsonNode array = m.get("deltas");
     List<Delta> deltas = decodeStoredDeltas(array);
+    return new ServerMessage.Changes(sid.textValue(), db.textValue(), seq.longValue(), deltas, valuesPurged(deltas, array));
+  }
+
+  /** The {@code $deleted = true} of {@code deltas} whose encoding (same index in {@code array}) is marked {@link #VALUES_PURGED}. */
+  private static List<Delta> valuesPurged(List<Delta> deltas, JsonNode array) {
     List<Delta> valuesPurged = List.of();
     for (int i = 0; i < deltas.size(); i++) {
       Delta delta = deltas.get(i);
@@ -535,7 +548,7 @@ public final class MessageCodec {
         valuesPurged.add(delta);
       }
     }
-    return new ServerMessage.Changes(sid.textValue(), db.textValue(), seq.longValue(), deltas, valuesPurged);
+    return valuesPurged;
   }
 
   /**

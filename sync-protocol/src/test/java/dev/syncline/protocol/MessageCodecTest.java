@@ -411,6 +411,10 @@ class MessageCodecTest {
     ServerMessage.Changes c = MessageCodec.decodeChanges(Json.MAPPER.readTree(frame));
     assertEquals(4, c.deltas().size());
     assertEquals(List.of(new Delta("c", "a", "$deleted", BooleanNode.TRUE, TS)), c.valuesPurged());
+    // tools read it through decodeServer: the same marks
+    ServerMessage.Changes viaTools = (ServerMessage.Changes) MessageCodec.decodeServer(frame);
+    assertEquals(4, viaTools.deltas().size());
+    assertEquals(List.of(viaTools.deltas().get(0)), viaTools.valuesPurged());
     byte[] open = MessageCodec.encodeDeltaOpen(new Delta("c", "a", "$deleted", BooleanNode.TRUE, TS));
     byte[] marked = MessageCodec.withValuesPurged(open);
     assertArrayEquals(marked, MessageCodec.withValuesPurged(marked));
