@@ -28,7 +28,8 @@ class DeletedDocumentTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
+    // bob, whom owner.set gives documents to
+    server = TestServer.start(c -> c.users.add(new dev.syncline.server.config.ServerConfig.UserSpec("bob", "password-of-bob", java.util.List.of())));
   }
 
   @AfterAll

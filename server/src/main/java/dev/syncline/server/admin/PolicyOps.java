@@ -79,6 +79,8 @@ final class PolicyOps {
     String id = requiredName(args, "id", limits.maxIdLength());
     String owner = UserOps.text(args, "owner");
     if (!Policy.NAME.matcher(owner).matches()) throw new AdminException(ErrorCode.BAD_REQUEST, "owner: 1 to 64 of [A-Za-z0-9_.@-]");
+    // a document given to a name nobody holds would go to whoever signs up as it
+    if (auth.directory().user(owner) == null) throw new AdminException(ErrorCode.NOT_FOUND, "owner: no user " + owner);
     Delta d = new Delta(col, id, Delta.OWNER, TextNode.valueOf(owner), auth.system().tick());
     // owner.set never creates a document, nor brings a destroyed one back as {$owner}
     WriteGuard existingOnly = new WriteGuard() {

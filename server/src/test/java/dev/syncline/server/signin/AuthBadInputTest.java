@@ -293,6 +293,7 @@ class AuthBadInputTest {
   static List<Row> ownerRows() {
     return List.of(
         op("owner.set on a missing document", "owner.set", "{'db':'shop','col':'notes','id':'missing','owner':'bob'}", "not_found"),
+        op("owner.set to a user that does not exist", "owner.set", "{'db':'shop','col':'notes','id':'n1','owner':'nobody-here'}", "not_found"),
         op("owner.set on a missing collection", "owner.set", "{'db':'shop','col':'nothing-here','id':'n1','owner':'bob'}", "not_found"),
         op("owner.set without db", "owner.set", "{'col':'notes','id':'n1','owner':'bob'}", "bad_request"),
         op("owner.set on an unknown db", "owner.set", "{'db':'nope','col':'notes','id':'n1','owner':'bob'}", "not_found"),
