@@ -74,17 +74,12 @@ class XodusLocalStoreTest {
     } finally {
       store.close();
     }
-    LocalStore reopened = LocalStore.xodus(dir);
-    try {
-      LocalState s = reopened.load();
-      assertEquals(20, s.cursors().get("app").seq());
-      var ids = s.registers().stream().map(StoredRegister::id).toList();
-      assertTrue(ids.contains("r1"), "the failed write's register is stored with the next one: " + ids);
-      assertTrue(ids.contains("r2"), ids.toString());
-      assertFalse(ids.contains("old"), "its drop too: " + ids);
-    } finally {
-      reopened.close();
-    }
+    LocalState s = reloaded();
+    assertEquals(20, s.cursors().get("app").seq());
+    var ids = s.registers().stream().map(StoredRegister::id).toList();
+    assertTrue(ids.contains("r1"), "the failed write's register is stored with the next one: " + ids);
+    assertTrue(ids.contains("r2"), ids.toString());
+    assertFalse(ids.contains("old"), "its drop too: " + ids);
   }
 
   @Test
@@ -111,15 +106,10 @@ class XodusLocalStoreTest {
     } finally {
       store.close();
     }
-    LocalStore reopened = LocalStore.xodus(dir);
-    try {
-      LocalState s = reopened.load();
-      assertEquals(1, s.registers().size());
-      assertTrue(s.pending().isEmpty());
-      assertNull(s.auth());
-    } finally {
-      reopened.close();
-    }
+    LocalState s = reloaded();
+    assertEquals(1, s.registers().size());
+    assertTrue(s.pending().isEmpty());
+    assertNull(s.auth());
   }
 
   @Test
@@ -138,15 +128,10 @@ class XodusLocalStoreTest {
     } finally {
       store.close();
     }
-    LocalStore reopened = LocalStore.xodus(dir);
-    try {
-      LocalState s = reopened.load();
-      assertEquals(4, s.cursors().get("app").seq());
-      var ids = s.registers().stream().map(StoredRegister::id).sorted().toList();
-      assertEquals(java.util.List.of("next", "other"), ids, "the purged value is still stored, past the cursor that dropped it");
-    } finally {
-      reopened.close();
-    }
+    LocalState s = reloaded();
+    assertEquals(4, s.cursors().get("app").seq());
+    var ids = s.registers().stream().map(StoredRegister::id).sorted().toList();
+    assertEquals(java.util.List.of("next", "other"), ids, "the purged value is still stored, past the cursor that dropped it");
   }
 
   @Test
@@ -170,12 +155,17 @@ class XodusLocalStoreTest {
     } finally {
       store.close();
     }
+    LocalState s = reloaded();
+    assertEquals(6, s.cursors().get("app").seq());
+    var titles = s.registers().stream().filter(r -> r.attr().equals("title")).map(r -> r.value().asText()).toList();
+    assertEquals(java.util.List.of("late"), titles, "the title the client holds (and the server)");
+  }
+
+  /** What a store opened again on {@code dir} loads. */
+  private LocalState reloaded() throws Exception {
     LocalStore reopened = LocalStore.xodus(dir);
     try {
-      LocalState s = reopened.load();
-      assertEquals(6, s.cursors().get("app").seq());
-      var titles = s.registers().stream().filter(r -> r.attr().equals("title")).map(r -> r.value().asText()).toList();
-      assertEquals(java.util.List.of("late"), titles, "the title the client holds (and the server)");
+      return reopened.load();
     } finally {
       reopened.close();
     }
