@@ -482,49 +482,68 @@ describe('client, values a server purged', () => {
   });
 });
 
+/**
+ * A fake server whose `sub` sends c/d's title 'secret' (stamped `titleTs`) and its destroy (t(3));
+ * later frames go on `server.subscriber`.
+ */
+function destroyedDocServer(t, titleTs) {
+  const server = fakeServer();
+  server.handle = (m, socket) => {
+    if (m.type !== 'sub') return server.standard(m, socket);
+    socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 2, epoch: 'e1' });
+    socket.reply({ type: 'synced', sid: 's1', seq: 0 });
+    socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 2, deltas: [
+      { col: 'c', id: 'd', attr: 'title', value: 'secret', ts: titleTs, seq: 1 },
+      { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), seq: 2 }] });
+    server.subscriber = socket;
+    return undefined;
+  };
+  return server;
+}
+
+/** A memory store whose first write that forgets fails (a full disk, a busy IndexedDB), if `fail`. */
+function failingFirstForget(inner, fail = true) {
+  const state = { failed: 0 };
+  state.store = { ...inner, write: (batch) => (fail && batch.forget?.length && state.failed++ === 0
+    ? Promise.reject(new Error('disk full')) : inner.write(batch)) };
+  return state;
+}
+
+/** c/d as a client started offline on `store` shows it. */
+async function reloadedDoc(store) {
+  const again = createClient({ url: 'ws://x/sync', offline: true, store });
+  try {
+    await again.ready;
+    return again.db('todo').col('c').doc('d').get();
+  } finally {
+    await again.close();
+  }
+}
+
 describe('client, values a server purged: a store write that fails', () => {
   it('the purged values stay out of the store when the write that forgot them failed and the next one lands', async () => {
-    const server = fakeServer();
     const t = (ms) => `${String(Date.now() - 100_000 + ms).padStart(13, '0')}-0000-other`;
-    let frames;
-    server.handle = (m, socket) => {
-      if (m.type !== 'sub') return server.standard(m, socket);
-      socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 2, epoch: 'e1' });
-      socket.reply({ type: 'synced', sid: 's1', seq: 0 });
-      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 2, deltas: [
-        { col: 'c', id: 'd', attr: 'title', value: 'secret', ts: t(1), seq: 1 },
-        { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), seq: 2 }] });
-      frames = socket;
-      return undefined;
-    };
+    const server = destroyedDocServer(t, t(1));
     const inner = memoryStore();
-    let failed = 0;
-    // a store write that fails once (a full disk, a busy IndexedDB): the one that forgets
-    const store = { ...inner, write: (batch) => (batch.forget?.length && failed++ === 0 ? Promise.reject(new Error('disk full')) : inner.write(batch)) };
-    const c = createClient({ url: 'ws://x/sync', WebSocket: server.WebSocket, store });
+    const failing = failingFirstForget(inner);
+    const c = createClient({ url: 'ws://x/sync', WebSocket: server.WebSocket, store: failing.store });
     c.on('error', () => {});
     try {
       c.db('todo');
       await until(() => c.status.synced.todo === 2, { what: 'synced' });
-      frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 3, deltas: [
+      server.subscriber.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 3, deltas: [
         { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), valuesPurged: true, seq: 3 }] });
-      await until(() => failed === 1, { what: 'the forgetting write failed' });
+      await until(() => failing.failed === 1, { what: 'the forgetting write failed' });
       // the document restored: on the server without its purged title
-      frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 4, deltas: [
+      server.subscriber.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 4, deltas: [
         { col: 'c', id: 'd', attr: '$deleted', value: false, ts: t(6), seq: 4 }] });
       await until(async () => (await inner.load()).cursors.todo?.seq === 4, { what: 'stored' });
       assert.deepEqual(c.db('todo').col('c').doc('d').get(), { id: 'd' }, 'this client, as the server');
     } finally {
       await c.close();
     }
-    // restarted on that store: the purged title is back, shown, though the server holds none
-    const again = createClient({ url: 'ws://x/sync', offline: true, store: inner });
-    try {
-      await again.ready;
-      assert.deepEqual(again.db('todo').col('c').doc('d').get(), { id: 'd' }, 'after a reload');
-    } finally {
-      await again.close();
-    }
+    // restarted on that store: the purged title must not be back, shown, though the server holds none
+    assert.deepEqual(await reloadedDoc(inner), { id: 'd' }, 'after a reload');
   });
 });
 
@@ -536,25 +555,13 @@ describe('client, values a server purged: a value of the same attribute the serv
    * a restore. Returns what the client shows of c/d, and what a reload of its store shows.
    */
   async function lateTitle({ split, failForget }) {
-    const server = fakeServer();
     const base = Date.now() - 100_000;
     const t = (ms) => `${String(base + ms).padStart(13, '0')}-0000-other`;
-    let frames;
-    server.handle = (m, socket) => {
-      if (m.type !== 'sub') return server.standard(m, socket);
-      socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 2, epoch: 'e1' });
-      socket.reply({ type: 'synced', sid: 's1', seq: 0 });
-      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 2, deltas: [
-        { col: 'c', id: 'd', attr: 'title', value: 'secret', ts: t(2), seq: 1 },
-        { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), seq: 2 }] });
-      frames = socket;
-      return undefined;
-    };
+    const server = destroyedDocServer(t, t(2));
+    const frames = { reply: (m) => server.subscriber.reply(m) };
     const inner = memoryStore();
-    let failed = 0;
-    const store = { ...inner, write: (batch) => (failForget && batch.forget?.length && failed++ === 0
-      ? Promise.reject(new Error('disk full')) : inner.write(batch)) };
-    const c = createClient({ url: 'ws://x/sync', WebSocket: server.WebSocket, store });
+    const failing = failingFirstForget(inner, failForget);
+    const c = createClient({ url: 'ws://x/sync', WebSocket: server.WebSocket, store: failing.store });
     c.on('error', () => {});
     let shown;
     try {
@@ -565,7 +572,7 @@ describe('client, values a server purged: a value of the same attribute the serv
         { col: 'c', id: 'd', attr: 'title', value: 'late', ts: t(1), seq: 5 }];
       if (split) {
         frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 3, deltas: [purged] });
-        if (failForget) await until(() => failed === 1, { what: 'the forgetting write failed' });
+        if (failForget) await until(() => failing.failed === 1, { what: 'the forgetting write failed' });
         frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 5, deltas: after });
       } else {
         frames.reply({ type: 'changes', sid: 's1', db: 'todo', seq: 5, deltas: [purged, ...after] });
@@ -577,13 +584,7 @@ describe('client, values a server purged: a value of the same attribute the serv
     } finally {
       await c.close();
     }
-    const again = createClient({ url: 'ws://x/sync', offline: true, store: inner });
-    try {
-      await again.ready;
-      return { shown, reloaded: again.db('todo').col('c').doc('d').get() };
-    } finally {
-      await again.close();
-    }
+    return { shown, reloaded: await reloadedDoc(inner) };
   }
 
   it('the forgetting write failed and the next one brings the late title: a reload shows the late title, not the purged one', async () => {
