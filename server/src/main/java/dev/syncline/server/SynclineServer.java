@@ -415,7 +415,8 @@ public final class SynclineServer {
         .put("databases", store.databases().size());
   }
 
-  private Future<ObjectNode> stats() {
+  /** What the {@code server.stats} admin op answers (PROTOCOL §12); completes on the caller's event loop. */
+  public Future<ObjectNode> stats() {
     ObjectNode out = localStats();
     return replication.stats().map(peers -> {
       out.set("peers", peers);

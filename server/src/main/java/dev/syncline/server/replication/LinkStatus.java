@@ -99,10 +99,14 @@ final class LinkStatus {
     PeerLink l = link;
     if (l == null) return Future.succeededFuture(out);
     Promise<ObjectNode> done = Promise.promise();
+    // completed back on the caller's loop: what it chains (a /metrics answer, a server.stats
+    // frame) writes to a connection of that loop
+    io.vertx.core.Context caller = io.vertx.core.Vertx.currentContext();
     l.context().runOnContext(v -> {
       ObjectNode withLink = out.deepCopy();
       l.describe(withLink);
-      done.tryComplete(withLink);
+      if (caller == null) done.tryComplete(withLink);
+      else caller.runOnContext(x -> done.tryComplete(withLink));
     });
     // a link ending just now may never run the task: then the entry goes without its details
     l.context().owner().setTimer(1000, id -> done.tryComplete(out));

@@ -156,9 +156,10 @@ class MetricsEndpointTest {
   }
 
   @Test
-  @DisplayName("each peer link has an up gauge and its replication lag")
+  @DisplayName("each peer link has an up gauge and its replication lag; the peers' part of the stats comes back on the asker's event loop")
   void peers() throws Exception {
-    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+    // more loops than links: the links run on some, the askers below on others
+    try (Cluster c = Cluster.ring(2, false, cfg -> cfg.eventLoops = 4)) {
       c.startAll();
       c.awaitLinksLive(Duration.ofSeconds(30));
       int port = c.node(0).port();
@@ -170,6 +171,24 @@ class MetricsEndpointTest {
       assertTrue(m.samples("syncline_peer_up", "peer", peer).stream().allMatch(g -> g.value() == 1), r.body());
       assertTrue(m.samples("syncline_peer_up", "peer", peer).size() >= 1, r.body());
       assertTrue(m.samples("syncline_replication_lag_deltas", "peer", peer).size() >= 1, r.body());
+
+      // what a /metrics answer or a server.stats frame is written from: it must be the loop that owns that connection
+      var server = c.node(0).server();
+      java.util.Queue<String> offLoop = new java.util.concurrent.ConcurrentLinkedQueue<>();
+      java.util.concurrent.CountDownLatch answered = new java.util.concurrent.CountDownLatch(8);
+      for (int i = 0; i < 8; i++) {
+        server.vertx().getOrCreateContext().runOnContext(v -> {
+          Thread asker = Thread.currentThread();
+          server.stats().onComplete(ar -> {
+            if (Thread.currentThread() != asker || !ar.succeeded() || ar.result().path("peers").isEmpty()) {
+              offLoop.add(asker.getName() + " -> " + Thread.currentThread().getName() + " " + ar.result());
+            }
+            answered.countDown();
+          });
+        });
+      }
+      assertTrue(answered.await(10, java.util.concurrent.TimeUnit.SECONDS), "stats answered");
+      assertTrue(offLoop.isEmpty(), "answered off the asker's loop, or without peers: " + offLoop);
     }
   }
 
