@@ -50,7 +50,12 @@ public final class ConfigLoader {
     }
     for (Field f : settings(ServerConfig.class)) {
       if (GROUPS.contains(f.getType())) {
-        ObjectNode group = merged.get(f.getName()) instanceof ObjectNode g ? g : merged.putObject(f.getName());
+        JsonNode given = merged.get(f.getName());
+        // not replaced by its defaults: {"tls": "cert.pem"} would serve plain HTTP, {"metrics": false} metrics
+        if (given != null && !given.isNull() && !given.isObject()) {
+          throw new ConfigException("config key " + f.getName() + (file == null ? "" : " (" + file + ")") + ": expected an object, got " + given);
+        }
+        ObjectNode group = given instanceof ObjectNode g ? g : merged.putObject(f.getName());
         for (Field sub : settings(f.getType())) fromEnv(env, envName(f.getName() + "_" + sub.getName()), sub, group);
       } else {
         fromEnv(env, envName(f.getName()), f, merged);
@@ -114,7 +119,9 @@ public final class ConfigLoader {
       try {
         into.set(f.getName(), Json.MAPPER.readTree(value));
       } catch (JsonProcessingException e) {
-        throw new ConfigException(name + ": expected " + expected(f.getType()) + ", got " + value);
+        // the value is not echoed: it may hold passwords (SYNCLINE_USERS) and end up in a log
+        throw new ConfigException(name + ": expected " + expected(f.getType()) + " (as JSON), got something else of "
+            + value.length() + " characters");
       }
     }
   }

@@ -51,6 +51,16 @@ class ConfigLoaderTest {
     ConfigException type = assertThrows(ConfigException.class,
         () -> ConfigLoader.load(null, Map.of("SYNCLINE_PORT", "many")));
     assertTrue(type.getMessage().contains("SYNCLINE_PORT"), type.getMessage());
+    // a broken SYNCLINE_USERS is named, and its passwords are not printed
+    ConfigException users = assertThrows(ConfigException.class,
+        () -> ConfigLoader.load(null, Map.of("SYNCLINE_USERS", "[{\"username\":\"ops\",\"password\":\"hunter2-secret\"")));
+    assertTrue(users.getMessage().contains("SYNCLINE_USERS") && !users.getMessage().contains("hunter2"), users.getMessage());
+    // a group given as something else is refused, not replaced by its defaults (TLS off, metrics on)
+    for (String group : List.of("{\"tls\": \"/etc/syncline/cert.pem\"}", "{\"metrics\": false}", "{\"tls\": [1]}")) {
+      Files.writeString(file, group);
+      ConfigException g = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of()), group);
+      assertTrue(g.getMessage().contains("expected an object"), g.getMessage());
+    }
   }
 
   @Test
