@@ -10,7 +10,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
-import java.util.zip.ZipInputStream;
+import java.util.zip.ZipException;
+import java.util.zip.ZipFile;
 
 /**
  * Unpacks the zip {@code GET /backup} sends: {@code server-id} and {@code store/…}. A backup holds
@@ -35,19 +36,32 @@ final class BackupArchive {
     }
   }
 
-  /** Extracts {@code zip} into {@code dir}; an entry that would land outside it is refused. */
+  /**
+   * Extracts {@code zip} into {@code dir}; an entry that would land outside it is refused. Read
+   * through the zip's central directory, which is written last: a zip cut short (a copy that
+   * stopped, a full disk) has none and is refused, where reading entry by entry would stop early
+   * and pass for a smaller backup.
+   */
   static void extract(Path zip, Path dir) throws IOException {
     Path root = dir.toAbsolutePath().normalize();
     ownerOnlyDirectories(root);
-    try (InputStream in = Files.newInputStream(zip); ZipInputStream entries = new ZipInputStream(in)) {
-      for (ZipEntry e; (e = entries.getNextEntry()) != null; ) {
+    ZipFile archive;
+    try {
+      archive = new ZipFile(zip.toFile());
+    } catch (ZipException e) {
+      throw new CliException(zip + " is not a whole zip (" + e.getMessage() + "): was it cut short?");
+    }
+    try (archive) {
+      for (ZipEntry e : java.util.Collections.list(archive.entries())) {
         Path to = root.resolve(e.getName()).normalize();
         if (!to.startsWith(root)) throw new CliException(zip + ": entry " + e.getName() + " points outside the backup");
         if (e.isDirectory()) {
           ownerOnlyDirectories(to);
         } else {
           ownerOnlyDirectories(to.getParent());
-          Files.copy(entries, to);
+          try (InputStream in = archive.getInputStream(e)) {
+            Files.copy(in, to);
+          }
           if (POSIX) Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("rw-------"));
         }
       }

@@ -59,6 +59,8 @@ final class RestoreCommand implements Callable<Integer> {
       }
       Path fromStore = from.resolve(Backups.STORE_PREFIX);
       if (!Files.isDirectory(fromStore)) throw new CliException(backup + " is not a Syncline backup (no store/ in it)");
+      // an empty store opens as a new one: restored with --force, it would replace the data with nothing
+      if (!holdsLogFiles(fromStore)) throw new CliException(backup + " is not a Syncline backup (its store/ holds no .xd log file)");
       boolean replacing = Files.isDirectory(store) && !isEmpty(store);
       if (replacing) {
         if (!force) throw new CliException(store + " holds a store: stop its server and pass --force to replace it");
@@ -140,6 +142,12 @@ final class RestoreCommand implements Callable<Integer> {
   private static boolean isEmpty(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.allMatch(RestoreCommand::isLostAndFound);
+    }
+  }
+
+  private static boolean holdsLogFiles(Path store) throws IOException {
+    try (Stream<Path> s = Files.list(store)) {
+      return s.anyMatch(p -> p.getFileName().toString().endsWith(".xd") && Files.isRegularFile(p));
     }
   }
 

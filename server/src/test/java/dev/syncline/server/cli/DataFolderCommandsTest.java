@@ -258,6 +258,47 @@ class DataFolderCommandsTest {
   }
 
   @Test
+  @DisplayName("restore refuses a zip cut short and a store/ with no log file, even with --force: the store that was there stays")
+  void incompleteBackupsRefused() throws Exception {
+    try (TestServer server = TestServer.start()) {
+      try (WsClient w = server.connect("w")) {
+        // 1.6 MB: several log files, each an entry of the zip
+        for (int p = 0; p < 20; p++) {
+          ObjectNode batch = push("app");
+          for (int i = 0; i < 40; i++) batch.withArray("deltas").add(delta("c", "d" + (p * 40 + i), "v", "x".repeat(2000), now(p * 40 + i, "w")));
+          assertEquals("ack", w.request(batch).path("type").asText());
+        }
+      }
+      Path zip = Files.createTempDirectory("syncline-cut").resolve("b.zip");
+      Result backedUp = Cli.run(Map.of("SYNCLINE_URL", "http://127.0.0.1:" + server.port(),
+          "SYNCLINE_PASSWORD", TestServer.ADMIN_PASSWORD), "backup", zip.toString());
+      assertEquals(0, backedUp.exit(), backedUp.toString());
+      String digest = digestOf(server, "app");
+      Path data = server.dataDir();
+      server.stop();
+
+      // a copy that stopped short between two entries: read one by one, they look like a smaller backup
+      byte[] whole = Files.readAllBytes(zip);
+      int lastEntry = whole.length - 4;
+      while (lastEntry > 0 && !(whole[lastEntry] == 'P' && whole[lastEntry + 1] == 'K' && whole[lastEntry + 2] == 3 && whole[lastEntry + 3] == 4)) lastEntry--;
+      assertTrue(lastEntry > 0, "a backup of more than one entry");
+      Path cut = zip.resolveSibling("cut.zip");
+      Files.write(cut, java.util.Arrays.copyOf(whole, lastEntry));
+      Path empty = Files.createTempDirectory("syncline-empty-backup");
+      Files.createDirectories(empty.resolve("store"));
+      for (Path bad : List.of(cut, empty)) {
+        Result fresh = Cli.run(Map.of(), "restore", bad.toString(), "--data", Files.createTempDirectory("syncline-fresh").toString());
+        assertEquals(1, fresh.exit(), fresh.toString());
+        Result over = Cli.run(Map.of(), "restore", bad.toString(), "--data", data.toString(), "--force");
+        assertEquals(1, over.exit(), over.toString());
+        assertTrue(over.err().contains(bad == cut ? "cut short" : "no .xd log file"), over.err());
+      }
+      server.restart();
+      assertEquals(digest, digestOf(server, "app"), "the store that was there, as it was");
+    }
+  }
+
+  @Test
   @DisplayName("backup copies a live server while it takes writes; restore brings it back under a new epoch")
   void backupAndRestore() throws Exception {
     Path folder = Files.createTempDirectory("syncline-backups").resolve("b1");
