@@ -47,17 +47,22 @@ final class DumpCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    try (Store store = OfflineStore.open(data, true);
-        Writer w = new BufferedWriter(out == null ? new OutputStreamWriter(System.out, StandardCharsets.UTF_8)
-            : new OutputStreamWriter(BackupArchive.ownerOnlyFile(out), StandardCharsets.UTF_8))) {
-      long registers = 0;
-      for (DatabaseInfo info : store.databases()) {
-        String db = info.name();
-        if (only != null ? !only.contains(db) : db.equals(SystemDb.NAME) && !system) continue;
-        registers += dump(store, db, w);
+    try (Store store = OfflineStore.open(data, true)) {
+      // a misspelt name would dump nothing and look like an empty database
+      for (String db : only == null ? List.<String>of() : only) {
+        if (store.database(db).isEmpty()) throw new CliException("no database " + db + " in " + data);
       }
-      w.flush();
-      if (out != null) System.err.println(registers + " registers written to " + out);
+      try (Writer w = new BufferedWriter(out == null ? new OutputStreamWriter(System.out, StandardCharsets.UTF_8)
+          : new OutputStreamWriter(BackupArchive.ownerOnlyFile(out), StandardCharsets.UTF_8))) {
+        long registers = 0;
+        for (DatabaseInfo info : store.databases()) {
+          String db = info.name();
+          if (only != null ? !only.contains(db) : db.equals(SystemDb.NAME) && !system) continue;
+          registers += dump(store, db, w);
+        }
+        w.flush();
+        if (out != null) System.err.println(registers + " registers written to " + out);
+      }
     }
     return 0;
   }

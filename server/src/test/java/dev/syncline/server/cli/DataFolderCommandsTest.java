@@ -52,6 +52,10 @@ class DataFolderCommandsTest {
       source.stop();
       Result dumped = Cli.run(Map.of(), "dump", "--data", source.dataDir().toString(), "--out", dump.toString());
       assertEquals(0, dumped.exit(), dumped.toString());
+      // a misspelt database is named, not dumped as nothing
+      Result misspelt = Cli.run(Map.of(), "dump", "--data", source.dataDir().toString(), "--db", "ap");
+      assertEquals(1, misspelt.exit(), misspelt.toString());
+      assertTrue(misspelt.err().contains("no database ap") && misspelt.out().isEmpty(), misspelt.toString());
       Path withSystem = Files.createTempDirectory("syncline-dump-system").resolve("system.jsonl");
       assertEquals(0, Cli.run(Map.of(), "dump", "--system", "--data", source.dataDir().toString(), "--out", withSystem.toString()).exit());
       Path newData = Files.createTempDirectory("syncline-load-system").resolve("data");
