@@ -134,6 +134,7 @@ class DataFolderCommandsTest {
       }
       Path backup = Files.createTempDirectory("syncline-backup-of-nothing");
       Files.createDirectories(backup.resolve("store"));
+      Files.write(backup.resolve("store").resolve("00000000000.xd"), new byte[8]); // refused before it is read
       Result restore = Cli.run(Map.of(), "restore", "--data", data.toString(), backup.toString());
       assertTrue(restore.err().contains("pass --force"), restore.toString());
       TestServer.reopen(data).stop(); // the server upgrades it
