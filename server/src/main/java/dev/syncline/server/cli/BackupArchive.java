@@ -88,6 +88,26 @@ final class BackupArchive {
         : Files.newByteChannel(file, options));
   }
 
+  /**
+   * Forces {@code dir}, its files and folders to disk (a folder holds its entries' names, so its
+   * renames too), where the file system lets folders be opened for it.
+   */
+  static void syncTree(Path dir) throws IOException {
+    try (Stream<Path> all = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) all::iterator) sync(p);
+    }
+  }
+
+  /** Forces one file, or one folder's entries, to disk. */
+  static void sync(Path p) throws IOException {
+    boolean folder = Files.isDirectory(p);
+    try (java.nio.channels.FileChannel c = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ)) {
+      c.force(true);
+    } catch (IOException e) {
+      if (!folder) throw e; // some systems open no folder this way: their renames are as durable as they make them
+    }
+  }
+
   static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) return;
     try (Stream<Path> all = Files.walk(dir)) {

@@ -77,6 +77,8 @@ final class RestoreCommand implements Callable<Integer> {
         restored.renewEpochs();
         tellAge(restored.maxTimestamp(), retentionMs);
       }
+      // on disk before it is renamed into place: after a power cut the store there is whole
+      BackupArchive.syncTree(restoring);
       if (replacing) {
         OfflineStore.refuseIfInUse(data); // again: a server may have started on it while the copy was made
         Path aside = data.resolve("store.replaced-" + System.currentTimeMillis());
@@ -112,6 +114,8 @@ final class RestoreCommand implements Callable<Integer> {
       if (unpacked != null) BackupArchive.deleteTree(unpacked);
       if (restoring != null) BackupArchive.deleteTree(restoring); // what a failed restore left
     }
+    BackupArchive.sync(store); // the renames
+    BackupArchive.sync(data);
     System.err.println("restored " + backup + " into " + data.toAbsolutePath().normalize());
     return 0;
   }
