@@ -1,6 +1,11 @@
 package dev.syncline.client;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import dev.syncline.protocol.Json;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -16,20 +21,37 @@ import java.util.Map;
 final class Values {
   private Values() {}
 
+  /**
+   * The protocol mapper, plus Vert.x's JsonObject and JsonArray written as the object and array
+   * they hold, at any depth (Jackson alone writes them as beans: {@code {"map":{…},"empty":false}}).
+   * Only for app values: the protocol's own encoding stays {@link Json#MAPPER}'s.
+   */
+  private static final ObjectMapper MAPPER = Json.MAPPER.copy().registerModule(new SimpleModule("syncline-vertx-values")
+      .addSerializer(io.vertx.core.json.JsonObject.class, new StdSerializer<>(io.vertx.core.json.JsonObject.class) {
+        @Override
+        public void serialize(io.vertx.core.json.JsonObject o, JsonGenerator gen, SerializerProvider p) throws IOException {
+          p.defaultSerializeValue(o.getMap(), gen);
+        }
+      })
+      .addSerializer(io.vertx.core.json.JsonArray.class, new StdSerializer<>(io.vertx.core.json.JsonArray.class) {
+        @Override
+        public void serialize(io.vertx.core.json.JsonArray a, JsonGenerator gen, SerializerProvider p) throws IOException {
+          p.defaultSerializeValue(a.getList(), gen);
+        }
+      }));
+
   /** Deepest a value may nest: a push, its deltas array and a delta take 3 of the 64 levels. */
   static final int MAX_DEPTH = 61;
 
   /**
    * The JSON of an app's value, in the form the server will hold it (numbers with their exact
-   * text). Accepts null, String, Boolean, Number, Map, List (nested), a Jackson node, and Vert.x's
-   * JsonObject and JsonArray. Throws {@code bad_request} for what the server would refuse.
+   * text). Accepts null, String, Boolean, Number, Map, List, a Jackson node, and Vert.x's
+   * JsonObject and JsonArray, each nested in any of the others. Throws {@code bad_request} for what the server would refuse.
    */
   static JsonNode toJson(Object value, String attr) {
     JsonNode tree;
     try {
-      if (value instanceof io.vertx.core.json.JsonObject o) value = o.getMap();
-      else if (value instanceof io.vertx.core.json.JsonArray a) value = a.getList();
-      tree = value instanceof JsonNode n ? n : Json.MAPPER.valueToTree(value);
+      tree = value instanceof JsonNode n ? n : MAPPER.valueToTree(value);
     } catch (IllegalArgumentException e) {
       throw new SynclineException("bad_request", "value of " + attr + ": not a JSON value (" + e.getMessage() + ")");
     }
