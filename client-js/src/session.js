@@ -301,7 +301,12 @@ export class Session {
     changes(m) {
       const sub = this.#bySid.get(m.sid);
       if (!sub) return;
-      if (sub.buffer) return void this.#collect(sub, m.deltas);
+      if (sub.buffer) {
+        // PROTOCOL §5: every timestamp received moves the clock, also one only collected until
+        // synced, or an edit made meanwhile is stamped below it and loses to it
+        for (const d of m.deltas) this.#core.clock.receive(d.ts);
+        return void this.#collect(sub, m.deltas);
+      }
       this.#core.applyChanges(sub.db, m.deltas, { seq: m.seq, epoch: sub.epoch }).catch(() => {});
       if (sub.live) this.#core.setSynced(sub.db, m.seq);
     },

@@ -451,6 +451,34 @@ describe('client, two tabs collecting a copy', () => {
   });
 });
 
+describe('client, the clock while a copy is being collected', () => {
+  it('a change received while a reset\'s copy is being collected moves the clock: an edit made then is stamped after it (PROTOCOL §5)', async () => {
+    const server = fakeServer();
+    const ahead = `${Date.now() + 30_000}-0000-other`; // within maxClockSkewMs
+    server.handle = (m, socket) => {
+      if (m.type !== 'sub') return server.standard(m, socket);
+      socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 1, epoch: 'e1' });
+      socket.reply({ type: 'reset', sid: 's1', epoch: 'e1' });
+      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 1, deltas: [{ col: 'c', id: 'd', attr: 'v', value: 1, ts: ahead, seq: 1 }] });
+      // no synced: the catch-up goes on. An error with no rid says the page has been read
+      socket.reply({ type: 'error', code: 'internal', message: 'page sent' });
+      return undefined;
+    };
+    const c = createClient({ url: 'ws://x/sync', WebSocket: server.WebSocket });
+    try {
+      const errors = recordEvents(c, ['error']);
+      c.db('todo');
+      await until(() => errors.length > 0, { what: 'the catch-up page read' });
+      await c.db('todo').col('c').doc('d').set({ v: 2 });
+      await until(() => server.sent('push').length > 0, { what: 'the edit pushed' });
+      const stamped = server.sent('push')[0].deltas[0].ts;
+      assert.ok(stamped > ahead, `stamped ${stamped}, not after the received ${ahead}`);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('client, values a server purged', () => {
   it('a copy being collected drops the values a $deleted marked valuesPurged hides, also ones sent earlier in the catch-up', async () => {
     const server = fakeServer();

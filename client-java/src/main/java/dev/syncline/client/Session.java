@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.client.store.Cursor;
 import dev.syncline.protocol.Delta;
+import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.Limits;
 import dev.syncline.protocol.Merge;
@@ -368,6 +369,9 @@ final class Session {
     List<Delta> deltas = m.deltas();
     if (sub.buffer != null) {
       for (Delta d : deltas) {
+        // PROTOCOL §5: every timestamp received moves the clock, also one only collected until
+        // synced, or an edit made meanwhile is stamped below it and loses to it
+        core.clock.receive(Hlc.parse(d.ts()));
         collect(sub, List.of(d));
         if (ClientCore.isMarked(m.valuesPurged(), d)) forgetHidden(sub, d); // in frame order, as applyChanges
       }

@@ -511,6 +511,45 @@ class ServerAnswersTest {
     });
   }
 
+  @Test
+  @DisplayName("a change received while a reset's copy is being collected moves the clock: an edit made then is stamped after it (PROTOCOL §5)")
+  void aChangeCollectedAfterAResetMovesTheClock() {
+    io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+    try {
+      String ahead = new Hlc(System.currentTimeMillis() + 30_000, 0, "other").format(); // within maxClockSkewMs
+      java.util.concurrent.atomic.AtomicReference<String> pushed = new java.util.concurrent.atomic.AtomicReference<>();
+      io.vertx.core.http.HttpServer fake = ScriptedServer.start(vertx, (ws, m) -> {
+        switch (m.path("type").asText()) {
+          case "sub" -> {
+            ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":1,\"epoch\":\"e1\"}");
+            ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
+            ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":1,\"deltas\":["
+                + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"v\",\"value\":1,\"ts\":\"" + ahead + "\",\"seq\":1}]}");
+            // no synced: the catch-up goes on. An error with no rid says the page has been read
+            ws.writeTextMessage("{\"type\":\"error\",\"code\":\"internal\",\"message\":\"page sent\"}");
+          }
+          case "push" -> pushed.compareAndSet(null, m.path("deltas").get(0).path("ts").asText());
+          default -> { }
+        }
+      });
+      SynclineClient c = SynclineClient.create(new ClientOptions().setUrl(ScriptedServer.url(fake)));
+      try {
+        List<ClientEvent.ClientError> errors = new CopyOnWriteArrayList<>();
+        c.on(ClientEvent.ERROR, errors::add);
+        Await.result(c.ready());
+        c.db("app");
+        Await.until(() -> !errors.isEmpty(), () -> "the catch-up page read");
+        Await.result(c.db("app").col("c").doc("d").set(Map.of("v", 2)));
+        Await.until(() -> pushed.get() != null, () -> "the edit pushed");
+        assertTrue(pushed.get().compareTo(ahead) > 0, "stamped " + pushed.get() + ", not after the received " + ahead);
+      } finally {
+        Await.result(c.close());
+      }
+    } finally {
+      vertx.close().await();
+    }
+  }
+
   /** What a scripted server sends for a {@code sub}; {@code ts} stamps ms after a moment 100 s ago, of another client. */
   private interface SubScript {
     void answer(io.vertx.core.http.ServerWebSocket ws, com.fasterxml.jackson.databind.JsonNode sub, java.util.function.IntFunction<String> ts);
