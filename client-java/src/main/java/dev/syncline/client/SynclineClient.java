@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -227,6 +228,7 @@ public final class SynclineClient {
    */
   public void offline(boolean flag) {
     offline = flag;
+    if (closed) return; // nothing to start or stop, and a closed client's own Vert.x runs nothing
     ready.onSuccess(v -> onContext(() -> {
       // the latest call wins, whatever order calls from several threads arrive here in
       if (closed) return;
@@ -404,8 +406,8 @@ public final class SynclineClient {
   }
 
   Future<Void> write(String db, String col, String id, Map<String, JsonNode> attrs) {
-    db(db); // writing to a database subscribes to it, so its state comes back
     if (closed) return Future.failedFuture(closedError());
+    db(db); // writing to a database subscribes to it, so its state comes back
     if (core.loaded && Vertx.currentContext() == context) return core.write(db, col, id, attrs);
     // closed again on the loop: a close() from another thread may have run since the check above
     return ready.compose(v -> onContextFuture(() -> closed ? Future.failedFuture(closedError()) : core.write(db, col, id, attrs)));
@@ -420,15 +422,27 @@ public final class SynclineClient {
     return SynclineException.offline("the client is closed");
   }
 
-  /** Runs {@code r} on the client's event loop: at once if already there. */
-  void onContext(Runnable r) {
-    if (Vertx.currentContext() == context) r.run();
-    else context.runOnContext(v -> r.run());
+  /**
+   * Runs {@code r} on the client's event loop: at once if already there. False, and {@code r}
+   * never runs, once the client is closed and its own Vert.x with it (nothing runs there any more).
+   */
+  boolean onContext(Runnable r) {
+    if (Vertx.currentContext() == context) {
+      r.run();
+      return true;
+    }
+    try {
+      context.runOnContext(v -> r.run());
+      return true;
+    } catch (RejectedExecutionException e) {
+      if (!closed) throw e;
+      return false;
+    }
   }
 
   private <T> Future<T> onContextFuture(java.util.function.Supplier<Future<T>> work) {
     Promise<T> p = Promise.promise();
-    onContext(() -> {
+    boolean runs = onContext(() -> {
       try {
         work.get().onComplete(p);
       } catch (VirtualMachineError fatal) {
@@ -438,6 +452,7 @@ public final class SynclineClient {
         p.tryFail(t); // the caller learns of it; the event loop goes on
       }
     });
+    if (!runs) p.tryFail(closedError());
     return p.future();
   }
 

@@ -62,6 +62,26 @@ class CloseTest {
   }
 
   @Test
+  @DisplayName("after close of a client with its own Vert.x, a database not opened before can be named, and a write to it fails with offline")
+  void newDatabaseAfterCloseFailsOffline() {
+    SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:9/sync").setOffline(true));
+    Await.result(c.ready());
+    Await.result(c.db("app").col("c").doc("d").set(java.util.Map.of("v", 1)));
+    Await.result(c.close()); // its Vert.x is closed too: nothing runs on its event loop any more
+    for (String db : List.of("app", "other")) {
+      Document d = c.db(db).col("c").doc("d");
+      try {
+        Await.result(d.set(java.util.Map.of("v", 2)));
+        throw new AssertionError("written to " + db + " after close");
+      } catch (SynclineException e) {
+        assertEquals("offline", e.code(), db);
+      }
+    }
+    c.db("more").col("c").live(docs -> { }).close(); // nor does a live query, or going online, throw
+    c.offline(false);
+  }
+
+  @Test
   @DisplayName("a second close while the first runs returns that close: once it completes, the store is free")
   void secondCloseIsTheFirst(@TempDir Path dir) {
     try (EmbeddedServer server = EmbeddedServer.start()) {
