@@ -210,7 +210,7 @@ public final class SynclineServer {
 
   /** Syncline's own meters, read from the counters the server keeps anyway. */
   private void bindMetrics() {
-    metrics.gauge("syncline.connections", "Open WebSocket connections (clients and peers)", verticles,
+    metrics.gauge("syncline.connections", "Open WebSocket connections accepted here: clients, and peers that dialed this server (links it dialed: syncline_peer_up)", verticles,
         v -> v.stream().mapToInt(HttpVerticle::connections).sum());
     metrics.gauge("syncline.subscriptions", "Open subscriptions", hub, Hub::subscriptions);
     metrics.gauge("syncline.subscriptions.lagging", "Subscriptions fed from the store because their socket fell behind",

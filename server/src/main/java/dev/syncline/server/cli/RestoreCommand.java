@@ -53,7 +53,10 @@ final class RestoreCommand implements Callable<Integer> {
     try {
       Path from = backup;
       if (Files.isRegularFile(backup)) {
-        unpacked = Files.createTempDirectory("syncline-restore-"); // its owner's only: the backup holds the signing key
+        // beside the data, not in the system's temp folder: a backup of gigabytes may not fit a tmpfs /tmp;
+        // its owner's only, as the backup holds the signing key
+        BackupArchive.ownerOnlyDirectories(data);
+        unpacked = Files.createTempDirectory(data, ".unpacking-");
         from = unpacked.resolve("backup");
         BackupArchive.extract(backup, from);
       }

@@ -298,6 +298,10 @@ class DataFolderCommandsTest {
         assertEquals(1, over.exit(), over.toString());
         assertTrue(over.err().contains(bad == cut ? "cut short" : "no .xd log file"), over.err());
       }
+      try (java.util.stream.Stream<Path> left = Files.list(data)) {
+        List<String> names = left.map(p -> p.getFileName().toString()).toList();
+        assertFalse(names.stream().anyMatch(n -> n.startsWith(".")), "nothing unpacked or half-made left: " + names);
+      }
       server.restart();
       assertEquals(digest, digestOf(server, "app"), "the store that was there, as it was");
     }
