@@ -126,6 +126,7 @@ public final class DatabaseLifecycle {
       log.error("destroying database {} failed; it is tried again in a few seconds", db, e);
       return null;
     }
+    failed.remove(db); // a step went through (perhaps a later destroy's): it goes on from here, or is done
     switch (outcome) {
       case MORE -> {
         if (laterOnWriter != null && queued.add(db)) {

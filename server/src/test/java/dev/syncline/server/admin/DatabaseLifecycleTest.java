@@ -90,6 +90,18 @@ class DatabaseLifecycleTest {
   }
 
   @Test
+  @DisplayName("a destroy that failed, then carried out by a later destroy's steps, is no longer said to be under way")
+  void failedDestroyFinishedByALaterOne() {
+    failing.set(1);
+    lifecycle.committed(destroy("doomed", ts(5)));
+    assertTrue(lifecycle.destroying("doomed"));
+    lifecycle.committed(destroy("doomed", ts(6)));
+    assertTrue(store.database("doomed").isEmpty(), "destroyed by the later one");
+    assertFalse(lifecycle.destroying("doomed"), "a db.create would be refused as being destroyed until the next retry");
+    assertFalse(lifecycle.hasFailed());
+  }
+
+  @Test
   @DisplayName("a database with writes after the destroy is trimmed in steps, commits going on between them; one cut short by a stop is finished at the next start")
   void destroyInSteps() {
     List<Delta> old = writtenBeforeTheDestroy(30);
