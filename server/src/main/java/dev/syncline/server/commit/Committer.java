@@ -239,12 +239,20 @@ public final class Committer implements AutoCloseable {
   @Override
   public void close() {
     closing = true;
-    queue.add(STOP);
+    queueStop();
     try {
       thread.join(TimeUnit.SECONDS.toMillis(15)); // commits still queued are made first (see SynclineServer.close)
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Queues the writer's end. A push that passed its {@code closing} check just before close()
+   * queues itself after it; a test does the same by calling this first.
+   */
+  void queueStop() {
+    queue.add(STOP);
   }
 
   // ---- the writer thread ----
@@ -339,7 +347,8 @@ public final class Committer implements AutoCloseable {
         commitGroup(group);
         group.clear();
         if (t == STOP) {
-          drainAfterStop();
+          // what came after STOP in this take (a push that raced close()) goes first, in order
+          drainAfterStop(new ArrayList<>(tasks.subList(i + 1, tasks.size())));
           return true;
         }
         unanswered = i + 1;
@@ -354,14 +363,21 @@ public final class Committer implements AutoCloseable {
     }
   }
 
-  /** Work queued before close() is finished, so an acked-or-not push is never half-done. */
-  private void drainAfterStop() {
-    List<Task> rest = new ArrayList<>();
+  /**
+   * Work queued before close() — {@code rest}, taken with STOP, then what is still queued — is
+   * finished in queue order, so an acked-or-not push is never half-done nor left unanswered.
+   */
+  private void drainAfterStop(List<Task> rest) {
     queue.drainTo(rest);
     List<PushTask> group = new ArrayList<>();
     for (Task t : rest) {
-      if (t instanceof PushTask p) group.add(p);
-      else if (t instanceof OpTask<?> op) runOp(op);
+      if (t instanceof PushTask p) {
+        group.add(p);
+      } else if (t instanceof OpTask<?> op) {
+        commitGroup(group);
+        group.clear();
+        runOp(op);
+      }
     }
     commitGroup(group);
   }

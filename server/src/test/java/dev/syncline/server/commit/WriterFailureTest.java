@@ -1,6 +1,7 @@
 package dev.syncline.server.commit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.IntNode;
 import dev.syncline.protocol.Delta;
@@ -79,6 +80,36 @@ class WriterFailureTest {
   }
 
   private static final long NOW = System.currentTimeMillis();
+
+  @Test
+  @DisplayName("a push and an operation queued just after the stop, as when they race close(), are done in order and answered")
+  void pushRacingCloseIsAnswered() throws Exception {
+    Committer committer = committer(group -> { });
+    java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    committer.execute(s -> { // holds the writer while the race is laid out behind it
+      busy.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return null;
+    });
+    assertTrue(busy.await(10, TimeUnit.SECONDS));
+    committer.queueStop(); // close() got this far; the push and the operation had passed its closing check
+    CompletableFuture<BatchOutcome> pushed = new CompletableFuture<>();
+    committer.push("db", List.of(new Delta("c", "raced", "a", IntNode.valueOf(1), new Hlc(NOW, 0, "w").format())))
+        .onComplete(ar -> {
+          if (ar.succeeded()) pushed.complete(ar.result());
+          else pushed.completeExceptionally(ar.cause());
+        });
+    CompletableFuture<Integer> seen = new CompletableFuture<>();
+    committer.execute(s -> s.registers("db", "c").size()).onComplete(ar -> seen.complete(ar.succeeded() ? ar.result() : -1));
+    release.countDown();
+    assertEquals(1, pushed.get(10, TimeUnit.SECONDS).committed().size(), "committed and acked, not left unanswered");
+    assertEquals(1, seen.get(10, TimeUnit.SECONDS), "the operation queued after the push ran after it");
+  }
 
   private static BatchOutcome await(Committer committer, String id, long ms) throws Exception {
     CompletableFuture<BatchOutcome> done = new CompletableFuture<>();
