@@ -59,6 +59,17 @@ class CompressedMessageTest {
   }
 
   @Test
+  @DisplayName("a compressed frame that is no deflate stream closes with 1007 (invalid payload), not 1009 (too big)")
+  void corruptFrame() {
+    try (dev.syncline.server.testing.RawWebSocket raw = dev.syncline.server.testing.RawWebSocket.connect(server.port(),
+        "Sec-WebSocket-Extensions: permessage-deflate\r\n")) {
+      byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff};
+      raw.write(dev.syncline.server.testing.RawWebSocket.frame(true, 4, dev.syncline.server.testing.RawWebSocket.TEXT, garbage, true)); // RSV1: compressed
+      assertEquals(1007, raw.expectClose());
+    }
+  }
+
+  @Test
   @DisplayName("a single frame that inflates past maxMessageBytes closes with 1009, though a few hundred bytes were sent")
   void inflatedPastTheLimit() {
     try (WsClient c = compressing()) {

@@ -272,9 +272,13 @@ public final class HttpVerticle extends VerticleBase {
     });
     ws.exceptionHandler(e -> {
       if (e instanceof CorruptedWebSocketFrameException violation) connection.closeAfterViolation(violation);
-      if (e instanceof DecompressionException) { // a frame inflating past maxMessageBytes (see boundInflation)
-        connection.closeAfterViolation(new CorruptedWebSocketFrameException(WebSocketCloseStatus.MESSAGE_TOO_BIG,
-            "message larger than " + settings.maxMessageBytes() + " bytes"));
+      if (e instanceof DecompressionException) {
+        // a frame inflating past maxMessageBytes (see boundInflation), or one that is no deflate stream
+        boolean tooBig = String.valueOf(e.getMessage()).contains("maximum size");
+        connection.closeAfterViolation(tooBig
+            ? new CorruptedWebSocketFrameException(WebSocketCloseStatus.MESSAGE_TOO_BIG,
+                "message larger than " + settings.maxMessageBytes() + " bytes")
+            : new CorruptedWebSocketFrameException(WebSocketCloseStatus.INVALID_PAYLOAD_DATA, "a compressed frame that does not inflate"));
       }
     });
     ws.closeHandler(v -> connection.socketClosed());

@@ -71,6 +71,18 @@ public final class RawWebSocket implements AutoCloseable {
 
   /** As {@link #connect(int)}, with a socket receive buffer of {@code receiveBufferBytes} (0: the system's), so a client that stops reading backs up soon. */
   public static RawWebSocket connect(int port, int receiveBufferBytes) {
+    return connect(port, receiveBufferBytes, "");
+  }
+
+  /**
+   * As {@link #connect(int)}, with {@code extraHeaders} in the upgrade request (each line ending in
+   * CRLF), such as an extension offer.
+   */
+  public static RawWebSocket connect(int port, String extraHeaders) {
+    return connect(port, 0, extraHeaders);
+  }
+
+  private static RawWebSocket connect(int port, int receiveBufferBytes, String extraHeaders) {
     try {
       Socket socket = new Socket();
       if (receiveBufferBytes > 0) socket.setReceiveBufferSize(receiveBufferBytes);
@@ -78,16 +90,16 @@ public final class RawWebSocket implements AutoCloseable {
       socket.setSoTimeout(TIMEOUT_MS);
       socket.setTcpNoDelay(true);
       RawWebSocket ws = new RawWebSocket(socket);
-      ws.handshake(port);
+      ws.handshake(port, extraHeaders);
       return ws;
     } catch (IOException e) {
       throw new AssertionError("raw WebSocket connect failed", e);
     }
   }
 
-  private void handshake(int port) throws IOException {
+  private void handshake(int port, String extraHeaders) throws IOException {
     String key = newKey();
-    sendUpgrade(port, "/sync", key, "Sec-WebSocket-Version: 13\r\n");
+    sendUpgrade(port, "/sync", key, "Sec-WebSocket-Version: 13\r\n" + extraHeaders);
     String head = readHttpHead();
     String statusLine = head.substring(0, head.indexOf("\r\n"));
     if (!statusLine.startsWith("HTTP/1.1 101")) throw new AssertionError("handshake refused: " + head);
