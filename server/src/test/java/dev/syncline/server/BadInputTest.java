@@ -198,6 +198,11 @@ class BadInputTest {
         err("an unpaired surrogate escape in an ignored field", q("{'type':'ping','rid':'r','x':'a\\ud800'}"), "bad_request", "r"),
         err("an unpaired surrogate escape in an ignored key", q("{'type':'ping','rid':'r','\\udc00':1}"), "bad_request", "r"),
         err("an unknown type", q("{'type':'subscribe','rid':'r'}"), "bad_request", "r").withMessage("\"subscribe\"", CLIENT_TYPES),
+        // not echoed: the encoder would join it with the quote after it, or send a lone surrogate back
+        err("an unknown type that is a lone high surrogate", q("{'type':'\\ud800','rid':'r'}"), "bad_request", "r")
+            .withMessage("type: unpaired surrogate"),
+        err("an unknown type ending in a lone low surrogate", q("{'type':'x\\udfff','rid':'r'}"), "bad_request", "r")
+            .withMessage("type: unpaired surrogate"),
         err("a type in upper case", q("{'type':'PING','rid':'r'}"), "bad_request", "r"),
         err("no type", q("{'rid':'r'}"), "bad_request", "r"),
         err("type null", q("{'type':null,'rid':'r'}"), "bad_request", "r"),

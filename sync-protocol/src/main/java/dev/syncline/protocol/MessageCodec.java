@@ -110,6 +110,8 @@ public final class MessageCodec {
     Decoder decoder = CLIENT_DECODERS.get(type.textValue());
     if (decoder == null) {
       String name = type.textValue();
+      // never echoed: a string the protocol forbids (§2), garbled with whatever follows it by the encoder
+      if (Fields.hasUnpairedSurrogate(name)) throw ProtocolException.badRequest("type: unpaired surrogate");
       // cut between characters, never inside a surrogate pair (its half would garble the answer)
       String shown = name.codePointCount(0, name.length()) <= SHOWN_TYPE_LENGTH ? name
           : name.substring(0, name.offsetByCodePoints(0, SHOWN_TYPE_LENGTH)) + "…";
