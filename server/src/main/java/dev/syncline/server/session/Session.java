@@ -173,6 +173,7 @@ public final class Session {
 
   /** The socket closed: end every subscription. */
   public void onClose() {
+    if (closed) return; // once: a session that closes itself hears its connection end after
     closed = true;
     if (link != null) link.closed();
     if (expiryTimer >= 0) services.vertx().cancelTimer(expiryTimer);
