@@ -1,7 +1,11 @@
 package dev.syncline.client;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import dev.syncline.protocol.Json;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -18,12 +22,23 @@ final class Values {
   private Values() {}
 
   /**
-   * The protocol mapper, plus Vert.x's own serializers: JsonObject and JsonArray are written as the
-   * object and array they hold, at any depth (Jackson alone writes them as beans:
-   * {@code {"map":{…},"empty":false}}), an Instant as its ISO-8601 text.
+   * The protocol mapper, plus Vert.x's JsonObject and JsonArray written as the object and array
+   * they hold, at any depth (Jackson alone writes them as beans: {@code {"map":{…},"empty":false}}).
    * Only for app values: the protocol's own encoding stays {@link Json#MAPPER}'s.
    */
-  private static final ObjectMapper MAPPER = Json.MAPPER.copy().registerModule(new io.vertx.core.json.jackson.VertxModule());
+  private static final ObjectMapper MAPPER = Json.MAPPER.copy().registerModule(new SimpleModule("syncline-vertx-values")
+      .addSerializer(io.vertx.core.json.JsonObject.class, new StdSerializer<>(io.vertx.core.json.JsonObject.class) {
+        @Override
+        public void serialize(io.vertx.core.json.JsonObject o, JsonGenerator gen, SerializerProvider p) throws IOException {
+          p.defaultSerializeValue(o.getMap(), gen);
+        }
+      })
+      .addSerializer(io.vertx.core.json.JsonArray.class, new StdSerializer<>(io.vertx.core.json.JsonArray.class) {
+        @Override
+        public void serialize(io.vertx.core.json.JsonArray a, JsonGenerator gen, SerializerProvider p) throws IOException {
+          p.defaultSerializeValue(a.getList(), gen);
+        }
+      }));
 
   /** Deepest a value may nest: a push, its deltas array and a delta take 3 of the 64 levels. */
   static final int MAX_DEPTH = 61;
