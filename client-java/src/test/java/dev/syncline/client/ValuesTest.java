@@ -27,6 +27,17 @@ class ValuesTest {
   }
 
   @Test
+  @DisplayName("bytes are no JSON value: refused bad_request, not sent as some text another client cannot read")
+  void bytesRefused() {
+    for (Object bytes : List.of(new byte[] {(byte) 0xfb, (byte) 0xff}, io.vertx.core.buffer.Buffer.buffer("x"),
+        Map.of("b", new byte[] {1}))) {
+      SynclineException e = org.junit.jupiter.api.Assertions.assertThrows(SynclineException.class, () -> Values.toJson(bytes, "a"),
+          () -> "taken as " + Values.toJson(bytes, "a"));
+      assertEquals("bad_request", e.code());
+    }
+  }
+
+  @Test
   @DisplayName("Doc.where matches a nested Vert.x JsonObject against the equal value the document holds")
   void whereWithNestedVertxJson() {
     SynclineClient c = SynclineClient.create(new ClientOptions().setUrl("ws://127.0.0.1:9/sync").setOffline(true));
