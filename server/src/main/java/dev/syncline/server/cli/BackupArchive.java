@@ -59,8 +59,16 @@ final class BackupArchive {
           ownerOnlyDirectories(to);
         } else {
           ownerOnlyDirectories(to.getParent());
-          try (InputStream in = archive.getInputStream(e)) {
-            Files.copy(in, to);
+          // ZipFile checks no entry's CRC (reading entry by entry did): a flipped bit would restore as a corrupt log
+          java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+          long size;
+          try (InputStream in = new java.util.zip.CheckedInputStream(archive.getInputStream(e), crc)) {
+            size = Files.copy(in, to);
+          } catch (ZipException | java.io.EOFException broken) { // data that does not inflate
+            throw new CliException(zip + ": entry " + e.getName() + " is corrupt (" + broken.getMessage() + ")");
+          }
+          if ((e.getCrc() != -1 && crc.getValue() != e.getCrc()) || (e.getSize() != -1 && size != e.getSize())) {
+            throw new CliException(zip + ": entry " + e.getName() + " is corrupt (its checksum or size does not match)");
           }
           if (POSIX) Files.setPosixFilePermissions(to, PosixFilePermissions.fromString("rw-------"));
         }

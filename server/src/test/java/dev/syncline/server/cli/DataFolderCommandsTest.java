@@ -263,7 +263,7 @@ class DataFolderCommandsTest {
   }
 
   @Test
-  @DisplayName("restore refuses a zip cut short and a store/ with no log file, even with --force: the store that was there stays")
+  @DisplayName("restore refuses a zip cut short, one with a corrupt entry and a store/ with no log file, even with --force: the store that was there stays")
   void incompleteBackupsRefused() throws Exception {
     try (TestServer server = TestServer.start()) {
       try (WsClient w = server.connect("w")) {
@@ -289,14 +289,19 @@ class DataFolderCommandsTest {
       assertTrue(lastEntry > 0, "a backup of more than one entry");
       Path cut = zip.resolveSibling("cut.zip");
       Files.write(cut, java.util.Arrays.copyOf(whole, lastEntry));
+      // a flipped bit in an entry's data: the zip is whole, the entry's checksum is wrong
+      byte[] flipped = whole.clone();
+      flipped[logFileData(whole) + 100] ^= 0x01;
+      Path rotten = zip.resolveSibling("rotten.zip");
+      Files.write(rotten, flipped);
       Path empty = Files.createTempDirectory("syncline-empty-backup");
       Files.createDirectories(empty.resolve("store"));
-      for (Path bad : List.of(cut, empty)) {
+      for (Path bad : List.of(cut, rotten, empty)) {
         Result fresh = Cli.run(Map.of(), "restore", bad.toString(), "--data", Files.createTempDirectory("syncline-fresh").toString());
         assertEquals(1, fresh.exit(), fresh.toString());
         Result over = Cli.run(Map.of(), "restore", bad.toString(), "--data", data.toString(), "--force");
         assertEquals(1, over.exit(), over.toString());
-        assertTrue(over.err().contains(bad == cut ? "cut short" : "no .xd log file"), over.err());
+        assertTrue(over.err().contains(bad == cut ? "cut short" : bad == rotten ? "is corrupt" : "no .xd log file"), over.err());
       }
       try (java.util.stream.Stream<Path> left = Files.list(data)) {
         List<String> names = left.map(p -> p.getFileName().toString()).toList();
@@ -305,6 +310,18 @@ class DataFolderCommandsTest {
       server.restart();
       assertEquals(digest, digestOf(server, "app"), "the store that was there, as it was");
     }
+  }
+
+  /** Where the data of the zip's first store/*.xd entry starts: after its local header, name and extra field. */
+  private static int logFileData(byte[] zip) {
+    for (int at = 0; at + 30 < zip.length; at++) {
+      if (zip[at] != 'P' || zip[at + 1] != 'K' || zip[at + 2] != 3 || zip[at + 3] != 4) continue;
+      int nameLength = (zip[at + 26] & 0xff) | (zip[at + 27] & 0xff) << 8;
+      int extraLength = (zip[at + 28] & 0xff) | (zip[at + 29] & 0xff) << 8;
+      String name = new String(zip, at + 30, nameLength, java.nio.charset.StandardCharsets.UTF_8);
+      if (name.startsWith("store/") && name.endsWith(".xd")) return at + 30 + nameLength + extraLength;
+    }
+    throw new AssertionError("no log file in the zip");
   }
 
   @Test
