@@ -50,6 +50,12 @@ final class RestoreCommand implements Callable<Integer> {
     Path store = OfflineStore.storeDir(data);
     Path restoring = null;
     Path unpacked = null;
+    // before anything is unpacked: a backup of gigabytes must not fill a live server's disk to be refused
+    boolean replacing = Files.isDirectory(store) && !isEmpty(store);
+    if (replacing) {
+      if (!force) throw new CliException(store + " holds a store: stop its server and pass --force to replace it");
+      OfflineStore.refuseIfInUse(data);
+    }
     try {
       Path from = backup;
       if (Files.isRegularFile(backup)) {
@@ -64,18 +70,16 @@ final class RestoreCommand implements Callable<Integer> {
       if (!Files.isDirectory(fromStore)) throw new CliException(backup + " is not a Syncline backup (no store/ in it)");
       // an empty store opens as a new one: restored with --force, it would replace the data with nothing
       if (!holdsLogFiles(fromStore)) throw new CliException(backup + " is not a Syncline backup (its store/ holds no .xd log file)");
-      boolean replacing = Files.isDirectory(store) && !isEmpty(store);
-      if (replacing) {
-        if (!force) throw new CliException(store + " holds a store: stop its server and pass --force to replace it");
-        OfflineStore.refuseIfInUse(data);
-      }
       // whole or not at all: copied and given new epochs beside the store, then put in its place by
       // renames, so a restore that fails (a full disk, Ctrl-C) leaves the store that was there. Into an
       // empty store folder (perhaps a mount point, another device) the copy is staged inside it
       boolean emptyFolder = !replacing && Files.isDirectory(store);
       restoring = (emptyFolder ? store : data).resolve(".restoring-" + System.currentTimeMillis());
-      BackupArchive.ownerOnlyDirectories(restoring);
-      copyTree(fromStore, restoring);
+      // an unpacked zip is a copy already: moved, where it can be, rather than copied again
+      if (unpacked == null || !movedWithin(fromStore, restoring)) {
+        BackupArchive.ownerOnlyDirectories(restoring);
+        copyTree(fromStore, restoring);
+      }
       try (Store restored = OfflineStore.openDir(restoring)) {
         restored.renewEpochs();
         tellAge(restored.maxTimestamp(), retentionMs);
@@ -110,6 +114,7 @@ final class RestoreCommand implements Callable<Integer> {
       // two running servers with one id would overwrite each other's confirmations and never send each other changes
       if (Files.exists(id) && !Files.exists(data.resolve("server-id")) && !newId) {
         Files.copy(id, data.resolve("server-id"));
+        BackupArchive.sync(data.resolve("server-id"));
         System.err.println("this folder is now server " + Files.readString(id).trim() + ": start it only in place of that "
             + "server; to start another server from this backup, restore with --new-id");
       }
@@ -149,6 +154,16 @@ final class RestoreCommand implements Callable<Integer> {
   private static boolean isEmpty(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.allMatch(RestoreCommand::isLostAndFound);
+    }
+  }
+
+  /** Renames {@code from} to {@code to}; false when they are on different file systems (or it fails otherwise). */
+  private static boolean movedWithin(Path from, Path to) {
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+      return true;
+    } catch (IOException e) {
+      return false;
     }
   }
 
