@@ -59,13 +59,18 @@ class CompressedMessageTest {
   }
 
   @Test
-  @DisplayName("a compressed frame that is no deflate stream closes with 1007 (invalid payload), not 1009 (too big)")
+  @DisplayName("a compressed frame that is no deflate stream, or inflates to nothing, closes with 1007 (invalid payload), not 1009 (too big)")
   void corruptFrame() {
-    try (dev.syncline.server.testing.RawWebSocket raw = dev.syncline.server.testing.RawWebSocket.connect(server.port(),
-        "Sec-WebSocket-Extensions: permessage-deflate\r\n")) {
-      byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff};
-      raw.write(dev.syncline.server.testing.RawWebSocket.frame(true, 4, dev.syncline.server.testing.RawWebSocket.TEXT, garbage, true)); // RSV1: compressed
-      assertEquals(1007, raw.expectClose());
+    byte[][] payloads = {
+        {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff}, // no deflate stream
+        {0x02, 0x00}, // an empty block, not the last: nothing comes out
+        {0x04}};
+    for (byte[] payload : payloads) {
+      try (dev.syncline.server.testing.RawWebSocket raw = dev.syncline.server.testing.RawWebSocket.connect(server.port(),
+          "Sec-WebSocket-Extensions: permessage-deflate\r\n")) {
+        raw.write(dev.syncline.server.testing.RawWebSocket.frame(true, 4, dev.syncline.server.testing.RawWebSocket.TEXT, payload, true)); // RSV1: compressed
+        assertEquals(1007, raw.expectClose(), java.util.Arrays.toString(payload));
+      }
     }
   }
 

@@ -271,14 +271,16 @@ public final class HttpVerticle extends VerticleBase {
       else assembler.frame(frame);
     });
     ws.exceptionHandler(e -> {
-      if (e instanceof CorruptedWebSocketFrameException violation) connection.closeAfterViolation(violation);
-      if (e instanceof DecompressionException) {
-        // a frame inflating past maxMessageBytes (see boundInflation), or one that is no deflate stream
-        boolean tooBig = String.valueOf(e.getMessage()).contains("maximum size");
-        connection.closeAfterViolation(tooBig
-            ? new CorruptedWebSocketFrameException(WebSocketCloseStatus.MESSAGE_TOO_BIG,
-                "message larger than " + settings.maxMessageBytes() + " bytes")
-            : new CorruptedWebSocketFrameException(WebSocketCloseStatus.INVALID_PAYLOAD_DATA, "a compressed frame that does not inflate"));
+      if (e instanceof CorruptedWebSocketFrameException violation) {
+        connection.closeAfterViolation(violation);
+      } else if (e instanceof DecompressionException && String.valueOf(e.getMessage()).contains("maximum size")) {
+        // a frame inflating past maxMessageBytes (see boundInflation): Netty's zlib decoders say so
+        connection.closeAfterViolation(new CorruptedWebSocketFrameException(WebSocketCloseStatus.MESSAGE_TOO_BIG,
+            "message larger than " + settings.maxMessageBytes() + " bytes"));
+      } else if (e instanceof io.netty.handler.codec.CodecException && !(e instanceof io.netty.handler.codec.EncoderException)) {
+        // what else the inflater refuses: no deflate stream, or one that inflates to nothing
+        connection.closeAfterViolation(new CorruptedWebSocketFrameException(WebSocketCloseStatus.INVALID_PAYLOAD_DATA,
+            "a compressed frame that does not inflate"));
       }
     });
     ws.closeHandler(v -> connection.socketClosed());
