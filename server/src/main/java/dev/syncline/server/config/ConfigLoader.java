@@ -99,8 +99,9 @@ public final class ConfigLoader {
     try {
       return Json.MAPPER.readTree(bytes);
     } catch (JsonProcessingException e) {
-      throw new ConfigException("config file " + file + " is not valid JSON: " + e.getOriginalMessage()
-          + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
+      // where, not what: Jackson's message quotes the token, which may be a password
+      throw new ConfigException("config file " + file + " is not valid JSON"
+          + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr()));
     } catch (IOException e) {
       throw new ConfigException("cannot read config file " + file + ": " + e.getMessage());
     }

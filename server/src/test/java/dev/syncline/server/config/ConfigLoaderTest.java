@@ -71,6 +71,10 @@ class ConfigLoaderTest {
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of()));
     assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("line 3"), e.getMessage());
     assertTrue(!e.getMessage().contains("\n"), e.getMessage());
+    // the token is not quoted: it may be a password written without its quotes
+    Files.writeString(file, "{\"users\":[{\"username\":\"ops\",\"password\": hunter2secret}]}");
+    ConfigException secret = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, Map.of()));
+    assertTrue(secret.getMessage().contains("line 1") && !secret.getMessage().contains("hunter2"), secret.getMessage());
     Path missing = file.resolveSibling("no-such-syncline.json");
     ConfigException gone = assertThrows(ConfigException.class, () -> ConfigLoader.load(missing, Map.of()));
     assertTrue(gone.getMessage().contains(missing.toString()), gone.getMessage());
