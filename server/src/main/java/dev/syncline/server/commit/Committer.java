@@ -347,8 +347,13 @@ public final class Committer implements AutoCloseable {
         commitGroup(group);
         group.clear();
         if (t == STOP) {
-          // what came after STOP in this take (a push that raced close()) goes first, in order
-          drainAfterStop(new ArrayList<>(tasks.subList(i + 1, tasks.size())));
+          // work queued before close() is finished, so an acked-or-not push is never half-done nor
+          // left unanswered: what came after STOP in this take (a push that raced close()), then
+          // what is still queued, in order; that call answers all of it, a fatal error included
+          unanswered = tasks.size();
+          List<Task> rest = new ArrayList<>(tasks.subList(i + 1, tasks.size()));
+          queue.drainTo(rest);
+          process(rest);
           return true;
         }
         unanswered = i + 1;
@@ -361,25 +366,6 @@ public final class Committer implements AutoCloseable {
       fail(tasks.subList(unanswered, tasks.size()), new OverloadedException("the writer stopped: " + fatal));
       throw fatal;
     }
-  }
-
-  /**
-   * Work queued before close() — {@code rest}, taken with STOP, then what is still queued — is
-   * finished in queue order, so an acked-or-not push is never half-done nor left unanswered.
-   */
-  private void drainAfterStop(List<Task> rest) {
-    queue.drainTo(rest);
-    List<PushTask> group = new ArrayList<>();
-    for (Task t : rest) {
-      if (t instanceof PushTask p) {
-        group.add(p);
-      } else if (t instanceof OpTask<?> op) {
-        commitGroup(group);
-        group.clear();
-        runOp(op);
-      }
-    }
-    commitGroup(group);
   }
 
   private void commitGroup(List<PushTask> group) {

@@ -111,6 +111,35 @@ class WriterFailureTest {
     assertEquals(1, seen.get(10, TimeUnit.SECONDS), "the operation queued after the push ran after it");
   }
 
+  @Test
+  @DisplayName("a fatal error in work queued after the stop answers that work, and the push behind it, once each")
+  void fatalErrorAfterStopAnswersTheRest() throws Exception {
+    Committer committer = committer(group -> { });
+    java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    committer.execute(s -> {
+      busy.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return null;
+    });
+    assertTrue(busy.await(10, TimeUnit.SECONDS));
+    committer.queueStop();
+    CompletableFuture<Throwable> op = new CompletableFuture<>();
+    committer.execute(s -> {
+      throw new OutOfMemoryError("as a full heap would");
+    }).onComplete(ar -> op.complete(ar.cause()));
+    CompletableFuture<Throwable> pushed = new CompletableFuture<>();
+    committer.push("db", List.of(new Delta("c", "behind", "a", IntNode.valueOf(1), new Hlc(NOW, 0, "w").format())))
+        .onComplete(ar -> pushed.complete(ar.cause()));
+    release.countDown();
+    assertTrue(op.get(10, TimeUnit.SECONDS) instanceof OutOfMemoryError, "the operation is told its error");
+    assertTrue(pushed.get(10, TimeUnit.SECONDS) instanceof OverloadedException, "the push behind it is answered, not left waiting");
+  }
+
   private static BatchOutcome await(Committer committer, String id, long ms) throws Exception {
     CompletableFuture<BatchOutcome> done = new CompletableFuture<>();
     // no Vert.x context here: the future completes on the writer's thread
