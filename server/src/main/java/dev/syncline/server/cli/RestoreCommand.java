@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -73,6 +75,10 @@ final class RestoreCommand implements Callable<Integer> {
       // whole or not at all: copied and given new epochs beside the store, then put in its place by
       // renames, so a restore that fails (a full disk, Ctrl-C) leaves the store that was there. Into an
       // empty store folder (perhaps a mount point, another device) the copy is staged inside it
+      // again, after the unpacking: a server may have made a store meanwhile
+      if (!replacing && Files.isDirectory(store) && !isEmpty(store)) {
+        throw new CliException(store + " holds a store now: stop its server and pass --force to replace it");
+      }
       boolean emptyFolder = !replacing && Files.isDirectory(store);
       restoring = (emptyFolder ? store : data).resolve(".restoring-" + System.currentTimeMillis());
       // an unpacked zip is a copy already: moved, where it can be, rather than copied again
@@ -98,12 +104,11 @@ final class RestoreCommand implements Callable<Integer> {
         }
         System.err.println("the store that was there is kept in " + aside);
       } else if (emptyFolder) {
+        List<Path> moved = new ArrayList<>();
         try {
-          moveContents(restoring, store); // renames within one folder: filled, not replaced
+          moveContents(restoring, store, moved); // renames within one folder: filled, not replaced
         } catch (IOException e) {
-          try (Stream<Path> moved = Files.list(store)) { // empty again, as it was
-            for (Path p : moved.toList()) if (!p.equals(restoring) && !isLostAndFound(p)) BackupArchive.deleteTree(p);
-          }
+          for (Path p : moved) BackupArchive.deleteTree(p); // empty again, as it was: only what this put there
           throw e;
         }
       } else {
@@ -177,9 +182,14 @@ final class RestoreCommand implements Callable<Integer> {
     return p.getFileName().toString().equals("lost+found") && Files.isDirectory(p);
   }
 
-  private static void moveContents(Path from, Path to) throws IOException {
+  /** Moves what {@code from} holds into {@code to}, adding each name it moved to {@code moved}; refuses to overwrite. */
+  private static void moveContents(Path from, Path to, List<Path> moved) throws IOException {
     try (Stream<Path> files = Files.list(from)) {
-      for (Path p : files.toList()) Files.move(p, to.resolve(p.getFileName().toString()));
+      for (Path p : files.toList()) {
+        Path dest = to.resolve(p.getFileName().toString());
+        Files.move(p, dest);
+        moved.add(dest);
+      }
     }
   }
 
