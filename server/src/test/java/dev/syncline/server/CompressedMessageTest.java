@@ -63,7 +63,7 @@ class CompressedMessageTest {
   void corruptFrame() {
     byte[][] payloads = {
         {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff}, // no deflate stream
-        {0x02, 0x00}, // an empty block, not the last: nothing comes out
+        {0x02, 0x00}, // an empty block, not the last: nothing comes out, which Netty's inflater refuses
         {0x04}};
     for (byte[] payload : payloads) {
       try (dev.syncline.server.testing.RawWebSocket raw = dev.syncline.server.testing.RawWebSocket.connect(server.port(),

@@ -350,9 +350,10 @@ public final class Committer implements AutoCloseable {
           // work queued before close() is finished, so an acked-or-not push is never half-done nor
           // left unanswered: what came after STOP in this take (a push that raced close()), then
           // what is still queued, in order; that call answers all of it, a fatal error included
-          unanswered = tasks.size();
+          unanswered = i + 1;
           List<Task> rest = new ArrayList<>(tasks.subList(i + 1, tasks.size()));
           queue.drainTo(rest);
+          unanswered = tasks.size();
           process(rest);
           return true;
         }

@@ -277,13 +277,18 @@ public final class HttpVerticle extends VerticleBase {
         // a frame inflating past maxMessageBytes (see boundInflation): Netty's zlib decoders say so
         connection.closeAfterViolation(new CorruptedWebSocketFrameException(WebSocketCloseStatus.MESSAGE_TOO_BIG,
             "message larger than " + settings.maxMessageBytes() + " bytes"));
-      } else if (e instanceof io.netty.handler.codec.CodecException && !(e instanceof io.netty.handler.codec.EncoderException)) {
-        // what else the inflater refuses: no deflate stream, or one that inflates to nothing
+      } else if (e instanceof DecompressionException || isPlainCodecException(e) || isPlainCodecException(e.getCause())) {
+        // what else the inflater refuses: no deflate stream, or one that inflates to nothing (a plain
+        // CodecException from Netty's deflate decoder, perhaps wrapped); not a TLS failure
         connection.closeAfterViolation(new CorruptedWebSocketFrameException(WebSocketCloseStatus.INVALID_PAYLOAD_DATA,
             "a compressed frame that does not inflate"));
       }
     });
     ws.closeHandler(v -> connection.socketClosed());
+  }
+
+  private static boolean isPlainCodecException(Throwable e) {
+    return e != null && e.getClass() == io.netty.handler.codec.CodecException.class;
   }
 
   /**
