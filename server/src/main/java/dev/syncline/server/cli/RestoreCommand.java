@@ -108,7 +108,13 @@ final class RestoreCommand implements Callable<Integer> {
         try {
           moveContents(restoring, store, moved); // renames within one folder: filled, not replaced
         } catch (IOException e) {
-          for (Path p : moved) BackupArchive.deleteTree(p); // empty again, as it was: only what this put there
+          for (Path p : moved) { // empty again, as it was: only what this put there, each tried
+            try {
+              BackupArchive.deleteTree(p);
+            } catch (IOException left) {
+              e.addSuppressed(left);
+            }
+          }
           throw e;
         }
       } else {

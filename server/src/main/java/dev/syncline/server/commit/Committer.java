@@ -352,8 +352,13 @@ public final class Committer implements AutoCloseable {
           // what is still queued, in order; that call answers all of it, a fatal error included
           unanswered = i + 1;
           List<Task> rest = new ArrayList<>(tasks.subList(i + 1, tasks.size()));
-          queue.drainTo(rest);
-          unanswered = tasks.size();
+          unanswered = tasks.size(); // rest holds them now
+          try {
+            queue.drainTo(rest);
+          } catch (VirtualMachineError fatal) { // what was drained is in rest only
+            fail(rest, new OverloadedException("the writer stopped: " + fatal));
+            throw fatal;
+          }
           process(rest);
           return true;
         }
