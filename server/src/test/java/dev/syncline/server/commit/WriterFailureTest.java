@@ -85,18 +85,7 @@ class WriterFailureTest {
   @DisplayName("a push and an operation queued just after the stop, as when they race close(), are done in order and answered")
   void pushRacingCloseIsAnswered() throws Exception {
     Committer committer = committer(group -> { });
-    java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-    committer.execute(s -> { // holds the writer while the race is laid out behind it
-      busy.countDown();
-      try {
-        release.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      return null;
-    });
-    assertTrue(busy.await(10, TimeUnit.SECONDS));
+    java.util.concurrent.CountDownLatch release = holdWriter(committer); // while the race is laid out behind it
     committer.queueStop(); // close() got this far; the push and the operation had passed its closing check
     CompletableFuture<BatchOutcome> pushed = new CompletableFuture<>();
     committer.push("db", List.of(new Delta("c", "raced", "a", IntNode.valueOf(1), new Hlc(NOW, 0, "w").format())))
@@ -115,6 +104,22 @@ class WriterFailureTest {
   @DisplayName("a fatal error in work queued after the stop answers that work, and the push behind it, once each")
   void fatalErrorAfterStopAnswersTheRest() throws Exception {
     Committer committer = committer(group -> { });
+    java.util.concurrent.CountDownLatch release = holdWriter(committer);
+    committer.queueStop();
+    CompletableFuture<Throwable> op = new CompletableFuture<>();
+    committer.execute(s -> {
+      throw new OutOfMemoryError("as a full heap would");
+    }).onComplete(ar -> op.complete(ar.cause()));
+    CompletableFuture<Throwable> pushed = new CompletableFuture<>();
+    committer.push("db", List.of(new Delta("c", "behind", "a", IntNode.valueOf(1), new Hlc(NOW, 0, "w").format())))
+        .onComplete(ar -> pushed.complete(ar.cause()));
+    release.countDown();
+    assertTrue(op.get(10, TimeUnit.SECONDS) instanceof OutOfMemoryError, "the operation is told its error");
+    assertTrue(pushed.get(10, TimeUnit.SECONDS) instanceof OverloadedException, "the push behind it is answered, not left waiting");
+  }
+
+  /** Holds the writer in an operation, once it runs, until the returned latch opens. */
+  private static java.util.concurrent.CountDownLatch holdWriter(Committer committer) throws InterruptedException {
     java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     committer.execute(s -> {
@@ -127,17 +132,7 @@ class WriterFailureTest {
       return null;
     });
     assertTrue(busy.await(10, TimeUnit.SECONDS));
-    committer.queueStop();
-    CompletableFuture<Throwable> op = new CompletableFuture<>();
-    committer.execute(s -> {
-      throw new OutOfMemoryError("as a full heap would");
-    }).onComplete(ar -> op.complete(ar.cause()));
-    CompletableFuture<Throwable> pushed = new CompletableFuture<>();
-    committer.push("db", List.of(new Delta("c", "behind", "a", IntNode.valueOf(1), new Hlc(NOW, 0, "w").format())))
-        .onComplete(ar -> pushed.complete(ar.cause()));
-    release.countDown();
-    assertTrue(op.get(10, TimeUnit.SECONDS) instanceof OutOfMemoryError, "the operation is told its error");
-    assertTrue(pushed.get(10, TimeUnit.SECONDS) instanceof OverloadedException, "the push behind it is answered, not left waiting");
+    return release;
   }
 
   private static BatchOutcome await(Committer committer, String id, long ms) throws Exception {
