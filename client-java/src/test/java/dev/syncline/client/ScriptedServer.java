@@ -29,6 +29,13 @@ final class ScriptedServer {
     ws.writeTextMessage("{\"type\":\"synced\",\"sid\":\"s1\",\"seq\":0}");
   }
 
+  /** Answers {@code sub} as subscribed at {@code head}, then resets it: a copy is collected until {@code synced}. */
+  static void subscribeWithReset(io.vertx.core.http.ServerWebSocket ws, JsonNode sub, long head) {
+    ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + sub.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":" + head
+        + ",\"epoch\":\"e1\"}");
+    ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
+  }
+
   /**
    * A WebSocket server on a free port of 127.0.0.1: it answers {@code hello} with {@link #welcome}
    * and hands every other message, read, to {@code onMessage}.

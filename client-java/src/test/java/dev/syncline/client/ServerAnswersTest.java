@@ -449,8 +449,7 @@ class ServerAnswersTest {
   @DisplayName("a copy being collected drops the values a $deleted marked valuesPurged hides, also ones sent earlier in the catch-up")
   void purgedValuesLeaveACopyBeingCollected() {
     withScriptedSub((ws, m, t) -> {
-      ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":3,\"epoch\":\"e1\"}");
-      ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
+      ScriptedServer.subscribeWithReset(ws, m, 3);
       ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
           + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"title\",\"value\":\"secret\",\"ts\":\"" + t.apply(1) + "\",\"seq\":1},"
           + "{\"col\":\"c\",\"id\":\"k\",\"attr\":\"title\",\"value\":\"kept\",\"ts\":\"" + t.apply(2) + "\",\"seq\":2}]}");
@@ -497,8 +496,7 @@ class ServerAnswersTest {
   @DisplayName("a copy being collected keeps a value the server took after it purged, sent after the marked $deleted in the same frame")
   void aCopyBeingCollectedKeepsAValueAfterTheMarkedDeleted() {
     withScriptedSub((ws, m, t) -> {
-      ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":5,\"epoch\":\"e1\"}");
-      ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
+      ScriptedServer.subscribeWithReset(ws, m, 5);
       ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":5,\"deltas\":["
           + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"valuesPurged\":true,\"seq\":3},"
           + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"note\",\"value\":\"new\",\"ts\":\"" + t.apply(4) + "\",\"seq\":4},"
@@ -521,8 +519,7 @@ class ServerAnswersTest {
       io.vertx.core.http.HttpServer fake = ScriptedServer.start(vertx, (ws, m) -> {
         switch (m.path("type").asText()) {
           case "sub" -> {
-            ws.writeTextMessage("{\"type\":\"subscribed\",\"rid\":" + m.get("rid") + ",\"sid\":\"s1\",\"db\":\"app\",\"head\":1,\"epoch\":\"e1\"}");
-            ws.writeTextMessage("{\"type\":\"reset\",\"sid\":\"s1\",\"epoch\":\"e1\"}");
+            ScriptedServer.subscribeWithReset(ws, m, 1);
             ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":1,\"deltas\":["
                 + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"v\",\"value\":1,\"ts\":\"" + ahead + "\",\"seq\":1}]}");
             // no synced: the catch-up goes on. An error with no rid says the page has been read
