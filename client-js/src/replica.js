@@ -5,7 +5,7 @@
 // call refresh() once to learn which documents now look different.
 
 import { decide } from './merge.js';
-import { visible } from './visibility.js';
+import { keptWithPurgedValues, visible } from './visibility.js';
 import { jsonEqual, putOwn } from './values.js';
 
 const SEP = '\u0000'; // no db, col, id or attr may contain NUL, so keys can't collide
@@ -84,7 +84,7 @@ export class Replica {
     const gone = [];
     if (!s) return gone;
     for (const [attr, r] of s.confirmed) {
-      if (attr !== '$deleted' && r.ts <= ts) gone.push({ db, col, id, attr, value: r.value, ts: r.ts });
+      if (!keptWithPurgedValues(attr) && r.ts <= ts) gone.push({ db, col, id, attr, value: r.value, ts: r.ts });
     }
     for (const r of gone) s.confirmed.delete(r.attr);
     if (gone.length) this.#touched.add(s);

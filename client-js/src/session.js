@@ -19,6 +19,7 @@ import { SynclineError } from './errors.js';
 import { decide } from './merge.js';
 import { checkDelta, DEFAULT_LIMITS } from './names.js';
 import { utf8Length } from './values.js';
+import { keptWithPurgedValues } from './visibility.js';
 
 /** Room kept in a push frame for everything but the deltas. */
 const PUSH_ENVELOPE_BYTES = 512;
@@ -434,7 +435,7 @@ export class Session {
       if (d.valuesPurged) {
         // the values it hides, sent earlier in this catch-up, are gone on the server
         const doc = `${d.col}\u0000${d.id}\u0000`;
-        for (const [k, r] of sub.buffer) if (k.startsWith(doc) && r.attr !== '$deleted' && r.ts <= d.ts) sub.buffer.delete(k);
+        for (const [k, r] of sub.buffer) if (k.startsWith(doc) && !keptWithPurgedValues(r.attr) && r.ts <= d.ts) sub.buffer.delete(k);
       }
     }
   }

@@ -3,6 +3,15 @@
 import { putOwn } from './values.js';
 
 /**
+ * Whether a destroyed document's register `attr` stays when the server purges the values its
+ * `$deleted` hides (`valuesPurged`, PROTOCOL.md §6): the `$deleted` itself, and the `$owner`, which
+ * every replica keeps so that all of them know whose the document is.
+ */
+export function keptWithPurgedValues(attr) {
+  return attr === '$deleted' || attr === '$owner';
+}
+
+/**
  * The visible attributes of a document whose registers are `registers` (a Map or an object from
  * attribute name to {value, ts}), or null when it is not visible.
  * - No registers at all: the document does not exist (null).

@@ -488,6 +488,7 @@ describe('client, values a server purged', () => {
       socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 3, epoch: 'e1' });
       socket.reply({ type: 'reset', sid: 's1', epoch: 'e1' });
       socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 2, deltas: [
+        { col: 'c', id: 'd', attr: '$owner', value: 'u', ts: t(1), seq: 0 },
         { col: 'c', id: 'd', attr: 'title', value: 'secret', ts: t(1), seq: 1 },
         { col: 'c', id: 'k', attr: 'title', value: 'kept', ts: t(2), seq: 2 }] });
       socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 3, deltas: [
@@ -502,8 +503,37 @@ describe('client, values a server purged', () => {
       await until(() => c.status.synced.todo === 3, { what: 'synced' });
       await until(async () => (await store.load()).cursors.todo?.seq === 3, { what: 'stored' });
       const rows = (await store.load()).registers.map((r) => `${r.id}/${r.attr}`).sort();
-      assert.deepEqual(rows, ['d/$deleted', 'k/title']);
+      assert.deepEqual(rows, ['d/$deleted', 'd/$owner', 'k/title'], 'the $owner stays, as on the server');
       assert.equal(c.db('todo').col('c').doc('d').get(), null);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a replica drops the values a $deleted marked valuesPurged hides but keeps the $owner, as the server does', async () => {
+    const server = fakeServer();
+    const t = (ms) => `${String(Date.now() - 100_000 + ms).padStart(13, '0')}-0000-other`;
+    server.handle = (m, socket) => {
+      if (m.type !== 'sub') return server.standard(m, socket);
+      socket.reply({ type: 'subscribed', rid: m.rid, sid: 's1', db: m.db, head: 3, epoch: 'e1' });
+      socket.reply({ type: 'synced', sid: 's1', seq: 0 });
+      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 3, deltas: [
+        { col: 'c', id: 'd', attr: '$owner', value: 'u', ts: t(1), seq: 1 },
+        { col: 'c', id: 'd', attr: 'title', value: 'secret', ts: t(1), seq: 2 },
+        { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), seq: 3 }] });
+      socket.reply({ type: 'changes', sid: 's1', db: m.db, seq: 5, deltas: [
+        { col: 'c', id: 'd', attr: '$deleted', value: true, ts: t(3), valuesPurged: true, seq: 4 },
+        { col: 'c', id: 'd', attr: '$deleted', value: false, ts: t(6), seq: 5 }] });
+      return undefined;
+    };
+    const store = memoryStore();
+    const c = createClient({ url: 'ws://x/sync', WebSocket: server.WebSocket, store });
+    try {
+      c.db('todo');
+      await until(async () => (await store.load()).cursors.todo?.seq === 5, { what: 'stored' });
+      const rows = (await store.load()).registers.map((r) => `${r.id}/${r.attr}`).sort();
+      assert.deepEqual(rows, ['d/$deleted', 'd/$owner']);
+      assert.deepEqual(c.db('todo').col('c').doc('d').get(), { id: 'd', $owner: 'u' }, 'restored, as on the server');
     } finally {
       await c.close();
     }

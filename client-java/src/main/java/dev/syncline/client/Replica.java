@@ -108,7 +108,7 @@ final class Replica {
     List<StoredRegister> gone = new ArrayList<>();
     if (s == null) return gone;
     s.confirmed.forEach((attr, r) -> {
-      if (!attr.equals(Delta.DELETED) && r.ts().compareTo(ts) <= 0) gone.add(new StoredRegister(db, col, id, attr, r.value(), r.ts()));
+      if (!Delta.keptWithPurgedValues(attr) && r.ts().compareTo(ts) <= 0) gone.add(new StoredRegister(db, col, id, attr, r.value(), r.ts()));
     });
     for (StoredRegister r : gone) s.confirmed.remove(r.attr());
     if (!gone.isEmpty()) touched.add(s);

@@ -411,7 +411,7 @@ final class Session {
   /** Drops from a copy being collected the values {@code deleted} hides: the server purged them. */
   private static void forgetHidden(Sub sub, Delta deleted) {
     String doc = deleted.col() + '\0' + deleted.id() + '\0';
-    sub.buffer.entrySet().removeIf(e -> e.getKey().startsWith(doc) && !e.getValue().attr().equals(Delta.DELETED)
+    sub.buffer.entrySet().removeIf(e -> e.getKey().startsWith(doc) && !Delta.keptWithPurgedValues(e.getValue().attr())
         && e.getValue().ts().compareTo(deleted.ts()) <= 0);
   }
 

@@ -451,6 +451,7 @@ class ServerAnswersTest {
     withScriptedSub((ws, m, t) -> {
       ScriptedServer.subscribeWithReset(ws, m, 3);
       ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$owner\",\"value\":\"u\",\"ts\":\"" + t.apply(1) + "\",\"seq\":0},"
           + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"title\",\"value\":\"secret\",\"ts\":\"" + t.apply(1) + "\",\"seq\":1},"
           + "{\"col\":\"c\",\"id\":\"k\",\"attr\":\"title\",\"value\":\"kept\",\"ts\":\"" + t.apply(2) + "\",\"seq\":2}]}");
       ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":3,\"deltas\":["
@@ -459,7 +460,7 @@ class ServerAnswersTest {
     }, c -> {
       c.blocking().ready().awaitSynced("app", Await.TIMEOUT);
       List<String> held = c.core().replica.registersOf("app").stream().map(r -> r.id() + "/" + r.attr()).sorted().toList();
-      assertEquals(List.of("d/$deleted", "k/title"), held);
+      assertEquals(List.of("d/$deleted", "d/$owner", "k/title"), held, "the $owner stays, as on the server");
       assertEquals(null, c.db("app").col("c").doc("d").get());
     });
   }
@@ -471,6 +472,7 @@ class ServerAnswersTest {
     withScriptedSub((ws, m, t) -> {
       ScriptedServer.subscribeAsLive(ws, m, 2);
       ws.writeTextMessage("{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":2,\"deltas\":["
+          + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$owner\",\"value\":\"u\",\"ts\":\"" + t.apply(1) + "\",\"seq\":0},"
           + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"title\",\"value\":\"secret\",\"ts\":\"" + t.apply(1) + "\",\"seq\":1},"
           + "{\"col\":\"c\",\"id\":\"d\",\"attr\":\"$deleted\",\"value\":true,\"ts\":\"" + t.apply(3) + "\",\"seq\":2}]}");
       // a catch-up page: the purge's commit (title is gone), then a newer write that makes the
@@ -487,8 +489,9 @@ class ServerAnswersTest {
       c.db("app");
       Await.until(() -> c.status().synced().getOrDefault("app", 0L) == 6L, () -> "synced: " + c.status());
       List<String> held = c.core().replica.registersOf("app").stream().map(r -> r.attr()).sorted().toList();
-      assertEquals(List.of("$deleted", "late", "note"), held, "what the server holds of c/d");
+      assertEquals(List.of("$deleted", "$owner", "late", "note"), held, "what the server holds of c/d");
       assertEquals("held", c.db("app").col("c").doc("d").get().getString("late"), "restored as on the server");
+      assertEquals("u", c.db("app").col("c").doc("d").get().getString("$owner"), "its owner too");
     });
   }
 

@@ -15,6 +15,15 @@ public record Delta(String col, String id, String attr, JsonNode value, String t
   /** The reserved attribute holding the creating user, written by the server. */
   public static final String OWNER = "$owner";
 
+  /**
+   * Whether a destroyed document's register {@code attr} stays when the server purges the values
+   * its {@code $deleted} hides ({@code valuesPurged}, PROTOCOL.md §6): the {@code $deleted} itself,
+   * and the {@code $owner}, which every replica keeps so that all of them know whose it is.
+   */
+  public static boolean keptWithPurgedValues(String attr) {
+    return attr.equals(DELETED) || attr.equals(OWNER);
+  }
+
   public Delta {
     if (value == null) value = NullNode.getInstance();
   }

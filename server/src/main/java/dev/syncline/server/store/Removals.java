@@ -85,19 +85,23 @@ final class Removals {
   private static int purgeDestroyedDocument(DatabaseTables t, Transaction txn, byte[] deletedKey, ByteIterable deleted,
       PurgeLimits limits, Counters n, long[] digest, List<CommittedDelta> recommitted) {
     byte[] prefix = Layout.documentPrefixOf(deletedKey);
+    byte[] ownerKey = Layout.registerKey(prefix, Delta.OWNER);
     String deletedTs = Layout.tsOf(deleted);
     List<byte[]> keys = new ArrayList<>();
+    boolean owned = false;
     try (Cursor c = t.registers.openCursor(txn)) {
       if (c.getSearchKeyRange(new ArrayByteIterable(prefix)) == null) return 0;
       do {
         if (!Layout.startsWith(c.getKey(), prefix)) break;
-        if (Layout.isDocumentKey(c.getKey()) || Layout.startsWith(c.getKey(), deletedKey)
-            && c.getKey().getLength() == deletedKey.length) continue;
+        if (Layout.isDocumentKey(c.getKey()) || is(c.getKey(), deletedKey)) continue;
         // something written after the destroy keeps the document visible: leave it alone
         if (Layout.tsOf(c.getValue()).compareTo(deletedTs) > 0) return 0;
         // an older write that arrived late, not yet at every peer: the document waits for it
         if (Layout.seqOf(c.getValue()) > limits.maxSeq()) return 0;
-        keys.add(Layout.copy(c.getKey()));
+        // the $owner stays with the $deleted: a server or client that gets the document from here
+        // on must know whose it is, as this one does, to judge a later write or restore alike
+        if (is(c.getKey(), ownerKey)) owned = true;
+        else keys.add(Layout.copy(c.getKey()));
       } while (c.getNext());
     }
     if (!keys.isEmpty() || (Layout.flagsOf(deleted) & VALUES_PURGED) == 0) {
@@ -112,9 +116,14 @@ final class Removals {
       return keys.size();
     }
     if (Layout.seqOf(deleted) > limits.destroyedMaxSeq() || Hlc.msOf(deletedTs) >= limits.destroyedOlderThanMs()) return 0;
+    if (owned) removeRegister(t, txn, ownerKey, t.registers.get(txn, new ArrayByteIterable(ownerKey)), n, digest);
     removeRegister(t, txn, deletedKey, deleted, n, digest);
     removeDocument(t, txn, prefix, n);
-    return 1;
+    return owned ? 2 : 1;
+  }
+
+  private static boolean is(ByteIterable key, byte[] expected) {
+    return key.getLength() == expected.length && Layout.startsWith(key, expected);
   }
 
   /**

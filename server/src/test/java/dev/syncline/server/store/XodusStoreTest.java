@@ -268,6 +268,43 @@ class XodusStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("a destroyed document's $owner stays when its values go, and goes with its $deleted: a replica that gets the "
+      + "document from the purged log judges a later write by the same owner")
+  void ownerKeptThroughTheValuesPurge() {
+    long old = 1_700_000_000_000L;
+    List<Delta> destroyed = new ArrayList<>();
+    for (String id : List.of("kept", "gone")) {
+      destroyed.add(new Delta("c", id, "title", TextNode.valueOf("old"), ts(old, 0)));
+      destroyed.add(new Delta("c", id, Delta.DELETED, BooleanNode.TRUE, ts(old, 9)));
+    }
+    store.commit(List.of(WriteBatch.of("db", destroyed, "u", null)));
+    assertEquals(2, store.purgeTombstones("db", old + 10, 6, old + 10, 6, 1000), "both titles go");
+    assertEquals(Set.of("kept/$owner", "kept/$deleted", "gone/$owner", "gone/$deleted"),
+        idsAndAttrs(store.changesSince("db", null, 0, 100, Integer.MAX_VALUE)));
+
+    // a new replica, from the purged log
+    store.createDatabase("copy", old);
+    List<Delta> feed = new ArrayList<>();
+    for (byte[] json : store.changesSince("db", null, 0, 100, Integer.MAX_VALUE).deltas()) feed.add(Json.MAPPER.convertValue(readTree(json), Delta.class));
+    store.commit(List.of(WriteBatch.replicated("copy", feed, "peer", null)));
+    assertEquals(store.digest("db").orElseThrow().digest(), store.digest("copy").orElseThrow().digest());
+    for (String db : List.of("db", "copy")) {
+      List<String> asked = new ArrayList<>();
+      WriteGuard recording = (col, action, owner) -> asked.add(action + " " + owner);
+      store.commit(List.of(WriteBatch.of(db, List.of(
+          new Delta("c", "kept", "title", TextNode.valueOf("new"), ts(old + 100, 0))), "u", recording)));
+      assertEquals(List.of("UPDATE u"), asked, db);
+    }
+
+    assertEquals(2, store.purgeTombstones("db", old + 10, 10, old + 10, 10, 1000), "then the $deleted and the $owner");
+    assertEquals(Set.of("kept/$owner", "kept/$deleted", "kept/title"),
+        idsAndAttrs(store.changesSince("db", null, 0, 100, Integer.MAX_VALUE)), "one written since the destroy stays whole");
+    DatabaseInfo after = store.database("db").orElseThrow();
+    assertEquals(1, after.documents());
+    assertEquals(3, after.attributes());
+  }
+
+  @Test
   @DisplayName("review: after the purge's marked commit, a peer's late value stamped before the $deleted goes in once a newer write "
       + "made the document visible, and a catch-up page holds it after the marked $deleted")
   void lateValueAfterTheMarkedCommit() {
