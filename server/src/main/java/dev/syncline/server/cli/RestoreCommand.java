@@ -43,6 +43,9 @@ final class RestoreCommand implements Callable<Integer> {
       + "cluster from this backup (without it, a fresh folder takes the backed-up server's id, to stand in for that server)")
   boolean newId;
 
+  /** The name a store copy is staged under, with the time after it. */
+  private static final String RESTORING = ".restoring-";
+
   @Override
   public Integer call() throws IOException {
     if (!Files.exists(backup)) throw new CliException("no backup at " + backup);
@@ -80,7 +83,8 @@ final class RestoreCommand implements Callable<Integer> {
         throw new CliException(store + " holds a store now: stop its server and pass --force to replace it");
       }
       boolean emptyFolder = !replacing && Files.isDirectory(store);
-      restoring = (emptyFolder ? store : data).resolve(".restoring-" + System.currentTimeMillis());
+      if (emptyFolder) removeInterruptedRestores(store);
+      restoring = (emptyFolder ? store : data).resolve(RESTORING + System.currentTimeMillis());
       // an unpacked zip is a copy already: moved, where it can be, rather than copied again
       if (unpacked == null || !movedWithin(fromStore, restoring)) {
         BackupArchive.ownerOnlyDirectories(restoring);
@@ -114,6 +118,10 @@ final class RestoreCommand implements Callable<Integer> {
             } catch (IOException left) {
               e.addSuppressed(left);
             }
+          }
+          if (e instanceof java.nio.file.FileAlreadyExistsException && e.getSuppressed().length == 0) {
+            // a server started on the folder while the copy was made, after the check above
+            throw new CliException(store + " holds a store now: stop its server and pass --force to replace it");
           }
           throw e;
         }
@@ -161,10 +169,26 @@ final class RestoreCommand implements Callable<Integer> {
     }
   }
 
-  /** Empty, but for the lost+found of a file system mounted there. */
+  /**
+   * Empty, but for the lost+found of a file system mounted there, and what a restore into it that
+   * was killed left (its copy, staged inside it).
+   */
   private static boolean isEmpty(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
-      return s.allMatch(RestoreCommand::isLostAndFound);
+      return s.allMatch(p -> isLostAndFound(p) || isInterruptedRestore(p));
+    }
+  }
+
+  private static boolean isInterruptedRestore(Path p) {
+    return p.getFileName().toString().startsWith(RESTORING) && Files.isDirectory(p);
+  }
+
+  private static void removeInterruptedRestores(Path store) throws IOException {
+    try (Stream<Path> s = Files.list(store)) {
+      for (Path p : s.filter(RestoreCommand::isInterruptedRestore).toList()) {
+        BackupArchive.deleteTree(p);
+        System.err.println("removed " + p + ", left by a restore that was stopped");
+      }
     }
   }
 

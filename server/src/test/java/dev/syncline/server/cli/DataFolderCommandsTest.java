@@ -244,8 +244,12 @@ class DataFolderCommandsTest {
       // into an empty store folder, as a file system mounted there is (with its lost+found): filled in place
       Path mounted = Files.createTempDirectory("syncline-restored-mounted");
       Files.createDirectories(mounted.resolve("store").resolve("lost+found"));
+      // and what a restore into it that was killed left there: not a store, gone after this one
+      Path interrupted = Files.createDirectories(mounted.resolve("store").resolve(".restoring-1700000000000"));
+      Files.write(interrupted.resolve("00000000000.xd"), new byte[] {1, 2, 3});
       Result intoMount = Cli.run(Map.of(), "restore", folder.toString(), "--data", mounted.toString());
       assertEquals(0, intoMount.exit(), intoMount.toString());
+      assertFalse(Files.exists(interrupted), intoMount.toString());
       try (TestServer back = TestServer.reopen(mounted)) {
         assertEquals(digest, digestOf(back, "app"), "the restored store, in the folder that was there");
       }
