@@ -359,10 +359,12 @@ public final class HttpVerticle extends VerticleBase {
     });
   }
 
-  /** {@code GET /backup}, for admins: a zip of the live store (see {@link Backups}), deleted once sent. */
   /** When to ask again for a backup while one is made: they take seconds to minutes. */
   private static final long BACKUP_RETRY_MS = 5_000;
+  /** How long a backup download may take nothing when {@code readIdleTimeoutSeconds} is 0 (off). */
+  private static final int BACKUP_STALL_SECONDS = 300;
 
+  /** {@code GET /backup}, for admins: a zip of the live store (see {@link Backups}), deleted once sent. */
   private void backup(RoutingContext rc) {
     if (refused(rc, HttpAccess.admin(rc.request(), services == null ? null : services.auth()))) return;
     Future<Path> made = backups.make();
@@ -386,7 +388,9 @@ public final class HttpVerticle extends VerticleBase {
       Path file = ar.result();
       try {
         // a client that stops taking it would hold the one backup slot, and the zip on the data disk, for good
-        VertxInternals.closeWhenSendingStalls(connection, settings.readIdleTimeoutSeconds());
+        // (also with no idle timeout for the rest: then after the default's 300 s)
+        int stall = settings.readIdleTimeoutSeconds() > 0 ? settings.readIdleTimeoutSeconds() : BACKUP_STALL_SECONDS;
+        VertxInternals.closeWhenSendingStalls(connection, stall);
         String name = "syncline-" + services.serverId() + "-" + java.time.LocalDate.now() + ".zip";
         rc.response().putHeader("content-type", "application/zip")
             .putHeader("content-disposition", "attachment; filename=\"" + name + "\"")
