@@ -117,6 +117,12 @@ public final class Subscription {
   private boolean syncedOwed = true;
   /** Told when the hub ends this subscription on its own; see {@link #onEnded}. */
   private Runnable ended = () -> { };
+  /**
+   * The hub ended it on its own already: its first page can be read, and its completion handled,
+   * before {@link Hub#subscribe} returns (a read that finished before its handler was attached runs
+   * that handler at once), so before its owner could call {@link #onEnded}.
+   */
+  private boolean endedOnItsOwn;
 
   Subscription(Hub hub, Hub.LoopRegistry registry, String sid, String db, Set<String> cols, Outlet outlet,
       ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
@@ -180,6 +186,7 @@ public final class Subscription {
    */
   public void onEnded(Runnable r) {
     ended = r;
+    if (endedOnItsOwn) r.run();
   }
 
   /** Ends the subscription; no more frames are sent for it. */
@@ -200,6 +207,7 @@ public final class Subscription {
   void databaseGone() {
     if (state == State.CLOSED) return;
     close();
+    endedOnItsOwn = true;
     ended.run();
     if (outlet.isOpen()) {
       outlet.send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "database " + db + " was destroyed",
@@ -513,6 +521,7 @@ public final class Subscription {
   private void failed(String message) {
     if (state == State.CLOSED) return;
     close();
+    endedOnItsOwn = true;
     ended.run();
     if (outlet.isOpen()) {
       outlet.send(new ServerMessage.Error(null, ErrorCode.INTERNAL, message, null, null, null, sid));
