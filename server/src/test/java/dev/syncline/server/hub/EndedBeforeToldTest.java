@@ -58,8 +58,8 @@ class EndedBeforeToldTest {
           s.onEnded(told::incrementAndGet); // as Session does, once subscribe returned
         });
       }
-      long deadline = System.nanoTime() + 10_000_000_000L;
-      while (notFound.get() < n && System.nanoTime() < deadline) Thread.sleep(5);
+      dev.syncline.server.testing.Cluster.await(() -> notFound.get() >= n, java.time.Duration.ofSeconds(10),
+          () -> notFound.get() + " of " + n + " told not_found");
       real.onLoop(() -> { });
       assertEquals(n, notFound.get(), "every subscription was told not_found");
       assertEquals(0, hub.subscriptions(), "the hub let go of every one");

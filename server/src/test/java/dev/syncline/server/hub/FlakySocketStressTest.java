@@ -26,15 +26,23 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Review: random socket stalls, loop stalls, owner transfers; every subscriber must end at its readable state, no seq twice. */
+/**
+ * Subscribers whose sockets fill and drain at random, an event loop that stalls (commits merged),
+ * big commits split over pages, owner transfers under an {@code $owner} read rule, and subscribers
+ * coming back from their cursor and epoch: each must end at exactly what it may read, with no seq
+ * twice and no cursor going back. Seeded ({@code -Dsyncline.seed=N}); the seed is in a failure.
+ */
+@DisplayName("Subscribers on flaky sockets and a stalling loop")
 class FlakySocketStressTest {
   @TempDir Path dir;
   private long ms = 1;
 
   @Test
+  @DisplayName("six subscribers, half of them under an $owner rule, end at what they may read: no gap, no seq twice")
   void flakySockets() throws Exception {
     long seed = Long.getLong("syncline.seed", System.nanoTime());
     for (int round = 0; round < 6; round++) {
