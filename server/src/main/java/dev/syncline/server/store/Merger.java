@@ -130,7 +130,10 @@ final class Merger {
     // a peer's destroy that old of a document not held here: a peer committing it again as it purged
     // the values (Removals), or a server further along; it hides nothing here, so it goes a retention
     // from now as one whose values went, and is not committed and sent on again
-    boolean nothingToHide = doc == null && d.attr().equals(Delta.DELETED) && Hlc.msOf(d.ts()) < destroyFloorMs;
+    // (or held by its $owner alone, which a purged log sends before the $deleted, and which the
+    // values' purge keeps anyway)
+    boolean nothingToHide = d.attr().equals(Delta.DELETED) && Hlc.msOf(d.ts()) < destroyFloorMs
+        && (doc == null || holdsOnlyOwner(docPrefix));
 
     if (doc == null) {
       owner = batch.writer();
@@ -152,6 +155,22 @@ final class Merger {
     }
     write(d, e, docPrefix, old, owner, previousOwner, nothingToHide);
     return outcome;
+  }
+
+  /**
+   * Whether the document has no register but its {@code $owner} (no earlier {@code $deleted}
+   * either: one an older version left, its values purged and never committed again marked, still
+   * has to be, for clients that hold them).
+   */
+  private boolean holdsOnlyOwner(byte[] docPrefix) {
+    try (Cursor c = t.registers.openCursor(txn)) {
+      for (boolean has = c.getSearchKeyRange(new ArrayByteIterable(docPrefix)) != null; has && Layout.startsWith(c.getKey(), docPrefix);
+          has = c.getNext()) {
+        if (Layout.isDocumentKey(c.getKey())) continue;
+        if (!Layout.partsOf(Layout.copy(c.getKey()))[2].equals(Delta.OWNER)) return false;
+      }
+    }
+    return true;
   }
 
   /** Whether the document's {@code $deleted = true} is stamped after {@code ts} and before {@code beforeMs}. */

@@ -388,6 +388,29 @@ class XodusStoreTest extends StoreTestBase {
     assertEquals(1, step.removed(), "gone once its commit here is old enough");
   }
 
+  @Test
+  @DisplayName("review: a new replica that takes a destroyed document from a purged log ($owner, then the marked $deleted) "
+      + "purges it a retention on without committing the $deleted again and sending it on, as when it had no $owner")
+  void purgedLogWithOwnerNotSentOnAgain() {
+    long old = 1_700_000_000_000L;
+    store.createDatabase("src", old);
+    store.commit(List.of(WriteBatch.of("src", List.of(
+        new Delta("c", "gone", "title", TextNode.valueOf("old"), ts(old, 0)),
+        new Delta("c", "gone", Delta.DELETED, BooleanNode.TRUE, ts(old, 1))), "u", null)));
+    assertEquals(1, store.purgeTombstones("src", old + 10, 3, old + 10, 3, 1000), "the title goes, the $owner stays");
+    List<Delta> feed = new ArrayList<>();
+    for (byte[] json : store.changesSince("src", null, 0, 100, Integer.MAX_VALUE).deltas()) {
+      feed.add(Json.MAPPER.convertValue(readTree(json), Delta.class));
+    }
+    assertEquals(List.of(Delta.OWNER, Delta.DELETED), feed.stream().map(Delta::attr).toList(), "the purged log, in seq order");
+    store.createDatabase("db", old);
+    store.commit(List.of(WriteBatch.fromFeed("db", feed, "peer-h", null, 0).withDestroyRetention(10)));
+    long head = store.database("db").orElseThrow().head();
+    PurgeOutcome step = store.purge("db", old + 10, head, old + 10, head, 1000);
+    assertEquals(List.of(), step.recommitted().committed(), "not committed and sent on again");
+    assertEquals(2, step.removed(), "gone, $owner and $deleted, once its commit here is old enough");
+  }
+
   private Set<String> idsAndAttrs(ChangePage page) {
     Set<String> out = new HashSet<>();
     for (byte[] json : page.deltas()) {
