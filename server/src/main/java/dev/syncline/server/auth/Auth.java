@@ -209,6 +209,7 @@ public final class Auth {
     if (!options.signup()) return Future.failedFuture(new AuthException(ErrorCode.FORBIDDEN, "sign-up is not enabled on this server"));
     try {
       checkNewUser(username, password);
+      notNamedInAPolicy(username);
     } catch (AuthException e) {
       return Future.failedFuture(e);
     }
@@ -218,6 +219,7 @@ public final class Auth {
     if (hashed.failed()) signups.giveBack(address); // the hashing queue was full: no sign-up was tried
     return hashed.compose(hash -> serially(() -> {
       checkNewUser(username, password); // again: someone may have taken the name while we hashed
+      notNamedInAPolicy(username);
       return committer.push(SystemDb.NAME, system.createUser(username, hash, List.of(), username))
           .map(outcome -> issue(new Caller(username, java.util.Set.of(), Directory.stampOf(hash, 0))));
     }));
@@ -272,6 +274,16 @@ public final class Auth {
     if (directory.user(username) != null) throw new AuthException(ErrorCode.BAD_REQUEST, "username: already taken");
     if (directory.retired(username)) {
       throw new AuthException(ErrorCode.BAD_REQUEST, "username: belonged to a deleted user, whose documents still name it");
+    }
+  }
+
+  /**
+   * A name a policy grants by name ({@code user:NAME}) is not given to whoever signs up first: the
+   * grant was meant for the user an admin will make.
+   */
+  private void notNamedInAPolicy(String username) {
+    if (directory.namedInAPolicy(username)) {
+      throw new AuthException(ErrorCode.BAD_REQUEST, "username: a policy names it (user:" + username + "); only an admin may create it");
     }
   }
 
