@@ -386,6 +386,12 @@ public final class HttpVerticle extends VerticleBase {
         return;
       }
       Path file = ar.result();
+      // asked again: making it took seconds to minutes, and the token may have been revoked meanwhile
+      // (its admin disabled, demoted or given a new password); the zip holds the password hashes
+      if (refused(rc, HttpAccess.admin(rc.request(), services.auth()))) {
+        backups.done(file);
+        return;
+      }
       try {
         // a client that stops taking it would hold the one backup slot, and the zip on the data disk, for good
         // (also with no idle timeout for the rest: then after the default's 300 s)
