@@ -625,6 +625,10 @@ export class ClientCore {
           this.replica.mergeConfirmed(db, r);
         }
         this.publish(this.replica.refresh(), false);
+        // Forgotten here, this tab's own copy of the frame finds nothing left to forget, and stores
+        // its cursor without the forgetting: store it now, in case the sender's write never lands
+        // (a forget removes a register only while it still has that ts, so a second one is harmless)
+        if (message.forget?.length) this.persist({ forget: message.forget }).catch(() => {});
         break;
       case 'reset':
         this.replica.replaceConfirmed(db, message.rows);

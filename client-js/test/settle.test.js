@@ -252,3 +252,21 @@ describe('two tabs on one store', () => {
     assert.equal(a.replica.confirmed('todo', 'items', 'z', 'title') ?? null, null);
   });
 });
+
+describe('two tabs on one store, values a server purged', () => {
+  it('a tab stores the forgetting of values the server purged, also when another tab told it of them first', async () => {
+    const { store, tabA, a, b } = await twoTabs();
+    const title = { col: 'items', id: 'x', attr: 'title', value: 'secret', ts: otherTs(Date.now() - 2000), seq: 10 };
+    const destroy = { col: 'items', id: 'x', attr: '$deleted', value: true, ts: otherTs(Date.now() - 1000), seq: 11 };
+    await a.applyChanges('todo', [title, destroy], { seq: 11, epoch: 'e1' });
+    await b.applyChanges('todo', [title, destroy], { seq: 11, epoch: 'e1' });
+    tabA.alive = false;
+    const purged = { ...destroy, valuesPurged: true, seq: 12 };
+    a.applyChanges('todo', [purged], { seq: 12, epoch: 'e1' }); // A tells B, and its write never lands
+    await b.applyChanges('todo', [purged], { seq: 12, epoch: 'e1' }); // B gets the same frame
+    const state = await store.load();
+    assert.equal(state.cursors.todo.seq, 12);
+    assert.deepEqual(state.registers.filter((r) => r.id === 'x').map((r) => r.attr), ['$deleted'],
+      'a reload resumes after seq 12: the purged title must not be in the store');
+  });
+});
