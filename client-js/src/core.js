@@ -29,20 +29,21 @@ const register = (db, d) => ({ db, col: d.col, id: d.id, attr: d.attr, value: d.
 
 /**
  * `batch` with what failed write `unstored` (or null) would have done first: its wipe, drops,
- * registers, registers to forget and sign-in (token record and owner), less what `batch` wipes or
- * drops again, registers either forgets, and what `batch` signs in itself. One register per
- * attribute, the newest, so a store that keeps failing does not make each write larger than the
- * last. (Its pending changes are not carried: a pending entry the store missed is pushed again,
- * and answered duplicate.)
+ * registers, registers to forget, cursors and sign-in (token record and owner), less what `batch`
+ * wipes or drops again, registers either forgets, and what `batch` signs in itself. One register
+ * per attribute, the newest, so a store that keeps failing does not make each write larger than
+ * the last. (Its pending changes are not carried: a pending entry the store missed is pushed
+ * again, and answered duplicate.)
  */
 function withUnstored(unstored, batch) {
   if (!unstored) return batch;
   const signIn = {};
   if (unstored.auth !== undefined && batch.auth === undefined) signIn.auth = unstored.auth;
   if (unstored.owner !== undefined && batch.owner === undefined) signIn.owner = unstored.owner;
-  if (!(unstored.wipe || unstored.drop?.length || unstored.registers?.length || unstored.forget?.length
-    || Object.keys(signIn).length)) return batch;
   const dropped = new Set(batch.drop ?? []);
+  const cursors = chainedCursors(unstored.cursors, batch.cursors, dropped);
+  if (!(unstored.wipe || unstored.drop?.length || unstored.registers?.length || unstored.forget?.length
+    || Object.keys(signIn).length)) return cursors ? { ...batch, cursors } : batch;
   const carried = (rows) => (batch.wipe ? [] : (rows ?? []).filter((r) => !dropped.has(r.db)));
   // a value the server purged stays forgotten, and is not written back from what was carried
   // (an older value of its attribute, taken since, is what stays: see registerOps)
@@ -58,11 +59,29 @@ function withUnstored(unstored, batch) {
   return {
     ...batch,
     ...signIn,
+    ...(cursors ? { cursors } : {}),
     wipe: Boolean(unstored.wipe || batch.wipe),
     drop: [...new Set([...(unstored.drop ?? []), ...dropped])],
     registers: [...incoming.values()],
     forget,
   };
+}
+
+/**
+ * The cursors of `batch` (`cursors`) carrying failed write's (`failed`), or undefined when neither
+ * has any: a cursor of the batch follows the failed one, whose registers go along, so it follows
+ * what the failed one followed (a whole copy's: it is a whole copy too). A database the batch
+ * drops (swaps) keeps the batch's.
+ */
+function chainedCursors(failed, cursors, dropped) {
+  if (!failed && !cursors) return undefined;
+  const out = { ...cursors };
+  for (const [db, f] of Object.entries(failed ?? {})) {
+    const c = out[db];
+    if (!c) out[db] = f;
+    else if (c.after && !dropped.has(db)) out[db] = f.after ? { ...c, after: f.after } : { seq: c.seq, epoch: c.epoch };
+  }
+  return out;
 }
 
 /**
@@ -439,12 +458,13 @@ export class ClientCore {
     }
     this.publish(this.replica.refresh(), false);
     if (applied.length || forget.length) this.#post({ kind: 'remote', db, rows: applied, forget, owner: this.owner });
+    const after = this.#cursorBefore(db, cursor);
     this.cursors.set(db, cursor);
     // Every register of the frame goes with its cursor, also one this replica already held: it may
     // have come from another tab, whose store write may land after this cursor, or never. (The
     // store keeps the newest of what it has and what it is given, so this never goes back.)
     const rows = applied.length === deltas.length ? applied : deltas.map((d) => register(db, d));
-    return this.persist({ registers: rows, forget, cursors: { [db]: cursor }, clock: this.clock.state });
+    return this.persist({ registers: rows, forget, cursors: { [db]: { ...cursor, after } }, clock: this.clock.state });
   }
 
   /** After a reset: `deltas` is the database's whole state; pending writes stay. */
@@ -453,17 +473,27 @@ export class ClientCore {
     const rows = deltas.map((d) => register(db, d));
     this.replica.replaceConfirmed(db, rows);
     this.publish(this.replica.refresh(), false);
-    this.#post({ kind: 'reset', db, rows, owner: this.owner });
+    this.#post({ kind: 'reset', db, rows, cursor, owner: this.owner });
     this.cursors.set(db, cursor);
     return this.persist({ drop: [db], registers: rows, cursors: { [db]: cursor }, clock: this.clock.state });
+  }
+
+  /**
+   * The cursor a frame of `db` follows, for the store: it takes the frame's cursor only where the
+   * stored one has reached it (see takesCursor). None yet: the frame follows the start.
+   */
+  #cursorBefore(db, cursor) {
+    const before = this.cursors.get(db);
+    return before ? { seq: before.seq, epoch: before.epoch ?? null } : { seq: 0, epoch: cursor.epoch ?? null };
   }
 
   /** Stores a cursor that moved without data (synced.seq beyond the last changes.seq). */
   saveCursor(db, cursor) {
     const c = this.cursors.get(db);
     if (c && c.seq === cursor.seq && c.epoch === cursor.epoch) return Promise.resolve();
+    const after = this.#cursorBefore(db, cursor);
     this.cursors.set(db, cursor);
-    return this.persist({ cursors: { [db]: cursor } });
+    return this.persist({ cursors: { [db]: { ...cursor, after } } });
   }
 
   /**
@@ -630,10 +660,20 @@ export class ClientCore {
         // (a forget removes a register only while it still has that ts, so a second one is harmless)
         if (message.forget?.length) this.persist({ forget: message.forget }).catch(() => {});
         break;
-      case 'reset':
-        this.replica.replaceConfirmed(db, message.rows);
+      case 'reset': {
+        // A whole copy another tab swapped in. This tab holds everything up to its own cursor: when
+        // that is of the copy's life and at or past it, this tab holds all the copy does and more,
+        // which its subscription, past it, would not send again. Otherwise the copy replaces it.
+        const own = this.cursors.get(db);
+        const { cursor } = message;
+        if (cursor && own && (own.epoch ?? null) === (cursor.epoch ?? null) && own.seq >= cursor.seq) {
+          for (const r of message.rows) this.replica.mergeConfirmed(db, r);
+        } else {
+          this.replica.replaceConfirmed(db, message.rows);
+        }
         this.publish(this.replica.refresh(), false);
         break;
+      }
       case 'settled': {
         const records = [];
         for (const d of message.recorded) {

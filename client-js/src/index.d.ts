@@ -253,7 +253,7 @@ export interface StoredState {
  * (remove every confirmed register of these databases); forget (removes a confirmed register only
  * if it still has that ts: values of a destroyed document the server purged); registers (each kept
  * only if it wins the merge against the stored one, see decide; one that forget names, with its
- * ts, is not written); cursors; pendingDelete (removes a pending write only if it still has that
+ * ts, is not written); cursors (see below); pendingDelete (removes a pending write only if it still has that
  * ts); pendingPut (kept only if newer than the pending write stored for that attribute).
  */
 export interface StoreBatch {
@@ -268,7 +268,13 @@ export interface StoreBatch {
    * the next load: hidden, but a later `$deleted = false` would show them in this client only.
    */
   forget?: StoredRegister[];
-  cursors?: { [db: string]: Cursor };
+  /**
+   * A cursor with `after` (the cursor its frame follows) is written only where the stored cursor of
+   * `after.epoch` has reached `after.seq` (none stored: only when `after.seq` is 0), and never back
+   * within its epoch, so a stored cursor never passes registers the store lacks (another tab
+   * swapped an older copy in, or a write failed). One without `after` (a whole copy) is written.
+   */
+  cursors?: { [db: string]: Cursor & { after?: Cursor } };
   pendingDelete?: StoredRegister[];
   pendingPut?: StoredRegister[];
   /** Apply the batch only if the stored owner is this user (the data is theirs); absent or null: always. */

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClientCore } from '../src/core.js';
 import { Emitter } from '../src/emitter.js';
-import { memoryStore } from '../src/index.js';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { indexedDbStore, memoryStore } from '../src/index.js';
 import { sleep } from './support/util.js';
 
 const otherTs = (ms) => `${String(ms).padStart(13, '0')}-0000-other`;
@@ -145,8 +146,7 @@ describe('a store write that fails', () => {
 
 // Two tabs on one store, their channel wired by hand; tab A's store writes stop landing (it was
 // closed or crashed before they committed) after it has told tab B of what they held.
-async function twoTabs() {
-  const store = memoryStore();
+async function twoTabs(store = memoryStore()) {
   const tabA = { alive: true };
   const storeOfA = { ...store, write: (batch) => (tabA.alive ? store.write(batch) : new Promise(() => {})) };
   const a = new ClientCore({ store: storeOfA, now: () => Date.now(), events: new Emitter() });
@@ -268,5 +268,72 @@ describe('two tabs on one store, values a server purged', () => {
     assert.equal(state.cursors.todo.seq, 12);
     assert.deepEqual(state.registers.filter((r) => r.id === 'x').map((r) => r.attr), ['$deleted'],
       'a reload resumes after seq 12: the purged title must not be in the store');
+  });
+});
+
+describe('two tabs on one store, a copy swapped in', () => {
+  const stores = {
+    memory: () => memoryStore(),
+    'indexedDB (fake-indexeddb)': () => indexedDbStore('swap', { indexedDB: new IDBFactory(), IDBKeyRange }),
+  };
+  for (const [name, make] of Object.entries(stores)) {
+    it(`a tab that swaps in a copy older than what another tab stored leaves no cursor ahead of the registers (${name})`, async () => {
+      const { store, a, b } = await twoTabs(make());
+      const n86 = { col: 'items', id: 'x', attr: 'n', value: 86, ts: otherTs(Date.now() - 3000), seq: 1 };
+      const n8 = { ...n86, value: 8, ts: otherTs(Date.now() - 2000), seq: 3 };
+      // B is live: seq 1, then seq 3, both stored with their cursor
+      await b.applyChanges('todo', [n86], { seq: 1, epoch: 'e1' });
+      await b.applyChanges('todo', [n8], { seq: 3, epoch: 'e1' });
+      // A held data with no cursor (or was reset): its copy was whole at seq 2, swapped in now
+      await a.replaceDatabase('todo', [n86], { seq: 2, epoch: 'e1' });
+      assert.equal(b.replica.confirmed('todo', 'items', 'x', 'n')?.value, 8, 'B, past the copy, keeps what came after it');
+      // B goes on live; A is closed before seq 3 reaches it
+      await b.applyChanges('todo', [titleDelta('y', 4)], { seq: 4, epoch: 'e1' });
+      await b.flushed();
+      let state = await store.load();
+      const stored = () => state.registers.find((r) => r.id === 'x' && r.attr === 'n').value;
+      assert.deepEqual({ cursor: state.cursors.todo.seq, n: stored() }, { cursor: 2, n: 86 },
+        'the stored cursor stays at the copy: a reload resumes from there and gets seq 3 again');
+      // a tab that follows the copy moves it on again
+      await a.applyChanges('todo', [n8], { seq: 3, epoch: 'e1' });
+      await a.applyChanges('todo', [titleDelta('y', 4)], { seq: 4, epoch: 'e1' });
+      await a.flushed();
+      state = await store.load();
+      assert.deepEqual({ cursor: state.cursors.todo.seq, n: stored() }, { cursor: 4, n: 8 });
+      // B's next cursor follows 4, which is stored now: it moves on; one that follows less moves nothing back
+      await b.saveCursor('todo', { seq: 5, epoch: 'e1' });
+      await b.flushed();
+      assert.equal((await store.load()).cursors.todo.seq, 5);
+      await store.write({ cursors: { todo: { seq: 3, epoch: 'e1', after: { seq: 2, epoch: 'e1' } } } });
+      assert.equal((await store.load()).cursors.todo.seq, 5, 'not back within its epoch');
+      await store.write({ cursors: { todo: { seq: 9, epoch: 'e2', after: { seq: 8, epoch: 'e2' } } } });
+      assert.equal((await store.load()).cursors.todo.seq, 5, 'not over another life\'s');
+    });
+  }
+
+  it('a tab behind the copy, or of another life, takes the copy in place of what it holds', async () => {
+    const { a, b } = await twoTabs();
+    const old = { col: 'items', id: 'x', attr: 'n', value: 1, ts: otherTs(Date.now() - 3000), seq: 1 };
+    await b.applyChanges('todo', [old], { seq: 1, epoch: 'e0' });
+    await a.replaceDatabase('todo', [], { seq: 5, epoch: 'e1' }); // the database made again: x is gone
+    assert.equal(b.replica.confirmed('todo', 'items', 'x', 'n'), undefined);
+  });
+
+  it('a failed write\'s cursor goes with the next write: the stored cursor moves on once that lands', async () => {
+    const inner = memoryStore();
+    let fail = false;
+    const store = { ...inner, write: (batch) => (fail ? Promise.reject(new Error('disk full')) : inner.write(batch)) };
+    const core = new ClientCore({ store, now: () => Date.now(), events: new Emitter() });
+    await core.load('me');
+    core.on?.('error', () => {});
+    await core.applyChanges('todo', [titleDelta('a', 1)], { seq: 1, epoch: 'e1' });
+    fail = true;
+    await assert.rejects(core.applyChanges('todo', [titleDelta('b', 2)], { seq: 2, epoch: 'e1' }));
+    await assert.rejects(core.saveCursor('todo', { seq: 3, epoch: 'e1' }));
+    fail = false;
+    await core.applyChanges('todo', [titleDelta('c', 4)], { seq: 4, epoch: 'e1' });
+    const state = await inner.load();
+    assert.equal(state.cursors.todo.seq, 4);
+    assert.deepEqual(state.registers.map((r) => r.id).sort(), ['a', 'b', 'c']);
   });
 });

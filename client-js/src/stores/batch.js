@@ -17,6 +17,24 @@ export function replaces(r, cur) {
   return !cur || decide(cur.ts, cur.value, r.ts, r.value) === 'applied';
 }
 
+/**
+ * Whether a batch's cursor `c` of a database is written over the stored one (`stored`: undefined
+ * or null when there is none). A cursor with `after` (the cursor its frame follows, {seq, epoch})
+ * is written only where the stored one is of that epoch and has reached `after.seq` (with none
+ * stored: only when `after.seq` is 0), and never back within its epoch: the registers up to the
+ * stored cursor are all in the store, and a frame holds only those after `after`. (Another tab may
+ * have swapped an older copy in, or a write may have failed, in between.) A cursor without `after`
+ * (a whole copy of the database) is always written.
+ */
+export function takesCursor(stored, c) {
+  if (!c.after) return true;
+  const afterEpoch = c.after.epoch ?? null;
+  if (!stored) return c.after.seq === 0;
+  const storedEpoch = stored.epoch ?? null;
+  if (storedEpoch !== afterEpoch || stored.seq < c.after.seq) return false;
+  return !(storedEpoch === (c.epoch ?? null) && stored.seq >= c.seq);
+}
+
 /** The greatest register per key, as merge orders them. */
 export function newestByKey(list = []) {
   const out = new Map();

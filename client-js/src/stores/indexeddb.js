@@ -10,7 +10,7 @@
 //   registers  keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (confirmed)
 //   pending    keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (not yet acked)
 
-import { applyPendingOp, pendingOps, registerKey, registerOps, replaces, row } from './batch.js';
+import { applyPendingOp, pendingOps, registerKey, registerOps, replaces, row, takesCursor } from './batch.js';
 
 const VERSION = 1;
 const STORES = ['meta', 'cursors', 'registers', 'pending'];
@@ -102,7 +102,17 @@ export function indexedDbStore(name, options = {}) {
         else if (stored !== get.result) registers.delete(key);
       };
     }
-    for (const [db, c] of Object.entries(batch.cursors ?? {})) cursors.put({ db, seq: c.seq, epoch: c.epoch ?? null });
+    for (const [db, c] of Object.entries(batch.cursors ?? {})) {
+      const put = () => cursors.put({ db, seq: c.seq, epoch: c.epoch ?? null });
+      if (!c.after) {
+        put();
+        continue;
+      }
+      const get = cursors.get(db);
+      get.onsuccess = () => {
+        if (takesCursor(get.result, c)) put();
+      };
+    }
     for (const o of pendingOps(batch).values()) {
       const get = pending.get(o.key);
       get.onsuccess = () => {

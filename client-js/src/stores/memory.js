@@ -2,7 +2,7 @@
 // instance may be handed to several clients in turn (a client restarted on the same store
 // resumes from it). It has no name, so it does no cross-tab sync.
 
-import { applyPendingOp, pendingOps, registerOps, replaces, row } from './batch.js';
+import { applyPendingOp, pendingOps, registerOps, replaces, row, takesCursor } from './batch.js';
 
 const copy = (value) => (value == null ? null : JSON.parse(JSON.stringify(value)));
 
@@ -55,7 +55,9 @@ export function memoryStore() {
       for (const [key, r] of incoming) {
         if (replaces(r, registers.get(key))) registers.set(key, row(r));
       }
-      for (const [db, c] of Object.entries(batch.cursors ?? {})) cursors.set(db, { seq: c.seq, epoch: c.epoch ?? null });
+      for (const [db, c] of Object.entries(batch.cursors ?? {})) {
+        if (takesCursor(cursors.get(db), c)) cursors.set(db, { seq: c.seq, epoch: c.epoch ?? null });
+      }
       for (const [key, o] of pendingOps(batch)) {
         const next = applyPendingOp(pending.get(key), o);
         if (next) pending.set(key, row(next));
