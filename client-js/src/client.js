@@ -105,7 +105,9 @@ class SynclineClient {
     this.#core.onAuth = ({ changed }) => {
       if (changed) this.#reconnect('signed in or out in another tab');
     };
-    receive = (message) => this.#core.fromTab(message);
+    receive = (message) => {
+      if (!this.#closed) this.#core.fromTab(message); // closing: nothing more is written
+    };
     for (const message of early) {
       // a sign-in or out the load already read: dropping what was just loaded would only cost a download
       const core = this.#core;
@@ -330,10 +332,10 @@ class SynclineClient {
     this.#endWaits('the client closed');
     this.#unfollowBrowserNetwork();
     this.#transport.stop();
+    await this.ready.catch(() => {});
+    await this.#core.flushed(); // what waits for its write to be told to the other tabs is told
     this.#tabs?.close();
     this.#core.tabs = null;
-    await this.ready.catch(() => {});
-    await this.#core.flushed();
     await this.#core.store.close();
   }
 }

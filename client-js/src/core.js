@@ -436,6 +436,10 @@ export class ClientCore {
     this.publish(this.replica.refresh(), true);
     this.#post({ kind: 'local', rows, owner: this.owner });
     const stored = this.persist({ pendingPut: rows, clock: this.clock.state });
+    // and told again once stored: a tab opening meanwhile may have read the store before this
+    // write and opened its channel after the first message, and would not know of the edit (nor
+    // push it, if this tab closed first) until a later load. Hearing it twice does nothing.
+    this.#postWhenStored(stored, { kind: 'local', rows, owner: this.owner });
     // pushed even if the store failed: the edit is applied and pending in memory all the same
     return stored.finally(() => this.onPending(db)).catch((e) => {
       throw new SynclineError('storage', `store: ${e?.message ?? e} (the edit is applied and will be pushed, but not kept across a reload)`, { db, col, id });

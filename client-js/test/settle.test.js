@@ -208,9 +208,28 @@ describe('two tabs on one store', () => {
     a.signOut();
     a.write('todo', 'items', 'anon', { title: 'after the sign-out' }).catch(() => {});
     await a.flushed();
-    assert.deepEqual(heard, ['auth', 'auth', 'local'], 'the sign-out first');
+    assert.deepEqual(heard, ['auth', 'auth', 'local', 'local'], 'the sign-out first; the edit at once, and again once stored');
     assert.equal(b.owner, null);
     assert.equal(b.replica.pendingEntry('todo', 'items', 'anon', 'title')?.value, 'after the sign-out', 'b took it as anonymous');
+  });
+
+  it('an edit made while another tab opens reaches it, though that tab read the store before the edit landed', async () => {
+    const store = memoryStore();
+    let landed;
+    const slowWrite = new Promise((resolve) => { landed = resolve; });
+    const storeOfA = { ...store, write: (batch) => (batch.pendingPut ? slowWrite.then(() => store.write(batch)) : store.write(batch)) };
+    const a = new ClientCore({ store: storeOfA, now: () => Date.now(), events: new Emitter() });
+    await a.load('me');
+    a.tabs = { post: () => {} }; // B's channel is not open yet: the first message reaches no one
+    const written = a.write('todo', 'items', 'x', { title: 'made as B opened' });
+    const b = new ClientCore({ store, now: () => Date.now(), events: new Emitter() });
+    await b.load('me'); // before A's write lands
+    a.tabs = { post: (m) => b.fromTab(structuredClone(m)) }; // B's channel opens
+    landed();
+    await written;
+    await a.flushed();
+    assert.equal(b.replica.pendingEntry('todo', 'items', 'x', 'title')?.value, 'made as B opened',
+      'B holds the edit, and would push it if A closed now');
   });
 
   it('a tab stores a frame\'s registers with its cursor, also ones another tab told it of first', async () => {
