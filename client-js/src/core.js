@@ -41,7 +41,7 @@ function withUnstored(unstored, batch) {
   if (unstored.auth !== undefined && batch.auth === undefined) signIn.auth = unstored.auth;
   if (unstored.owner !== undefined && batch.owner === undefined) signIn.owner = unstored.owner;
   const dropped = new Set(batch.drop ?? []);
-  const cursors = chainedCursors(unstored.cursors, batch.cursors, dropped);
+  const cursors = chainedCursors(unstored.cursors, batch.cursors, dropped, batch.wipe);
   if (!(unstored.wipe || unstored.drop?.length || unstored.registers?.length || unstored.forget?.length
     || Object.keys(signIn).length)) return cursors ? { ...batch, cursors } : batch;
   const carried = (rows) => (batch.wipe ? [] : (rows ?? []).filter((r) => !dropped.has(r.db)));
@@ -71,15 +71,17 @@ function withUnstored(unstored, batch) {
  * The cursors of `batch` (`cursors`) carrying failed write's (`failed`), or undefined when neither
  * has any: a cursor of the batch follows the failed one, whose registers go along, so it follows
  * what the failed one followed (a whole copy's: it is a whole copy too). A database the batch
- * drops (swaps) keeps the batch's.
+ * drops (swaps) keeps the batch's, and one it wipes keeps none of the failed one's (its registers
+ * are not carried either).
  */
-function chainedCursors(failed, cursors, dropped) {
+function chainedCursors(failed, cursors, dropped, wipe) {
   if (!failed && !cursors) return undefined;
   const out = { ...cursors };
   for (const [db, f] of Object.entries(failed ?? {})) {
+    if (wipe || dropped.has(db)) continue;
     const c = out[db];
     if (!c) out[db] = f;
-    else if (c.after && !dropped.has(db)) out[db] = f.after ? { ...c, after: f.after } : { seq: c.seq, epoch: c.epoch };
+    else if (c.after) out[db] = f.after ? { ...c, after: f.after } : { seq: c.seq, epoch: c.epoch };
   }
   return out;
 }

@@ -338,6 +338,21 @@ describe('two tabs on one store, a copy swapped in', () => {
     assert.equal(b.replica.confirmed('todo', 'items', 'x', 'n'), undefined);
   });
 
+  it('a sign-out (a wipe) after a failed frame write leaves no cursor without its registers', async () => {
+    const inner = memoryStore();
+    let fail = false;
+    const store = { ...inner, write: (batch) => (fail ? ((fail = false), Promise.reject(new Error('quota'))) : inner.write(batch)) };
+    const core = new ClientCore({ store, now: () => Date.now(), events: new Emitter() });
+    await core.load('me');
+    fail = true;
+    await assert.rejects(core.applyChanges('todo', [titleDelta('x', 5)], { seq: 5, epoch: 'e1' }));
+    core.signOut(); // anonymous: drops the local data; the failed write's data is its own
+    await core.flushed();
+    const state = await inner.load();
+    assert.deepEqual({ cursors: state.cursors, registers: state.registers }, { cursors: {}, registers: [] },
+      'a reload must not resume after seq 5 with nothing stored');
+  });
+
   it('a failed write\'s cursor goes with the next write: the stored cursor moves on once that lands', async () => {
     const inner = memoryStore();
     let fail = false;
