@@ -12,6 +12,7 @@ import { readTokenRecord, sameUser } from './auth.js';
 import { Clock, isOrigin } from './hlc.js';
 import { errorEvent, SynclineError } from './errors.js';
 import { LiveQueries } from './live.js';
+import { decide } from './merge.js';
 import { attrProblem, DEFAULT_LIMITS } from './names.js';
 import { Replica } from './replica.js';
 import { registerOps } from './stores/batch.js';
@@ -357,7 +358,8 @@ export class ClientCore {
    * A sign-in or out is told to the other tabs once its store write has landed: a tab that
    * followed at once could store under the new user ahead of the wipe (which then dropped it), or
    * be skipped as not the store's owner yet. What this tab tells after it waits behind it, so the
-   * others always hear who wrote before what was written.
+   * others always hear who wrote before what was written. `message` may be a function, called
+   * when it is told, returning the message or null (nothing to tell by then).
    */
   #postWhenStored(stored, message) {
     const entry = { message, ready: false };
@@ -365,8 +367,9 @@ export class ClientCore {
     stored.finally(() => {
       entry.ready = true;
       while (this.#held[0]?.ready) {
-        const { message: next } = this.#held.shift(); // not inside tabs?.post(…): without tabs it would not run
-        this.tabs?.post(next);
+        const { message } = this.#held.shift(); // not inside tabs?.post(…): without tabs it would not run
+        const next = typeof message === 'function' ? message() : message; // one made when told
+        if (next) this.tabs?.post(next);
       }
     }).catch(() => {});
   }
@@ -436,12 +439,17 @@ export class ClientCore {
     const rows = entries.map(([attr, value]) => ({ db, col, id, attr, value, ts }));
     for (const r of rows) this.replica.setPending({ ...r, mine: true });
     this.publish(this.replica.refresh(), true);
-    this.#post({ kind: 'local', rows, owner: this.owner });
+    const { owner } = this;
+    this.#post({ kind: 'local', rows, owner });
     const stored = this.persist({ pendingPut: rows, clock: this.clock.state });
     // and told again once stored: a tab opening meanwhile may have read the store before this
     // write and opened its channel after the first message, and would not know of the edit (nor
-    // push it, if this tab closed first) until a later load. Hearing it twice does nothing.
-    this.#postWhenStored(stored, { kind: 'local', rows, owner: this.owner });
+    // push it, if this tab closed first) until a later load. Only what is still pending here: one
+    // settled meanwhile (by another tab, too) would be queued again by a tab that settled it.
+    this.#postWhenStored(stored, () => {
+      const still = rows.filter((r) => this.replica.pendingEntry(r.db, r.col, r.id, r.attr)?.ts === r.ts);
+      return still.length ? { kind: 'local', rows: still, owner } : null;
+    });
     // pushed even if the store failed: the edit is applied and pending in memory all the same
     return stored.finally(() => this.onPending(db)).catch((e) => {
       throw new SynclineError('storage', `store: ${e?.message ?? e} (the edit is applied and will be pushed, but not kept across a reload)`, { db, col, id });
@@ -646,6 +654,10 @@ export class ClientCore {
           this.clock.receive(r.ts);
           const own = this.replica.pendingEntry(r.db, r.col, r.id, r.attr);
           if (own && own.ts === r.ts && !jsonEqual(own.value, r.value)) collided.push({ own, theirs: r });
+          // one the server holds, or holds something newer than (settled here already: an edit is
+          // told twice), is not queued again: pushed, it would only come back duplicate or superseded
+          const held = this.replica.confirmed(r.db, r.col, r.id, r.attr);
+          if (held && decide(held.ts, held.value, r.ts, r.value) !== 'applied') continue;
           this.replica.setPending({ ...r, mine: false });
         }
         this.#separate(collided);

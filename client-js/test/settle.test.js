@@ -232,6 +232,48 @@ describe('two tabs on one store', () => {
       'B holds the edit, and would push it if A closed now');
   });
 
+  // A's store writes wait until release(); what B posts reaches A only when deliverToA() is called.
+  async function twoTabsSlowA({ holdB = false } = {}) {
+    const store = memoryStore();
+    let gate = null;
+    let open;
+    const storeOfA = { ...store, write: (batch) => (gate ? gate.then(() => store.write(batch)) : store.write(batch)) };
+    const a = new ClientCore({ store: storeOfA, now: () => Date.now(), events: new Emitter() });
+    const b = new ClientCore({ store, now: () => Date.now(), events: new Emitter() });
+    await a.load('me');
+    await b.load('me');
+    const toA = [];
+    a.tabs = { post: (m) => b.fromTab(structuredClone(m)) };
+    b.tabs = { post: (m) => (holdB ? toA.push(structuredClone(m)) : a.fromTab(structuredClone(m))) };
+    gate = new Promise((resolve) => { open = resolve; });
+    return { a, b, release: () => { gate = null; open(); }, deliverToA: () => toA.splice(0).forEach((m) => a.fromTab(m)) };
+  }
+
+  it('an edit told again once stored is not queued again in a tab that settled it meanwhile', async () => {
+    const { a, b, release, deliverToA } = await twoTabsSlowA({ holdB: true });
+    const written = a.write('todo', 'items', 'x', { title: 'mine' });
+    const d = { col: 'items', id: 'x', attr: 'title', value: 'mine', ts: b.replica.pendingEntry('todo', 'items', 'x', 'title').ts };
+    b.settle('todo', [d], ['applied']); // B pushed it and was acked before A's write landed
+    release(); // A's write lands, and A tells the edit again before it hears B's settled
+    await written;
+    await a.flushed();
+    deliverToA();
+    assert.equal(b.replica.pendingCount, 0, 'B must not queue again (and push) an edit it has settled');
+    assert.equal(a.replica.pendingCount, 0);
+  });
+
+  it('an edit another tab was refused is not told again once stored: it does not show there again', async () => {
+    const { a, b, release } = await twoTabsSlowA();
+    const written = a.write('todo', 'items', 'x', { title: 'forbidden' });
+    const d = { col: 'items', id: 'x', attr: 'title', value: 'forbidden', ts: b.replica.pendingEntry('todo', 'items', 'x', 'title').ts };
+    b.settle('todo', [d], [{ error: 'forbidden', message: 'no' }]);
+    release();
+    await written;
+    await a.flushed();
+    assert.equal(b.replica.doc('todo', 'items', 'x'), null, 'the refused value must not come back in B');
+    assert.equal(b.replica.pendingCount, 0);
+  });
+
   it('a tab stores a frame\'s registers with its cursor, also ones another tab told it of first', async () => {
     const { store, tabA, a, b } = await twoTabs();
     const v0 = { col: 'items', id: 'x', attr: 'title', value: 'v0', ts: otherTs(Date.now() - 1000), seq: 10 };
