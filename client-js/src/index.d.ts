@@ -273,6 +273,8 @@ export interface StoreBatch {
    * `after.epoch` has reached `after.seq` (none stored: only when `after.seq` is 0), and never back
    * within its epoch, so a stored cursor never passes registers the store lacks (another tab
    * swapped an older copy in, or a write failed). One without `after` (a whole copy) is written.
+   * Where such a cursor's epoch differs from the stored cursor's, that database's `registers` and
+   * `forget` in the batch are not written either (an old life's frame after the new life's copy).
    */
   cursors?: { [db: string]: Cursor & { after?: Cursor } };
   pendingDelete?: StoredRegister[];

@@ -35,6 +35,23 @@ export function takesCursor(stored, c) {
   return !(storedEpoch === (c.epoch ?? null) && stored.seq >= c.seq);
 }
 
+/**
+ * `batch` less the registers (and forgets) of each database whose cursor in it is of another life
+ * than the stored one (`storedCursor(db)`): a tab still on a database's old life whose write lands
+ * after another tab took the new life's whole copy. Its cursor is not taken (takesCursor), so its
+ * registers would stay under the new life's cursor, and a reload would show them for good.
+ */
+export function withoutOtherLives(batch, storedCursor) {
+  const other = new Set();
+  for (const [db, c] of Object.entries(batch.cursors ?? {})) {
+    const stored = storedCursor(db);
+    if (c.after && stored && (stored.epoch ?? null) !== (c.epoch ?? null)) other.add(db);
+  }
+  if (other.size === 0) return batch;
+  const keep = (rows) => rows?.filter((r) => !other.has(r.db));
+  return { ...batch, registers: keep(batch.registers), forget: keep(batch.forget) };
+}
+
 /** The greatest register per key, as merge orders them. */
 export function newestByKey(list = []) {
   const out = new Map();

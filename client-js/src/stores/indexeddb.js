@@ -10,7 +10,7 @@
 //   registers  keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (confirmed)
 //   pending    keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (not yet acked)
 
-import { applyPendingOp, pendingOps, registerKey, registerOps, replaces, row, takesCursor } from './batch.js';
+import { applyPendingOp, pendingOps, registerKey, registerOps, replaces, row, takesCursor, withoutOtherLives } from './batch.js';
 
 const VERSION = 1;
 const STORES = ['meta', 'cursors', 'registers', 'pending'];
@@ -85,12 +85,29 @@ export function indexedDbStore(name, options = {}) {
   }
 
   // Requests run in the order they are made, so each read below sees the writes made before it.
+  // The stored cursors a frame's cursor is checked against are read first (see withoutOtherLives).
   function merge(tx, batch) {
+    const cursors = tx.objectStore('cursors');
+    const followed = Object.entries(batch.cursors ?? {}).filter(([, c]) => c.after).map(([db]) => db);
+    if (followed.length === 0) return mergeWith(tx, batch, new Map());
+    const stored = new Map();
+    let left = followed.length;
+    for (const db of followed) {
+      const get = cursors.get(db);
+      get.onsuccess = () => {
+        stored.set(db, get.result);
+        if (--left === 0) mergeWith(tx, batch, stored);
+      };
+    }
+  }
+
+  // `stored`: the stored cursors of the databases whose cursor in the batch follows another.
+  function mergeWith(tx, batch, stored) {
     const registers = tx.objectStore('registers');
     const cursors = tx.objectStore('cursors');
     const pending = tx.objectStore('pending');
     // one read per key, forgets first: the forgotten register counts as absent for the merge
-    const { forgotten, incoming } = registerOps(batch);
+    const { forgotten, incoming } = registerOps(withoutOtherLives(batch, (db) => stored.get(db)));
     const keys = new Map();
     for (const r of [...(batch.forget ?? []), ...incoming.values()]) keys.set(registerKey(r), [r.db, r.col, r.id, r.attr]);
     for (const [k, key] of keys) {
@@ -104,14 +121,7 @@ export function indexedDbStore(name, options = {}) {
     }
     for (const [db, c] of Object.entries(batch.cursors ?? {})) {
       const put = () => cursors.put({ db, seq: c.seq, epoch: c.epoch ?? null });
-      if (!c.after) {
-        put();
-        continue;
-      }
-      const get = cursors.get(db);
-      get.onsuccess = () => {
-        if (takesCursor(get.result, c)) put();
-      };
+      if (!c.after || takesCursor(stored.get(db), c)) put();
     }
     for (const o of pendingOps(batch).values()) {
       const get = pending.get(o.key);

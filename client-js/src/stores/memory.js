@@ -2,7 +2,7 @@
 // instance may be handed to several clients in turn (a client restarted on the same store
 // resumes from it). It has no name, so it does no cross-tab sync.
 
-import { applyPendingOp, pendingOps, registerOps, replaces, row, takesCursor } from './batch.js';
+import { applyPendingOp, pendingOps, registerOps, replaces, row, takesCursor, withoutOtherLives } from './batch.js';
 
 const copy = (value) => (value == null ? null : JSON.parse(JSON.stringify(value)));
 
@@ -50,7 +50,7 @@ export function memoryStore() {
       for (const db of batch.drop ?? []) {
         for (const [key, r] of registers) if (r.db === db) registers.delete(key);
       }
-      const { forgotten, incoming } = registerOps(batch);
+      const { forgotten, incoming } = registerOps(withoutOtherLives(batch, (db) => cursors.get(db)));
       for (const [key, forgets] of forgotten) if (forgets.has(registers.get(key)?.ts)) registers.delete(key);
       for (const [key, r] of incoming) {
         if (replaces(r, registers.get(key))) registers.set(key, row(r));
