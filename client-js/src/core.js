@@ -439,17 +439,7 @@ export class ClientCore {
     const rows = entries.map(([attr, value]) => ({ db, col, id, attr, value, ts }));
     for (const r of rows) this.replica.setPending({ ...r, mine: true });
     this.publish(this.replica.refresh(), true);
-    const { owner } = this;
-    this.#post({ kind: 'local', rows, owner });
-    const stored = this.persist({ pendingPut: rows, clock: this.clock.state });
-    // and told again once stored: a tab opening meanwhile may have read the store before this
-    // write and opened its channel after the first message, and would not know of the edit (nor
-    // push it, if this tab closed first) until a later load. Only what is still pending here: one
-    // settled meanwhile (by another tab, too) would be queued again by a tab that settled it.
-    this.#postWhenStored(stored, () => {
-      const still = rows.filter((r) => this.replica.pendingEntry(r.db, r.col, r.id, r.attr)?.ts === r.ts);
-      return still.length ? { kind: 'local', rows: still, owner } : null;
-    });
+    const stored = this.#tellLocal(rows, () => this.persist({ pendingPut: rows, clock: this.clock.state }));
     // pushed even if the store failed: the edit is applied and pending in memory all the same
     return stored.finally(() => this.onPending(db)).catch((e) => {
       throw new SynclineError('storage', `store: ${e?.message ?? e} (the edit is applied and will be pushed, but not kept across a reload)`, { db, col, id });
@@ -637,8 +627,26 @@ export class ClientCore {
       rows.push(register(own.db, next));
     }
     if (rows.length === 0) return;
-    this.#post({ kind: 'local', rows, owner: this.owner });
-    this.persist({ pendingDelete: from, pendingPut: rows, clock: this.clock.state }).catch(() => {});
+    this.#tellLocal(rows, () => this.persist({ pendingDelete: from, pendingPut: rows, clock: this.clock.state })).catch(() => {});
+  }
+
+  /**
+   * Tells the other tabs of this tab's pending writes `rows` at once, stores them (`store()`, which
+   * returns the write), and tells them again once stored: a tab opening meanwhile may have read the
+   * store before this write and opened its channel after the first message, and would not know of
+   * them (nor push them, if this tab closed first) until a later load. Only what is still pending
+   * here then: one settled meanwhile (by another tab, too) would be queued again by a tab that
+   * settled it. Returns the write.
+   */
+  #tellLocal(rows, store) {
+    const { owner } = this;
+    this.#post({ kind: 'local', rows, owner });
+    const stored = store();
+    this.#postWhenStored(stored, () => {
+      const still = rows.filter((r) => this.replica.pendingEntry(r.db, r.col, r.id, r.attr)?.ts === r.ts);
+      return still.length ? { kind: 'local', rows: still, owner } : null;
+    });
+    return stored;
   }
 
   /** A message another tab posted on the store's channel (see tabs.js). */
