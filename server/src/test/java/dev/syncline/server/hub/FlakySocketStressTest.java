@@ -17,14 +17,14 @@ import io.netty.buffer.ByteBuf;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
+import dev.syncline.server.testing.Cluster;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -57,12 +57,11 @@ class FlakySocketStressTest {
   }
 
   private void run(Random random, Path d) throws Exception {
-    Vertx vertx = Vertx.vertx();
-    Store store = Store.openXodus(d, false, 8 << 20);
-    store.createDatabase("db", 1);
-    Hub hub = new Hub(vertx, store, new HubOptions(1500, 7, 1200, 1, 4000));
-    Context loop = vertx.getOrCreateContext();
-    try {
+    // small pages, frames and loop inbox: commits split, sockets fill, loops fall behind
+    try (HubOnStore real = new HubOnStore(d, new HubOptions(1500, 7, 1200, 1, 4000), "db")) {
+      Store store = real.store;
+      Hub hub = real.hub;
+      Context loop = real.loop;
       Map<String, JsonNode> model = new HashMap<>();
       Map<String, String> owners = new HashMap<>();
       List<Flaky> subs = new ArrayList<>();
@@ -75,7 +74,7 @@ class FlakySocketStressTest {
       }
       // some history first
       for (int i = 0; i < 30; i++) commitRandom(random, store, hub, model, owners);
-      onLoop(loop, () -> {
+      real.onLoop(() -> {
         for (Flaky f : subs) {
           f.epoch = f.epochOf.apply(store.database("db").get()); // as subscribed tells it
           f.sub = hub.subscribe(f.sid, "db", null, 0, null, f, f.filter, f.epochOf);
@@ -96,40 +95,31 @@ class FlakySocketStressTest {
         if (i % 50 == 0) Thread.sleep(2);
       }
       // every socket drains for good
-      onLoop(loop, () -> subs.forEach(Flaky::calm));
+      real.onLoop(() -> subs.forEach(Flaky::calm));
       Map<String, JsonNode> alices = new HashMap<>();
       model.forEach((k, v) -> {
         String[] p = k.split("/");
         if (!p[0].equals("o") || "alice".equals(owners.get(p[1]))) alices.put(k, v);
       });
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (true) {
-        boolean ok = true;
-        for (Flaky f : subs) {
-          Map<String, JsonNode> want = f.filter == null ? model : alices;
-          if (!f.state().equals(want)) ok = false;
-        }
-        if (ok) break;
-        if (System.nanoTime() > deadline) {
-          StringBuilder sb = new StringBuilder();
-          for (Flaky f : subs) {
-            Map<String, JsonNode> want = f.filter == null ? model : alices;
-            Map<String, JsonNode> got = f.state();
-            List<String> diff = new ArrayList<>();
-            for (String k : want.keySet()) if (!want.get(k).equals(got.get(k))) diff.add(k + " want " + want.get(k) + " got " + got.get(k));
-            for (String k : got.keySet()) if (!want.containsKey(k)) diff.add(k + " unexpected " + got.get(k));
-            sb.append(f.sid).append(" (filter ").append(f.filter != null).append("): ").append(diff.size()).append(" differ ")
-                .append(diff.stream().limit(5).toList()).append("; problems ").append(f.problems).append('\n');
-          }
-          throw new AssertionError("not converged:\n" + sb);
-        }
-        Thread.sleep(10);
-      }
+      Cluster.await(() -> subs.stream().allMatch(f -> f.state().equals(f.filter == null ? model : alices)),
+          Duration.ofSeconds(20), () -> "not converged:\n" + differences(subs, model, alices));
       for (Flaky f : subs) assertEquals(List.of(), f.problems, f.sid);
-    } finally {
-      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-      store.close();
     }
+  }
+
+  /** Per subscriber, what it holds that differs from what it may read. */
+  private static String differences(List<Flaky> subs, Map<String, JsonNode> model, Map<String, JsonNode> alices) {
+    StringBuilder sb = new StringBuilder();
+    for (Flaky f : subs) {
+      Map<String, JsonNode> want = f.filter == null ? model : alices;
+      Map<String, JsonNode> got = f.state();
+      List<String> diff = new ArrayList<>();
+      for (String k : want.keySet()) if (!want.get(k).equals(got.get(k))) diff.add(k + " want " + want.get(k) + " got " + got.get(k));
+      for (String k : got.keySet()) if (!want.containsKey(k)) diff.add(k + " unexpected " + got.get(k));
+      sb.append(f.sid).append(" (filter ").append(f.filter != null).append("): ").append(diff.size()).append(" differ ")
+          .append(diff.stream().limit(5).toList()).append("; problems ").append(f.problems).append('\n');
+    }
+    return sb.toString();
   }
 
   private static void sleep(long millis) {
@@ -164,19 +154,6 @@ class FlakySocketStressTest {
 
   private String ts() {
     return new Hlc(ms++, 0, "w").format();
-  }
-
-  private static void onLoop(Context loop, Runnable r) throws Exception {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    loop.runOnContext(v -> {
-      try {
-        r.run();
-        done.complete(null);
-      } catch (Throwable t) {
-        done.completeExceptionally(t);
-      }
-    });
-    done.get(10, TimeUnit.SECONDS);
   }
 
   /** A client whose socket fills and drains at random; only touched on the loop. */
@@ -289,24 +266,6 @@ class FlakySocketStressTest {
     @Override
     public boolean isOpen() {
       return true;
-    }
-  }
-
-  /** Reads everything but the documents of collection o that alice does not own. */
-  private static final class AlicesInO implements ReadFilter {
-    @Override
-    public boolean needsOwner(String col) {
-      return col.equals("o");
-    }
-
-    @Override
-    public boolean allows(String col, String attr, String owner) {
-      return !col.equals("o") || "alice".equals(owner);
-    }
-
-    @Override
-    public boolean seesOwnerChange(String col, String from, String to) {
-      return col.equals("o") && ("alice".equals(from) || "alice".equals(to));
     }
   }
 }

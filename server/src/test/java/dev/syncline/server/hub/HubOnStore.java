@@ -17,9 +17,13 @@ final class HubOnStore implements AutoCloseable {
 
   /** {@code inboxBytes}: what one event loop may have queued before commits are not handed to it. */
   HubOnStore(Path dir, long inboxBytes, String... databases) {
+    this(dir, new HubOptions(1 << 20, 1000, 1 << 20, 1, inboxBytes), databases);
+  }
+
+  HubOnStore(Path dir, HubOptions options, String... databases) {
     store = Store.openXodus(dir, false, 8 << 20);
     for (String db : databases) store.createDatabase(db, 1);
-    hub = new Hub(vertx, store, new HubOptions(1 << 20, 1000, 1 << 20, 1, inboxBytes));
+    hub = new Hub(vertx, store, options);
     loop = vertx.getOrCreateContext();
   }
 

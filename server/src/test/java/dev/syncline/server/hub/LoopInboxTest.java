@@ -11,7 +11,6 @@ import dev.syncline.protocol.Hlc;
 import dev.syncline.protocol.Json;
 import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.store.DatabaseInfo;
-import dev.syncline.server.store.ReadFilter;
 import dev.syncline.server.store.Store;
 import dev.syncline.server.store.WriteBatch;
 import io.netty.buffer.ByteBuf;
@@ -235,19 +234,6 @@ class LoopInboxTest {
         lastSeq = 0;
         resets++;
       }
-    }
-  }
-
-  /** Reads everything but the documents of collection o that alice does not own. */
-  private static final class AlicesInO implements ReadFilter {
-    @Override
-    public boolean needsOwner(String col) {
-      return col.equals("o");
-    }
-
-    @Override
-    public boolean allows(String col, String attr, String owner) {
-      return !col.equals("o") || "alice".equals(owner);
     }
   }
 }
