@@ -199,13 +199,14 @@ class RandomConvergenceTest {
           c.offline(offline[i]);
         } else if (r < 0.11) {
           // a restart: the store keeps the replica and the unsent edits for the next client on it
+          if (offline[i]) until(() -> !c.status().online(), () -> "client " + i + " offline before its restart");
           Map<String, Doc> before = view(c);
           if (c.status().pending() > 0) restartsWithPending++;
           close(c);
           clients[i] = client(dirs[i], offline[i]);
           restarts++;
           Map<String, Doc> after = view(clients[i]);
-          // what a client shows comes back with its store (changes arriving since may add to it, not online: nothing)
+          // what a client shows comes back with its store (online, changes may have come since; offline, none)
           if (offline[i]) assertEquals(before, after, "client " + i + " restarted offline at step " + step + seed());
         } else if (r < 0.16) {
           writes.add(write(c, i, doc, "$deleted", BooleanNode.TRUE, step, stored));
