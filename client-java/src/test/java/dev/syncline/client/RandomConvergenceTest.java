@@ -47,7 +47,6 @@ class RandomConvergenceTest {
   private static final String COL = "items";
   private static final List<String> DOCS = List.of("a", "b", "c", "d", "e");
   private static final List<String> ATTRS = List.of("title", "done", "n");
-  private static final long DEADLINE_MS = 20_000;
 
   /** One write made, with the timestamp it was stamped with. */
   private record Written(String doc, String attr, JsonNode value, String ts, int step, int client) {}
@@ -88,16 +87,7 @@ class RandomConvergenceTest {
   }
 
   private void until(BooleanSupplier condition, Supplier<String> what) {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DEADLINE_MS);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting for " + what.get() + seed());
-      try {
-        Thread.sleep(10);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    Await.until(condition, () -> what.get() + seed());
   }
 
   /**
