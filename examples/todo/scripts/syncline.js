@@ -59,15 +59,18 @@ export async function assembleWebroot(dir) {
 /**
  * Starts `java -jar syncline-server.jar` and resolves once it logs its address. `config` adds
  * keys to its config file (users, policies: see the server's README); `databases` defaults to
- * ['todo'], which the server opens to everyone.
+ * ['todo'], which the server opens to everyone. `onOutput(text)`, when given, gets the server's
+ * output as it comes (`npm start` shows it: the first start prints the admin password only then).
  * Returns { url, port, log(), stop() }; stop() is safe to call more than once.
  */
-export async function startServer({ dataDir, webroot, port = 0, databases = ['todo'], config = {}, startTimeoutMs = 30_000 }) {
+export async function startServer({ dataDir, webroot, port = 0, databases = ['todo'], config = {}, startTimeoutMs = 30_000,
+  onOutput = null }) {
   if (!existsSync(JAR)) {
     throw new Error(`Syncline server jar not found at ${JAR}. Build it first: ` +
       `cd ${REPO_DIR} && mvn -q -B install -DskipTests`);
   }
-  await mkdir(dataDir, { recursive: true });
+  // the server makes the data folder itself, readable by its owner only (it holds password hashes)
+  await mkdir(path.dirname(dataDir), { recursive: true });
   const configFile = path.join(dataDir, '..', `${path.basename(dataDir)}-config.json`);
   await writeFile(configFile, JSON.stringify({ databases, ...config }));
 
@@ -92,6 +95,8 @@ export async function startServer({ dataDir, webroot, port = 0, databases = ['to
       `Syncline server did not log "listening on" within ${startTimeoutMs} ms. Output:\n${output}`)), startTimeoutMs);
     const onData = (chunk) => {
       output += chunk;
+      const shown = chunk.replace(/^syncline-java-pid \d+\n/m, ''); // the watchdog's line, not the server's
+      if (onOutput && shown) onOutput(shown);
       if (output.length > 200_000) output = output.slice(-100_000);
       javaPid ??= Number(output.match(/^syncline-java-pid (\d+)$/m)?.[1]) || null;
       const match = output.match(/listening on (http:\/\/[^\s:]+:(\d+))/);
