@@ -16,12 +16,12 @@ const server = await startServer({
   dataDir: path.resolve(values.data), webroot, port: Number(values.port),
   onOutput: (text) => process.stdout.write(text),
 });
-console.log(`Todo app: ${server.url.replace('127.0.0.1', 'localhost')}/?list=default  (Ctrl-C stops)`);
-console.log('Edits to public/ need a restart (the web root is a copy).');
-
+// before the address is printed: whoever reads it may stop this at once
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, async () => {
     await server.stop();
     process.exit(0);
   });
 }
+console.log(`Todo app: ${server.url.replace('127.0.0.1', 'localhost')}/?list=default  (Ctrl-C stops)`);
+console.log('Edits to public/ need a restart (the web root is a copy).');
