@@ -27,6 +27,7 @@ const state = {
   todos: [],        // visible docs of the list, sorted by id (= creation order on every replica)
   filter: 'all',    // from location.hash
   editingId: null,  // id of the todo whose title is being edited
+  added: new Map(), // id -> title of the latest items added here: one the server refuses is given back
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -237,7 +238,12 @@ function makeActions(col) {
   const todo = (id) => col.doc(id);
   const each = (todos, write) => Promise.all(todos.map(write));
   return {
-    add: (title) => col.doc().set({ title, completed: false }),
+    add: (title) => {
+      const doc = col.doc();
+      state.added.set(doc.id, title);
+      if (state.added.size > 20) state.added.delete(state.added.keys().next().value);
+      return doc.set({ title, completed: false });
+    },
     rename: (id, title) => todo(id).set({ title }),
     setCompleted: (id, completed) => todo(id).set({ completed }),
     remove: (id) => todo(id).destroy(),
@@ -380,6 +386,9 @@ function bindAccount(client) {
       // signed in already: the user lacks the right, and may sign in as someone who has it
       openSignIn(lost + (client.user ? `${client.user.id} may not ${what} this list. Sign in as someone who may.`
         : `Sign in to ${what} this list.`));
+      // an item added here and refused: its title goes back in the input, as for a refusal at once
+      const title = error.attr === 'title' ? state.added.get(error.id) : undefined;
+      if (title !== undefined && !el.newTodo.value) el.newTodo.value = title;
     } else if (error.code === 'unauthenticated') {
       openSignIn('Your sign-in has expired. Sign in again.');
     }

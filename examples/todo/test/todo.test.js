@@ -529,7 +529,7 @@ describe('a server that requires sign-in', () => {
     assert.deepEqual(problems, []);
   });
 
-  it('an item a guest may not add is taken back, and the sign-in form says it was not saved', async () => {
+  it('an item a guest may not add is taken back, its title put back in the input, and the sign-in form says it was not saved', async () => {
     // lists anyone may read, and only signed-in users change
     const guestbook = await startServer({
       dataDir: path.join(workDir, 'data-guestbook'),
@@ -547,6 +547,8 @@ describe('a server that requires sign-in', () => {
     assert.equal((await guest.locator('#sign-in-reason').textContent()).trim(),
       'Your change was not saved. Sign in to change this list.');
     await waitForTodos(guest, []);
+    // what was typed is not lost: the refused title is back in the input
+    await until(guest, 'the refused title back in the input', () => document.querySelector('.new-todo').value === 'Guest item');
     await guest.close();
   });
 });
