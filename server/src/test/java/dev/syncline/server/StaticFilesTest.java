@@ -41,6 +41,28 @@ class StaticFilesTest {
   }
 
   @Test
+  @DisplayName("browsers revalidate the bundled page and SDK on each load, so a server upgrade reaches them at once; unchanged files answer 304")
+  void bundledFilesRevalidated() throws Exception {
+    try (TestServer server = TestServer.start(c -> c.todoExample = true)) {
+      for (String path : new String[] {"/", "/app.js", "/sdk/index.js"}) {
+        HttpResponse<String> first = get(server.port(), path);
+        assertEquals(200, first.statusCode(), path);
+        String cacheControl = first.headers().firstValue("cache-control").orElse("");
+        assertEquals("no-cache", cacheControl, path + ": kept only if the server says it is unchanged");
+        String lastModified = first.headers().firstValue("last-modified").orElseThrow();
+        HttpResponse<String> again = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+            .header("if-modified-since", lastModified).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(304, again.statusCode(), path + ": unchanged, not sent again");
+      }
+    }
+    Path dir = Files.createTempDirectory("syncline-static");
+    try (TestServer server = TestServer.start(c -> c.staticDir = dir.toString())) {
+      HttpResponse<String> sdk = get(server.port(), "/sdk/index.js");
+      assertEquals("no-cache", sdk.headers().firstValue("cache-control").orElse(""), "the bundled SDK beside a folder of one's own");
+    }
+  }
+
+  @Test
   @DisplayName("staticDir serves that folder instead, and the bundled SDK at /sdk/; with the example off nothing is served")
   void ownFolder() throws Exception {
     Path dir = Files.createTempDirectory("syncline-static");

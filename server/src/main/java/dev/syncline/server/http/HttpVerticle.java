@@ -144,7 +144,7 @@ public final class HttpVerticle extends VerticleBase {
     if (settings.staticDir() != null) {
       ownStaticFiles(router, Path.of(settings.staticDir()).toAbsolutePath().toString());
     } else if (settings.bundledWebRoot()) {
-      router.route("/*").handler(StaticHandler.create(BUNDLED_WEB_ROOT));
+      router.route("/*").handler(HttpVerticle::revalidated).handler(StaticHandler.create(BUNDLED_WEB_ROOT));
     }
     // the WebSocket endpoint is served before the router, whose request wrapper would hide the raw socket
     server = vertx.createHttpServer(options).requestHandler(request -> {
@@ -183,7 +183,7 @@ public final class HttpVerticle extends VerticleBase {
   private void ownStaticFiles(Router router, String dir) {
     StaticHandler bundledSdk = StaticHandler.create(BUNDLED_WEB_ROOT + "/sdk");
     String ownSdk = Path.of(dir, "sdk").toString();
-    router.route("/sdk/*").handler(rc -> vertx.fileSystem().exists(ownSdk).onComplete(ar -> {
+    router.route("/sdk/*").handler(HttpVerticle::revalidated).handler(rc -> vertx.fileSystem().exists(ownSdk).onComplete(ar -> {
       if (ar.succeeded() && ar.result()) rc.next();
       else bundledSdk.handle(rc);
     }));
@@ -342,6 +342,17 @@ public final class HttpVerticle extends VerticleBase {
   }
 
   /** The admin page: always the running server's own (no stale copy after an upgrade), never in a frame. */
+  /**
+   * The bundled page and SDK change only when the server is upgraded, but StaticHandler tells
+   * browsers to keep them a day without asking ("immutable"): after an upgrade a page would load an
+   * old app beside a new server, or old and new SDK modules mixed. Browsers ask each time instead,
+   * and get a 304 while the file is unchanged.
+   */
+  private static void revalidated(RoutingContext rc) {
+    rc.addHeadersEndHandler(v -> rc.response().headers().set("cache-control", "no-cache"));
+    rc.next();
+  }
+
   private static void adminHeaders(RoutingContext rc) {
     rc.response().putHeader("cache-control", "no-cache").putHeader("content-security-policy", ADMIN_CSP)
         .putHeader("x-content-type-options", "nosniff").putHeader("referrer-policy", "no-referrer");
