@@ -225,6 +225,18 @@ function signInProblem(error) {
   }
 }
 
+/**
+ * Registers sw.js, which keeps the page for opening offline; <html data-offline="ready"> once it
+ * is active. Browsers offer service workers in secure contexts only (https, localhost, 127.0.0.1):
+ * elsewhere the app still works offline once open, but a reload needs the server.
+ */
+function keepForOffline() {
+  if (!('serviceWorker' in navigator)) return;
+  navigator.serviceWorker.register('sw.js')
+    .catch((error) => console.warn('The page is not kept for offline use:', error));
+  navigator.serviceWorker.ready.then(() => { document.documentElement.dataset.offline = 'ready'; });
+}
+
 function showFatal(error) {
   console.error(error);
   el.fatal.textContent = `The app could not start: ${error && error.message ? error.message : error}`;
@@ -400,6 +412,7 @@ function bindAccount(client) {
 // Start.
 
 async function main() {
+  keepForOffline();
   const { list, warning } = listFromLocation();
   state.filter = filterFromHash();
   renderListInfo(list, warning);

@@ -27,6 +27,7 @@ const TARGET = path.join(EXAMPLE_DIR, 'target');
 const SYNC_DEADLINE_MS = 1_000;    // an item added in one browser shows in the other within this
 const CONNECT_DEADLINE_MS = 15_000;
 const UI_DEADLINE_MS = 5_000;
+const RECONNECT_DEADLINE_MS = 10_000 + CONNECT_DEADLINE_MS; // the SDK's longest wait between attempts, then connect
 
 let workDir;
 let webroot; // undefined: the jar's own
@@ -293,6 +294,80 @@ describe('two browsers on one list', () => {
 
   step('6. the offline browser showed it was offline', () => {
     if (offlineIndicatorError) throw offlineIndicatorError;
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The server stopped: the page still opens (service worker), edits wait, and reach it once back
+
+describe('with the server stopped', () => {
+  let own;            // a server of this block's own, stopped and started again on its port and data
+  const contexts = [];
+  const dataDir = () => path.join(workDir, 'data-server-down');
+
+  before(async () => {
+    own = await startServer({ dataDir: dataDir(), webroot });
+  });
+  after(async () => {
+    for (const context of contexts) await context.close();
+    await own?.stop();
+  });
+
+  async function freshPage(name) {
+    const context = await browser.newContext();
+    contexts.push(context);
+    return { context, page: await newPage(context, name) };
+  }
+
+  it('a reload and a new tab open the list, edits wait, and reach the server once it is back', async (t) => {
+    const list = randomList('down');
+    const { context, page } = await freshPage('down');
+    await page.goto(`${own.url}/?list=${list}`);
+    await openApp(page);
+    await addTodo(page, 'Saved before');
+    await waitForTodos(page, [todo('Saved before')]);
+    await waitPending(page, 'zero', 'the server recorded the item');
+    // the worker keeps the page once it is active: what a user needs before going offline
+    await until(page, 'html[data-offline="ready"] (the page is kept for offline use)',
+      () => document.documentElement.dataset.offline === 'ready');
+
+    const { port } = own;
+    await own.stop();
+    await assert.rejects(fetch(`${own.url}/health`), 'the server is really down');
+
+    // A reload: the page comes from the worker, the list from IndexedDB.
+    await page.reload();
+    await openApp(page, undefined, { online: false });
+    await waitForTodos(page, [todo('Saved before')]);
+    assert.equal((await snapshot(page)).online, 'false');
+
+    // A new tab, too.
+    const tab = await newPage(context, 'down-tab');
+    await tab.goto(`${own.url}/?list=${list}`);
+    await openApp(tab, undefined, { online: false });
+    await waitForTodos(tab, [todo('Saved before')]);
+
+    // Edits while the server is down wait, and show as not saved.
+    await editTodo(page, 'Saved before', 'Renamed while down');
+    await addTodo(page, 'Added while down');
+    const edited = [todo('Renamed while down'), todo('Added while down')];
+    await waitForTodos(page, edited);
+    await waitPending(page, 'some', 'the edits wait for the server', UI_DEADLINE_MS);
+    await waitForTodos(tab, edited); // the other tab sees them at once
+
+    // The server again, on the same port and data: the edits reach it.
+    const restarted = Date.now();
+    own = await startServer({ dataDir: dataDir(), webroot, port });
+    // the SDK's reconnect delay doubles up to 10 s (backoffMaxMs) while the server is down
+    await waitOnline(page, true, RECONNECT_DEADLINE_MS);
+    await waitPending(page, 'zero', 'the server recorded the edits made while it was down');
+    t.diagnostic(`recorded ${Date.now() - restarted} ms after the server started again`);
+
+    // Seen from a browser that was never here: the server has them.
+    const { page: other } = await freshPage('down-other');
+    await other.goto(`${own.url}/?list=${list}`);
+    await openApp(other);
+    await waitForTodos(other, edited);
   });
 });
 
