@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -368,6 +368,34 @@ describe('with the server stopped', () => {
     await other.goto(`${own.url}/?list=${list}`);
     await openApp(other);
     await waitForTodos(other, edited);
+  });
+
+  it('a new version of the page shows on the next load online, and is then the one kept', async () => {
+    // a web root of this test's own, changed while the server runs (--static serves it as it is now)
+    const root = await assembleWebroot(path.join(workDir, 'webroot-upgraded'));
+    const versioned = await startServer({ dataDir: path.join(workDir, 'data-upgraded'), webroot: root });
+    try {
+      const { page } = await freshPage('upgraded');
+      await page.goto(`${versioned.url}/?list=${randomList('upgraded')}`);
+      await openApp(page);
+      await until(page, 'the page kept for offline use', () => document.documentElement.dataset.offline === 'ready');
+
+      const index = path.join(root, 'index.html');
+      const hint = '<p>Double-click to edit a todo</p>';
+      const html = await readFile(index, 'utf8');
+      assert.ok(html.includes(hint), `index.html has ${hint}`);
+      await writeFile(index, html.replace(hint, '<p id="version-two">Version two</p>'));
+      await page.reload();
+      await openApp(page);
+      assert.ok(await page.locator('#version-two').isVisible(), 'online, a reload shows the new version');
+
+      await versioned.stop();
+      await page.reload();
+      await openApp(page, undefined, { online: false });
+      assert.ok(await page.locator('#version-two').isVisible(), 'offline, the new version is the one kept');
+    } finally {
+      await versioned.stop();
+    }
   });
 });
 
