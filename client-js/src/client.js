@@ -283,6 +283,23 @@ class SynclineClient {
   }
 
   /**
+   * The documents with local writes the server has not recorded yet, one `{db, col, id}` each
+   * (status.pending counts their attributes). It changes when status.pending does: read it again
+   * on 'status'.
+   */
+  unsaved() {
+    const replica = this.#core.replica;
+    const docs = new Map();
+    for (const db of replica.pendingDatabases()) {
+      for (const { col, id } of replica.pendingOf(db)) {
+        const key = JSON.stringify([db, col, id]);
+        if (!docs.has(key)) docs.set(key, Object.freeze({ db, col, id }));
+      }
+    }
+    return Object.freeze([...docs.values()]);
+  }
+
+  /**
    * Listens to 'doc:create' | 'doc:update' | 'doc:destroy' | 'doc:record' | 'connect' |
    * 'disconnect' | 'error' | 'status' | 'auth'. Returns a function that stops listening.
    */

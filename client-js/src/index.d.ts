@@ -157,6 +157,11 @@ export interface Client {
    * and reconnects anonymously. Resolves once the store has forgotten.
    */
   logout(): Promise<void>;
+  /**
+   * The documents with local writes the server has not recorded yet, one each (status.pending
+   * counts their attributes). It changes when status.pending does: read it again on 'status'.
+   */
+  unsaved(): ReadonlyArray<Readonly<{ db: string; col: string; id: string }>>;
   /** Subscribes to an event; returns a function that unsubscribes. */
   on<E extends keyof ClientEvents>(event: E, listener: (payload: ClientEvents[E]) => void): () => void;
   /** The database `name` (1 to 64 of [A-Za-z0-9_.-]); the client subscribes to all of it on first use. */

@@ -243,6 +243,32 @@ describe('client, offline', () => {
     await client.close();
   });
 
+  it('unsaved() lists each document with writes not recorded once, however many attributes; also after a restart', async () => {
+    const store = memoryStore();
+    const first = offlineClient({ store });
+    await first.ready;
+    assert.deepEqual(first.unsaved(), []);
+    const statuses = [];
+    first.on('status', () => statuses.push(first.unsaved().length));
+    const todo = first.db('todo');
+    await todo.col('a').doc('x').set({ title: 'two attributes', completed: false });
+    await todo.col('a').doc('x').set({ title: 'a newer title' });
+    await todo.col('b').doc('x').set({ title: 'same id, another list' });
+    await first.db('other').col('a').doc('y').destroy();
+    const expected = [{ db: 'todo', col: 'a', id: 'x' }, { db: 'todo', col: 'b', id: 'x' }, { db: 'other', col: 'a', id: 'y' }];
+    const byKey = (list) => [...list].sort((p, q) => JSON.stringify(p).localeCompare(JSON.stringify(q)));
+    assert.equal(first.status.pending, 4);
+    assert.deepEqual(byKey(first.unsaved()), byKey(expected));
+    assert.ok(Object.isFrozen(first.unsaved()) && Object.isFrozen(first.unsaved()[0]));
+    assert.deepEqual(statuses, [1, 2, 3], 'read on each status event, it counts the documents so far');
+    await first.close();
+
+    const second = offlineClient({ store });
+    await second.ready;
+    assert.deepEqual(byKey(second.unsaved()), byKey(expected));
+    await second.close();
+  });
+
   it('restarting on the same store restores documents, the pending queue, the clientId and the clock', async () => {
     const store = memoryStore();
     const first = offlineClient({ store });
