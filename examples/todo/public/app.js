@@ -42,8 +42,10 @@ const el = {
   clearCompleted: $('.clear-completed'),
   status: $('#sync-status'),
   statusLabel: $('#sync-label'),
+  unsaved: $('#unsaved'),
   pending: $('#pending-count'),
   pendingLabel: $('#pending-label'),
+  allSaved: $('#all-saved'),
   listName: $('#list-name'),
   shareUrl: $('#share-url'),
   copyUrl: $('#copy-url'),
@@ -174,13 +176,26 @@ function updateItem(li, todo) {
   // not overwrite what the user is typing.
 }
 
-function renderStatus(status) {
+/** Online or not, and how many todos of this list have changes the server has not recorded yet. */
+function renderStatus(status, unsaved) {
   const online = Boolean(status && status.online);
-  const pending = Number(status && status.pending) || 0;
   el.status.dataset.online = String(online);
   el.statusLabel.textContent = online ? 'online' : 'offline';
-  el.pending.textContent = String(pending);
-  el.pendingLabel.textContent = pending === 1 ? 'change' : 'changes';
+  el.pending.textContent = String(unsaved);
+  el.pendingLabel.textContent = unsaved === 1 ? 'todo' : 'todos';
+  el.unsaved.hidden = unsaved === 0;
+  el.allSaved.hidden = unsaved !== 0;
+}
+
+/**
+ * "1 todo is", "3 todos (2 in other lists) are": the todos with changes not on the server yet,
+ * in every list, as signing out (or in as someone else) drops them all.
+ */
+function unsavedTodos(client, list) {
+  const all = client.unsaved();
+  const elsewhere = all.filter((doc) => doc.col !== list).length;
+  return `${all.length === 1 ? '1 todo' : `${all.length} todos`}${elsewhere > 0 ? ` (${elsewhere} in other lists)` : ''} `
+    + `${all.length === 1 ? 'is' : 'are'}`;
 }
 
 function renderListInfo(list, warning) {
@@ -358,14 +373,14 @@ async function copyShareUrl() {
 }
 
 /** The sign-in form and the account line, wired to client.login and client.logout. */
-function bindAccount(client) {
+function bindAccount(client, list) {
   el.showSignIn.addEventListener('click', () => openSignIn());
   el.signInCancel.addEventListener('click', () => closeSignIn());
   el.signOut.addEventListener('click', () => {
     // logout drops this user's data here, changes not yet on the server too: ask first
-    const pending = client.status.pending;
-    if (pending > 0 && !window.confirm(`${pending === 1 ? '1 change has' : `${pending} changes have`} not reached the server yet. `
-      + `Signing out drops ${pending === 1 ? 'it' : 'them'}. Sign out anyway?`)) return;
+    const unsaved = client.unsaved().length;
+    if (unsaved > 0 && !window.confirm(`${unsavedTodos(client, list)} not saved on the server yet. `
+      + `Signing out drops ${unsaved === 1 ? 'its' : 'their'} changes. Sign out anyway?`)) return;
     run(client.logout());
   });
   el.signInForm.addEventListener('submit', async (event) => {
@@ -373,10 +388,10 @@ function bindAccount(client) {
     // signing in as someone else drops the data here, changes not yet on the server too: ask first
     // (the form also opens after a sign-in expired, or when a change was refused)
     const name = el.username.value.trim();
-    const pending = client.status.pending;
-    if (pending > 0 && client.owner !== null && client.owner !== name
-      && !window.confirm(`${pending === 1 ? '1 change' : `${pending} changes`} of ${client.owner} ${pending === 1 ? 'has' : 'have'} `
-        + `not reached the server yet. Signing in as ${name} drops ${pending === 1 ? 'it' : 'them'}. Sign in anyway?`)) return;
+    const unsaved = client.unsaved().length;
+    if (unsaved > 0 && client.owner !== null && client.owner !== name
+      && !window.confirm(`${unsavedTodos(client, list)} not saved on the server yet (changes of ${client.owner}). `
+        + `Signing in as ${name} drops ${unsaved === 1 ? 'its' : 'their'} changes. Sign in anyway?`)) return;
     el.signInSubmit.disabled = true;
     el.signInError.hidden = true;
     try {
@@ -419,10 +434,12 @@ async function main() {
   render();
 
   const client = createClient({ url: syncUrl(), store: indexedDbStore('todo-app') });
-  const showStatus = () => renderStatus(client.status);
+  // the SDK counts attributes (status.pending); the page counts todos, of this list
+  const showStatus = () => renderStatus(client.status,
+    client.unsaved().filter((doc) => doc.db === 'todo' && doc.col === list).length);
   for (const event of ['status', 'connect', 'disconnect']) client.on(event, showStatus);
   client.on('error', (error) => console.warn('Syncline:', error));
-  bindAccount(client);
+  bindAccount(client, list);
   showStatus();
 
   await client.ready;

@@ -131,6 +131,14 @@ function waitPending(page, which, why, timeout = CONNECT_DEADLINE_MS) {
   }, which, timeout);
 }
 
+/** Waits until the page says `n` todos of its list are not saved yet (#pending-count, and the words shown). */
+function waitUnsaved(page, n, why, timeout = UI_DEADLINE_MS) {
+  const words = n === 0 ? 'all saved' : `${n} ${n === 1 ? 'todo' : 'todos'} not saved yet`;
+  return until(page, `#pending-count ${n} and "${words}" shown (${why})`, ([count, want]) =>
+    document.querySelector('#pending-count').textContent === count &&
+    document.querySelector('#sync-status').innerText.includes(want), [String(n), words], timeout);
+}
+
 function waitForText(page, selector, text, timeout = UI_DEADLINE_MS) {
   return until(page, `${selector} to read "${text}"`,
     ([s, t]) => document.querySelector(s)?.textContent.trim() === t, [selector, text], timeout);
@@ -237,7 +245,8 @@ describe('two browsers on one list', () => {
     await addTodo(pageA, 'Offline two');
     const offlineView = [todo('Buy milk', true), todo('Offline one'), todo('Offline two')];
     await waitForTodos(pageA, offlineView);
-    await waitPending(pageA, 'some', 'A holds unrecorded changes', UI_DEADLINE_MS);
+    // three todos, one completed and two new: five attributes
+    await waitUnsaved(pageA, 3, 'A holds the changes of three todos');
     await pageA.screenshot({ path: path.join(TARGET, 'todo-offline.png') });
 
     // Really cut off: nothing crosses in either direction while A is offline.
@@ -352,8 +361,9 @@ describe('with the server stopped', () => {
     await addTodo(page, 'Added while down');
     const edited = [todo('Renamed while down'), todo('Added while down')];
     await waitForTodos(page, edited);
-    await waitPending(page, 'some', 'the edits wait for the server', UI_DEADLINE_MS);
+    await waitUnsaved(page, 2, 'the edits wait for the server');
     await waitForTodos(tab, edited); // the other tab sees them at once
+    await waitUnsaved(tab, 2, 'the other tab\'s edits wait too');
 
     // The server again, on the same port and data: the edits reach it.
     const restarted = Date.now();
@@ -361,6 +371,7 @@ describe('with the server stopped', () => {
     // the SDK's reconnect delay doubles up to 10 s (backoffMaxMs) while the server is down
     await waitOnline(page, true, RECONNECT_DEADLINE_MS);
     await waitPending(page, 'zero', 'the server recorded the edits made while it was down');
+    await waitUnsaved(page, 0, 'all recorded');
     t.diagnostic(`recorded ${Date.now() - restarted} ms after the server started again`);
 
     // Seen from a browser that was never here: the server has them.
@@ -610,12 +621,11 @@ describe('a server that requires sign-in', () => {
     await context.setOffline(true);
     await waitOnline(page, false);
     await addTodo(page, 'Unsaved item');
-    await waitPending(page, 'one', 'the unsaved item waits');
-    const shown = (await page.locator('#pending-count').textContent()).trim(); // a new item is two changes: title, completed
+    await waitUnsaved(page, 1, 'the unsaved item waits'); // one todo, though two attributes (title, completed)
     const question = page.waitForEvent('dialog');
     const clicked = page.locator('#sign-out').click();
     const dialog = await question;
-    assert.match(dialog.message(), new RegExp(`^${shown} changes have not reached the server yet\\. .*Sign out anyway\\?$`));
+    assert.match(dialog.message(), /^1 todo is not saved on the server yet\. Signing out drops its changes\. Sign out anyway\?$/);
     await dialog.dismiss();
     await clicked;
     await waitForText(page, '#user-name', 'tester');
