@@ -3,7 +3,7 @@
 // not here: the SDK keeps them, and the edits not yet sent, in IndexedDB.
 //
 // Strategy: network first, the kept copy as fallback. Online, every shell file comes from the
-// server, revalidated past the HTTP cache (the jar's web root lets browsers keep files for a day),
+// server, revalidated past the HTTP cache (a folder served by another server may let browsers keep files),
 // so a new version of the app shows on the next load, all of its files from one version, and the
 // SDK is the one that came with the server it talks to. Stale-while-revalidate would open a little
 // faster, but show the previous version once after every upgrade, or an old app.js beside a new
