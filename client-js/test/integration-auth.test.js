@@ -59,10 +59,11 @@ async function stampOf(user) {
  * `expiresInMs` (negative: already expired). Returns the record a store keeps for it.
  */
 async function signedToken(user, expiresInMs, roles = []) {
+  const pwv = await stampOf(user); // first: a sign-in takes a while, and the token's lifetime starts after it
   const now = Date.now();
   const exp = Math.floor((now + expiresInMs) / 1000);
   const part = (json) => Buffer.from(JSON.stringify(json)).toString('base64url');
-  const claims = { sub: user, pwv: await stampOf(user), iss: 'syncline', iat: Math.floor(now / 1000) - 1, exp };
+  const claims = { sub: user, pwv, iss: 'syncline', iat: Math.floor(now / 1000) - 1, exp };
   const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}`;
   const signature = createHmac('sha256', JWT_SECRET).update(unsigned).digest('base64url');
   return { token: `${unsigned}.${signature}`, expiresAt: exp * 1000, issuedAt: now, user: { id: user, roles } };
