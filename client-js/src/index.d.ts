@@ -245,6 +245,11 @@ export interface StoredState {
   auth?: StoredAuth | null;
   /** Whose data the registers and the pending queue are: a user id, or null when anonymous. */
   owner?: string | null;
+  /**
+   * How many times `auth` was written (0: never). A store that leaves it out does not order
+   * sign-ins: its tabs follow each other's in the order they hear of them.
+   */
+  authGen?: number;
   cursors: { [db: string]: Cursor };
   /** Confirmed registers (the server's state). */
   registers: StoredRegister[];
@@ -253,8 +258,10 @@ export interface StoredState {
 }
 
 /**
- * One atomic write. Applied in this order: clock; auth and owner (replace when present; null
- * removes); wipe (remove every confirmed register, cursor and pending write: sign-out); drop
+ * One atomic write. Applied in this order: clock; authGen (when auth is present: the stored one
+ * plus one, see StoreWritten); auth and owner (replace when present; null removes); wipe (remove
+ * every confirmed register, cursor and pending write: sign-out; also when auth is present and the
+ * stored owner is a user other than `owner`: another tab's sign-in landed first); drop
  * (remove every confirmed register of these databases); forget (removes a confirmed register only
  * if it still has that ts: values of a destroyed document the server purged); registers (each kept
  * only if it wins the merge against the stored one, see decide; one that forget names, with its
@@ -289,6 +296,17 @@ export interface StoreBatch {
 }
 
 /**
+ * What a write of `auth` did, read and written inside its transaction: tabs on one store follow
+ * only a sign-in stamped later than theirs, so all end as the one the store wrote last.
+ */
+export interface StoreWritten {
+  /** The stored authGen plus one, now stored. */
+  authGen: number;
+  /** Whether it wiped: the batch said so, or the data stored was another user's. */
+  wiped: boolean;
+}
+
+/**
  * Where a client keeps its state. Implement this to store it elsewhere. Every method may be
  * called again after close() (a store can be handed to a new client).
  */
@@ -298,8 +316,11 @@ export interface Store {
   load(): Promise<StoredState>;
   /** Stores `candidate` as the clientId unless one is stored (or `replace`); resolves to the stored one. */
   claimClientId(candidate: string, replace?: boolean): Promise<string>;
-  /** Must apply the whole batch or nothing, and reject if it could not. */
-  write(batch: StoreBatch): Promise<void>;
+  /**
+   * Must apply the whole batch or nothing, and reject if it could not. A batch with `auth` that it
+   * applied resolves to what it did to the sign-in (see StoreWritten); any other, to nothing.
+   */
+  write(batch: StoreBatch): Promise<StoreWritten | void>;
   close(): Promise<void>;
 }
 

@@ -32,7 +32,7 @@ for (const [name, make] of Object.entries(backends)) {
   describe(`store: ${name}`, () => {
     it('starts empty', async () => {
       const { store } = make();
-      assert.deepEqual(await store.load(), { clientId: null, clock: null, auth: null, owner: null, cursors: {}, registers: [], pending: [] });
+      assert.deepEqual(await store.load(), { clientId: null, clock: null, auth: null, owner: null, authGen: 0, cursors: {}, registers: [], pending: [] });
     });
 
     it('keeps the first clientId it is given unless told to replace it', async () => {
@@ -168,6 +168,7 @@ for (const [name, make] of Object.entries(backends)) {
         clock: '0000000000002-0000',
         auth: null,
         owner: null,
+        authGen: 2,
         cursors: { todo: { seq: 9, epoch: 'e2' } },
         registers: [reg('n', 't', 1, 3)],
         pending: [],
@@ -183,6 +184,34 @@ for (const [name, make] of Object.entries(backends)) {
       const state = await reopen().load();
       assert.deepEqual(state.registers.map((r) => r.id).sort(), ['a', 'c', 'd']);
       assert.deepEqual(state.cursors, {}, 'none of the skipped batch landed');
+    });
+
+    it('stamps each write of auth one later than the last, and says so: tabs tell which sign-in it took last', async () => {
+      const { store, reopen } = make();
+      const auth = (id) => ({ token: `t-${id}`, expiresAt: 5, issuedAt: 1, user: { id, roles: [] } });
+      assert.deepEqual(await store.write({ auth: auth('alice'), owner: 'alice' }), { authGen: 1, wiped: false });
+      assert.equal(await store.write({ registers: [reg('a', 't', 1, 1)] }), undefined, 'no auth: no stamp');
+      assert.equal(await store.write({ ifOwner: 'bob', auth: auth('bob') }), undefined, 'skipped: no stamp');
+      assert.deepEqual(await store.write({ ifOwner: 'alice', auth: null }), { authGen: 2, wiped: false });
+      await store.close();
+      assert.equal((await reopen().load()).authGen, 2);
+    });
+
+    it('a sign-in as another user than the stored owner wipes the data, whatever its batch says', async () => {
+      const { store, reopen } = make();
+      const auth = (id) => ({ token: `t-${id}`, expiresAt: 5, issuedAt: 1, user: { id, roles: [] } });
+      await store.write({ registers: [reg('anon', 't', 1, 1)], pendingPut: [reg('anon-edit', 't', 1, 1)] });
+      // from anonymous, and as the same user again: the data stays
+      assert.deepEqual(await store.write({ auth: auth('alice'), owner: 'alice' }), { authGen: 1, wiped: false });
+      await store.write({ ifOwner: 'alice', registers: [reg('hers', 't', 1, 2)], cursors: { todo: { seq: 2, epoch: 'e1' } } });
+      assert.deepEqual(await store.write({ auth: auth('alice'), owner: 'alice' }), { authGen: 2, wiped: false });
+      assert.equal((await reopen().load()).registers.length, 2);
+      // another tab, anonymous when it signed in as bob, lands after alice's sign-in
+      assert.deepEqual(await store.write({ wipe: false, auth: auth('bob'), owner: 'bob', registers: [reg('his', 't', 1, 3)] }), { authGen: 3, wiped: true });
+      const state = await reopen().load();
+      assert.deepEqual(state.registers.map((r) => r.id), ['his'], 'none of alice\'s, nor the anonymous data that became hers');
+      assert.deepEqual(state.pending, []);
+      assert.deepEqual(state.cursors, {});
     });
 
     it('keeps unicode names and values intact', async () => {

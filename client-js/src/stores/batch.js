@@ -52,6 +52,19 @@ export function withoutOtherLives(batch, storedCursor) {
   return { ...batch, registers: keep(batch.registers), forget: keep(batch.forget) };
 }
 
+/**
+ * What a batch that sets `auth` does to the sign-in stored (`storedOwner`, `storedGen`), or null
+ * for a batch that does not: {authGen, wiped}. authGen is the stored one plus one, so every tab
+ * can tell which of two sign-ins the store took last (tabs follow only a newer one). It wipes as
+ * the batch says, and also when the data stored is another user's: a tab that signed in believing
+ * the store anonymous, or its own user's, may land after another tab's sign-in as someone else.
+ */
+export function signInOf(batch, storedOwner, storedGen) {
+  if (batch.auth === undefined) return null;
+  const other = batch.owner !== undefined && storedOwner != null && storedOwner !== batch.owner;
+  return { authGen: (Number.isInteger(storedGen) ? storedGen : 0) + 1, wiped: Boolean(batch.wipe || other) };
+}
+
 /** The greatest register per key, as merge orders them. */
 export function newestByKey(list = []) {
   const out = new Map();

@@ -5,12 +5,13 @@
 //
 // Layout of the database `syncline:<name>` (version 1):
 //   meta       out-of-line keys 'clientId', 'clock', 'auth' (the token record), 'owner' (whose
-//              data the other stores hold: a user id, absent for anonymous)
+//              data the other stores hold: a user id, absent for anonymous), 'authGen' (how many
+//              times auth was written: orders sign-ins for the tabs)
 //   cursors    keyPath 'db'                      {db, seq, epoch}
 //   registers  keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (confirmed)
 //   pending    keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (not yet acked)
 
-import { applyPendingOp, pendingOps, registerKey, registerOps, replaces, row, takesCursor, withoutOtherLives } from './batch.js';
+import { applyPendingOp, pendingOps, registerKey, registerOps, replaces, row, signInOf, takesCursor, withoutOtherLives } from './batch.js';
 
 const VERSION = 1;
 const STORES = ['meta', 'cursors', 'registers', 'pending'];
@@ -141,11 +142,12 @@ export function indexedDbStore(name, options = {}) {
     async load() {
       const idb = await open();
       const tx = idb.transaction(STORES, 'readonly');
-      const [clientId, clock, auth, owner, cursors, registers, pending] = await Promise.all([
+      const [clientId, clock, auth, owner, authGen, cursors, registers, pending] = await Promise.all([
         promised(tx.objectStore('meta').get('clientId')),
         promised(tx.objectStore('meta').get('clock')),
         promised(tx.objectStore('meta').get('auth')),
         promised(tx.objectStore('meta').get('owner')),
+        promised(tx.objectStore('meta').get('authGen')),
         promised(tx.objectStore('cursors').getAll()),
         promised(tx.objectStore('registers').getAll()),
         promised(tx.objectStore('pending').getAll()),
@@ -156,6 +158,7 @@ export function indexedDbStore(name, options = {}) {
         clock: clock ?? null,
         auth: auth ?? null,
         owner: owner ?? null,
+        authGen: authGen ?? 0,
         cursors: Object.fromEntries(cursors.map((c) => [c.db, { seq: c.seq, epoch: c.epoch ?? null }])),
         registers,
         pending,
@@ -181,25 +184,28 @@ export function indexedDbStore(name, options = {}) {
       const tx = idb.transaction(STORES, 'readwrite');
       const done = committed(tx);
       const meta = tx.objectStore('meta');
-      const apply = () => {
+      let signedIn = null;
+      // `owner` and `authGen`: as stored when this transaction began (readwrite ones run one at a time)
+      const apply = (owner, authGen) => {
         if (batch.clock != null) meta.put(batch.clock, 'clock');
+        signedIn = signInOf(batch, owner, authGen);
+        if (signedIn) meta.put(signedIn.authGen, 'authGen');
         for (const key of ['auth', 'owner']) {
           if (batch[key] === null) meta.delete(key);
           else if (batch[key] !== undefined) meta.put(batch[key], key);
         }
-        if (batch.wipe) for (const s of ['cursors', 'registers', 'pending']) tx.objectStore(s).clear();
+        if (batch.wipe || signedIn?.wiped) for (const s of ['cursors', 'registers', 'pending']) tx.objectStore(s).clear();
         dropDatabases(tx.objectStore('registers'), batch.drop ?? [], () => merge(tx, batch));
       };
-      if (batch.ifOwner == null) {
-        apply();
-      } else {
+      const owner = meta.get('owner');
+      const authGen = meta.get('authGen');
+      authGen.onsuccess = () => {
         // written for a user no longer this store's (another tab signed out or in): skipped
-        const stored = meta.get('owner');
-        stored.onsuccess = () => {
-          if ((stored.result ?? null) === batch.ifOwner) apply();
-        };
-      }
+        if (batch.ifOwner != null && (owner.result ?? null) !== batch.ifOwner) return;
+        apply(owner.result ?? null, authGen.result);
+      };
       await done;
+      return signedIn ?? undefined;
     },
 
     async close() {

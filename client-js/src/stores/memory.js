@@ -2,7 +2,7 @@
 // instance may be handed to several clients in turn (a client restarted on the same store
 // resumes from it). It has no name, so it does no cross-tab sync.
 
-import { applyPendingOp, pendingOps, registerOps, replaces, row, takesCursor, withoutOtherLives } from './batch.js';
+import { applyPendingOp, pendingOps, registerOps, replaces, row, signInOf, takesCursor, withoutOtherLives } from './batch.js';
 
 const copy = (value) => (value == null ? null : JSON.parse(JSON.stringify(value)));
 
@@ -12,6 +12,7 @@ export function memoryStore() {
   let clock = null;
   let auth = null;
   let owner = null;
+  let authGen = 0;
   const cursors = new Map();
   const registers = new Map();
   const pending = new Map();
@@ -25,6 +26,7 @@ export function memoryStore() {
         clock,
         auth: copy(auth),
         owner,
+        authGen,
         cursors: Object.fromEntries([...cursors].map(([db, c]) => [db, { ...c }])),
         registers: [...registers.values()].map(row),
         pending: [...pending.values()].map(row),
@@ -40,7 +42,9 @@ export function memoryStore() {
       // written for a user no longer this store's (another tab signed out or in): skipped
       if (batch.ifOwner != null && batch.ifOwner !== owner) return;
       if (batch.clock != null) clock = batch.clock;
-      if (batch.wipe) {
+      const signedIn = signInOf(batch, owner, authGen);
+      if (signedIn) authGen = signedIn.authGen;
+      if (batch.wipe || signedIn?.wiped) {
         cursors.clear();
         registers.clear();
         pending.clear();
@@ -63,6 +67,7 @@ export function memoryStore() {
         if (next) pending.set(key, row(next));
         else pending.delete(key);
       }
+      return signedIn ?? undefined;
     },
 
     async close() {},
