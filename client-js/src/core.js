@@ -112,6 +112,10 @@ export class ClientCore {
   #unstored = null;
   /** Whose data #unstored holds (a user id, or null: anonymous). */
   #unstoredOwner = null;
+  /** This tab's sign-ins and outs whose store write has not been told yet (see #storeAuth). */
+  #authWrites = 0;
+  /** Other tabs' sign-ins and outs heard meanwhile, in order: they wait for it. */
+  #heldAuth = [];
 
   /**
    * @param {{store: any, now: () => number, events: import('./emitter.js').Emitter}} deps
@@ -134,6 +138,11 @@ export class ClientCore {
      * anonymously. Anonymous data goes with whoever signs in; another user's is dropped first.
      */
     this.owner = null;
+    /**
+     * The store's stamp of the sign-in held here (it counts the writes of auth), or null for a store
+     * that does not stamp. A tab follows another's sign-in only if stamped later (see fromTab).
+     */
+    this.authGen = null;
     /** Server clock minus wall clock, from welcome.time and clock_skew. */
     this.offset = 0;
     this.loaded = false;
@@ -198,6 +207,7 @@ export class ClientCore {
     for (const [db, c] of Object.entries(state.cursors)) this.cursors.set(db, { seq: c.seq, epoch: c.epoch ?? null });
     this.auth = readTokenRecord(state.auth ?? null);
     this.owner = typeof state.owner === 'string' ? state.owner : null;
+    this.authGen = Number.isInteger(state.authGen) ? state.authGen : null;
     this.replica.refresh(); // the loaded state is where we start, not a change: no events
     this.loaded = true;
     this.live.notifyAll();
@@ -226,7 +236,12 @@ export class ClientCore {
       const merged = withUnstored(carried, batch);
       const full = merged.owner === undefined ? { ...merged, ifOwner } : merged;
       return this.store.write(full).then(
-        () => { this.#unstored = null; },
+        (written) => {
+          this.#unstored = null;
+          // a failed sign-in carried along is stamped here
+          if (Number.isInteger(written?.authGen) && this.authGen !== null) this.authGen = Math.max(this.authGen, written.authGen);
+          return written;
+        },
         (e) => {
           this.#unstored = full;
           this.#unstoredOwner = full.owner !== undefined ? full.owner : ifOwner;
@@ -303,7 +318,7 @@ export class ClientCore {
     this.auth = record;
     this.owner = record.user.id;
     const owner = this.owner;
-    this.#postWhenStored(this.persist({ wipe: wiped, auth: record, owner }), { kind: 'auth', auth: record, owner, wiped });
+    this.#storeAuth({ wipe: wiped, auth: record, owner }, { kind: 'auth', auth: record, owner, wiped });
     this.publish(dropped, false);
     if (!sameUser(before, record.user)) this.events.emit('auth', { user: record.user });
     return { wiped };
@@ -318,7 +333,7 @@ export class ClientCore {
     const before = this.user;
     this.auth = record;
     const { owner } = this;
-    this.#postWhenStored(this.persist({ auth: record }), { kind: 'auth', auth: record, owner, wiped: false, renewal: true });
+    this.#storeAuth({ auth: record }, { kind: 'auth', auth: record, owner, wiped: false, renewal: true });
     if (!sameUser(before, record.user)) this.events.emit('auth', { user: record.user });
   }
 
@@ -332,7 +347,7 @@ export class ClientCore {
     const { auth, owner } = this;
     if (!auth || (token && auth.token !== token.token)) return false;
     this.auth = null;
-    this.#postWhenStored(this.persist({ auth: null }), { kind: 'auth', auth: null, owner, wiped: false, refused: auth.token });
+    this.#storeAuth({ auth: null }, { kind: 'auth', auth: null, owner, wiped: false, refused: auth.token });
     this.events.emit('auth', { user: null });
     return true;
   }
@@ -347,7 +362,7 @@ export class ClientCore {
     const dropped = this.#dropEverything();
     this.owner = null;
     this.auth = null;
-    this.#postWhenStored(this.persist({ wipe: true, auth: null, owner: null }), { kind: 'auth', auth: null, owner: null, wiped: true });
+    this.#storeAuth({ wipe: true, auth: null, owner: null }, { kind: 'auth', auth: null, owner: null, wiped: true });
     this.publish(dropped, false);
     if (before !== null) this.events.emit('auth', { user: null });
   }
@@ -374,6 +389,34 @@ export class ClientCore {
     }).catch(() => {});
   }
 
+  /**
+   * Stores a sign-in or out (`batch` sets auth) and tells the other tabs once it has landed, with
+   * the stamp the store gave it in the store's own order: tabs follow only a sign-in stamped later
+   * than theirs, so two tabs signing in at once as two users both end as the one the store took
+   * last, as a reload does. What other tabs tell meanwhile waits until this one is stamped. Not
+   * told when the store skipped it (ifOwner: the sign-in it renews or ends is gone); told
+   * unstamped, as before stamps, when the write failed or the store does not stamp.
+   */
+  #storeAuth(batch, message) {
+    this.#authWrites += 1;
+    let written = null; // the store's answer; null: the write failed
+    const stored = this.persist(batch);
+    stored.then((r) => { written = r; }, () => {}); // before #postWhenStored's: it runs first
+    this.#postWhenStored(stored, () => {
+      this.#authWrites -= 1;
+      let told = message;
+      if (Number.isInteger(written?.authGen)) {
+        // wiped also when another tab's sign-in as someone else landed first: the tabs that hold
+        // its data drop it. This tab keeps what it holds: anonymous data, or this user's.
+        told = { ...message, authGen: written.authGen, wiped: message.wiped || Boolean(written.wiped) };
+      } else if (written === undefined && this.authGen !== null) {
+        told = null; // skipped
+      }
+      if (this.#authWrites === 0) for (const m of this.#heldAuth.splice(0)) this.fromTab(m);
+      return told;
+    });
+  }
+
   #post(message) {
     if (this.#held.length) this.#held.push({ message, ready: true });
     else this.tabs?.post(message);
@@ -384,7 +427,7 @@ export class ClientCore {
     if (!this.auth || !user || user.id !== this.auth.user.id || sameUser(user, this.auth.user)) return;
     this.auth = Object.freeze({ ...this.auth, user });
     const { auth, owner } = this;
-    this.#postWhenStored(this.persist({ auth }), { kind: 'auth', auth, owner, wiped: false, renewal: true });
+    this.#storeAuth({ auth }, { kind: 'auth', auth, owner, wiped: false, renewal: true });
     this.events.emit('auth', { user });
   }
 
@@ -726,12 +769,22 @@ export class ClientCore {
       }
       case 'auth': {
         // The tab that signed in or out stored it; here only memory follows.
+        if (this.#authWrites > 0) {
+          this.#heldAuth.push(message); // which the store took last is known once this tab's is stamped
+          break;
+        }
         const before = this.user;
         const owner = typeof message.owner === 'string' ? message.owner : null;
-        // a renewal or a role change of a sign-in this tab no longer has, or the refusal of a
-        // token it no longer holds: stale
-        if (message.renewal && this.owner !== owner) break;
-        if (message.refused && this.auth?.token !== message.refused) break;
+        if (Number.isInteger(message.authGen)) {
+          // the store took it before what this tab holds: stale, whatever it says
+          if (this.authGen !== null && message.authGen <= this.authGen) break;
+          this.authGen = message.authGen;
+        } else {
+          // a renewal or a role change of a sign-in this tab no longer has, or the refusal of a
+          // token it no longer holds: stale
+          if (message.renewal && this.owner !== owner) break;
+          if (message.refused && this.auth?.token !== message.refused) break;
+        }
         // this tab's data is dropped when it is another user's, whatever the sender held
         const dropped = message.wiped || !belongsWith(this.owner, owner) ? this.#dropEverything() : [];
         this.auth = readTokenRecord(message.auth);

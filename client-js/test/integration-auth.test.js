@@ -12,8 +12,10 @@ import { createClient, indexedDbStore, memoryStore } from '../src/index.js';
 import { WebSocket } from 'ws';
 import { admin } from './support/raw.js';
 import { startServer } from './support/server.js';
-import { recordEvents, sleep, until } from './support/util.js';
+import { recordEvents, rng, sleep, until } from './support/util.js';
 
+/** SYNCLINE_SEED=N replays the random test below; the seed is in its name and its failures. */
+const SEED = Number(process.env.SYNCLINE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const SIGNED_IN = ['$user'];
 const JWT_SECRET = 'a-signing-secret-for-the-integration-tests';
 const CONFIG = {
@@ -374,5 +376,44 @@ describe('integration: sign-in', () => {
     assert.deepEqual(events(log2, 'auth').map((e) => e.user?.id ?? null), [null], 'tab 2 signed in again after its logout');
     assert.equal(tab2.user, null);
     assert.equal(tab1.user, null);
+  });
+
+  it(`tabs: two tabs signing in at once as two users both end as the one stored last, as a reload is (seed ${SEED})`, async () => {
+    const next = rng(SEED);
+    for (let round = 0; round < 6; round++) {
+      const factory = new IDBFactory();
+      const store = () => indexedDbStore(`at-once-${SEED}-${round}`, { indexedDB: factory, IDBKeyRange });
+      // each tab's store writes take a random while (a busy IndexedDB), so either sign-in may land last
+      const slowed = (ms) => {
+        const s = store();
+        return { ...s, write: (batch) => sleep(ms).then(() => s.write(batch)) };
+      };
+      const tabs = [client(server.url, { store: slowed(Math.floor(next() * 60)) }), client(server.url, { store: slowed(Math.floor(next() * 60)) })];
+      const where = `seed ${SEED}, round ${round}`;
+      await until(() => tabs.every((t) => t.status.online), { what: `both tabs online (${where})` });
+      const [first, second] = next() < 0.5 ? [0, 1] : [1, 0];
+      const logins = [tabs[first].login('alice', 'alice-password')];
+      if (next() < 0.5) await sleep(Math.floor(next() * 20));
+      logins.push(tabs[second].login('bob', 'bob-password'));
+      await Promise.allSettled(logins); // a login the other tab's overtook may end offline (its connection was replaced)
+      let last;
+      await until(async () => {
+        const stored = await store().load();
+        last = { stored: stored.auth?.user.id ?? null, owner: stored.owner, tabs: tabs.map((t) => t.user?.id ?? null) };
+        return last.stored !== null && last.owner === last.stored && last.tabs.every((id) => id === last.stored);
+      }, { what: `both tabs signed in as the user the store holds (${where})`, timeout: 5000, detail: () => JSON.stringify(last) });
+      // and their connections are that user's: what each tab creates now is owned by them
+      const posts = tabs.map((t, i) => t.db('owned').col('posts').doc(`${SEED}-${round}-${i}`));
+      await Promise.all(posts.map((p) => p.set({ text: 'at once' })));
+      const owners = () => tabs.map((t) => posts.map((p) => t.db('owned').col('posts').doc(p.id).get()?.$owner ?? null));
+      await until(() => tabs.every((t) => t.status.pending === 0) && owners().flat().every((id) => id === last.stored), {
+        what: `both tabs' posts owned by ${last.stored} (${where})`, timeout: 5000, detail: () => JSON.stringify(owners()),
+      });
+      await Promise.all(tabs.map((t) => t.close()));
+      const reload = client(server.url, { store: store(), offline: true });
+      await reload.ready;
+      assert.equal(reload.user?.id, last.stored, `a reload is who the tabs were (${where})`);
+      await reload.close();
+    }
   });
 });
