@@ -232,6 +232,37 @@ describe('two tabs on one store', () => {
       'B holds the edit, and would push it if A closed now');
   });
 
+  it('a write re-stamped after a collision reaches a tab that opens meanwhile, though that tab read the store before the re-stamp landed', async () => {
+    const store = memoryStore();
+    let landed;
+    const slowWrite = new Promise((resolve) => { landed = resolve; });
+    // A's re-stamp (it deletes the old pending timestamp) lands only when the test says
+    const storeOfA = { ...store, write: (batch) => (batch.pendingDelete?.length ? slowWrite.then(() => store.write(batch)) : store.write(batch)) };
+    const now = () => 1_800_000_000_000; // one clock for both tabs: their edits get one timestamp
+    const a = new ClientCore({ store: storeOfA, now, events: new Emitter() });
+    const x = new ClientCore({ store, now, events: new Emitter() });
+    await a.load('me');
+    await x.load('me');
+    const told = [];
+    x.tabs = { post: (m) => told.push(structuredClone(m)) };
+    a.tabs = { post: () => {} }; // C's channel is not open yet: the re-stamp's first message reaches no one
+    await a.write('todo', 'items', 'x', { title: 'a' });
+    await x.write('todo', 'items', 'x', { title: 'b' });
+    const same = a.replica.pendingEntry('todo', 'items', 'x', 'title').ts;
+    assert.equal(x.replica.pendingEntry('todo', 'items', 'x', 'title').ts, same, 'the tabs collided');
+    told.forEach((m) => a.fromTab(m)); // A holds the smaller value: it re-stamps its write
+    const restamped = a.replica.pendingEntry('todo', 'items', 'x', 'title');
+    assert.ok(restamped.ts > same);
+    const c = new ClientCore({ store, now, events: new Emitter() });
+    await c.load('me'); // before A's re-stamp lands
+    a.tabs = { post: (m) => c.fromTab(structuredClone(m)) }; // C's channel opens
+    landed();
+    await a.flushed();
+    const held = c.replica.pendingEntry('todo', 'items', 'x', 'title');
+    assert.deepEqual({ value: held?.value, ts: held?.ts }, { value: 'a', ts: restamped.ts },
+      'C holds the re-stamped write, and would push it if A closed now');
+  });
+
   // A's store writes wait until release(); what B posts reaches A only when deliverToA() is called.
   async function twoTabsSlowA({ holdB = false } = {}) {
     const store = memoryStore();
