@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.Queue;
@@ -23,6 +24,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,10 +93,27 @@ public final class Hub implements Committer.CommitListener {
    */
   public Subscription subscribe(String sid, String db, Set<String> cols, long since, String clientEpoch, Outlet outlet,
       ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed) {
+    return subscribe(sid, db, cols, since, clientEpoch, outlet, filter, epochOf, feed, info -> { });
+  }
+
+  /**
+   * As above; {@code opening} is given the life of the database the subscription follows, before
+   * anything is sent for it, so the caller announces that life ({@code subscribed}) and not one
+   * it looked up itself, which a destroy and a create may have replaced since.
+   */
+  public Subscription subscribe(String sid, String db, Set<String> cols, long since, String clientEpoch, Outlet outlet,
+      ReadFilter filter, Function<DatabaseInfo, String> epochOf, boolean feed, Consumer<DatabaseInfo> opening) {
     LoopRegistry registry = registryOfThisLoop();
-    long destroysBefore = destroys.getOrDefault(db, 0L); // before the store is asked: see destroyed()
-    var info = store.database(db);
+    long destroysBefore;
+    Optional<DatabaseInfo> info;
+    do {
+      destroysBefore = destroys.getOrDefault(db, 0L); // before the store is asked: see destroyed()
+      info = store.database(db);
+      // a destroy counted meanwhile, perhaps with a create after it: the life read may be the old
+      // one (its notice is on its way) or the new one (the notice would end it), so look again
+    } while (destroys.getOrDefault(db, 0L) != destroysBefore);
     if (info.isEmpty()) return null;
+    opening.accept(info.get());
     Subscription s = new Subscription(this, registry, sid, db, cols, outlet, filter, epochOf, feed);
     s.destroysSeen = destroysBefore;
     registry.add(s);

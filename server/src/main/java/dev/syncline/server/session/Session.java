@@ -608,12 +608,13 @@ public final class Session {
       return;
     }
     String sid = "s" + nextSid++;
-    send(new ServerMessage.Subscribed(sub.rid(), sid, sub.db(), db.get().head(), access.epoch(db.get())));
     var cols = sub.cols() == null ? null : java.util.Set.copyOf(new LinkedHashSet<>(sub.cols()));
+    // announced with the life the hub follows: a destroy and a create since the look above replace it
     Subscription s = services.hub().subscribe(sid, sub.db(), cols, sub.since(), sub.epoch(), connection,
-        access.filter(), access::epoch);
+        access.filter(), access::epoch, false,
+        info -> send(new ServerMessage.Subscribed(sub.rid(), sid, sub.db(), info.head(), access.epoch(info))));
     if (s == null) {
-      send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "no database " + sub.db(), null, null, null, sid));
+      send(ServerMessage.Error.of(sub.rid(), ErrorCode.NOT_FOUND, "no database " + sub.db())); // destroyed since the look above
       return;
     }
     subscriptions.put(sid, s);
