@@ -240,7 +240,7 @@ public final class HttpVerticle extends VerticleBase {
 
   private void connected(ServerWebSocket ws) {
     WebSocketConnection connection = new WebSocketConnection(ws, context, settings.socketWriteQueueBytes(), settings.maxMessageBytes(),
-        settings.trustProxy());
+        settings.trustProxy(), settings.readIdleTimeoutSeconds());
     Session session = new Session(connection, services);
     sessions.add(session);
     // the session ends when either side decides to close, not when the TCP connection goes

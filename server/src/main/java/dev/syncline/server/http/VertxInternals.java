@@ -78,8 +78,24 @@ public final class VertxInternals {
   /** Puts back the read-idle timeout that {@link #stopReadIdleTimeout} ended, as Vert.x sets it (ahead of its handler). */
   static void restoreReadIdleTimeout(io.vertx.core.http.HttpConnection connection, int seconds) {
     io.netty.channel.ChannelPipeline p = pipeline(connection);
-    if (seconds <= 0 || p.get("idle") != null || p.get("handler") == null) return;
-    p.addBefore("handler", "idle", new io.netty.handler.timeout.IdleStateHandler(seconds, 0, 0, java.util.concurrent.TimeUnit.SECONDS));
+    if (p.get("idle") == null) readIdleTimeout(p, seconds);
+  }
+
+  /**
+   * Replaces the read-idle timeout of {@code ws}'s connection (Vert.x's handler {@code idle}, which
+   * it closes the connection on) with one of {@code seconds}, counting from now; 0 ends it. The
+   * public API sets it per server only.
+   */
+  static void readIdleTimeout(WebSocketBase ws, int seconds) {
+    readIdleTimeout(channel(ws).pipeline(), seconds);
+  }
+
+  private static void readIdleTimeout(io.netty.channel.ChannelPipeline p, int seconds) {
+    if (p.get("handler") == null) return; // the connection is gone
+    if (p.get("idle") != null) p.remove("idle");
+    if (seconds > 0) {
+      p.addBefore("handler", "idle", new io.netty.handler.timeout.IdleStateHandler(seconds, 0, 0, java.util.concurrent.TimeUnit.SECONDS));
+    }
   }
 
   /**

@@ -60,9 +60,13 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
   private int messageLimit;
   /** When bytes last arrived: only counted once the connection is a peer link (null before). */
   private java.util.function.LongSupplier lastRead;
+  /** The server's {@code readIdleTimeoutSeconds} (0: off), which Vert.x applies to the connection. */
+  private final int readIdleSeconds;
 
-  WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes, int messageLimit, boolean trustProxy) {
+  WebSocketConnection(ServerWebSocket ws, Context context, int writeQueueBytes, int messageLimit, boolean trustProxy,
+      int readIdleSeconds) {
     this.ws = ws;
+    this.readIdleSeconds = readIdleSeconds;
     this.messageLimit = messageLimit;
     this.context = context;
     this.drainWaiters = new DrainWaiters(context);
@@ -207,14 +211,30 @@ final class WebSocketConnection implements dev.syncline.server.session.Connectio
     return open;
   }
 
+  /**
+   * A socket not read is read-idle whatever its client sends (Vert.x stops reading the channel
+   * once a few messages wait): held back for the writer, it is not idle at all.
+   */
   @Override
   public void pause() {
-    if (open) ws.pause();
+    if (!open) return;
+    ws.pause();
+    VertxInternals.readIdleTimeout(ws, 0);
+  }
+
+  @Override
+  public void pauseUntilRead() {
+    if (!open) return;
+    ws.pause();
+    // the client's doing: idle as before if it reads nothing for the timeout
+    VertxInternals.readIdleTimeout(ws, readIdleSeconds);
   }
 
   @Override
   public void resume() {
-    if (open) ws.resume();
+    if (!open) return;
+    ws.resume();
+    VertxInternals.readIdleTimeout(ws, readIdleSeconds);
   }
 
   @Override

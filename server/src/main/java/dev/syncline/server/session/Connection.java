@@ -26,8 +26,20 @@ public interface Connection extends Outlet {
 
   String remoteAddress();
 
-  /** Stops reading from the socket, or reads again. */
+  /**
+   * Stops reading from the socket for the server's sake (what it read waits for the writer): the
+   * client is not idle meanwhile, however long that takes.
+   */
   void pause();
 
+  /**
+   * Stops reading from the socket until the client reads what it was sent: that is the client's
+   * doing, so the idle timeout runs on (from now).
+   */
+  default void pauseUntilRead() {
+    pause();
+  }
+
+  /** Reads again; the idle timeout counts from now. */
   void resume();
 }

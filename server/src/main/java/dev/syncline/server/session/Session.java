@@ -95,7 +95,7 @@ public final class Session {
   /** When the socket was last found over its budget without draining since (nanoTime); -1: it drained. */
   private long fullSince = -1;
   private int sinceSocketCheck;
-  private boolean paused;
+  private Hold hold = Hold.NONE;
 
   public Session(Connection connection, SessionServices services) {
     this.connection = connection;
@@ -521,14 +521,23 @@ public final class Session {
     readWhenAllowed();
   }
 
-  /** Reads the socket only while neither the writer nor the socket ({@link #checkSocket}) holds this client back. */
+  /**
+   * Reads the socket only while neither the writer nor the socket ({@link #checkSocket}) holds this
+   * client back. Held for the writer, it is never idle: it may be waiting on the server alone.
+   */
   private void readWhenAllowed() {
-    boolean pause = pausedForWriter || pausedForSocket;
-    if (pause == paused) return;
-    paused = pause;
-    if (pause) connection.pause();
-    else connection.resume();
+    Hold hold = pausedForWriter ? Hold.WRITER : pausedForSocket ? Hold.SOCKET : Hold.NONE;
+    if (hold == this.hold) return;
+    this.hold = hold;
+    switch (hold) {
+      case WRITER -> connection.pause();
+      case SOCKET -> connection.pauseUntilRead();
+      case NONE -> connection.resume();
+    }
   }
+
+  /** Why the socket is not read, if it is not. */
+  private enum Hold { NONE, WRITER, SOCKET }
 
   /** Sends a push's answer, counted for {@code /metrics}. */
   private void answerPush(ServerMessage answer) {
