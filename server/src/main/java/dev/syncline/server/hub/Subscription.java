@@ -287,6 +287,10 @@ public final class Subscription {
 
   void onLive(LiveBatch batch, Hub.Audience audience) {
     if (state == State.CLOSED) return;
+    if (!outlet.isOpen()) {
+      socketGone();
+      return;
+    }
     if (batch.ownerChanges() && ownershipMoved(batch)) {
       restart();
       return;
@@ -431,7 +435,7 @@ public final class Subscription {
   private void readNextPage() {
     if (state != State.CATCHING_UP || reading) return;
     if (!outlet.isOpen()) {
-      close();
+      socketGone();
       return;
     }
     if (outlet.writeQueueFull()) {
@@ -497,6 +501,10 @@ public final class Subscription {
       readNextPage();
       return;
     }
+    if (!outlet.isOpen()) {
+      socketGone(); // not live: nothing would look at the socket again
+      return;
+    }
     setState(State.LIVE);
     if (syncedOwed) {
       outlet.send(new ServerMessage.Synced(sid, cursor));
@@ -506,6 +514,16 @@ public final class Subscription {
       outlet.writeText(ChangesFrame.frame(header, ChangesFrame.body(db, cursor, java.util.List.of())));
     }
     syncedOwed = false;
+  }
+
+  /**
+   * Its socket closed and its owner did not close it: the socket may have ended its session inside
+   * a write of this subscription's, before the session held it. It ends, and its owner is told.
+   */
+  private void socketGone() {
+    close();
+    endedOnItsOwn = true;
+    ended.run();
   }
 
   /** Delivering to this subscription failed unexpectedly: it ends, and the client is told if it can be. */
