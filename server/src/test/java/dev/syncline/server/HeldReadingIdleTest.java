@@ -25,7 +25,7 @@ class HeldReadingIdleTest {
   @DisplayName("a client not read while its push waits for the writer is not closed as idle; its pings are answered once read")
   void throttledClientIsNotIdle() {
     try (TestServer server = TestServer.start(c -> {
-          c.readIdleTimeoutSeconds = 2; // 1 s cuts off handshakes on a loaded machine
+          c.readIdleTimeoutSeconds = 4; // shorter ones cut off handshakes on a loaded machine
           c.maxUnansweredDeltas = 1; // one push not yet answered: the socket is not read
         });
         WsClient c = server.connect("held")) {
@@ -33,9 +33,9 @@ class HeldReadingIdleTest {
       long pushRid;
       try (WriterHold held = WriterHold.on(server.server())) {
         pushRid = c.sendWithRid(push("app", delta("c", "d", "v", 1, now(0, "held"))));
-        // pings every 50 ms for 4 times readIdleTimeoutSeconds: enough to fill what Vert.x buffers
+        // pings every 50 ms for over twice readIdleTimeoutSeconds: enough to fill what Vert.x buffers
         // for a paused socket, after which nothing more is read from it
-        for (int i = 0; i < 160 && !c.isClosed(); i++) {
+        for (int i = 0; i < 200 && !c.isClosed(); i++) {
           pings.add(c.sendWithRid(WsClient.obj("ping")));
           SyncProtocolTest.sleep(50);
         }
