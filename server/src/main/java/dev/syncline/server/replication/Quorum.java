@@ -116,6 +116,17 @@ final class Quorum {
     confirmed.remove(peer);
   }
 
+  /** A database destroyed here: no peer holds any of its life. */
+  void forgetDatabase(String db) {
+    confirmed.values().forEach(byDb -> byDb.remove(db));
+  }
+
+  /** {@code peer}'s confirmation of {@code db}, if it is of {@code epoch}: one that came too late for its life. */
+  void forget(String peer, String db, String epoch) {
+    Map<String, Confirmed> byDb = confirmed.get(peer);
+    if (byDb != null) byDb.computeIfPresent(db, (k, c) -> c.epoch().equals(epoch) ? null : c);
+  }
+
   /** The databases {@code peer} has confirmed something of. */
   java.util.Set<String> databasesConfirmedBy(String peer) {
     Map<String, Confirmed> byDb = confirmed.get(peer);

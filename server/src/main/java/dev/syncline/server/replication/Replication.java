@@ -130,6 +130,7 @@ public final class Replication {
     this.quorum = new Quorum(vertx);
     // a wait belongs to the life of the database it was for: a new life is judged by its own offer
     hub.onDatabaseDestroyed(this::policiesHere);
+    hub.onDatabaseDestroyed(this::forgetDatabase);
   }
 
   /** Loads what peers confirmed before, starts dialing, and saves confirmations as they come. Blocking reads: call at start-up. */
@@ -363,6 +364,11 @@ public final class Replication {
       // not those of a peer forgotten since they were taken: stored after its forgetting, they
       // would count it again after a restart and hold purging back until it was forgotten again
       s.savePeerAcks(batch.stream().filter(a -> !forgotten.contains(a.peer()) && acks.containsKey(a.peer() + '\0' + a.db())).toList());
+      // an ack that raced its database's destroy (the store did not keep it): not kept here either
+      batch.stream().filter(a -> s.database(a.db()).isEmpty()).forEach(a -> {
+        acks.remove(a.peer() + '\0' + a.db(), a);
+        quorum.forget(a.peer(), a.db(), a.epoch());
+      });
       // after the data writes queued before: a stored cursor never passes stored data; and not
       // one of an epoch the feed has left since it was taken (it would replace the new epoch's)
       s.saveCursors(cursors.stream().filter(c -> {
@@ -371,6 +377,20 @@ public final class Replication {
       }).toList());
       return null;
     }).onFailure(e -> log.warn("storing peer confirmations failed", e));
+  }
+
+  /**
+   * {@code db} was destroyed here, and the store dropped the peers' cursors and acks of it with it:
+   * they go from memory too, or every database ever destroyed would stay in the maps. On the writer.
+   */
+  private void forgetDatabase(String db) {
+    Predicate<String> of = key -> key.endsWith('\0' + db);
+    acks.keySet().removeIf(of);
+    unsaved.keySet().removeIf(of);
+    applied.keySet().removeIf(of);
+    unsavedCursors.keySet().removeIf(of);
+    settledBuckets.keySet().removeIf(of);
+    quorum.forgetDatabase(db);
   }
 
   /** The write quorum pushes wait for unless they ask for their own. */

@@ -67,6 +67,49 @@ final class PeerTable {
     return epoch.equals(c.epoch()) ? ByteBuffer.wrap(v).getLong() : -1;
   }
 
+  /**
+   * Drops, in {@code txn} (the one that removes the database), this server's cursors into every
+   * peer's feed of {@code db} and every peer's acks of it: the life they were of is gone here, and
+   * a new one starts from 0 under a new epoch. Only a peer's last ack stays: after a restart, it is
+   * what says that a peer which dialed in exists, so that purging waits for it while it is down.
+   */
+  void dropDatabase(Transaction txn, String db) {
+    for (String peer : peersWith(txn, IN)) table.delete(txn, raw(IN + peer + '\0' + db));
+    for (String peer : peersWith(txn, OUT)) {
+      if (hasOtherThan(txn, OUT + peer + '\0', db)) table.delete(txn, raw(OUT + peer + '\0' + db));
+    }
+  }
+
+  /** The peers with a key under {@code side}: one seek each, not a scan of their databases. */
+  private List<String> peersWith(Transaction txn, String side) {
+    List<String> out = new ArrayList<>();
+    byte[] p = side.getBytes(StandardCharsets.UTF_8);
+    try (Cursor c = table.openCursor(txn)) {
+      byte[] at = p;
+      while (c.getSearchKeyRange(new ArrayByteIterable(at)) != null && Layout.startsWith(c.getKey(), p)) {
+        String key = new String(Layout.copy(c.getKey()), StandardCharsets.UTF_8);
+        String peer = key.substring(side.length(), key.indexOf('\0', side.length()));
+        out.add(peer);
+        at = (side + peer + '\1').getBytes(StandardCharsets.UTF_8); // past that peer's keys: ids hold no control characters
+      }
+    }
+    return out;
+  }
+
+  /** Whether a key under {@code prefix} names a database other than {@code db}. */
+  private boolean hasOtherThan(Transaction txn, String prefix, String db) {
+    byte[] p = prefix.getBytes(StandardCharsets.UTF_8);
+    byte[] mine = (prefix + db).getBytes(StandardCharsets.UTF_8);
+    try (Cursor c = table.openCursor(txn)) {
+      if (c.getSearchKeyRange(new ArrayByteIterable(p)) == null) return false;
+      do {
+        if (!Layout.startsWith(c.getKey(), p)) return false;
+        if (!java.util.Arrays.equals(Layout.copy(c.getKey()), mine)) return true;
+      } while (c.getNext());
+    }
+    return false;
+  }
+
   void savePeerAcks(Collection<PeerAck> acks) {
     if (acks.isEmpty()) return;
     env.executeInExclusiveTransaction(txn -> {

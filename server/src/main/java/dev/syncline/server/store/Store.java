@@ -143,12 +143,17 @@ public interface Store extends AutoCloseable {
    */
   long headCommittedBy(String db, long timeMs);
 
-  /** Records what peers confirmed of this server's databases (see {@link PeerAck}). */
+  /**
+   * Records what peers confirmed of this server's databases (see {@link PeerAck}); one of a life
+   * of a database this server no longer has is left out. A database's acks, and the cursors into
+   * peers' feeds of it, go with it when it is destroyed (but a peer's last ack: it tells, after a
+   * restart, that the peer exists).
+   */
   void savePeerAcks(Collection<PeerAck> acks);
 
   /**
    * Stores peer cursors that moved without data (empty frames, {@code synced}); a cursor already
-   * stored as far or further, of the same epoch, stays.
+   * stored as far or further, of the same epoch, stays, and one of a database not here is left out.
    */
   void saveCursors(Collection<PeerCursor> cursors);
 

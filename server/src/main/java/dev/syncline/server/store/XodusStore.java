@@ -57,7 +57,8 @@ import jetbrains.exodus.env.Transaction;
  * And for the whole store, each updated in the same transaction as the data it describes:
  * {@code $meta} (each database's {@link DatabaseInfo}), {@code $digests} (each database's
  * digest buckets in chunks, see {@link DigestTable}), {@code $floors} (the timestamp each
- * destroyed database was destroyed through), {@code $peers} (peer feed cursors and peer acks) and
+ * destroyed database was destroyed through), {@code $peers} (peer feed cursors and peer acks, dropped
+ * with their database) and
  * {@code $state} (the format version and the greatest timestamp committed).
  *
  * <h2>Durability</h2>
@@ -384,6 +385,7 @@ final class XodusStore implements Store {
     meta.delete(txn, Layout.text(db));
     digests.delete(txn, db);
     commitTimes.drop(txn, db);
+    peers.dropDatabase(txn, db);
   }
 
   /**
@@ -525,12 +527,17 @@ final class XodusStore implements Store {
 
   @Override
   public void savePeerAcks(Collection<PeerAck> acks) {
-    peers.savePeerAcks(acks);
+    // one of a life destroyed since it came (it raced the destroy) would stay for good
+    peers.savePeerAcks(acks.stream().filter(a -> {
+      DatabaseTables t = tables.get(a.db());
+      return t != null && t.info.epoch().equals(a.epoch());
+    }).toList());
   }
 
   @Override
   public void saveCursors(Collection<PeerCursor> cursors) {
-    peers.saveCursors(cursors);
+    // nor a cursor of a database not here: destroyed since, or a peer's life of it ignored here
+    peers.saveCursors(cursors.stream().filter(c -> tables.containsKey(c.db())).toList());
   }
 
   @Override

@@ -129,12 +129,59 @@ class ReplicaStateStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("a destroyed database's cursors and acks go with it, for every peer, but a peer's last ack; none of a life "
+      + "not here is stored later; a restart keeps it so")
+  void peerStateGoesWithItsDatabase() {
+    long seed = Long.getLong("syncline.seed", System.nanoTime()); // -Dsyncline.seed=N replays a run
+    Random rnd = new Random(seed);
+    List<String> peers = List.of("srv-b", "srv-c", "srv-c.2", "srv-d");
+    List<String> dbs = new ArrayList<>(List.of("db"));
+    for (int i = 0; i < 8; i++) dbs.add("db" + i);
+    for (String db : dbs) store.createDatabase(db, 1);
+    // every peer confirms and feeds every database, but srv-d confirmed only db3
+    for (String db : dbs) {
+      String epoch = store.database(db).orElseThrow().epoch();
+      for (String p : peers) {
+        store.commit(List.of(WriteBatch.fromFeed(db, List.of(new Delta("c", p, "a", IntNode.valueOf(1), ts(1 + rnd.nextInt(100), 0, p))),
+            p, new PeerCursor(p, db, "pe-" + p, 1 + rnd.nextInt(9)), 0)));
+        if (!p.equals("srv-d") || db.equals("db3")) store.savePeerAcks(List.of(new PeerAck(p, db, epoch, 1, 1, "pe-" + p)));
+      }
+    }
+    String oldEpoch = store.database("db2").orElseThrow().epoch();
+    List<String> destroyed = List.of("db2", "db3", "db5");
+    for (String db : destroyed) assertEquals(DestroyOutcome.REMOVED, store.destroyThrough(db, ts(10_000, 0, "admin")), "seed " + seed);
+    // late, on their way when the destroy came
+    store.savePeerAcks(List.of(new PeerAck("srv-b", "db2", oldEpoch, 1, 1, "pe-srv-b")));
+    store.saveCursors(List.of(new PeerCursor("srv-b", "db5", "pe-srv-b", 50)));
+    store.commit(List.of(WriteBatch.fromFeed("db3", List.of(), "srv-c", new PeerCursor("srv-c", "db3", "pe-srv-c", 60), 0)));
+    // a new life of db2: an ack of the old one is not of it
+    store.createDatabase("db2", 20_000);
+    store.savePeerAcks(List.of(new PeerAck("srv-c", "db2", oldEpoch, 1, 1, "pe-srv-c")));
+    for (int round = 0; round < 2; round++) {
+      for (String p : peers) {
+        for (String db : dbs) {
+          boolean gone = destroyed.contains(db);
+          assertEquals(!gone, store.peerCursors(p).containsKey(db), "seed " + seed + ": " + p + "'s cursor of " + db);
+        }
+      }
+      for (PeerAck a : store.peerAcks()) {
+        boolean lastOfItsPeer = a.peer().equals("srv-d");
+        assertTrue(lastOfItsPeer || !destroyed.contains(a.db()), "seed " + seed + ": " + a);
+      }
+      assertEquals(1, store.peerAcks().stream().filter(a -> a.peer().equals("srv-d")).count(), "srv-d's last ack stays");
+      assertEquals(3 * (dbs.size() - destroyed.size()) + 1, store.peerAcks().size(), "seed " + seed + ": " + store.peerAcks());
+      reopen();
+    }
+  }
+
+  @Test
   @DisplayName("a peer's cursor is stored with the deltas it came with, survives a restart, and goes when the peer is forgotten")
   void peerCursors() {
     PeerCursor c = new PeerCursor("srv-b", "db", "e1", 42);
     store.commit(List.of(WriteBatch.replicated("db", List.of(new Delta("c", "d", "a", IntNode.valueOf(1), ts(1, 0, "x"))), "srv-b", c)));
     store.commit(List.of(WriteBatch.replicated("db", List.of(), "srv-b", new PeerCursor("srv-b", "db", "e1", 43))));
-    store.savePeerAcks(List.of(new PeerAck("srv-b", "db", "e9", 7, 40, "pe1")));
+    String epoch = store.database("db").orElseThrow().epoch(); // an ack of another life is not stored
+    store.savePeerAcks(List.of(new PeerAck("srv-b", "db", epoch, 7, 40, "pe1")));
     store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e1", 40))); // behind the stored one: no change
     store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e1", 45), new PeerCursor("srv-c", "db", "e2", 3)));
     store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e1", 44)));
@@ -144,7 +191,7 @@ class ReplicaStateStoreTest extends StoreTestBase {
     store.saveCursors(List.of(new PeerCursor("srv-b", "db", "e7", 2)));
     assertEquals(new PeerCursor("srv-b", "db", "e7", 2), store.peerCursors("srv-b").get("db"), "a new epoch starts over");
     assertEquals(Map.of(), store.peerCursors("srv-d"));
-    assertEquals(List.of(new PeerAck("srv-b", "db", "e9", 7, 40, "pe1")), store.peerAcks());
+    assertEquals(List.of(new PeerAck("srv-b", "db", epoch, 7, 40, "pe1")), store.peerAcks());
     store.forgetPeer("srv-b");
     assertEquals(Map.of(), store.peerCursors("srv-b"));
     assertEquals(List.of(), store.peerAcks());
