@@ -143,6 +143,7 @@ final class FeedSink {
     f.lastQueued = before != null && before.epoch.equals(epoch) ? before.lastQueued : f.resumedFrom;
     bySid.put(sid, f);
     byDb.put(db, f);
+    if (db.equals(SystemDb.NAME)) link.replication().systemLife(link.peer(), epoch, f.peerHead);
     link.replication().applied(link.peer(), db, epoch, f.applied);
     link.syncStateChanged();
     boolean exists = link.replication().store().database(db).isPresent();
@@ -158,7 +159,9 @@ final class FeedSink {
       // (a peer of an older version does not say: nothing to wait for)
       long systemHead = m.has("systemHead") ? PeerFields.count(m, "systemHead") : 0;
       DbFeed system = byDb.get(SystemDb.NAME);
-      link.replication().offered(db, createdAt, exists, link.peer(), systemHead, system == null ? 0 : system.applied);
+      // $system is offered first on a link: its life is known here ("" only from a source that does not)
+      link.replication().offered(db, createdAt, exists, link.peer(), system == null ? "" : system.epoch, systemHead,
+          system == null ? 0 : system.applied);
     }
   }
 
@@ -181,6 +184,7 @@ final class FeedSink {
     f.lastFrameSeq = 0;
     f.lastQueued = 0;
     f.synced = false;
+    if (f.db.equals(SystemDb.NAME)) link.replication().systemLife(link.peer(), epoch, f.peerHead);
     link.replication().feedReset(link.peer(), f.db, f.epoch);
     link.syncStateChanged();
   }

@@ -99,13 +99,16 @@ public final class Replication {
   /**
    * Databases a peer brought (or offered again) before this server could hold the policies it has
    * there: until the peer's {@code $system} is applied here through {@link PolicyWait#systemSeq}
-   * (it holds them, if there are any), clients are told the database is not here yet, and it is
+   * of that life of it (it holds them, if there are any), clients are told the database is not here yet, and it is
    * not offered to other peers. Any one of a database's waits, met, ends them all.
    */
   private final Map<String, Set<PolicyWait>> awaitingPolicy = new ConcurrentHashMap<>();
 
-  /** The peer's {@code $system} head when it offered the database: its policy there, if any, is at or below it. */
-  private record PolicyWait(String peer, long systemSeq) {}
+  /**
+   * The peer's {@code $system} head when it offered the database, and that {@code $system}'s epoch
+   * there: its policy there, if any, is at or below it. A seq means nothing in another life.
+   */
+  private record PolicyWait(String peer, String systemEpoch, long systemSeq) {}
 
   public Replication(Vertx vertx, String serverId, ReplicationOptions options, Store store, Committer committer, Hub hub,
       HlcClock clock, Map<String, Set<String>> localCollections, int pageDeltas, int pageBytes, Predicate<String> policyStored,
@@ -115,7 +118,7 @@ public final class Replication {
     this.policyStored = policyStored;
     // databases still waiting for a peer's policies when this server stopped wait on, from the first client
     for (Store.PolicyWaitRecord w : storedWaits) {
-      awaitingPolicy.computeIfAbsent(w.db(), k -> ConcurrentHashMap.newKeySet()).add(new PolicyWait(w.peer(), w.systemSeq()));
+      awaitingPolicy.computeIfAbsent(w.db(), k -> ConcurrentHashMap.newKeySet()).add(new PolicyWait(w.peer(), w.systemEpoch(), w.systemSeq()));
     }
     this.serverId = serverId;
     this.options = options;
@@ -331,7 +334,30 @@ public final class Replication {
     if (db.equals(SystemDb.NAME)) {
       // the peer's users and policies are durable here through seq: the policies it had for a database it offered are too
       awaitingPolicy.forEach((name, waits) -> {
-        if (waits.stream().anyMatch(w -> w.peer().equals(peer) && w.systemSeq() <= seq)) policiesHere(name);
+        if (waits.stream().anyMatch(w -> w.peer().equals(peer) && w.systemEpoch().equals(epoch) && w.systemSeq() <= seq)) {
+          policiesHere(name);
+        }
+      });
+    }
+  }
+
+  /**
+   * A link says {@code peer}'s {@code $system} is of life {@code epoch}, at {@code head}. A wait for
+   * a seq of another life of it (the peer was restored, or restarted without fsyncs since) would
+   * end on a seq that means nothing in this one, early or never: it waits for this life's head
+   * instead, where the policies the peer has now are. Stored in the same step, as in {@link #offered}.
+   */
+  void systemLife(String peer, String epoch, long head) {
+    for (String db : awaitingPolicy.keySet()) {
+      awaitingPolicy.computeIfPresent(db, (k, waits) -> {
+        if (waits.removeIf(w -> w.peer().equals(peer) && !w.systemEpoch().equals(epoch))) {
+          waits.add(new PolicyWait(peer, epoch, head));
+          committer.execute(s -> {
+            s.savePolicyWait(db, peer, epoch, head);
+            return null;
+          });
+        }
+        return waits;
       });
     }
   }
@@ -488,7 +514,7 @@ public final class Replication {
   // ---- databases ----
 
   /**
-   * A peer offers database {@code db}, made when its {@code $system} head was {@code systemSeq}; this
+   * A peer offers database {@code db}, made when its {@code $system} (of epoch {@code systemEpoch}) head was {@code systemSeq}; this
    * link has applied that {@code $system} through {@code systemApplied}. Makes the database here if
    * {@code exists} is false, and offers it to the other peers. Unless this server has that
    * {@code $system} already, it waits for those policies first: the policy for new databases may
@@ -496,7 +522,7 @@ public final class Replication {
    * its collections' policies may come later in the same {@code $system}. One that is here waits
    * only when it has no stored policy (one made without a policy, or before waits were stored).
    */
-  void offered(String db, long createdAt, boolean exists, String peer, long systemSeq, long systemApplied) {
+  void offered(String db, long createdAt, boolean exists, String peer, String systemEpoch, long systemSeq, long systemApplied) {
     boolean wait = systemSeq > systemApplied && (!exists || !policyStored.test(db));
     Future<Optional<DatabaseInfo>> made;
     if (wait) {
@@ -505,9 +531,9 @@ public final class Replication {
       List<Future<Optional<DatabaseInfo>>> queued = new ArrayList<>(1);
       awaitingPolicy.compute(db, (k, waits) -> {
         Set<PolicyWait> w = waits != null ? waits : ConcurrentHashMap.newKeySet();
-        w.add(new PolicyWait(peer, systemSeq));
+        w.add(new PolicyWait(peer, systemEpoch, systemSeq));
         queued.add(committer.execute(s -> {
-          s.savePolicyWait(db, peer, systemSeq);
+          s.savePolicyWait(db, peer, systemEpoch, systemSeq);
           return exists ? Optional.<DatabaseInfo>empty() : createUnlessDestroyed(s, db, createdAt);
         }));
         return w;
@@ -523,7 +549,7 @@ public final class Replication {
         // not made, as a destroy ended that life: this offer's wait goes too, or it would hide a
         // later life (another peer's wait, for a life it offers, stays)
         if (wait && !exists && store.database(db).isEmpty()) {
-          PolicyWait mine = new PolicyWait(peer, systemSeq);
+          PolicyWait mine = new PolicyWait(peer, systemEpoch, systemSeq);
           endWait(db, waits -> waits.remove(mine) && waits.isEmpty());
         }
         return; // or made meanwhile, and offered by whoever made it

@@ -21,7 +21,7 @@ import jetbrains.exodus.env.Transaction;
  * ({@code in\0PEER\0DB}: seq, epoch), written in the same transaction as the data it covers, and
  * each peer's last ack of this server's feed ({@code out\0PEER\0DB}: seq, the peer's head,
  * epoch, the peer's epoch), and the databases waiting for a peer's policies
- * ({@code wait\0DB\0PEER}: the peer's {@code $system} seq), the peers forgotten for good
+ * ({@code wait\0DB\0PEER}: the peer's {@code $system} seq and epoch), the peers forgotten for good
  * ({@code gone\0PEER}: when, epoch ms), and the server each dialed URL answered as last
  * ({@code dial\0URL}: its id). Keys are plain UTF-8, since their parts are separated by NUL.
  */
@@ -167,9 +167,10 @@ final class PeerTable {
     });
   }
 
-  void savePolicyWait(String db, String peer, long systemSeq) {
-    env.executeInExclusiveTransaction(txn ->
-        table.put(txn, raw(WAIT + db + '\0' + peer), new ArrayByteIterable(ByteBuffer.allocate(8).putLong(systemSeq).array())));
+  void savePolicyWait(String db, String peer, String systemEpoch, long systemSeq) {
+    byte[] epoch = systemEpoch.getBytes(StandardCharsets.UTF_8);
+    byte[] v = ByteBuffer.allocate(8 + epoch.length).putLong(systemSeq).put(epoch).array();
+    env.executeInExclusiveTransaction(txn -> table.put(txn, raw(WAIT + db + '\0' + peer), new ArrayByteIterable(v)));
   }
 
   void dropPolicyWaits(String db) {
@@ -185,7 +186,9 @@ final class PeerTable {
       List<dev.syncline.server.store.Store.PolicyWaitRecord> out = new ArrayList<>();
       scanPeers(txn, WAIT, (k, v) -> {
         String[] parts = k.split("\0", 3);
-        out.add(new dev.syncline.server.store.Store.PolicyWaitRecord(parts[1], parts[2], ByteBuffer.wrap(v).getLong()));
+        // stored without the epoch by an older version: "", of no life
+        String epoch = new String(v, 8, v.length - 8, StandardCharsets.UTF_8);
+        out.add(new dev.syncline.server.store.Store.PolicyWaitRecord(parts[1], parts[2], epoch, ByteBuffer.wrap(v).getLong()));
       });
       return out;
     });

@@ -173,19 +173,20 @@ public interface Store extends AutoCloseable {
   Map<String, String> dialedPeers();
 
   /**
-   * Records that {@code db} waits for {@code peer}'s {@code $system} through {@code systemSeq}
-   * (its policies there), so that a restart keeps it waiting (see {@code Replication#offered}).
+   * Records that {@code db} waits for {@code peer}'s {@code $system} (of the peer's epoch
+   * {@code systemEpoch}) through {@code systemSeq} (its policies there), so that a restart keeps
+   * it waiting (see {@code Replication#offered}).
    */
-  void savePolicyWait(String db, String peer, long systemSeq);
+  void savePolicyWait(String db, String peer, String systemEpoch, long systemSeq);
 
   /** {@code db} waits no more. */
   void dropPolicyWaits(String db);
 
-  /** Every policy wait stored: database, peer, the peer's {@code $system} seq. */
+  /** Every policy wait stored: database, peer, the peer's {@code $system} epoch ("" if stored without) and seq. */
   List<PolicyWaitRecord> policyWaits();
 
   /** One stored policy wait. */
-  record PolicyWaitRecord(String db, String peer, long systemSeq) {}
+  record PolicyWaitRecord(String db, String peer, String systemEpoch, long systemSeq) {}
 
   /** What one call of {@link #cleanLog} did. */
   enum Cleaning {

@@ -561,8 +561,8 @@ final class XodusStore implements Store {
   }
 
   @Override
-  public void savePolicyWait(String db, String peer, long systemSeq) {
-    peers.savePolicyWait(db, peer, systemSeq);
+  public void savePolicyWait(String db, String peer, String systemEpoch, long systemSeq) {
+    peers.savePolicyWait(db, peer, systemEpoch, systemSeq);
   }
 
   @Override

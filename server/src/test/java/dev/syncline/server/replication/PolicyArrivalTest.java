@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.syncline.server.store.Store;
 import dev.syncline.server.testing.Cluster;
 import dev.syncline.server.testing.ClusterNode;
 import dev.syncline.server.testing.Deltas;
@@ -45,12 +46,7 @@ class PolicyArrivalTest {
               "offered to another peer, which would open it under its own policy for new databases");
 
           // the peer's $system through 1: the policy its admin gave team (staff only)
-          String ts = now(0, "srv-x");
-          StringBuilder deltas = new StringBuilder(policyDelta("$deleted", "false", ts));
-          for (String action : List.of("read", "create", "update", "destroy")) {
-            deltas.append(',').append(policyDelta(action, "[\"role:staff\"]", ts));
-          }
-          peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[" + deltas + "]}");
+          peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":1,\"deltas\":[" + staffOnly(now(0, "srv-x")) + "]}");
           assertEquals(1, peer.next(m -> "feed.ack".equals(m.path("type").asText()) && "$system".equals(m.path("db").asText()))
               .path("seq").asLong());
 
@@ -238,6 +234,73 @@ class PolicyArrivalTest {
     }
   }
 
+  @Test
+  @DisplayName("waits for the peer's $system of the life it was offered in: after a restore there, a seq of the new life "
+      + "that passes the old head does not end it before the new life's head at the next link is here")
+  void aNewLifeOfThePeersSystemDoesNotEndTheWaitEarly() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p11")) {
+        bring(a, peer, "team", 5);
+      }
+      // the peer was restored from a backup: a new life of its $system, whose seqs went 2^32 on, where
+      // its admin gave team its policy (staff only) again; the restored history before it holds none of team's
+      long head = Store.EPOCH_SEQ_GAP + 7;
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p12")) {
+        offerSystem(peer, "e0-restored", head);
+        peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"team\",\"epoch\":\"e1-restored\",\"head\":0,\"createdAt\":"
+            + System.currentTimeMillis() + ",\"systemHead\":" + head + "}");
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":5,\"deltas\":["
+            + policyOf("elsewhere", "read", now(0, "srv-x")) + "]}");
+        assertEquals(5, peer.next("feed.ack").path("seq").asLong());
+        try (WsClient anyone = a.connect("anyone")) {
+          JsonNode answer = anyone.request(sub("team", 0));
+          assertEquals("not_found", answer.path("code").asText(), "open on a seq of the peer's old $system life: " + answer);
+        }
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":" + head + ",\"deltas\":[" + staffOnly(now(1, "srv-x")) + "]}");
+        peer.next(m -> "feed.ack".equals(m.path("type").asText()) && m.path("seq").asLong() == head);
+        try (WsClient anyone = a.connect("anyone-2")) {
+          JsonNode answer = anyone.request(sub("team", 0));
+          assertEquals("forbidden", answer.path("code").asText(), "the peer's policy is in force: " + answer);
+        }
+      }
+    }
+  }
+
+  @Test
+  @DisplayName("a wait on a peer whose $system began a new life with lower seqs (restored from an older backup), that no "
+      + "longer offers the database, ends once that life's head at the next link is here, also after a restart")
+  void aNewLifeWithLowerSeqsEndsTheWait() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p13")) {
+        bring(a, peer, "stranded", Store.EPOCH_SEQ_GAP + 10); // offered in a life whose seqs a restore had moved on
+      }
+      a.stop();
+      a.start();
+      try (WsClient peer = connectAsPeer(a, "srv-x", "p14")) {
+        offerSystem(peer, "e0-older", 3); // restored from a backup of the life before: no stranded there
+        peer.sendRaw("{\"type\":\"changes\",\"sid\":\"s0\",\"db\":\"$system\",\"seq\":3,\"deltas\":["
+            + policyOf("elsewhere", "read", now(0, "srv-x")) + "]}");
+        assertEquals(3, peer.next("feed.ack").path("seq").asLong());
+        // everything the peer's $system holds is here, as in noPolicyThereEither
+        try (WsClient anyone = a.connect("anyone")) {
+          JsonNode answer = anyone.request(sub("stranded", 0));
+          assertEquals("subscribed", answer.path("type").asText(), "still waiting for a seq of the peer's old life: " + answer);
+        }
+      }
+    }
+  }
+
+  /** The fake peer offers its {@code $system} (sid s0) in a life this server has no cursor of: subscribed, then reset. */
+  private static void offerSystem(WsClient peer, String epoch, long head) {
+    peer.sendRaw("{\"type\":\"subscribed\",\"sid\":\"s0\",\"db\":\"$system\",\"epoch\":\"" + epoch + "\",\"head\":" + head
+        + ",\"createdAt\":" + (System.currentTimeMillis() - 1000) + "}");
+    peer.sendRaw("{\"type\":\"reset\",\"sid\":\"s0\",\"epoch\":\"" + epoch + "\"}");
+  }
+
   /** A sub answered subscribed: the feed.ack of the frame that ended the wait came after the wait ended. */
   private static void awaitSubscribed(ClusterNode a, String db) {
     try (WsClient anyone = a.connect("anyone-later")) {
@@ -247,6 +310,15 @@ class PolicyArrivalTest {
 
   private static String policyAttr(String id, String attr, String valueJson, String ts) {
     return "{\"col\":\"policies\",\"id\":\"" + id + "\",\"attr\":\"" + attr + "\",\"value\":" + valueJson + ",\"ts\":\"" + ts + "\",\"seq\":1}";
+  }
+
+  /** The deltas of a policy of team for staff only, stamped {@code ts}. */
+  private static String staffOnly(String ts) {
+    StringBuilder deltas = new StringBuilder(policyDelta("$deleted", "false", ts));
+    for (String action : List.of("read", "create", "update", "destroy")) {
+      deltas.append(',').append(policyDelta(action, "[\"role:staff\"]", ts));
+    }
+    return deltas.toString();
   }
 
   private static String policyDelta(String attr, String value, String ts) {

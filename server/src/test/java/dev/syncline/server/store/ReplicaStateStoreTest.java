@@ -175,6 +175,19 @@ class ReplicaStateStoreTest extends StoreTestBase {
   }
 
   @Test
+  @DisplayName("a policy wait keeps the life of the peer's $system its seq is of, across a restart, until it is dropped")
+  void policyWaitsKeepTheirEpoch() {
+    store.savePolicyWait("db", "srv-b", "e1", 7);
+    store.savePolicyWait("db", "srv-c", "e2", Store.EPOCH_SEQ_GAP + 3);
+    store.savePolicyWait("db", "srv-b", "e3", 2); // the same peer again: the later one
+    reopen();
+    assertEquals(Set.of(new Store.PolicyWaitRecord("db", "srv-b", "e3", 2),
+        new Store.PolicyWaitRecord("db", "srv-c", "e2", Store.EPOCH_SEQ_GAP + 3)), Set.copyOf(store.policyWaits()));
+    store.dropPolicyWaits("db");
+    assertEquals(List.of(), store.policyWaits());
+  }
+
+  @Test
   @DisplayName("a peer's cursor is stored with the deltas it came with, survives a restart, and goes when the peer is forgotten")
   void peerCursors() {
     PeerCursor c = new PeerCursor("srv-b", "db", "e1", 42);
