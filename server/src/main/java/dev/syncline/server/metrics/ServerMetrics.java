@@ -73,7 +73,7 @@ public final class ServerMetrics {
     pushPauses = Counter.builder("syncline.push.pauses")
         .description("Times a connection was not read on because its pushes held maxUnansweredDeltas deltas or maxUnansweredBytes bytes unanswered")
         .register(registry);
-    peerUp = MultiGauge.builder("syncline.peer.up").description("1 while the link to a peer is live").register(registry);
+    peerUp = MultiGauge.builder("syncline.peer.up").description("1 while the link to a peer is live (or stands down for the peer's own link, which is)").register(registry);
     peerLagDeltas = MultiGauge.builder("syncline.replication.lag.deltas")
         .description("Deltas a peer's database holds that this server has not applied yet").register(registry);
     peerLagSeconds = MultiGauge.builder("syncline.replication.lag.seconds")
@@ -174,10 +174,14 @@ public final class ServerMetrics {
     List<MultiGauge.Row<?>> up = new ArrayList<>();
     List<MultiGauge.Row<?>> lagDeltas = new ArrayList<>();
     List<MultiGauge.Row<?>> lagSeconds = new ArrayList<>();
+    java.util.Set<String> live = new java.util.HashSet<>();
+    for (JsonNode p : list) if ("live".equals(p.path("state").asText())) live.add(p.path("peer").asText("unknown"));
     for (JsonNode p : list) {
       String peer = p.path("peer").asText("unknown");
-      up.add(MultiGauge.Row.of(Tags.of("peer", peer, "url", p.path("url").asText("")),
-          "live".equals(p.path("state").asText()) ? 1 : 0));
+      String state = p.path("state").asText();
+      // a link that stands down for the peer's other link is up as far as anyone watching can tell
+      boolean linked = "live".equals(state) || ("covered".equals(state) && live.contains(peer));
+      up.add(MultiGauge.Row.of(Tags.of("peer", peer, "url", p.path("url").asText("")), linked ? 1 : 0));
       p.path("databases").fields().forEachRemaining(e -> {
         Tags tags = Tags.of("peer", peer, "db", e.getKey());
         lagDeltas.add(MultiGauge.Row.of(tags, e.getValue().path("lagDeltas").asLong()));

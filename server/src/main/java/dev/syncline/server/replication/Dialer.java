@@ -36,6 +36,8 @@ final class Dialer extends VerticleBase {
   private PeerLink link;
   private int failures;
   private boolean stopping;
+  /** Not dialing: the peer's own link to this server is up ({@link Replication#coveredByPeer}); {@link #wake} ends it. */
+  private boolean standingDown;
   private long handshakeTimer = -1;
 
   Dialer(Replication replication, String url, LinkStatus status) {
@@ -64,7 +66,7 @@ final class Dialer extends VerticleBase {
   }
 
   private void dial() {
-    if (stopping) return;
+    if (stopping || standDownIfCovered()) return;
     status.state(status.state() == LinkStatus.State.REFUSED || status.state() == LinkStatus.State.CLOCK_AHEAD
         ? status.state() : LinkStatus.State.CONNECTING);
     // a peer that takes the connection and never answers the upgrade (frozen, or a proxy that
@@ -149,6 +151,8 @@ final class Dialer extends VerticleBase {
     link.start();
     // forgotten since the check above: forget() may have looked for its link before there was one
     if (replication.isForgotten(peerId)) link.fail(peerId + " " + Replication.FORGOTTEN);
+    // checked once this link is up: the peer's link, coming up at the same time, sees this one or is seen here
+    else if (replication.coveredByPeer(status)) link.standDown();
   }
 
   private void closed() {
@@ -167,11 +171,36 @@ final class Dialer extends VerticleBase {
   }
 
   private void retry() {
-    if (stopping) return;
+    if (stopping || standDownIfCovered()) return;
     long cap = replication.options().reconnectMaxMs();
     long backoff = Math.min(cap, FIRST_RETRY_MS << Math.min(failures, 20));
     failures++;
     long delay = Math.max(1, (long) (backoff * (0.5 + ThreadLocalRandom.current().nextDouble() / 2)));
     vertx.setTimer(delay, id -> dial());
+  }
+
+  /** Stands down, without a timer, while the peer's own link to this server covers this URL. */
+  private boolean standDownIfCovered() {
+    if (!replication.coveredByPeer(status)) return false;
+    standingDown = true;
+    failures = 0;
+    status.state(LinkStatus.State.COVERED);
+    return true;
+  }
+
+  /** The peer's link to this server ended: a dialer standing down for it dials again. Any thread. */
+  void wake() {
+    io.vertx.core.Context c = context;
+    if (c == null) return; // not started yet: its first dial looks for itself
+    c.runOnContext(v -> {
+      if (!standingDown) return;
+      standingDown = false;
+      dial();
+    });
+  }
+
+  /** The status of the URL this dialer keeps a link to. */
+  LinkStatus status() {
+    return status;
   }
 }

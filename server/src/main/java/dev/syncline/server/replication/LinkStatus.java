@@ -12,7 +12,9 @@ import io.vertx.core.Promise;
 final class LinkStatus {
   enum State {
     CONNECTING("connecting"), CATCHING_UP("catching-up"), LIVE("live"), REFUSED("refused"),
-    CLOCK_AHEAD("clock-ahead"), DISCONNECTED("disconnected");
+    CLOCK_AHEAD("clock-ahead"), DISCONNECTED("disconnected"),
+    /** No link of its own while the peer's link to this server is up: one link per pair of servers. */
+    COVERED("covered");
 
     final String wire;
 
@@ -40,6 +42,11 @@ final class LinkStatus {
 
   String url() {
     return url;
+  }
+
+  /** Whether this server dials the peer (else the peer dialed in). */
+  boolean dialed() {
+    return dialed;
   }
 
   String peer() {

@@ -239,6 +239,18 @@ final class PeerLink implements Replication.LinkHandle {
     close();
   }
 
+  /**
+   * The peer's own link to this server is up, and wins (see {@link Replication#coveredByPeer}):
+   * this one closes, cleanly, and its dialer stands down while the other is up.
+   */
+  void standDown() {
+    if (closed) return;
+    log.info("link to {} stands down: {}'s own link to this server covers it", peer, peer);
+    status.state(LinkStatus.State.COVERED);
+    socket.close((short) 1000, "covered by the peer's own link");
+    closed();
+  }
+
   /** Something went wrong on this link: drop it (the dialing end dials again). */
   void fail(String why) {
     if (closed) return;
@@ -265,6 +277,7 @@ final class PeerLink implements Replication.LinkHandle {
     digests.stop();
     source.close();
     status.unlinked(this);
+    replication.unlinked(status);
   }
 
   /** Per database: how far behind the peer this side is, what the peer confirmed, and the last digest comparison. */

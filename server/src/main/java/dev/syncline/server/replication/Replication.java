@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  * A server dials each of its {@code peers} ({@link Dialer}) and accepts links from servers that
  * name it; either way a link ({@link PeerLink}) replicates both ways over one WebSocket. A star is
  * every spoke naming the hub; a ring is every server naming the next. Both ends prove they know
- * the cluster secret before anything else is sent ({@link PeerAuth}).
+ * the cluster secret before anything else is sent ({@link PeerAuth}). Two servers that dial each
+ * other keep one link: the one dialed by the smaller server id; the other's dialer stands down
+ * while that link is up ({@link #coveredByPeer}).
  *
  * <h2>Apply</h2>
  * What a peer sends goes through the committer like a client's push, merged by the same rule: a
@@ -80,6 +82,7 @@ public final class Replication {
   private final PeerAuth auth;
   private final Quorum quorum;
   private final List<LinkStatus> dialed = new CopyOnWriteArrayList<>();
+  private final List<Dialer> dialers = new CopyOnWriteArrayList<>();
   private final Map<String, LinkStatus> accepted = new ConcurrentHashMap<>();
   /** Servers forgotten for good ({@link #forget}): their links are refused. */
   private final Set<String> forgotten = ConcurrentHashMap.newKeySet();
@@ -152,7 +155,9 @@ public final class Replication {
       // it confirmed, not all of it; and one forgotten since holds back nothing
       LinkStatus status = new LinkStatus(url, answeredAs.get(url), true);
       dialed.add(status);
-      started.add(vertx.deployVerticle(new Dialer(this, url, status)).onSuccess(deployments::add));
+      Dialer dialer = new Dialer(this, url, status);
+      dialers.add(dialer);
+      started.add(vertx.deployVerticle(dialer).onSuccess(deployments::add));
     }
     if (!options.peers().isEmpty()) log.info("replicating with {}", options.peers());
     return Future.join(started).mapEmpty();
@@ -214,7 +219,36 @@ public final class Replication {
     log.info("accepted a peer link from {} ({})", dialer, socket.remoteAddress());
     // forgotten since the check above: forget() may have looked for its link before there was one
     if (forgotten.contains(dialer)) link.fail(dialer + " " + FORGOTTEN);
+    else standDownCoveredDials(dialer);
     return link;
+  }
+
+  /**
+   * Whether the URL of {@code dialedStatus} stands down: the server there has a smaller id, and its
+   * own link to this server is up. Of two servers that dial each other, both keep the link the
+   * smaller id dialed; the other dialer dials again once that link ends, so a cut of it heals
+   * from either side.
+   */
+  boolean coveredByPeer(LinkStatus dialedStatus) {
+    String peer = dialedStatus.peer();
+    if (peer == null || peer.compareTo(serverId) >= 0) return false;
+    LinkStatus in = accepted.get(peer);
+    return in != null && in.link() != null;
+  }
+
+  /** {@code peer}'s link to this server is up: a link this server dialed to it, if up too, stands down. */
+  private void standDownCoveredDials(String peer) {
+    for (LinkStatus out : dialed) {
+      PeerLink l = out.link();
+      // checked after the accepted link is up: a dialed link coming up at the same time sees it, or is seen here
+      if (l != null && peer.equals(out.peer()) && coveredByPeer(out)) l.context().runOnContext(v -> l.standDown());
+    }
+  }
+
+  /** A link ended: if it was a peer's link to this server, a dialer standing down for it dials again. */
+  void unlinked(LinkStatus status) {
+    if (status.dialed()) return;
+    for (Dialer d : dialers) if (status.peer().equals(d.status().peer())) d.wake();
   }
 
   /** The latest {@value #MAX_REFUSED} refused dialers, for {@code server.stats.peers}: an older one makes room. */
@@ -298,8 +332,9 @@ public final class Replication {
   }
 
   private boolean allPeersLinked() {
-    for (LinkStatus out : dialed) if (out.link() == null) return false;
-    for (LinkStatus in : accepted.values()) if (in.link() == null) return false;
+    // a link either way will do: of two servers that dial each other, one link stands down
+    for (LinkStatus out : dialed) if (out.link() == null && (out.peer() == null || !linkedTo(out.peer()))) return false;
+    for (LinkStatus in : accepted.values()) if (!linkedTo(in.peer())) return false;
     for (PeerAck a : acks.values()) if (!forgotten.contains(a.peer()) && !linkedTo(a.peer())) return false;
     return true;
   }
@@ -622,6 +657,10 @@ public final class Replication {
       ArrayNode out = Json.MAPPER.createArrayNode();
       for (Future<ObjectNode> f : entries) {
         ObjectNode entry = f.result();
+        // a peer's link in that this server's own link to it covers: not a link that is down
+        if ("disconnected".equals(entry.path("state").asText()) && linkedTo(entry.path("peer").asText())) {
+          entry.put("state", LinkStatus.State.COVERED.wire);
+        }
         // a link that is down: what the peer confirmed still says how far behind it is
         if (!entry.has("databases") && entry.hasNonNull("peer")) {
           ObjectNode dbs = Json.MAPPER.createObjectNode();
@@ -654,9 +693,10 @@ public final class Replication {
         Store.seqsBetween(i.epoch().equals(c.epoch()) ? c.seq() : 0, i.head())));
   }
 
-  /** True when every dialed link is up and caught up with its peer (true without peers). */
+  /** True when every dialed link, or the peer's link that covers it, is up and caught up with its peer (true without peers). */
   public boolean caughtUp() {
-    return dialed.stream().allMatch(s -> s.state() == LinkStatus.State.LIVE);
+    return dialed.stream().allMatch(s -> s.state() == LinkStatus.State.LIVE
+        || (s.state() == LinkStatus.State.COVERED && accepted.get(s.peer()) != null && accepted.get(s.peer()).state() == LinkStatus.State.LIVE));
   }
 
   // ---- for the links ----

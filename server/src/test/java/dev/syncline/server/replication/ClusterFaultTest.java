@@ -113,6 +113,80 @@ class ClusterFaultTest {
   }
 
   @Test
+  @DisplayName("3 server processes each listing the other two keep one link per pair: after start, a cut of a winning link "
+      + "and its heal, and kill -9 of the server whose links win")
+  void meshKeepsOneLinkPerPair() {
+    Random rnd = new Random(SEED + 3);
+    try (Cluster mesh = Cluster.mesh(3, true, cfg -> { })) {
+      mesh.awaitLinksLive(CONVERGE);
+      awaitOneLinkPerPair(mesh, "seed " + SEED + ", after start");
+      RegisterModel model = new RegisterModel();
+      for (int round = 0; round < ROUNDS; round++) {
+        // of n0 and n1, the link dialed by the smaller serverId wins (PROTOCOL §17.1)
+        int winner = mesh.node(0).serverId().compareTo(mesh.node(1).serverId()) < 0 ? 0 : 1;
+        runWhileWriting(mesh, model, rnd, "cut the winning link n" + winner + ">n" + (1 - winner) + ", then heal", () -> {
+          mesh.proxy(winner, 1 - winner).cut();
+          pause(1500);
+          mesh.proxy(winner, 1 - winner).heal();
+        });
+        awaitOneLinkPerPair(mesh, "seed " + SEED + ", after the cut healed");
+        int smallest = smallestId(mesh);
+        runWhileWriting(mesh, model, rnd, "kill -9 n" + smallest + ", whose links win, and restart", () -> {
+          mesh.node(smallest).kill();
+          pause(1500);
+          mesh.start(smallest);
+        });
+        awaitOneLinkPerPair(mesh, "seed " + SEED + ", after the kill");
+      }
+    }
+  }
+
+  private static int smallestId(Cluster c) {
+    int best = 0;
+    for (int i = 1; i < c.nodes().size(); i++) if (c.node(i).serverId().compareTo(c.node(best).serverId()) < 0) best = i;
+    return best;
+  }
+
+  /**
+   * Every pair of running servers has exactly one live link: on each side, one live entry for the
+   * other, dialed by the smaller serverId; every other entry of that pair stands down.
+   */
+  private static void awaitOneLinkPerPair(Cluster c, String context) {
+    Map<String, String> ids = new HashMap<>();
+    for (ClusterNode n : c.nodes()) ids.put(n.name(), n.serverId());
+    String[] last = {""};
+    Cluster.await(() -> {
+      StringBuilder wrong = new StringBuilder();
+      for (ClusterNode n : c.nodes()) {
+        String me = ids.get(n.name());
+        JsonNode peers = n.stats().path("peers");
+        for (ClusterNode other : c.nodes()) {
+          if (other == n) continue;
+          String them = ids.get(other.name());
+          int live = 0;
+          String expected = me.compareTo(them) < 0 ? "dial" : "accept";
+          for (JsonNode p : peers) {
+            if (!them.equals(p.path("peer").asText())) continue;
+            String state = p.path("state").asText();
+            if (state.equals("live") && p.path("direction").asText().equals(expected)) live++;
+            else if (state.equals("live")) live += 100; // the losing link is up
+          }
+          if (live != 1) wrong.append(n.name()).append(" has ").append(live >= 100 ? "the losing link up" : live + " live links")
+              .append(" with ").append(other.name()).append("; ");
+        }
+      }
+      last[0] = wrong.toString();
+      return wrong.length() == 0;
+    }, CONVERGE, () -> context + ": one live link per pair: " + last[0] + statsOf(c));
+  }
+
+  private static String statsOf(Cluster c) {
+    StringBuilder sb = new StringBuilder();
+    for (ClusterNode n : c.nodes()) sb.append(n.name()).append('=').append(n.stats().path("peers")).append(' ');
+    return sb.toString();
+  }
+
+  @Test
   @DisplayName("a new server killed half-way through getting everything goes on from where it was, not from the beginning")
   void bootstrapResumesAfterKill() {
     try (Cluster c = Cluster.unlinked(1, false, cfg -> { })) {

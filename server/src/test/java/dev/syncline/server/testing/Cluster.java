@@ -43,6 +43,20 @@ public final class Cluster implements AutoCloseable {
     return c;
   }
 
+  /**
+   * {@code n} servers, each dialing every other, as an admin who lists every server on every
+   * server would set them up: each pair of servers keeps one of its two links.
+   */
+  public static Cluster mesh(int n, boolean ownProcesses, Consumer<ServerConfig> tweak) {
+    Cluster c = new Cluster();
+    for (int i = 0; i < n; i++) c.nodes.add(new ClusterNode("n" + i, ownProcesses, tweak));
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < n; j++) if (i != j) c.link(i, j);
+    }
+    c.startAll();
+    return c;
+  }
+
   /** Two nodes or more with no links yet; {@link #link} then {@link #startAll}. */
   public static Cluster unlinked(int n, boolean ownProcesses, Consumer<ServerConfig> tweak) {
     Cluster c = new Cluster();
@@ -125,14 +139,29 @@ public final class Cluster implements AutoCloseable {
     return sb.toString();
   }
 
-  /** Waits until every running node reports its dialed links live. */
+  /**
+   * Waits until every running node reports its dialed links live, or standing down for the peer's
+   * own link to it ({@code covered}), which is live.
+   */
   public void awaitLinksLive(Duration within) {
     await(() -> nodes.stream().filter(ClusterNode::running).allMatch(n -> {
-      for (JsonNode p : n.stats().path("peers")) {
-        if (p.path("direction").asText().equals("dial") && !p.path("state").asText().equals("live")) return false;
+      JsonNode peers = n.stats().path("peers");
+      for (JsonNode p : peers) {
+        if (!p.path("direction").asText().equals("dial")) continue;
+        String state = p.path("state").asText();
+        if (state.equals("covered") && liveWith(peers, p.path("peer").asText())) continue;
+        if (!state.equals("live")) return false;
       }
       return true;
     }), within, () -> "every link to be live");
+  }
+
+  /** Whether an entry of {@code peers} (a node's {@code server.stats.peers}) is a live link with {@code peer}. */
+  public static boolean liveWith(JsonNode peers, String peer) {
+    for (JsonNode p : peers) {
+      if (peer.equals(p.path("peer").asText()) && p.path("state").asText().equals("live")) return true;
+    }
+    return false;
   }
 
   /** Polls {@code condition} every 100 ms until it holds, or fails saying what it waited for. */
