@@ -51,10 +51,16 @@ final class PeerTable {
    * Stores a feed frame's cursor beside its data, if the cursor stored for its epoch has reached
    * {@code after}, the frame before it. If not, that frame's commit failed: the link is failing,
    * and the next one must resume before it, so this later cursor is not stored (its data is, and
-   * comes again, harmlessly).
+   * comes again, harmlessly). Nor is one behind the stored cursor, which moves only forward.
    */
   void storeFeedCursor(Transaction txn, PeerCursor c, long after) {
-    if (after > 0 && storedSeq(txn, c) < after) return;
+    long stored = storedSeq(txn, c);
+    // a frame a newer link was sent again (the peer resends from the cursor that link read while
+    // the writer was behind), committed after the older link's later frames: all up to the stored
+    // cursor is here, and moving it back would have the next link fetch it again, and would stop
+    // the newer link's next frames at the check below
+    if (stored >= c.seq()) return;
+    if (after > 0 && stored < after) return;
     storeCursor(txn, c);
   }
 

@@ -17,8 +17,9 @@ import java.util.List;
  * <p>A batch replicated from a peer names that peer ({@code source}), so its winners are not
  * sent straight back to it, and carries the peer's feed {@code cursor}, stored in the same
  * transaction — only if the stored cursor has reached {@code cursorAfter}, the frame before it:
- * when that one's commit failed, the feed must resume before it, not after this one. Both are
- * null for a client's push.
+ * when that one's commit failed, the feed must resume before it, not after this one — and not
+ * if the stored cursor is past it already (a stored cursor never goes back). Both are null for a
+ * client's push.
  *
  * <p>{@code retentionMs} (0: none), for a client's push: a delta stamped more than this before
  * the commit, to a register this server does not hold, is superseded. A tombstone of it may have been purged, and the write it removed must

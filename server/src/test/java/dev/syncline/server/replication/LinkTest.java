@@ -207,6 +207,47 @@ class LinkTest {
     }
   }
 
+  @Test
+  @DisplayName("the cursor stored for a peer's feed never goes back: after quick reconnects while the writer is slow, a frame sent "
+      + "again and committed after a newer one of the link before leaves it where it was")
+  void storedCursorNeverGoesBack() {
+    try (Cluster c = Cluster.unlinked(1, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.startAll();
+      ClusterNode a = c.node(0);
+      String subscribed = "{\"type\":\"subscribed\",\"sid\":\"s1\",\"db\":\"app\",\"epoch\":\"e1\",\"head\":40,\"createdAt\":"
+          + System.currentTimeMillis() + ",\"systemHead\":0}";
+      WsClient second;
+      try (WsClient first = connectAsPeer(a, "srv-x", "q1")) {
+        first.sendRaw(subscribed);
+        first.sendRaw(changes(10, delta("n", "1", "text", "ten", now(0, "srv-x"))));
+        first.next(m -> "feed.ack".equals(m.path("type").asText()) && m.path("seq").asLong() == 10);
+        try (var held = dev.syncline.server.WriterHold.on(a.server())) {
+          first.sendRaw(changes(40, delta("n", "2", "text", "forty", now(1, "srv-x"))));
+          first.send(WsClient.obj("ping"));
+          first.next("pong"); // read, so queued behind the held writer
+          first.close();
+          // the peer links again at once, before 40 is stored, and sends from 10 again in a smaller page
+          second = connectAsPeer(a, "srv-x", "q2");
+          assertEquals(10, second.next("feed").path("cursors").path("app").path("seq").asLong(), "40 is not stored yet");
+          second.sendRaw(subscribed);
+          second.sendRaw(changes(20, delta("n", "3", "text", "twenty", now(2, "srv-x"))));
+          second.send(WsClient.obj("ping"));
+          second.next("pong"); // queued after 40
+        }
+        second.next(m -> "feed.ack".equals(m.path("type").asText()) && m.path("seq").asLong() == 20);
+        second.close();
+      }
+      try (WsClient third = connectAsPeer(a, "srv-x", "q3")) {
+        // 40 and everything before it is durable here: the next link asks from there, not for 20..40 again
+        assertEquals(40, third.next("feed").path("cursors").path("app").path("seq").asLong(), "the stored cursor went back");
+      }
+    }
+  }
+
+  private static String changes(long seq, JsonNode delta) {
+    return "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":" + seq + ",\"deltas\":[" + delta + "]}";
+  }
+
   private static int waiting(ClusterNode a) {
     int n = 0;
     for (JsonNode p : a.stats().path("peers")) n += p.path("framesWaiting").asInt();
