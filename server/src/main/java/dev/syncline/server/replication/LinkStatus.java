@@ -2,8 +2,13 @@ package dev.syncline.server.replication;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.syncline.protocol.Json;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * What {@code server.stats} says about one peer: one per dialed URL, and one per peer that dialed
@@ -96,7 +101,14 @@ final class LinkStatus {
     if (next != null) state(next);
   }
 
-  /** The entry for {@code server.stats}, read on the link's own event loop. */
+  /** How long {@link #describe} waits for the link's own event loop before answering without its figures. */
+  static final long DESCRIBE_WAIT_MS = 1000;
+
+  /**
+   * The entry for {@code server.stats}, read on the link's own event loop; completed on the
+   * caller's. If that loop does not answer within {@link #DESCRIBE_WAIT_MS}, the entry goes
+   * without the link's figures, marked {@code figuresMissing}.
+   */
   Future<ObjectNode> describe() {
     ObjectNode out = Json.MAPPER.createObjectNode();
     if (url != null) out.put("url", url);
@@ -106,17 +118,32 @@ final class LinkStatus {
     PeerLink l = link;
     if (l == null) return Future.succeededFuture(out);
     Promise<ObjectNode> done = Promise.promise();
+    ObjectNode missing = out.deepCopy().put("figuresMissing", true); // made here: the link's loop copies out meanwhile
     // completed back on the caller's loop: what it chains (a /metrics answer, a server.stats
     // frame) writes to a connection of that loop
-    io.vertx.core.Context caller = io.vertx.core.Vertx.currentContext();
+    Context caller = Vertx.currentContext();
     l.context().runOnContext(v -> {
       ObjectNode withLink = out.deepCopy();
       l.describe(withLink);
-      if (caller == null) done.tryComplete(withLink);
-      else caller.runOnContext(x -> done.tryComplete(withLink));
+      answer(caller, done, withLink);
     });
-    // a link ending just now may never run the task: then the entry goes without its details
-    l.context().owner().setTimer(1000, id -> done.tryComplete(out));
+    // not a Vert.x timer: one set here belongs to the caller's context, and is cancelled with its
+    // verticle, and any event loop, the link's among them, may be too busy to run it
+    CompletableFuture.delayedExecutor(DESCRIBE_WAIT_MS, TimeUnit.MILLISECONDS)
+        .execute(() -> answer(caller, done, missing));
     return done.future();
+  }
+
+  private static void answer(Context caller, Promise<ObjectNode> done, ObjectNode entry) {
+    if (done.future().isComplete()) return;
+    if (caller == null) {
+      done.tryComplete(entry);
+      return;
+    }
+    try {
+      caller.runOnContext(v -> done.tryComplete(entry));
+    } catch (RejectedExecutionException e) {
+      done.tryComplete(entry); // its Vert.x is closed: nobody reads the answer on that loop any more
+    }
   }
 }

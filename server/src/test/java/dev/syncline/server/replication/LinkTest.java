@@ -244,6 +244,49 @@ class LinkTest {
     }
   }
 
+  @Test
+  @DisplayName("server.stats answers while a link's event loop cannot, without that link's figures, marked as missing")
+  void statsDoNotWaitForABusyLink() throws Exception {
+    try (Cluster c = Cluster.unlinked(2, false, cfg -> cfg.peerPingIntervalMs = 60_000)) {
+      c.link(1, 0);
+      c.startAll();
+      c.awaitLinksLive(WITHIN);
+      var server = c.node(1).server();
+      java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+      java.util.Set<String> held = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      try {
+        // every event loop of the server busy (the link's among them): only a bound that needs none can answer
+        Cluster.await(() -> {
+          // a thread of its own each time: Vert.x keeps giving one outside thread the same context
+          Thread t = new Thread(() -> server.vertx().getOrCreateContext().runOnContext(v -> {
+            if (!held.add(Thread.currentThread().getName())) return;
+            try {
+              release.await();
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }));
+          t.start();
+          return held.size() == 2; // ClusterNode's eventLoops
+        }, WITHIN, () -> "every event loop held: " + held);
+        JsonNode stats;
+        try {
+          stats = server.stats().toCompletionStage().toCompletableFuture().get(WITHIN.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new AssertionError("server.stats did not answer in " + WITHIN + " while the link's event loop was busy");
+        }
+        JsonNode dial = stats.path("peers").get(0);
+        assertEquals("dial", dial.path("direction").asText(), stats.toString());
+        assertTrue(dial.path("figuresMissing").asBoolean(), "marked: " + dial);
+        assertTrue(dial.path("framesApplying").isMissingNode(), "no figures of the link's own: " + dial);
+      } finally {
+        release.countDown();
+      }
+      // once the link's loop answers again, so are its figures
+      Cluster.await(() -> !c.node(1).stats().path("peers").get(0).has("figuresMissing"), WITHIN, () -> "figures back");
+    }
+  }
+
   private static String changes(long seq, JsonNode delta) {
     return "{\"type\":\"changes\",\"sid\":\"s1\",\"db\":\"app\",\"seq\":" + seq + ",\"deltas\":[" + delta + "]}";
   }
