@@ -412,7 +412,11 @@ export class ClientCore {
       } else if (written === undefined && this.authGen !== null) {
         told = null; // skipped
       }
+      const gen = this.authGen;
       if (this.#authWrites === 0) for (const m of this.#heldAuth.splice(0)) this.fromTab(m);
+      // not stored, and this tab has since followed another tab's sign-in, which the store did
+      // take: this one is no longer held here, and told, it would sign the others in against the store
+      if (written === null && this.authGen !== gen) told = null;
       return told;
     });
   }

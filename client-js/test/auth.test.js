@@ -946,3 +946,43 @@ describe('tabs and sign-in: a refusal of a token the tab replaced', () => {
     assert.equal((await store().load()).auth?.token, renewedToken, 'the store lost the renewed token: a reload is signed out');
   });
 });
+
+describe('tabs and sign-in: a sign-in the store could not write', () => {
+  it('a tab whose sign-in as alice failed to store, while another signed in as bob, does not sign that tab in as alice: all end as the store, bob', async () => {
+    const users = USERS();
+    const server1 = fakeServer({ users });
+    const server2 = fakeServer({ users });
+    const factory = new IDBFactory();
+    const storeName = `failed-sign-in-${++stores}`;
+    const store = () => indexedDbStore(storeName, { indexedDB: factory, IDBKeyRange });
+    let fail = null; // set: tab 1's next write of auth waits for it, then fails
+    const inner = store();
+    const tab1 = client(server1, { store: { ...inner, write: (batch) => (fail && batch.auth !== undefined
+      ? fail.then(() => { throw new Error('QuotaExceededError'); })
+      : inner.write(batch)) } });
+    const tab2 = client(server2, { store: store() });
+    await until(() => tab1.status.online && tab2.status.online);
+    let release;
+    fail = new Promise((resolve) => { release = resolve; });
+    // what tab 2 tells the tabs, seen by a channel of the test's own (tab 1 hears it the same way)
+    const heard = [];
+    const spy = new BroadcastChannel(`syncline:${storeName}`);
+    spy.onmessage = (e) => heard.push(e.data);
+    const alice = tab1.login('alice', 'alice-password').catch(() => null);
+    await until(() => tab1.user?.id === 'alice', { what: 'tab 1 signed in in memory, its write pending' });
+    await tab2.login('bob', 'bob-password');
+    await until(() => heard.some((m) => m.kind === 'auth' && m.owner === 'bob'), { what: 'tab 2 told of bob' });
+    release(); // tab 1's write of alice fails now
+    await alice;
+    let last;
+    try {
+      await until(async () => {
+        const stored = await store().load();
+        last = { stored: stored.owner, tab1: tab1.user?.id ?? null, tab2: tab2.user?.id ?? null };
+        return last.tab1 === last.stored && last.tab2 === last.stored;
+      }, { what: 'both tabs signed in as the user the store holds', timeout: 2000, detail: () => JSON.stringify(last) });
+    } finally {
+      spy.close();
+    }
+  });
+});
