@@ -114,7 +114,7 @@ export class ClientCore {
   #unstoredOwner = null;
   /** This tab's sign-ins and outs whose store write has not been told yet (see #storeAuth). */
   #authWrites = 0;
-  /** Other tabs' sign-ins and outs heard meanwhile, in order: they wait for it. */
+  /** Other tabs' sign-ins and outs heard meanwhile, and what they told after them, in order: they wait for it. */
   #heldAuth = [];
 
   /**
@@ -699,6 +699,12 @@ export class ClientCore {
   /** A message another tab posted on the store's channel (see tabs.js). */
   fromTab(message) {
     if (!this.loaded || message === null || typeof message !== 'object') return;
+    // what a tab tells after a sign-in or out held here waits behind it: the data of a tab that
+    // signed out (anonymous) must not reach this tab while it still holds, and pushes as, that user
+    if (this.#heldAuth.length > 0) {
+      this.#heldAuth.push(message);
+      return;
+    }
     // data a tab sent before it heard that another signed out or in as someone else
     if (message.kind !== 'auth' && !belongsWith(message.owner, this.owner)) return;
     const { db } = message;

@@ -110,7 +110,7 @@ describe('tabs and sign-in: at the same time', () => {
     await tab1.login('alice', 'alice-password');
     await until(() => tab2.user?.id === 'alice' && tab2.status.online && server2.sent('hello').some((m) => m.token), { what: 'tab 2 signed in as alice' });
     await until(() => held.length === 1, { what: 'tab 1 renewing' });
-    return { server2, store, tab1, tab2, answerRenewal: () => held.shift()() };
+    return { server1, server2, store, tab1, tab2, answerRenewal: () => held.shift()() };
   }
 
   it('a renewal answered in one tab while another logs out signs no one back in', async () => {
@@ -143,6 +143,27 @@ describe('tabs and sign-in: at the same time', () => {
     assert.deepEqual(pushedAs.filter((id) => id !== 'bob'), [], `bob's edit pushed as ${pushedAs}`);
     assert.equal(tab2.user?.id, 'bob', 'tab 2 is alice again, holding bob\'s edit');
     assert.equal(tab1.user?.id, 'bob');
+  });
+
+  it('an edit made after a sign-out in another tab is never pushed as the user who signed out, by a tab storing her renewal meanwhile', async () => {
+    let delay = 0;
+    let renewing = false;
+    const slow = (s) => ({ ...s, write: (batch) => { if (delay && batch.auth) renewing = true; return sleep(delay).then(() => s.write(batch)); } });
+    const { server1, tab1, tab2, answerRenewal } = await aliceInTwoTabs('renewal-vs-logout-edit', { tab1Store: slow });
+    const pushes = []; // as whom the server commits each push of tab 1's connections
+    const handle = server1.handle;
+    server1.handle = (m, socket) => {
+      if (m.type === 'push') pushes.push({ ids: m.deltas.map((d) => d.id), user: socket.user?.id ?? null });
+      return handle(m, socket);
+    };
+    delay = 300; // tab 1's store takes this long now
+    answerRenewal(); // tab 1 gets alice's new token and stores it, 300 ms
+    await until(() => renewing, { what: 'tab 1 storing the renewal' });
+    await tab2.logout(); // stored and told at once: tab 1 hears it while its renewal is being stored
+    await tab2.db('todo').col('notes').doc('after-logout').set({ text: 'anonymous' });
+    await until(() => tab1.user === null, { what: 'tab 1 signed out' });
+    const pushedAs = pushes.filter((p) => p.ids.includes('after-logout')).map((p) => p.user);
+    assert.deepEqual(pushedAs.filter((id) => id !== null), [], `the anonymous edit pushed as ${pushedAs}`);
   });
 });
 
