@@ -100,19 +100,25 @@ function shellKey(request) {
   return SHELL_URLS.has(url.href) ? url.href : null;
 }
 
-/** The network's answer; the kept copy when the network fails or takes too long. */
+/**
+ * The network's answer; the kept copy when the network fails, takes too long, or answers with a
+ * server error: a reverse proxy (TLS ends there, see README) answers 502, 503 or 504 for a server
+ * that is down or restarting.
+ */
 async function networkFirst(fromNetwork, key) {
   let timer;
   const timeout = new Promise((resolve, reject) => {
     timer = setTimeout(reject, NETWORK_TIMEOUT_MS, new Error('the network did not answer in time'));
   });
   try {
-    return await Promise.race([fromNetwork, timeout]);
+    const response = await Promise.race([fromNetwork, timeout]);
+    if (response.status < 500) return response;
   } catch {
-    const kept = await caches.match(key, { cacheName: CACHE });
-    // nothing kept yet: the network's answer or failure, as with no worker
-    return kept ?? fromNetwork;
+    // failed or too slow: the kept copy
   } finally {
     clearTimeout(timer);
   }
+  const kept = await caches.match(key, { cacheName: CACHE });
+  // nothing kept yet: the network's answer or failure, as with no worker
+  return kept ?? fromNetwork;
 }

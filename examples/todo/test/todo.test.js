@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -379,6 +380,38 @@ describe('with the server stopped', () => {
     await other.goto(`${own.url}/?list=${list}`);
     await openApp(other);
     await waitForTodos(other, edited);
+  });
+
+  it('behind a reverse proxy that answers 502 while the server is down, a reload opens the kept page', async () => {
+    // the proxy TLS needs off localhost (see README): it answers for the server, or 502 once it is down
+    const behind = await startServer({ dataDir: path.join(workDir, 'data-proxied'), webroot });
+    let down = false;
+    const proxy = http.createServer(async (request, response) => {
+      try {
+        if (down) throw new Error('the server is down');
+        const answer = await fetch(behind.url + request.url, { headers: { accept: request.headers.accept ?? '*/*' } });
+        const headers = Object.fromEntries([...answer.headers].filter(([k]) => !['content-encoding', 'content-length', 'transfer-encoding'].includes(k)));
+        response.writeHead(answer.status, headers);
+        response.end(Buffer.from(await answer.arrayBuffer()));
+      } catch {
+        response.writeHead(502, { 'content-type': 'text/html' });
+        response.end('<h1>502 Bad Gateway</h1>');
+      }
+    });
+    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { page } = await freshPage('proxied');
+      // no WebSocket through this proxy: the page is offline throughout, which is all this needs
+      await page.goto(`http://127.0.0.1:${proxy.address().port}/?list=${randomList('proxied')}`);
+      await openApp(page, undefined, { online: false });
+      await until(page, 'the page kept for offline use', () => document.documentElement.dataset.offline === 'ready');
+      down = true;
+      await page.reload();
+      await openApp(page, undefined, { online: false });
+    } finally {
+      proxy.close();
+      await behind.stop();
+    }
   });
 
   it('a new version of the page shows on the next load online, and is then the one kept', async () => {
