@@ -364,8 +364,13 @@ public final class Replication {
    * through {@code seq}, durably. A new epoch starts over.
    */
   void applied(String peer, String db, String epoch, long seq) {
-    applied.merge(peer + '\0' + db, new PeerCursor(peer, db, epoch, seq),
+    String key = peer + '\0' + db;
+    PeerCursor kept = applied.merge(key, new PeerCursor(peer, db, epoch, seq),
         (old, now) -> old.epoch().equals(now.epoch()) && old.seq() > now.seq() ? old : now);
+    // not of a database this server does not hold: one destroyed here goes on being fed (empty
+    // frames, subscribed) until the destroy reaches the peer, and forgetDatabase has run by then.
+    // Looked at after the merge: the store lets go of the database before forgetDatabase runs
+    if (store.database(db).isEmpty()) applied.remove(key, kept);
     if (db.equals(SystemDb.NAME)) {
       // the peer's users and policies are durable here through seq: the policies it had for a database it offered are too
       awaitingPolicy.forEach((name, waits) -> {

@@ -1,0 +1,77 @@
+package dev.syncline.server.replication;
+
+import static dev.syncline.server.testing.Deltas.admin;
+import static dev.syncline.server.testing.Deltas.args;
+import static dev.syncline.server.testing.Deltas.delta;
+import static dev.syncline.server.testing.Deltas.now;
+import static dev.syncline.server.testing.Deltas.push;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.syncline.server.SynclineServer;
+import dev.syncline.server.testing.Cluster;
+import dev.syncline.server.testing.ClusterNode;
+import dev.syncline.server.testing.WsClient;
+import java.lang.reflect.Field;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** A database written and then destroyed on one server: the other keeps nothing of it in Replication's maps. */
+class DestroyedDatabaseMemoryTest {
+  static final Duration WITHIN = Duration.ofSeconds(30);
+
+  @Test
+  void destroyedRightAfterAWriteLeavesNoAppliedCursor() throws Exception {
+    long seed = Long.getLong("syncline.seed", System.nanoTime());
+    Random rnd = new Random(seed);
+    String why = "seed " + seed;
+    try (Cluster c = Cluster.ring(2, false, cfg -> { })) {
+      c.awaitLinksLive(WITHIN);
+      List<String> names = new ArrayList<>();
+      for (int i = 0; i < 8; i++) names.add("gone" + i);
+      ClusterNode maker = c.node(1);
+      for (String db : names) {
+        assertEquals("result", maker.admin(admin("db.create", args().put("db", db))).path("type").asText(), why);
+      }
+      for (String db : names) Cluster.await(() -> c.node(0).digest(db) != null, WITHIN, () -> why + ": " + db + " on node 0");
+      try (WsClient client = maker.connect("w")) {
+        for (String db : names) {
+          for (int w = 1 + rnd.nextInt(3); w > 0; w--) {
+            client.request(push(db, delta("c", "d" + rnd.nextInt(5), "v", rnd.nextInt(100), now(0, "w"))));
+          }
+          // and destroyed at once: the destroy reaches node 0 close behind the writes
+          assertEquals("result", maker.admin(admin("db.destroy", args().put("db", db))).path("type").asText(), why);
+        }
+      }
+      for (String db : names) {
+        Cluster.await(() -> c.node(0).digest(db) == null && c.node(1).digest(db) == null, WITHIN, () -> why + ": " + db + " gone");
+      }
+      Thread.sleep(2500); // what the links were doing settles (acks saved every second)
+      for (int n = 0; n < 2; n++) {
+        Replication r = replication(c.node(n).server());
+        for (String map : List.of("acks", "unsaved", "applied", "unsavedCursors", "settledBuckets")) {
+          Map<String, ?> m = field(r, map);
+          List<String> left = m.keySet().stream().filter(k -> names.stream().anyMatch(db -> k.endsWith('\0' + db)))
+              .map(k -> k.replace('\0', '/')).toList();
+          assertEquals(List.of(), left, why + ": node " + n + " keeps " + map + " of destroyed databases");
+        }
+      }
+    }
+  }
+
+  private static Replication replication(SynclineServer s) throws Exception {
+    Field f = SynclineServer.class.getDeclaredField("replication");
+    f.setAccessible(true);
+    return (Replication) f.get(s);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, ?> field(Replication r, String name) throws Exception {
+    Field f = Replication.class.getDeclaredField(name);
+    f.setAccessible(true);
+    return (Map<String, ?>) f.get(r);
+  }
+}
