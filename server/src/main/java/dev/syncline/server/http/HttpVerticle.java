@@ -341,7 +341,6 @@ public final class HttpVerticle extends VerticleBase {
     rc.response().setStatusCode(status).putHeader("content-type", "application/json").end(out.encode());
   }
 
-  /** The admin page: always the running server's own (no stale copy after an upgrade), never in a frame. */
   /**
    * The bundled page and SDK change only when the server is upgraded, but StaticHandler tells
    * browsers to keep them a day without asking ("immutable"): after an upgrade a page would load an
@@ -353,6 +352,7 @@ public final class HttpVerticle extends VerticleBase {
     rc.next();
   }
 
+  /** The admin page: always the running server's own (no stale copy after an upgrade), never in a frame. */
   private static void adminHeaders(RoutingContext rc) {
     rc.response().putHeader("cache-control", "no-cache").putHeader("content-security-policy", ADMIN_CSP)
         .putHeader("x-content-type-options", "nosniff").putHeader("referrer-policy", "no-referrer");

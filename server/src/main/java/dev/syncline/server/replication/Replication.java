@@ -227,11 +227,12 @@ public final class Replication {
    * Whether the URL of {@code dialedStatus} stands down: the server there has a smaller id, and its
    * own link to this server is up. Of two servers that dial each other, both keep the link the
    * smaller id dialed; the other dialer dials again once that link ends, so a cut of it heals
-   * from either side.
+   * from either side. Only once the URL answered in this run: the id stored from an earlier run
+   * may be another server's by now, still linked here while someone else answers at the URL.
    */
   boolean coveredByPeer(LinkStatus dialedStatus) {
     String peer = dialedStatus.peer();
-    if (peer == null || peer.compareTo(serverId) >= 0) return false;
+    if (peer == null || !dialedStatus.heardFrom() || peer.compareTo(serverId) >= 0) return false;
     LinkStatus in = accepted.get(peer);
     return in != null && in.link() != null;
   }
@@ -700,8 +701,11 @@ public final class Replication {
 
   /** True when every dialed link, or the peer's link that covers it, is up and caught up with its peer (true without peers). */
   public boolean caughtUp() {
-    return dialed.stream().allMatch(s -> s.state() == LinkStatus.State.LIVE
-        || (s.state() == LinkStatus.State.COVERED && accepted.get(s.peer()) != null && accepted.get(s.peer()).state() == LinkStatus.State.LIVE));
+    return dialed.stream().allMatch(s -> {
+      if (s.state() == LinkStatus.State.LIVE) return true;
+      LinkStatus in = s.state() == LinkStatus.State.COVERED ? accepted.get(s.peer()) : null; // once: forget() may remove it
+      return in != null && in.state() == LinkStatus.State.LIVE;
+    });
   }
 
   // ---- for the links ----
