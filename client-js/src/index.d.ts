@@ -259,7 +259,7 @@ export interface StoredState {
 
 /**
  * One atomic write. Applied in this order: clock; authGen (when auth is present: the stored one
- * plus one, see StoreWritten); auth and owner (replace when present; null removes); wipe (remove
+ * plus one, or Date.now() if greater, see StoreWritten); auth and owner (replace when present; null removes); wipe (remove
  * every confirmed register, cursor and pending write: sign-out; also when auth is present and the
  * stored owner is a user other than `owner`: another tab's sign-in landed first); drop
  * (remove every confirmed register of these databases); forget (removes a confirmed register only
@@ -300,7 +300,10 @@ export interface StoreBatch {
  * only a sign-in stamped later than theirs, so all end as the one the store wrote last.
  */
 export interface StoreWritten {
-  /** The stored authGen plus one, now stored. */
+  /**
+   * The stored authGen plus one, or Date.now() if greater (a store deleted under open tabs and made
+   * again stamps above what they hold), now stored.
+   */
   authGen: number;
   /** Whether it wiped: the batch said so, or the data stored was another user's. */
   wiped: boolean;

@@ -1007,3 +1007,32 @@ describe('tabs and sign-in: a sign-in the store could not write', () => {
     }
   });
 });
+
+describe('tabs and sign-in: a store deleted under open tabs', () => {
+  it('a sign-out in one tab after the browser deleted the store (site data cleared) signs the other tab out too', async () => {
+    const users = USERS();
+    const server1 = fakeServer({ users });
+    const server2 = fakeServer({ users });
+    const factory = new IDBFactory();
+    const storeName = `deleted-store-${++stores}`;
+    const store = () => indexedDbStore(storeName, { indexedDB: factory, IDBKeyRange });
+    const tab1 = client(server1, { store: store() });
+    const tab2 = client(server2, { store: store() });
+    await until(() => tab1.status.online && tab2.status.online);
+    for (const user of ['alice', 'bob', 'alice']) {
+      await tab1.login(user, `${user}-password`);
+      await until(() => tab2.user?.id === user && tab2.status.online, { what: `tab 2 signed in as ${user}` });
+    }
+    const stamped = (await store().load()).authGen;
+    assert.ok(stamped > 0, 'the store stamps sign-ins');
+    // the browser deletes the database (cleared site data, storage eviction): open connections close
+    await new Promise((resolve, reject) => {
+      const request = factory.deleteDatabase(`syncline:${storeName}`);
+      request.onsuccess = resolve;
+      request.onerror = () => reject(request.error);
+    });
+    await tab2.logout();
+    assert.equal((await store().load()).auth, null, 'the store is signed out');
+    await until(() => tab1.user === null, { what: 'tab 1 signed out too', timeout: 2000, detail: () => `tab 1: ${tab1.user?.id}, the old store's last stamp ${stamped}` });
+  });
+});

@@ -160,7 +160,7 @@ for (const [name, make] of Object.entries(backends)) {
         auth: { token: 't', expiresAt: 5, issuedAt: 1, user: { id: 'alice', roles: [] } },
         owner: 'alice',
       });
-      await store.write({ wipe: true, auth: null, owner: null, registers: [reg('n', 't', 1, 3)], cursors: { todo: { seq: 9, epoch: 'e2' } } });
+      const signedOut = await store.write({ wipe: true, auth: null, owner: null, registers: [reg('n', 't', 1, 3)], cursors: { todo: { seq: 9, epoch: 'e2' } } });
       await store.close();
       const state = await reopen().load();
       assert.deepEqual(state, {
@@ -168,7 +168,7 @@ for (const [name, make] of Object.entries(backends)) {
         clock: '0000000000002-0000',
         auth: null,
         owner: null,
-        authGen: 2,
+        authGen: signedOut.authGen,
         cursors: { todo: { seq: 9, epoch: 'e2' } },
         registers: [reg('n', 't', 1, 3)],
         pending: [],
@@ -186,15 +186,23 @@ for (const [name, make] of Object.entries(backends)) {
       assert.deepEqual(state.cursors, {}, 'none of the skipped batch landed');
     });
 
-    it('stamps each write of auth one later than the last, and says so: tabs tell which sign-in it took last', async () => {
+    it('stamps each write of auth later than the last, and says so: tabs tell which sign-in it took last', async () => {
       const { store, reopen } = make();
       const auth = (id) => ({ token: `t-${id}`, expiresAt: 5, issuedAt: 1, user: { id, roles: [] } });
-      assert.deepEqual(await store.write({ auth: auth('alice'), owner: 'alice' }), { authGen: 1, wiped: false });
+      const before = Date.now();
+      const first = await store.write({ auth: auth('alice'), owner: 'alice' });
+      assert.equal(first.wiped, false);
+      assert.ok(first.authGen >= before, `at least the time (ms): a store made again stamps above its old stamps (${first.authGen})`);
       assert.equal(await store.write({ registers: [reg('a', 't', 1, 1)] }), undefined, 'no auth: no stamp');
       assert.equal(await store.write({ ifOwner: 'bob', auth: auth('bob') }), undefined, 'skipped: no stamp');
-      assert.deepEqual(await store.write({ ifOwner: 'alice', auth: null }), { authGen: 2, wiped: false });
+      const stamps = [first.authGen];
+      for (let i = 0; i < 5; i++) { // several in one millisecond still rise
+        const w = await store.write({ auth: i % 2 ? auth('alice') : null, owner: i % 2 ? 'alice' : null });
+        stamps.push(w.authGen);
+      }
+      for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i] > stamps[i - 1], `rising: ${stamps}`);
       await store.close();
-      assert.equal((await reopen().load()).authGen, 2);
+      assert.equal((await reopen().load()).authGen, stamps.at(-1));
     });
 
     it('a sign-in as another user than the stored owner wipes the data, whatever its batch says', async () => {
@@ -202,12 +210,12 @@ for (const [name, make] of Object.entries(backends)) {
       const auth = (id) => ({ token: `t-${id}`, expiresAt: 5, issuedAt: 1, user: { id, roles: [] } });
       await store.write({ registers: [reg('anon', 't', 1, 1)], pendingPut: [reg('anon-edit', 't', 1, 1)] });
       // from anonymous, and as the same user again: the data stays
-      assert.deepEqual(await store.write({ auth: auth('alice'), owner: 'alice' }), { authGen: 1, wiped: false });
+      assert.equal((await store.write({ auth: auth('alice'), owner: 'alice' })).wiped, false);
       await store.write({ ifOwner: 'alice', registers: [reg('hers', 't', 1, 2)], cursors: { todo: { seq: 2, epoch: 'e1' } } });
-      assert.deepEqual(await store.write({ auth: auth('alice'), owner: 'alice' }), { authGen: 2, wiped: false });
+      assert.equal((await store.write({ auth: auth('alice'), owner: 'alice' })).wiped, false);
       assert.equal((await reopen().load()).registers.length, 2);
       // another tab, anonymous when it signed in as bob, lands after alice's sign-in
-      assert.deepEqual(await store.write({ wipe: false, auth: auth('bob'), owner: 'bob', registers: [reg('his', 't', 1, 3)] }), { authGen: 3, wiped: true });
+      assert.equal((await store.write({ wipe: false, auth: auth('bob'), owner: 'bob', registers: [reg('his', 't', 1, 3)] })).wiped, true);
       const state = await reopen().load();
       assert.deepEqual(state.registers.map((r) => r.id), ['his'], 'none of alice\'s, nor the anonymous data that became hers');
       assert.deepEqual(state.pending, []);

@@ -54,15 +54,18 @@ export function withoutOtherLives(batch, storedCursor) {
 
 /**
  * What a batch that sets `auth` does to the sign-in stored (`storedOwner`, `storedGen`), or null
- * for a batch that does not: {authGen, wiped}. authGen is the stored one plus one, so every tab
- * can tell which of two sign-ins the store took last (tabs follow only a newer one). It wipes as
- * the batch says, and also when the data stored is another user's: a tab that signed in believing
- * the store anonymous, or its own user's, may land after another tab's sign-in as someone else.
+ * for a batch that does not: {authGen, wiped}. authGen is later than the stored one, so every tab
+ * can tell which of two sign-ins the store took last (tabs follow only a newer one): the stored
+ * one plus one, or the time in ms if that is greater, so that a store the browser deleted under
+ * open tabs (site data cleared), made again from 0, still stamps above what those tabs hold. It
+ * wipes as the batch says, and also when the data stored is another user's: a tab that signed in
+ * believing the store anonymous, or its own user's, may land after another tab's sign-in as
+ * someone else.
  */
-export function signInOf(batch, storedOwner, storedGen) {
+export function signInOf(batch, storedOwner, storedGen, now = Date.now()) {
   if (batch.auth === undefined) return null;
   const other = batch.owner !== undefined && storedOwner != null && storedOwner !== batch.owner;
-  return { authGen: (Number.isInteger(storedGen) ? storedGen : 0) + 1, wiped: Boolean(batch.wipe || other) };
+  return { authGen: Math.max((Number.isInteger(storedGen) ? storedGen : 0) + 1, now), wiped: Boolean(batch.wipe || other) };
 }
 
 /** The greatest register per key, as merge orders them. */

@@ -5,8 +5,8 @@
 //
 // Layout of the database `syncline:<name>` (version 1):
 //   meta       out-of-line keys 'clientId', 'clock', 'auth' (the token record), 'owner' (whose
-//              data the other stores hold: a user id, absent for anonymous), 'authGen' (how many
-//              times auth was written: orders sign-ins for the tabs)
+//              data the other stores hold: a user id, absent for anonymous), 'authGen' (rises with
+//              each write of auth, see signInOf: orders sign-ins for the tabs)
 //   cursors    keyPath 'db'                      {db, seq, epoch}
 //   registers  keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (confirmed)
 //   pending    keyPath ['db','col','id','attr']  {db, col, id, attr, value, ts}   (not yet acked)
