@@ -3,16 +3,24 @@
 // not here: the SDK keeps them, and the edits not yet sent, in IndexedDB.
 //
 // Strategy: network first, the kept copy as fallback. Online, every shell file comes from the
-// server, revalidated past the HTTP cache (a folder served by another server may let browsers keep files),
-// so a new version of the app shows on the next load, all of its files from one version, and the
-// SDK is the one that came with the server it talks to. Stale-while-revalidate would open a little
-// faster, but show the previous version once after every upgrade, or an old app.js beside a new
-// SDK module. Only the files below are answered here: the WebSocket (a service worker never sees
-// it), /health, /auth/, /admin/ and anything else go to the network as if there were no worker.
+// server, revalidated past the HTTP cache (a folder served by another server may let browsers keep
+// files), so a new version of the app shows on the next load, and the SDK is the one that came with
+// the server it talks to. Stale-while-revalidate would open a little faster, but show the previous
+// version once after every upgrade, or an old app.js beside a new SDK module.
+//
+// The kept copy is whole: every file of one version, fetched together into a cache of its own
+// (a "copy"), after the install and after an online load whose page differs from the kept one.
+// Files kept one by one as the page loads them would mix versions when an upgrade lands during a
+// load, or a load is cut off part way. Only the files below are answered here: the WebSocket (a
+// service worker never sees it), /health, /auth/, /admin/ and anything else go to the network as
+// if there were no worker.
 
 const CACHE_PREFIX = 'syncline-todo-shell-';
-/** Change the version when the way files are kept changes; activation drops the other versions. */
-const CACHE = `${CACHE_PREFIX}v1`;
+/**
+ * Copies are named COPY_PREFIX + the time they were started + a random suffix, so the newest sorts
+ * last. Change the version when the way files are kept changes; activation drops the other ones.
+ */
+const COPY_PREFIX = `${CACHE_PREFIX}v2-`;
 
 /**
  * The shell, relative to this script: the page, what it loads, and every module app.js imports,
@@ -58,9 +66,8 @@ const PAGE = new URL('./', self.location).href;
 const SHELL_URLS = new Set(SHELL.map((file) => new URL(file, self.location).href));
 
 self.addEventListener('install', (event) => {
-  // all or nothing: a failed download fails the install, and the next page load tries again
-  event.waitUntil(caches.open(CACHE)
-    .then((cache) => cache.addAll(SHELL.map((file) => new Request(file, { cache: 'no-cache' }))))
+  // a failed download fails the install, and the next page load tries again
+  event.waitUntil(keepShell()
     // a new version takes over at once rather than after every tab of the old one closed: both
     // fetch from the network first, so pages open now see no difference
     .then(() => self.skipWaiting()));
@@ -68,7 +75,7 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(caches.keys().then((names) => Promise.all(names
-    .filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE)
+    .filter((name) => name.startsWith(CACHE_PREFIX) && !name.startsWith(COPY_PREFIX))
     .map((name) => caches.delete(name)))));
 });
 
@@ -76,14 +83,13 @@ self.addEventListener('fetch', (event) => {
   const key = shellKey(event.request);
   if (key === null) return;
   const fromNetwork = fetch(event.request, { cache: 'no-cache' });
-  // kept for next time, also when it comes after the timeout below. Copied here, in the first
-  // callback on fromNetwork: once the page has read the answer's body, it can no longer be copied
-  event.waitUntil(fromNetwork.then((response) => {
-    // a redirected answer may not answer a navigation from the cache; the page is not redirected
-    if (!response.ok || response.redirected) return undefined;
-    const copy = response.clone();
-    return caches.open(CACHE).then((cache) => cache.put(key, copy));
-  }).catch(() => {}));
+  if (key === PAGE) {
+    // a page other than the kept one: a new version, kept whole once all of it downloads.
+    // Still kept when the answer comes after the timeout below
+    event.waitUntil(fromNetwork.then(async (response) => {
+      if (response.ok && !response.redirected && !sameVersion(response, await kept(PAGE))) await keepShell();
+    }).catch(() => {}));
+  }
   event.respondWith(networkFirst(fromNetwork, key));
 });
 
@@ -98,6 +104,50 @@ function shellKey(request) {
     return url.href === PAGE || url.href === `${PAGE}index.html` ? PAGE : null;
   }
   return SHELL_URLS.has(url.href) ? url.href : null;
+}
+
+/**
+ * Downloads every shell file into a new copy, all or nothing (Cache.addAll), then drops the older
+ * copies. A copy that fails is dropped and the last whole one stays.
+ */
+async function keepShell() {
+  const name = `${COPY_PREFIX}${String(Date.now()).padStart(15, '0')}-${Math.random().toString(36).slice(2, 8)}`;
+  const copy = await caches.open(name);
+  try {
+    await copy.addAll(SHELL.map((file) => new Request(file, { cache: 'no-cache' })));
+  } catch (error) {
+    await caches.delete(name);
+    throw error;
+  }
+  const older = (await copies()).filter((other) => other < name);
+  await Promise.all(older.map((other) => caches.delete(other)));
+}
+
+/** The copies, newest first. */
+async function copies() {
+  return (await caches.keys()).filter((name) => name.startsWith(COPY_PREFIX)).sort().reverse();
+}
+
+/**
+ * The kept answer for `key`, from the newest copy that holds it: one still downloading holds
+ * nothing yet (addAll puts all or nothing), so the answer comes from the last whole one.
+ */
+async function kept(key) {
+  for (const name of await copies()) {
+    const answer = await (await caches.open(name)).match(key);
+    if (answer) return answer;
+  }
+  return undefined;
+}
+
+/** Whether two answers for the page are the same version, by their validators; without any, no. */
+function sameVersion(a, b) {
+  if (!b) return false;
+  for (const header of ['etag', 'last-modified']) {
+    const value = a.headers.get(header);
+    if (value) return value === b.headers.get(header);
+  }
+  return false;
 }
 
 /**
@@ -118,7 +168,6 @@ async function networkFirst(fromNetwork, key) {
   } finally {
     clearTimeout(timer);
   }
-  const kept = await caches.match(key, { cacheName: CACHE });
   // nothing kept yet: the network's answer or failure, as with no worker
-  return kept ?? fromNetwork;
+  return (await kept(key)) ?? fromNetwork;
 }

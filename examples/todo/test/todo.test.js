@@ -414,6 +414,33 @@ describe('with the server stopped', () => {
     }
   });
 
+  it('a new version not all of which downloads is not kept: the last whole one stays', async () => {
+    const root = await assembleWebroot(path.join(workDir, 'webroot-half-upgraded'));
+    const versioned = await startServer({ dataDir: path.join(workDir, 'data-half-upgraded'), webroot: root });
+    try {
+      const { page } = await freshPage('half-upgraded');
+      await page.goto(`${versioned.url}/?list=${randomList('half-upgraded')}`);
+      await openApp(page);
+      await until(page, 'the page kept for offline use', () => document.documentElement.dataset.offline === 'ready');
+
+      // a new page whose styles cannot be had (an upgrade half rolled out, a load cut off)
+      const index = path.join(root, 'index.html');
+      const hint = '<p>Double-click to edit a todo</p>';
+      await writeFile(index, (await readFile(index, 'utf8')).replace(hint, '<p id="version-two">Version two</p>'));
+      await rm(path.join(root, 'styles.css'));
+      await page.reload();
+      assert.ok(await page.locator('#version-two').isVisible(), 'online, the new page shows');
+
+      await versioned.stop();
+      await page.reload();
+      await openApp(page, undefined, { online: false });
+      assert.equal(await page.locator('#version-two').count(), 0, 'offline, the last whole version, not the new page beside old styles');
+      assert.equal(await page.evaluate(() => getComputedStyle(document.body).maxWidth), '550px', 'with its styles');
+    } finally {
+      await versioned.stop();
+    }
+  });
+
   it('a new version of the page shows on the next load online, and is then the one kept', async () => {
     // a web root of this test's own, changed while the server runs (--static serves it as it is now)
     const root = await assembleWebroot(path.join(workDir, 'webroot-upgraded'));
@@ -432,6 +459,15 @@ describe('with the server stopped', () => {
       await page.reload();
       await openApp(page);
       assert.ok(await page.locator('#version-two').isVisible(), 'online, a reload shows the new version');
+      // the worker keeps it whole, in the background, once every file of it has downloaded
+      await until(page, 'the new version kept', async () => {
+        const copies = (await caches.keys()).filter((name) => name.startsWith('syncline-todo-shell-')).sort().reverse();
+        for (const name of copies) {
+          const kept = await (await caches.open(name)).match('/');
+          if (kept) return (await kept.text()).includes('version-two');
+        }
+        return false;
+      });
 
       await versioned.stop();
       await page.reload();
