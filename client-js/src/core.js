@@ -240,6 +240,9 @@ export class ClientCore {
           this.#unstored = null;
           // a failed sign-in carried along is stamped here
           if (Number.isInteger(written?.authGen) && this.authGen !== null) this.authGen = Math.max(this.authGen, written.authGen);
+          // the store wiped what this tab did not (another tab's sign-in as someone else landed
+          // first): put back what it holds, before any later write, whose cursors chain on it
+          if (written?.wiped && !full.wipe) return this.#writeBack(full.owner !== undefined ? full.owner : ifOwner).then(() => written);
           return written;
         },
         (e) => {
@@ -252,6 +255,31 @@ export class ClientCore {
     this.#writes = p.catch(() => {});
     p.catch((e) => this.events.emit('error', errorEvent('storage', `store: ${e?.message ?? e}`)));
     return p;
+  }
+
+  /**
+   * Writes what memory holds into a store that wiped it under this tab's sign-in as `owner`:
+   * anonymous data or `owner`'s own, which goes with them. Confirmed registers with each cursor
+   * as a whole copy (so later frames' cursors chain on it), and the pending queue, told again to
+   * the other tabs, which dropped it on hearing of the wipe. Nothing when this tab has since
+   * signed out or in as someone else (its memory is not `owner`'s), nor once the store is not
+   * `owner`'s (ifOwner). A failure is reported, and its batch rides along with the next write.
+   */
+  #writeBack(owner) {
+    if (this.owner !== owner) return Promise.resolve();
+    const cursors = Object.fromEntries([...this.cursors].map(([db, c]) => [db, { seq: c.seq, epoch: c.epoch ?? null }]));
+    const pending = this.replica.allPending().map((p) => register(p.db, p));
+    const batch = { registers: this.replica.allConfirmed(), cursors, pendingPut: pending, clock: this.clock.state, ifOwner: owner };
+    return this.store.write(batch).then(
+      () => {
+        if (pending.length) this.#post({ kind: 'local', rows: pending, owner });
+      },
+      (e) => {
+        this.#unstored = batch;
+        this.#unstoredOwner = owner;
+        this.events.emit('error', errorEvent('storage', `store: ${e?.message ?? e}`));
+      },
+    );
   }
 
   /** Resolves once every queued store write has finished. */

@@ -241,6 +241,20 @@ export class Replica {
     return false;
   }
 
+  /** Every confirmed register of every database as [{db, col, id, attr, value, ts}]. */
+  allConfirmed() {
+    const out = [];
+    for (const s of this.#docs.values()) {
+      for (const [attr, { value, ts }] of s.confirmed) out.push({ db: s.db, col: s.col, id: s.id, attr, value, ts });
+    }
+    return out;
+  }
+
+  /** Every pending write of every database. */
+  allPending() {
+    return [...this.#pending.values()].flatMap((byDb) => [...byDb.values()]);
+  }
+
   /** Confirmed registers of a database as [{col, id, attr, value, ts}] (for tests and tools). */
   registersOf(db) {
     const out = [];

@@ -1036,3 +1036,53 @@ describe('tabs and sign-in: a store deleted under open tabs', () => {
     await until(() => tab1.user === null, { what: 'tab 1 signed out too', timeout: 2000, detail: () => `tab 1: ${tab1.user?.id}, the old store's last stamp ${stamped}` });
   });
 });
+
+describe('tabs and sign-in: a sign-in the store wiped under the tab', () => {
+  it('a tab signing in as alice over bob\'s data another tab just stored keeps its anonymous edit and its cursors in the store; the other tab ends as alice', async () => {
+    const users = USERS();
+    const server1 = fakeServer({ users });
+    const server2 = fakeServer({ users });
+    // no acks: the anonymous edit stays pending
+    for (const s of [server1, server2]) s.handle = (m, socket) => (m.type === 'push' ? undefined : s.standard(m, socket));
+    const factory = new IDBFactory();
+    const storeName = `wiped-under-${++stores}`;
+    const store = () => indexedDbStore(storeName, { indexedDB: factory, IDBKeyRange });
+    let gate = null; // set: tab 1's writes of auth wait for it
+    const inner = store();
+    const tab1 = client(server1, { store: { ...inner, write: (batch) => (gate && batch.auth !== undefined ? gate.then(() => inner.write(batch)) : inner.write(batch)) } });
+    const tab2 = client(server2, { store: store() });
+    await until(() => tab1.status.online && tab2.status.online);
+    const items1 = tab1.db('todo').col('items');
+    const items2 = tab2.db('todo').col('items');
+    await until(() => tab1.status.synced.todo !== undefined, { what: 'tab 1 following todo' });
+    const frame = (seq, id) => server1.socket.reply({ type: 'changes', sid: `s${server1.sent('sub').length}`, db: 'todo', seq,
+      deltas: [{ col: 'items', id, attr: 't', value: seq, ts: `179660000000${seq}-0000-srv`, seq }] });
+    frame(1, 'shared');
+    await until(async () => (await store().load()).cursors.todo?.seq === 1, { what: 'the first frame stored' });
+    await items1.doc('mine').set({ t: 'anonymous' });
+    await until(() => tab2.status.pending === 1, { what: 'tab 2 told of the anonymous edit' });
+    let release;
+    gate = new Promise((resolve) => { release = resolve; });
+    const alice = tab1.login('alice', 'alice-password');
+    await until(() => tab1.user?.id === 'alice', { what: 'tab 1 signed in in memory, its write held' });
+    await tab2.login('bob', 'bob-password'); // stored first: the anonymous data is bob's now
+    await items2.doc('bobs').set({ t: 'bob' });
+    release(); // tab 1's sign-in lands over bob's data: the store wipes it all
+    await alice;
+    await until(() => tab2.user?.id === 'alice', { what: 'tab 2 follows alice' });
+    frame(2, 'later'); // a later frame of tab 1's chains on its cursor
+    let stored;
+    const summary = (s) => JSON.stringify({ owner: s.owner, cursors: s.cursors, registers: s.registers.map((r) => r.id).sort(), pending: s.pending.map((r) => r.id) });
+    await until(async () => {
+      stored = await store().load();
+      return stored.cursors.todo?.seq === 2;
+    }, { what: 'tab 1\'s later cursor stored', timeout: 2000, detail: () => summary(stored) });
+    assert.equal(summary(stored), JSON.stringify({ owner: 'alice', cursors: { todo: { seq: 2, epoch: 'e1' } }, registers: ['later', 'shared'], pending: ['mine'] }),
+      'a reload holds what tab 1 does');
+    assert.deepEqual(items1.all().map((d) => d.id), ['later', 'mine', 'shared']);
+    // tab 2 dropped bob's data, and holds alice's pending edit as the store does
+    await until(() => tab2.status.pending === 1, { what: 'tab 2 holding the pending edit', timeout: 2000, detail: () => JSON.stringify(tab2.unsaved()) });
+    assert.deepEqual(tab2.unsaved().map((d) => d.id), ['mine']);
+    assert.equal(items2.doc('bobs').get(), null, 'bob\'s edit shown to alice');
+  });
+});
