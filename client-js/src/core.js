@@ -435,7 +435,8 @@ export class ClientCore {
       let told = message;
       if (Number.isInteger(written?.authGen)) {
         // wiped also when another tab's sign-in as someone else landed first: the tabs that hold
-        // its data drop it. This tab keeps what it holds: anonymous data, or this user's.
+        // its data drop it. This tab keeps what it holds: anonymous data, or this user's (stored
+        // again by persist: see #writeBack).
         told = { ...message, authGen: written.authGen, wiped: message.wiped || Boolean(written.wiped) };
       } else if (written === undefined && this.authGen !== null) {
         told = null; // skipped
