@@ -130,12 +130,22 @@ async function copies() {
 
 /**
  * The kept answer for `key`, from the newest copy that holds it: one still downloading holds
- * nothing yet (addAll puts all or nothing), so the answer comes from the last whole one.
+ * nothing yet (addAll puts all or nothing), so the answer comes from the last whole one. Copies
+ * are read by name, never opened: a download that ends meanwhile drops the older copies, and
+ * caches.open would make a dropped one again, empty. When none held it and the copies changed
+ * meanwhile (the one still downloading is whole now, the one read next was dropped), they are
+ * read again.
  */
 async function kept(key) {
-  for (const name of await copies()) {
-    const answer = await (await caches.open(name)).match(key);
-    if (answer) return answer;
+  let names = await copies();
+  for (let round = 0; round < 3; round++) {
+    for (const name of names) {
+      const answer = await caches.match(key, { cacheName: name });
+      if (answer) return answer;
+    }
+    const now = await copies();
+    if (now.join('\n') === names.join('\n')) break;
+    names = now;
   }
   return undefined;
 }
