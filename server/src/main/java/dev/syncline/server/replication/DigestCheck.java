@@ -80,6 +80,11 @@ final class DigestCheck {
     return byDb;
   }
 
+  /** {@code db} was destroyed here: its comparison goes with it (a new life of the name starts afresh). */
+  void databaseDestroyed(String db) {
+    byDb.remove(db);
+  }
+
   /** One round: ask for the digest of every database caught up from the peer. */
   private void round() {
     if (repairing) return;

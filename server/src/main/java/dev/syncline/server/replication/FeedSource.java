@@ -66,10 +66,16 @@ final class FeedSource {
         new PeerFilter(link.peer(), link.replication().localCollections(db)), DatabaseInfo::epoch, true);
     if (s != null) {
       byDb.put(db, s);
+      // ended by the hub (its database destroyed here): let go of it, or a long-lived link keeps
+      // every database it ever served. Not one opened since for a new life of the name
+      s.onEnded(() -> {
+        if (byDb.remove(db, s)) servedEpoch.remove(db);
+      });
     } else {
       // destroyed since the check above (the destroy reaches the peer as a change of $system): the
       // subscription it was just offered ends, as a destroy would end it, or the peer waits for it
       byDb.remove(db);
+      servedEpoch.remove(db);
       link.socket().send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "database " + db + " was destroyed",
           null, null, null, sid));
     }

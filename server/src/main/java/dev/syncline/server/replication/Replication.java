@@ -458,6 +458,13 @@ public final class Replication {
     unsavedCursors.keySet().removeIf(of);
     settledBuckets.keySet().removeIf(of);
     quorum.forgetDatabase(db);
+    // what each link compared of it: on the link's own loop, the only one that touches it
+    List<LinkStatus> statuses = new ArrayList<>(dialed);
+    statuses.addAll(accepted.values());
+    for (LinkStatus s : statuses) {
+      PeerLink l = s.link();
+      if (l != null) l.context().runOnContext(v -> l.digests().databaseDestroyed(db));
+    }
   }
 
   /** The write quorum pushes wait for unless they ask for their own. */
