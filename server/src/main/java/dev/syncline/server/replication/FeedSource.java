@@ -1,9 +1,7 @@
 package dev.syncline.server.replication;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.syncline.protocol.ErrorCode;
 import dev.syncline.protocol.Json;
-import dev.syncline.protocol.ServerMessage;
 import dev.syncline.server.auth.SystemDb;
 import dev.syncline.server.hub.Subscription;
 import dev.syncline.server.store.CommittedDelta;
@@ -51,34 +49,29 @@ final class FeedSource {
     var info = link.replication().store().database(db);
     if (info.isEmpty() || info.get().epoch().equals(servedEpoch.get(db))) return;
     if (link.replication().awaitingPolicy(db)) return; // offered once its policy is here (Replication#policyArrived)
-    servedEpoch.put(db, info.get().epoch());
-    Subscription before = byDb.get(db);
+    Subscription before = byDb.remove(db);
     if (before != null) before.close(); // a database destroyed and created again: the new life from 0
     String sid = "f" + nextSid++;
-    var subscribed = Json.MAPPER.createObjectNode().put("type", "subscribed").put("sid", sid).put("db", db)
-        .put("head", info.get().head()).put("epoch", info.get().epoch()).put("createdAt", info.get().createdAt());
-    // where the peer finds this database's policy (stored before it was created, or brought before it was offered)
-    if (!db.equals(SystemDb.NAME)) {
-      link.replication().store().database(SystemDb.NAME).ifPresent(system -> subscribed.put("systemHead", system.head()));
-    }
-    link.send(subscribed);
+    // announced with the life the hub follows: a destroy and a create since the look above replace it
     Subscription s = link.replication().hub().subscribe(sid, db, null, since, epoch, link.socket(),
-        new PeerFilter(link.peer(), link.replication().localCollections(db)), DatabaseInfo::epoch, true);
-    if (s != null) {
-      byDb.put(db, s);
-      // ended by the hub (its database destroyed here): let go of it, or a long-lived link keeps
-      // every database it ever served. Not one opened since for a new life of the name
-      s.onEnded(() -> {
-        if (byDb.remove(db, s)) servedEpoch.remove(db);
-      });
-    } else {
-      // destroyed since the check above (the destroy reaches the peer as a change of $system): the
-      // subscription it was just offered ends, as a destroy would end it, or the peer waits for it
-      byDb.remove(db);
-      servedEpoch.remove(db);
-      link.socket().send(new ServerMessage.Error(null, ErrorCode.NOT_FOUND, "database " + db + " was destroyed",
-          null, null, null, sid));
-    }
+        new PeerFilter(link.peer(), link.replication().localCollections(db)), DatabaseInfo::epoch, true, life -> {
+          servedEpoch.put(db, life.epoch());
+          var subscribed = Json.MAPPER.createObjectNode().put("type", "subscribed").put("sid", sid).put("db", db)
+              .put("head", life.head()).put("epoch", life.epoch()).put("createdAt", life.createdAt());
+          // where the peer finds this database's policy (stored before it was created, or brought before it was offered)
+          if (!db.equals(SystemDb.NAME)) {
+            link.replication().store().database(SystemDb.NAME).ifPresent(system -> subscribed.put("systemHead", system.head()));
+          }
+          link.send(subscribed);
+        });
+    // null: destroyed since the look above, and nothing offered (the destroy reaches the peer as a change of $system)
+    if (s == null) return;
+    byDb.put(db, s);
+    // ended by the hub (its database destroyed here): let go of it, or a long-lived link keeps
+    // every database it ever served. Not one opened since for a new life of the name
+    s.onEnded(() -> {
+      if (byDb.remove(db, s)) servedEpoch.remove(db);
+    });
   }
 
   /**
