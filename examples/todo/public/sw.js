@@ -150,7 +150,12 @@ async function kept(key) {
   return undefined;
 }
 
-/** Whether two answers for the page are the same version, by their validators; without any, no. */
+/**
+ * Whether two answers for the page are the same version, by their validators; without any, no.
+ * The bundled web root dates every file at the server's start, so an upgrade shows here; a folder
+ * served with --static (npm start) sends none, and then every online load downloads the shell
+ * again (~190 KB), cheap where the example runs and never stale.
+ */
 function sameVersion(a, b) {
   if (!b) return false;
   for (const header of ['etag', 'last-modified']) {
